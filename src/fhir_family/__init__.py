@@ -1,0 +1,3 @@
+"""fhir-family: parents and carers of dependent children in adult mental health services, in FHIR R4."""
+
+__version__ = "0.1.0"
