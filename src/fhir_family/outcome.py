@@ -73,7 +73,7 @@ class Issue:
 
 
 def operation_outcome(issues: Iterable[Issue]) -> dict[str, Any]:
-    """An OperationOutcome resource; an empty list becomes the conventional single 'all OK' information issue."""
+    """An OperationOutcome resource; no issues gives the conventional single 'all OK' information issue."""
     rendered = [issue.to_fhir() for issue in issues]
     if not rendered:
         rendered = [{"severity": "information", "code": "informational", "diagnostics": "No issues found."}]

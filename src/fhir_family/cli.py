@@ -1,0 +1,50 @@
+"""One command line for all of fhir-family: ``fhir-family <command>``.
+
+Each command lives in its own module under ``fhir_family.commands`` so the CLI stays a thin index; a command
+module is imported only when its command runs, so ``fhir-family --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+#: command name -> (module under fhir_family.commands, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "validate": ("validate", "Validate bundles or resources against the guide and R4."),
+    "map": ("map", "Map EHR input (JSON payload, HL7 v2, CSV, NDJSON) to national-return bundles."),
+    "serve": ("serve", "Run the facade HTTP API under gunicorn."),
+    "collector": ("collector", "Run the national collector HTTP API under gunicorn."),
+    "up": ("up", "Start facade and collector on loopback with SQLite and the examples loaded."),
+    "submit": ("submit", "Map, validate and send returns to a collector."),
+    "report": ("report", "Print the collector's aggregate report with disclosure control."),
+    "export": ("export", "Export pseudonymised data as Bulk-Data NDJSON."),
+    "build": ("build", "Build the guide as a FHIR NPM package (dist/*.tgz)."),
+    "pages": ("pages", "Build the guide's static HTML pages."),
+}
+
+
+class LazyGroup(click.Group):
+    """A click group that imports a command's module only when that command is invoked."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module_name, _help = COMMANDS[cmd_name]
+        module = importlib.import_module(f"fhir_family.commands.{module_name}")
+        return module.command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, help_text) for name, (_module, help_text) in sorted(COMMANDS.items())]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup)
+@click.version_option(package_name="fhir-family")
+def main() -> None:
+    """fhir-family: parents and carers of dependent children in adult mental health services, in FHIR R4."""
