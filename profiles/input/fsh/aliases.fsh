@@ -1,0 +1,9 @@
+// Every system URL the guide uses (docs/model.md, "External systems used").
+Alias: $nhs-number = https://fhir.nhs.uk/Id/nhs-number
+Alias: $ods = https://fhir.nhs.uk/Id/ods-organization-code
+Alias: $v3-RoleCode = http://terminology.hl7.org/CodeSystem/v3-RoleCode
+Alias: $v2-0063 = http://terminology.hl7.org/CodeSystem/v2-0063
+Alias: $v2-0063-vs = http://terminology.hl7.org/ValueSet/v2-0063
+Alias: $ukcore-rel = https://fhir.hl7.org.uk/CodeSystem/UKCore-AdditionalPersonRelationshipRole
+Alias: $submission = https://fhir-family.uk/fhir/Id/submission
+Alias: $iso3166 = urn:iso:std:iso:3166

@@ -1,0 +1,35 @@
+// HL7 v2 NK1-3 (table 0063) -> the dependent-child relationship value set. Codes not listed have no map:
+// adult relationships (MTH, FTH, SPO, EMC ...) are not dependent children.
+RuleSet: MapsTo(source, target, equivalence)
+* element[+].code = #{source}
+* element[=].target[0].code = #{target}
+* element[=].target[0].equivalence = #{equivalence}
+
+Instance: v2-0063-to-dependent-child-relationship
+InstanceOf: ConceptMap
+Usage: #definition
+Title: "HL7 v2 table 0063 to dependent child relationship"
+Description: "Maps HL7 v2 NK1-3 relationship codes (table 0063) that describe a child or other dependant of the patient to the dependent-child relationship value set. Every other code has no map."
+* insert InstanceMetadata(v2-0063-to-dependent-child-relationship)
+* name = "V2Table0063ToDependentChildRelationship"
+* sourceCanonical = "http://terminology.hl7.org/ValueSet/v2-0063"
+* targetCanonical = "https://fhir-family.uk/fhir/ValueSet/dependent-child-relationship"
+* group[0].source = $v2-0063
+* group[0].target = $v3-RoleCode
+* group[0] insert MapsTo(CHD, CHILD, equivalent)
+* group[0] insert MapsTo(NCH, NCHILD, equivalent)
+* group[0] insert MapsTo(SCH, STPCHLD, equivalent)
+* group[0] insert MapsTo(FCH, CHLDFOST, equivalent)
+* group[0] insert MapsTo(GCH, GRNDCHILD, equivalent)
+* group[0] insert MapsTo(SIB, SIB, equivalent)
+* group[0].element[=].target[0].comment = "A sibling is a dependent child only when under 18."
+* group[0] insert MapsTo(BRO, BRO, equivalent)
+* group[0].element[=].target[0].comment = "A brother is a dependent child only when under 18."
+* group[0] insert MapsTo(SIS, SIS, equivalent)
+* group[0].element[=].target[0].comment = "A sister is a dependent child only when under 18."
+* group[1].source = $v2-0063
+* group[1].target = $ukcore-rel
+* group[1] insert MapsTo(WRD, Dependant, wider)
+* group[1].element[=].target[0].comment = "A ward of court the patient cares for is one kind of dependant."
+* group[1] insert MapsTo(DEP, Dependant, wider)
+* group[1].element[=].target[0].comment = "A handicapped dependent is one kind of dependant."
