@@ -1,0 +1,446 @@
+"""build_bundle: ReturnRecord -> NationalReturnBundle, field by field, deterministic, minimal, parseable."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from fhir.resources.R4B.bundle import Bundle
+
+from fhir_family.guide import guide_resources_dir
+from fhir_family.mapping import terminology as t
+from fhir_family.mapping.bundle import build_bundle
+from fhir_family.mapping.ids import entry_full_url
+from fhir_family.mapping.nhs_number import check_digit, is_valid_nhs_number, synthetic_nhs_number
+from fhir_family.mapping.record import ChildRecord, ReturnRecord
+
+PS = t.EXT_PARENTAL_STATUS
+
+
+@pytest.fixture
+def record() -> ReturnRecord:
+    return ReturnRecord(
+        submission_id="RX4-2026-01-0001",
+        ods_code="RX4",
+        nhs_number=synthetic_nhs_number(1),
+        birth_date=date(1988, 4, 12),
+        gender="female",
+        parental_status="some-children-live-with-patient",
+        reporting_period_start=date(2026, 1, 1),
+        reporting_period_end=date(2026, 1, 31),
+        episode_start=date(2025, 11, 3),
+        episode_status="active",
+        episode_identifier=("https://trust.example.nhs.uk/Id/episode", "EP-77"),
+        organisation_name="Example Mental Health NHS Foundation Trust",
+        children_in_household=1,
+        expecting_child=True,
+        expected_due_date=date(2026, 5, 20),
+        unborn_child_help="early-help",
+        date_recorded=date(2026, 1, 14),
+        children=(
+            ChildRecord(
+                relationship="DAU",
+                birth_date=date(2014, 2, 1),
+                pr_held="Y",
+                pr_basis=("birth-mother",),
+                residence="full-time",
+                young_carer="Y",
+                help=("early-help", "child-in-need"),
+                nhs_number=synthetic_nhs_number(2),
+                gender="female",
+            ),
+            ChildRecord(
+                relationship="Dependant", birth_date=date(2010, 7, 30), pr_held="N", residence="other-parent"
+            ),
+        ),
+    )
+
+
+def _resources(bundle: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == kind]
+
+
+def _sub(extension: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    return [part for part in extension["extension"] if part["url"] == name]
+
+
+def _ext(resource: dict[str, Any], url: str) -> list[dict[str, Any]]:
+    return [ext for ext in resource.get("extension", []) if ext["url"] == url]
+
+
+def _code(concept: dict[str, Any]) -> tuple[str, str]:
+    (coding,) = concept["coding"]
+    return coding["system"], coding["code"]
+
+
+def _walk(node: Any, path: str = ""):
+    """Every (path, key, value) in a JSON tree."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield path, key, value
+            yield from _walk(value, f"{path}.{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _walk(value, f"{path}[{index}]")
+
+
+def test_bundle_envelope(record):
+    bundle = build_bundle(record)
+    assert bundle["resourceType"] == "Bundle"
+    assert bundle["type"] == "transaction"
+    assert bundle["identifier"] == {"system": t.SUBMISSION_SYSTEM, "value": "RX4-2026-01-0001"}
+    assert bundle["meta"]["profile"] == [t.NATIONAL_RETURN_BUNDLE]
+    assert [e["resource"]["resourceType"] for e in bundle["entry"]] == [
+        "Organization",
+        "Patient",
+        "EpisodeOfCare",
+        "RelatedPerson",
+        "RelatedPerson",
+    ]
+    profiles = [e["resource"]["meta"]["profile"] for e in bundle["entry"]]
+    assert profiles == [
+        [t.REPORTING_PROVIDER],
+        [t.PARENT_PATIENT],
+        [t.MENTAL_HEALTH_EPISODE],
+        [t.DEPENDENT_CHILD],
+        [t.DEPENDENT_CHILD],
+    ]
+
+
+def test_entry_requests_are_conditional_where_identifiers_allow(record):
+    requests = [e["request"] for e in build_bundle(record)["entry"]]
+    assert requests[0] == {
+        "method": "POST",
+        "url": "Organization",
+        "ifNoneExist": f"identifier={t.ODS_SYSTEM}|RX4",
+    }
+    assert requests[1] == {
+        "method": "PUT",
+        "url": f"Patient?identifier={t.NHS_NUMBER_SYSTEM}|{record.nhs_number}",
+    }
+    assert requests[2] == {
+        "method": "POST",
+        "url": "EpisodeOfCare",
+        "ifNoneExist": "identifier=https://trust.example.nhs.uk/Id/episode|EP-77",
+    }
+    assert requests[3:] == [{"method": "POST", "url": "RelatedPerson"}] * 2
+
+
+def test_episode_without_identifier_has_plain_post(record):
+    bundle = build_bundle(replace(record, episode_identifier=None))
+    assert bundle["entry"][2]["request"] == {"method": "POST", "url": "EpisodeOfCare"}
+    assert "identifier" not in bundle["entry"][2]["resource"]
+
+
+def test_organization_fields(record):
+    (org,) = _resources(build_bundle(record), "Organization")
+    assert org["identifier"] == [{"system": t.ODS_SYSTEM, "value": "RX4"}]
+    assert org["name"] == "Example Mental Health NHS Foundation Trust"
+    (org,) = _resources(build_bundle(replace(record, organisation_name=None)), "Organization")
+    assert "name" not in org
+
+
+def test_patient_fields_round_trip(record):
+    bundle = build_bundle(record)
+    (patient,) = _resources(bundle, "Patient")
+    assert patient["identifier"] == [{"system": t.NHS_NUMBER_SYSTEM, "value": record.nhs_number}]
+    assert patient["birthDate"] == "1988-04-12"
+    assert patient["gender"] == "female"
+    assert patient["managingOrganization"] == {"reference": bundle["entry"][0]["fullUrl"]}
+    (status,) = _ext(patient, PS)
+    assert [part["url"] for part in status["extension"]] == [
+        "status",
+        "childrenInHousehold",
+        "expectingChild",
+        "expectedDueDate",
+        "unbornChildHelp",
+        "reportingPeriod",
+        "dateRecorded",
+    ]
+    assert _sub(status, "status")[0]["valueCodeableConcept"] == {
+        "coding": [
+            {
+                "system": t.PARENTAL_STATUS_SYSTEM,
+                "code": "some-children-live-with-patient",
+                "display": "Parent: some of the children live with the patient",
+            }
+        ]
+    }
+    assert _sub(status, "childrenInHousehold")[0]["valueUnsignedInt"] == 1
+    assert _sub(status, "expectingChild")[0]["valueBoolean"] is True
+    assert _sub(status, "expectedDueDate")[0]["valueDate"] == "2026-05-20"
+    assert _code(_sub(status, "unbornChildHelp")[0]["valueCodeableConcept"]) == (
+        t.HELP_AND_PROTECTION_SYSTEM,
+        "early-help",
+    )
+    assert _sub(status, "reportingPeriod")[0]["valuePeriod"] == {"start": "2026-01-01", "end": "2026-01-31"}
+    assert _sub(status, "dateRecorded")[0]["valueDate"] == "2026-01-14"
+
+
+def test_optional_parental_status_parts_are_left_out(record):
+    minimal = replace(
+        record,
+        children_in_household=None,
+        expecting_child=None,
+        expected_due_date=None,
+        unborn_child_help=None,
+        date_recorded=None,
+    )
+    (patient,) = _resources(build_bundle(minimal), "Patient")
+    (status,) = _ext(patient, PS)
+    assert [part["url"] for part in status["extension"]] == ["status", "reportingPeriod"]
+
+
+def test_zero_and_false_are_kept_not_dropped(record):
+    (patient,) = _resources(
+        build_bundle(replace(record, children_in_household=0, expecting_child=False)), "Patient"
+    )
+    (status,) = _ext(patient, PS)
+    assert _sub(status, "childrenInHousehold")[0]["valueUnsignedInt"] == 0
+    assert _sub(status, "expectingChild")[0]["valueBoolean"] is False
+
+
+def test_episode_fields(record):
+    bundle = build_bundle(replace(record, episode_end=date(2026, 1, 20), episode_status="finished"))
+    (episode,) = _resources(bundle, "EpisodeOfCare")
+    assert episode["status"] == "finished"
+    assert episode["period"] == {"start": "2025-11-03", "end": "2026-01-20"}
+    assert episode["patient"] == {"reference": bundle["entry"][1]["fullUrl"]}
+    assert episode["managingOrganization"] == {"reference": bundle["entry"][0]["fullUrl"]}
+    assert episode["identifier"] == [{"system": "https://trust.example.nhs.uk/Id/episode", "value": "EP-77"}]
+    (episode,) = _resources(build_bundle(record), "EpisodeOfCare")
+    assert episode["period"] == {"start": "2025-11-03"}
+
+
+def test_child_fields_round_trip(record):
+    bundle = build_bundle(record)
+    first, second = _resources(bundle, "RelatedPerson")
+    patient_url = bundle["entry"][1]["fullUrl"]
+    assert first["patient"] == {"reference": patient_url}
+    assert first["relationship"] == [
+        {"coding": [{"system": t.V3_ROLE_CODE_SYSTEM, "code": "DAU", "display": "natural daughter"}]}
+    ]
+    assert first["birthDate"] == "2014-02-01"
+    assert first["gender"] == "female"
+    assert first["identifier"] == [{"system": t.NHS_NUMBER_SYSTEM, "value": record.children[0].nhs_number}]
+    (pr,) = _ext(first, t.EXT_PARENTAL_RESPONSIBILITY)
+    assert [part["url"] for part in pr["extension"]] == ["held", "basis"]
+    assert _code(_sub(pr, "held")[0]["valueCodeableConcept"]) == (t.YES_NO_UNKNOWN_SYSTEM, "Y")
+    assert _code(_sub(pr, "basis")[0]["valueCodeableConcept"]) == (t.PR_BASIS_SYSTEM, "birth-mother")
+    (residence,) = _ext(first, t.EXT_CHILD_RESIDENCE)
+    assert _code(residence["valueCodeableConcept"]) == (t.CHILD_RESIDENCE_SYSTEM, "full-time")
+    (carer,) = _ext(first, t.EXT_YOUNG_CARER)
+    assert _code(carer["valueCodeableConcept"]) == (t.YES_NO_UNKNOWN_SYSTEM, "Y")
+    helps = [_code(e["valueCodeableConcept"]) for e in _ext(first, t.EXT_HELP_AND_PROTECTION)]
+    assert helps == [
+        (t.HELP_AND_PROTECTION_SYSTEM, "early-help"),
+        (t.HELP_AND_PROTECTION_SYSTEM, "child-in-need"),
+    ]
+    # Extensions in the documented order, so expressions like extension[2] mean the same thing everywhere.
+    assert [e["url"] for e in first["extension"]] == [
+        t.EXT_PARENTAL_RESPONSIBILITY,
+        t.EXT_CHILD_RESIDENCE,
+        t.EXT_YOUNG_CARER,
+        t.EXT_HELP_AND_PROTECTION,
+        t.EXT_HELP_AND_PROTECTION,
+    ]
+
+    # The second child: defaults, no NHS number, no gender, no basis when PR is not held.
+    assert "identifier" not in second
+    assert "gender" not in second
+    (pr,) = _ext(second, t.EXT_PARENTAL_RESPONSIBILITY)
+    assert [part["url"] for part in pr["extension"]] == ["held"]
+    assert _code(_ext(second, t.EXT_YOUNG_CARER)[0]["valueCodeableConcept"]) == (
+        t.YES_NO_UNKNOWN_SYSTEM,
+        "UNK",
+    )
+    assert [_code(e["valueCodeableConcept"])[1] for e in _ext(second, t.EXT_HELP_AND_PROTECTION)] == [
+        "not-known"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("code", "system", "display"),
+    [
+        ("Dependant", t.UKCORE_REL_SYSTEM, "Dependant"),
+        ("CHILD", t.V3_ROLE_CODE_SYSTEM, "child"),
+        ("GRNDCHILD", t.V3_ROLE_CODE_SYSTEM, "grandchild"),
+        ("STPCHLD", t.V3_ROLE_CODE_SYSTEM, "step child"),
+        ("NIENEPH", t.V3_ROLE_CODE_SYSTEM, "niece/nephew"),
+    ],
+)
+def test_relationship_system_and_display(record, code, system, display):
+    child = replace(record.children[0], relationship=code)
+    bundle = build_bundle(replace(record, children=(child,)))
+    (person,) = _resources(bundle, "RelatedPerson")
+    assert person["relationship"][0]["coding"] == [{"system": system, "code": code, "display": display}]
+
+
+def test_unknown_codes_are_carried_for_the_validator_to_report(record):
+    child = replace(record.children[0], relationship="MTH", residence="sofa")
+    (person,) = _resources(build_bundle(replace(record, children=(child,))), "RelatedPerson")
+    assert person["relationship"][0]["coding"] == [{"system": t.V3_ROLE_CODE_SYSTEM, "code": "MTH"}]
+    (residence,) = _ext(person, t.EXT_CHILD_RESIDENCE)
+    assert residence["valueCodeableConcept"]["coding"] == [
+        {"system": t.CHILD_RESIDENCE_SYSTEM, "code": "sofa"}
+    ]
+
+
+def test_no_children_gives_three_entries(record):
+    bundle = build_bundle(replace(record, children=()))
+    assert [e["resource"]["resourceType"] for e in bundle["entry"]] == [
+        "Organization",
+        "Patient",
+        "EpisodeOfCare",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "expected"),
+    [
+        (None, "2026-01-31T00:00:00Z"),
+        (datetime(2026, 2, 1, 9, 30, tzinfo=UTC), "2026-02-01T09:30:00Z"),
+        (datetime(2026, 2, 1, 9, 30), "2026-02-01T09:30:00Z"),
+        (datetime(2026, 7, 1, 9, 30, tzinfo=timezone(timedelta(hours=1))), "2026-07-01T09:30:00+01:00"),
+    ],
+)
+def test_timestamp(record, timestamp, expected):
+    assert build_bundle(replace(record, timestamp=timestamp))["timestamp"] == expected
+
+
+def test_same_record_gives_byte_identical_json(record):
+    first = json.dumps(build_bundle(record), sort_keys=True)
+    second = json.dumps(build_bundle(replace(record)), sort_keys=True)
+    assert first == second
+
+
+def test_full_urls_are_unique_uuid_urns_derived_from_the_submission(record):
+    bundle = build_bundle(record)
+    urls = [e["fullUrl"] for e in bundle["entry"]]
+    assert len(set(urls)) == len(urls)
+    assert all(u.startswith("urn:uuid:") and len(u) == len("urn:uuid:") + 36 for u in urls)
+    assert urls[3:] == [entry_full_url(record.submission_id, "child", i) for i in range(2)]
+    other = build_bundle(replace(record, submission_id="RX4-2026-01-0002"))
+    assert not set(urls) & {e["fullUrl"] for e in other["entry"]}
+
+
+def test_every_reference_resolves_to_a_full_url(record):
+    bundle = build_bundle(record)
+    urls = {e["fullUrl"] for e in bundle["entry"]}
+    references = [value for _, key, value in _walk(bundle) if key == "reference"]
+    # managingOrganization, episode patient + organisation, each child's patient
+    assert len(references) == 3 + len(record.children)
+    assert set(references) <= urls
+
+
+@pytest.mark.parametrize("forbidden", ["name", "telecom", "address", "text", "photo", "contact"])
+def test_no_identifying_or_free_text_elements(record, forbidden):
+    bundle = build_bundle(record)
+    for entry in bundle["entry"]:
+        resource = entry["resource"]
+        if resource["resourceType"] == "Organization" and forbidden == "name":
+            continue  # the provider's own name is allowed (ReportingProvider name 0..1)
+        assert forbidden not in {key for _, key, _ in _walk(resource)}, (resource["resourceType"], forbidden)
+
+
+def test_bundle_parses_in_fhir_resources_r4b(record):
+    parsed = Bundle.model_validate(build_bundle(record))
+    assert parsed.type == "transaction"
+    assert len(parsed.entry) == 5
+    assert [e.resource.get_resource_type() for e in parsed.entry] == [
+        "Organization",
+        "Patient",
+        "EpisodeOfCare",
+        "RelatedPerson",
+        "RelatedPerson",
+    ]
+
+
+# --- NHS numbers ---
+
+
+@pytest.mark.parametrize("number", ["9434765919", "9990000018", "4010232137", "9999999999"])
+def test_valid_nhs_numbers(number):
+    assert is_valid_nhs_number(number)
+
+
+@pytest.mark.parametrize(
+    "number",
+    [
+        "9434765918",  # wrong check digit
+        "9990000010",  # check value would be 10: never valid
+        "943476591",  # nine digits
+        "94347659190",  # eleven digits
+        "943 476 5919",  # spaces
+        "943476591X",
+        "",
+        "９４３４７６５９１９",  # full-width digits are digits to str.isdigit, not to the NHS
+    ],
+)
+def test_invalid_nhs_numbers(number):
+    assert not is_valid_nhs_number(number)
+
+
+def test_non_string_is_not_an_nhs_number():
+    assert not is_valid_nhs_number(9434765919)  # type: ignore[arg-type]
+
+
+def test_check_digit_ten_is_none():
+    assert check_digit("999000000") is None
+    with pytest.raises(ValueError):
+        check_digit("12345678")
+
+
+def test_synthetic_numbers_are_valid_distinct_and_in_the_test_range():
+    numbers = [synthetic_nhs_number(seed) for seed in range(2000)]
+    assert len(set(numbers)) == len(numbers)
+    assert all(is_valid_nhs_number(n) and n.startswith("999") for n in numbers)
+    assert synthetic_nhs_number(7) == synthetic_nhs_number(7)
+    with pytest.raises(ValueError):
+        synthetic_nhs_number(-1)
+
+
+# --- code tables agree with the guide's generated CodeSystems ---
+
+
+@pytest.mark.parametrize(
+    ("cs_id", "table"),
+    [
+        ("parental-status", t.PARENTAL_STATUS),
+        ("yes-no-unknown", t.YES_NO_UNKNOWN),
+        ("parental-responsibility-basis", t.PR_BASIS),
+        ("child-residence", t.CHILD_RESIDENCE),
+        ("help-and-protection", t.HELP_AND_PROTECTION),
+    ],
+)
+def test_code_tables_match_generated_code_systems(cs_id, table):
+    path = guide_resources_dir() / f"CodeSystem-{cs_id}.json"
+    if not path.exists():
+        pytest.skip(f"{path.name} not generated yet (SUSHI output)")
+    code_system = json.loads(path.read_text(encoding="utf-8"))
+    assert code_system["url"] == t.code_system_url(cs_id)
+    assert {c["code"]: c["display"] for c in code_system["concept"]} == dict(table)
+
+
+@pytest.mark.parametrize(
+    ("vs_id", "expected"),
+    [
+        (
+            "dependent-child-relationship",
+            {(t.V3_ROLE_CODE_SYSTEM, c) for c in t.V3_RELATIONSHIP}
+            | {(t.UKCORE_REL_SYSTEM, c) for c in t.UKCORE_RELATIONSHIP},
+        ),
+        ("child-help-and-protection", {(t.HELP_AND_PROTECTION_SYSTEM, c) for c in t.CHILD_HELP_CODES}),
+        ("unborn-help-and-protection", {(t.HELP_AND_PROTECTION_SYSTEM, c) for c in t.UNBORN_HELP_CODES}),
+    ],
+)
+def test_code_sets_match_generated_value_sets(vs_id, expected):
+    path = guide_resources_dir() / f"ValueSet-{vs_id}.json"
+    if not path.exists():
+        pytest.skip(f"{path.name} not generated yet (SUSHI output)")
+    value_set = json.loads(path.read_text(encoding="utf-8"))
+    listed = {(inc["system"], c["code"]) for inc in value_set["compose"]["include"] for c in inc["concept"]}
+    assert listed == expected
