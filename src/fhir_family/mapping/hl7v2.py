@@ -1,0 +1,451 @@
+"""HL7 v2.x ADT (A04, A08, A28, A31) -> ReturnRecord, read with the ``hl7apy`` parser.
+
+The mapping (docs/payload.md has the full table and the Z-segment definitions):
+
+* MSH-4 sending facility -> ODS code (MSH-4.1, or MSH-4.2 when it is set and MSH-4.3 is ``ODS``); MSH-10 -> submission id
+  ``{ODS}-{MSH-10}``; the reporting period is the calendar month of EVN-2 (else MSH-7).
+* PID-3 (the repetition whose CX-5 is ``NH`` or whose assigning authority is ``NHS``) -> NHS number,
+  PID-7 -> birth date, PID-8 (table 0001) -> administrative gender.
+* PV1-19 -> episode id, PV1-44 -> episode start, PV1-45 -> episode end (status ``finished``); with no PV1 or
+  no PV1-44 the episode starts on the message date and is ``active``.
+* NK1 whose NK1-3 (table 0063) maps through ConceptMap v2-0063-to-dependent-child-relationship -> a child:
+  NK1-16 birth date, NK1-15 sex, NK1-33 then NK1-12 for an NHS-number identifier. Adults (codes with no map)
+  are ignored; children 18 or over on the reporting date, or without a birth date, are left out with an issue.
+* ZPS (one, required): the patient's parental status. ZFC (one per child, ZFC-1 = the child's NK1-1): parental
+  responsibility, residence, young carer, help; absent -> ``UNK`` / ``unknown`` / ``not-known``.
+
+Names (PID-5, NK1-2), addresses and phone numbers are never read. Issues name segment and field the HL7 way:
+``NK1[2]-16`` is field 16 of the second NK1 segment.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from hl7apy.consts import VALIDATION_LEVEL
+from hl7apy.exceptions import HL7apyException
+from hl7apy.parser import parse_message
+
+from fhir_family.errors import InputError, MappingError
+from fhir_family.outcome import Issue, IssueSeverity, IssueType
+
+from .base import Parsed, Parser, error, located, warning
+from .dates import calendar_month, is_dependent_child
+from .hl7_tables import (
+    PRNTSTAT_TO_PARENTAL_STATUS,
+    SEX_TO_GENDER,
+    YES_NO_UNKNOWN_ALIASES,
+    relationship_map,
+    table_0063,
+)
+from .nhs_number import is_valid_nhs_number
+from .payload import EPISODE_SYSTEM_BASE
+from .record import ChildRecord, ReturnRecord
+from .terminology import CHILD_HELP_CODES, CHILD_RESIDENCE, PARENTAL_STATUS, PR_BASIS, UNBORN_HELP_CODES
+
+SUPPORTED_EVENTS = ("A04", "A08", "A28", "A31")
+NHS_NUMBER_OID = "2.16.840.1.113883.2.1.4.1"
+_HL7_DATE = re.compile(r"^([0-9]{4})([0-9]{2})([0-9]{2})")
+_ODS = re.compile(r"^[A-Z0-9]{3,6}$")
+
+MSG_PARSE = "FF-HL7-PARSE"
+MSG_UNSUPPORTED = "FF-HL7-UNSUPPORTED"
+MSG_FIELD = "FF-HL7-FIELD"
+MSG_CHILD_ADULT = "FF-HL7-CHILD-ADULT"
+MSG_CHILD_NO_DOB = "FF-HL7-CHILD-NO-DOB"
+MSG_RELATIONSHIP = "FF-HL7-RELATIONSHIP"
+MSG_DEFAULTED = "FF-HL7-DEFAULTED"
+MSG_ZFC_UNLINKED = "FF-HL7-ZFC-UNLINKED"
+MSG_CHILD_NHS = "FF-HL7-CHILD-NHS-NUMBER"
+
+
+def strip_framing(text: str) -> str:
+    """Drop MLLP framing (0x0b ... 0x1c 0x0d) and normalise segment separators to carriage returns."""
+    start = text.find("\x0b")
+    if start != -1:
+        text = text[start + 1 :]
+    end = text.find("\x1c")
+    if end != -1:
+        text = text[:end]
+    lines = text.replace("\r\n", "\r").replace("\n", "\r").split("\r")
+    return "\r".join(line for line in lines if line.strip())
+
+
+def _index(element: Any) -> int:
+    """1-based position of a field's component: ``CX_4`` -> 4; a primitive's only child (``DTM``) -> 1."""
+    suffix = (element.name or "").rsplit("_", 1)[-1]
+    return int(suffix) if suffix.isdigit() else 1
+
+
+def _component(element: Any, position: int) -> str:
+    """Component ``position`` of a field (or sub-component of a component), '' when empty."""
+    for child in element.children:
+        if _index(child) == position:
+            return child.to_er7().strip()
+    return ""
+
+
+def _first_component(element: Any) -> str:
+    return _component(element, 1) if element.children else element.to_er7().strip()
+
+
+def _hl7_date(value: str) -> date | None:
+    """The date part of an HL7 DT/DTM/TS value (``YYYYMMDD[HHMM[SS]][+ZZZZ]``), None if it has none."""
+    match = _HL7_DATE.match(value)
+    if not match:
+        return None
+    try:
+        return date(*(int(part) for part in match.groups()))
+    except ValueError:
+        return None
+
+
+@dataclass
+class _Segment:
+    """A segment with its HL7-style name for locations (``NK1[2]`` when the message has several)."""
+
+    element: Any
+    label: str
+
+    def reps(self, number: int) -> list[Any]:
+        name = f"{self.element.name}_{number}"
+        return [child for child in self.element.children if child.name == name]
+
+    def first(self, number: int) -> str:
+        reps = self.reps(number)
+        return _first_component(reps[0]) if reps else ""
+
+    def where(self, number: int, component: int | None = None) -> str:
+        return f"{self.label}-{number}" + (f".{component}" if component else "")
+
+
+@dataclass
+class _Reader:
+    """Reads one parsed message, collecting warnings as it goes and errors until the end."""
+
+    segments: dict[str, list[_Segment]]
+    issues: list[Issue] = field(default_factory=list)
+    errors: list[Issue] = field(default_factory=list)
+
+    def one(self, name: str) -> _Segment | None:
+        found = self.segments.get(name, [])
+        return found[0] if found else None
+
+    def fail(self, code: IssueType, text: str, where: str, message_id: str = MSG_FIELD) -> None:
+        self.errors.append(error(code, text, where, message_id))
+
+    def warn(self, code: IssueType, text: str, where: str, message_id: str) -> None:
+        self.issues.append(warning(code, text, where, message_id))
+
+    def inform(self, text: str, where: str, message_id: str) -> None:
+        info = located(IssueSeverity.INFORMATION, IssueType.INFORMATIONAL, text, where, message_id)
+        self.issues.append(info)
+
+    def date_field(self, segment: _Segment, number: int, what: str, required: bool) -> date | None:
+        raw = segment.first(number)
+        if not raw:
+            if required:
+                where = segment.where(number)
+                self.fail(IssueType.REQUIRED, f"{where} ({what}) is empty", where)
+            return None
+        parsed = _hl7_date(raw)
+        if parsed is None:
+            text = f"{segment.where(number)} ({what}) {raw!r} is not an HL7 date (YYYYMMDD...)"
+            self.fail(IssueType.VALUE, text, segment.where(number))
+        return parsed
+
+    def code_field(self, segment: _Segment, number: int, allowed: Any, what: str, default: str) -> str:
+        raw = segment.first(number)
+        if not raw:
+            return default
+        if raw not in allowed:
+            codes = ", ".join(sorted(allowed))
+            text = f"{segment.where(number)} ({what}) code {raw!r} is not one of: {codes}"
+            self.fail(IssueType.CODE_INVALID, text, segment.where(number))
+            return default
+        return raw
+
+
+def _segments(message: Any) -> dict[str, list[_Segment]]:
+    by_name: dict[str, list[Any]] = {}
+    for element in message.children:
+        by_name.setdefault(element.name, []).append(element)
+    labelled: dict[str, list[_Segment]] = {}
+    for name, elements in by_name.items():
+        many = len(elements) > 1
+        labelled[name] = [_Segment(el, f"{name}[{i}]" if many else name) for i, el in enumerate(elements, 1)]
+    return labelled
+
+
+def _nhs_number_in(reps: list[Any]) -> tuple[str, int] | None:
+    """(value, repetition number) of the identifier marked as an NHS number, if any repetition is."""
+    for number, rep in enumerate(reps, 1):
+        authority = [c for c in rep.children if _index(c) == 4]
+        authority_id = _first_component(authority[0]).upper() if authority else ""
+        universal_id = _component(authority[0], 2) if authority else ""
+        id_type = _component(rep, 5).upper()
+        if id_type == "NH" or authority_id in ("NHS", "NHSNBR") or universal_id == NHS_NUMBER_OID:
+            return _component(rep, 1), number
+    return None
+
+
+def _message_header(reader: _Reader) -> tuple[str, str, date]:
+    """(ODS code, submission id, message date) from MSH and EVN."""
+    msh = reader.one("MSH")
+    assert msh is not None  # hl7apy refuses a message without MSH
+    event = _component(msh.reps(9)[0], 2) if msh.reps(9) else ""
+    if event not in SUPPORTED_EVENTS:
+        text = f"MSH-9 event {event or '(empty)'!r} is not supported: send ADT {', '.join(SUPPORTED_EVENTS)}"
+        raise MappingError(text, [error(IssueType.NOT_SUPPORTED, text, "MSH-9", MSG_UNSUPPORTED)])
+    facility = msh.reps(4)[0] if msh.reps(4) else None
+    ods = ""
+    if facility is not None:
+        by_type = _component(facility, 3).upper() == "ODS" and _component(facility, 2)
+        ods = _component(facility, 2) if by_type else _first_component(facility)
+    if not _ODS.match(ods):
+        text = f"MSH-4 sending facility {ods!r} is not an ODS code (3 to 6 upper-case letters or digits)"
+        reader.fail(IssueType.VALUE, text, "MSH-4")
+    control_id = msh.first(10)
+    if not control_id:
+        reader.fail(IssueType.REQUIRED, "MSH-10 (message control id) is empty", "MSH-10")
+    evn = reader.one("EVN")
+    when = (reader.date_field(evn, 2, "recorded date/time", required=False) if evn else None) or (
+        reader.date_field(msh, 7, "message date/time", required=True)
+    )
+    return ods, f"{ods}-{control_id}", when or date.min
+
+
+def _patient(reader: _Reader) -> tuple[str, date | None, str]:
+    pid = reader.one("PID")
+    if pid is None:
+        reader.fail(IssueType.REQUIRED, "PID segment is missing", "PID")
+        return "", None, "unknown"
+    found = _nhs_number_in(pid.reps(3))
+    nhs = ""
+    if found is None:
+        text = "PID-3 has no NHS number (a repetition with CX-5 'NH' or assigning authority 'NHS')"
+        reader.fail(IssueType.REQUIRED, text, "PID-3")
+    else:
+        nhs, rep = found
+        where = pid.where(3) + (f"[{rep}]" if len(pid.reps(3)) > 1 else "")
+        if not is_valid_nhs_number(nhs):
+            text = f"{where} NHS number {nhs!r} fails the modulus-11 check digit"
+            reader.fail(IssueType.VALUE, text, where)
+    birth = reader.date_field(pid, 7, "date of birth", required=True)
+    sex = pid.first(8).upper()
+    gender = SEX_TO_GENDER.get(sex)
+    if gender is None:
+        if sex:
+            reader.fail(IssueType.CODE_INVALID, f"PID-8 sex {sex!r} is not in HL7 table 0001", "PID-8")
+        else:
+            reader.inform("PID-8 (sex) is empty: gender sent as 'unknown'", "PID-8", MSG_DEFAULTED)
+        gender = "unknown"
+    return nhs, birth, gender
+
+
+def _episode(reader: _Reader, ods: str, message_date: date) -> dict[str, Any]:
+    pv1 = reader.one("PV1")
+    episode: dict[str, Any] = {"episode_start": message_date, "episode_status": "active"}
+    start = reader.date_field(pv1, 44, "admit date/time", required=False) if pv1 else None
+    if start is None:
+        where = pv1.where(44) if pv1 else "PV1"
+        reader.inform(f"No {where} admit date: the episode starts on the message date {message_date}", where,
+                      MSG_DEFAULTED)
+        return episode
+    episode["episode_start"] = start
+    end = reader.date_field(pv1, 45, "discharge date/time", required=False)
+    if end is not None:
+        episode.update(episode_end=end, episode_status="finished")
+    visit = pv1.first(19)
+    if visit:
+        episode["episode_identifier"] = (f"{EPISODE_SYSTEM_BASE}/{ods}", visit)
+    return episode
+
+
+def _parental_status(reader: _Reader) -> dict[str, Any]:
+    zps = reader.one("ZPS")
+    if zps is None:
+        text = ("ZPS segment is missing: parental status has no standard HL7 v2 field and the national "
+                "return requires it (ZPS-1: a parental-status code or NDTMS PRNTSTAT 11-15)")
+        reader.fail(IssueType.REQUIRED, text, "ZPS")
+        return {"parental_status": "declined"}
+    raw_status = zps.first(1)
+    status = PRNTSTAT_TO_PARENTAL_STATUS.get(raw_status, raw_status)
+    if status not in PARENTAL_STATUS:
+        allowed = ", ".join(PARENTAL_STATUS)
+        reader.fail(IssueType.CODE_INVALID, f"ZPS-1 parental status {raw_status!r} is not one of: {allowed} "
+                    "(or PRNTSTAT 11-15)", "ZPS-1")
+    result: dict[str, Any] = {"parental_status": status}
+    household = zps.first(2)
+    if household:
+        if household.isdigit():
+            result["children_in_household"] = int(household)
+        else:
+            text = f"ZPS-2 children in household {household!r} is not a number"
+            reader.fail(IssueType.VALUE, text, "ZPS-2")
+    expecting = reader.code_field(zps, 3, YES_NO_UNKNOWN_ALIASES, "expecting a child", "")
+    if expecting in ("Y", "N"):
+        result["expecting_child"] = expecting == "Y"
+    due = reader.date_field(zps, 4, "expected due date", required=False)
+    unborn_help = reader.code_field(zps, 5, UNBORN_HELP_CODES, "unborn child help", "")
+    if (due or unborn_help) and expecting != "Y":
+        reader.fail(IssueType.BUSINESS_RULE, "ZPS-4/ZPS-5 are allowed only when ZPS-3 is 'Y'", "ZPS-3")
+    result.update(expected_due_date=due, unborn_child_help=unborn_help or None)
+    result["date_recorded"] = reader.date_field(zps, 6, "date recorded", required=False)
+    return result
+
+
+def _child_details(reader: _Reader, zfc: _Segment | None) -> dict[str, Any]:
+    """ZFC fields for one child, or the coded unknowns when the child has no ZFC."""
+    if zfc is None:
+        return {}
+    held = YES_NO_UNKNOWN_ALIASES.get(zfc.first(2) or "UNK")
+    if held is None:
+        text = f"{zfc.where(2)} {zfc.first(2)!r} is not Y, N or UNK"
+        reader.fail(IssueType.CODE_INVALID, text, zfc.where(2))
+    basis = tuple(_first_component(rep) for rep in zfc.reps(3) if _first_component(rep))
+    for code in basis:
+        if code not in PR_BASIS:
+            reader.fail(IssueType.CODE_INVALID, f"{zfc.where(3)} basis {code!r} is not a "
+                        "parental-responsibility-basis code", zfc.where(3))
+    if basis and held != "Y":
+        reader.fail(IssueType.BUSINESS_RULE, f"{zfc.where(3)} gives a basis but {zfc.where(2)} is not 'Y'",
+                    zfc.where(3))
+    residence = reader.code_field(zfc, 4, CHILD_RESIDENCE, "residence", "unknown")
+    young_carer = YES_NO_UNKNOWN_ALIASES.get(zfc.first(5) or "UNK")
+    if young_carer is None:
+        text = f"{zfc.where(5)} {zfc.first(5)!r} is not Y, N or UNK"
+        reader.fail(IssueType.CODE_INVALID, text, zfc.where(5))
+    help_codes = tuple(_first_component(rep) for rep in zfc.reps(6) if _first_component(rep))
+    for code in help_codes:
+        if code not in CHILD_HELP_CODES:
+            reader.fail(IssueType.CODE_INVALID, f"{zfc.where(6)} help {code!r} is not one of: "
+                        f"{', '.join(sorted(CHILD_HELP_CODES))}", zfc.where(6))
+    return {
+        "pr_held": held or "UNK",
+        "pr_basis": basis,
+        "residence": residence,
+        "young_carer": young_carer or "UNK",
+        "help": help_codes or ("not-known",),
+    }
+
+
+def _children(reader: _Reader, reporting_date: date) -> list[ChildRecord]:
+    zfc_by_set_id: dict[str, _Segment] = {}
+    for zfc in reader.segments.get("ZFC", []):
+        zfc_by_set_id[zfc.first(1)] = zfc
+    linked: set[str] = set()
+    children: list[ChildRecord] = []
+    mapping, table = relationship_map(), table_0063()
+    for nk1 in reader.segments.get("NK1", []):
+        code = nk1.first(3).upper()
+        if not code:
+            text = f"{nk1.where(3)} (relationship) is empty: next of kin ignored"
+            reader.warn(IssueType.REQUIRED, text, nk1.where(3), MSG_RELATIONSHIP)
+            continue
+        if code not in mapping:
+            if code not in table:
+                text = f"{nk1.where(3)} relationship {code!r} is not in HL7 table 0063: next of kin ignored"
+                reader.warn(IssueType.CODE_INVALID, text, nk1.where(3), MSG_RELATIONSHIP)
+            continue  # an adult relationship (MTH, SPO, EMC ...): not a dependent child
+        set_id = nk1.first(1)
+        linked.add(set_id)
+        birth = reader.date_field(nk1, 16, "date of birth", required=False)
+        if birth is None:
+            if not nk1.first(16):
+                text = (f"{nk1.where(16)} (date of birth) is empty: the child cannot be placed under 18 "
+                        "and is left out")
+                reader.warn(IssueType.REQUIRED, text, nk1.where(16), MSG_CHILD_NO_DOB)
+            continue
+        if birth > reporting_date:
+            reader.warn(IssueType.BUSINESS_RULE, f"{nk1.where(16)} birth date {birth} is after the reporting "
+                        f"date {reporting_date}: left out (send an expected child in ZPS)", nk1.where(16),
+                        MSG_CHILD_ADULT)
+            continue
+        if not is_dependent_child(birth, reporting_date):
+            text = (f"{nk1.where(16)} born {birth} is 18 or over on the reporting date {reporting_date}: "
+                    "not a dependent child, left out")
+            reader.inform(text, nk1.where(16), MSG_CHILD_ADULT)
+            continue
+        nhs = _child_nhs_number(reader, nk1)
+        sex = nk1.first(15).upper()
+        gender = SEX_TO_GENDER.get(sex) if sex else None
+        if sex and gender is None:
+            reader.fail(IssueType.CODE_INVALID, f"{nk1.where(15)} sex {sex!r} is not in HL7 table 0001",
+                        nk1.where(15))
+        details = _child_details(reader, zfc_by_set_id.get(set_id) if set_id else None)
+        child = ChildRecord(
+            relationship=mapping[code], birth_date=birth, nhs_number=nhs, gender=gender, **details
+        )
+        children.append(child)
+    for set_id, zfc in zfc_by_set_id.items():
+        if set_id not in linked:
+            text = f"{zfc.where(1)} set id {set_id!r} matches no child NK1-1: ignored"
+            reader.warn(IssueType.NOT_FOUND, text, zfc.where(1), MSG_ZFC_UNLINKED)
+    return children
+
+
+def _child_nhs_number(reader: _Reader, nk1: _Segment) -> str | None:
+    for number in (33, 12):
+        found = _nhs_number_in(nk1.reps(number))
+        if found is None:
+            continue
+        value, rep = found
+        if is_valid_nhs_number(value):
+            return value
+        where = nk1.where(number) + (f"[{rep}]" if len(nk1.reps(number)) > 1 else "")
+        text = f"{where} NHS number {value!r} fails the modulus-11 check digit: the child is sent without it"
+        reader.warn(IssueType.VALUE, text, where, MSG_CHILD_NHS)
+    return None
+
+
+def parse_hl7v2(text: str) -> Parsed:
+    """Parse one ER7 message (MLLP framing optional) into a record plus warnings; raise on errors."""
+    er7 = strip_framing(text)
+    if not er7.startswith("MSH"):
+        issue = error(IssueType.STRUCTURE, "Not an HL7 v2 message: it must start with an MSH segment", "MSH",
+                      MSG_PARSE)
+        raise InputError("not an HL7 v2 message (no MSH segment first)", [issue])
+    try:
+        message = parse_message(er7, find_groups=False, validation_level=VALIDATION_LEVEL.TOLERANT)
+    except (HL7apyException, ValueError, IndexError, KeyError, AttributeError, TypeError) as exc:
+        # hl7apy signals unreadable input with its own exceptions and, for some malformed segments, with
+        # built-in ones; all of them mean "cannot read this message".
+        text_ = f"HL7 v2 message could not be parsed: {exc or type(exc).__name__}"
+        raise InputError(text_, [error(IssueType.STRUCTURE, text_, "MSH", MSG_PARSE)]) from None
+    reader = _Reader(_segments(message))
+    ods, submission_id, message_date = _message_header(reader)
+    known_date = message_date != date.min
+    period_start, period_end = calendar_month(message_date) if known_date else (date.min, date.min)
+    nhs, birth, gender = _patient(reader)
+    episode = _episode(reader, ods, message_date)
+    status = _parental_status(reader)
+    children = _children(reader, period_end) if known_date else []
+    if reader.errors:
+        count = len(reader.errors)
+        raise MappingError(f"HL7 v2 message cannot be mapped ({count} problem{'s' * (count > 1)})",
+                           reader.issues + reader.errors)
+    assert birth is not None
+    record = ReturnRecord(
+        submission_id=submission_id, ods_code=ods, nhs_number=nhs, birth_date=birth, gender=gender,
+        reporting_period_start=period_start, reporting_period_end=period_end, children=tuple(children),
+        **episode, **status,
+    )
+    return Parsed(record=record, issues=tuple(reader.issues))
+
+
+class Hl7v2Parser(Parser):
+    """One HL7 v2.x ADT message in ER7 encoding."""
+
+    name = "hl7v2"
+    media_types = ("x-application/hl7-v2+er7", "text/plain", "application/hl7-v2")
+    extensions = (".hl7", ".er7", ".txt")
+
+    def parse(self, text: str) -> Parsed:
+        return parse_hl7v2(text)
+
+    def describe(self) -> str:
+        return "one HL7 v2.x ADT A04/A08/A28/A31 message (ER7, MLLP framing optional)"

@@ -1,0 +1,208 @@
+"""The JSON payload contract (schema/ehr-payload-v1.schema.json) -> ReturnRecord.
+
+The schema is the published contract: EHR vendors validate against it themselves, and every field's
+description names the FHIR element it becomes (docs/payload.md has the table). ``jsonschema`` reports every
+problem at once, each as an issue located by JSON pointer; a few rules a schema cannot say (modulus-11 check
+digits, date order, the under-18 rule) are checked after it. Names, addresses and telecoms are accepted by
+the schema and never read, so they cannot reach a Bundle.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from datetime import date
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from fhir_family.errors import InputError, MappingError
+from fhir_family.guide import CANONICAL
+from fhir_family.outcome import Issue, IssueType
+
+from .base import Parsed, Parser, error
+from .dates import is_dependent_child
+from .nhs_number import is_valid_nhs_number
+from .record import ChildRecord, ReturnRecord
+
+SCHEMA_RESOURCE = "ehr-payload-v1.schema.json"
+EPISODE_SYSTEM_BASE = f"{CANONICAL}/Id/episode"
+"""Default episode identifier system: ``{EPISODE_SYSTEM_BASE}/{odsCode}`` (episode ids are provider-local)."""
+
+Locate = Callable[[str], str]
+"""Turns a JSON pointer into a location in the sender's input (a CSV column, an NDJSON line ...)."""
+
+MSG_JSON = "FF-MAP-JSON"
+MSG_SCHEMA = "FF-MAP-SCHEMA"
+MSG_NHS = "FF-MAP-NHS-NUMBER"
+MSG_DATE_ORDER = "FF-MAP-DATE-ORDER"
+MSG_CHILD_AGE = "FF-MAP-CHILD-AGE"
+
+
+@cache
+def payload_schema() -> dict[str, Any]:
+    """The published JSON Schema (Draft 2020-12) of the payload, as shipped in the package."""
+    text = resources.files("fhir_family.mapping").joinpath("schema", SCHEMA_RESOURCE).read_text("utf-8")
+    return json.loads(text)
+
+
+@cache
+def _schema_validator() -> Draft202012Validator:
+    return Draft202012Validator(payload_schema(), format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def _pointer(path: Any) -> str:
+    return "".join(f"/{str(part).replace('~', '~0').replace('/', '~1')}" for part in path) or "/"
+
+
+def _schema_issue(err: ValidationError, locate: Locate) -> Iterator[Issue]:
+    pointer = _pointer(err.absolute_path)
+    if err.validator == "required":
+        present = err.instance if isinstance(err.instance, dict) else {}
+        for name in err.validator_value:
+            if name not in present:
+                where = locate(f"{pointer.rstrip('/')}/{name}")
+                yield error(IssueType.REQUIRED, f"Required field {name!r} is missing", where, MSG_SCHEMA)
+        return
+    if err.validator == "additionalProperties":
+        allowed = set(err.schema.get("properties", {}))
+        for name in sorted(set(err.instance) - allowed):
+            where = locate(f"{pointer.rstrip('/')}/{name}")
+            text = f"Unknown field {name!r}: not part of payload v1"
+            yield error(IssueType.STRUCTURE, text, where, MSG_SCHEMA)
+        return
+    if err.validator == "enum":
+        allowed = ", ".join(str(v) for v in err.validator_value)
+        text = f"Code {err.instance!r} is not allowed here; expected one of: {allowed}"
+        yield error(IssueType.CODE_INVALID, text, locate(pointer), MSG_SCHEMA)
+        return
+    described = err.schema.get("description") if isinstance(err.schema, dict) else None
+    if err.validator in ("not", "maxItems") and described:
+        text = described
+    elif err.validator == "pattern":
+        text = f"Value {err.instance!r} has the wrong format (expected to match {err.validator_value})"
+    else:
+        text = err.message
+    code = IssueType.STRUCTURE if err.validator == "type" else IssueType.VALUE
+    yield error(code, text, locate(pointer), MSG_SCHEMA)
+
+
+def schema_issues(payload: Any, locate: Locate = lambda p: p) -> list[Issue]:
+    """Every way ``payload`` breaks the schema, one issue per problem, in document order."""
+    errors = sorted(_schema_validator().iter_errors(payload), key=lambda e: [str(p) for p in e.absolute_path])
+    return [issue for err in errors for issue in _schema_issue(err, locate)]
+
+
+def _date(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+def _semantic_issues(payload: dict[str, Any], locate: Locate) -> list[Issue]:
+    """Rules the schema cannot state: check digits, date order, children under 18 on the reporting date."""
+    issues: list[Issue] = []
+
+    def check_nhs(value: str | None, pointer: str) -> None:
+        if value is not None and not is_valid_nhs_number(value):
+            text = f"NHS number {value!r} fails the modulus-11 check digit"
+            issues.append(error(IssueType.VALUE, text, locate(pointer), MSG_NHS))
+
+    def check_order(start: str | None, end: str | None, pointer: str, what: str) -> None:
+        if start and end and end < start:
+            text = f"{what} ends ({end}) before it starts ({start})"
+            issues.append(error(IssueType.VALUE, text, locate(pointer), MSG_DATE_ORDER))
+
+    period = payload["reportingPeriod"]
+    check_order(period["start"], period["end"], "/reportingPeriod/end", "The reporting period")
+    check_order(payload["episode"]["start"], payload["episode"].get("end"), "/episode/end", "The episode")
+    check_nhs(payload["patient"]["nhsNumber"], "/patient/nhsNumber")
+    reporting_date = date.fromisoformat(period["end"])
+    for index, child in enumerate(payload["children"]):
+        check_nhs(child.get("nhsNumber"), f"/children/{index}/nhsNumber")
+        born = date.fromisoformat(child["birthDate"])
+        where = locate(f"/children/{index}/birthDate")
+        if born > reporting_date:
+            text = f"Child born {born}, after the reporting date {reporting_date}: record an expected child"
+            issues.append(error(IssueType.BUSINESS_RULE, text, where, MSG_CHILD_AGE))
+        elif not is_dependent_child(born, reporting_date):
+            text = f"Child born {born} is 18 or over on the reporting date {reporting_date}: not dependent"
+            issues.append(error(IssueType.BUSINESS_RULE, text, where, MSG_CHILD_AGE))
+    return issues
+
+
+def _child(child: dict[str, Any]) -> ChildRecord:
+    responsibility = child["parentalResponsibility"]
+    return ChildRecord(
+        relationship=child["relationship"],
+        birth_date=date.fromisoformat(child["birthDate"]),
+        pr_held=responsibility["held"],
+        pr_basis=tuple(responsibility.get("basis", ())),
+        residence=child["residence"],
+        young_carer=child["youngCarer"],
+        help=tuple(child["help"]),
+        nhs_number=child.get("nhsNumber"),
+        gender=child.get("gender"),
+    )
+
+
+def payload_to_record(payload: Any, locate: Locate = lambda p: p) -> ReturnRecord:
+    """Check ``payload`` against the contract and build its ReturnRecord; MappingError lists every problem."""
+    issues = schema_issues(payload, locate)
+    if not issues:
+        issues = _semantic_issues(payload, locate)
+    if issues:
+        count = len(issues)
+        raise MappingError(f"payload does not meet the contract ({count} problem{'s' * (count > 1)})", issues)
+    period, provider = payload["reportingPeriod"], payload["provider"]
+    patient, episode, status = payload["patient"], payload["episode"], payload["parentalStatus"]
+    episode_identifier = None
+    if "id" in episode:
+        system = episode.get("idSystem") or f"{EPISODE_SYSTEM_BASE}/{provider['odsCode']}"
+        episode_identifier = (system, episode["id"])
+    return ReturnRecord(
+        submission_id=payload["submissionId"],
+        ods_code=provider["odsCode"],
+        organisation_name=provider.get("name"),
+        nhs_number=patient["nhsNumber"],
+        birth_date=date.fromisoformat(patient["birthDate"]),
+        gender=patient["gender"],
+        parental_status=status["status"],
+        children_in_household=status.get("childrenInHousehold"),
+        expecting_child=status.get("expectingChild"),
+        expected_due_date=_date(status.get("expectedDueDate")),
+        unborn_child_help=status.get("unbornChildHelp"),
+        date_recorded=_date(status.get("dateRecorded")),
+        reporting_period_start=date.fromisoformat(period["start"]),
+        reporting_period_end=date.fromisoformat(period["end"]),
+        episode_start=date.fromisoformat(episode["start"]),
+        episode_end=_date(episode.get("end")),
+        episode_status=episode["status"],
+        episode_identifier=episode_identifier,
+        children=tuple(_child(child) for child in payload["children"]),
+    )
+
+
+def load_json(text: str, location_prefix: str = "") -> Any:
+    """``json.loads`` with a decode error turned into an InputError naming the line and column."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        where = f"{location_prefix}line {exc.lineno}, column {exc.colno}"
+        issue = error(IssueType.STRUCTURE, f"Not valid JSON: {exc.msg}", where, MSG_JSON)
+        raise InputError(f"not valid JSON ({where}): {exc.msg}", [issue]) from None
+
+
+class JsonPayloadParser(Parser):
+    """One JSON payload document (contract v1)."""
+
+    name = "json"
+    media_types = ("application/json", "application/fhir+json")
+    extensions = (".json",)
+
+    def parse(self, text: str) -> Parsed:
+        return Parsed(record=payload_to_record(load_json(text)))
+
+    def describe(self) -> str:
+        return "one JSON payload (schema ehr-payload-v1)"
