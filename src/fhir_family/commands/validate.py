@@ -1,0 +1,250 @@
+"""``fhir-family validate PATH...``: validate bundles or resources against the guide and FHIR R4.
+
+Inputs are files or folders (searched recursively for ``*.json`` and ``*.ndjson``; hidden entries and the
+``*.expected.json`` outcome files that sit beside invalid examples are skipped). A ``.json`` file holds one
+resource (a Bundle or a single resource); a ``.ndjson`` file holds one per line, each validated on its own,
+and every issue from line N carries the standard ``operationoutcome-issue-line`` extension and starts its
+diagnostics with ``line N:``.
+
+Exit status: 0 when nothing has an error, 1 when anything has an error, 2 when some input could not be used
+at all (no such path, unreadable, not JSON, not a FHIR resource) or the definitions are missing; each such
+problem is one line on stderr, never a stack trace.
+
+``--format json`` prints OperationOutcomes: for a single input file, its OperationOutcome; otherwise one JSON
+object mapping each file path to its OperationOutcome (an unusable file gets an OperationOutcome with a
+``fatal`` issue, so nothing is silently missing).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import click
+
+from ..conformance.report import LINE_EXTENSION, issue_line, render_report
+from ..errors import FhirFamilyError, InputError
+from ..outcome import Issue, IssueSeverity, IssueType, has_errors, operation_outcome
+
+INPUT_SUFFIXES = (".json", ".ndjson")
+SKIPPED_SUFFIX = ".expected.json"
+#: more input files than this and a progress bar is drawn on stderr
+PROGRESS_THRESHOLD = 5
+
+
+class _Validator(Protocol):
+    def validate(self, resource: dict[str, Any], profile: str | None = None) -> dict[str, Any]: ...
+
+
+@dataclass
+class FileResult:
+    """One input file's outcome, and the one-line reasons for anything in it that could not be used."""
+
+    path: Path
+    outcome: dict[str, Any]
+    unusable: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Parsed:
+    """A resource read from a file, with its line number for NDJSON."""
+
+    resource: dict[str, Any]
+    line: int | None = None
+
+
+def find_inputs(paths: tuple[Path, ...]) -> list[Path]:
+    """The files to validate, in a stable order; a path that does not exist is an InputError."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(sorted(_walk(path)))
+        elif path.exists():
+            found.append(path)
+        else:
+            raise InputError(f"{path}: no such file or folder")
+    return list(dict.fromkeys(found))
+
+
+def _walk(folder: Path) -> Iterator[Path]:
+    for path in folder.rglob("*"):
+        relative = path.relative_to(folder)
+        if any(part.startswith(".") for part in relative.parts):
+            continue
+        if path.is_file() and path.suffix in INPUT_SUFFIXES and not path.name.endswith(SKIPPED_SUFFIX):
+            yield path
+
+
+def _input_issue(message: str, message_id: str, line: int | None = None) -> Issue:
+    extra = {"extension": [{"url": LINE_EXTENSION, "valueInteger": line}]} if line is not None else {}
+    return Issue(
+        IssueSeverity.FATAL,
+        IssueType.STRUCTURE if "JSON" in message else IssueType.INVALID,
+        message,
+        message_id=message_id,
+        extra=extra,
+    )
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_bytes().decode("utf-8-sig")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+
+
+def _as_resource(text: str, where: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise InputError(f"{where}: not valid JSON ({exc})") from exc
+    if not isinstance(value, dict) or not isinstance(value.get("resourceType"), str):
+        raise InputError(f"{where}: not a FHIR resource (a JSON object with a resourceType)")
+    return value
+
+
+def _parse_file(path: Path) -> tuple[list[_Parsed], list[tuple[int | None, InputError]]]:
+    """The resources in one file, and the problems (with their line for NDJSON) that made parts unusable."""
+    text = _read_text(path)
+    if path.suffix != ".ndjson":
+        return [_Parsed(_as_resource(text, str(path)))], []
+    parsed: list[_Parsed] = []
+    problems: list[tuple[int | None, InputError]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            parsed.append(_Parsed(_as_resource(line, f"{path}:{number}"), number))
+        except InputError as exc:
+            problems.append((number, exc))
+    return parsed, problems
+
+
+def _with_line(issue: dict[str, Any], line: int) -> dict[str, Any]:
+    issue = dict(issue)
+    issue["extension"] = [*issue.get("extension", []), {"url": LINE_EXTENSION, "valueInteger": line}]
+    if issue.get("diagnostics") is not None:
+        issue["diagnostics"] = f"line {line}: {issue['diagnostics']}"
+    return issue
+
+
+def _all_ok(outcome: dict[str, Any]) -> bool:
+    """The conventional OperationOutcome of a clean validation: nothing but information issues."""
+    return all(issue.get("severity") == "information" for issue in outcome.get("issue", []))
+
+
+def validate_file(validator: _Validator, path: Path, profile: str | None) -> FileResult:
+    """Validate every resource in one file into a single OperationOutcome for the file."""
+    try:
+        parsed, problems = _parse_file(path)
+    except InputError as exc:
+        return FileResult(path, operation_outcome([_input_issue(str(exc), "FF-INPUT-UNUSABLE")]), [str(exc)])
+    issues: list[dict[str, Any]] = []
+    for number, problem in problems:
+        issues.append(_input_issue(str(problem), "FF-INPUT-UNUSABLE", number).to_fhir())
+    for item in parsed:
+        outcome = (
+            validator.validate(item.resource, profile=profile)
+            if profile
+            else validator.validate(item.resource)
+        )
+        if len(parsed) > 1 and _all_ok(outcome):
+            continue  # one "No issues found." per line of an NDJSON file would drown the real issues
+        for issue in outcome.get("issue", []):
+            issues.append(_with_line(issue, item.line) if item.line is not None else issue)
+    if not issues:
+        issues = operation_outcome([])["issue"]
+    issues.sort(key=lambda issue: issue_line(issue) or 0)  # stable: each line's issues keep their order
+    return FileResult(
+        path, {"resourceType": "OperationOutcome", "issue": issues}, [str(p) for _, p in problems]
+    )
+
+
+def _load_validator(guide: Path | None) -> _Validator:
+    # Imported here so `fhir-family validate --help` and unusable-input errors need no definitions at all.
+    from ..conformance import default_validator
+    from ..conformance.validator import Validator
+
+    return Validator.from_package(guide) if guide is not None else default_validator()
+
+
+def _fail(message: str) -> None:
+    click.echo(f"fhir-family validate: {message}", err=True)
+    sys.exit(2)
+
+
+@click.command("validate")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text: a readable report; json: OperationOutcome(s) (see below).",
+)
+@click.option(
+    "--profile",
+    default=None,
+    metavar="URL",
+    help="Validate every resource against this profile instead of the one it claims or its role.",
+)
+@click.option(
+    "--guide",
+    type=click.Path(exists=True, path_type=Path),
+    default=None,
+    metavar="PATH_OR_TGZ",
+    help="Validate against this guide (FHIR NPM package .tgz or folder) instead of the built-in one.",
+)
+def command(paths: tuple[Path, ...], output_format: str, profile: str | None, guide: Path | None) -> None:
+    """Validate bundles or resources (JSON or NDJSON files, or folders of them) against the guide and R4.
+
+    Exit status 0: no errors; 1: some input has errors; 2: some input could not be used (no such path,
+    unreadable, not JSON, not a FHIR resource) or the FHIR definitions are missing.
+
+    With --format json a single input file prints its OperationOutcome; several files print one JSON object
+    mapping each path to its OperationOutcome. NDJSON issues carry the input line number (extension
+    operationoutcome-issue-line, and "line N:" in diagnostics).
+    """
+    try:
+        files = find_inputs(paths)
+    except InputError as exc:
+        _fail(str(exc))
+    if not files:
+        _fail("no .json or .ndjson files found in " + ", ".join(str(p) for p in paths))
+    try:
+        validator = _load_validator(guide)
+    except FhirFamilyError as exc:
+        _fail(str(exc))
+
+    results: list[FileResult] = []
+    try:
+        if len(files) > PROGRESS_THRESHOLD:
+            stderr = click.get_text_stream("stderr")
+            with click.progressbar(files, label="Validating", file=stderr, show_pos=True) as progress:
+                results = [validate_file(validator, path, profile) for path in progress]
+        else:
+            results = [validate_file(validator, path, profile) for path in files]
+    except FhirFamilyError as exc:  # e.g. --profile names a profile the definitions do not have
+        _fail(str(exc))
+
+    for result in results:
+        for problem in result.unusable:
+            click.echo(f"fhir-family validate: {problem}", err=True)
+    outcomes = {str(result.path): result.outcome for result in results}
+    if output_format == "json":
+        single = len(paths) == 1 and len(files) == 1 and not paths[0].is_dir()
+        document: Any = results[0].outcome if single else outcomes
+        click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+    else:
+        click.echo(render_report(outcomes), nl=False)
+
+    if any(result.unusable for result in results):
+        sys.exit(2)
+    sys.exit(1 if any(has_errors(outcome) for outcome in outcomes.values()) else 0)
