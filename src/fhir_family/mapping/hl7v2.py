@@ -2,8 +2,9 @@
 
 The mapping (docs/payload.md has the full table and the Z-segment definitions):
 
-* MSH-4 sending facility -> ODS code (MSH-4.1, or MSH-4.2 when it is set and MSH-4.3 is ``ODS``); MSH-10 -> submission id
-  ``{ODS}-{MSH-10}``; the reporting period is the calendar month of EVN-2 (else MSH-7).
+* MSH-4 sending facility -> ODS code (MSH-4.1, or MSH-4.2 when it is set and MSH-4.3 is ``ODS``);
+  MSH-10 -> submission id ``{ODS}-{MSH-10}``; the reporting period is the calendar month of EVN-2
+  (else MSH-7).
 * PID-3 (the repetition whose CX-5 is ``NH`` or whose assigning authority is ``NHS``) -> NHS number,
   PID-7 -> birth date, PID-8 (table 0001) -> administrative gender.
 * PV1-19 -> episode id, PV1-44 -> episode start, PV1-45 -> episode end (status ``finished``); with no PV1 or

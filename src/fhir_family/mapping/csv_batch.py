@@ -1,0 +1,253 @@
+"""CSV batches: one row per child, the parent's fields repeated on each row, rows of a return adjacent.
+
+Rows are grouped into one return while ``submissionId`` stays the same, turned into a JSON payload (contract
+v1) and checked by the same code as ``/ehr/json``; a problem is reported at the CSV line and column it came
+from. A return with no children is one row with the child columns empty. Only the current group is held in
+memory, so a 1 GB file streams in constant memory; because of that, rows of one submission must be adjacent
+(a later group with the same id becomes a second return with that id). The layout is in docs/payload.md.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from fhir_family.errors import FhirFamilyError, InputError, MappingError
+from fhir_family.outcome import Issue, IssueType
+
+from .base import Parsed, Parser, error
+from .payload import payload_to_record
+
+MSG_CSV = "FF-MAP-CSV"
+MAX_ROWS_PER_RETURN: Final = 50
+"""The payload allows at most 50 children; more rows in one group are reported, not held."""
+
+PARENT_COLUMNS: Final = {
+    "submissionId": "/submissionId",
+    "reportingPeriodStart": "/reportingPeriod/start",
+    "reportingPeriodEnd": "/reportingPeriod/end",
+    "providerOdsCode": "/provider/odsCode",
+    "providerName": "/provider/name",
+    "patientNhsNumber": "/patient/nhsNumber",
+    "patientBirthDate": "/patient/birthDate",
+    "patientGender": "/patient/gender",
+    "episodeId": "/episode/id",
+    "episodeIdSystem": "/episode/idSystem",
+    "episodeStart": "/episode/start",
+    "episodeEnd": "/episode/end",
+    "episodeStatus": "/episode/status",
+    "parentalStatus": "/parentalStatus/status",
+    "childrenInHousehold": "/parentalStatus/childrenInHousehold",
+    "expectingChild": "/parentalStatus/expectingChild",
+    "expectedDueDate": "/parentalStatus/expectedDueDate",
+    "unbornChildHelp": "/parentalStatus/unbornChildHelp",
+    "dateRecorded": "/parentalStatus/dateRecorded",
+}
+"""Parent columns -> JSON pointer in the payload; repeated on every row of a return."""
+
+CHILD_COLUMNS: Final = {
+    "childRelationship": "/relationship",
+    "childBirthDate": "/birthDate",
+    "childNhsNumber": "/nhsNumber",
+    "childGender": "/gender",
+    "childPrHeld": "/parentalResponsibility/held",
+    "childPrBasis": "/parentalResponsibility/basis",
+    "childResidence": "/residence",
+    "childYoungCarer": "/youngCarer",
+    "childHelp": "/help",
+}
+"""Child columns -> JSON pointer under ``/children/{n}``; ``childPrBasis`` and ``childHelp`` are lists
+separated by ``;``."""
+
+DROPPED_COLUMNS: Final = frozenset(
+    {"patientName", "patientAddress", "patientTelecom", "childName", "childAddress"}
+)
+"""Accepted so an EHR extract can be sent as it is; never read (a national return carries no names)."""
+
+REQUIRED_COLUMNS: Final = (
+    "submissionId", "reportingPeriodStart", "reportingPeriodEnd", "providerOdsCode", "patientNhsNumber",
+    "patientBirthDate", "patientGender", "episodeStart", "episodeStatus", "parentalStatus",
+    "childRelationship", "childBirthDate", "childPrHeld", "childResidence", "childYoungCarer", "childHelp",
+)
+LIST_COLUMNS: Final = frozenset({"childPrBasis", "childHelp"})
+INTEGER_COLUMNS: Final = frozenset({"childrenInHousehold"})
+BOOLEAN_COLUMNS: Final = frozenset({"expectingChild"})
+_BOOLEANS: Final = {"y": True, "yes": True, "true": True, "n": False, "no": False, "false": False}
+ALL_COLUMNS: Final = (*PARENT_COLUMNS, *CHILD_COLUMNS)
+
+
+def _cell_value(column: str, text: str) -> Any:
+    """A cell as the payload's JSON type; text that does not convert is kept so the schema reports it."""
+    if column in LIST_COLUMNS:
+        return [part.strip() for part in text.split(";") if part.strip()]
+    if column in INTEGER_COLUMNS and text.isdigit():
+        return int(text)
+    if column in BOOLEAN_COLUMNS and text.lower() in _BOOLEANS:
+        return _BOOLEANS[text.lower()]
+    return text
+
+
+def _set(target: dict[str, Any], pointer: str, value: Any) -> None:
+    parts = pointer.strip("/").split("/")
+    for part in parts[:-1]:
+        target = target.setdefault(part, {})
+    target[parts[-1]] = value
+
+
+@dataclass
+class _Group:
+    """The rows of one return: their line numbers and cells, plus problems found while reading them."""
+
+    header: list[str]
+    first_line: int
+    rows: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    issues: list[Issue] = field(default_factory=list)
+    overflow: int = 0
+
+    def where(self, line: int, column: str | None) -> str:
+        if column is None:
+            return f"line {line}"
+        return f"line {line}, column {self.header.index(column) + 1} ({column})"
+
+    def locate(self, pointer: str) -> str:
+        """JSON pointer in the built payload -> CSV line and column."""
+        if pointer.startswith("/children/"):
+            index_text, _, rest = pointer[len("/children/") :].partition("/")
+            line = self.rows[int(index_text)][0] if index_text.isdigit() else self.first_line
+            rest = "/" + rest
+            for column, child_pointer in CHILD_COLUMNS.items():
+                if rest == child_pointer or rest.startswith(child_pointer + "/"):
+                    return self.where(line, column if column in self.header else None)
+            return self.where(line, None)
+        for column, parent_pointer in PARENT_COLUMNS.items():
+            if pointer == parent_pointer:
+                return self.where(self.first_line, column if column in self.header else None)
+        return self.where(self.first_line, None)
+
+    def payload(self) -> dict[str, Any]:
+        """The JSON payload these rows stand for; parent cells come from the first row."""
+        first = self.rows[0][1]
+        payload: dict[str, Any] = {"children": []}
+        for column, pointer in PARENT_COLUMNS.items():
+            if first.get(column):
+                _set(payload, pointer, _cell_value(column, first[column]))
+        for line, row in self.rows:
+            for column in PARENT_COLUMNS:
+                if row.get(column, "") != first.get(column, ""):
+                    text = (f"{column} is {row.get(column)!r} here but {first.get(column)!r} on line "
+                            f"{self.first_line}: parent fields repeat unchanged on every row of a return")
+                    self.issues.append(error(IssueType.VALUE, text, self.where(line, column), MSG_CSV))
+            if not any(row.get(column) for column in CHILD_COLUMNS):
+                if len(self.rows) > 1:
+                    text = "Row has no child columns but the return has other rows: one row per child"
+                    self.issues.append(error(IssueType.STRUCTURE, text, self.where(line, None), MSG_CSV))
+                continue
+            child: dict[str, Any] = {}
+            for column, pointer in CHILD_COLUMNS.items():
+                if row.get(column):
+                    _set(child, pointer, _cell_value(column, row[column]))
+            payload["children"].append(child)
+        return payload
+
+
+class CsvParser(Parser):
+    """CSV extract, one row per child (docs/payload.md, "CSV layout")."""
+
+    name = "csv"
+    media_types = ("text/csv",)
+    extensions = (".csv",)
+    batch = True
+
+    def iter_parse(self, lines: Iterable[str]) -> Iterator[Parsed]:
+        reader = csv.reader(iter(lines))
+        try:
+            header = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield _unreadable(1, str(exc))
+            return
+        header = [name.strip().lstrip("\ufeff") for name in header]
+        problems = _header_problems(header)
+        if problems:
+            exc = InputError("CSV header is not the documented layout", problems)
+            yield Parsed(record=None, line=1, error=exc)
+            return
+        group: _Group | None = None
+        while True:
+            try:
+                cells = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                if group is not None:
+                    yield _finish(group)
+                    group = None
+                yield _unreadable(reader.line_num, str(exc))
+                continue
+            if not any(cell.strip() for cell in cells):
+                continue
+            line = reader.line_num
+            row = {name: cell.strip() for name, cell in zip(header, cells, strict=False)}
+            if group is not None and row.get("submissionId", "") != group.rows[0][1].get("submissionId", ""):
+                yield _finish(group)
+                group = None
+            if group is None:
+                group = _Group(header=header, first_line=line)
+            if len(cells) != len(header):
+                text = f"Row has {len(cells)} cells but the header has {len(header)}"
+                group.issues.append(error(IssueType.STRUCTURE, text, f"line {line}", MSG_CSV))
+            if len(group.rows) >= MAX_ROWS_PER_RETURN:
+                group.overflow += 1
+                continue
+            group.rows.append((line, row))
+        if group is not None:
+            yield _finish(group)
+
+    def describe(self) -> str:
+        return "CSV: one row per child, parent fields repeated, rows of one return adjacent"
+
+
+def _header_problems(header: list[str]) -> list[Issue]:
+    problems = []
+    for column in REQUIRED_COLUMNS:
+        if column not in header:
+            text = f"CSV header lacks the required column {column!r}"
+            problems.append(error(IssueType.REQUIRED, text, "line 1", MSG_CSV))
+    for number, column in enumerate(header, 1):
+        if column not in ALL_COLUMNS and column not in DROPPED_COLUMNS:
+            text = f"CSV header column {number} {column!r} is not part of the layout"
+            problems.append(error(IssueType.STRUCTURE, text, f"line 1, column {number}", MSG_CSV))
+        elif header.index(column) != number - 1:
+            text = f"CSV header column {column!r} appears twice"
+            problems.append(error(IssueType.STRUCTURE, text, f"line 1, column {number}", MSG_CSV))
+    return problems
+
+
+def _unreadable(line: int, reason: str) -> Parsed:
+    issue = error(IssueType.STRUCTURE, f"CSV could not be read: {reason}", f"line {line}", MSG_CSV)
+    return Parsed(record=None, line=line, error=InputError(f"CSV line {line} could not be read", [issue]))
+
+
+def _finish(group: _Group) -> Parsed:
+    """Turn one group of rows into a Parsed: its record, or every problem found in it."""
+    payload = group.payload()
+    if group.overflow:
+        rows = len(group.rows) + group.overflow
+        text = (f"{rows} rows share submissionId from line {group.first_line}: "
+                f"a return holds at most {MAX_ROWS_PER_RETURN} children")
+        group.issues.append(error(IssueType.TOO_LONG, text, f"line {group.first_line}", MSG_CSV))
+    issues = list(group.issues)
+    try:
+        record = payload_to_record(payload, group.locate)
+    except FhirFamilyError as exc:
+        issues.extend(exc.issues)
+        record = None
+    if issues:
+        count = len(issues)
+        summary = f"CSV rows from line {group.first_line}: {count} problem{'s' * (count > 1)}"
+        exc = MappingError(summary, issues)
+        return Parsed(record=None, line=group.first_line, error=exc)
+    return Parsed(record=record, line=group.first_line)

@@ -1,0 +1,52 @@
+"""NDJSON batches: one JSON payload (contract v1) per line, read one line at a time.
+
+Every non-blank line yields exactly one Parsed, carrying its line number, so a sender can match each output
+(bundle or OperationOutcome) to its input line; blank lines are not items and are skipped. Memory use does
+not depend on the file's size.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+
+from fhir_family.errors import FhirFamilyError, InputError
+from fhir_family.outcome import IssueType
+
+from .base import Parsed, Parser, error
+from .payload import MSG_JSON, payload_to_record
+
+
+class NdjsonParser(Parser):
+    """Newline-delimited JSON payloads."""
+
+    name = "ndjson"
+    media_types = ("application/x-ndjson", "application/ndjson", "application/jsonl")
+    extensions = (".ndjson", ".jsonl")
+    batch = True
+
+    def iter_parse(self, lines: Iterable[str]) -> Iterator[Parsed]:
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                record = payload_to_record(_load_line(line, number), _locator(number))
+                yield Parsed(record=record, line=number)
+            except FhirFamilyError as exc:
+                yield Parsed(record=None, line=number, error=exc)
+
+    def describe(self) -> str:
+        return "NDJSON: one JSON payload per line"
+
+
+def _locator(number: int):
+    return lambda pointer: f"line {number} {pointer}"
+
+
+def _load_line(line: str, number: int) -> object:
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as exc:
+        where = f"line {number}, column {exc.colno}"
+        issue = error(IssueType.STRUCTURE, f"Not valid JSON: {exc.msg}", where, MSG_JSON)
+        raise InputError(f"line {number} is not valid JSON: {exc.msg}", [issue]) from None
