@@ -149,11 +149,7 @@ def validate_file(validator: _Validator, path: Path, profile: str | None) -> Fil
     for number, problem in problems:
         issues.append(_input_issue(str(problem), "FF-INPUT-UNUSABLE", number).to_fhir())
     for item in parsed:
-        outcome = (
-            validator.validate(item.resource, profile=profile)
-            if profile
-            else validator.validate(item.resource)
-        )
+        outcome = validator.validate(item.resource, profile=profile)
         if len(parsed) > 1 and _all_ok(outcome):
             continue  # one "No issues found." per line of an NDJSON file would drown the real issues
         for issue in outcome.get("issue", []):
@@ -166,8 +162,22 @@ def validate_file(validator: _Validator, path: Path, profile: str | None) -> Fil
     )
 
 
+class _LazyValidator:
+    """Loads the definitions on the first resource, so unusable input fails fast without loading them."""
+
+    def __init__(self, guide: Path | None) -> None:
+        self._guide = guide
+        self._validator: _Validator | None = None
+
+    def validate(self, resource: dict[str, Any], profile: str | None = None) -> dict[str, Any]:
+        if self._validator is None:
+            self._validator = _load_validator(self._guide)
+        if profile is None:
+            return self._validator.validate(resource)
+        return self._validator.validate(resource, profile=profile)
+
+
 def _load_validator(guide: Path | None) -> _Validator:
-    # Imported here so `fhir-family validate --help` and unusable-input errors need no definitions at all.
     from ..conformance import default_validator
     from ..conformance.validator import Validator
 
@@ -218,20 +228,16 @@ def command(paths: tuple[Path, ...], output_format: str, profile: str | None, gu
         _fail(str(exc))
     if not files:
         _fail("no .json or .ndjson files found in " + ", ".join(str(p) for p in paths))
-    try:
-        validator = _load_validator(guide)
-    except FhirFamilyError as exc:
-        _fail(str(exc))
+    validator = _LazyValidator(guide)
 
     results: list[FileResult] = []
     try:
         if len(files) > PROGRESS_THRESHOLD:
-            stderr = click.get_text_stream("stderr")
-            with click.progressbar(files, label="Validating", file=stderr, show_pos=True) as progress:
+            with click.progressbar(files, label="Validating", file=sys.stderr, show_pos=True) as progress:
                 results = [validate_file(validator, path, profile) for path in progress]
         else:
             results = [validate_file(validator, path, profile) for path in files]
-    except FhirFamilyError as exc:  # e.g. --profile names a profile the definitions do not have
+    except FhirFamilyError as exc:  # definitions missing, or --profile names a profile they do not have
         _fail(str(exc))
 
     for result in results:

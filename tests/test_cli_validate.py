@@ -1,0 +1,247 @@
+"""`fhir-family validate`: exit codes, text and JSON output, NDJSON line numbers, progress kept off stdout."""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from fhir_family.cli import main
+from fhir_family.conformance.report import LINE_EXTENSION, issue_line
+from fhir_family.mapping.bundle import build_bundle
+from fhir_family.mapping.nhs_number import synthetic_nhs_number
+from fhir_family.mapping.record import ChildRecord, ReturnRecord
+from fhir_family.outcome import message_id
+
+
+# The structural validator lands separately (issue 3); until it does, only the input handling is testable.
+needs_validator = pytest.mark.skipif(
+    importlib.util.find_spec("fhir_family.conformance.validator") is None, reason="validator not built yet"
+)
+
+
+def _typical_record() -> ReturnRecord:
+    """A parent with three children, an organisation and an episode: the typical national return."""
+    children = tuple(
+        ChildRecord(
+            relationship=relationship,
+            birth_date=birth_date,
+            pr_held="Y",
+            pr_basis=("birth-mother",),
+            residence="full-time",
+            young_carer="N",
+            help=("none",),
+            nhs_number=synthetic_nhs_number(10 + number),
+        )
+        for number, (relationship, birth_date) in enumerate(
+            [("DAU", date(2012, 3, 4)), ("SON", date(2015, 6, 7)), ("CHILD", date(2020, 9, 10))]
+        )
+    )
+    return ReturnRecord(
+        submission_id="RX4-2026-01-0042",
+        ods_code="RX4",
+        nhs_number=synthetic_nhs_number(1),
+        birth_date=date(1986, 1, 2),
+        gender="female",
+        parental_status="all-children-live-with-patient",
+        reporting_period_start=date(2026, 1, 1),
+        reporting_period_end=date(2026, 1, 31),
+        episode_start=date(2025, 10, 1),
+        children_in_household=3,
+        children=children,
+    )
+
+
+@pytest.fixture(scope="module")
+def valid_bundle() -> dict[str, Any]:
+    return build_bundle(_typical_record())
+
+
+@pytest.fixture()
+def invalid_bundle(valid_bundle: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    """The typical return with its first child's birthDate removed, and that child's entry index."""
+    bundle = copy.deepcopy(valid_bundle)
+    index = next(i for i, e in enumerate(bundle["entry"]) if e["resource"]["resourceType"] == "RelatedPerson")
+    del bundle["entry"][index]["resource"]["birthDate"]
+    return bundle, index
+
+
+def _write(path: Path, value: Any) -> Path:
+    path.write_text(json.dumps(value), encoding="utf-8")
+    return path
+
+
+def _run(*args: str) -> Any:
+    return CliRunner().invoke(main, ["validate", *args])
+
+
+# -- unusable input: exit 2, one line on stderr, no stack trace (no definitions needed) --------------------
+
+
+def _assert_unusable(result: Any, fragment: str) -> None:
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert any(fragment in line for line in lines), result.stderr
+    assert all(line.startswith("fhir-family validate: ") for line in lines), result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_no_such_path(tmp_path: Path) -> None:
+    _assert_unusable(_run(str(tmp_path / "nope.json")), "no such file or folder")
+
+
+def test_not_json(tmp_path: Path) -> None:
+    path = tmp_path / "broken.json"
+    path.write_text('{"resourceType": "Bundle",', encoding="utf-8")
+    _assert_unusable(_run(str(path)), "not valid JSON")
+
+
+def test_not_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.json"
+    path.write_bytes(b'{"resourceType": "Patient", "id": "caf\xe9"}')
+    _assert_unusable(_run(str(path)), "not UTF-8")
+
+
+@pytest.mark.parametrize("content", ["[1, 2]", '{"id": "no-type"}', '"text"'])
+def test_not_a_resource(tmp_path: Path, content: str) -> None:
+    path = tmp_path / "thing.json"
+    path.write_text(content, encoding="utf-8")
+    _assert_unusable(_run(str(path)), "not a FHIR resource")
+
+
+def test_folder_without_inputs(tmp_path: Path) -> None:
+    (tmp_path / "readme.txt").write_text("nothing to validate")
+    _assert_unusable(_run(str(tmp_path)), "no .json or .ndjson files")
+
+
+@needs_validator
+def test_unusable_file_is_reported_in_json_output_too(tmp_path: Path, valid_bundle: dict[str, Any]) -> None:
+    good = _write(tmp_path / "good.json", valid_bundle)
+    bad = tmp_path / "bad.json"
+    bad.write_text("not json", encoding="utf-8")
+    result = _run("--format", "json", str(good), str(bad))
+    assert result.exit_code == 2
+    document = json.loads(result.stdout)
+    assert document[str(bad)]["issue"][0]["severity"] == "fatal"
+    assert message_id(document[str(bad)]["issue"][0]) == "FF-INPUT-UNUSABLE"
+    assert str(good) in document
+
+
+# -- validation proper -------------------------------------------------------------------------------------
+
+
+@needs_validator
+def test_valid_bundle_exits_0(tmp_path: Path, valid_bundle: dict[str, Any]) -> None:
+    result = _run(str(_write(tmp_path / "return.json", valid_bundle)))
+    assert result.exit_code == 0, result.output
+    assert "return.json: valid (0 errors" in result.stdout
+    assert "1 file: 1 valid, 0 invalid" in result.stdout
+
+
+@needs_validator
+def test_invalid_bundle_exits_1_with_expression(
+    tmp_path: Path, invalid_bundle: tuple[dict[str, Any], int]
+) -> None:
+    invalid_bundle, index = invalid_bundle
+    result = _run(str(_write(tmp_path / "return.json", invalid_bundle)))
+    assert result.exit_code == 1, result.output
+    assert "return.json: INVALID" in result.stdout
+    assert f"Bundle.entry[{index}].resource.birthDate" in result.stdout
+    assert "FF-" in result.stdout  # the stable message id is shown
+
+
+@needs_validator
+def test_json_format_single_file_is_one_operation_outcome(
+    tmp_path: Path, invalid_bundle: tuple[dict[str, Any], int]
+) -> None:
+    invalid_bundle, index = invalid_bundle
+    result = _run("--format", "json", str(_write(tmp_path / "return.json", invalid_bundle)))
+    assert result.exit_code == 1
+    outcome = json.loads(result.stdout)
+    assert outcome["resourceType"] == "OperationOutcome"
+    errors = [i for i in outcome["issue"] if i["severity"] == "error"]
+    assert [i["expression"] for i in errors] == [[f"Bundle.entry[{index}].resource.birthDate"]]
+    assert errors[0]["code"] == "required"
+
+
+@needs_validator
+def test_json_format_several_files_maps_path_to_outcome(
+    tmp_path: Path, valid_bundle: dict[str, Any], invalid_bundle: tuple[dict[str, Any], int]
+) -> None:
+    invalid_bundle, _index = invalid_bundle
+    _write(tmp_path / "a.json", valid_bundle)
+    _write(tmp_path / "b.json", invalid_bundle)
+    (tmp_path / "b.expected.json").write_text(
+        '{"issues": []}'
+    )  # outcome files beside invalid examples: skipped
+    result = _run("--format", "json", str(tmp_path))
+    assert result.exit_code == 1
+    document = json.loads(result.stdout)
+    assert sorted(document) == [str(tmp_path / "a.json"), str(tmp_path / "b.json")]
+    assert all(outcome["resourceType"] == "OperationOutcome" for outcome in document.values())
+
+
+@needs_validator
+def test_ndjson_issues_carry_line_numbers(
+    tmp_path: Path, valid_bundle: dict[str, Any], invalid_bundle: tuple[dict[str, Any], int]
+) -> None:
+    invalid_bundle, index = invalid_bundle
+    lines = [json.dumps(valid_bundle), "", json.dumps(invalid_bundle), json.dumps(valid_bundle)]
+    path = tmp_path / "batch.ndjson"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = _run("--format", "json", str(path))
+    assert result.exit_code == 1, result.output
+    outcome = json.loads(result.stdout)
+    errors = [i for i in outcome["issue"] if i["severity"] in ("error", "fatal")]
+    assert errors and {issue_line(i) for i in errors} == {3}
+    assert errors[0]["diagnostics"].startswith("line 3: ")
+    assert errors[0]["expression"] == [f"Bundle.entry[{index}].resource.birthDate"]
+    assert any(e["url"] == LINE_EXTENSION for e in errors[0]["extension"])
+    text = _run(str(path))
+    assert f"line 3: Bundle.entry[{index}].resource.birthDate" in text.stdout
+
+
+@needs_validator
+def test_ndjson_bad_line_is_unusable_but_the_rest_is_validated(
+    tmp_path: Path, invalid_bundle: tuple[dict[str, Any], int]
+) -> None:
+    invalid_bundle, _index = invalid_bundle
+    path = tmp_path / "batch.ndjson"
+    path.write_text(json.dumps(invalid_bundle) + "\n{oops\n", encoding="utf-8")
+    result = _run("--format", "json", str(path))
+    assert result.exit_code == 2
+    assert f"{path}:2: not valid JSON" in result.stderr
+    outcome = json.loads(result.stdout)
+    assert {issue_line(i) for i in outcome["issue"]} == {1, 2}
+
+
+@needs_validator
+def test_profile_option(tmp_path: Path, valid_bundle: dict[str, Any]) -> None:
+    patient = next(e["resource"] for e in valid_bundle["entry"] if e["resource"]["resourceType"] == "Patient")
+    patient = {k: v for k, v in patient.items() if k not in ("meta", "extension")}
+    path = _write(tmp_path / "patient.json", patient)
+    plain = _run("--format", "json", str(path))
+    assert not any(
+        i["severity"] == "error" and i["code"] == "required" for i in json.loads(plain.stdout)["issue"]
+    )
+    profile = "https://fhir-family.uk/fhir/StructureDefinition/parent-patient"
+    profiled = _run("--format", "json", "--profile", profile, str(path))
+    assert profiled.exit_code == 1, profiled.output  # ParentPatient requires the parental-status extension
+    outcome = json.loads(profiled.stdout)
+    assert any(i["severity"] == "error" and i["code"] == "required" for i in outcome["issue"])
+
+
+@needs_validator
+def test_progress_goes_to_stderr_not_stdout(tmp_path: Path, valid_bundle: dict[str, Any]) -> None:
+    for number in range(8):
+        _write(tmp_path / f"return-{number}.json", valid_bundle)
+    result = _run("--format", "json", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert len(json.loads(result.stdout)) == 8  # stdout is nothing but the JSON document
+    assert "Validating" in result.stderr
