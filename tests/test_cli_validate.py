@@ -19,7 +19,6 @@ from fhir_family.mapping.nhs_number import synthetic_nhs_number
 from fhir_family.mapping.record import ChildRecord, ReturnRecord
 from fhir_family.outcome import message_id
 
-
 # The structural validator lands separately (issue 3); until it does, only the input handling is testable.
 needs_validator = pytest.mark.skipif(
     importlib.util.find_spec("fhir_family.conformance.validator") is None, reason="validator not built yet"
