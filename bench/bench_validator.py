@@ -1,0 +1,143 @@
+"""Full profile validation of a typical national return against fhir.resources merely parsing it.
+
+Issue 3's target: validating a typical return (parent, 3 children, organisation, episode) against the
+guide's profiles and R4 costs no more than ``fhir.resources`` R4B takes to ``model_validate_json`` +
+``model_dump_json`` the same bundle. Both are timed in the same run, interleaved round by round so a busy
+shared machine slows both alike; the validator is loaded before timing starts (it is process-wide in real
+use) and only ``validate()`` is timed. Rows:
+
+- validator: ``validate(bundle)`` on the parsed bundle (what the facade and collector call);
+- validator from text: ``json.loads`` + ``validate`` (the like-for-like comparison with a JSON-text parser);
+- mapping + validation: ``build_bundle(record)`` + ``validate`` (what the facade does per return).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from run import Row
+
+from fhir_family.guide import examples_dir
+from fhir_family.mapping.bundle import build_bundle
+from fhir_family.mapping.nhs_number import synthetic_nhs_number
+from fhir_family.mapping.record import ChildRecord, ReturnRecord
+from fhir_family.outcome import has_errors
+
+EXAMPLE_NAME = "mother-with-three-children"
+WARM_UP = 30
+MIN_ROUNDS = 50
+MAX_ROUNDS = 1500
+TIME_BUDGET_S = 12.0  # all rounds together; the whole bench stays well under 30 s
+BASELINE = "fhir.resources R4B parse + serialise"
+
+
+def typical_record() -> ReturnRecord:
+    """A parent with three children, an organisation and an episode."""
+    children = tuple(
+        ChildRecord(
+            relationship=relationship,
+            birth_date=birth_date,
+            pr_held="Y",
+            pr_basis=("birth-mother",),
+            residence=residence,
+            young_carer=young_carer,
+            help=help_codes,
+            nhs_number=synthetic_nhs_number(100 + number),
+            gender=gender,
+        )
+        for number, (relationship, birth_date, residence, young_carer, help_codes, gender) in enumerate(
+            [
+                ("DAU", date(2011, 5, 14), "full-time", "Y", ("early-help",), "female"),
+                ("SON", date(2014, 9, 2), "full-time", "N", ("child-in-need",), "male"),
+                ("SON", date(2019, 1, 23), "part-time", "N", ("none",), "male"),
+            ]
+        )
+    )
+    return ReturnRecord(
+        submission_id="RX4-2026-01-BENCH",
+        ods_code="RX4",
+        nhs_number=synthetic_nhs_number(99),
+        birth_date=date(1987, 7, 30),
+        gender="female",
+        parental_status="some-children-live-with-patient",
+        reporting_period_start=date(2026, 1, 1),
+        reporting_period_end=date(2026, 1, 31),
+        episode_start=date(2025, 9, 15),
+        episode_identifier=("https://trust.example.nhs.uk/Id/episode", "EP-1234"),
+        organisation_name="Example Mental Health NHS Foundation Trust",
+        children_in_household=2,
+        date_recorded=date(2026, 1, 10),
+        children=children,
+    )
+
+
+def typical_bundle_text() -> tuple[str, str]:
+    """The example file's text when the examples exist, else a bundle built from ``typical_record``."""
+    for path in sorted((examples_dir() / "bundles").glob(f"*{EXAMPLE_NAME}*.json")):
+        return path.read_text(encoding="utf-8"), str(path.relative_to(examples_dir().parent))
+    return json.dumps(build_bundle(typical_record())), "built from bench record"
+
+
+def _timed(function: Callable[[], Any]) -> float:
+    start = time.perf_counter()
+    function()
+    return time.perf_counter() - start
+
+
+def _interleaved_medians(functions: dict[str, Callable[[], Any]]) -> tuple[dict[str, float], int]:
+    """Median seconds per call of each function, timed round-robin within a bounded time budget."""
+    for _ in range(WARM_UP):
+        for function in functions.values():
+            function()
+    samples: dict[str, list[float]] = {name: [] for name in functions}
+    deadline = time.perf_counter() + TIME_BUDGET_S
+    rounds = 0
+    while rounds < MAX_ROUNDS and (rounds < MIN_ROUNDS or time.perf_counter() < deadline):
+        for name, function in functions.items():
+            samples[name].append(_timed(function))
+        rounds += 1
+    return {name: statistics.median(values) for name, values in samples.items()}, rounds
+
+
+def run() -> list[Row]:
+    from fhir.resources.R4B.bundle import Bundle
+
+    from fhir_family.conformance import default_validator
+
+    validator = default_validator()
+    text, source = typical_bundle_text()
+    bundle = json.loads(text)
+    record = typical_record()
+
+    outcome = validator.validate(bundle)
+    if has_errors(outcome):  # timing a failing bundle would measure an early exit, not full validation
+        problems = [i.get("diagnostics") for i in outcome["issue"] if i.get("severity") in ("error", "fatal")]
+        print(f"bench_validator: WARNING the typical bundle has errors: {problems[:3]}", file=sys.stderr)
+    if has_errors(validator.validate(build_bundle(record))):
+        print("bench_validator: WARNING the bench record's bundle has errors", file=sys.stderr)
+
+    medians, rounds = _interleaved_medians(
+        {
+            "baseline": lambda: Bundle.model_validate_json(text).model_dump_json(),
+            "validate": lambda: validator.validate(bundle),
+            "validate_text": lambda: validator.validate(json.loads(text)),
+            "map_validate": lambda: validator.validate(build_bundle(record)),
+        }
+    )
+    print(f"bench_validator: {rounds} rounds, bundle {source} ({len(text)} bytes)", file=sys.stderr)
+    baseline_ms = medians["baseline"] * 1000
+    rows = [
+        ("validator: full profile validation", "validate"),
+        ("validator: json.loads + validation", "validate_text"),
+        ("mapping + validation (build_bundle+validate)", "map_validate"),
+    ]
+    return [
+        Row(name, medians[key] * 1000, "ms/return", BASELINE, baseline_ms, lower_is_better=True)
+        for name, key in rows
+    ]
