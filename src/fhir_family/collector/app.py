@@ -1,0 +1,339 @@
+"""The national collector's HTTP API (Flask): a FHIR base that takes national-return transaction bundles.
+
+Routes: ``POST /`` and ``POST /Bundle`` (ingest), ``GET /Bundle/{submission id}``, ``GET /Bundle?...`` and
+``GET /{type}/{id}`` (a provider's own returns), ``POST /$import`` + ``GET /$import-status/{job}``
+(bulk NDJSON),
+``GET /reports/monthly`` (aggregates with disclosure control), ``GET /metadata``. Every error is an
+OperationOutcome; every refusal is audited.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+from urllib.parse import quote
+
+from flask import Blueprint, Flask, Response, current_app, g, request
+from werkzeug.exceptions import HTTPException
+
+from ..errors import AuthError, FhirFamilyError, InputError
+from ..outcome import Issue, IssueSeverity, IssueType, operation_outcome
+from .service import Collector, forbidden
+from .settings import CollectorSettings
+from .tokens import ANALYST, PROVIDER, Principal, authenticate
+
+log = logging.getLogger(__name__)
+
+FHIR_JSON = "application/fhir+json"
+EXTENSION_KEY = "fhir_family_collector"
+
+api = Blueprint("collector", __name__)
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """The collector app. Config keys: DATABASE_URL, PSEUDONYM_KEY (or PSEUDONYM_KEY_FILE, or the
+    FHIR_FAMILY_PSEUDONYM_KEY environment variable), VALIDATOR (object with ``validate``, default the shared
+    validator), MIGRATE (default True), ALLOW_QUERY_TOKEN (default False), IMPORT_WORKERS."""
+    config = dict(config or {})
+    settings = CollectorSettings.from_config(config)
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = int(config.get("MAX_CONTENT_LENGTH", 256 * 1024 * 1024))
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    collector = Collector(settings, validator=config.get("VALIDATOR"), engine=config.get("ENGINE"))
+    app.extensions[EXTENSION_KEY] = collector
+    app.register_blueprint(api)
+    from .bulk import bulk_api
+    from .reports_api import reports_api
+
+    app.register_blueprint(bulk_api)
+    app.register_blueprint(reports_api)
+    app.register_error_handler(FhirFamilyError, _fhir_family_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected_error)
+    return app
+
+
+def collector() -> Collector:
+    return current_app.extensions[EXTENSION_KEY]
+
+
+def fhir_response(
+    resource: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    body = json.dumps(resource, ensure_ascii=False)
+    return Response(body, status=status, headers=headers or {}, content_type=FHIR_JSON)
+
+
+# -- authentication ------------------------------------------------------------------------------------------
+
+
+def _bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    if collector().settings.allow_query_token and request.method == "GET" and request.args.get("token"):
+        return request.args["token"]
+    return None
+
+
+def require(*roles: str, action: str) -> Principal:
+    """The caller's principal, or an audited 401/403. ``action`` names the request in the audit log."""
+    token = _bearer_token()
+    target = request.path
+    if token is None:
+        collector().audit(None, action, target, 401, "no bearer token")
+        raise AuthError(
+            "Authentication required",
+            [
+                Issue(
+                    IssueSeverity.ERROR,
+                    IssueType.LOGIN,
+                    "Send an 'Authorization: Bearer <token>' header with a token issued by the collector",
+                    None,
+                    "FF-COLLECTOR-NO-TOKEN",
+                )
+            ],
+        )
+    principal = authenticate(collector().sessions, token)
+    if principal is None:
+        collector().audit(None, action, target, 401, "unknown or revoked token")
+        raise AuthError(
+            "Unknown or revoked token",
+            [
+                Issue(
+                    IssueSeverity.ERROR,
+                    IssueType.SECURITY,
+                    "The bearer token is unknown or has been revoked",
+                    None,
+                    "FF-COLLECTOR-BAD-TOKEN",
+                )
+            ],
+        )
+    if principal.role not in roles:
+        collector().audit(principal, action, target, 403, f"role {principal.role} not allowed")
+        raise forbidden(f"A {principal.role} token cannot {action.replace('-', ' ')}")
+    g.principal = principal
+    return principal
+
+
+# -- errors --------------------------------------------------------------------------------------------------
+
+
+def _fhir_family_error(exc: FhirFamilyError) -> Response:
+    headers = {"WWW-Authenticate": 'Bearer realm="fhir-family collector"'} if exc.http_status == 401 else {}
+    return fhir_response(exc.outcome, exc.http_status, headers)
+
+
+def _http_error(exc: HTTPException) -> Response:
+    code = {404: IssueType.NOT_FOUND, 405: IssueType.NOT_SUPPORTED, 413: IssueType.TOO_LONG}.get(
+        exc.code or 400, IssueType.PROCESSING
+    )
+    outcome = operation_outcome([Issue(IssueSeverity.ERROR, code, f"{exc.name}: {exc.description}")])
+    return fhir_response(outcome, exc.code or 400)
+
+
+def _unexpected_error(exc: Exception) -> Response:
+    log.exception("collector: unexpected error")
+    outcome = operation_outcome(
+        [
+            Issue(
+                IssueSeverity.FATAL,
+                IssueType.EXCEPTION,
+                "The collector failed unexpectedly; nothing of this request was stored. Resend it later.",
+                None,
+                "FF-COLLECTOR-INTERNAL",
+            )
+        ]
+    )
+    return fhir_response(outcome, 500)
+
+
+# -- ingest --------------------------------------------------------------------------------------------------
+
+
+def read_json_body() -> Any:
+    raw = request.get_data(cache=False)
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        where = f"line {exc.lineno}, column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else "body"
+        raise InputError(
+            f"The body is not JSON ({where})",
+            [
+                Issue(
+                    IssueSeverity.ERROR,
+                    IssueType.STRUCTURE,
+                    f"The body is not valid JSON: {exc}",
+                    None,
+                    "FF-COLLECTOR-NOT-JSON",
+                )
+            ],
+        ) from exc
+
+
+@api.post("/")
+@api.post("/Bundle")
+def ingest() -> Response:
+    principal = require(PROVIDER, ANALYST, action="submit")
+    result = collector().submit(read_json_body(), principal)
+    location = f"Bundle/{quote(result.submission_id, safe='')}"
+    return fhir_response(result.response, 200, {"Content-Location": location})
+
+
+# -- reads of a provider's own returns -----------------------------------------------------------------------
+
+
+@api.get("/Bundle/<path:submission_id>")
+def read_bundle(submission_id: str) -> Response:
+    principal = require(PROVIDER, action="read-submission")
+    submission = collector().store.submission(submission_id)
+    if submission is None:
+        collector().audit(principal, "read-submission", submission_id, 404)
+        return fhir_response(
+            operation_outcome(
+                [
+                    Issue(
+                        IssueSeverity.ERROR,
+                        IssueType.NOT_FOUND,
+                        f"No submission with id {submission_id!r}",
+                        None,
+                        "FF-COLLECTOR-NOT-FOUND",
+                    )
+                ]
+            ),
+            404,
+        )
+    if submission.ods_code != principal.ods_code:
+        collector().audit(principal, "read-submission", submission_id, 403, "submission of another provider")
+        raise forbidden("A provider may read only its own submissions")
+    collector().audit(principal, "read-submission", submission_id, 200)
+    headers = {"X-Submission-Status": submission.status}
+    if submission.superseded_by:
+        headers["X-Superseded-By"] = submission.superseded_by
+    return Response(submission.bundle_json, 200, headers=headers, content_type=FHIR_JSON)
+
+
+@api.get("/Bundle")
+def search_bundles() -> Response:
+    principal = require(PROVIDER, action="search-submissions")
+    assert principal.ods_code is not None
+    identifier = request.args.get("identifier")
+    if identifier and "|" in identifier:
+        identifier = identifier.split("|", 1)[1]
+    try:
+        count = max(1, min(int(request.args.get("_count", 50)), 500))
+        offset = max(0, int(request.args.get("_offset", 0)))
+    except ValueError as exc:
+        raise InputError("_count and _offset must be whole numbers") from exc
+    rows, total = collector().store.submissions_of(
+        principal.ods_code,
+        submission_id=identifier,
+        month=request.args.get("reporting-month"),
+        status=request.args.get("status"),
+        limit=count,
+        offset=offset,
+    )
+    collector().audit(
+        principal,
+        "search-submissions",
+        request.query_string.decode()[:300] or None,
+        200,
+        f"{len(rows)} of {total}",
+    )
+    base = request.url_root.rstrip("/")
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": total,
+        "entry": [
+            {
+                "fullUrl": f"{base}/Bundle/{quote(row.submission_id, safe='')}",
+                "resource": json.loads(row.bundle_json),
+                "search": {"mode": "match"},
+            }
+            for row in rows
+        ],
+    }
+    if offset + count < total:
+        bundle["link"] = [
+            {"relation": "next", "url": f"{base}/Bundle?_count={count}&_offset={offset + count}"}
+        ]
+    return fhir_response(bundle)
+
+
+@api.get("/<any(Patient, RelatedPerson, Organization, EpisodeOfCare):resource_type>/<resource_id>")
+@api.get("/<any(Patient, RelatedPerson, Organization, EpisodeOfCare):resource_type>/<resource_id>/_history/1")
+def read_resource(resource_type: str, resource_id: str) -> Response:
+    principal = require(PROVIDER, action="read-resource")
+    target = f"{resource_type}/{resource_id}"
+    found = collector().store.resource(resource_type, resource_id)
+    if found is None:
+        collector().audit(principal, "read-resource", target, 404)
+        return fhir_response(
+            operation_outcome(
+                [
+                    Issue(
+                        IssueSeverity.ERROR,
+                        IssueType.NOT_FOUND,
+                        f"No {target}",
+                        None,
+                        "FF-COLLECTOR-NOT-FOUND",
+                    )
+                ]
+            ),
+            404,
+        )
+    row, ods = found
+    if ods != principal.ods_code:
+        collector().audit(principal, "read-resource", target, 403, "resource of another provider")
+        raise forbidden("A provider may read only its own submissions")
+    collector().audit(principal, "read-resource", target, 200)
+    return Response(row.body, 200, content_type=FHIR_JSON)
+
+
+@api.get("/metadata")
+def metadata() -> Response:
+    """A CapabilityStatement: what this FHIR base accepts, so generic FHIR clients can discover it."""
+    from ..guide import CANONICAL
+
+    return fhir_response(
+        {
+            "resourceType": "CapabilityStatement",
+            "status": "active",
+            "date": "2026-11-01",
+            "kind": "instance",
+            "software": {"name": "fhir-family collector"},
+            "fhirVersion": "4.0.1",
+            "format": ["json"],
+            "implementationGuide": [f"{CANONICAL}/ImplementationGuide/uk.fhir-family.r4"],
+            "rest": [
+                {
+                    "mode": "server",
+                    "security": {
+                        "description": "Bearer token per submitting organisation (provider) or analyst"
+                    },
+                    "resource": [
+                        {
+                            "type": "Bundle",
+                            "supportedProfile": [f"{CANONICAL}/StructureDefinition/national-return-bundle"],
+                            "interaction": [{"code": "read"}, {"code": "search-type"}],
+                        }
+                    ],
+                    "interaction": [{"code": "transaction"}],
+                    "operation": [
+                        {
+                            "name": "import",
+                            "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/bulk-import",
+                        }
+                    ],
+                }
+            ],
+        }
+    )
+
+
+@api.get("/health")
+def health() -> Response:
+    return Response('{"status": "ok"}', 200, content_type="application/json")

@@ -1,0 +1,214 @@
+"""Bulk ``$import``: an NDJSON file of national-return bundles (one per line) for month-end loads.
+
+``POST /$import`` answers 202 at once with ``Content-Location: /$import-status/{job}``; a background thread
+runs
+every line through the same ``Collector.submit`` as a single POST (so each line is validated, authorised,
+audited and stored atomically on its own, and a bad line never stops the rest). ``GET`` on the status URL
+answers 202 with ``X-Progress`` while running and 200 with one outcome per line when done. Job status is kept
+in the database, so any worker process can answer it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Blueprint, Response, request
+
+from ..errors import FhirFamilyError, InputError
+from ..outcome import Issue, IssueSeverity, IssueType, operation_outcome
+from .pseudonym import redact_numbers
+from .schema import ImportJob
+from .service import Collector, forbidden
+from .tokens import PROVIDER, Principal
+
+log = logging.getLogger(__name__)
+
+bulk_api = Blueprint("collector_bulk", __name__)
+IN_PROGRESS, COMPLETED, FAILED = "in-progress", "completed", "failed"
+_PROGRESS_EVERY = 25
+
+_executors: dict[int, ThreadPoolExecutor] = {}
+
+
+def _executor(collector: Collector) -> ThreadPoolExecutor:
+    key = id(collector)
+    if key not in _executors:
+        _executors[key] = ThreadPoolExecutor(
+            collector.settings.import_workers, thread_name_prefix="ff-import"
+        )
+    return _executors[key]
+
+
+def start_import(collector: Collector, principal: Principal, lines: list[str], request_url: str) -> str:
+    """Record a job and queue it; returns the job id."""
+    job_id = str(uuid.uuid4())
+    total = sum(1 for line in lines if line.strip())
+    with collector.sessions.begin() as session:
+        session.add(
+            ImportJob(
+                id=job_id,
+                ods_code=principal.ods_code or "",
+                actor=principal.actor[:120],
+                created_at=datetime.now(UTC),
+                status=IN_PROGRESS,
+                total=total,
+                processed=0,
+                accepted=0,
+                rejected=0,
+            )
+        )
+    collector.audit(principal, "import", job_id, 202, f"{total} line(s) queued")
+    _executor(collector).submit(_run_job, collector, principal, job_id, lines, request_url)
+    return job_id
+
+
+def _line_outcome(collector: Collector, principal: Principal, number: int, text: str) -> dict[str, Any]:
+    submission_id = None
+    try:
+        try:
+            bundle = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(
+                f"Line {number} is not JSON",
+                [
+                    Issue(
+                        IssueSeverity.ERROR,
+                        IssueType.STRUCTURE,
+                        f"Line {number} is not valid JSON: {exc.msg} (column {exc.colno})",
+                        None,
+                        "FF-COLLECTOR-NOT-JSON",
+                    )
+                ],
+            ) from exc
+        if isinstance(bundle, dict) and isinstance(bundle.get("identifier"), dict):
+            submission_id = bundle["identifier"].get("value")
+        result = collector.submit(bundle, principal)
+        return {
+            "line": number,
+            "submissionId": result.submission_id,
+            "status": 201 if result.created else 200,
+            "submissionStatus": result.status,
+        }
+    except FhirFamilyError as exc:
+        return {
+            "line": number,
+            "submissionId": submission_id,
+            "status": exc.http_status,
+            "outcome": exc.outcome,
+        }
+    except Exception:  # noqa: BLE001 - one broken line must not stop the job; logged for the operator
+        log.exception("import line %s failed", number)
+        return {
+            "line": number,
+            "submissionId": submission_id,
+            "status": 500,
+            "outcome": operation_outcome(
+                [
+                    Issue(
+                        IssueSeverity.FATAL,
+                        IssueType.EXCEPTION,
+                        "The collector failed on this line; resend it",
+                    )
+                ]
+            ),
+        }
+
+
+def _run_job(
+    collector: Collector, principal: Principal, job_id: str, lines: list[str], request_url: str
+) -> None:
+    outcomes: list[dict[str, Any]] = []
+    accepted = rejected = 0
+    try:
+        for number, text in enumerate(lines, start=1):
+            if not text.strip():
+                continue
+            outcome = _line_outcome(collector, principal, number, text)
+            outcomes.append(outcome)
+            if outcome["status"] in (200, 201):
+                accepted += 1
+            else:
+                rejected += 1
+            if len(outcomes) % _PROGRESS_EVERY == 0:
+                _update(collector, job_id, processed=len(outcomes), accepted=accepted, rejected=rejected)
+        status = COMPLETED
+    except Exception:  # noqa: BLE001 - the job must end in a terminal state the client can see
+        log.exception("import job %s failed", job_id)
+        status = FAILED
+    document = {
+        "transactionTime": datetime.now(UTC).isoformat(),
+        "request": request_url,
+        "summary": {"lines": len(outcomes), "accepted": accepted, "rejected": rejected},
+        "outcomes": outcomes,
+    }
+    _update(
+        collector,
+        job_id,
+        processed=len(outcomes),
+        accepted=accepted,
+        rejected=rejected,
+        status=status,
+        finished_at=datetime.now(UTC),
+        # Validator diagnostics may quote what was sent: mask anything shaped like an NHS number.
+        outcomes_json=redact_numbers(json.dumps(document, ensure_ascii=False)),
+    )
+
+
+def _update(collector: Collector, job_id: str, **values: Any) -> None:
+    with collector.sessions.begin() as session:
+        job = session.get(ImportJob, job_id)
+        if job is not None:
+            for key, value in values.items():
+                setattr(job, key, value)
+
+
+@bulk_api.post("/$import")
+def import_ndjson() -> Response:
+    from .app import collector, require
+
+    principal = require(PROVIDER, action="import")
+    try:
+        text = request.get_data(cache=False).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError("The NDJSON body is not UTF-8") from exc
+    lines = text.splitlines()
+    if not any(line.strip() for line in lines):
+        raise InputError("The NDJSON body is empty: send one national-return bundle per line")
+    job_id = start_import(collector(), principal, lines, request.url)
+    status_url = f"{request.url_root.rstrip('/')}/$import-status/{job_id}"
+    outcome = operation_outcome(
+        [Issue(IssueSeverity.INFORMATION, IssueType.INFORMATIONAL, f"Import accepted; poll {status_url}")]
+    )
+    return Response(
+        json.dumps(outcome),
+        202,
+        headers={"Content-Location": status_url},
+        content_type="application/fhir+json",
+    )
+
+
+@bulk_api.get("/$import-status/<job_id>")
+def import_status(job_id: str) -> Response:
+    from .app import collector, fhir_response, require
+
+    principal = require(PROVIDER, action="import-status")
+    with collector().sessions() as session:
+        job = session.get(ImportJob, job_id)
+    if job is None:
+        return fhir_response(
+            operation_outcome([Issue(IssueSeverity.ERROR, IssueType.NOT_FOUND, f"No import job {job_id}")]),
+            404,
+        )
+    if job.ods_code != principal.ods_code:
+        collector().audit(principal, "import-status", job_id, 403, "job of another provider")
+        raise forbidden("A provider may read only its own import jobs")
+    if job.status == IN_PROGRESS:
+        return Response(
+            status=202, headers={"X-Progress": f"{job.processed} of {job.total} lines", "Retry-After": "1"}
+        )
+    return Response(job.outcomes_json or "{}", 200, content_type="application/json")

@@ -1,0 +1,246 @@
+"""Aggregate figures by provider and month, with disclosure control, as JSON, CSV, a text table or HTML.
+
+Only current returns count (superseded ones are history). The parental-status breakdown is published under
+the NDTMS PRNTSTAT codes 11-15 (docs/model.md ConceptMap ``parental-status-to-ndtms-prntstat``), so figures
+compare with the drug and alcohol return.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+from collections import defaultdict
+from collections.abc import Hashable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, and_, case, func, select
+
+from .disclosure import SUPPRESSED, Cell, Group, protect
+from .schema import CURRENT, ChildFact, Submission
+
+NATIONAL = "ALL"
+
+PRNTSTAT = {
+    "all-children-live-with-patient": "11",
+    "some-children-live-with-patient": "12",
+    "no-children-live-with-patient": "13",
+    "not-a-parent": "14",
+    "declined": "15",
+}
+PARENT_CODES = ("11", "12", "13")
+
+#: measure key -> column heading; order is the published column order.
+MEASURES: dict[str, str] = {
+    "returns": "Patients with a return",
+    "parents": "Parents identified",
+    "prntstat_11": "PRNTSTAT 11: all children live with patient",
+    "prntstat_12": "PRNTSTAT 12: some children live with patient",
+    "prntstat_13": "PRNTSTAT 13: no children live with patient",
+    "prntstat_14": "PRNTSTAT 14: not a parent",
+    "prntstat_15": "PRNTSTAT 15: declined to answer",
+    "children": "Dependent children",
+    "children_full_time": "Children living with the patient full-time",
+    "children_part_time": "Children living with the patient part-time",
+    "children_pr_held": "Children for whom the patient holds PR",
+    "young_carers": "Young carers",
+    "children_cp_plan": "Children with a child protection plan",
+    "children_looked_after": "Looked-after children",
+}
+
+LEGEND = (
+    "* = suppressed (1 to 7, or hidden so that a suppressed figure cannot be worked out from totals); "
+    "other figures rounded to the nearest 5; 0 is a true zero."
+)
+
+
+@dataclass(frozen=True)
+class Report:
+    generated_at: str
+    rows: list[dict[str, Any]]
+    """One dict per (ods, month): ``ods``, ``month`` and every measure (int or ``*``)."""
+    scope: str
+
+
+def raw_counts(
+    engine: Engine, ods_code: str | None = None, month: str | None = None
+) -> dict[tuple[str, str], dict[str, int]]:
+    """True counts per (ods, month) from current returns; never published as they are."""
+    filters = [Submission.status == CURRENT]
+    if ods_code:
+        filters.append(Submission.ods_code == ods_code)
+    if month:
+        filters.append(Submission.report_month == month)
+    counts: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: dict.fromkeys(MEASURES, 0))
+    with engine.connect() as conn:
+        status_rows = conn.execute(
+            select(Submission.ods_code, Submission.report_month, Submission.parental_status, func.count())
+            .where(*filters)
+            .group_by(Submission.ods_code, Submission.report_month, Submission.parental_status)
+        )
+        for ods, month_value, status, n in status_rows:
+            row = counts[(ods, month_value)]
+            row["returns"] += n
+            code = PRNTSTAT.get(status)
+            if code:
+                row[f"prntstat_{code}"] += n
+                if code in PARENT_CODES:
+                    row["parents"] += n
+
+        def flag(condition: Any) -> Any:
+            return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+        child_rows = conn.execute(
+            select(
+                Submission.ods_code,
+                Submission.report_month,
+                func.count(ChildFact.id),
+                flag(ChildFact.residence == "full-time"),
+                flag(ChildFact.residence == "part-time"),
+                flag(ChildFact.pr_held == "Y"),
+                flag(ChildFact.young_carer == "Y"),
+                flag(ChildFact.child_protection_plan.is_(True)),
+                flag(ChildFact.looked_after.is_(True)),
+            )
+            .join(ChildFact, and_(ChildFact.submission_pk == Submission.id))
+            .where(*filters)
+            .group_by(Submission.ods_code, Submission.report_month)
+        )
+        for ods, month_value, children, full, part, pr, carers, cpp, lac in child_rows:
+            row = counts[(ods, month_value)]
+            row.update(
+                children=children,
+                children_full_time=int(full),
+                children_part_time=int(part),
+                children_pr_held=int(pr),
+                young_carers=int(carers),
+                children_cp_plan=int(cpp),
+                children_looked_after=int(lac),
+            )
+    return dict(counts)
+
+
+def _groups(keys: list[tuple[str, str]], with_national: bool) -> list[Group]:
+    """The sums a reader can check: each breakdown within a row, each column against the national row."""
+    groups: list[Group] = []
+    for ods, month in keys:
+        groups.append(
+            Group(
+                tuple((ods, month, f"prntstat_{c}") for c in ("11", "12", "13", "14", "15")),
+                (ods, month, "returns"),
+            )
+        )
+        groups.append(
+            Group(tuple((ods, month, f"prntstat_{c}") for c in PARENT_CODES), (ods, month, "parents"))
+        )
+    if with_national:
+        months = sorted({month for ods, month in keys if ods != NATIONAL})
+        for month in months:
+            providers = [ods for ods, m in keys if m == month and ods != NATIONAL]
+            for measure in MEASURES:
+                groups.append(
+                    Group(tuple((ods, month, measure) for ods in providers), (NATIONAL, month, measure))
+                )
+    return groups
+
+
+def build_report(engine: Engine, ods_code: str | None = None, month: str | None = None) -> Report:
+    """The published report: all providers plus national rows (analysts), or one provider's own rows."""
+    counts = raw_counts(engine, ods_code, month)
+    with_national = ods_code is None and bool(counts)
+    if with_national:
+        for (_ods, month_value), row in list(counts.items()):
+            national = counts.setdefault((NATIONAL, month_value), dict.fromkeys(MEASURES, 0))
+            for measure, value in row.items():
+                national[measure] += value
+    keys = sorted(counts, key=lambda k: (k[1], k[0] == NATIONAL, k[0]))
+    flat: dict[Hashable, int] = {
+        (ods, m, measure): v for (ods, m) in keys for measure, v in counts[(ods, m)].items()
+    }
+    cells: dict[Hashable, Cell] = protect(flat, _groups(keys, with_national))
+    rows = [
+        {"ods": ods, "month": m, **{measure: cells[(ods, m, measure)].published for measure in MEASURES}}
+        for ods, m in keys
+    ]
+    return Report(
+        generated_at=datetime.now(UTC).replace(microsecond=0).isoformat(),
+        rows=rows,
+        scope=f"provider {ods_code}" if ods_code else "all providers",
+    )
+
+
+def to_json(report: Report) -> dict[str, Any]:
+    return {
+        "generatedAt": report.generated_at,
+        "scope": report.scope,
+        "disclosureControl": LEGEND,
+        "measures": MEASURES,
+        "rows": report.rows,
+    }
+
+
+def to_csv(report: Report) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["ods", "month", *MEASURES])
+    for row in report.rows:
+        writer.writerow([row["ods"], row["month"], *(row[m] for m in MEASURES)])
+    return out.getvalue()
+
+
+_SHORT = {
+    "returns": "returns",
+    "parents": "parents",
+    "prntstat_11": "PS11",
+    "prntstat_12": "PS12",
+    "prntstat_13": "PS13",
+    "prntstat_14": "PS14",
+    "prntstat_15": "PS15",
+    "children": "children",
+    "children_full_time": "full-time",
+    "children_part_time": "part-time",
+    "children_pr_held": "PR held",
+    "young_carers": "carers",
+    "children_cp_plan": "CP plan",
+    "children_looked_after": "LAC",
+}
+
+
+def to_table(report: Report) -> str:
+    """A fixed-width text table for the terminal."""
+    headers = ["ODS", "month", *(_SHORT[m] for m in MEASURES)]
+    body = [[row["ods"], row["month"], *(str(row[m]) for m in MEASURES)] for row in report.rows]
+    widths = [max(len(h), *(len(r[i]) for r in body)) if body else len(h) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.rjust(w) for h, w in zip(headers, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in body]
+    if not body:
+        lines.append("(no current returns)")
+    lines.append(LEGEND)
+    return "\n".join(lines)
+
+
+def to_html(report: Report) -> str:
+    """A self-contained HTML page (no scripts, no external assets)."""
+    head = "".join(f"<th scope='col'>{html.escape(MEASURES[m])}</th>" for m in MEASURES)
+    rows = "".join(
+        "<tr>"
+        + f"<th scope='row'>{html.escape(row['ods'])}</th><td>{html.escape(row['month'])}</td>"
+        + "".join(f"<td class='{'sup' if row[m] == SUPPRESSED else 'num'}'>{row[m]}</td>" for m in MEASURES)
+        + "</tr>"
+        for row in report.rows
+    )
+    return (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        "<title>fhir-family collector: monthly report</title>"
+        "<style>body{font-family:system-ui,sans-serif;margin:2em}table{border-collapse:collapse}"
+        "th,td{border:1px solid #bbb;padding:.3em .5em;text-align:right}th[scope=col]{font-size:.8em;"
+        "max-width:9em}td.sup{color:#a00}</style></head><body>"
+        "<h1>Parents and dependent children in adult mental health services</h1>"
+        f"<p>Current returns by provider and month ({html.escape(report.scope)}); generated "
+        f"{html.escape(report.generated_at)}. {html.escape(LEGEND)}</p>"
+        f"<table><thead><tr><th scope='col'>ODS</th><th scope='col'>Month</th>{head}</tr></thead>"
+        f"<tbody>{rows}</tbody></table></body></html>"
+    )

@@ -1,0 +1,174 @@
+"""The collector's tables (SQLAlchemy 2 typed ORM). Alembic migrations in ``migrations/`` create them.
+
+No column holds a raw NHS number, a name or an address: patients and children appear only as keyed HMAC
+pseudonyms, and the stored bundle JSON is the pseudonymised one (see ``pseudonym.py``).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+CURRENT = "current"
+SUPERSEDED = "superseded"
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Organisation(Base):
+    """A submitting provider, by ODS code."""
+
+    __tablename__ = "organisations"
+
+    ods_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ApiToken(Base):
+    """A bearer token, kept only as its SHA-256 (tokens are long random strings, so no salt is needed)."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    """``provider`` (submits and reads its own submissions) or ``analyst`` (reads aggregates)."""
+    ods_code: Mapped[str | None] = mapped_column(ForeignKey("organisations.ods_code"))
+    label: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Submission(Base):
+    """One national return as received: its facts for reporting and the pseudonymised bundle."""
+
+    __tablename__ = "submissions"
+    __table_args__ = (
+        # At most one current return per provider, patient and reporting period; others are history.
+        Index(
+            "uq_submissions_current_return",
+            "ods_code",
+            "patient_pseudonym",
+            "period_start",
+            "period_end",
+            unique=True,
+            sqlite_where=text("status = 'current'"),
+            postgresql_where=text("status = 'current'"),
+        ),
+        Index("ix_submissions_month", "report_month", "ods_code"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    submission_id: Mapped[str] = mapped_column(String(200), unique=True)
+    ods_code: Mapped[str] = mapped_column(String(6), index=True)
+    patient_pseudonym: Mapped[str] = mapped_column(String(64))
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    report_month: Mapped[str] = mapped_column(String(7))
+    """``YYYY-MM`` of the reporting date (the period end)."""
+    parental_status: Mapped[str] = mapped_column(String(40))
+    children_in_household: Mapped[int | None] = mapped_column(Integer)
+    expecting_child: Mapped[bool | None] = mapped_column(Boolean)
+    bundle_timestamp: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(12))
+    superseded_by: Mapped[str | None] = mapped_column(String(200))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    """SHA-256 of the canonical pseudonymised bundle: same id and hash is a resend, a new hash a conflict."""
+    bundle_json: Mapped[str] = mapped_column(Text)
+
+    children: Mapped[list[ChildFact]] = relationship(
+        back_populates="submission", cascade="all, delete-orphan"
+    )
+    resources: Mapped[list[StoredResource]] = relationship(
+        back_populates="submission", cascade="all, delete-orphan"
+    )
+
+
+class ChildFact(Base):
+    """One dependent child of a return, flattened for the aggregate report."""
+
+    __tablename__ = "child_facts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    submission_pk: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    child_pseudonym: Mapped[str | None] = mapped_column(String(64))
+    relationship_code: Mapped[str] = mapped_column(String(20))
+    age_years: Mapped[int] = mapped_column(Integer)
+    residence: Mapped[str] = mapped_column(String(20))
+    pr_held: Mapped[str] = mapped_column(String(3))
+    young_carer: Mapped[str] = mapped_column(String(3))
+    early_help: Mapped[bool] = mapped_column(Boolean)
+    child_in_need: Mapped[bool] = mapped_column(Boolean)
+    child_protection_plan: Mapped[bool] = mapped_column(Boolean)
+    looked_after: Mapped[bool] = mapped_column(Boolean)
+
+    submission: Mapped[Submission] = relationship(back_populates="children")
+
+
+class StoredResource(Base):
+    """One pseudonymised resource of a return, addressable as ``{type}/{id}`` and exported as NDJSON."""
+
+    __tablename__ = "resources"
+    __table_args__ = (Index("ix_resources_type_id", "resource_type", "resource_id", unique=True),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    submission_pk: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    resource_type: Mapped[str] = mapped_column(String(40))
+    resource_id: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text)
+
+    submission: Mapped[Submission] = relationship(back_populates="resources")
+
+
+class AuditEvent(Base):
+    """Who did what, when, and how it ended; refusals included. Never holds an NHS number."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    actor: Mapped[str] = mapped_column(String(120))
+    """Token label, role and ODS code, or ``anonymous``."""
+    action: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str | None] = mapped_column(String(300))
+    outcome: Mapped[int] = mapped_column(Integer)
+    """The HTTP status the request ended with."""
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
+class ImportJob(Base):
+    """A bulk ``$import`` of NDJSON bundles, processed in the background; status lives here so any worker
+    process can answer the status URL."""
+
+    __tablename__ = "import_jobs"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    ods_code: Mapped[str] = mapped_column(String(6))
+    actor: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(16))
+    """``in-progress``, ``completed`` or ``failed``."""
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    processed: Mapped[int] = mapped_column(Integer, default=0)
+    accepted: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    outcomes_json: Mapped[str | None] = mapped_column(Text)
