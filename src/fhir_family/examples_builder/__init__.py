@@ -1,0 +1,73 @@
+"""Generate examples/bundles and examples/invalid from ReturnRecords, so no example JSON is edited by hand.
+
+``build_examples(root)`` rewrites ``root/bundles/*.json`` (valid national returns, see ``valid.py``) and
+``root/invalid/*.json`` beside ``*.expected.json`` (one fault each, see ``invalid.py``), and deletes JSON
+files there that it no longer makes. Output is byte-stable (insertion-ordered keys, 2-space indent, trailing
+newline) so ``python -m fhir_family.igbuild --check`` can compare it with what is committed.
+
+    python -m fhir_family.examples_builder            # writes into the repository's examples/
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from fhir_family.mapping.bundle import build_bundle
+
+from .invalid import INVALID_EXAMPLES as INVALID_EXAMPLES
+from .invalid import ExpectedIssue as ExpectedIssue
+from .invalid import InvalidExample as InvalidExample
+from .valid import VALID_EXAMPLES as VALID_EXAMPLES
+
+VALID_DIR = "bundles"
+INVALID_DIR = "invalid"
+
+__all__ = [
+    "INVALID_EXAMPLES",
+    "VALID_EXAMPLES",
+    "ExpectedIssue",
+    "InvalidExample",
+    "build_examples",
+    "render",
+]
+
+
+def render(document: Any) -> str:
+    """The one serialisation every example file uses."""
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def example_documents() -> dict[str, Any]:
+    """Relative path (``bundles/x.json``) -> JSON document, for every generated example file."""
+    documents: dict[str, Any] = {}
+    for stem, (_, record) in VALID_EXAMPLES.items():
+        documents[f"{VALID_DIR}/{stem}.json"] = build_bundle(record)
+    for example in INVALID_EXAMPLES:
+        documents[f"{INVALID_DIR}/{example.name}.json"] = example.build()
+        documents[f"{INVALID_DIR}/{example.name}.expected.json"] = example.expected_json()
+    return documents
+
+
+def build_examples(root: Path) -> list[Path]:
+    """(Re)write every generated example under ``root`` (the examples folder); return the paths, sorted.
+
+    A file whose content is already right is left untouched; a JSON file in ``bundles/`` or ``invalid/`` that
+    the builder no longer makes is deleted, so renamed examples do not linger.
+    """
+    root = Path(root)
+    written: list[Path] = []
+    for relative, document in sorted(example_documents().items()):
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = render(document)
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            path.write_text(text, encoding="utf-8")
+        written.append(path)
+    keep = set(written)
+    for folder in (VALID_DIR, INVALID_DIR):
+        for stale in sorted((root / folder).glob("*.json")):
+            if stale not in keep:
+                stale.unlink()
+    return written

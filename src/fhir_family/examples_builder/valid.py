@@ -1,0 +1,426 @@
+"""The valid national returns shipped in examples/bundles: one ReturnRecord per real situation.
+
+Every example is built from a record here by ``build_bundle``; nobody edits the JSON by hand. NHS numbers
+come from the unissued 999 range (``synthetic_nhs_number``), the ODS code and episode ids are made up, and no
+record carries a name, address or phone number (a ReturnRecord has no field for them).
+
+Modelling choices the examples make visible:
+
+* ``childrenInHousehold`` (NDTMS CHILDWTH) counts every under-18 living in the household, so it is at least
+  the number of listed children who live with the patient full-time or part-time, and may be more (a partner's
+  children who are not the patient's dependants are counted but not listed).
+* A child who lives with the patient part of the time lives with the patient for ``parental-status``.
+* A kinship carer who holds parental responsibility (e.g. a special guardian) is reported like a parent; the
+  child's ``relationship`` says how they are related (``GRNDCHILD``) and the residence is relative to the
+  patient, so a grandchild living with the grandmother who cares for them is ``full-time``.
+* An expected child is recorded on the patient (``expectingChild``, ``expectedDueDate``, ``unbornChildHelp``),
+  never as a RelatedPerson.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+from fhir_family.mapping.nhs_number import synthetic_nhs_number
+from fhir_family.mapping.record import ChildRecord, ReturnRecord
+
+ODS_CODE = "XFF01"
+ORGANISATION_NAME = "Example Mental Health NHS Foundation Trust"
+EPISODE_SYSTEM = "https://ehr.example.org/Id/mental-health-episode"
+
+
+def _month(year: int, month: int) -> tuple[date, date]:
+    """The first and last day of a calendar month: reporting periods are calendar months."""
+    start = date(year, month, 1)
+    next_month = date(year + (month == 12), month % 12 + 1, 1)
+    return start, date.fromordinal(next_month.toordinal() - 1)
+
+
+def _record(serial: int, month: int, **fields) -> ReturnRecord:
+    """A return from the example provider for a month of 2026; ``serial`` makes its ids unique."""
+    start, end = _month(2026, month)
+    defaults = {
+        "submission_id": f"{ODS_CODE}-2026{month:02d}-{serial:04d}",
+        "ods_code": ODS_CODE,
+        "organisation_name": ORGANISATION_NAME,
+        "nhs_number": synthetic_nhs_number(100 + serial),
+        "reporting_period_start": start,
+        "reporting_period_end": end,
+        "episode_identifier": (EPISODE_SYSTEM, f"EP{serial:06d}"),
+        # Assembled at 09:00 UTC on the third day after the month ends.
+        "timestamp": datetime.combine(end + timedelta(days=3), time(9, 0), UTC),
+    }
+    defaults.update(fields)
+    return ReturnRecord(**defaults)
+
+
+def _child_nhs(serial: int, position: int) -> str:
+    return synthetic_nhs_number(1000 + 10 * serial + position)
+
+
+MOTHER_THREE_CHILDREN = _record(
+    1,
+    1,
+    birth_date=date(1987, 5, 14),
+    gender="female",
+    parental_status="all-children-live-with-patient",
+    children_in_household=3,
+    expecting_child=False,
+    date_recorded=date(2026, 1, 12),
+    episode_start=date(2025, 10, 6),
+    children=(
+        ChildRecord(
+            relationship="DAU",
+            birth_date=date(2011, 9, 2),
+            pr_held="Y",
+            pr_basis=("birth-mother",),
+            residence="full-time",
+            young_carer="N",
+            help=("none",),
+            nhs_number=_child_nhs(1, 0),
+            gender="female",
+        ),
+        ChildRecord(
+            relationship="SON",
+            birth_date=date(2015, 3, 21),
+            pr_held="Y",
+            pr_basis=("birth-mother",),
+            residence="full-time",
+            young_carer="N",
+            help=("early-help",),
+            gender="male",
+        ),
+        ChildRecord(
+            relationship="DAU",
+            birth_date=date(2020, 11, 30),
+            pr_held="Y",
+            pr_basis=("birth-mother",),
+            residence="full-time",
+            young_carer="N",
+            help=("none",),
+            gender="female",
+        ),
+    ),
+)
+
+FATHER_WITHOUT_PR = _record(
+    2,
+    2,
+    birth_date=date(1984, 8, 3),
+    gender="male",
+    parental_status="no-children-live-with-patient",
+    children_in_household=0,
+    date_recorded=date(2026, 2, 9),
+    episode_start=date(2026, 1, 19),
+    children=(
+        ChildRecord(
+            relationship="NCHILD",
+            birth_date=date(2013, 6, 17),
+            pr_held="N",
+            residence="other-parent",
+            young_carer="N",
+            help=("not-known",),
+        ),
+        ChildRecord(
+            relationship="NCHILD",
+            birth_date=date(2016, 1, 5),
+            pr_held="N",
+            residence="other-parent",
+            young_carer="N",
+            help=("not-known",),
+        ),
+    ),
+)
+
+KINSHIP_GRANDMOTHER = _record(
+    3,
+    3,
+    birth_date=date(1966, 2, 25),
+    gender="female",
+    parental_status="all-children-live-with-patient",
+    children_in_household=1,
+    date_recorded=date(2026, 3, 4),
+    episode_start=date(2025, 12, 1),
+    children=(
+        ChildRecord(
+            relationship="GRNDCHILD",
+            birth_date=date(2017, 4, 8),
+            pr_held="Y",
+            pr_basis=("special-guardianship-order",),
+            residence="full-time",
+            young_carer="N",
+            help=("child-in-need",),
+            nhs_number=_child_nhs(3, 0),
+            gender="female",
+        ),
+    ),
+)
+
+PARENT_CHILD_LOOKED_AFTER = _record(
+    4,
+    4,
+    birth_date=date(1992, 10, 11),
+    gender="female",
+    parental_status="no-children-live-with-patient",
+    children_in_household=0,
+    date_recorded=date(2026, 4, 15),
+    episode_start=date(2025, 6, 2),
+    children=(
+        ChildRecord(
+            relationship="SON",
+            birth_date=date(2019, 12, 24),
+            pr_held="Y",
+            pr_basis=("birth-mother", "care-order-shared"),
+            residence="looked-after",
+            young_carer="N",
+            help=("looked-after",),
+            nhs_number=_child_nhs(4, 0),
+            gender="male",
+        ),
+    ),
+)
+
+YOUNG_CARER = _record(
+    5,
+    5,
+    birth_date=date(1979, 7, 30),
+    gender="male",
+    parental_status="all-children-live-with-patient",
+    children_in_household=1,
+    date_recorded=date(2026, 5, 6),
+    episode_start=date(2024, 9, 16),
+    children=(
+        ChildRecord(
+            relationship="DAU",
+            birth_date=date(2012, 5, 1),
+            pr_held="Y",
+            pr_basis=("registered-parent",),
+            residence="full-time",
+            young_carer="Y",
+            help=("early-help", "child-in-need"),
+            gender="female",
+        ),
+    ),
+)
+
+DECLINED = _record(
+    6,
+    6,
+    birth_date=date(1990, 3, 3),
+    gender="unknown",
+    parental_status="declined",
+    date_recorded=date(2026, 6, 10),
+    episode_start=date(2026, 5, 28),
+)
+
+NOT_A_PARENT_CHILDREN_IN_HOUSEHOLD = _record(
+    7,
+    7,
+    birth_date=date(1995, 11, 19),
+    gender="male",
+    parental_status="not-a-parent",
+    children_in_household=2,
+    expecting_child=False,
+    date_recorded=date(2026, 7, 2),
+    episode_start=date(2026, 3, 9),
+)
+
+EXPECTING_NO_CHILDREN = _record(
+    8,
+    8,
+    birth_date=date(1999, 1, 8),
+    gender="female",
+    parental_status="not-a-parent",
+    children_in_household=0,
+    expecting_child=True,
+    expected_due_date=date(2026, 11, 20),
+    unborn_child_help="unborn-child-protection-plan",
+    date_recorded=date(2026, 8, 18),
+    episode_start=date(2026, 4, 27),
+)
+
+STEP_PARENT_SOME_CHILDREN = _record(
+    9,
+    9,
+    birth_date=date(1982, 12, 2),
+    gender="male",
+    parental_status="some-children-live-with-patient",
+    children_in_household=1,
+    date_recorded=date(2026, 9, 21),
+    episode_start=date(2026, 2, 2),
+    children=(
+        ChildRecord(
+            relationship="STPSON",
+            birth_date=date(2014, 8, 14),
+            pr_held="Y",
+            pr_basis=("step-parent-agreement",),
+            residence="full-time",
+            young_carer="N",
+            help=("none",),
+            nhs_number=_child_nhs(9, 0),
+            gender="male",
+        ),
+        ChildRecord(
+            relationship="DAU",
+            birth_date=date(2010, 2, 27),
+            pr_held="Y",
+            pr_basis=("registered-parent",),
+            residence="other-parent",
+            young_carer="N",
+            help=("none",),
+            gender="female",
+        ),
+    ),
+)
+
+SHARED_CARE_PART_TIME = _record(
+    10,
+    10,
+    birth_date=date(1986, 4, 22),
+    gender="male",
+    parental_status="all-children-live-with-patient",
+    children_in_household=1,
+    date_recorded=date(2026, 10, 7),
+    episode_start=date(2026, 9, 14),
+    episode_status="finished",
+    episode_end=date(2026, 10, 23),
+    children=(
+        ChildRecord(
+            relationship="SON",
+            birth_date=date(2018, 10, 31),
+            pr_held="Y",
+            pr_basis=("married-father", "child-arrangements-order"),
+            residence="part-time",
+            young_carer="N",
+            help=("none",),
+            nhs_number=_child_nhs(10, 0),
+            gender="male",
+        ),
+    ),
+)
+
+GUARDIAN_CHILD_PROTECTION_PLAN = _record(
+    11,
+    11,
+    birth_date=date(1976, 9, 9),
+    gender="female",
+    parental_status="all-children-live-with-patient",
+    children_in_household=2,
+    date_recorded=date(2026, 11, 3),
+    episode_start=date(2026, 8, 3),
+    children=(
+        ChildRecord(
+            relationship="NIECE",
+            birth_date=date(2009, 1, 15),
+            pr_held="Y",
+            pr_basis=("appointed-guardian",),
+            residence="full-time",
+            young_carer="UNK",
+            help=("child-protection-plan",),
+            nhs_number=_child_nhs(11, 0),
+            gender="female",
+        ),
+        ChildRecord(
+            relationship="Dependant",
+            birth_date=date(2012, 6, 6),
+            pr_held="UNK",
+            residence="full-time",
+            young_carer="UNK",
+            help=("not-known",),
+        ),
+    ),
+)
+
+ADOPTIVE_PARENT_CHILD_WITH_RELATIVES = _record(
+    12,
+    12,
+    birth_date=date(1980, 6, 18),
+    gender="other",
+    parental_status="some-children-live-with-patient",
+    children_in_household=1,
+    date_recorded=date(2026, 12, 1),
+    episode_start=date(2026, 11, 16),
+    children=(
+        ChildRecord(
+            relationship="CHLDADOPT",
+            birth_date=date(2016, 3, 12),
+            pr_held="Y",
+            pr_basis=("adoption-order",),
+            residence="full-time",
+            young_carer="N",
+            help=("none",),
+        ),
+        ChildRecord(
+            relationship="CHLDADOPT",
+            birth_date=date(2009, 12, 31),
+            pr_held="Y",
+            pr_basis=("adoption-order",),
+            residence="relatives",
+            young_carer="N",
+            help=("early-help",),
+        ),
+    ),
+)
+
+VALID_EXAMPLES: dict[str, tuple[str, ReturnRecord]] = {
+    "mother-with-pr-three-children-living-with-her": (
+        "Mother with parental responsibility (birth mother) and three children who all live with her "
+        "full-time; the son gets early help; the eldest has an NHS number.",
+        MOTHER_THREE_CHILDREN,
+    ),
+    "father-without-pr-children-live-with-mother": (
+        "Unmarried father, not on the birth certificates, so without parental responsibility; both children "
+        "live with their mother; what help they get is not known.",
+        FATHER_WITHOUT_PR,
+    ),
+    "kinship-grandmother-special-guardianship": (
+        "Grandmother who is her granddaughter's special guardian (s.14A); the child lives with her full-time "
+        "and is a child in need.",
+        KINSHIP_GRANDMOTHER,
+    ),
+    "parent-child-looked-after-care-order": (
+        "Mother whose son is looked after by the local authority under a care order: she keeps parental "
+        "responsibility as birth mother, shared with the local authority (s.33(3)).",
+        PARENT_CHILD_LOOKED_AFTER,
+    ),
+    "young-carer-daughter": (
+        "Father (registered on the birth certificate) whose 14-year-old daughter cares for him: young carer, "
+        "with early help and child-in-need support.",
+        YOUNG_CARER,
+    ),
+    "parent-declined-to-answer": (
+        "Patient declined to say whether they are a parent: status declined, no children listed, no counts.",
+        DECLINED,
+    ),
+    "not-a-parent-children-in-household": (
+        "Not a parent, but two under-18s (a partner's children) live in the household: counted in "
+        "childrenInHousehold, not listed as dependent children.",
+        NOT_A_PARENT_CHILDREN_IN_HOUSEHOLD,
+    ),
+    "expecting-parent-no-children-yet": (
+        "No children yet, expecting a child in November 2026 with an unborn child protection plan; the "
+        "expected child is recorded on the patient, not as a RelatedPerson.",
+        EXPECTING_NO_CHILDREN,
+    ),
+    "step-parent-agreement-some-children-live-with-patient": (
+        "Stepfather with a step-parent parental responsibility agreement (s.4A) for his stepson, who lives "
+        "with him; his own daughter lives with her mother.",
+        STEP_PARENT_SOME_CHILDREN,
+    ),
+    "shared-care-part-time-child-arrangements-order": (
+        "Married father with a child arrangements order: his son lives with him part of the week; the "
+        "episode finished during the month.",
+        SHARED_CARE_PART_TIME,
+    ),
+    "guardian-niece-child-protection-plan": (
+        "Aunt appointed guardian (s.5) of her niece, who has a child protection plan; a second dependant (UK "
+        "Core 'Dependant', e.g. from HL7 v2 WRD) whose parental responsibility is not known.",
+        GUARDIAN_CHILD_PROTECTION_PLAN,
+    ),
+    "adoptive-parent-elder-child-with-relatives": (
+        "Adoptive parent (adoption order) of two children: the younger lives with the patient, the elder "
+        "with relatives and gets early help, so some of the children live with the patient.",
+        ADOPTIVE_PARENT_CHILD_WITH_RELATIVES,
+    ),
+}
+"""File stem -> (what the example shows, the record it is built from)."""
