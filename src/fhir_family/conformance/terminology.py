@@ -40,6 +40,12 @@ class Expansion:
     #: systems included whole or by a filter that could not be evaluated: their codes "cannot be checked"
     unchecked_systems: frozenset[str] = frozenset()
 
+    #: the bare codes, for elements of type ``code`` that carry no system
+    bare_codes: frozenset[str] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "bare_codes", frozenset(code for _system, code in self.codes))
+
     @property
     def complete(self) -> bool:
         return not self.unchecked_systems
@@ -51,7 +57,7 @@ class Expansion:
     def contains(self, system: str | None, code: str) -> bool | None:
         """True/False, or None when membership cannot be decided locally."""
         if system is None:
-            if any(pair[1] == code for pair in self.codes):
+            if code in self.bare_codes:
                 return True
             return None if self.unchecked_systems else False
         if (system, code) in self.codes:
