@@ -178,7 +178,7 @@ def relative(path: Path) -> str:
         return path.as_posix()
 
 
-def refresh(sushi: Path, profiles: Path, examples: Path) -> list[str]:
+def refresh(sushi: Path, profiles: Path, examples: Path | None) -> list[str]:
     """Rebuild the committed JSON in place; return one line per thing done."""
     done = []
     with tempfile.TemporaryDirectory(prefix="igbuild-") as tmp:
@@ -190,23 +190,23 @@ def refresh(sushi: Path, profiles: Path, examples: Path) -> list[str]:
             f"{len(result.warnings)} warnings, {len(result.unexpected_warnings)} unexpected)"
         )
         done += [f"warning: SUSHI: {line}" for line in result.unexpected_warnings]
-    build_examples = examples_builder()
-    if build_examples is not None:
+    build_examples = examples_builder() if examples is not None else None
+    if build_examples is not None and examples is not None:
         examples.mkdir(parents=True, exist_ok=True)
         written = build_examples(examples)
         done.append(f"examples: {len(written)} files written under {relative(examples)}")
     return done
 
 
-def check(sushi: Path, profiles: Path, examples: Path) -> list[str]:
+def check(sushi: Path, profiles: Path, examples: Path | None) -> list[str]:
     """Rebuild into temporary copies and list every committed file that is stale, missing or extra."""
     problems = []
     with tempfile.TemporaryDirectory(prefix="igbuild-check-") as tmp:
         generated, result = run_sushi(sushi, profiles, Path(tmp))
         problems += compare_trees(generated, profiles / GENERATED, relative(profiles / GENERATED))
         problems += [f"warning: SUSHI: {line}" for line in result.unexpected_warnings]
-        build_examples = examples_builder()
-        if build_examples is not None:
+        build_examples = examples_builder() if examples is not None else None
+        if build_examples is not None and examples is not None:
             copy = Path(tmp) / "examples"
             if examples.is_dir():
                 shutil.copytree(examples, copy)
@@ -227,10 +227,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="fail (exit 1) if the committed JSON is stale")
     parser.add_argument("--profiles", type=Path, default=PROFILES_DIR, help=argparse.SUPPRESS)
     parser.add_argument("--examples", type=Path, default=EXAMPLES_DIR, help=argparse.SUPPRESS)
+    parser.add_argument("--skip-examples", action="store_true", help="only the guide, not the examples")
     args = parser.parse_args(argv)
+    examples = None if args.skip_examples else args.examples
     try:
         if args.check:
-            problems = check(args.sushi, args.profiles, args.examples)
+            problems = check(args.sushi, args.profiles, examples)
             failures = [line for line in problems if not line.startswith("warning:")]
             for line in problems:
                 print(f"igbuild: {line}", file=sys.stderr)
@@ -242,7 +244,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return 1
             print("igbuild: committed JSON matches a fresh rebuild")
             return 0
-        for line in refresh(args.sushi, args.profiles, args.examples):
+        for line in refresh(args.sushi, args.profiles, examples):
             print(f"igbuild: {line}")
         return 0
     except IgBuildError as exc:

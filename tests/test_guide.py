@@ -1,0 +1,772 @@
+"""The committed guide JSON says what docs/model.md says, and the staleness check catches hand edits.
+
+Expected values are written out here from the contract, so a change to the FSH that drifts from docs/model.md
+fails a test. External code systems (v3-RoleCode, v2-0063) are checked against the genuine R4 core package.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fhir_family import igbuild
+from fhir_family.guide import CANONICAL, REPO_ROOT, core_package_dir, guide_resources_dir
+
+Resource = dict[str, Any]
+V3_ROLECODE = "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
+V2_0063 = "http://terminology.hl7.org/CodeSystem/v2-0063"
+UKCORE_REL = "https://fhir.hl7.org.uk/CodeSystem/UKCore-AdditionalPersonRelationshipRole"
+NHS = "https://fhir.nhs.uk/Id/nhs-number"
+ODS = "https://fhir.nhs.uk/Id/ods-organization-code"
+
+
+@cache
+def resources() -> dict[tuple[str, str], Resource]:
+    """Every generated resource by (resourceType, id); also checks file names follow {type}-{id}.json."""
+    found = {}
+    for path in sorted(guide_resources_dir().glob("*.json")):
+        resource = json.loads(path.read_text(encoding="utf-8"))
+        assert path.name == f"{resource['resourceType']}-{resource['id']}.json"
+        found[(resource["resourceType"], resource["id"])] = resource
+    return found
+
+
+def get(resource_type: str, resource_id: str) -> Resource:
+    return resources()[(resource_type, resource_id)]
+
+
+def element(sd: Resource, element_id: str) -> Resource:
+    matches = [e for e in sd["differential"]["element"] if e["id"] == element_id]
+    assert matches, f"{sd['id']} has no differential element {element_id}"
+    return matches[0]
+
+
+def local_codes(cs_id: str) -> dict[str, str]:
+    return {c["code"]: c["display"] for c in get("CodeSystem", cs_id)["concept"]}
+
+
+@cache
+def core_codes(file_name: str) -> dict[str, str]:
+    """Codes and displays of a CodeSystem in the genuine core package, nested concepts included."""
+    cs = json.loads((core_package_dir() / file_name).read_text(encoding="utf-8"))
+    codes: dict[str, str] = {}
+
+    def walk(concepts: list[Resource]) -> None:
+        for concept in concepts:
+            codes[concept["code"]] = concept.get("display", "")
+            walk(concept.get("concept", []))
+
+    walk(cs["concept"])
+    return codes
+
+
+def system_codes(system: str) -> dict[str, str] | None:
+    """Codes of a system the guide can check: its own CodeSystems and the two core ones; None for UK Core."""
+    if system == V3_ROLECODE:
+        return core_codes("CodeSystem-v3-RoleCode.json")
+    if system == V2_0063:
+        return core_codes("CodeSystem-v2-0063.json")
+    if system.startswith(f"{CANONICAL}/CodeSystem/"):
+        return local_codes(system.rsplit("/", 1)[1])
+    return None
+
+
+def value_set_codes(vs_id: str) -> set[tuple[str, str]]:
+    """(system, code) pairs of a ValueSet's compose, whole-system includes expanded from the CodeSystem."""
+    pairs = set()
+    for include in get("ValueSet", vs_id)["compose"]["include"]:
+        if "concept" in include:
+            pairs |= {(include["system"], c["code"]) for c in include["concept"]}
+        else:
+            codes = system_codes(include["system"])
+            assert codes is not None, include["system"]
+            pairs |= {(include["system"], code) for code in codes}
+    return pairs
+
+
+# --- the inventory ---
+
+PROFILES = {
+    "parent-patient": ("ParentPatient", "Patient"),
+    "dependent-child": ("DependentChild", "RelatedPerson"),
+    "reporting-provider": ("ReportingProvider", "Organization"),
+    "mental-health-episode": ("MentalHealthEpisode", "EpisodeOfCare"),
+    "national-return-bundle": ("NationalReturnBundle", "Bundle"),
+}
+EXTENSIONS = {
+    "parental-status": "Patient",
+    "parental-responsibility": "RelatedPerson",
+    "child-residence": "RelatedPerson",
+    "young-carer": "RelatedPerson",
+    "help-and-protection": "RelatedPerson",
+}
+CODE_SYSTEMS = [
+    "parental-status",
+    "ndtms-prntstat",
+    "yes-no-unknown",
+    "parental-responsibility-basis",
+    "child-residence",
+    "help-and-protection",
+]
+VALUE_SETS = [
+    "parental-status",
+    "yes-no-unknown",
+    "parental-responsibility-basis",
+    "child-residence",
+    "child-help-and-protection",
+    "unborn-help-and-protection",
+    "dependent-child-relationship",
+]
+CONCEPT_MAPS = ["v2-0063-to-dependent-child-relationship", "parental-status-to-ndtms-prntstat"]
+
+
+def test_the_generated_folder_holds_exactly_the_guide() -> None:
+    expected = {("StructureDefinition", i) for i in [*PROFILES, *EXTENSIONS]}
+    expected |= {("CodeSystem", i) for i in CODE_SYSTEMS} | {("ValueSet", i) for i in VALUE_SETS}
+    expected |= {("ConceptMap", i) for i in CONCEPT_MAPS} | {("ImplementationGuide", "uk.fhir-family.r4")}
+    assert set(resources()) == expected
+
+
+@pytest.mark.parametrize(
+    "key",
+    sorted(
+        k
+        for k in [("StructureDefinition", i) for i in [*PROFILES, *EXTENSIONS]]
+        + [("CodeSystem", i) for i in CODE_SYSTEMS]
+        + [("ValueSet", i) for i in VALUE_SETS]
+        + [("ConceptMap", i) for i in CONCEPT_MAPS]
+    ),
+    ids=str,
+)
+def test_every_conformance_resource_carries_the_package_metadata(key: tuple[str, str]) -> None:
+    resource = get(*key)
+    assert resource["url"] == f"{CANONICAL}/{key[0]}/{key[1]}"
+    assert resource["version"] == "0.1.0"
+    assert resource["status"] == "draft"
+    assert resource["publisher"] == "fhir-family"
+    assert resource["date"] == "2026-11-23"
+    assert resource["jurisdiction"][0]["coding"][0] | {"display": None} == {
+        "system": "urn:iso:std:iso:3166",
+        "code": "GB",
+        "display": None,
+    }
+    assert resource["name"][0].isupper() and resource["name"].isidentifier()
+
+
+def test_implementation_guide_is_the_package_metadata() -> None:
+    ig = get("ImplementationGuide", "uk.fhir-family.r4")
+    assert ig["url"] == f"{CANONICAL}/ImplementationGuide/uk.fhir-family.r4"
+    assert ig["packageId"] == "uk.fhir-family.r4"
+    assert ig["version"] == "0.1.0"
+    assert ig["fhirVersion"] == ["4.0.1"]
+    assert ig["status"] == "draft"
+    assert ig["jurisdiction"][0]["coding"][0]["code"] == "GB"
+    listed = {entry["reference"]["reference"] for entry in ig["definition"]["resource"]}
+    assert listed == {f"{t}/{i}" for (t, i) in resources() if t != "ImplementationGuide"}
+
+
+# --- StructureDefinitions ---
+
+
+@pytest.mark.parametrize("sd_id", PROFILES)
+def test_profile_identity(sd_id: str) -> None:
+    name, base = PROFILES[sd_id]
+    sd = get("StructureDefinition", sd_id)
+    assert (sd["name"], sd["type"], sd["kind"], sd["derivation"], sd["abstract"], sd["fhirVersion"]) == (
+        name,
+        base,
+        "resource",
+        "constraint",
+        False,
+        "4.0.1",
+    )
+    assert sd["baseDefinition"] == f"http://hl7.org/fhir/StructureDefinition/{base}"
+
+
+@pytest.mark.parametrize("sd_id", EXTENSIONS)
+def test_extension_identity_and_context(sd_id: str) -> None:
+    sd = get("StructureDefinition", sd_id)
+    assert (sd["type"], sd["kind"], sd["derivation"]) == ("Extension", "complex-type", "constraint")
+    assert sd["baseDefinition"] == "http://hl7.org/fhir/StructureDefinition/Extension"
+    assert sd["context"] == [{"type": "element", "expression": EXTENSIONS[sd_id]}]
+    assert element(sd, "Extension.url")["fixedUri"] == sd["url"]
+
+
+SIMPLE_EXTENSIONS = {
+    "child-residence": "child-residence",
+    "young-carer": "yes-no-unknown",
+    "help-and-protection": "child-help-and-protection",
+}
+
+
+@pytest.mark.parametrize(("sd_id", "vs_id"), SIMPLE_EXTENSIONS.items())
+def test_simple_extension_is_a_required_codeable_concept(sd_id: str, vs_id: str) -> None:
+    sd = get("StructureDefinition", sd_id)
+    value = element(sd, "Extension.value[x]")
+    assert value["min"] == 1
+    assert value["type"] == [{"code": "CodeableConcept"}]
+    assert value["binding"] == {"strength": "required", "valueSet": f"{CANONICAL}/ValueSet/{vs_id}"}
+    assert element(sd, "Extension.extension")["max"] == "0"
+
+
+# (extension, part): (min, max, type, required ValueSet or None)
+COMPLEX_PARTS = {
+    ("parental-status", "status"): (1, "1", "CodeableConcept", "parental-status"),
+    ("parental-status", "childrenInHousehold"): (0, "1", "unsignedInt", None),
+    ("parental-status", "expectingChild"): (0, "1", "boolean", None),
+    ("parental-status", "expectedDueDate"): (0, "1", "date", None),
+    ("parental-status", "unbornChildHelp"): (0, "1", "CodeableConcept", "unborn-help-and-protection"),
+    ("parental-status", "reportingPeriod"): (1, "1", "Period", None),
+    ("parental-status", "dateRecorded"): (0, "1", "date", None),
+    ("parental-responsibility", "held"): (1, "1", "CodeableConcept", "yes-no-unknown"),
+    ("parental-responsibility", "basis"): (0, "*", "CodeableConcept", "parental-responsibility-basis"),
+}
+
+
+@pytest.mark.parametrize(("where", "expected"), COMPLEX_PARTS.items(), ids=[p for _, p in COMPLEX_PARTS])
+def test_complex_extension_parts(where: tuple[str, str], expected: tuple[Any, ...]) -> None:
+    sd_id, part = where
+    minimum, maximum, type_code, vs_id = expected
+    sd = get("StructureDefinition", sd_id)
+    slice_id = f"Extension.extension:{part}"
+    assert (element(sd, slice_id)["min"], element(sd, slice_id)["max"]) == (minimum, maximum)
+    assert element(sd, f"{slice_id}.url")["fixedUri"] == part
+    value = element(sd, f"{slice_id}.value[x]")
+    assert value["min"] == 1
+    assert value["type"] == [{"code": type_code}]
+    if vs_id:
+        assert value["binding"] == {"strength": "required", "valueSet": f"{CANONICAL}/ValueSet/{vs_id}"}
+    else:
+        assert "binding" not in value
+    assert element(sd, "Extension.value[x]")["max"] == "0"
+
+
+def test_complex_extensions_have_no_other_parts() -> None:
+    for sd_id in ["parental-status", "parental-responsibility"]:
+        sd = get("StructureDefinition", sd_id)
+        slices = {
+            e["sliceName"]
+            for e in sd["differential"]["element"]
+            if e["path"] == "Extension.extension" and "sliceName" in e
+        }
+        assert slices == {part for (ext, part) in COMPLEX_PARTS if ext == sd_id}
+
+
+def test_reporting_period_needs_start_and_end() -> None:
+    sd = get("StructureDefinition", "parental-status")
+    for end in ["start", "end"]:
+        assert element(sd, f"Extension.extension:reportingPeriod.value[x].{end}")["min"] == 1
+
+
+PROHIBITED = {
+    "parent-patient": [
+        "text",
+        "name",
+        "telecom",
+        "address",
+        "photo",
+        "contact",
+        "maritalStatus",
+        "communication",
+        "generalPractitioner",
+        "link",
+    ],
+    "dependent-child": ["text", "name", "telecom", "address", "photo", "communication", "period"],
+    "mental-health-episode": ["text", "diagnosis", "referralRequest", "careManager", "team", "account"],
+}
+
+
+@pytest.mark.parametrize(("sd_id", "path"), [(s, p) for s, paths in PROHIBITED.items() for p in paths])
+def test_data_minimisation_prohibits(sd_id: str, path: str) -> None:
+    sd = get("StructureDefinition", sd_id)
+    assert element(sd, f"{sd['type']}.{path}")["max"] == "0"
+
+
+def test_nothing_else_is_prohibited() -> None:
+    for sd_id in PROFILES:
+        sd = get("StructureDefinition", sd_id)
+        zero = {
+            e["id"].split(".", 1)[1]
+            for e in sd["differential"]["element"]
+            if e.get("max") == "0" and e["id"].count(".") == 1
+        }
+        assert zero == set(PROHIBITED.get(sd_id, [])), sd_id
+
+
+# (profile, element id): (min or None, max or None)
+CARDINALITIES = {
+    ("parent-patient", "Patient.identifier:nhsNumber"): (1, "1"),
+    ("parent-patient", "Patient.identifier:nhsNumber.value"): (1, None),
+    ("parent-patient", "Patient.birthDate"): (1, None),
+    ("parent-patient", "Patient.gender"): (1, None),
+    ("parent-patient", "Patient.managingOrganization"): (1, None),
+    ("parent-patient", "Patient.extension:parentalStatus"): (1, "1"),
+    ("dependent-child", "RelatedPerson.relationship"): (1, "1"),
+    ("dependent-child", "RelatedPerson.birthDate"): (1, None),
+    ("dependent-child", "RelatedPerson.identifier:nhsNumber"): (0, "1"),
+    ("dependent-child", "RelatedPerson.identifier:nhsNumber.value"): (1, None),
+    ("dependent-child", "RelatedPerson.extension:parentalResponsibility"): (1, "1"),
+    ("dependent-child", "RelatedPerson.extension:childResidence"): (1, "1"),
+    ("dependent-child", "RelatedPerson.extension:youngCarer"): (1, "1"),
+    ("dependent-child", "RelatedPerson.extension:helpAndProtection"): (1, "*"),
+    ("reporting-provider", "Organization.identifier:odsCode"): (1, "1"),
+    ("reporting-provider", "Organization.identifier:odsCode.value"): (1, None),
+    ("mental-health-episode", "EpisodeOfCare.managingOrganization"): (1, None),
+    ("mental-health-episode", "EpisodeOfCare.period"): (1, None),
+    ("mental-health-episode", "EpisodeOfCare.period.start"): (1, None),
+    ("national-return-bundle", "Bundle.identifier"): (1, None),
+    ("national-return-bundle", "Bundle.identifier.system"): (1, None),
+    ("national-return-bundle", "Bundle.identifier.value"): (1, None),
+    ("national-return-bundle", "Bundle.timestamp"): (1, None),
+    ("national-return-bundle", "Bundle.entry"): (3, None),
+    ("national-return-bundle", "Bundle.entry.fullUrl"): (1, None),
+    ("national-return-bundle", "Bundle.entry.resource"): (1, None),
+    ("national-return-bundle", "Bundle.entry.request"): (1, None),
+}
+
+
+@pytest.mark.parametrize(("where", "expected"), CARDINALITIES.items(), ids=[e for _, e in CARDINALITIES])
+def test_cardinality(where: tuple[str, str], expected: tuple[int | None, str | None]) -> None:
+    found = element(get("StructureDefinition", where[0]), where[1])
+    minimum, maximum = expected
+    assert found.get("min") == minimum
+    if maximum is not None:
+        assert found.get("max") == maximum
+
+
+def test_extension_slices_use_the_guide_extensions() -> None:
+    expected = {
+        ("parent-patient", "Patient.extension:parentalStatus"): "parental-status",
+        ("dependent-child", "RelatedPerson.extension:parentalResponsibility"): "parental-responsibility",
+        ("dependent-child", "RelatedPerson.extension:childResidence"): "child-residence",
+        ("dependent-child", "RelatedPerson.extension:youngCarer"): "young-carer",
+        ("dependent-child", "RelatedPerson.extension:helpAndProtection"): "help-and-protection",
+    }
+    for (sd_id, element_id), ext in expected.items():
+        found = element(get("StructureDefinition", sd_id), element_id)
+        assert found["type"] == [{"code": "Extension", "profile": [f"{CANONICAL}/StructureDefinition/{ext}"]}]
+
+
+@pytest.mark.parametrize(
+    ("sd_id", "base", "slice_name", "system", "invariant"),
+    [
+        ("parent-patient", "Patient", "nhsNumber", NHS, "ff-nhs-1"),
+        ("dependent-child", "RelatedPerson", "nhsNumber", NHS, "ff-nhs-1"),
+        ("reporting-provider", "Organization", "odsCode", ODS, "ff-ods-1"),
+    ],
+)
+def test_identifier_slices(sd_id: str, base: str, slice_name: str, system: str, invariant: str) -> None:
+    sd = get("StructureDefinition", sd_id)
+    assert element(sd, f"{base}.identifier")["slicing"] | {"description": None} == {
+        "discriminator": [{"type": "value", "path": "system"}],
+        "rules": "open",
+        "description": None,
+    }
+    identifier = element(sd, f"{base}.identifier:{slice_name}")
+    assert [c["key"] for c in identifier["constraint"]] == [invariant]
+    system_element = element(sd, f"{base}.identifier:{slice_name}.system")
+    assert (system_element["min"], system_element["fixedUri"]) == (1, system)
+
+
+@pytest.mark.parametrize(
+    ("sd_id", "element_id", "keys"),
+    [
+        ("parental-status", "Extension", ["ff-ps-1"]),
+        ("parental-responsibility", "Extension", ["ff-pr-1"]),
+        ("national-return-bundle", "Bundle", ["ff-bun-1", "ff-bun-2", "ff-bun-3", "ff-bun-4"]),
+    ],
+)
+def test_invariants_sit_on_the_contract_element(sd_id: str, element_id: str, keys: list[str]) -> None:
+    constraints = element(get("StructureDefinition", sd_id), element_id)["constraint"]
+    assert [c["key"] for c in constraints] == keys
+    assert all(c["severity"] == "error" and c["human"] and c["expression"] for c in constraints)
+
+
+@pytest.mark.parametrize(
+    ("sd_id", "element_id", "target"),
+    [
+        ("parent-patient", "Patient.managingOrganization", "reporting-provider"),
+        ("dependent-child", "RelatedPerson.patient", "parent-patient"),
+        ("mental-health-episode", "EpisodeOfCare.patient", "parent-patient"),
+        ("mental-health-episode", "EpisodeOfCare.managingOrganization", "reporting-provider"),
+    ],
+)
+def test_references_target_guide_profiles(sd_id: str, element_id: str, target: str) -> None:
+    found = element(get("StructureDefinition", sd_id), element_id)
+    assert found["type"] == [
+        {"code": "Reference", "targetProfile": [f"{CANONICAL}/StructureDefinition/{target}"]}
+    ]
+
+
+def test_relationship_has_required_binding() -> None:
+    found = element(get("StructureDefinition", "dependent-child"), "RelatedPerson.relationship")
+    assert found["binding"] == {
+        "strength": "required",
+        "valueSet": f"{CANONICAL}/ValueSet/dependent-child-relationship",
+    }
+
+
+def test_bundle_type_fixed_to_transaction() -> None:
+    assert (
+        element(get("StructureDefinition", "national-return-bundle"), "Bundle.type")["fixedCode"]
+        == "transaction"
+    )
+
+
+def test_every_binding_in_the_guide_is_required_and_resolves_to_a_guide_value_set() -> None:
+    bindings = [
+        (sd["id"], e["id"], e["binding"])
+        for (t, _), sd in resources().items()
+        if t == "StructureDefinition"
+        for e in sd["differential"]["element"]
+        if "binding" in e
+    ]
+    assert len(bindings) == 8
+    for sd_id, element_id, binding in bindings:
+        assert binding["strength"] == "required", (sd_id, element_id)
+        vs_id = binding["valueSet"].removeprefix(f"{CANONICAL}/ValueSet/")
+        assert ("ValueSet", vs_id) in resources(), (sd_id, element_id)
+
+
+# --- terminology ---
+
+CONTRACT_CODES = {
+    "parental-status": [
+        "all-children-live-with-patient",
+        "some-children-live-with-patient",
+        "no-children-live-with-patient",
+        "not-a-parent",
+        "declined",
+    ],
+    "ndtms-prntstat": ["11", "12", "13", "14", "15"],
+    "yes-no-unknown": ["Y", "N", "UNK"],
+    "parental-responsibility-basis": [
+        "birth-mother",
+        "married-father",
+        "married-second-female-parent",
+        "registered-parent",
+        "pr-agreement",
+        "step-parent-agreement",
+        "pr-order",
+        "child-arrangements-order",
+        "special-guardianship-order",
+        "appointed-guardian",
+        "adoption-order",
+        "care-order-shared",
+    ],
+    "child-residence": ["full-time", "part-time", "other-parent", "relatives", "looked-after", "unknown"],
+    "help-and-protection": [
+        "none",
+        "early-help",
+        "child-in-need",
+        "child-protection-plan",
+        "looked-after",
+        "unborn-child-protection-plan",
+        "not-known",
+    ],
+}
+
+
+@pytest.mark.parametrize("cs_id", CODE_SYSTEMS)
+def test_code_system_holds_the_contract_codes(cs_id: str) -> None:
+    cs = get("CodeSystem", cs_id)
+    assert [c["code"] for c in cs["concept"]] == CONTRACT_CODES[cs_id]
+    assert all(c["display"] for c in cs["concept"])
+    assert (cs["content"], cs["caseSensitive"], cs["count"]) == ("complete", True, len(CONTRACT_CODES[cs_id]))
+
+
+def test_ndtms_displays_match_parental_status() -> None:
+    assert list(local_codes("ndtms-prntstat").values()) == list(local_codes("parental-status").values())
+
+
+def test_some_displays_word_for_word() -> None:
+    assert local_codes("yes-no-unknown") == {"Y": "Yes", "N": "No", "UNK": "Unknown"}
+    assert local_codes("parental-status")["declined"] == "Patient declined to answer"
+    assert local_codes("help-and-protection")["child-in-need"] == "Child in need (Children Act 1989 s.17)"
+    assert (
+        local_codes("parental-responsibility-basis")["special-guardianship-order"]
+        == "Special guardianship order (s.14A-C)"
+    )
+
+
+G = f"{CANONICAL}/CodeSystem/help-and-protection"
+EXPECTED_VALUE_SETS = {
+    "child-help-and-protection": {
+        (G, c)
+        for c in ["none", "early-help", "child-in-need", "child-protection-plan", "looked-after", "not-known"]
+    },
+    "unborn-help-and-protection": {
+        (G, c) for c in ["none", "early-help", "unborn-child-protection-plan", "not-known"]
+    },
+    "dependent-child-relationship": {
+        (V3_ROLECODE, c)
+        for c in [
+            "CHILD",
+            "NCHILD",
+            "DAU",
+            "SON",
+            "STPCHLD",
+            "STPDAU",
+            "STPSON",
+            "CHLDFOST",
+            "DAUFOST",
+            "SONFOST",
+            "CHLDADOPT",
+            "DAUADOPT",
+            "SONADOPT",
+            "GRNDCHILD",
+            "GRNDDAU",
+            "GRNDSON",
+            "NIENEPH",
+            "NIECE",
+            "NEPHEW",
+            "SIB",
+            "BRO",
+            "SIS",
+        ]
+    }
+    | {(UKCORE_REL, "Dependant")},
+} | {
+    vs: {(f"{CANONICAL}/CodeSystem/{vs}", c) for c in CONTRACT_CODES[vs]}
+    for vs in ["parental-status", "yes-no-unknown", "parental-responsibility-basis", "child-residence"]
+}
+
+
+@pytest.mark.parametrize("vs_id", VALUE_SETS)
+def test_value_set_codes_are_the_contract_codes(vs_id: str) -> None:
+    assert value_set_codes(vs_id) == EXPECTED_VALUE_SETS[vs_id]
+
+
+@pytest.mark.parametrize("vs_id", VALUE_SETS)
+def test_value_set_codes_exist_in_their_code_system_with_the_same_display(vs_id: str) -> None:
+    for include in get("ValueSet", vs_id)["compose"]["include"]:
+        known = system_codes(include["system"])
+        if known is None:  # UK Core is not in the package cache; the contract fixes its one code
+            assert include == {
+                "system": UKCORE_REL,
+                "concept": [{"code": "Dependant", "display": "Dependant"}],
+            }
+            continue
+        for concept in include.get("concept", []):
+            assert concept["code"] in known, (include["system"], concept["code"])
+            assert concept.get("display", known[concept["code"]]) == known[concept["code"]]
+
+
+def test_guard_is_not_a_dependent_child() -> None:
+    codes = {code for _, code in value_set_codes("dependent-child-relationship")}
+    assert not codes & {"GUARD", "Guardian", "Carer", "MTH", "FTH", "PRN"}
+
+
+# --- ConceptMaps ---
+
+
+def concept_map_pairs(cm_id: str) -> dict[tuple[str, str], tuple[str, str, str]]:
+    """(source system, source code) -> (target system, target code, equivalence)."""
+    pairs = {}
+    for group in get("ConceptMap", cm_id)["group"]:
+        for item in group["element"]:
+            assert len(item["target"]) == 1
+            target = item["target"][0]
+            pairs[(group["source"], item["code"])] = (group["target"], target["code"], target["equivalence"])
+    return pairs
+
+
+def test_v2_0063_map_is_the_contract_map() -> None:
+    cm = get("ConceptMap", "v2-0063-to-dependent-child-relationship")
+    assert cm["sourceCanonical"] == "http://terminology.hl7.org/ValueSet/v2-0063"
+    assert cm["targetCanonical"] == f"{CANONICAL}/ValueSet/dependent-child-relationship"
+    expected = {
+        "CHD": (V3_ROLECODE, "CHILD", "equivalent"),
+        "NCH": (V3_ROLECODE, "NCHILD", "equivalent"),
+        "SCH": (V3_ROLECODE, "STPCHLD", "equivalent"),
+        "FCH": (V3_ROLECODE, "CHLDFOST", "equivalent"),
+        "GCH": (V3_ROLECODE, "GRNDCHILD", "equivalent"),
+        "SIB": (V3_ROLECODE, "SIB", "equivalent"),
+        "BRO": (V3_ROLECODE, "BRO", "equivalent"),
+        "SIS": (V3_ROLECODE, "SIS", "equivalent"),
+        "WRD": (UKCORE_REL, "Dependant", "wider"),
+        "DEP": (UKCORE_REL, "Dependant", "wider"),
+    }
+    assert concept_map_pairs(cm["id"]) == {(V2_0063, code): target for code, target in expected.items()}
+
+
+def test_parental_status_map_is_one_to_one() -> None:
+    cm = get("ConceptMap", "parental-status-to-ndtms-prntstat")
+    assert cm["sourceCanonical"] == f"{CANONICAL}/ValueSet/parental-status"
+    pairs = concept_map_pairs(cm["id"])
+    source, target = f"{CANONICAL}/CodeSystem/parental-status", f"{CANONICAL}/CodeSystem/ndtms-prntstat"
+    assert pairs == {
+        (source, code): (target, str(11 + i), "equivalent")
+        for i, code in enumerate(CONTRACT_CODES["parental-status"])
+    }
+
+
+@pytest.mark.parametrize("cm_id", CONCEPT_MAPS)
+def test_concept_maps_use_only_known_codes(cm_id: str) -> None:
+    cm = get("ConceptMap", cm_id)
+    if "targetCanonical" in cm:
+        allowed = value_set_codes(cm["targetCanonical"].removeprefix(f"{CANONICAL}/ValueSet/"))
+    else:  # ndtms-prntstat is a CodeSystem only: every code of the group's target system
+        allowed = {(g["target"], code) for g in cm["group"] for code in system_codes(g["target"]) or {}}
+    for (source_system, source_code), (target_system, target_code, _) in concept_map_pairs(cm_id).items():
+        source_codes = system_codes(source_system)
+        assert source_codes is not None and source_code in source_codes, (source_system, source_code)
+        assert (target_system, target_code) in allowed, (target_system, target_code)
+
+
+def test_maps_that_are_not_equivalent_say_why() -> None:
+    for cm_id in CONCEPT_MAPS:
+        for group in get("ConceptMap", cm_id)["group"]:
+            for item in group["element"]:
+                for target in item["target"]:
+                    if target["equivalence"] != "equivalent":
+                        assert target.get("comment"), (cm_id, item["code"])
+
+
+def test_adult_relationships_have_no_map() -> None:
+    mapped = {code for _, code in concept_map_pairs("v2-0063-to-dependent-child-relationship")}
+    assert not mapped & {"MTH", "FTH", "SPO", "EMC", "PAR", "GRP"}
+
+
+# --- fhir.resources ---
+
+
+@pytest.mark.parametrize("key", sorted(resources()) if guide_resources_dir().is_dir() else [], ids=str)
+def test_fhir_resources_r4b_parses_each_conformance_resource(key: tuple[str, str]) -> None:
+    import importlib
+
+    resource = get(*key)
+    module = importlib.import_module(f"fhir.resources.R4B.{key[0].lower()}")
+    parsed = getattr(module, key[0]).model_validate(resource)
+    assert parsed.id == key[1]
+    assert parsed.url == resource["url"]
+
+
+# --- the staleness check ---
+
+
+def find_sushi() -> Path | None:
+    for candidate in [
+        REPO_ROOT / "build/sushi/node_modules/.bin/sushi",
+        Path("/tmp/setup/node_modules/.bin/sushi"),
+    ]:
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+needs_sushi = pytest.mark.skipif(find_sushi() is None, reason="no SUSHI at build/sushi or /tmp/setup")
+
+
+@pytest.fixture
+def profiles_copy(tmp_path: Path) -> Path:
+    """A copy of profiles/ (sources and committed JSON) the test may damage."""
+    copy = tmp_path / "profiles"
+    shutil.copytree(REPO_ROOT / "profiles", copy, ignore=shutil.ignore_patterns("fsh-generated"))
+    shutil.copytree(guide_resources_dir(), copy / "fsh-generated" / "resources")
+    return copy
+
+
+def run_check(profiles: Path) -> int:
+    return igbuild.main(
+        ["--sushi", str(find_sushi()), "--check", "--skip-examples", "--profiles", str(profiles)]
+    )
+
+
+@needs_sushi
+def test_check_passes_on_the_committed_json(profiles_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_check(profiles_copy) == 0, capsys.readouterr().err
+
+
+@needs_sushi
+def test_check_fails_when_a_committed_file_is_altered_removed_or_added(
+    profiles_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    generated = profiles_copy / "fsh-generated" / "resources"
+    altered = generated / "ValueSet-child-residence.json"
+    resource = json.loads(altered.read_text(encoding="utf-8"))
+    resource["compose"]["include"][0]["system"] = "http://example.org/hand-edited"
+    altered.write_text(json.dumps(resource, indent=2) + "\n", encoding="utf-8")
+    (generated / "CodeSystem-yes-no-unknown.json").unlink()
+    (generated / "ValueSet-left-over.json").write_text("{}\n", encoding="utf-8")
+
+    assert run_check(profiles_copy) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert any(
+        line.startswith("igbuild: stale: ") and "ValueSet-child-residence.json" in line for line in err
+    )
+    assert any(
+        line.startswith("igbuild: missing: ") and "CodeSystem-yes-no-unknown.json" in line for line in err
+    )
+    assert any(line.startswith("igbuild: extra: ") and "ValueSet-left-over.json" in line for line in err)
+
+
+@needs_sushi
+def test_check_fails_when_only_whitespace_changes(profiles_copy: Path) -> None:
+    path = profiles_copy / "fsh-generated" / "resources" / "StructureDefinition-parent-patient.json"
+    path.write_text(path.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    assert run_check(profiles_copy) == 1
+
+
+@needs_sushi
+def test_refresh_rewrites_the_generated_folder_and_drops_stale_files(profiles_copy: Path) -> None:
+    generated = profiles_copy / "fsh-generated" / "resources"
+    (generated / "ValueSet-left-over.json").write_text("{}\n", encoding="utf-8")
+    (generated / "CodeSystem-child-residence.json").write_text("{}\n", encoding="utf-8")
+    args = ["--sushi", str(find_sushi()), "--skip-examples", "--profiles", str(profiles_copy)]
+    assert igbuild.main(args) == 0
+    assert not (generated / "ValueSet-left-over.json").exists()
+    assert run_check(profiles_copy) == 0
+
+
+@needs_sushi
+def test_sushi_errors_are_reported_one_line_each(
+    profiles_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = profiles_copy / "input" / "fsh" / "broken.fsh"
+    broken.write_text("Profile: Broken\nParent: Patient\n* nosuchelement 1..1\n", encoding="utf-8")
+    assert run_check(profiles_copy) == 1
+    err = capsys.readouterr().err
+    assert "igbuild: SUSHI failed" in err
+    assert "nosuchelement" in err and str(broken) in err
+    assert "Traceback" not in err
+
+
+def test_missing_sushi_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert igbuild.main(["--sushi", str(tmp_path / "no-sushi"), "--check", "--skip-examples"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "SUSHI not found" in err[0]
+
+
+def test_sushi_log_parsing_keeps_details_and_known_warnings_apart() -> None:
+    log = "\n".join(
+        [
+            "info  Running SUSHI",
+            "warn  Failed to load automatically-provided hl7.terminology.r4#latest",
+            "warn  Something new",
+            "error No element found at path foo",
+            "  File: /x/broken.fsh",
+            "  Line: 3",
+            "info  done",
+        ]
+    )
+    result = igbuild.parse_sushi_log(log, ["Failed to load automatically-provided"])
+    assert result.errors == ["No element found at path foo | File: /x/broken.fsh | Line: 3"]
+    assert result.warnings == [
+        "Failed to load automatically-provided hl7.terminology.r4#latest",
+        "Something new",
+    ]
+    assert result.unexpected_warnings == ["Something new"]
+
+
+def test_known_sushi_warnings_are_each_explained() -> None:
+    lines = (REPO_ROOT / "profiles" / igbuild.KNOWN_WARNINGS_FILE).read_text(encoding="utf-8").splitlines()
+    for index, line in enumerate(lines):
+        if line and not line.startswith("#"):
+            above = [x for x in lines[:index] if x.startswith("#")]
+            assert above, f"warning without an explanation: {line}"
