@@ -1,0 +1,101 @@
+"""``/ehr/*``: what EHRs send (JSON payload, HL7 v2 ADT, CSV/NDJSON batches) -> validated national returns.
+
+All three endpoints share one path: parser (chosen by name from the mapping factory) -> ``MappingPipeline``
+(build_bundle, then validate). A single document answers with the Bundle, or with an OperationOutcome and
+400 (unreadable) / 422 (unmappable or non-conformant). ``Prefer: return=OperationOutcome`` asks for the
+OperationOutcome even on success, to see the warnings (a child left out, a default applied). A batch answers
+200 with NDJSON streamed as it is read: one line per input item (Bundle or OperationOutcome, the latter
+locating the input line) and a final OperationOutcome summarising the counts, so nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+
+from flask import Blueprint, Response, current_app, request, stream_with_context
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from fhir_family.mapping.factory import format_for_media_type, get_parser
+from fhir_family.mapping.pipeline import Mapped, MappingPipeline
+from fhir_family.outcome import Issue, IssueSeverity, IssueType, operation_outcome
+
+from .http import NDJSON, body_text, dumps, fhir_response, require_media_type, response_media_type
+
+blueprint = Blueprint("ehr", __name__, url_prefix="/ehr")
+
+JSON_TYPES = ("application/json", "application/fhir+json")
+HL7_TYPES = ("x-application/hl7-v2+er7", "text/plain", "application/hl7-v2")
+BATCH_TYPES = ("text/csv", "application/x-ndjson", "application/ndjson", "application/jsonl")
+PREFER_OUTCOME = "return=operationoutcome"
+
+
+def pipeline() -> MappingPipeline:
+    """The app's pipeline (one per app, so the validator is loaded once)."""
+    return current_app.extensions["fhir_family.pipeline"]
+
+
+def _single_response(mapped: Mapped) -> Response:
+    warnings = sum(1 for issue in mapped.outcome["issue"] if issue.get("severity") == "warning")
+    headers = {"X-Mapping-Warnings": str(warnings)}
+    if mapped.bundle is not None and PREFER_OUTCOME not in request.headers.get("Prefer", "").lower():
+        return fhir_response(mapped.bundle, 200, headers)
+    return fhir_response(mapped.outcome, mapped.status, headers)
+
+
+@blueprint.post("/json")
+def post_json() -> Response:
+    """One JSON payload (schema ehr-payload-v1) -> Bundle."""
+    require_media_type(JSON_TYPES)
+    response_media_type()  # refuse an unacceptable Accept before doing the work
+    return _single_response(pipeline().map_text(get_parser("json"), body_text()))
+
+
+@blueprint.post("/hl7v2")
+def post_hl7v2() -> Response:
+    """One HL7 v2 ADT message (ER7, MLLP framing optional; UTF-8, else read as ISO-8859-1) -> Bundle."""
+    require_media_type(HL7_TYPES)
+    response_media_type()
+    text = body_text(fallback_encoding="iso-8859-1")
+    return _single_response(pipeline().map_text(get_parser("hl7v2"), text))
+
+
+@blueprint.post("/batch")
+def post_batch() -> Response:
+    """CSV or NDJSON batch -> streamed NDJSON of Bundles and OperationOutcomes (one per input item)."""
+    media_type = require_media_type(BATCH_TYPES)
+    request.max_content_length = current_app.config["BATCH_MAX_CONTENT_LENGTH"]
+    name = format_for_media_type(media_type, ("csv", "ndjson"))
+    assert name is not None  # require_media_type allowed only batch types
+    parser, mapper = get_parser(name), pipeline()
+    # newline="" lets the csv module see quoted line breaks; utf-8-sig drops a spreadsheet's BOM.
+    lines = io.TextIOWrapper(request.stream, encoding="utf-8-sig", newline="" if name == "csv" else None)
+
+    def generate() -> Iterator[str]:
+        counts = {"bundles": 0, "failed": 0}
+        try:
+            for mapped in mapper.map_stream(parser, lines):
+                counts["bundles" if mapped.ok else "failed"] += 1
+                yield dumps(mapped.bundle if mapped.ok else mapped.outcome) + "\n"
+        except UnicodeDecodeError as exc:
+            counts["failed"] += 1
+            text = f"Batch is not UTF-8 ({exc.reason}): reading stopped here"
+            yield dumps(_stopped(IssueType.STRUCTURE, text, "FF-MAP-ENCODING")) + "\n"
+        except RequestEntityTooLarge:
+            counts["failed"] += 1
+            limit = request.max_content_length
+            text = f"Batch is larger than the limit of {limit} bytes: reading stopped here"
+            yield dumps(_stopped(IssueType.TOO_LONG, text, "FF-HTTP-413")) + "\n"
+        yield dumps(_summary(counts)) + "\n"
+
+    return Response(stream_with_context(generate()), status=200, mimetype=NDJSON)
+
+
+def _stopped(code: IssueType, text: str, message_id: str) -> dict:
+    return operation_outcome([Issue(IssueSeverity.ERROR, code, text, message_id=message_id)])
+
+
+def _summary(counts: dict[str, int]) -> dict:
+    text = f"Batch finished: {counts['bundles']} bundles, {counts['failed']} items failed"
+    issue = Issue(IssueSeverity.INFORMATION, IssueType.INFORMATIONAL, text, message_id="FF-BATCH-SUMMARY")
+    return operation_outcome([issue])

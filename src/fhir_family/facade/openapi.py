@@ -1,0 +1,187 @@
+"""``GET /openapi.json``: an OpenAPI 3.1 document of the facade, precise enough for schemathesis to drive.
+
+The JSON payload's request schema is the published contract itself (OpenAPI 3.1 schemas are JSON Schema
+2020-12), with its ``$defs`` moved under ``components/schemas`` so every ``$ref`` resolves from the
+document root. A blueprint that wants its routes listed sets an ``openapi_paths`` dict attribute; the
+document merges those of every registered blueprint.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from flask import Blueprint, Response, current_app, request
+
+from fhir_family import __version__
+from fhir_family.mapping.payload import payload_schema
+
+from .conformance_store import CONFORMANCE_TYPES
+from .http import fhir_response
+
+blueprint = Blueprint("openapi", __name__)
+
+FHIR_JSON = "application/fhir+json"
+PAYLOAD = "EhrPayloadV1"
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _rewrite_refs(node: Any) -> Any:
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str) and value.startswith("#/$defs/"):
+                out[key] = f"#/components/schemas/{PAYLOAD}_{value[len('#/$defs/'):]}"
+            else:
+                out[key] = _rewrite_refs(value)
+        return out
+    if isinstance(node, list):
+        return [_rewrite_refs(item) for item in node]
+    return node
+
+
+def _payload_schemas() -> dict[str, Any]:
+    schema = copy.deepcopy(payload_schema())
+    definitions = schema.pop("$defs", {})
+    schema.pop("$schema", None)
+    schema.pop("$id", None)
+    schemas = {PAYLOAD: _rewrite_refs(schema)}
+    for name, definition in definitions.items():
+        schemas[f"{PAYLOAD}_{name}"] = _rewrite_refs(definition)
+    return schemas
+
+
+def _fhir(name: str, description: str) -> dict[str, Any]:
+    return {"description": description, "content": {FHIR_JSON: {"schema": _ref(name)}}}
+
+
+def _errors(*statuses: int) -> dict[str, Any]:
+    meaning = {
+        400: "Unreadable input (not JSON / not HL7 v2 / not UTF-8)",
+        404: "Unknown resource",
+        405: "Method not allowed",
+        406: "Accept asks for a format other than FHIR JSON",
+        413: "Request body over the size limit",
+        415: "Wrong Content-Type",
+        422: "Readable but unmappable or non-conformant",
+    }
+    return {str(status): _fhir("OperationOutcome", meaning[status]) for status in statuses}
+
+
+def _text_body(*media_types: str) -> dict[str, Any]:
+    text = {"schema": {"type": "string", "minLength": 1}}
+    return {"required": True, "content": {media_type: text for media_type in media_types}}
+
+
+def _query(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": {"type": "string"}}
+
+
+def _paths() -> dict[str, Any]:
+    single_errors = _errors(400, 406, 413, 415, 422)
+    resource_type = {"name": "resourceType", "in": "path", "required": True,
+                     "schema": {"type": "string", "enum": list(CONFORMANCE_TYPES)}}
+    validate = {
+        "requestBody": {"required": True, "content": {
+            t: {"schema": _ref("Resource")} for t in (FHIR_JSON, "application/json")
+        }},
+        "parameters": [_query("profile")],
+        "responses": {"200": _fhir("OperationOutcome", "The resource conforms (warnings may be listed)"),
+                      **_errors(400, 406, 413, 415, 422)},
+    }
+    return {
+        "/ehr/json": {"post": {
+            "summary": "Map one JSON payload (contract v1) to a validated NationalReturnBundle",
+            "operationId": "mapJson",
+            "requestBody": {"required": True, "content": {
+                t: {"schema": _ref(PAYLOAD)} for t in ("application/json", FHIR_JSON)
+            }},
+            "responses": {"200": _fhir("Bundle", "The NationalReturnBundle"), **single_errors},
+        }},
+        "/ehr/hl7v2": {"post": {
+            "summary": "Map one HL7 v2 ADT A04/A08/A28/A31 message (ER7) to a validated NationalReturnBundle",
+            "operationId": "mapHl7v2",
+            "requestBody": _text_body("x-application/hl7-v2+er7", "text/plain"),
+            "responses": {"200": _fhir("Bundle", "The NationalReturnBundle"), **single_errors},
+        }},
+        "/ehr/batch": {"post": {
+            "summary": "Map a CSV or NDJSON batch; streamed NDJSON of Bundles and OperationOutcomes",
+            "operationId": "mapBatch",
+            "requestBody": _text_body("text/csv", "application/x-ndjson"),
+            "responses": {
+                "200": {"description": "One line per input item plus a summary OperationOutcome",
+                        "content": {"application/x-ndjson": {"schema": {"type": "string"}}}},
+                **_errors(413, 415),
+            },
+        }},
+        "/$validate": {"post": {"summary": "Validate any resource", "operationId": "validate", **validate}},
+        "/Bundle/$validate": {"post": {"summary": "Validate a Bundle (as a NationalReturnBundle by default)",
+                                       "operationId": "validateBundle", **validate}},
+        "/metadata": {"get": {"summary": "CapabilityStatement", "operationId": "capabilities",
+                              "responses": {"200": _fhir("Resource", "The CapabilityStatement")}}},
+        "/{resourceType}/{id}": {"get": {
+            "summary": "Read a conformance resource of the guide or of FHIR R4 core",
+            "operationId": "readConformance",
+            "parameters": [resource_type, {"name": "id", "in": "path", "required": True,
+                                           "schema": {"type": "string", "pattern": "^[A-Za-z0-9.-]{1,64}$"}}],
+            "responses": {"200": _fhir("Resource", "The resource"), **_errors(404)},
+        }},
+        "/{resourceType}": {"get": {
+            "summary": "Search conformance resources by canonical url",
+            "operationId": "searchConformance",
+            "parameters": [resource_type, _query("url"), _query("version")],
+            "responses": {"200": _fhir("Bundle", "A searchset Bundle")},
+        }},
+        "/openapi.json": {"get": {"summary": "This document", "operationId": "openapi",
+                                  "responses": {"200": {"description": "OpenAPI 3.1",
+                                                        "content": {"application/json": {"schema": {}}}}}}},
+    }
+
+
+def _schemas() -> dict[str, Any]:
+    resource = {"type": "object", "required": ["resourceType"],
+                "properties": {"resourceType": {"type": "string"}}}
+    issue = {"type": "object", "required": ["severity", "code"], "properties": {
+        "severity": {"enum": ["fatal", "error", "warning", "information"]},
+        "code": {"type": "string"},
+        "diagnostics": {"type": "string"},
+        "expression": {"type": "array", "items": {"type": "string"}},
+        "location": {"type": "array", "items": {"type": "string"}},
+    }}
+    return {
+        "Resource": resource,
+        "Bundle": {"allOf": [resource, {"properties": {"resourceType": {"const": "Bundle"}}}]},
+        "OperationOutcome": {"type": "object", "required": ["resourceType", "issue"], "properties": {
+            "resourceType": {"const": "OperationOutcome"},
+            "issue": {"type": "array", "minItems": 1, "items": issue}}},
+        **_payload_schemas(),
+    }
+
+
+def openapi_document(base_url: str = "") -> dict[str, Any]:
+    """The OpenAPI 3.1 document, including paths contributed by other blueprints of the running app."""
+    paths = _paths()
+    for registered in current_app.blueprints.values():
+        paths.update(getattr(registered, "openapi_paths", {}) or {})
+    document: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {"title": "fhir-family facade", "version": __version__,
+                 "description": "EHR input (JSON payload, HL7 v2, CSV/NDJSON) -> validated FHIR R4 "
+                                "NationalReturnBundles; $validate; the guide's conformance resources."},
+        "jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base",
+        "paths": paths,
+        "components": {"schemas": _schemas()},
+    }
+    if base_url:
+        document["servers"] = [{"url": base_url}]
+    return document
+
+
+@blueprint.get("/openapi.json")
+def openapi_json() -> Response:
+    response = fhir_response(openapi_document(request.url_root.rstrip("/")), negotiate=False)
+    response.mimetype = "application/json"
+    return response
