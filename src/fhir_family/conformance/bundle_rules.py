@@ -1,0 +1,330 @@
+"""Rules about a Bundle as a whole, in Python: references, fullUrls, and the national return's own rules.
+
+These need cross-entry look-ups and date arithmetic that FHIRPath invariants express badly (a child's 18th
+birthday on the reporting date, a 29 February birthday), so they are plain code over the JSON. They run after the
+structural walk and skip what the walk already reported (a child whose birthDate is missing or malformed has no
+age issue).
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from ..guide import CANONICAL
+from ..outcome import IssueSeverity, IssueType
+from . import messages as msg
+from .engine import Context
+
+ERROR, WARNING = IssueSeverity.ERROR, IssueSeverity.WARNING
+PARENTAL_STATUS_URL = f"{CANONICAL}/StructureDefinition/parental-status"
+CHILD_RESIDENCE_URL = f"{CANONICAL}/StructureDefinition/child-residence"
+LIVES_WITH_PATIENT = {"full-time", "part-time"}
+LIVES_ELSEWHERE = {"other-parent", "relatives", "looked-after"}
+_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
+_RELATIVE = re.compile(r"^([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/.*)?$")
+
+
+@dataclass(slots=True)
+class Entry:
+    index: int
+    full_url: str | None
+    resource: dict[str, Any] | None
+    expr: str
+
+
+def _entries(bundle: dict[str, Any], expr: str) -> list[Entry]:
+    entries = bundle.get("entry")
+    if not isinstance(entries, list):
+        return []
+    found = []
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            continue
+        resource = entry.get("resource")
+        full_url = entry.get("fullUrl")
+        found.append(
+            Entry(
+                index,
+                full_url if isinstance(full_url, str) else None,
+                resource if isinstance(resource, dict) else None,
+                f"{expr}.entry[{index}]",
+            )
+        )
+    return found
+
+
+def check_bundle(
+    bundle: dict[str, Any], expr: str, ctx: Context, national: bool, has_parent_invariant: bool
+) -> None:
+    """Every Bundle: fullUrls and references. A national return: one parent, children's ages, status counts."""
+    entries = _entries(bundle, expr)
+    by_url = _check_full_urls(entries, ctx)
+    _check_references(entries, by_url, ctx, national)
+    if not national:
+        return
+    patients = [e for e in entries if e.resource and e.resource.get("resourceType") == "Patient"]
+    if len(patients) != 1:
+        if not has_parent_invariant:
+            ctx.add(
+                ERROR,
+                IssueType.BUSINESS_RULE,
+                msg.PARENT_COUNT,
+                f"a national return holds exactly one Patient (the parent or carer); found {len(patients)}",
+                expr,
+            )
+        return
+    children = [e for e in entries if e.resource and e.resource.get("resourceType") == "RelatedPerson"]
+    parent = patients[0]
+    status = _parental_status(parent)
+    reporting_date = status.get("reporting_date") if status else None
+    if reporting_date is not None:
+        for child in children:
+            _check_child_age(child, reporting_date, ctx)
+    if status:
+        _check_status_counts(parent, status, children, ctx)
+
+
+# -- fullUrls and references ----------------------------------------------------------------------------------
+
+
+def _check_full_urls(entries: list[Entry], ctx: Context) -> dict[str, Entry]:
+    by_url: dict[str, Entry] = {}
+    for entry in entries:
+        if entry.full_url is None:
+            continue
+        resource = entry.resource or {}
+        version = (
+            (resource.get("meta") or {}).get("versionId") if isinstance(resource.get("meta"), dict) else None
+        )
+        key = f"{entry.full_url}|{version}" if version else entry.full_url
+        if key in by_url:
+            first = by_url[key]
+            ctx.add(
+                ERROR,
+                IssueType.INVARIANT,
+                msg.FULLURL_DUPLICATE,
+                f"bdl-7: fullUrl {entry.full_url!r} is already used by entry[{first.index}]; FullUrl must be "
+                "unique in a bundle",
+                f"{entry.expr}.fullUrl",
+            )
+            continue
+        by_url[key] = entry
+        by_url.setdefault(entry.full_url, entry)
+        resource_type, resource_id = resource.get("resourceType"), resource.get("id")
+        if entry.full_url.startswith("urn:") or not isinstance(resource_id, str):
+            continue
+        match = re.search(r"/([A-Z][A-Za-z]+)/([^/]+)(?:/_history/[^/]+)?$", entry.full_url)
+        if match and (match.group(1) != resource_type or match.group(2) != resource_id):
+            ctx.add(
+                ERROR,
+                IssueType.VALUE,
+                msg.FULLURL_ID,
+                f"fullUrl {entry.full_url!r} does not agree with the resource's type and id "
+                f"({resource_type}/{resource_id})",
+                f"{entry.expr}.fullUrl",
+            )
+    return by_url
+
+
+def _resolve(reference: str, entries: list[Entry], by_url: dict[str, Entry]) -> Entry | None:
+    entry = by_url.get(reference)
+    if entry is not None:
+        return entry
+    match = _RELATIVE.match(reference)
+    if match:
+        resource_type, resource_id = match.groups()
+        for candidate in entries:
+            resource = candidate.resource or {}
+            if candidate.full_url and candidate.full_url.endswith(f"/{resource_type}/{resource_id}"):
+                return candidate
+            if resource.get("resourceType") == resource_type and resource.get("id") == resource_id:
+                return candidate
+    return None
+
+
+def _check_references(entries: list[Entry], by_url: dict[str, Entry], ctx: Context, national: bool) -> None:
+    in_bundle = {id(e.resource) for e in entries if e.resource is not None}
+    for ref in ctx.references:
+        if id(ref.resource) not in in_bundle:
+            continue  # a reference inside a nested bundle or contained resource: not this bundle's business
+        value = ref.value
+        if value.startswith("#"):
+            continue  # contained resources: dom-3 covers them
+        if "?" in value and not value.startswith("urn:"):
+            continue  # a conditional reference, resolved by the receiving server in a transaction
+        must_resolve = value.startswith("urn:") or national
+        target = _resolve(value, entries, by_url)
+        if target is None:
+            if must_resolve:
+                ctx.add(
+                    ERROR,
+                    IssueType.NOT_FOUND,
+                    msg.REF_NOT_FOUND,
+                    f"reference {value!r} does not resolve to any entry's fullUrl in this Bundle",
+                    ref.expression,
+                )
+            continue
+        actual = (target.resource or {}).get("resourceType")
+        if ref.target_types and actual and actual not in ref.target_types:
+            ctx.add(
+                ERROR,
+                IssueType.STRUCTURE,
+                msg.REF_TARGET,
+                f"reference {value!r} must point at {' or '.join(ref.target_types)}, but points at a {actual}",
+                ref.expression,
+            )
+
+
+# -- the national return --------------------------------------------------------------------------------------
+
+
+def _parse_date(value: Any, latest: bool) -> date | None:
+    """A FHIR date (or dateTime's date part); partial dates give their earliest or latest possible day."""
+    if not isinstance(value, str):
+        return None
+    match = _DATE.match(value)
+    if not match:
+        return None
+    year = int(match.group(1))
+    month = int(match.group(2)) if match.group(2) else (12 if latest else 1)
+    if match.group(3):
+        day = int(match.group(3))
+    else:
+        day = calendar.monthrange(year, month)[1] if latest else 1
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def eighteenth_birthday(birth: date) -> date:
+    """The day a person born on ``birth`` turns 18; a 29 February birthday falls on 1 March in other years."""
+    try:
+        return birth.replace(year=birth.year + 18)
+    except ValueError:  # 29 February, 18 years later not a leap year
+        return date(birth.year + 18, 3, 1)
+
+
+def _ext_value(extension: dict[str, Any], prefix: str = "value") -> tuple[str | None, Any]:
+    for key, value in extension.items():
+        if key.startswith(prefix) and key[len(prefix) :][:1].isupper():
+            return key, value
+    return None, None
+
+
+def _code(concept: Any) -> str | None:
+    if not isinstance(concept, dict):
+        return None
+    for coding in concept.get("coding") or []:
+        if isinstance(coding, dict) and isinstance(coding.get("code"), str):
+            return coding["code"]
+    return None
+
+
+def _parental_status(parent: Entry) -> dict[str, Any] | None:
+    resource = parent.resource or {}
+    extensions = resource.get("extension")
+    if not isinstance(extensions, list):
+        return None
+    for index, extension in enumerate(extensions):
+        if not isinstance(extension, dict) or extension.get("url") != PARENTAL_STATUS_URL:
+            continue
+        parts: dict[str, Any] = {"expr": f"{parent.expr}.resource.extension[{index}]"}
+        for part in extension.get("extension") or []:
+            if not isinstance(part, dict):
+                continue
+            _key, value = _ext_value(part)
+            parts[part.get("url")] = value
+        period = parts.get("reportingPeriod")
+        if isinstance(period, dict):
+            end = period.get("end")
+            if isinstance(end, str) and len(end) >= 10:
+                parts["reporting_date"] = _parse_date(end, latest=False)
+        return parts
+    return None
+
+
+def _has_issue_at(ctx: Context, expression: str) -> bool:
+    return any(issue.expression and issue.expression.startswith(expression) for issue in ctx.issues)
+
+
+def _check_child_age(child: Entry, reporting_date: date, ctx: Context) -> None:
+    resource = child.resource or {}
+    expression = f"{child.expr}.resource.birthDate"
+    birth_text = resource.get("birthDate")
+    if not isinstance(birth_text, str) or _has_issue_at(ctx, expression):
+        return
+    latest_birth = _parse_date(birth_text, latest=True)
+    if latest_birth is None:
+        return
+    birthday = eighteenth_birthday(latest_birth)
+    if reporting_date >= birthday:
+        ctx.add(
+            ERROR,
+            IssueType.BUSINESS_RULE,
+            msg.CHILD_AGE,
+            f"a dependent child must be under 18 on the reporting date {reporting_date.isoformat()}; "
+            f"born {birth_text}, the child turned 18 on {birthday.isoformat()}",
+            expression,
+        )
+
+
+def _residence(child: Entry) -> str | None:
+    for extension in (child.resource or {}).get("extension") or []:
+        if isinstance(extension, dict) and extension.get("url") == CHILD_RESIDENCE_URL:
+            return _code(extension.get("valueCodeableConcept"))
+    return None
+
+
+def _check_status_counts(parent: Entry, status: dict[str, Any], children: list[Entry], ctx: Context) -> None:
+    expr = status["expr"]
+    if any(
+        issue.severity is ERROR and issue.expression and issue.expression.startswith(expr)
+        for issue in ctx.issues
+    ):
+        return
+    code = _code(status.get("status"))
+    residences = [_residence(child) for child in children]
+    living_with = sum(1 for r in residences if r in LIVES_WITH_PATIENT)
+    elsewhere = sum(1 for r in residences if r in LIVES_ELSEWHERE)
+    all_known = all(r in LIVES_WITH_PATIENT | LIVES_ELSEWHERE for r in residences)
+    listed = len(children)
+    problems = []
+    if code == "not-a-parent" and listed:
+        problems.append(f"status is not-a-parent but {listed} dependent child(ren) are listed")
+    if code in ("all-children-live-with-patient", "some-children-live-with-patient") and not listed:
+        problems.append(f"status is {code} but no dependent children are listed")
+    if code == "all-children-live-with-patient" and elsewhere:
+        problems.append(
+            f"status is all-children-live-with-patient but {elsewhere} listed child(ren) live elsewhere"
+        )
+    if code == "no-children-live-with-patient" and living_with:
+        problems.append(
+            f"status is no-children-live-with-patient but {living_with} listed child(ren) live with the patient"
+        )
+    if (
+        code == "some-children-live-with-patient"
+        and listed
+        and all_known
+        and (not living_with or not elsewhere)
+    ):
+        where = "with the patient" if not elsewhere else "elsewhere"
+        problems.append(f"status is some-children-live-with-patient but every listed child lives {where}")
+    in_household = status.get("childrenInHousehold")
+    full_time = sum(1 for r in residences if r == "full-time")
+    if isinstance(in_household, int) and not isinstance(in_household, bool) and in_household < full_time:
+        problems.append(
+            f"childrenInHousehold is {in_household} but {full_time} listed child(ren) live with the patient full-time"
+        )
+    for problem in problems:
+        ctx.add(
+            WARNING,
+            IssueType.BUSINESS_RULE,
+            msg.STATUS_COUNTS,
+            f"parental status disagrees with the children listed: {problem}",
+            expr,
+        )

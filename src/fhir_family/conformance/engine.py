@@ -1,0 +1,641 @@
+"""The walker: one pass over a resource's JSON against compiled structures, collecting issues.
+
+It reports each fault once, where it is, and does not report its consequences: a value of the wrong JSON type
+is not also checked for format or binding; an element whose content already has errors does not have its
+invariants evaluated; a missing slice is reported instead of the (implied) missing sliced element.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..outcome import Issue, IssueSeverity, IssueType
+from . import messages as msg
+from .compiler import Compiler
+from .invariants import Invariant, ele1_holds, ext1_holds
+from .primitives import describe
+from .rules import MISSING, ElementRule, Structure, TypeRule
+
+ERROR, WARNING = IssueSeverity.ERROR, IssueSeverity.WARNING
+BINDABLE = {"code", "Coding", "CodeableConcept", "string", "uri"}
+RESOURCE_CONTEXTS = {"Resource", "DomainResource"}
+
+
+@dataclass(slots=True)
+class Reference:
+    """A Reference met while walking, resolved against the Bundle afterwards."""
+
+    value: str
+    expression: str
+    target_types: tuple[str, ...]
+    resource: dict[str, Any]
+
+
+@dataclass(slots=True)
+class Context:
+    """State of one validate() call (never shared between calls)."""
+
+    root: Any
+    issues: list[Issue] = field(default_factory=list)
+    errors: int = 0
+    references: list[Reference] = field(default_factory=list)
+    resource: Any = None
+
+    def add(
+        self,
+        severity: IssueSeverity,
+        code: IssueType,
+        message_id: str,
+        diagnostics: str,
+        expression: str | None,
+    ) -> None:
+        if severity in (IssueSeverity.ERROR, IssueSeverity.FATAL):
+            self.errors += 1
+        self.issues.append(Issue(severity, code, diagnostics, expression, message_id))
+
+
+ResourceDispatch = Callable[[Any, str, Context], None]
+
+
+def get_path(value: Any, path: str) -> Any:
+    """The first value at a dotted path inside JSON (arrays: first item), MISSING when absent."""
+    if path == "$this":
+        return value
+    for part in path.split("."):
+        if isinstance(value, list):
+            value = value[0] if value else MISSING
+        if not isinstance(value, dict) or part not in value:
+            return MISSING
+        value = value[part]
+    if isinstance(value, list):
+        return value[0] if value else MISSING
+    return value
+
+
+def matches_pattern(value: Any, pattern: Any) -> bool:
+    """FHIR pattern semantics: every property of the pattern is present with a matching value."""
+    if isinstance(pattern, dict):
+        return isinstance(value, dict) and all(
+            key in value and matches_pattern(value[key], expected) for key, expected in pattern.items()
+        )
+    if isinstance(pattern, list):
+        return isinstance(value, list) and all(
+            any(matches_pattern(item, expected) for item in value) for expected in pattern
+        )
+    return value == pattern and type(value) is type(pattern)
+
+
+class Walker:
+    """Validates JSON values against compiled structures; resources found inside go back to ``dispatch``."""
+
+    def __init__(self, compiler: Compiler, terminology: Any, dispatch: ResourceDispatch) -> None:
+        self.compiler = compiler
+        self.terminology = terminology
+        self.dispatch = dispatch
+
+    # -- objects ------------------------------------------------------------------------------------------
+
+    def validate_resource(
+        self, resource: dict[str, Any], structure: Structure, expr: str, ctx: Context
+    ) -> None:
+        """Validate one resource (already known to have a valid resourceType) against a structure."""
+        outer = ctx.resource
+        ctx.resource = resource
+        before = ctx.errors
+        self.validate_object(resource, structure, expr, ctx, resource_root=True)
+        self.check_invariants(resource, structure.invariants, None, expr, ctx, before, suppress_roots=True)
+        ctx.resource = outer
+
+    def validate_object(
+        self, obj: dict[str, Any], structure: Structure, expr: str, ctx: Context, resource_root: bool = False
+    ) -> None:
+        lookup = structure.lookup
+        groups: dict[int, list[tuple[str, TypeRule, Any]]] = {}
+        extensions: dict[str, Any] = {}
+        for key, value in obj.items():
+            if key == "resourceType" and resource_root:
+                continue
+            if key.startswith("_") and len(key) > 1:
+                hit = lookup.get(key[1:])
+                if hit is None or hit[1].primitive is None:
+                    ctx.add(
+                        ERROR,
+                        IssueType.STRUCTURE,
+                        msg.UNKNOWN_ELEMENT,
+                        f"{structure.type_name} has no primitive element '{key[1:]}' for '{key}' to extend",
+                        f"{expr}.{key}",
+                    )
+                else:
+                    extensions[key[1:]] = value
+                continue
+            hit = lookup.get(key)
+            if hit is None:
+                ctx.add(
+                    ERROR,
+                    IssueType.STRUCTURE,
+                    msg.UNKNOWN_ELEMENT,
+                    f"'{key}' is not an element of {structure.type_name}"
+                    + (
+                        f" (profile {structure.profile_name})"
+                        if structure.profile_name and structure.profile_name != structure.type_name
+                        else ""
+                    ),
+                    f"{expr}.{key}",
+                )
+                continue
+            groups.setdefault(id(hit[0]), []).append((key, hit[1], value))
+        for rule in structure.children:
+            entries = groups.get(id(rule))
+            ext_entries = [(name, extensions[name]) for name in rule.json_names if name in extensions]
+            if entries is None and not ext_entries:
+                if rule.min > 0:
+                    self._missing(rule, expr, ctx)
+                continue
+            self._validate_group(rule, entries or [], ext_entries, expr, ctx)
+
+    # -- element groups -----------------------------------------------------------------------------------
+
+    def _element_expr(self, rule: ElementRule, expr: str, type_rule: TypeRule | None = None) -> str:
+        if rule.choice:
+            if type_rule is None and len(rule.types) == 1:
+                type_rule = rule.types[0]
+            if type_rule is not None:
+                return f"{expr}.{rule.name}.ofType({type_rule.code})"
+        return f"{expr}.{rule.name}"
+
+    def _missing(
+        self, rule: ElementRule, expr: str, ctx: Context, slice_rule: ElementRule | None = None
+    ) -> None:
+        target = slice_rule or rule
+        ctx.add(
+            ERROR,
+            IssueType.REQUIRED,
+            msg.CARDINALITY_MIN,
+            f"{target.label} is required by profile {target.profile_name} (min {target.min}) but is missing",
+            self._element_expr(rule, expr),
+        )
+
+    def _validate_group(
+        self,
+        rule: ElementRule,
+        entries: list[tuple[str, TypeRule, Any]],
+        ext_entries: list[tuple[str, Any]],
+        expr: str,
+        ctx: Context,
+    ) -> None:
+        if rule.choice and len({name for name, _t, _v in entries} | {n for n, _e in ext_entries}) > 1:
+            names = sorted({name for name, _t, _v in entries} | {n for n, _e in ext_entries})
+            ctx.add(
+                ERROR,
+                IssueType.STRUCTURE,
+                msg.CHOICE_MULTIPLE,
+                f"{rule.label} is a choice of one type, but {len(names)} were given ({', '.join(names)})",
+                f"{expr}.{rule.name}",
+            )
+            return
+        if entries:
+            json_name, type_rule, value = entries[0]
+        else:
+            json_name, type_rule, value = ext_entries[0][0], rule.json_names[ext_entries[0][0]], None
+        ext_value = ext_entries[0][1] if ext_entries else None
+        base_expr = self._element_expr(rule, expr, type_rule)
+        items = self._items(rule, json_name, value, ext_value, base_expr, ctx)
+        if items is None:
+            return
+        count = len(items)
+        if rule.max is not None and count > rule.max:
+            found = "present" if rule.max == 0 else f"{count} were given"
+            ctx.add(
+                ERROR,
+                IssueType.STRUCTURE,
+                msg.CARDINALITY_MAX,
+                f"{rule.label} is allowed at most {rule.max} time(s) by profile {rule.profile_name} "
+                f"(max {rule.max_text()}) but {found}",
+                base_expr,
+            )
+            if rule.max == 0:
+                return
+        if rule.slices:
+            self._validate_sliced(rule, type_rule, items, base_expr, expr, ctx)
+            return
+        if count < rule.min:
+            self._missing(rule, expr, ctx)
+        for index, (item, item_ext) in enumerate(items):
+            item_expr = f"{base_expr}[{index}]" if rule.repeats else base_expr
+            self.validate_item(item, item_ext, rule, type_rule, item_expr, ctx)
+
+    def _items(
+        self, rule: ElementRule, json_name: str, value: Any, ext_value: Any, expr: str, ctx: Context
+    ) -> list[tuple[Any, Any]] | None:
+        """The element's values paired with their ``_name`` extensions, or None after reporting a shape error."""
+        if rule.repeats:
+            if value is not None and not isinstance(value, list):
+                ctx.add(
+                    ERROR,
+                    IssueType.VALUE,
+                    msg.TYPE,
+                    f"{rule.label} repeats, so '{json_name}' must be a JSON array, found {describe(value)}",
+                    expr,
+                )
+                return None
+            values = value if value is not None else []
+            exts = ext_value if isinstance(ext_value, list) else []
+            if ext_value is not None and not isinstance(ext_value, list):
+                ctx.add(
+                    ERROR,
+                    IssueType.VALUE,
+                    msg.TYPE,
+                    f"'_{json_name}' must be a JSON array aligned with '{json_name}', found {describe(ext_value)}",
+                    expr,
+                )
+                return None
+            if value is not None and not values:
+                ctx.add(
+                    ERROR,
+                    IssueType.STRUCTURE,
+                    msg.EMPTY,
+                    f"'{json_name}' is an empty array; FHIR JSON leaves out elements that have no values",
+                    expr,
+                )
+                return None
+            length = max(len(values), len(exts))
+            return [
+                (values[i] if i < len(values) else None, exts[i] if i < len(exts) else None)
+                for i in range(length)
+            ]
+        if isinstance(value, list):
+            ctx.add(
+                ERROR,
+                IssueType.VALUE,
+                msg.TYPE,
+                f"{rule.label} does not repeat (max 1), so '{json_name}' must not be a JSON array",
+                expr,
+            )
+            return None
+        if value is None and ext_value is None:
+            ctx.add(
+                ERROR,
+                IssueType.VALUE,
+                msg.TYPE,
+                f"'{json_name}' is null; FHIR JSON leaves out elements that have no value",
+                expr,
+            )
+            return None
+        return [(value, ext_value)]
+
+    def _validate_sliced(
+        self,
+        rule: ElementRule,
+        type_rule: TypeRule,
+        items: list[tuple[Any, Any]],
+        base_expr: str,
+        expr: str,
+        ctx: Context,
+    ) -> None:
+        counts = [0] * len(rule.slices)
+        assigned: list[ElementRule | None] = []
+        for item, _ext in items:
+            chosen = None
+            for position, slice_rule in enumerate(rule.slices):
+                if self._in_slice(item, rule, slice_rule):
+                    chosen = slice_rule
+                    counts[position] += 1
+                    break
+            assigned.append(chosen)
+        slice_missing = False
+        for position, slice_rule in enumerate(rule.slices):
+            if counts[position] < slice_rule.min:
+                slice_missing = True
+                self._missing(rule, expr, ctx, slice_rule)
+            elif slice_rule.max is not None and counts[position] > slice_rule.max:
+                ctx.add(
+                    ERROR,
+                    IssueType.STRUCTURE,
+                    msg.CARDINALITY_MAX,
+                    f"{slice_rule.label} is allowed at most {slice_rule.max} time(s) by profile "
+                    f"{slice_rule.profile_name} (max {slice_rule.max_text()}) but {counts[position]} were given",
+                    base_expr,
+                )
+        if len(items) < rule.min and not slice_missing:
+            self._missing(rule, expr, ctx)
+        for index, ((item, item_ext), slice_rule) in enumerate(zip(items, assigned, strict=True)):
+            item_expr = f"{base_expr}[{index}]" if rule.repeats else base_expr
+            if slice_rule is None:
+                if rule.slicing_rules == "closed":
+                    ctx.add(
+                        ERROR,
+                        IssueType.STRUCTURE,
+                        msg.SLICE_CLOSED,
+                        f"{rule.label} only allows the slices defined by profile {rule.profile_name}; "
+                        "this item matches none of them",
+                        item_expr,
+                    )
+                    continue
+                self.validate_item(item, item_ext, rule, type_rule, item_expr, ctx)
+            else:
+                slice_type = slice_rule.types[0] if slice_rule.types else type_rule
+                self.validate_item(item, item_ext, slice_rule, slice_type, item_expr, ctx)
+
+    def _in_slice(self, item: Any, rule: ElementRule, slice_rule: ElementRule) -> bool:
+        if not rule.discriminators or not isinstance(item, dict):
+            return False
+        for discriminator, expected in zip(rule.discriminators, slice_rule.discriminator_values, strict=True):
+            if expected is MISSING:
+                return False
+            actual = get_path(item, discriminator.path)
+            if discriminator.kind == "pattern":
+                if not matches_pattern(actual, expected):
+                    return False
+            elif actual != expected:
+                return False
+        return True
+
+    # -- single values --------------------------------------------------------------------------------------
+
+    def validate_item(
+        self, value: Any, ext_value: Any, rule: ElementRule, type_rule: TypeRule, expr: str, ctx: Context
+    ) -> None:
+        primitive = type_rule.primitive
+        if primitive is not None:
+            self._validate_primitive(value, ext_value, rule, type_rule, expr, ctx)
+            return
+        code = type_rule.code
+        if not isinstance(value, dict):
+            ctx.add(
+                ERROR,
+                IssueType.VALUE,
+                msg.TYPE,
+                f"{rule.label} must be a JSON object ({code}), found {describe(value)}",
+                expr,
+            )
+            return
+        if code in ("Resource", "DomainResource") or self.compiler.is_resource_type(code):
+            self.dispatch(value, expr, ctx)
+            return
+        if rule.check_ele1 and not ele1_holds(value):
+            ctx.add(
+                ERROR,
+                IssueType.INVARIANT,
+                msg.INVARIANT,
+                f"ele-1: All FHIR elements must have a @value or children; {rule.label} is empty",
+                expr,
+            )
+            return
+        structure: Structure | None
+        if code == "Extension" and not type_rule.profiles and not rule.children and rule.slice_name is None:
+            structure = self._extension_structure(value, rule, expr, ctx)
+            if structure is None:
+                return
+        else:
+            structure = self.compiler.content_structure(rule, type_rule)
+            if structure is None:
+                return
+        before = ctx.errors
+        self.validate_object(value, structure, expr, ctx)
+        if ctx.errors != before:
+            return
+        if not self._fixed_pattern(value, rule, expr, ctx):
+            return
+        if rule.binding_strength in ("required", "extensible") and code in ("Coding", "CodeableConcept"):
+            if not self._check_binding(value, rule, code, expr, ctx):
+                return
+        if code == "Reference" and isinstance(value.get("reference"), str):
+            ctx.references.append(
+                Reference(
+                    value["reference"],
+                    f"{expr}.reference",
+                    self.compiler.target_types(type_rule.target_profiles),
+                    ctx.resource,
+                )
+            )
+        if code == "Extension" and (rule.check_ext1 or structure.check_ext1) and not ext1_holds(value):
+            ctx.add(
+                ERROR,
+                IssueType.INVARIANT,
+                msg.INVARIANT,
+                "ext-1: Must have either extensions or value[x], not both; "
+                f"{rule.label} has {'both' if value.get('extension') else 'neither'}",
+                expr,
+            )
+            return
+        invariants = rule.invariants
+        if structure.invariants and structure.invariants is not rule.invariants:
+            keys = {inv.key for inv in invariants}
+            invariants = invariants + [inv for inv in structure.invariants if inv.key not in keys]
+        if invariants:
+            type_path = code if code not in ("BackboneElement", "Element") else rule.path
+            self.check_invariants(value, invariants, type_path, expr, ctx, ctx.errors)
+
+    def _validate_primitive(
+        self, value: Any, ext_value: Any, rule: ElementRule, type_rule: TypeRule, expr: str, ctx: Context
+    ) -> None:
+        primitive = type_rule.primitive
+        assert primitive is not None
+        if ext_value is not None:
+            if not isinstance(ext_value, dict):
+                ctx.add(
+                    ERROR,
+                    IssueType.VALUE,
+                    msg.TYPE,
+                    f"the extensions of {rule.label} must be a JSON object, found {describe(ext_value)}",
+                    expr,
+                )
+                return
+            element = self.compiler.structure("Element")
+            if element is not None:
+                self.validate_object(ext_value, element, expr, ctx)
+        if value is None:
+            if not ele1_holds(None, ext_value):
+                ctx.add(
+                    ERROR,
+                    IssueType.INVARIANT,
+                    msg.INVARIANT,
+                    f"ele-1: All FHIR elements must have a @value or children; {rule.label} has neither",
+                    expr,
+                )
+            return
+        why = primitive.check(value)
+        if why is not None:
+            ctx.add(ERROR, IssueType.VALUE, msg.TYPE, f"{rule.label} must be {why}", expr)
+            return
+        if isinstance(value, str) and not primitive.check_format(value):
+            ctx.add(
+                ERROR,
+                IssueType.VALUE,
+                msg.FORMAT,
+                f"{rule.label} must be a valid FHIR {primitive.name}, found {value!r}",
+                expr,
+            )
+            return
+        if not self._fixed_pattern(value, rule, expr, ctx):
+            return
+        if rule.binding_strength in ("required", "extensible") and type_rule.code == "code":
+            self._check_binding(value, rule, "code", expr, ctx)
+        if rule.invariants:
+            self.check_invariants(value, rule.invariants, type_rule.code, expr, ctx, ctx.errors)
+
+    # -- values against the profile ---------------------------------------------------------------------------
+
+    def _fixed_pattern(self, value: Any, rule: ElementRule, expr: str, ctx: Context) -> bool:
+        if rule.fixed is not MISSING and value != rule.fixed:
+            ctx.add(
+                ERROR,
+                IssueType.VALUE,
+                msg.FIXED,
+                f"{rule.label} must be exactly {_show(rule.fixed)} (profile {rule.profile_name}), "
+                f"found {_show(value)}",
+                expr,
+            )
+            return False
+        if rule.pattern is not MISSING and not matches_pattern(value, rule.pattern):
+            ctx.add(
+                ERROR,
+                IssueType.VALUE,
+                msg.PATTERN,
+                f"{rule.label} must match {_show(rule.pattern)} (profile {rule.profile_name}), "
+                f"found {_show(value)}",
+                expr,
+            )
+            return False
+        return True
+
+    def _check_binding(self, value: Any, rule: ElementRule, code: str, expr: str, ctx: Context) -> bool:
+        valueset = rule.binding_value_set or ""
+        if code == "code":
+            result = self.terminology.validate_code(valueset, None, value)
+        elif code == "Coding":
+            if not isinstance(value.get("code"), str):
+                return True
+            result = self.terminology.validate_code(valueset, value.get("system"), value["code"])
+        else:
+            codings = [
+                (c.get("system"), c["code"])
+                for c in value.get("coding", [])
+                if isinstance(c, dict) and isinstance(c.get("code"), str)
+            ]
+            if not codings:
+                if rule.binding_strength == "required":
+                    ctx.add(
+                        ERROR,
+                        IssueType.CODE_INVALID,
+                        msg.CODE_NOT_IN_VS,
+                        f"{rule.label} has a required binding to {valueset} but carries no coded value",
+                        expr,
+                    )
+                    return False
+                return True
+            result = self.terminology.validate_codings(valueset, codings)
+        if result.valid is True:
+            return True
+        if result.valid is None:
+            ctx.add(WARNING, IssueType.CODE_INVALID, msg.CODE_UNCHECKED, result.message, expr)
+            return True
+        severity = ERROR if rule.binding_strength == "required" else WARNING
+        ctx.add(
+            severity,
+            IssueType.CODE_INVALID,
+            msg.CODE_NOT_IN_VS,
+            f"{rule.label} has a {rule.binding_strength} binding: {result.message}",
+            expr,
+        )
+        return severity is not ERROR
+
+    def _extension_structure(
+        self, value: dict[str, Any], rule: ElementRule, expr: str, ctx: Context
+    ) -> Structure | None:
+        """The definition governing an extension no slice claimed: its own (context-checked) or generic."""
+        url = value.get("url")
+        definition = self.compiler.extension_definition(url) if isinstance(url, str) else None
+        if definition is None:
+            if isinstance(url, str):
+                ctx.add(
+                    WARNING,
+                    IssueType.EXTENSION,
+                    msg.EXT_UNKNOWN,
+                    f"extension {url!r} is not defined by the guide or FHIR R4 core, so its content "
+                    "was not checked against a definition",
+                    expr,
+                )
+            return self.compiler.structure("Extension")
+        contexts = self.compiler.extension_contexts(url)
+        owner_path = rule.path.rsplit(".", 1)[0]
+        owner_type = owner_path.split(".", 1)[0] if "." not in owner_path else None
+        if contexts and not _context_allows(contexts, owner_path, owner_type):
+            ctx.add(
+                ERROR,
+                IssueType.STRUCTURE,
+                msg.EXT_CONTEXT,
+                f"extension {url} may be used on {', '.join(contexts)}, not on {owner_path}",
+                expr,
+            )
+            return None
+        return definition
+
+    # -- invariants -----------------------------------------------------------------------------------------
+
+    def check_invariants(
+        self,
+        value: Any,
+        invariants: list[Invariant],
+        type_path: str | None,
+        expr: str,
+        ctx: Context,
+        errors_before: int,
+        suppress_roots: bool = False,
+    ) -> None:
+        """Evaluate invariants unless the content already has errors (they would only echo those)."""
+        if not invariants:
+            return
+        if ctx.errors != errors_before and not suppress_roots:
+            return
+        new_issue_start = len(ctx.issues)
+        for invariant in invariants:
+            if invariant.skip_reason is not None:
+                continue
+            if (
+                suppress_roots
+                and ctx.errors != errors_before
+                and self._explained(invariant, ctx, expr, new_issue_start)
+            ):
+                continue
+            if invariant.evaluate(value, type_path, ctx.resource, ctx.root) is False:
+                severity = WARNING if invariant.severity == "warning" else ERROR
+                ctx.add(
+                    severity,
+                    IssueType.INVARIANT,
+                    msg.INVARIANT,
+                    f"{invariant.key}: {invariant.human} (failed: {invariant.expression})",
+                    expr,
+                )
+
+    @staticmethod
+    def _explained(invariant: Invariant, ctx: Context, expr: str, _start: int) -> bool:
+        """A resource-level invariant is skipped when an error inside names an element it reads."""
+        for issue in ctx.issues:
+            if issue.severity is not ERROR or not issue.expression or not issue.expression.startswith(expr):
+                continue
+            if issue.message_id == msg.RESOURCE_TYPE:
+                return True
+            last = issue.expression.rsplit(".", 1)[-1].split("[", 1)[0]
+            if last and last in invariant.expression:
+                return True
+        return False
+
+
+def _context_allows(contexts: list[str], owner_path: str, owner_type: str | None) -> bool:
+    for context in contexts:
+        if context in ("Element", owner_path):
+            return True
+        if owner_type is not None and context in RESOURCE_CONTEXTS:
+            return True
+    return False
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return repr(value)
+    import json
+
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)[:200]

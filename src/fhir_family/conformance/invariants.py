@@ -1,0 +1,256 @@
+"""Invariants (ElementDefinition.constraint): the two hot core ones natively, the rest as compiled FHIRPath.
+
+``ele-1`` sits on every element and ``ext-1`` on every extension; evaluating them through a FHIRPath engine
+would dominate the validator's time, so they are implemented here in Python (tests prove they agree with
+fhirpathpy). Every other invariant, the guide's ``ff-*`` and the core resource ones (``dom-*``, ``bdl-*``,
+``per-1`` ...), is compiled once with fhirpathpy and the R4 model. fhirpathpy lacks a few functions; ``hasValue()``
+is supplied below, and the invariants it cannot evaluate are listed in ``SKIPPED`` with the reason.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from fhirpathpy import compile as fhirpath_compile
+from fhirpathpy.engine.nodes import ResourceNode
+from fhirpathpy.models import models
+
+BEST_PRACTICE_EXTENSION = "http://hl7.org/fhir/StructureDefinition/elementdefinition-bestpractice"
+
+#: implemented natively (below), never through FHIRPath
+NATIVE = {"ele-1", "ext-1"}
+
+#: core invariants not evaluated, and why (each is checked by other means or cannot apply to R4 JSON here)
+SKIPPED: dict[str, str] = {
+    "dom-6": "best-practice guidance (narrative); the guide prohibits narrative for data minimisation",
+    "txt-1": "needs htmlChecks(), which fhirpathpy lacks; the guide prohibits narrative (text 0..0)",
+    "txt-2": "needs htmlChecks(), which fhirpathpy lacks; the guide prohibits narrative (text 0..0)",
+    "bdl-7": "fullUrl+versionId uniqueness is checked natively by the bundle rules (FF-FULLURL-DUPLICATE)",
+}
+
+#: FHIRPath functions fhirpathpy does not implement; an invariant using one is skipped (reason recorded)
+_UNSUPPORTED_FUNCTIONS = ("htmlChecks(", "conformsTo(", "memberOf(", "resolve(")
+
+
+def _has_value(inputs: list[Any]) -> list[bool]:
+    """FHIRPath ``hasValue()``: a single primitive with a value (an object is a complex element)."""
+    return [len(inputs) == 1 and inputs[0] is not None and not isinstance(inputs[0], (dict, list))]
+
+
+def _quiet_trace(*_args: Any, **_kwargs: Any) -> None:
+    """``trace()`` in core invariants (ref-1, dom-3) must not print to stdout in a server."""
+
+
+_OPTIONS = {
+    "userInvocationTable": {"hasValue": {"fn": _has_value, "arity": {0: []}}},
+    "traceFn": _quiet_trace,
+}
+_COMPILE_LOCK = threading.Lock()
+_COMPILED: dict[str, Any] = {}
+
+
+def compile_expression(expression: str):
+    """A compiled fhirpathpy function for ``expression`` (shared cache: many elements carry the same one)."""
+    compiled = _COMPILED.get(expression)
+    if compiled is None:
+        with _COMPILE_LOCK:
+            compiled = _COMPILED.get(expression)
+            if compiled is None:
+                compiled = fhirpath_compile(expression, models["r4"], _OPTIONS)
+                _COMPILED[expression] = compiled
+    return compiled
+
+
+def _absent(name: str):
+    return lambda data: True if isinstance(data, dict) and name not in data else None
+
+
+def _bdl_request(flag_types: tuple[str, ...], element: str):
+    def check(data: Any, resource: Any) -> bool | None:
+        entries = data.get("entry", []) if isinstance(data, dict) else None
+        if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+            return None
+        expected = isinstance(resource, dict) and resource.get("type") in flag_types
+        return all((element in entry) == expected for entry in entries)
+
+    return check
+
+
+def _type_not(*types: str):
+    return lambda data: True if isinstance(data, dict) and data.get("type") not in types else None
+
+
+def _ref1(data: Any) -> bool | None:
+    reference = data.get("reference") if isinstance(data, dict) else None
+    if reference is None or (isinstance(reference, str) and not reference.startswith("#")):
+        return True
+    return None
+
+
+def _bdl8(data: Any) -> bool | None:
+    full_url = data.get("fullUrl") if isinstance(data, dict) else None
+    if full_url is None:
+        return True
+    return "/_history/" not in full_url if isinstance(full_url, str) else None
+
+
+def _org1(data: Any) -> bool | None:
+    if not isinstance(data, dict):
+        return None
+    identifiers, name = data.get("identifier", []), data.get("name")
+    if not isinstance(identifiers, list):
+        return None
+    return len(identifiers) + (1 if name is not None else 0) > 0
+
+
+#: Exact native answers for hot core invariants, keyed by (key, expression) so a redefined key is never
+#: mistaken for the core one. A function returns True/False, or None to defer to FHIRPath (the rare case,
+#: e.g. a resource that has contained resources). tests/test_validator_invariants.py proves each agrees
+#: with fhirpathpy.
+FAST_PATHS: dict[tuple[str, str], Any] = {
+    ("dom-2", "contained.contained.empty()"): _absent("contained"),
+    ("dom-4", "contained.meta.versionId.empty() and contained.meta.lastUpdated.empty()"): _absent(
+        "contained"
+    ),
+    ("dom-5", "contained.meta.security.empty()"): _absent("contained"),
+    ("bdl-5", "resource.exists() or request.exists() or response.exists()"): lambda d: (
+        any(k in d for k in ("resource", "request", "response")) if isinstance(d, dict) else None
+    ),
+    ("bdl-8", "fullUrl.contains('/_history/').not()"): _bdl8,
+    (
+        "ref-1",
+        "reference.startsWith('#').not() or (reference.substring(1).trace('url') in "
+        "%rootResource.contained.id.trace('ids'))",
+    ): _ref1,
+    ("org-1", "(identifier.count() + name.count()) > 0"): _org1,
+    ("bdl-1", "total.empty() or (type = 'searchset') or (type = 'history')"): _absent("total"),
+    ("bdl-2", "entry.search.empty() or (type = 'searchset')"): lambda d: (
+        True
+        if isinstance(d, dict)
+        and isinstance(d.get("entry", []), list)
+        and all(isinstance(e, dict) and "search" not in e for e in d.get("entry", []))
+        else None
+    ),
+    (
+        "bdl-9",
+        "type = 'document' implies (identifier.system.exists() and identifier.value.exists())",
+    ): _type_not("document"),
+    ("bdl-10", "type = 'document' implies (timestamp.hasValue())"): _type_not("document"),
+    ("bdl-11", "type = 'document' implies entry.first().resource.is(Composition)"): _type_not("document"),
+    ("bdl-12", "type = 'message' implies entry.first().resource.is(MessageHeader)"): _type_not("message"),
+}
+#: fast paths that also need the enclosing resource (%resource)
+FAST_PATHS_WITH_RESOURCE: dict[tuple[str, str], Any] = {
+    (
+        "bdl-3",
+        "entry.all(request.exists() = (%resource.type = 'batch' or %resource.type = 'transaction' or "
+        "%resource.type = 'history'))",
+    ): _bdl_request(("batch", "transaction", "history"), "request"),
+    (
+        "bdl-4",
+        "entry.all(response.exists() = (%resource.type = 'batch-response' or "
+        "%resource.type = 'transaction-response' or %resource.type = 'history'))",
+    ): _bdl_request(("batch-response", "transaction-response", "history"), "response"),
+}
+_DOM3 = (
+    "dom-3",
+    "contained.where((('#'+id in (%resource.descendants().reference | "
+    "%resource.descendants().as(canonical) | %resource.descendants().as(uri) | "
+    "%resource.descendants().as(url))) or descendants().where(reference = '#').exists() or "
+    "descendants().where(as(canonical) = '#').exists() or descendants().where(as(canonical) = '#').exists())"
+    ".not()).trace('unmatched', id).empty()",
+)
+FAST_PATHS[_DOM3] = _absent("contained")
+
+
+@dataclass(eq=False, slots=True)
+class Invariant:
+    """One constraint: key, severity, human text, FHIRPath and the compiled function (None when skipped)."""
+
+    key: str
+    severity: str
+    human: str
+    expression: str
+    source: str | None = None
+    skip_reason: str | None = None
+    _compiled: Any = field(default=None, repr=False)
+    _fast: Any = field(default=None, repr=False)
+    _fast_with_resource: Any = field(default=None, repr=False)
+
+    @classmethod
+    def from_constraint(cls, constraint: dict[str, Any]) -> Invariant:
+        key = constraint.get("key", "?")
+        expression = constraint.get("expression") or ""
+        invariant = cls(
+            key=key,
+            severity=constraint.get("severity", "error"),
+            human=constraint.get("human", ""),
+            expression=expression,
+            source=constraint.get("source"),
+        )
+        invariant._fast = FAST_PATHS.get((key, expression))
+        invariant._fast_with_resource = FAST_PATHS_WITH_RESOURCE.get((key, expression))
+        if key in SKIPPED:
+            invariant.skip_reason = SKIPPED[key]
+        elif any(
+            ext.get("url") == BEST_PRACTICE_EXTENSION and ext.get("valueBoolean")
+            for ext in constraint.get("extension", [])
+        ):
+            invariant.skip_reason = "best-practice guidance, not a conformance rule"
+        elif not expression:
+            invariant.skip_reason = "no FHIRPath expression"
+        else:
+            unsupported = [name[:-1] for name in _UNSUPPORTED_FUNCTIONS if name in expression]
+            if unsupported:
+                invariant.skip_reason = f"uses {', '.join(unsupported)}(), which fhirpathpy lacks"
+        return invariant
+
+    def evaluate(self, data: Any, type_path: str | None, resource: Any, root: Any) -> bool | None:
+        """True/False for pass/fail; None when the expression cannot be evaluated (treated as not failing)."""
+        if self._fast is not None:
+            answer = self._fast(data)
+            if answer is not None:
+                return answer
+        elif self._fast_with_resource is not None:
+            answer = self._fast_with_resource(data, resource)
+            if answer is not None:
+                return answer
+        return self.evaluate_fhirpath(data, type_path, resource, root)
+
+    def evaluate_fhirpath(self, data: Any, type_path: str | None, resource: Any, root: Any) -> bool | None:
+        """The invariant through fhirpathpy only (also what the fast paths are tested against)."""
+        if self._compiled is None:
+            try:
+                self._compiled = compile_expression(self.expression)
+            except Exception as exc:  # fhirpathpy raises bare exceptions for syntax it does not support
+                self.skip_reason = f"fhirpathpy cannot compile it ({exc})"
+                return None
+        node = ResourceNode.create_node(data, type_path) if type_path else data
+        try:
+            result = self._compiled(node, {"resource": resource, "rootResource": root})
+        except Exception:  # an engine gap on this input: do not turn it into a conformance failure
+            return None
+        # an empty result is not a failure; anything but true in a non-empty one is
+        return all(value is True for value in result)
+
+
+def ele1_holds(value: Any, extension_value: Any = None) -> bool:
+    """``ele-1``: ``hasValue() or (children().count() > id.count())``: an element holds a value or a child.
+
+    For a primitive the JSON value itself (or its ``_name`` extensions); for a complex element any property
+    besides ``id``. Empty strings/arrays are JSON-level errors reported elsewhere; here ``{}`` fails.
+    """
+    if isinstance(value, dict):
+        return any(key != "id" for key in value)
+    if value is not None:
+        return True
+    return isinstance(extension_value, dict) and any(key != "id" for key in extension_value)
+
+
+def ext1_holds(extension: dict[str, Any]) -> bool:
+    """``ext-1``: ``extension.exists() != value.exists()``: sub-extensions or a value, not both, not neither."""
+    has_extensions = bool(extension.get("extension"))
+    has_value = any(key.startswith("value") and key[5:6].isupper() for key in extension)
+    return has_extensions != has_value

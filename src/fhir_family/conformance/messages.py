@@ -1,0 +1,33 @@
+"""Stable message ids of the validator's issues (``issue.details.coding``); documented in README.md.
+
+Integration engineers match on these, so an id is never renamed or reused for another meaning.
+"""
+
+CARDINALITY_MIN = "FF-CARDINALITY-MIN"  # required element or slice missing
+CARDINALITY_MAX = "FF-CARDINALITY-MAX"  # too many, or a prohibited (max 0) element present
+UNKNOWN_ELEMENT = "FF-UNKNOWN-ELEMENT"  # a JSON property the type does not define
+TYPE = "FF-TYPE"  # wrong JSON type (string vs number, array vs object, null)
+EMPTY = "FF-EMPTY"  # an empty array or object where FHIR JSON requires content to be left out
+FORMAT = "FF-FORMAT"  # a primitive string that does not match its type's lexical rule
+CHOICE_MULTIPLE = "FF-CHOICE-MULTIPLE"  # more than one type given for a choice element value[x]
+FIXED = "FF-FIXED"  # value differs from the profile's fixed value
+PATTERN = "FF-PATTERN"  # value does not contain the profile's pattern
+SLICE_CLOSED = "FF-SLICE-CLOSED"  # item matches no slice of a closed slicing
+CODE_NOT_IN_VS = "FF-CODE-NOT-IN-VS"  # code not in a required (error) or extensible (warning) ValueSet
+CODE_UNCHECKED = "FF-CODE-UNCHECKED"  # ValueSet or code system not available locally (warning)
+INVARIANT = "FF-INVARIANT"  # a constraint failed; its key starts the diagnostics
+EXT_UNKNOWN = "FF-EXT-UNKNOWN"  # extension not defined by the guide or core (warning)
+EXT_CONTEXT = "FF-EXT-CONTEXT"  # extension used where its definition does not allow it
+RESOURCE_TYPE = "FF-RESOURCE-TYPE"  # resourceType missing, not a string, or not an R4 resource type
+PROFILE_UNKNOWN = "FF-PROFILE-UNKNOWN"  # a requested or declared profile is not known
+PROFILE_TYPE = "FF-PROFILE-TYPE"  # a profile for another resource type was requested
+NOT_JSON_OBJECT = "FF-NOT-OBJECT"  # what was given is not a JSON object at all
+REF_NOT_FOUND = "FF-REF-NOT-FOUND"  # a reference does not resolve inside the Bundle
+REF_TARGET = "FF-REF-TARGET"  # a reference resolves to a resource of a type the element does not allow
+FULLURL_ID = "FF-FULLURL-ID"  # an entry's fullUrl disagrees with its resource's type/id
+FULLURL_DUPLICATE = "FF-FULLURL-DUPLICATE"  # two entries share a fullUrl
+PARENT_COUNT = "FF-PARENT-COUNT"  # a national return without exactly one Patient (when no ff-bun-1 applies)
+CHILD_AGE = "FF-CHILD-AGE"  # a dependent child 18 or over on the reporting date
+STATUS_COUNTS = "FF-STATUS-COUNTS"  # parental-status disagrees with the children listed (warning)
+
+ALL = {name: value for name, value in dict(globals()).items() if name.isupper() and isinstance(value, str)}

@@ -1,0 +1,142 @@
+"""FHIR primitive types: which JSON type carries each, and the lexical rule it must match.
+
+The regular expressions are read from the genuine core StructureDefinitions (``<type>.value`` carries the
+``regex`` extension), not copied by hand, so the validator follows R4 exactly. What JSON type carries each
+primitive is fixed by the R4 JSON format (http://hl7.org/fhir/R4/json.html#primitive): booleans as JSON
+true/false, integers and decimals as JSON numbers, everything else as JSON strings.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+REGEX_EXTENSION = "http://hl7.org/fhir/StructureDefinition/regex"
+
+PRIMITIVE_TYPES = (
+    "boolean",
+    "integer",
+    "string",
+    "decimal",
+    "uri",
+    "url",
+    "canonical",
+    "base64Binary",
+    "instant",
+    "date",
+    "dateTime",
+    "time",
+    "code",
+    "oid",
+    "id",
+    "markdown",
+    "unsignedInt",
+    "positiveInt",
+    "uuid",
+    "xhtml",
+)
+INTEGER_TYPES = {"integer", "unsignedInt", "positiveInt"}
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+
+# Lexical rules the core regexes do not state or state too loosely for JSON (a JSON string may not hold a
+# leading/trailing-whitespace-only code, an id is at most 64 characters).
+_EXTRA_MAX_LENGTH = {"id": 64}
+
+
+@dataclass(frozen=True, slots=True)
+class Primitive:
+    """One primitive type: its name, the JSON type that carries it and its compiled lexical rule."""
+
+    name: str
+    json_kind: str  # "boolean" | "integer" | "decimal" | "string"
+    pattern: re.Pattern[str] | None
+
+    def check(self, value: Any) -> str | None:
+        """None when ``value`` is a valid JSON representation of this type, otherwise why it is not."""
+        kind = self.json_kind
+        if kind == "boolean":
+            return (
+                None if isinstance(value, bool) else f"a JSON boolean (true/false), found {_describe(value)}"
+            )
+        if kind == "integer":
+            if isinstance(value, bool) or not isinstance(value, int):
+                return f"a JSON integer, found {_describe(value)}"
+            return _integer_range(self.name, value)
+        if kind == "decimal":
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                return f"a JSON number, found {_describe(value)}"
+            return None
+        if not isinstance(value, str):
+            return f"a JSON string, found {_describe(value)}"
+        return None
+
+    def check_format(self, value: str) -> bool:
+        """True when a string value matches the type's lexical rule."""
+        limit = _EXTRA_MAX_LENGTH.get(self.name)
+        if limit is not None and len(value) > limit:
+            return False
+        if self.name in ("string", "markdown") and not value.strip():
+            return False
+        return self.pattern is None or self.pattern.fullmatch(value) is not None
+
+
+def _integer_range(name: str, value: int) -> str | None:
+    if name == "positiveInt" and value < 1:
+        return f"a positive integer (1 or more), found {value}"
+    if name == "unsignedInt" and value < 0:
+        return f"a non-negative integer, found {value}"
+    if not INT32_MIN <= value <= INT32_MAX:
+        return f"a 32-bit integer, found {value}"
+    return None
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"boolean {str(value).lower()}"
+    if isinstance(value, (int, float)):
+        return f"number {value}"
+    if isinstance(value, str):
+        return f"string {value!r}"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def describe(value: Any) -> str:
+    """A short plain-English description of a JSON value for diagnostics."""
+    return _describe(value)
+
+
+def json_kind(name: str) -> str:
+    if name == "boolean":
+        return "boolean"
+    if name in INTEGER_TYPES:
+        return "integer"
+    if name == "decimal":
+        return "decimal"
+    return "string"
+
+
+def load_primitives(structure_definition) -> dict[str, Primitive]:
+    """Every R4 primitive type with the regex taken from its core StructureDefinition."""
+    primitives = {}
+    for name in PRIMITIVE_TYPES:
+        sd = structure_definition(name)
+        regex = None
+        if sd is not None:
+            for element in sd.get("snapshot", {}).get("element", []):
+                if element.get("path") != f"{name}.value":
+                    continue
+                for type_ in element.get("type", []):
+                    for ext in type_.get("extension", []):
+                        if ext.get("url") == REGEX_EXTENSION:
+                            regex = ext.get("valueString")
+        # integers and decimals are checked as JSON numbers; their regexes describe the XML/text form
+        compiled = re.compile(regex) if regex and json_kind(name) == "string" else None
+        primitives[name] = Primitive(name, json_kind(name), compiled)
+    return primitives

@@ -1,0 +1,172 @@
+"""Snapshot generation: a profile's differential applied onto its base's snapshot.
+
+SUSHI writes differentials only; core StructureDefinitions carry snapshots. A snapshot is what a validator
+needs (every element with its final cardinality, types, bindings, constraints), so it is generated here in
+memory, once per profile, and cached by the caller. The algorithm, as the FHIR spec describes it
+(http://hl7.org/fhir/R4/profiling.html#snapshot), in the subset a FHIR R4 guide needs:
+
+* a differential element whose id is already in the snapshot is merged into it (constraints are added to the
+  inherited ones; every other property replaces the inherited one);
+* an element below a complex-typed element that the snapshot does not yet break down
+  (``Patient.identifier:nhsNumber.system``) first "unrolls" the type: its children are copied from the type's
+  (or type profile's) snapshot with their ids and paths re-rooted;
+* a slice (``Patient.identifier:nhsNumber``) is created as a copy of the sliced element and its subtree;
+* a type slice of a choice element (``value[x]:valueCodeableConcept``) narrows ``value[x]`` itself.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Callable
+from typing import Any
+
+Element = dict[str, Any]
+SnapshotSource = Callable[[str], list[Element] | None]  # url or type name -> snapshot elements
+
+_TYPE_SLICE = re.compile(r"\[x\]:([a-z][A-Za-z]*)")
+_MERGE_SKIP = {"id", "path", "constraint"}
+
+
+class SnapshotError(ValueError):
+    """A differential cannot be applied (its base is unknown, an element cannot be placed)."""
+
+
+def _normalise_id(element_id: str) -> tuple[str, str | None]:
+    """``Extension.value[x]:valueCodeableConcept`` -> (``Extension.value[x]``, ``CodeableConcept``)."""
+    match = _TYPE_SLICE.search(element_id)
+    if not match:
+        return element_id, None
+    slice_name = match.group(1)
+    prefix_len = len(re.match(r"[a-z]+", slice_name).group(0)) if re.match(r"[a-z]+", slice_name) else 0
+    type_name = slice_name[prefix_len:]
+    return element_id[: match.start()] + "[x]" + element_id[match.end() :], type_name or None
+
+
+def _parent_id(element_id: str) -> str | None:
+    """The id of the element one level up (``A.b:s.c`` -> ``A.b:s``), None for the root."""
+    dot = element_id.rfind(".")
+    return element_id[:dot] if dot >= 0 else None
+
+
+def _rename(element: Element, old_id: str, new_id: str, old_path: str, new_path: str) -> Element:
+    copied = copy.deepcopy(element)
+    copied["id"] = new_id + copied["id"][len(old_id) :]
+    copied["path"] = new_path + copied["path"][len(old_path) :]
+    return copied
+
+
+class _Snapshot:
+    """An ordered element list with an id index, edited in place while the differential is applied."""
+
+    def __init__(self, elements: list[Element], source: SnapshotSource) -> None:
+        self.elements = elements
+        self.source = source
+
+    def index_of(self, element_id: str) -> int | None:
+        for position, element in enumerate(self.elements):
+            if element.get("id") == element_id:
+                return position
+        return None
+
+    def subtree_end(self, position: int) -> int:
+        """Index just past the element at ``position`` and all its descendants and slices."""
+        root = self.elements[position]["id"]
+        end = position + 1
+        while end < len(self.elements):
+            other = self.elements[end]["id"]
+            if not (other.startswith(root + ".") or other.startswith(root + ":")):
+                break
+            end += 1
+        return end
+
+    def has_children(self, position: int) -> bool:
+        root = self.elements[position]["id"]
+        return position + 1 < len(self.elements) and self.elements[position + 1]["id"].startswith(root + ".")
+
+    def ensure(self, element_id: str) -> int:
+        """The position of ``element_id``, creating it (by slicing or unrolling) when it is not there yet."""
+        position = self.index_of(element_id)
+        if position is not None:
+            return position
+        parent = _parent_id(element_id)
+        last = element_id[len(parent) + 1 :] if parent else element_id
+        if ":" in last:  # a slice of a sibling element: copy the sliced element and its subtree
+            name, _, _slice_name = last.partition(":")
+            sliced_id = f"{parent}.{name}" if parent else name
+            sliced_position = self.ensure(sliced_id)
+            end = self.subtree_end(sliced_position)
+            sliced = self.elements[sliced_position]
+            copies = [_rename(sliced, sliced_id, element_id, sliced["path"], sliced["path"])]
+            for descendant in self.elements[sliced_position + 1 : end]:
+                if descendant["id"].startswith(sliced_id + "."):
+                    copies.append(_rename(descendant, sliced_id, element_id, sliced["path"], sliced["path"]))
+            copies[0]["sliceName"] = _slice_name
+            copies[0].pop("slicing", None)
+            self.elements[end:end] = copies
+            return end
+        if parent is None:
+            raise SnapshotError(f"element {element_id} has no parent in the base")
+        parent_position = self.ensure(parent)
+        if not self.has_children(parent_position):
+            self.unroll(parent_position)
+        position = self.index_of(element_id)
+        if position is None:
+            raise SnapshotError(f"element {element_id} is not defined by its base type")
+        return position
+
+    def unroll(self, position: int) -> None:
+        """Copy the children of the element's type (or type profile) below it."""
+        element = self.elements[position]
+        types = element.get("type") or []
+        if len(types) != 1:
+            raise SnapshotError(f"cannot constrain below {element['id']}: it does not have exactly one type")
+        type_ = types[0]
+        source_name = (type_.get("profile") or [type_["code"]])[0]
+        type_elements = self.source(source_name)
+        if type_elements is None:
+            raise SnapshotError(f"no snapshot for {source_name}, needed below {element['id']}")
+        root = type_elements[0]
+        children = [
+            _rename(child, root["id"], element["id"], root["path"], element["path"])
+            for child in type_elements[1:]
+        ]
+        self.elements[position + 1 : position + 1] = children
+
+    def merge(self, diff: Element) -> None:
+        element_id, type_slice = _normalise_id(diff["id"])
+        position = self.ensure(element_id)
+        target = self.elements[position]
+        for key, value in diff.items():
+            if key in _MERGE_SKIP:
+                continue
+            target[key] = copy.deepcopy(value)
+        if "constraint" in diff:
+            keys = {c.get("key") for c in target.get("constraint", [])}
+            target.setdefault("constraint", [])
+            target["constraint"] = list(target["constraint"]) + [
+                copy.deepcopy(c) for c in diff["constraint"] if c.get("key") not in keys
+            ]
+        if type_slice and "type" not in diff:
+            narrowed = [t for t in target.get("type", []) if t.get("code", "").lower() == type_slice.lower()]
+            if narrowed:
+                target["type"] = narrowed
+        if diff.get("max") == "0":
+            target["min"] = 0
+
+
+def generate_snapshot(
+    differential: list[Element], base_snapshot: list[Element], source: SnapshotSource
+) -> list[Element]:
+    """The snapshot of a profile: ``differential`` applied to a deep copy of ``base_snapshot``.
+
+    ``source(url_or_type)`` returns the snapshot elements of a type or profile (for unrolling); the base
+    snapshot's root id is re-rooted to the differential's (e.g. both ``Patient``).
+    """
+    elements = copy.deepcopy(base_snapshot)
+    snapshot = _Snapshot(elements, source)
+    for diff in differential:
+        if "id" not in diff:
+            diff = {**diff, "id": diff["path"]}
+        snapshot.merge(diff)
+    return snapshot.elements

@@ -1,0 +1,257 @@
+"""The public validator: which profile applies to what, then the walk, then the Bundle rules.
+
+Profiles are chosen the way a receiving system would: a resource's ``meta.profile`` when the profile is known;
+otherwise, inside a national return (or for a single resource), the profile for its role (Patient ->
+ParentPatient, RelatedPerson -> DependentChild, Organization -> ReportingProvider, EpisodeOfCare ->
+MentalHealthEpisode); otherwise the core definition of its resource type.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from ..guide import CANONICAL, core_package_dir
+from ..outcome import Issue, IssueSeverity, IssueType, operation_outcome
+from . import messages as msg
+from .bundle_rules import check_bundle
+from .compiler import Compiler
+from .engine import Context, Walker
+from .packages import STRUCTURE_DEFINITION_BASE, DefinitionStore
+from .rules import Structure
+from .terminology import Terminology
+
+ERROR, WARNING = IssueSeverity.ERROR, IssueSeverity.WARNING
+PROFILE_BASE = f"{CANONICAL}/StructureDefinition/"
+NATIONAL_RETURN_BUNDLE = PROFILE_BASE + "national-return-bundle"
+SUBMISSION_SYSTEM = f"{CANONICAL}/Id/submission"
+ROLE_PROFILES = {
+    "Patient": PROFILE_BASE + "parent-patient",
+    "RelatedPerson": PROFILE_BASE + "dependent-child",
+    "Organization": PROFILE_BASE + "reporting-provider",
+    "EpisodeOfCare": PROFILE_BASE + "mental-health-episode",
+    "Bundle": NATIONAL_RETURN_BUNDLE,
+}
+
+
+class _Run(Context):
+    """A validate() call's state plus whether the Bundle being walked is a national return."""
+
+    __slots__ = ("national",)
+
+    def __init__(self, root: Any) -> None:
+        super().__init__(root=root)
+        self.national = False
+
+
+class Validator:
+    """Validates resources and Bundles against FHIR R4 core and a guide's profiles; thread-safe."""
+
+    def __init__(self, store: DefinitionStore) -> None:
+        self.store = store
+        self.compiler = Compiler(store)
+        self.terminology = Terminology(store)
+        self.walker = Walker(self.compiler, self.terminology, self._dispatch)
+        self._profiles_by_alias: dict[str, str] = {}
+        for sd in store.by_type("StructureDefinition"):
+            url = sd.get("url")
+            if isinstance(url, str):
+                for alias in (url, sd.get("id"), sd.get("name")):
+                    if isinstance(alias, str):
+                        self._profiles_by_alias.setdefault(alias, url)
+
+    @classmethod
+    def from_package(cls, path: str | Path) -> Validator:
+        """A validator for the guide in a FHIR NPM package (``.tgz`` or unpacked folder) over R4 core."""
+        return cls(DefinitionStore(core_package_dir(), [Path(path)]))
+
+    def warm_up(self) -> None:
+        """Compile every guide profile now, so the first request does not pay for it."""
+        for url in sorted(set(self._profiles_by_alias.values())):
+            self.compiler.structure(url)
+        for resource_type in ("Bundle", "Patient", "RelatedPerson", "Organization", "EpisodeOfCare"):
+            self.compiler.structure(resource_type)
+
+    # -- public API ---------------------------------------------------------------------------------------------
+
+    def validate(self, resource: dict[str, Any], profile: str | None = None) -> dict[str, Any]:
+        """The OperationOutcome for ``resource`` (a Bundle or a single resource), optionally against ``profile``."""
+        return operation_outcome(self.issues(resource, profile))
+
+    def issues(self, resource: Any, profile: str | None = None) -> list[Issue]:
+        """The issues as ``Issue`` objects (what ``validate`` renders)."""
+        if not isinstance(resource, dict):
+            return [
+                Issue(
+                    ERROR,
+                    IssueType.STRUCTURE,
+                    f"a FHIR resource must be a JSON object, found {type(resource).__name__}",
+                    None,
+                    msg.NOT_JSON_OBJECT,
+                )
+            ]
+        resource_type = resource.get("resourceType")
+        if not self._known_type(resource_type):
+            return [self._resource_type_issue(resource_type, None)]
+        run = _Run(resource)
+        expr = str(resource_type)
+        if profile is not None:
+            url = self.resolve_profile(profile)
+            if url is None:
+                return [
+                    Issue(
+                        ERROR,
+                        IssueType.NOT_FOUND,
+                        f"profile {profile!r} is not known to this validator",
+                        None,
+                        msg.PROFILE_UNKNOWN,
+                    )
+                ]
+            profile_type = self.compiler.profile_type(url)
+            if profile_type not in (resource_type, "Resource", "DomainResource"):
+                return [
+                    Issue(
+                        ERROR,
+                        IssueType.STRUCTURE,
+                        f"profile {profile} constrains {profile_type}, but a {resource_type} was given",
+                        None,
+                        msg.PROFILE_TYPE,
+                    )
+                ]
+            structures = [self._structure(url)]
+        else:
+            structures = self._structures_for(resource, expr, run, top_level=True)
+        if resource_type == "Bundle":
+            run.national = self._is_national(resource, structures)
+        for structure in structures:
+            self.walker.validate_resource(resource, structure, expr, run)
+        if resource_type == "Bundle":
+            has_invariant = any(inv.key == "ff-bun-1" for s in structures for inv in s.invariants)
+            check_bundle(resource, expr, run, run.national, has_invariant)
+        return _dedupe(run.issues)
+
+    def resolve_profile(self, profile: str) -> str | None:
+        """A profile's canonical url from its url, id or name (guide) or a core type/profile url."""
+        url = self._profiles_by_alias.get(profile)
+        if url is not None:
+            return url
+        sd = self.store.structure_definition(profile)
+        return sd.get("url") if sd is not None else None
+
+    # -- profile choice -------------------------------------------------------------------------------------------
+
+    def _known_type(self, resource_type: Any) -> bool:
+        return isinstance(resource_type, str) and self.compiler.is_resource_type(resource_type)
+
+    @staticmethod
+    def _resource_type_issue(resource_type: Any, expr: str | None) -> Issue:
+        if resource_type is None:
+            found = "it has no resourceType"
+        elif not isinstance(resource_type, str):
+            found = f"its resourceType is not a string ({resource_type!r})"
+        else:
+            found = f"{resource_type!r} is not an R4 resource type"
+        return Issue(ERROR, IssueType.STRUCTURE, f"not a FHIR R4 resource: {found}", expr, msg.RESOURCE_TYPE)
+
+    def _structure(self, url: str) -> Structure:
+        structure = self.compiler.structure(url)
+        if structure is None:  # resolve_profile/is_resource_type checked the definition exists
+            raise LookupError(f"no StructureDefinition {url}")
+        return structure
+
+    def _structures_for(
+        self, resource: dict[str, Any], expr: str, run: _Run, top_level: bool
+    ) -> list[Structure]:
+        resource_type = resource["resourceType"]
+        structures: list[Structure] = []
+        meta = resource.get("meta")
+        declared = meta.get("profile") if isinstance(meta, dict) else None
+        if isinstance(declared, list):
+            for index, url in enumerate(declared):
+                if not isinstance(url, str):
+                    continue  # the walk reports the type error
+                sd = self.store.structure_definition(url) if ("/" in url or ":" in url) else None
+                if sd is None:
+                    run.add(
+                        WARNING,
+                        IssueType.NOT_FOUND,
+                        msg.PROFILE_UNKNOWN,
+                        f"profile {url} is not known to this validator, so it was not checked",
+                        f"{expr}.meta.profile[{index}]",
+                    )
+                    continue
+                if sd.get("type") != resource_type:
+                    run.add(
+                        ERROR,
+                        IssueType.STRUCTURE,
+                        msg.PROFILE_TYPE,
+                        f"profile {url} constrains {sd.get('type')}, but this is a {resource_type}",
+                        f"{expr}.meta.profile[{index}]",
+                    )
+                    continue
+                structures.append(self._structure(sd["url"]))
+        if structures:
+            return structures
+        role = ROLE_PROFILES.get(resource_type)
+        if role and (top_level or run.national) and self.store.structure_definition(role) is not None:
+            if resource_type != "Bundle" or self._looks_national(resource):
+                return [self._structure(role)]
+        return [self._structure(STRUCTURE_DEFINITION_BASE + resource_type)]
+
+    @staticmethod
+    def _looks_national(bundle: dict[str, Any]) -> bool:
+        identifier = bundle.get("identifier")
+        return (
+            bundle.get("type") == "transaction"
+            and isinstance(identifier, dict)
+            and identifier.get("system") == SUBMISSION_SYSTEM
+        )
+
+    def _is_national(self, bundle: dict[str, Any], structures: list[Structure]) -> bool:
+        return any(s.profile_url == NATIONAL_RETURN_BUNDLE for s in structures) or self._looks_national(
+            bundle
+        )
+
+    def _dispatch(self, resource: Any, expr: str, ctx: Context) -> None:
+        """A resource met inside another (Bundle.entry.resource, contained): pick its profile and walk it."""
+        assert isinstance(ctx, _Run)
+        resource_type = resource.get("resourceType")
+        if not self._known_type(resource_type):
+            issue = self._resource_type_issue(resource_type, expr)
+            ctx.add(issue.severity, issue.code, msg.RESOURCE_TYPE, issue.diagnostics, expr)
+            return
+        outer = ctx.national
+        if resource_type == "Bundle":
+            ctx.national = False  # a nested Bundle is not the national return itself
+        for structure in self._structures_for(resource, expr, ctx, top_level=False):
+            self.walker.validate_resource(resource, structure, expr, ctx)
+        ctx.national = outer
+
+
+def _dedupe(issues: list[Issue]) -> list[Issue]:
+    """Validating against several declared profiles can find the same fault twice; report it once."""
+    seen = set()
+    unique = []
+    for issue in issues:
+        key = (issue.severity, issue.code, issue.expression, issue.message_id, issue.diagnostics)
+        if key not in seen:
+            seen.add(key)
+            unique.append(issue)
+    return unique
+
+
+_DEFAULT: Validator | None = None
+_DEFAULT_LOCK = threading.Lock()
+
+
+def default_validator() -> Validator:
+    """The process-wide validator for R4 core plus this project's guide, loaded and compiled once."""
+    global _DEFAULT
+    if _DEFAULT is None:
+        with _DEFAULT_LOCK:
+            if _DEFAULT is None:
+                validator = Validator(DefinitionStore.default())
+                validator.warm_up()
+                _DEFAULT = validator
+    return _DEFAULT
