@@ -64,6 +64,7 @@ def test_committed_examples_equal_a_fresh_build(tmp_path):
         for folder in ("bundles", "invalid")
         for p in (EXAMPLES / folder).glob("*.json")
     }
+    committed["README.md"] = (EXAMPLES / "README.md").read_bytes()
     assert sorted(fresh) == sorted(committed), "run: python -m fhir_family.examples_builder"
     stale = [name for name in fresh if fresh[name] != committed[name]]
     assert not stale, f"stale examples {stale}; run: python -m fhir_family.examples_builder"
@@ -73,12 +74,24 @@ def test_build_is_byte_stable_and_removes_files_it_no_longer_makes(tmp_path):
     first = {p: p.read_bytes() for p in build_examples(tmp_path)}
     leftover = tmp_path / "invalid" / "renamed-long-ago.json"
     leftover.write_text("{}\n", encoding="utf-8")
-    (tmp_path / "README.md").write_text("kept\n", encoding="utf-8")
+    unrelated = tmp_path / "payloads" / "ehr.json"
+    unrelated.parent.mkdir()
+    unrelated.write_text("{}\n", encoding="utf-8")
     second = {p: p.read_bytes() for p in build_examples(tmp_path)}
     assert first == second
     assert not leftover.exists()
-    assert (tmp_path / "README.md").exists()
-    assert all(text.endswith(b"}\n") and b'\n  "' in text for text in second.values())
+    assert unrelated.exists()  # only bundles/ and invalid/ belong to the builder
+    json_files = [text for path, text in second.items() if path.suffix == ".json"]
+    assert all(text.endswith(b"}\n") and b'\n  "' in text for text in json_files)
+
+
+def test_readme_lists_every_example_and_its_issues():
+    readme = (EXAMPLES / "README.md").read_text(encoding="utf-8")
+    for path in ALL_FILES:
+        assert f"({path.parent.name}/{path.name})" in readme
+    for example in INVALID_EXAMPLES:
+        for issue in example.issues:
+            assert f"`{issue.code}` `{issue.expression}`" in readme
 
 
 def test_module_entry_point_writes_into_a_given_folder(tmp_path, capsys):

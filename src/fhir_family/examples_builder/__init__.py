@@ -1,9 +1,10 @@
 """Generate examples/bundles and examples/invalid from ReturnRecords, so no example JSON is edited by hand.
 
 ``build_examples(root)`` rewrites ``root/bundles/*.json`` (valid national returns, see ``valid.py``) and
-``root/invalid/*.json`` beside ``*.expected.json`` (one fault each, see ``invalid.py``), and deletes JSON
-files there that it no longer makes. Output is byte-stable (insertion-ordered keys, 2-space indent, trailing
-newline) so ``python -m fhir_family.igbuild --check`` can compare it with what is committed.
+``root/invalid/*.json`` beside ``*.expected.json`` (one fault each, see ``invalid.py``) and ``root/README.md``
+(the table of them, see ``readme.py``), and deletes JSON files in those two folders that it no longer makes.
+Output is byte-stable (insertion-ordered keys, 2-space indent, trailing newline) so
+``python -m fhir_family.igbuild --check`` can compare it with what is committed.
 
     python -m fhir_family.examples_builder            # writes into the repository's examples/
 """
@@ -19,8 +20,10 @@ from fhir_family.mapping.bundle import build_bundle
 from .invalid import INVALID_EXAMPLES as INVALID_EXAMPLES
 from .invalid import ExpectedIssue as ExpectedIssue
 from .invalid import InvalidExample as InvalidExample
+from .readme import render_readme
 from .valid import VALID_EXAMPLES as VALID_EXAMPLES
 
+README = "README.md"
 VALID_DIR = "bundles"
 INVALID_DIR = "invalid"
 
@@ -57,11 +60,12 @@ def build_examples(root: Path) -> list[Path]:
     the builder no longer makes is deleted, so renamed examples do not linger.
     """
     root = Path(root)
+    texts = {relative: render(document) for relative, document in example_documents().items()}
+    texts[README] = render_readme()
     written: list[Path] = []
-    for relative, document in sorted(example_documents().items()):
+    for relative, text in sorted(texts.items()):
         path = root / relative
         path.parent.mkdir(parents=True, exist_ok=True)
-        text = render(document)
         if not path.exists() or path.read_text(encoding="utf-8") != text:
             path.write_text(text, encoding="utf-8")
         written.append(path)
