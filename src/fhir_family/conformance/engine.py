@@ -98,13 +98,24 @@ class Walker:
     # -- objects ------------------------------------------------------------------------------------------
 
     def validate_resource(
-        self, resource: dict[str, Any], structure: Structure, expr: str, ctx: Context
+        self,
+        resource: dict[str, Any],
+        structure: Structure,
+        expr: str,
+        ctx: Context,
+        before_invariants: Callable[[], None] | None = None,
     ) -> None:
-        """Validate one resource (already known to have a valid resourceType) against a structure."""
+        """Validate one resource (already known to have a valid resourceType) against a structure.
+
+        ``before_invariants`` runs between the walk and the resource-level invariants: the Bundle rules go
+        there, so an invariant that fails only because of a fault they report is not reported again.
+        """
         outer = ctx.resource
         ctx.resource = resource
         before = ctx.errors
         self.validate_object(resource, structure, expr, ctx, resource_root=True)
+        if before_invariants is not None:
+            before_invariants()
         self.check_invariants(resource, structure.invariants, None, expr, ctx, before, suppress_roots=True)
         ctx.resource = outer
 

@@ -124,11 +124,18 @@ class Validator:
             structures = self._structures_for(resource, expr, run, top_level=True)
         if resource_type == "Bundle":
             run.national = self._is_national(resource, structures)
+        bundle_done = resource_type != "Bundle"
+
+        def bundle_rules() -> None:
+            nonlocal bundle_done
+            if not bundle_done:
+                bundle_done = True
+                has_invariant = any(inv.key == "ff-bun-1" for s in structures for inv in s.invariants)
+                check_bundle(resource, expr, run, run.national, has_invariant)
+
         for structure in structures:
-            self.walker.validate_resource(resource, structure, expr, run)
-        if resource_type == "Bundle":
-            has_invariant = any(inv.key == "ff-bun-1" for s in structures for inv in s.invariants)
-            check_bundle(resource, expr, run, run.national, has_invariant)
+            self.walker.validate_resource(resource, structure, expr, run, bundle_rules)
+        bundle_rules()
         return _dedupe(run.issues)
 
     def resolve_profile(self, profile: str) -> str | None:
