@@ -1,0 +1,333 @@
+"""Builds the guide's readable pages: one flat folder of HTML, the stylesheet and the package tarball.
+
+Everything is generated from the same sources as the package (the guide's JSON, the examples, the docs) and
+every example is run through the project's validator, so the pages show what the validator really says. The
+folder is flat and every link is relative, so it works from any static host, from a file system, and under the
+facade's ``/ig/`` prefix alike.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from ..conformance.packages import DefinitionStore
+from ..guide import REPO_ROOT, core_package_dir, examples_dir, guide_resources_dir
+from ..igpackage import (
+    GuideMetadata,
+    collect,
+    deterministic_tgz,
+    package_files,
+    read_metadata,
+    valid_example_paths,
+)
+from ..outcome import message_id
+from .diagram import build_diagram
+from .elements import BaseResolver, element_rows
+from .markdown import doc_page_name, render_markdown
+from .terminology import concept_map_rows, concept_rows, expand
+
+Resource = dict[str, Any]
+STATIC_FILES = ("style.css",)
+#: Docs rendered as pages, in the order the mapping page lists them (others follow by name).
+DOC_ORDER = ("payload", "hl7v2", "facade", "model")
+
+
+class ResourceValidator(Protocol):
+    def validate(self, resource: dict[str, Any], profile: str | None = None) -> dict[str, Any]: ...
+
+
+@dataclass
+class ExampleInfo:
+    """One example bundle, what the validator said about it, and (for invalid ones) what it should say."""
+
+    stem: str
+    page: str
+    valid: bool
+    resource: Resource
+    outcome: Resource
+    description: str = ""
+    expected: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def issues(self) -> list[dict[str, Any]]:
+        return [i for i in self.outcome.get("issue", []) if i.get("severity") != "information"]
+
+    @property
+    def error_count(self) -> int:
+        return sum(1 for i in self.issues if i.get("severity") in ("error", "fatal"))
+
+    @property
+    def warning_count(self) -> int:
+        return sum(1 for i in self.issues if i.get("severity") == "warning")
+
+    def expectation_rows(self) -> list[dict[str, Any]]:
+        """Expected issues matched against the actual ones by (severity, code, expression)."""
+        actual = [_issue_key(i) for i in self.issues]
+        rows = []
+        for issue in self.expected:
+            key = (issue.get("severity"), issue.get("code"), issue.get("expression", ""))
+            rows.append({**issue, "found": key in actual})
+        return rows
+
+    @property
+    def meets_expectation(self) -> bool:
+        """Valid: no errors. Invalid: exactly the documented issues."""
+        if self.valid:
+            return self.error_count == 0
+        actual = sorted(_issue_key(i) for i in self.issues)
+        wanted = sorted((i.get("severity"), i.get("code"), i.get("expression", "")) for i in self.expected)
+        return actual == wanted
+
+
+def _issue_key(issue: dict[str, Any]) -> tuple[Any, Any, str]:
+    return issue.get("severity"), issue.get("code"), (issue.get("expression") or [""])[0]
+
+
+def _pretty(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+def _issue_expression(issue: dict[str, Any]) -> str:
+    return ", ".join(issue.get("expression", []))
+
+
+class SiteBuilder:
+    """Renders every page of the guide into memory: relative path -> bytes."""
+
+    def __init__(self, guide_dir: Path | None = None, examples_root: Path | None = None,
+                 docs_dir: Path | None = None, validator: ResourceValidator | None = None,
+                 metadata: GuideMetadata | None = None, store: DefinitionStore | None = None) -> None:
+        self.guide_dir = guide_dir or guide_resources_dir()
+        self.examples_root = examples_root or examples_dir()
+        self.docs_dir = docs_dir or REPO_ROOT / "docs"
+        self.metadata = metadata or read_metadata()
+        self.store = store or DefinitionStore(core_package_dir(), [self.guide_dir])
+        self._validator = validator
+        self.env = Environment(
+            loader=PackageLoader("fhir_family.site", "templates"),
+            autoescape=select_autoescape(default=True, default_for_string=True),
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+        )
+        self.env.filters["pretty"] = _pretty
+        self.env.filters["issue_expression"] = _issue_expression
+        self.env.filters["message_id"] = lambda issue: message_id(issue) or ""
+        self.resources = self.store.guide_resources()
+        self.pages: dict[str, str] = {}
+        self.names: dict[str, str] = {}
+        for resource in self.resources:
+            url = resource.get("url")
+            if isinstance(url, str) and resource.get("id"):
+                self.pages[url] = f"{resource['resourceType']}-{resource['id']}.html"
+                self.names[url] = resource.get("title") or resource.get("name") or resource["id"]
+
+    # -- helpers ---------------------------------------------------------------------------------------
+
+    @property
+    def validator(self) -> ResourceValidator:
+        if self._validator is None:
+            from ..conformance import Validator, default_validator
+
+            if self.guide_dir.resolve() == guide_resources_dir().resolve():
+                self._validator = default_validator()
+            else:
+                self._validator = Validator.from_package(self.guide_dir)
+        return self._validator
+
+    def link(self, url: str) -> str | None:
+        """The page of a canonical url this guide defines (None: not ours)."""
+        return self.pages.get(url.split("|", 1)[0])
+
+    def of_type(self, resource_type: str) -> list[Resource]:
+        found = [r for r in self.resources if r.get("resourceType") == resource_type]
+        return sorted(found, key=lambda r: (r.get("title") or r.get("name") or r.get("id", "")).lower())
+
+    @property
+    def profiles(self) -> list[Resource]:
+        return [sd for sd in self.of_type("StructureDefinition") if sd.get("type") != "Extension"]
+
+    @property
+    def extensions(self) -> list[Resource]:
+        return [sd for sd in self.of_type("StructureDefinition") if sd.get("type") == "Extension"]
+
+    def _render(self, template: str, **context: Any) -> bytes:
+        nav = [
+            ("index.html", "Home"),
+            ("profiles.html", "Profiles"),
+            ("terminology.html", "Terminology"),
+            ("examples.html", "Examples"),
+            ("mapping.html", "Mapping EHR feeds"),
+            ("download.html", "Download"),
+        ]
+        html = self.env.get_template(template).render(
+            meta=self.metadata, nav=nav, link=self.link, names=self.names, **context
+        )
+        return html.encode("utf-8")
+
+    # -- data ------------------------------------------------------------------------------------------
+
+    def examples(self) -> list[ExampleInfo]:
+        """The valid bundles and the invalid ones with their expected outcome, each validated now."""
+        found = []
+        for path in valid_example_paths(self.examples_root):
+            resource = json.loads(path.read_text(encoding="utf-8"))
+            found.append(ExampleInfo(path.stem, f"example-{path.stem}.html", True, resource,
+                                     self.validator.validate(resource)))
+        invalid_dir = self.examples_root / "invalid"
+        for path in sorted(invalid_dir.glob("*.json")):
+            if path.name.endswith(".expected.json"):
+                continue
+            resource = json.loads(path.read_text(encoding="utf-8"))
+            expected_path = path.with_name(f"{path.stem}.expected.json")
+            expected = {}
+            if expected_path.is_file():
+                expected = json.loads(expected_path.read_text(encoding="utf-8"))
+            found.append(ExampleInfo(path.stem, f"invalid-{path.stem}.html", False, resource,
+                                     self.validator.validate(resource), expected.get("description", ""),
+                                     expected.get("issues", [])))
+        return found
+
+    def docs(self) -> list[tuple[str, str, str]]:
+        """(stem, title, html) of every Markdown doc, in reading order."""
+        paths = sorted(self.docs_dir.glob("*.md")) if self.docs_dir.is_dir() else []
+        stems = {p.stem for p in paths}
+        rank = {stem: position for position, stem in enumerate(DOC_ORDER)}
+        ordered = sorted(paths, key=lambda p: (rank.get(p.stem, len(rank)), p.stem))
+        rendered = []
+        for path in ordered:
+            text = path.read_text(encoding="utf-8")
+            title = next((line.lstrip("# ").strip() for line in text.splitlines() if line.startswith("# ")),
+                         path.stem)
+            rendered.append((path.stem, title, render_markdown(text, stems)))
+        return rendered
+
+    def usages(self) -> dict[str, list[tuple[str, str]]]:
+        """canonical url -> [(profile url, element id)] where a profile uses it (extension, binding, ref)."""
+        used: dict[str, list[tuple[str, str]]] = {}
+        for sd in self.of_type("StructureDefinition"):
+            for element in sd.get("differential", {}).get("element", []):
+                urls = [element.get("binding", {}).get("valueSet", "")]
+                for type_ in element.get("type", []):
+                    urls += type_.get("profile", []) + type_.get("targetProfile", [])
+                for url in urls:
+                    if url and self.link(url):
+                        entry = (sd["url"], element.get("id", element.get("path", "")))
+                        if entry not in used.setdefault(url.split("|", 1)[0], []):
+                            used[url.split("|", 1)[0]].append(entry)
+        return used
+
+    # -- pages -----------------------------------------------------------------------------------------
+
+    def build(self) -> dict[str, bytes]:
+        """Every file of the site: relative path -> bytes."""
+        files: dict[str, bytes] = {}
+        contents = collect(self.guide_dir, self.examples_root, self.metadata)
+        tarball = deterministic_tgz(package_files(contents))
+        files[contents.metadata.tarball_name] = tarball
+        package = {"name": contents.metadata.tarball_name, "size": len(tarball),
+                   "sha256": hashlib.sha256(tarball).hexdigest()}
+        for name in STATIC_FILES:
+            files[name] = (Path(__file__).parent / "static" / name).read_bytes()
+        resolver = BaseResolver(self.store)
+        usages = self.usages()
+        examples = self.examples()
+        docs = self.docs()
+        diagram = build_diagram(self.of_type("StructureDefinition"), self.link, self.names)
+
+        files["index.html"] = self._render(
+            "index.html.j2", page="index.html", title="Home", diagram=diagram, profiles=self.profiles,
+            extensions=self.extensions, package=package, examples=examples,
+        )
+        files["profiles.html"] = self._render(
+            "profiles.html.j2", page="profiles.html", title="Profiles and extensions", profiles=self.profiles,
+            extensions=self.extensions,
+        )
+        for sd in self.of_type("StructureDefinition"):
+            rows = element_rows(sd, self.store, self.link, self.names, resolver)
+            constraints: dict[str, tuple[dict[str, str], list[str]]] = {}
+            for row in rows:
+                for constraint in row.constraints:
+                    constraints.setdefault(constraint["key"], (constraint, []))[1].append(row.element_id)
+            files[self.pages[sd["url"]]] = self._render(
+                "structuredefinition.html.j2", page=self.pages[sd["url"]], title=self.names[sd["url"]], sd=sd,
+                rows=rows, constraints=list(constraints.values()), used_by=usages.get(sd["url"], []),
+                base_label=self.names.get(sd.get("baseDefinition", ""))
+                or f"{sd.get('baseDefinition', '').rsplit('/', 1)[-1]} (FHIR R4 core)",
+                examples=[e for e in examples if _uses_profile(e.resource, sd["url"])],
+            )
+        files["terminology.html"] = self._render(
+            "terminology.html.j2", page="terminology.html", title="Terminology",
+            code_systems=self.of_type("CodeSystem"), value_sets=self.of_type("ValueSet"),
+            concept_maps=self.of_type("ConceptMap"),
+        )
+        for cs in self.of_type("CodeSystem"):
+            page = self.pages[cs["url"]]
+            value_sets = [vs for vs in self.of_type("ValueSet")
+                          if any(part.get("system") == cs["url"]
+                                 for part in vs.get("compose", {}).get("include", []))]
+            files[page] = self._render("codesystem.html.j2", page=page, title=self.names[cs["url"]], cs=cs,
+                                       concepts=concept_rows(cs), value_sets=value_sets)
+        for vs in self.of_type("ValueSet"):
+            page = self.pages[vs["url"]]
+            files[page] = self._render("valueset.html.j2", page=page, title=self.names[vs["url"]], vs=vs,
+                                       expansion=expand(vs, self.store), used_by=usages.get(vs["url"], []))
+        for cm in self.of_type("ConceptMap"):
+            page = self.pages[cm["url"]]
+            files[page] = self._render("conceptmap.html.j2", page=page, title=self.names[cm["url"]], cm=cm,
+                                       rows=concept_map_rows(cm, self.store))
+        for resource in self.of_type("ImplementationGuide"):
+            page = self.pages[resource["url"]]
+            files[page] = self._render("resource.html.j2", page=page, title=self.names[resource["url"]],
+                                       resource=resource)
+        files["examples.html"] = self._render("examples.html.j2", page="examples.html", title="Examples",
+                                              examples=examples)
+        for example in examples:
+            files[example.page] = self._render("example.html.j2", page=example.page, title=example.stem,
+                                               example=example)
+        files["mapping.html"] = self._render(
+            "mapping.html.j2", page="mapping.html", title="Mapping EHR feeds", docs=docs,
+            doc_page=doc_page_name, concept_maps=self.of_type("ConceptMap"),
+        )
+        for stem, title, html in docs:
+            files[doc_page_name(stem)] = self._render("doc.html.j2", page=doc_page_name(stem), title=title,
+                                                      body=html)
+        files["download.html"] = self._render(
+            "download.html.j2", page="download.html", title="Download the package", package=package,
+            resources=[(f"package/{name}", contents.resources[name]) for name in sorted(contents.resources)],
+            examples=[(f"package/examples/{name}", _example_for(resource, examples))
+                      for name, resource in sorted(contents.examples.items())],
+        )
+        return files
+
+
+def _example_for(resource: Resource, examples: list[ExampleInfo]) -> ExampleInfo | None:
+    return next((example for example in examples if example.resource == resource), None)
+
+
+def _uses_profile(resource: Resource, url: str) -> bool:
+    """True when the resource names the canonical anywhere (meta.profile of an entry, an extension's url)."""
+    return json.dumps(url) in json.dumps(resource)
+
+
+def write_site(out_dir: Path, files: dict[str, bytes]) -> list[Path]:
+    """Write the built files into ``out_dir`` (created if needed); returns the paths written."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in sorted(files):
+        target = out_dir / name
+        target.write_bytes(files[name])
+        written.append(target)
+    return written
+
+
+def build_site(out_dir: Path, builder_factory: Callable[[], SiteBuilder] = SiteBuilder) -> list[Path]:
+    """Build every page of the guide into ``out_dir``."""
+    return write_site(out_dir, builder_factory().build())
