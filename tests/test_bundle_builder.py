@@ -444,3 +444,87 @@ def test_code_sets_match_generated_value_sets(vs_id, expected):
     value_set = json.loads(path.read_text(encoding="utf-8"))
     listed = {(inc["system"], c["code"]) for inc in value_set["compose"]["include"] for c in inc["concept"]}
     assert listed == expected
+
+
+# --- what the builder emits conforms to the guide (the project's own validator) ---
+
+
+@pytest.fixture(scope="module")
+def validator():
+    from fhir_family.conformance import default_validator
+    from fhir_family.guide import core_package_dir
+
+    if not (core_package_dir() / "StructureDefinition-Bundle.json").exists():
+        pytest.skip("hl7.fhir.r4.core 4.0.1 not in the FHIR package cache")
+    return default_validator()
+
+
+def _problems(validator, bundle: dict[str, Any], severities=("error", "fatal")) -> list[tuple[str, str, str]]:
+    outcome = validator.validate(bundle)
+    return [
+        (i["severity"], i["code"], (i.get("expression") or [""])[0])
+        for i in outcome["issue"]
+        if i["severity"] in severities
+    ]
+
+
+def _one_child(record: ReturnRecord, **changes: Any) -> ReturnRecord:
+    child = replace(record.children[0], **changes)
+    return replace(
+        record, children=(child,), parental_status="all-children-live-with-patient", children_in_household=1
+    )
+
+
+CHILD_VARIANTS = (
+    [("relationship", code) for code in [*t.V3_RELATIONSHIP, *t.UKCORE_RELATIONSHIP]]
+    + [("residence", code) for code in t.CHILD_RESIDENCE]
+    + [("help", (code,)) for code in sorted(t.CHILD_HELP_CODES)]
+    + [("young_carer", code) for code in t.YES_NO_UNKNOWN]
+    + [("pr_basis", (code,)) for code in t.PR_BASIS]
+    + [("gender", code) for code in sorted(t.ADMINISTRATIVE_GENDER)]
+)
+
+
+@pytest.mark.parametrize(("field", "value"), CHILD_VARIANTS, ids=[f"{f}={v}" for f, v in CHILD_VARIANTS])
+def test_every_child_code_builds_a_conformant_bundle(validator, record, field, value):
+    bundle = build_bundle(_one_child(record, **{field: value}))
+    assert _problems(validator, bundle) == []
+
+
+@pytest.mark.parametrize("status", list(t.PARENTAL_STATUS))
+def test_every_parental_status_builds_a_conformant_bundle(validator, record, status):
+    assert _problems(validator, build_bundle(replace(record, parental_status=status))) == []
+
+
+@pytest.mark.parametrize("help_code", sorted(t.UNBORN_HELP_CODES))
+def test_every_unborn_help_code_builds_a_conformant_bundle(validator, record, help_code):
+    assert _problems(validator, build_bundle(replace(record, unborn_child_help=help_code))) == []
+
+
+@pytest.mark.parametrize("status", sorted(t.EPISODE_OF_CARE_STATUS))
+def test_every_episode_status_builds_a_conformant_bundle(validator, record, status):
+    assert _problems(validator, build_bundle(replace(record, episode_status=status))) == []
+
+
+def test_the_valid_base_record_has_no_issues_at_all(validator, record):
+    assert _problems(validator, build_bundle(record), ("error", "fatal", "warning")) == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        (
+            {"residence": "sofa"},
+            ("error", "code-invalid", "Bundle.entry[3].resource.extension[1].value.ofType(CodeableConcept)"),
+        ),
+        ({"relationship": "MTH"}, ("error", "code-invalid", "Bundle.entry[3].resource.relationship[0]")),
+        (
+            {"help": ("unborn-child-protection-plan",)},
+            ("error", "code-invalid", "Bundle.entry[3].resource.extension[3].value.ofType(CodeableConcept)"),
+        ),
+    ],
+)
+def test_a_bad_code_is_carried_to_the_validator_and_reported_there(validator, record, changes, expected):
+    child = replace(record.children[0], **changes)
+    bundle = build_bundle(replace(record, children=(child, record.children[1])))
+    assert _problems(validator, bundle) == [expected]
