@@ -51,6 +51,8 @@ SUPPORTED_EVENTS = ("A04", "A08", "A28", "A31")
 NHS_NUMBER_OID = "2.16.840.1.113883.2.1.4.1"
 _HL7_DATE = re.compile(r"^([0-9]{4})([0-9]{2})([0-9]{2})")
 _ODS = re.compile(r"^[A-Z0-9]{3,6}$")
+_REPEATING = frozenset({"NK1", "ZFC"})
+"""Segments always located with their occurrence (``NK1[1]-16``), even when the message has only one."""
 
 MSG_PARSE = "FF-HL7-PARSE"
 MSG_UNSUPPORTED = "FF-HL7-UNSUPPORTED"
@@ -176,7 +178,7 @@ def _segments(message: Any) -> dict[str, list[_Segment]]:
         by_name.setdefault(element.name, []).append(element)
     labelled: dict[str, list[_Segment]] = {}
     for name, elements in by_name.items():
-        many = len(elements) > 1
+        many = len(elements) > 1 or name in _REPEATING
         labelled[name] = [_Segment(el, f"{name}[{i}]" if many else name) for i, el in enumerate(elements, 1)]
     return labelled
 

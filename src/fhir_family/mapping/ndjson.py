@@ -45,7 +45,7 @@ def _locator(number: int):
 
 def _load_line(line: str, number: int) -> object:
     try:
-        return json.loads(line)
+        return json.loads(line.rstrip("\r\n"))
     except json.JSONDecodeError as exc:
         where = f"line {number}, column {exc.colno}"
         issue = error(IssueType.STRUCTURE, f"Not valid JSON: {exc.msg}", where, MSG_JSON)
