@@ -12,7 +12,7 @@ from fhir.resources.R4B.bundle import Bundle
 
 from fhir_family.guide import guide_resources_dir
 from fhir_family.mapping import terminology as t
-from fhir_family.mapping.bundle import build_bundle
+from fhir_family.mapping.bundle import build_bundle, identifier_query
 from fhir_family.mapping.ids import entry_full_url
 from fhir_family.mapping.nhs_number import check_digit, is_valid_nhs_number, synthetic_nhs_number
 from fhir_family.mapping.record import ChildRecord, ReturnRecord
@@ -127,6 +127,29 @@ def test_entry_requests_are_conditional_where_identifiers_allow(record):
         "ifNoneExist": "identifier=https://trust.example.nhs.uk/Id/episode|EP-77",
     }
     assert requests[3:] == [{"method": "POST", "url": "RelatedPerson"}] * 2
+
+
+@pytest.mark.parametrize(
+    ("system", "value", "query"),
+    [
+        (t.NHS_NUMBER_SYSTEM, "9990000018", "identifier=https://fhir.nhs.uk/Id/nhs-number|9990000018"),
+        ("urn:oid:1.2.3", "EP 7&8", "identifier=urn:oid:1.2.3|EP%207%268"),
+        (
+            "https://x.example/id",
+            "a|b,c$d\\e",
+            "identifier=https://x.example/id|a%5C%7Cb%5C%2Cc%5C%24d%5C%5Ce",
+        ),
+        ("https://x.example/id?v=1#f", "x", "identifier=https://x.example/id%3Fv%3D1%23f|x"),
+    ],
+)
+def test_identifier_query_escapes_search_and_url_specials(system, value, query):
+    assert identifier_query(system, value) == query
+
+
+def test_episode_identifier_with_specials_gives_a_safe_if_none_exist(record):
+    bundle = build_bundle(replace(record, episode_identifier=("urn:oid:1.2.3", "EP 7&8")))
+    assert bundle["entry"][2]["request"]["ifNoneExist"] == "identifier=urn:oid:1.2.3|EP%207%268"
+    assert bundle["entry"][2]["resource"]["identifier"] == [{"system": "urn:oid:1.2.3", "value": "EP 7&8"}]
 
 
 def test_episode_without_identifier_has_plain_post(record):

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, time
 from typing import Any
+from urllib.parse import quote
 
 from fhir_family.mapping import terminology as t
 from fhir_family.mapping.ids import entry_full_url
@@ -211,21 +212,37 @@ def _organization_request(record: ReturnRecord) -> Resource:
     return {
         "method": "POST",
         "url": "Organization",
-        "ifNoneExist": f"identifier={t.ODS_SYSTEM}|{record.ods_code}",
+        "ifNoneExist": identifier_query(t.ODS_SYSTEM, record.ods_code),
     }
 
 
 def _patient_request(record: ReturnRecord) -> Resource:
     # Conditional update on the NHS number: a resend updates the same Patient instead of creating another.
-    return {"method": "PUT", "url": f"Patient?identifier={t.NHS_NUMBER_SYSTEM}|{record.nhs_number}"}
+    return {"method": "PUT", "url": f"Patient?{identifier_query(t.NHS_NUMBER_SYSTEM, record.nhs_number)}"}
 
 
 def _episode_request(record: ReturnRecord) -> Resource:
     request: Resource = {"method": "POST", "url": "EpisodeOfCare"}
     if record.episode_identifier is not None:
         system, value = record.episode_identifier
-        request["ifNoneExist"] = f"identifier={system}|{value}"
+        request["ifNoneExist"] = identifier_query(system, value)
     return request
+
+
+def identifier_query(system: str, value: str) -> str:
+    """The FHIR search ``identifier=system|value`` for a conditional create or update.
+
+    Search-special characters in each part are escaped with a backslash (``\\ | , $``, FHIR search "Escaping
+    Search Parameters") and anything that would break a URL query is percent-encoded, so a vendor's episode id
+    such as ``EP 7&8`` cannot split the query. ``:`` and ``/`` stay readable: NHS numbers, ODS codes and
+    system URLs come out unchanged.
+    """
+    return f"identifier={_search_token(system)}|{_search_token(value)}"
+
+
+def _search_token(part: str) -> str:
+    escaped = "".join(f"\\{char}" if char in "\\|,$" else char for char in part)
+    return quote(escaped, safe=":/")
 
 
 def _entry(full_url: str, resource: Resource, request: Resource) -> Resource:
