@@ -770,3 +770,81 @@ def test_known_sushi_warnings_are_each_explained() -> None:
         if line and not line.startswith("#"):
             above = [x for x in lines[:index] if x.startswith("#")]
             assert above, f"warning without an explanation: {line}"
+
+
+def test_examples_comparison_reports_stale_missing_and_leftover_files(tmp_path: Path) -> None:
+    fresh, committed = tmp_path / "fresh", tmp_path / "committed"
+    for root in (fresh, committed):
+        (root / "bundles").mkdir(parents=True)
+        (root / "bundles" / "same.json").write_text("{}\n", encoding="utf-8")
+    (fresh / "bundles" / "changed.json").write_text('{"a": 1}\n', encoding="utf-8")
+    (committed / "bundles" / "changed.json").write_text('{"a": 2}\n', encoding="utf-8")
+    (fresh / "README.md").write_text("new\n", encoding="utf-8")
+    (committed / "bundles" / "renamed-away.json").write_text("{}\n", encoding="utf-8")
+    written = [fresh / "bundles" / "same.json", fresh / "bundles" / "changed.json", fresh / "README.md"]
+    problems = igbuild.compare_examples(fresh, written, committed)
+    assert [line.split(":")[0] for line in problems] == ["missing", "stale", "extra"]
+    assert problems[0].endswith("/README.md (a rebuild creates it)")
+    assert "bundles/changed.json" in problems[1] and "bundles/renamed-away.json" in problems[2]
+
+
+@needs_sushi
+@pytest.mark.skipif(igbuild.examples_builder() is None, reason="fhir_family.examples_builder not installed")
+def test_check_fails_when_a_committed_example_is_hand_edited(
+    profiles_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    examples = tmp_path / "examples"
+    shutil.copytree(REPO_ROOT / "examples", examples)
+    args = [
+        "--sushi",
+        str(find_sushi()),
+        "--check",
+        "--profiles",
+        str(profiles_copy),
+        "--examples",
+        str(examples),
+    ]
+    assert igbuild.main(args) == 0, capsys.readouterr().err
+    bundle = sorted((examples / "bundles").glob("*.json"))[0]
+    bundle.write_text(
+        bundle.read_text(encoding="utf-8").replace('"transaction"', '"batch"'), encoding="utf-8"
+    )
+    assert igbuild.main(args) == 1
+    assert f"stale: {examples.as_posix()}/bundles/{bundle.name}" in capsys.readouterr().err
+
+
+# --- docs/guide.md keeps up with the guide ---
+
+
+def test_vendor_page_names_every_code_extension_profile_and_invariant() -> None:
+    page = (REPO_ROOT / "docs" / "guide.md").read_text(encoding="utf-8")
+    names = [f"`{i}`" for i in [*PROFILES, *EXTENSIONS, *VALUE_SETS, *CONCEPT_MAPS]]
+    names += [f"`{code}`" for codes in CONTRACT_CODES.values() for code in codes]
+    names += [f"`{code}`" for _, code in EXPECTED_VALUE_SETS["dependent-child-relationship"]]
+    names += [f"`{key}`" for key in ["ff-nhs-1", "ff-ods-1", "ff-pr-1", "ff-ps-1", "ff-bun-1", "ff-bun-4"]]
+    names += [f"`{part}`" for _, part in COMPLEX_PARTS]
+    missing = [name for name in names if name not in page]
+    assert not missing, f"docs/guide.md does not mention {missing}"
+    for cs_id in CODE_SYSTEMS:
+        for code, display in local_codes(cs_id).items():
+            if cs_id != "ndtms-prntstat":
+                assert f"| `{code}` | {display} |" in page, (cs_id, code)
+
+
+def test_vendor_page_example_is_a_valid_national_return() -> None:
+    page = (REPO_ROOT / "docs" / "guide.md").read_text(encoding="utf-8")
+    example = json.loads(page.split("```json\n", 1)[1].split("\n```", 1)[0])
+    assert example["resourceType"] == "Bundle" and example["type"] == "transaction"
+    profiles = [e["resource"]["meta"]["profile"][0] for e in example["entry"]]
+    assert profiles[:3] == [
+        f"{CANONICAL}/StructureDefinition/{i}"
+        for i in ["reporting-provider", "parent-patient", "mental-health-episode"]
+    ]
+    from fhir.resources.R4B.bundle import Bundle
+
+    Bundle.model_validate(example)
+    from fhir_family.conformance import default_validator
+
+    outcome = default_validator().validate(example)
+    errors = [i for i in outcome.get("issue", []) if i["severity"] in ("error", "fatal")]
+    assert not errors, errors

@@ -154,6 +154,26 @@ def compare_trees(expected: Path, committed: Path, label: str) -> list[str]:
     return problems
 
 
+def compare_examples(fresh_root: Path, written: Sequence[Path], committed_root: Path) -> list[str]:
+    """Like compare_trees for the examples: each file the builder wrote, and leftovers in its folders."""
+    fresh = {Path(p).resolve().relative_to(fresh_root.resolve()).as_posix() for p in written}
+    owned = {
+        p.relative_to(committed_root).as_posix()
+        for name in GENERATED_EXAMPLE_DIRS
+        for p in (committed_root / name).glob("*.json")
+    }
+    label = relative(committed_root)
+    problems = []
+    for name in sorted(fresh | owned):
+        if name not in fresh:
+            problems.append(f"extra: {label}/{name} (a rebuild does not create it)")
+        elif not (committed_root / name).is_file():
+            problems.append(f"missing: {label}/{name} (a rebuild creates it)")
+        elif not filecmp.cmp(fresh_root / name, committed_root / name, shallow=False):
+            problems.append(f"stale: {label}/{name} differs from a fresh rebuild")
+    return problems
+
+
 def examples_builder() -> Callable[[Path], list[Path]] | None:
     """``fhir_family.examples_builder.build_examples`` when that module is installed, else None."""
     if importlib.util.find_spec("fhir_family.examples_builder") is None:
@@ -213,10 +233,8 @@ def check(sushi: Path, profiles: Path, examples: Path | None) -> list[str]:
             for name in GENERATED_EXAMPLE_DIRS:  # so files the builder no longer makes show up as extra
                 shutil.rmtree(copy / name, ignore_errors=True)
             copy.mkdir(exist_ok=True)
-            build_examples(copy)
-            for name in GENERATED_EXAMPLE_DIRS:
-                if (copy / name).is_dir() or (examples / name).is_dir():
-                    problems += compare_trees(copy / name, examples / name, relative(examples / name))
+            written = build_examples(copy)
+            problems += compare_examples(copy, written, examples)
     return problems
 
 
