@@ -1,0 +1,99 @@
+"""``POST /submit``: map and validate exactly as ``/ehr/json`` and ``/ehr/hl7v2`` do, then forward the
+national return to the configured collector and answer with the collector's own answer.
+
+Accepts a national-return Bundle (validated as it is), a JSON EHR payload, or an HL7 v2 ADT message. The
+facade never forwards a bundle that fails validation. Config: ``COLLECTOR_URL`` (the collector's FHIR base),
+``COLLECTOR_TOKEN`` (default ``$FHIR_FAMILY_TOKEN``), ``COLLECTOR_RETRIES``, ``COLLECTOR_TIMEOUT`` ((connect,
+read) seconds), ``COLLECTOR_CA_BUNDLE`` (a CA file for a private CA; TLS verification is never off).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, Response, current_app
+
+from fhir_family.errors import FhirFamilyError
+from fhir_family.forwarding import CollectorClient
+from fhir_family.mapping.factory import get_parser
+from fhir_family.mapping.pipeline import Mapped, MappingPipeline
+from fhir_family.outcome import Issue, IssueSeverity, IssueType, has_errors
+
+from .http import body_text, fhir_response, require_media_type, response_media_type
+
+blueprint = Blueprint("submit", __name__)
+
+JSON_TYPES = ("application/json", "application/fhir+json")
+HL7_TYPES = ("x-application/hl7-v2+er7", "text/plain", "application/hl7-v2")
+_CLIENT_KEY = "fhir_family.forwarder"
+
+
+class CollectorNotConfiguredError(FhirFamilyError):
+    """The facade has no collector to forward to: HTTP 503."""
+
+    http_status = 503
+
+
+def _pipeline() -> MappingPipeline:
+    return current_app.extensions["fhir_family.pipeline"]
+
+
+def _client() -> CollectorClient:
+    client = current_app.extensions.get(_CLIENT_KEY)
+    if client is None:
+        url = current_app.config.get("COLLECTOR_URL")
+        if not url:
+            text = "This facade has no collector configured (COLLECTOR_URL), so it cannot forward returns"
+            issue = Issue(IssueSeverity.ERROR, IssueType.NOT_SUPPORTED, text, None, "FF-FORWARD-NO-COLLECTOR")
+            raise CollectorNotConfiguredError(text, [issue])
+        client = CollectorClient(
+            url,
+            current_app.config.get("COLLECTOR_TOKEN"),
+            retries=int(current_app.config.get("COLLECTOR_RETRIES", 4)),
+            timeout=tuple(current_app.config.get("COLLECTOR_TIMEOUT", (5.0, 60.0))),
+            verify=current_app.config.get("COLLECTOR_CA_BUNDLE") or True,
+        )
+        current_app.extensions[_CLIENT_KEY] = client
+    return client
+
+
+def validate_bundle(pipeline: MappingPipeline, bundle: dict[str, Any]) -> Mapped:
+    """An already-built bundle through the same validation as mapped ones."""
+    outcome = pipeline.validator.validate(bundle)
+    return Mapped(None, outcome, 422) if has_errors(outcome) else Mapped(bundle, outcome, 200)
+
+
+def _is_bundle(text: str) -> dict[str, Any] | None:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) and value.get("resourceType") == "Bundle" else None
+
+
+@blueprint.post("/submit")
+def submit() -> Response:
+    media_type = require_media_type(JSON_TYPES + HL7_TYPES)
+    response_media_type()  # refuse an unacceptable Accept before doing the work
+    pipeline = _pipeline()
+    if media_type in JSON_TYPES:
+        text = body_text()
+        bundle = _is_bundle(text)
+        mapped = validate_bundle(pipeline, bundle) if bundle else pipeline.map_text(get_parser("json"), text)
+    else:
+        mapped = pipeline.map_text(get_parser("hl7v2"), body_text(fallback_encoding="iso-8859-1"))
+    if mapped.bundle is None:
+        return fhir_response(mapped.outcome, mapped.status)
+    answer = _client().submit(mapped.bundle)
+    headers = {"X-Collector-Status": str(answer.status)}
+    submission_id = mapped.bundle.get("identifier", {}).get("value")
+    if submission_id:
+        headers["X-Submission-Id"] = submission_id
+    if answer.status in (401, 403) and answer.body and answer.body.get("resourceType") == "OperationOutcome":
+        # The collector refused the facade's own credentials: the caller cannot fix that, the operator can.
+        text = f"The collector refused this facade's token (HTTP {answer.status}); check COLLECTOR_TOKEN"
+        issue = Issue(IssueSeverity.ERROR, IssueType.EXCEPTION, text, None, "FF-FORWARD-REFUSED")
+        issues = [issue.to_fhir(), *answer.body.get("issue", [])]
+        return fhir_response({"resourceType": "OperationOutcome", "issue": issues}, 502, headers)
+    return fhir_response(answer.resource, answer.status, headers)
