@@ -22,6 +22,7 @@ BLUEPRINTS: Final[list[str]] = [
     "fhir_family.facade.fhir_api:blueprint",
     "fhir_family.facade.openapi:blueprint",
     "fhir_family.site.blueprint:blueprint",
+    "fhir_family.facade.submit:blueprint",
 ]
 """Every blueprint the facade serves, registered in this order."""
 
