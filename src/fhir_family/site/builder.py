@@ -34,7 +34,7 @@ from .markdown import doc_page_name, render_markdown
 from .terminology import concept_map_rows, concept_rows, expand
 
 Resource = dict[str, Any]
-STATIC_FILES = ("style.css",)
+STATIC_FILES = ("style.css", "favicon.svg")
 #: Docs rendered as pages, in the order the mapping page lists them (others follow by name).
 DOC_ORDER = ("payload", "hl7v2", "facade", "model")
 

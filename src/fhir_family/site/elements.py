@@ -175,7 +175,7 @@ def merged_elements(sd: Resource, store: DefinitionStore, resolver: BaseResolver
             if element_id in elements:
                 elements[element_id].update(copy.deepcopy(diff))
                 continue
-            base = resolver.resolve(diff["path"]) or {}
+            base = _base_through_parent(element_id, diff["path"], elements, resolver) or {}
             merged = copy.deepcopy(base)
             # A slice starts from its sliced element's definition but not its slicing or its constraints.
             merged.pop("slicing", None)
@@ -184,6 +184,23 @@ def merged_elements(sd: Resource, store: DefinitionStore, resolver: BaseResolver
             merged["id"] = element_id
             insert(element_id, merged)
     return [(elements[i], i in touched) for i in order]
+
+
+def _base_through_parent(element_id: str, path: str, elements: dict[str, Resource],
+                         resolver: BaseResolver) -> Resource | None:
+    """The base of a child element through its parent's narrowed type (``value[x]`` narrowed to Period).
+
+    Without this, ``Extension.extension:reportingPeriod.value[x].start`` would be looked up under the first of
+    ``value[x]``'s fifty base types rather than under the Period the profile chose.
+    """
+    parent = parent_id(element_id)
+    if parent is not None and parent in elements and element_id.startswith(parent + "."):
+        types = elements[parent].get("type", [])
+        if len(types) == 1:
+            found = resolver.resolve(f"{types[0]['code']}.{path.rsplit('.', 1)[-1]}")
+            if found:
+                return found
+    return resolver.resolve(path)
 
 
 def _path_of(element_id: str) -> str:
@@ -200,6 +217,7 @@ def _compact(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
 
 
+MAX_TYPES_LISTED = 6
 FHIRPATH_SYSTEM = "http://hl7.org/fhirpath/System."
 FHIR_TYPE_EXTENSION = "http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type"
 
@@ -237,7 +255,9 @@ def element_rows(sd: Resource, store: DefinitionStore, linker: Linker, names: di
         base_name, _, slice_name = last.partition(":")
         depth = element_id.count(".")
         cardinality = f"{element.get('min', '')}..{element.get('max', '')}" if "min" in element else ""
-        types = _types(element, linker, names)
+        types = [] if element.get("max") == "0" else _types(element, linker, names)
+        if len(types) > MAX_TYPES_LISTED:
+            types = [TypeCell(f"any of {len(types)} types")]
         binding = None
         if "binding" in element and element["binding"].get("valueSet"):
             vs = element["binding"]["valueSet"]
