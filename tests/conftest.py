@@ -64,30 +64,6 @@ def db_url(request, tmp_path):
 @pytest.fixture(scope="session")
 def collector_validator():
     """The shared profile validator, as the collector uses it in production."""
-    try:
-        from fhir_family.conformance import default_validator
-    except ImportError:  # TEMPORARY until the shared validator lands: a minimal stand-in, same interface
-        return _StandInValidator()
+    from fhir_family.conformance import default_validator
+
     return default_validator()
-
-
-class _StandInValidator:
-    """Checks only what the collector tests rely on (transaction, submission id, NHS check digits)."""
-
-    def validate(self, resource, profile=None):
-        from fhir_family.mapping.nhs_number import is_valid_nhs_number
-        from fhir_family.outcome import Issue, IssueSeverity, IssueType, operation_outcome
-
-        issues = []
-        if resource.get("type") != "transaction":
-            issues.append(Issue(IssueSeverity.ERROR, IssueType.VALUE, "not a transaction", "Bundle.type"))
-        if not (resource.get("identifier") or {}).get("value"):
-            issues.append(Issue(IssueSeverity.ERROR, IssueType.REQUIRED, "no id", "Bundle.identifier"))
-        for i, entry in enumerate(resource.get("entry") or []):
-            for j, ident in enumerate((entry.get("resource") or {}).get("identifier") or []):
-                if ident.get("system") == "https://fhir.nhs.uk/Id/nhs-number" and not is_valid_nhs_number(
-                    ident.get("value")
-                ):
-                    where = f"Bundle.entry[{i}].resource.identifier[{j}]"
-                    issues.append(Issue(IssueSeverity.ERROR, IssueType.INVARIANT, "ff-nhs-1", where))
-        return operation_outcome(issues)
