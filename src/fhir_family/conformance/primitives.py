@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 REGEX_EXTENSION = "http://hl7.org/fhir/StructureDefinition/regex"
@@ -78,7 +79,23 @@ class Primitive:
             return False
         if self.name in ("string", "markdown") and not value.strip():
             return False
-        return self.pattern is None or self.pattern.fullmatch(value) is not None
+        if self.pattern is not None and self.pattern.fullmatch(value) is None:
+            return False
+        if self.name in _DATE_TYPES and len(value) >= 10:
+            return _real_day(value[:10])
+        return True
+
+
+_DATE_TYPES = {"date", "dateTime", "instant"}
+
+
+def _real_day(text: str) -> bool:
+    """The regexes allow 31 days in every month; a date must also exist in the calendar (no 2021-02-29)."""
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _integer_range(name: str, value: int) -> str | None:

@@ -1,0 +1,455 @@
+"""The profile validator, one focused case per rule: core R4 structure and types, profiles, slicing,
+extensions, invariants, bundle rules, profile choice and the public API."""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import tarfile
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fhir_family.conformance import Validator, default_validator
+from fhir_family.conformance.bundle_rules import eighteenth_birthday
+from fhir_family.guide import guide_resources_dir
+from fhir_family.outcome import has_errors, message_id
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+BASE_BUNDLE = EXAMPLES / "bundles" / "mother-with-pr-three-children-living-with-her.json"
+CORE_PATIENT = "http://hl7.org/fhir/StructureDefinition/Patient"
+PS_URL = "https://fhir-family.uk/fhir/StructureDefinition/parental-status"
+
+
+def bundle() -> dict[str, Any]:
+    return json.loads(BASE_BUNDLE.read_text(encoding="utf-8"))
+
+
+def issues(resource: Any, profile: str | None = None) -> list[tuple[str, str, str | None, str | None]]:
+    outcome = default_validator().validate(resource, profile)
+    return [
+        (i["severity"], i["code"], (i.get("expression") or [None])[0], message_id(i))
+        for i in outcome["issue"]
+        if i["severity"] != "information"
+    ]
+
+
+def core_patient(**extra: Any) -> dict[str, Any]:
+    return {"resourceType": "Patient", **extra}
+
+
+# -- core R4 rules ----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("resource", "expected"),
+    [
+        (core_patient(foo=1), ("error", "structure", "Patient.foo", "FF-UNKNOWN-ELEMENT")),
+        (core_patient(birthDate="1987-13-45"), ("error", "value", "Patient.birthDate", "FF-FORMAT")),
+        (core_patient(birthDate="2021-02-29"), ("error", "value", "Patient.birthDate", "FF-FORMAT")),
+        (core_patient(birthDate=19870514), ("error", "value", "Patient.birthDate", "FF-TYPE")),
+        (core_patient(active="true"), ("error", "value", "Patient.active", "FF-TYPE")),
+        (core_patient(multipleBirthInteger=1.5), ("error", "value", "Patient.multipleBirth.ofType(integer)",
+                                                  "FF-TYPE")),
+        (core_patient(id="has spaces"), ("error", "value", "Patient.id", "FF-FORMAT")),
+        (core_patient(identifier={"value": "x"}), ("error", "value", "Patient.identifier", "FF-TYPE")),
+        (core_patient(gender=["female"]), ("error", "value", "Patient.gender", "FF-TYPE")),
+        (core_patient(name=[]), ("error", "structure", "Patient.name", "FF-EMPTY")),
+        (core_patient(gender="F"), ("error", "code-invalid", "Patient.gender", "FF-CODE-NOT-IN-VS")),
+        (core_patient(meta={}), ("error", "invariant", "Patient.meta", "FF-INVARIANT")),
+        (core_patient(identifier=[{}]), ("error", "invariant", "Patient.identifier[0]", "FF-INVARIANT")),
+        (core_patient(deceasedBoolean=True, deceasedDateTime="2020-01-01"),
+         ("error", "structure", "Patient.deceased", "FF-CHOICE-MULTIPLE")),
+        (core_patient(deceasedString="yes"), ("error", "value", "Patient.deceased.ofType(string)", "FF-TYPE")),
+        (core_patient(_birthDate={"foo": 1}), ("error", "structure", "Patient.birthDate.foo", "FF-UNKNOWN-ELEMENT")),
+        (core_patient(_gender={"extension": [{"url": "http://example.org/x", "valueString": "y"}]}),
+         ("warning", "extension", "Patient.gender.extension[0]", "FF-EXT-UNKNOWN")),
+        (core_patient(extension=[{"url": "http://hl7.org/fhir/StructureDefinition/patient-birthPlace"}]),
+         ("error", "required", "Patient.extension[0].value.ofType(Address)", "FF-CARDINALITY-MIN")),
+        (core_patient(extension=[{"url": "http://hl7.org/fhir/StructureDefinition/patient-birthPlace",
+                                  "valueString": "Leeds"}]),
+         ("error", "value", "Patient.extension[0].value.ofType(string)", "FF-TYPE")),
+        (core_patient(extension=[{"url": "http://hl7.org/fhir/StructureDefinition/encounter-reasonCancelled",
+                                  "valueCodeableConcept": {"text": "x"}}]),
+         ("error", "structure", "Patient.extension[0]", "FF-EXT-CONTEXT")),
+        (core_patient(link=[{"type": "seealso"}]), ("error", "required", "Patient.link[0].other",
+                                                    "FF-CARDINALITY-MIN")),
+        (core_patient(link=[{"other": {"reference": "Patient/1"}, "type": "seealso", "x": 1}]),
+         ("error", "structure", "Patient.link[0].x", "FF-UNKNOWN-ELEMENT")),
+    ],
+    ids=lambda v: v[3] + ":" + str(v[2]) if isinstance(v, tuple) else "",
+)
+def test_core_rule_reports_one_issue(resource: dict, expected: tuple) -> None:
+    assert issues(resource, CORE_PATIENT) == [expected]
+
+
+def test_extension_with_both_value_and_extensions_fails_ext1() -> None:
+    patient = core_patient(extension=[{"url": "http://example.org/x", "valueString": "y",
+                                       "extension": [{"url": "a", "valueString": "b"}]}])
+    assert issues(patient, CORE_PATIENT) == [
+        ("warning", "extension", "Patient.extension[0]", "FF-EXT-UNKNOWN"),
+        ("error", "invariant", "Patient.extension[0]", "FF-INVARIANT"),
+    ]
+
+
+def test_core_patient_that_conforms_has_no_issues() -> None:
+    patient = core_patient(id="p1", gender="female", birthDate="1987-05-14", active=True,
+                           _birthDate={"extension": [{"url": "http://hl7.org/fhir/StructureDefinition/patient-birthTime",
+                                                      "valueDateTime": "1987-05-14T10:15:00+01:00"}]})
+    assert issues(patient, CORE_PATIENT) == []
+
+
+def test_primitive_extension_without_value_counts_as_present() -> None:
+    # birthDate absent but its extension present: the element exists (e.g. a data-absent-reason)
+    patient = {"resourceType": "Patient", "_birthDate": {"extension": [{
+        "url": "http://hl7.org/fhir/StructureDefinition/data-absent-reason", "valueCode": "unknown"}]}}
+    assert issues(patient, CORE_PATIENT) == []
+
+
+@pytest.mark.parametrize("bundle_type", ["foo", "Transaction"])
+def test_bundle_type_required_binding(bundle_type: str) -> None:
+    result = issues({"resourceType": "Bundle", "type": bundle_type})
+    assert result == [("error", "code-invalid", "Bundle.type", "FF-CODE-NOT-IN-VS")]
+
+
+def test_bundle_type_missing_is_required() -> None:
+    assert issues({"resourceType": "Bundle"}) == [("error", "required", "Bundle.type", "FF-CARDINALITY-MIN")]
+
+
+@pytest.mark.parametrize(
+    ("resource", "fragment"),
+    [({"resourceType": "Patien"}, "'Patien' is not an R4 resource type"),
+     ({"id": "x"}, "no resourceType"),
+     ({"resourceType": 7}, "not a string"),
+     ({"resourceType": "Element"}, "'Element' is not an R4 resource type"),
+     ({"resourceType": "DomainResource"}, "'DomainResource' is not an R4 resource type")],
+)
+def test_unknown_or_missing_resource_type_is_a_clear_error(resource: dict, fragment: str) -> None:
+    outcome = default_validator().validate(resource)
+    assert [message_id(i) for i in outcome["issue"]] == ["FF-RESOURCE-TYPE"]
+    assert fragment in outcome["issue"][0]["diagnostics"]
+
+
+@pytest.mark.parametrize("value", [[1, 2], "Patient", None, 3])
+def test_not_a_json_object(value: Any) -> None:
+    outcome = default_validator().validate(value)
+    assert [message_id(i) for i in outcome["issue"]] == ["FF-NOT-OBJECT"]
+
+
+def test_unknown_resource_type_inside_a_bundle() -> None:
+    b = bundle()
+    b["entry"][4]["resource"]["resourceType"] = "RelatedPersn"
+    result = issues(b)
+    assert result == [("error", "structure", "Bundle.entry[4].resource", "FF-RESOURCE-TYPE")]
+
+
+# -- profiles: cardinality, fixed values, slicing, bindings, invariants ------------------------------------------
+
+def test_missing_required_element_says_expected_and_found() -> None:
+    b = bundle()
+    del b["entry"][1]["resource"]["birthDate"]
+    outcome = default_validator().validate(b)
+    [issue] = outcome["issue"]
+    assert issue["expression"] == ["Bundle.entry[1].resource.birthDate"]
+    assert issue["diagnostics"] == "Patient.birthDate is required by profile ParentPatient (min 1) but is missing"
+
+
+def test_prohibited_element_is_reported_once() -> None:
+    b = bundle()
+    b["entry"][1]["resource"]["name"] = [{"family": "Smith"}, {}]
+    assert issues(b) == [("error", "structure", "Bundle.entry[1].resource.name", "FF-CARDINALITY-MAX")]
+
+
+def test_missing_nhs_number_slice() -> None:
+    b = bundle()
+    b["entry"][1]["resource"]["identifier"] = [{"system": "https://example.org/mrn", "value": "123"}]
+    assert issues(b) == [("error", "required", "Bundle.entry[1].resource.identifier", "FF-CARDINALITY-MIN")]
+
+
+def test_two_nhs_numbers_exceed_the_slice() -> None:
+    b = bundle()
+    patient = b["entry"][1]["resource"]
+    patient["identifier"].append(copy.deepcopy(patient["identifier"][0]))
+    assert issues(b) == [("error", "structure", "Bundle.entry[1].resource.identifier", "FF-CARDINALITY-MAX")]
+
+
+def test_nhs_number_slice_child_required() -> None:
+    b = bundle()
+    del b["entry"][1]["resource"]["identifier"][0]["value"]
+    assert issues(b) == [("error", "required", "Bundle.entry[1].resource.identifier[0].value",
+                          "FF-CARDINALITY-MIN")]
+
+
+def test_fixed_value_differs() -> None:
+    b = bundle()
+    b["type"] = "batch"
+    assert issues(b) == [("error", "value", "Bundle.type", "FF-FIXED")]
+
+
+def test_nhs_check_digit_invariant() -> None:
+    b = bundle()
+    value = b["entry"][1]["resource"]["identifier"][0]["value"]
+    b["entry"][1]["resource"]["identifier"][0]["value"] = value[:9] + str((int(value[9]) + 1) % 10)
+    outcome = default_validator().validate(b)
+    assert [(i["code"], i["expression"][0]) for i in outcome["issue"]] == [
+        ("invariant", "Bundle.entry[1].resource.identifier[0]")]
+    assert outcome["issue"][0]["diagnostics"].startswith("ff-nhs-1:")
+
+
+def test_complex_extension_missing_sub_extension() -> None:
+    b = bundle()
+    status = b["entry"][1]["resource"]["extension"][0]
+    status["extension"] = [e for e in status["extension"] if e["url"] != "reportingPeriod"]
+    assert issues(b) == [("error", "required", "Bundle.entry[1].resource.extension[0].extension",
+                          "FF-CARDINALITY-MIN")]
+
+
+def test_sub_extension_value_type_restricted() -> None:
+    b = bundle()
+    status = b["entry"][1]["resource"]["extension"][0]
+    for part in status["extension"]:
+        if part["url"] == "childrenInHousehold":
+            del part["valueUnsignedInt"]
+            part["valueString"] = "3"
+    assert issues(b) == [("error", "value",
+                          "Bundle.entry[1].resource.extension[0].extension[1].value.ofType(string)", "FF-TYPE")]
+
+
+def test_extension_used_outside_its_context() -> None:
+    b = bundle()
+    parental_status = copy.deepcopy(b["entry"][1]["resource"]["extension"][0])
+    b["entry"][3]["resource"]["extension"].append(parental_status)
+    assert issues(b) == [("error", "structure", "Bundle.entry[3].resource.extension[4]", "FF-EXT-CONTEXT")]
+
+
+def test_unknown_extension_is_a_warning_only() -> None:
+    b = bundle()
+    b["entry"][1]["resource"]["extension"].append({"url": "https://vendor.example/ext/x", "valueString": "y"})
+    outcome = default_validator().validate(b)
+    assert not has_errors(outcome)
+    assert issues(b) == [("warning", "extension", "Bundle.entry[1].resource.extension[1]", "FF-EXT-UNKNOWN")]
+
+
+def test_extensible_binding_is_a_warning() -> None:
+    # Patient.maritalStatus is extensible in core
+    patient = core_patient(maritalStatus={"coding": [{"system": "http://example.org/ms", "code": "x"}]})
+    result = issues(patient, CORE_PATIENT)
+    assert [(s, c, e) for s, c, e, _m in result] == [("warning", "code-invalid", "Patient.maritalStatus")]
+
+
+def test_is_a_filter_value_set_relationship() -> None:
+    b = bundle()
+    b["entry"][3]["resource"]["relationship"][0]["coding"][0]["code"] = "MTH"
+    assert issues(b) == [("error", "code-invalid", "Bundle.entry[3].resource.relationship[0]", "FF-CODE-NOT-IN-VS")]
+
+
+# -- bundle rules ---------------------------------------------------------------------------------------------------
+
+def _set_child_and_reporting_date(b: dict, child_birth: str, reporting_end: str) -> None:
+    b["entry"][3]["resource"]["birthDate"] = child_birth
+    for part in b["entry"][1]["resource"]["extension"][0]["extension"]:
+        if part["url"] == "reportingPeriod":
+            part["valuePeriod"] = {"start": reporting_end[:8] + "01", "end": reporting_end}
+
+
+@pytest.mark.parametrize(
+    ("birth", "reporting", "is_18"),
+    [
+        ("2008-01-31", "2026-01-31", True),   # 18th birthday on the reporting date: no longer a child
+        ("2008-02-01", "2026-01-31", False),  # one day short of 18
+        ("2008-02-29", "2026-02-28", False),  # leap-day birthday: 18 on 1 March in a non-leap year
+        ("2008-02-29", "2026-03-01", True),
+        ("2008", "2026-12-30", False),        # partial date: cannot be sure the child is 18 yet
+        ("2008", "2026-12-31", True),         # ... but by 31 December 2026 even a child born then is 18
+        ("2007", "2026-01-31", True),         # born in 2007 at the latest on 31 Dec: 18 by 31 Dec 2025
+    ],
+)
+def test_child_age_on_reporting_date(birth: str, reporting: str, is_18: bool) -> None:
+    b = bundle()
+    _set_child_and_reporting_date(b, birth, reporting)
+    expected = [("error", "business-rule", "Bundle.entry[3].resource.birthDate", "FF-CHILD-AGE")] if is_18 else []
+    assert [i for i in issues(b) if i[3] != "FF-STATUS-COUNTS"] == expected
+
+
+def test_eighteenth_birthday_of_a_leap_day_baby() -> None:
+    from datetime import date
+
+    assert eighteenth_birthday(date(2008, 2, 29)) == date(2026, 3, 1)
+    assert eighteenth_birthday(date(2004, 2, 29)) == date(2022, 3, 1)
+    assert eighteenth_birthday(date(2012, 2, 29)) == date(2030, 3, 1)
+    assert eighteenth_birthday(date(2010, 2, 28)) == date(2028, 2, 28)
+
+
+def _set_status(b: dict, code: str, in_household: int | None = None) -> None:
+    for part in b["entry"][1]["resource"]["extension"][0]["extension"]:
+        if part["url"] == "status":
+            part["valueCodeableConcept"]["coding"][0]["code"] = code
+            part["valueCodeableConcept"]["coding"][0].pop("display", None)
+        if part["url"] == "childrenInHousehold" and in_household is not None:
+            part["valueUnsignedInt"] = in_household
+
+
+def _set_residence(b: dict, index: int, code: str) -> None:
+    b["entry"][index]["resource"]["extension"][1]["valueCodeableConcept"]["coding"][0] = {
+        "system": "https://fhir-family.uk/fhir/CodeSystem/child-residence", "code": code}
+
+
+@pytest.mark.parametrize(
+    ("mutate", "count"),
+    [
+        (lambda b: _set_residence(b, 4, "other-parent"), 1),   # all live with patient, but one does not
+        (lambda b: _set_status(b, "not-a-parent"), 1),         # not a parent, yet children listed
+        (lambda b: _set_status(b, "no-children-live-with-patient"), 1),
+        (lambda b: _set_status(b, "all-children-live-with-patient", in_household=2), 1),
+        (lambda b: _set_status(b, "some-children-live-with-patient"), 1),  # every child lives with patient
+    ],
+)
+def test_status_counts_disagreement_is_a_warning(mutate, count: int) -> None:
+    b = bundle()
+    mutate(b)
+    result = issues(b)
+    assert result == [("warning", "business-rule", "Bundle.entry[1].resource.extension[0]", "FF-STATUS-COUNTS")] * count
+
+
+def test_duplicate_full_url() -> None:
+    b = bundle()
+    b["entry"][4]["fullUrl"] = b["entry"][3]["fullUrl"]
+    result = issues(b)
+    assert ("error", "invariant", "Bundle.entry[4].fullUrl", "FF-FULLURL-DUPLICATE") in result
+
+
+def test_full_url_disagrees_with_id() -> None:
+    b = {"resourceType": "Bundle", "type": "collection", "entry": [
+        {"fullUrl": "https://example.org/fhir/Patient/1", "resource": {"resourceType": "Patient", "id": "2"}}]}
+    assert issues(b) == [("error", "value", "Bundle.entry[0].fullUrl", "FF-FULLURL-ID")]
+
+
+def test_reference_to_wrong_resource_type() -> None:
+    b = bundle()
+    # the episode's patient points at the organisation
+    b["entry"][2]["resource"]["patient"]["reference"] = b["entry"][0]["fullUrl"]
+    assert ("error", "structure", "Bundle.entry[2].resource.patient.reference", "FF-REF-TARGET") in issues(b)
+
+
+def test_urn_reference_must_resolve_in_any_bundle() -> None:
+    b = {"resourceType": "Bundle", "type": "collection", "entry": [
+        {"fullUrl": "urn:uuid:8c1a9d5e-0000-4000-8000-000000000001",
+         "resource": {"resourceType": "Patient", "managingOrganization": {
+             "reference": "urn:uuid:8c1a9d5e-0000-4000-8000-000000000002"}}}]}
+    assert issues(b) == [("error", "not-found", "Bundle.entry[0].resource.managingOrganization.reference",
+                          "FF-REF-NOT-FOUND")]
+
+
+# -- which profile applies ------------------------------------------------------------------------------------------
+
+def test_single_resource_validates_against_its_role_profile() -> None:
+    patient = {"resourceType": "Patient", "gender": "female"}
+    result = {(c, e) for _s, c, e, _m in issues(patient)}
+    assert ("required", "Patient.birthDate") in result
+    assert ("required", "Patient.identifier") in result
+
+
+def test_single_resource_from_a_bundle_validates_alone() -> None:
+    patient = bundle()["entry"][1]["resource"]
+    assert issues(patient) == []
+
+
+def test_resource_without_meta_profile_in_national_return_gets_role_profile() -> None:
+    b = bundle()
+    del b["entry"][3]["resource"]["meta"]
+    del b["entry"][3]["resource"]["birthDate"]
+    assert issues(b) == [("error", "required", "Bundle.entry[3].resource.birthDate", "FF-CARDINALITY-MIN")]
+
+
+def test_plain_bundle_uses_core_definitions() -> None:
+    patient = {"resourceType": "Patient", "gender": "female"}
+    b = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": patient}]}
+    assert issues(b) == []
+
+
+def test_explicit_profile_by_id_name_or_url() -> None:
+    patient = {"resourceType": "Patient"}
+    by_id = issues(patient, "parent-patient")
+    assert by_id == issues(patient, "ParentPatient")
+    assert by_id == issues(patient, "https://fhir-family.uk/fhir/StructureDefinition/parent-patient")
+    assert ("error", "required", "Patient.birthDate", "FF-CARDINALITY-MIN") in by_id
+
+
+def test_explicit_profile_unknown_or_for_another_type() -> None:
+    assert [m for *_r, m in issues({"resourceType": "Patient"}, "no-such-profile")] == ["FF-PROFILE-UNKNOWN"]
+    assert [m for *_r, m in issues({"resourceType": "Patient"}, "dependent-child")] == ["FF-PROFILE-TYPE"]
+
+
+def test_unknown_declared_profile_is_a_warning_and_falls_back() -> None:
+    patient = bundle()["entry"][1]["resource"]
+    patient["meta"]["profile"] = ["https://vendor.example/StructureDefinition/other"]
+    assert issues(patient) == [("warning", "not-found", "Patient.meta.profile[0]", "FF-PROFILE-UNKNOWN")]
+
+
+# -- API ------------------------------------------------------------------------------------------------------------
+
+def test_default_validator_is_cached() -> None:
+    assert default_validator() is default_validator()
+
+
+def test_validate_does_not_modify_its_input() -> None:
+    b = bundle()
+    before = copy.deepcopy(b)
+    default_validator().validate(b)
+    assert b == before
+
+
+def test_concurrent_validation_gives_the_same_answers() -> None:
+    validator = Validator.from_package(guide_resources_dir())  # fresh: compiles lazily under concurrency
+    cases = []
+    for index in range(8):
+        b = bundle()
+        if index % 2:
+            del b["entry"][3]["resource"]["birthDate"]
+        cases.append(b)
+    expected = [default_validator().validate(b) for b in cases]
+    results: dict[int, dict] = {}
+
+    def run(i: int) -> None:
+        for _ in range(5):
+            results[i] = validator.validate(cases[i])
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(cases))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [results[i] for i in range(len(cases))] == expected
+
+
+def test_from_package_tgz(tmp_path: Path) -> None:
+    archive = tmp_path / "guide.tgz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for path in sorted(guide_resources_dir().glob("*.json")):
+            data = path.read_bytes()
+            info = tarfile.TarInfo(f"package/{path.name}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    validator = Validator.from_package(archive)
+    b = bundle()
+    assert validator.validate(b) == default_validator().validate(b)
+    del b["entry"][1]["resource"]["birthDate"]
+    assert has_errors(validator.validate(b))
+
+
+def test_snapshot_generated_from_differential() -> None:
+    snapshot = default_validator().compiler.snapshot("https://fhir-family.uk/fhir/StructureDefinition/parent-patient")
+    by_id = {e["id"]: e for e in snapshot}
+    assert by_id["Patient.identifier:nhsNumber.system"]["fixedUri"] == "https://fhir.nhs.uk/Id/nhs-number"
+    assert by_id["Patient.identifier:nhsNumber.value"]["min"] == 1
+    assert "Patient.identifier:nhsNumber.period" in by_id  # the Identifier type was unrolled below the slice
+    assert by_id["Patient.name"]["max"] == "0"
+    assert by_id["Patient.birthDate"]["min"] == 1
+    assert {c["key"] for c in by_id["Patient"]["constraint"]} >= {"dom-2", "dom-3"}  # inherited from core
+    assert [e["id"] for e in snapshot].index("Patient.identifier:nhsNumber") > [e["id"] for e in snapshot].index(
+        "Patient.identifier")
+    ps = {e["id"]: e for e in default_validator().compiler.snapshot(PS_URL)}
+    assert ps["Extension.extension:reportingPeriod.value[x].end"]["min"] == 1  # unrolled below value[x]
+    assert ps["Extension.extension:status.value[x]"]["binding"]["strength"] == "required"
