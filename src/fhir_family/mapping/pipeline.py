@@ -16,6 +16,9 @@ from fhir_family.outcome import Issue, has_errors, operation_outcome
 from .base import Parsed, Parser
 from .bundle import build_bundle
 
+LINE_EXTENSION = "http://hl7.org/fhir/StructureDefinition/operationoutcome-issue-line"
+"""Standard extension carrying the input line an issue comes from (batch items)."""
+
 
 class Validator(Protocol):
     """What the pipeline needs of ``fhir_family.conformance.default_validator()``."""
@@ -58,6 +61,16 @@ def _with_line(issues: list[Issue], line: int | None) -> list[Issue]:
             for issue in issues]
 
 
+def _stamp_line(outcome: dict[str, Any], line: int | None) -> dict[str, Any]:
+    """Mark every issue of a batch item with the standard issue-line extension (validator issues too)."""
+    if line is not None:
+        for issue in outcome["issue"]:
+            extensions = issue.setdefault("extension", [])
+            if not any(ext.get("url") == LINE_EXTENSION for ext in extensions):
+                extensions.append({"url": LINE_EXTENSION, "valueInteger": line})
+    return outcome
+
+
 class MappingPipeline:
     """Builds and validates bundles from parsed items. ``validate=False`` skips validation (CLI option)."""
 
@@ -77,15 +90,15 @@ class MappingPipeline:
         """One parsed item -> Mapped (never raises for bad input)."""
         if parsed.record is None:
             status = parsed.error.http_status if parsed.error else 422
-            issues = _with_line(parsed.all_issues, parsed.line)
-            return Mapped(None, operation_outcome(issues), status, parsed.line)
+            outcome = operation_outcome(_with_line(parsed.all_issues, parsed.line))
+            return Mapped(None, _stamp_line(outcome, parsed.line), status, parsed.line)
         bundle = build_bundle(parsed.record)
         rendered = [issue.to_fhir() for issue in _with_line(list(parsed.issues), parsed.line)]
         if self.validate:
             rendered.extend(_real_issues(self.validator.validate(bundle)))
         outcome = operation_outcome([])
         if rendered:
-            outcome = {"resourceType": "OperationOutcome", "issue": rendered}
+            outcome = _stamp_line({"resourceType": "OperationOutcome", "issue": rendered}, parsed.line)
         if has_errors(outcome):
             return Mapped(None, outcome, 422, parsed.line)
         return Mapped(bundle, outcome, 200, parsed.line)

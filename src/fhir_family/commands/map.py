@@ -1,0 +1,147 @@
+"""``fhir-family map FILE [--from FORMAT] [--out DIR]``: EHR input -> validated national-return bundles.
+
+The same parse -> build -> validate path as the facade's ``/ehr/*`` endpoints. The format comes from
+``--from`` or the file name (``.json``, ``.hl7``/``.er7``/``.txt``, ``.csv``, ``.ndjson``/``.jsonl``);
+``-`` reads standard input (then ``--from`` is required).
+
+* A single document (JSON payload, HL7 v2 message): the Bundle goes to ``DIR/<submissionId>.json`` or
+  standard output; warnings are printed one per line on stderr.
+* A batch (CSV, NDJSON), streamed: bundles go to ``DIR/bundles.ndjson`` (or standard output), the
+  OperationOutcome of every failed item, and of every item with warnings, to ``DIR/outcomes.ndjson`` (or
+  stderr), each issue carrying its input line; a progress bar is drawn on stderr when writing to ``--out``.
+
+Exit status: 0 all mapped; 1 some item could not be mapped or failed validation; 2 the input could not be
+used at all (unreadable, unknown format). Each failure is summarised in one line on stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import nullcontext
+from pathlib import Path
+from typing import IO, Any
+
+import click
+
+from ..mapping.factory import PARSERS, get_parser, guess_format
+from ..mapping.pipeline import Mapped, MappingPipeline
+
+
+def _one_line(outcome: dict[str, Any]) -> str:
+    """Every error/warning of an outcome on one line: ``location: diagnostics; ...``."""
+    parts = []
+    for issue in outcome.get("issue", []):
+        if issue.get("severity") in ("fatal", "error", "warning"):
+            where = (issue.get("location") or issue.get("expression") or [""])[0]
+            text = issue.get("diagnostics", "")
+            parts.append(f"{where}: {text}" if where and not text.startswith(where) else text)
+    return "; ".join(parts)
+
+
+def _counting_lines(stream: IO[str], bar: Any) -> Iterator[str]:
+    for line in stream:
+        bar.update(len(line))
+        yield line
+
+
+class _NullBar:
+    def update(self, _n: int) -> None:
+        pass
+
+
+def _write_json(path: Path, resource: dict[str, Any]) -> None:
+    path.write_text(json.dumps(resource, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def _run_single(mapper: MappingPipeline, fmt: str, source: IO[str], label: str, out: Path | None) -> int:
+    mapped = mapper.map_text(get_parser(fmt), source.read())
+    warnings = _one_line({"issue": [i for i in mapped.outcome["issue"] if i.get("severity") == "warning"]})
+    if warnings:
+        click.echo(f"{label}: warning: {warnings}", err=True)
+    if not mapped.ok:
+        kind = "unreadable" if mapped.status == 400 else "not mapped"
+        click.echo(f"fhir-family map: {label}: {kind}: {_one_line(mapped.outcome)}", err=True)
+        return 2 if mapped.status == 400 else 1
+    assert mapped.bundle is not None
+    if out is None:
+        click.echo(json.dumps(mapped.bundle, indent=2, ensure_ascii=False))
+    else:
+        target = out / f"{mapped.bundle['identifier']['value']}.json"
+        _write_json(target, mapped.bundle)
+        click.echo(f"{label}: wrote {target}", err=True)
+    return 0
+
+
+def _run_batch(mapper: MappingPipeline, fmt: str, source: IO[str], label: str, out: Path | None,
+               size: int | None) -> int:
+    counts = {"bundles": 0, "failed": 0}
+    bundles_file = (out / "bundles.ndjson").open("w", encoding="utf-8") if out else sys.stdout
+    outcomes_file = (out / "outcomes.ndjson").open("w", encoding="utf-8") if out else sys.stderr
+    show_bar = out is not None and size is not None
+    try:
+        bar_context = (click.progressbar(length=size or 0, label=f"mapping {label}", file=sys.stderr)
+                       if show_bar else nullcontext(_NullBar()))
+        with bar_context as bar:
+            for mapped in mapper.map_stream(get_parser(fmt), _counting_lines(source, bar)):
+                _emit(mapped, counts, bundles_file, outcomes_file)
+    finally:
+        if out is not None:
+            bundles_file.close()
+            outcomes_file.close()
+    total = counts["bundles"] + counts["failed"]
+    where = f" (see {out / 'outcomes.ndjson'})" if out else ""
+    if counts["failed"]:
+        click.echo(f"fhir-family map: {label}: {counts['failed']} of {total} items failed{where}", err=True)
+        return 1
+    click.echo(f"{label}: {counts['bundles']} bundles" + (f" written to {out}" if out else ""), err=True)
+    return 0
+
+
+def _emit(mapped: Mapped, counts: dict[str, int], bundles: IO[str], outcomes: IO[str]) -> None:
+    if mapped.ok:
+        counts["bundles"] += 1
+        bundles.write(json.dumps(mapped.bundle, ensure_ascii=False) + "\n")
+        if any(issue.get("severity") == "warning" for issue in mapped.outcome["issue"]):
+            outcomes.write(json.dumps(mapped.outcome, ensure_ascii=False) + "\n")
+    else:
+        counts["failed"] += 1
+        outcomes.write(json.dumps(mapped.outcome, ensure_ascii=False) + "\n")
+
+
+@click.command("map")
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True, path_type=str))
+@click.option("--from", "fmt", type=click.Choice(list(PARSERS)), help="Input format (default: by file name).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Write bundles to this folder.")
+@click.option("--no-validate", is_flag=True, help="Skip validation (only to inspect the mapping).")
+def command(file: str, fmt: str | None, out: Path | None, no_validate: bool) -> None:
+    """Map EHR input (JSON payload, HL7 v2, CSV, NDJSON) to national-return bundles."""
+    try:
+        fmt = fmt or guess_format(file if file != "-" else "stdin")
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    path = None if file == "-" else Path(file)
+    if path is not None and not path.is_file():
+        click.echo(f"fhir-family map: {file}: no such file", err=True)
+        sys.exit(2)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+    mapper = MappingPipeline(validate=not no_validate)
+    newline = "" if fmt == "csv" else None
+    label = "stdin" if path is None else str(path)
+    try:
+        source = sys.stdin if path is None else path.open(encoding="utf-8-sig", newline=newline)
+        with source:
+            if PARSERS[fmt].batch:
+                size = path.stat().st_size if path is not None else None
+                status = _run_batch(mapper, fmt, source, label, out, size)
+            else:
+                status = _run_single(mapper, fmt, source, label, out)
+    except UnicodeDecodeError as exc:
+        click.echo(f"fhir-family map: {label}: not UTF-8 text ({exc.reason} at byte {exc.start})", err=True)
+        status = 2
+    except OSError as exc:
+        click.echo(f"fhir-family map: {label}: {exc.strerror or exc}", err=True)
+        status = 2
+    sys.exit(status)

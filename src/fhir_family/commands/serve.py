@@ -1,0 +1,66 @@
+"""``fhir-family serve``: the facade under gunicorn (never Flask's development server).
+
+A ``gunicorn.app.base.BaseApplication`` subclass builds the app with ``create_app`` in the master and loads
+the validator there before forking (``preload_app``), so every worker shares the loaded definitions and the
+first request is as fast as the rest. ``--port 0`` binds a free port; gunicorn logs the one it got.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import click
+from flask import Flask
+from gunicorn.app.base import BaseApplication
+
+from ..facade.app import create_app
+
+
+class FacadeServer(BaseApplication):
+    """Runs one facade app with explicit gunicorn settings (no config file, no command-line parsing)."""
+
+    def __init__(self, app: Flask, options: dict[str, Any]) -> None:
+        self.application = app
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Flask:
+        return self.application
+
+
+def build_server(host: str, port: int, workers: int, config: dict[str, Any] | None = None,
+                 access_log: bool = True) -> FacadeServer:
+    # Unexpected errors are logged by the facade with their request id; send them to stderr beside gunicorn's.
+    log_format = "[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s"
+    logging.basicConfig(level=logging.WARNING, format=log_format)
+    app = create_app(config)
+    if app.config["VALIDATE"]:
+        app.extensions["fhir_family.pipeline"].validator  # noqa: B018 - load definitions before forking
+    options: dict[str, Any] = {
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        "preload_app": True,
+        "timeout": 120,
+        "graceful_timeout": 10,
+        "errorlog": "-",
+        "loglevel": "info",
+    }
+    if access_log:
+        options["accesslog"] = "-"
+        options["access_log_format"] = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms request_id=%({x-request-id}o)s'
+    return FacadeServer(app, options)
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="0: any free.")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64), help="gunicorn workers.")
+@click.option("--no-access-log", is_flag=True, help="Do not log every request.")
+def command(host: str, port: int, workers: int, no_access_log: bool) -> None:
+    """Run the facade HTTP API under gunicorn."""
+    build_server(host, port, workers, access_log=not no_access_log).run()
