@@ -679,11 +679,6 @@ def run_check(profiles: Path) -> int:
 
 
 @needs_sushi
-def test_check_passes_on_the_committed_json(profiles_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert run_check(profiles_copy) == 0, capsys.readouterr().err
-
-
-@needs_sushi
 def test_check_fails_when_a_committed_file_is_altered_removed_or_added(
     profiles_copy: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -694,6 +689,8 @@ def test_check_fails_when_a_committed_file_is_altered_removed_or_added(
     altered.write_text(json.dumps(resource, indent=2) + "\n", encoding="utf-8")
     (generated / "CodeSystem-yes-no-unknown.json").unlink()
     (generated / "ValueSet-left-over.json").write_text("{}\n", encoding="utf-8")
+    whitespace_only = generated / "StructureDefinition-parent-patient.json"
+    whitespace_only.write_text(whitespace_only.read_text(encoding="utf-8") + "\n", encoding="utf-8")
 
     assert run_check(profiles_copy) == 1
     err = capsys.readouterr().err.splitlines()
@@ -704,13 +701,8 @@ def test_check_fails_when_a_committed_file_is_altered_removed_or_added(
         line.startswith("igbuild: missing: ") and "CodeSystem-yes-no-unknown.json" in line for line in err
     )
     assert any(line.startswith("igbuild: extra: ") and "ValueSet-left-over.json" in line for line in err)
-
-
-@needs_sushi
-def test_check_fails_when_only_whitespace_changes(profiles_copy: Path) -> None:
-    path = profiles_copy / "fsh-generated" / "resources" / "StructureDefinition-parent-patient.json"
-    path.write_text(path.read_text(encoding="utf-8") + "\n", encoding="utf-8")
-    assert run_check(profiles_copy) == 1
+    assert any(line.startswith("igbuild: stale: ") and whitespace_only.name in line for line in err)
+    assert len([line for line in err if line.split(":")[1].strip() in ("stale", "missing", "extra")]) == 4
 
 
 @needs_sushi
@@ -721,7 +713,7 @@ def test_refresh_rewrites_the_generated_folder_and_drops_stale_files(profiles_co
     args = ["--sushi", str(find_sushi()), "--skip-examples", "--profiles", str(profiles_copy)]
     assert igbuild.main(args) == 0
     assert not (generated / "ValueSet-left-over.json").exists()
-    assert run_check(profiles_copy) == 0
+    assert run_check(profiles_copy) == 0  # and the check passes on what a rebuild wrote
 
 
 @needs_sushi
