@@ -1,0 +1,144 @@
+"""``fhir-family collector``: run the national collector under gunicorn; ``collector add-token`` issues a
+bearer token (printed once, stored only as its hash); ``collector migrate`` brings the schema up to date.
+
+The database is ``--db`` or ``$DATABASE_URL`` (default: SQLite ``var/collector.sqlite``). The pseudonymisation
+key is ``$FHIR_FAMILY_PSEUDONYM_KEY`` or the ``--key-file`` (default ``var/pseudonym.key``); without one the
+collector refuses to start.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import sys
+from functools import partial
+from pathlib import Path
+
+import click
+
+from ..collector.settings import DEFAULT_KEY_PATH, default_database_url, read_pseudonym_key
+from ..errors import FhirFamilyError
+
+DB_OPTION = click.option(
+    "--db", "db_url", default=None, help="Database URL (default $DATABASE_URL or SQLite var/)."
+)
+
+
+def _fail(message: str, code: int = 2) -> None:
+    click.echo(f"fhir-family collector: {message}", err=True)
+    sys.exit(code)
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def build_app(db_url: str, key: bytes, allow_query_token: bool):  # type: ignore[no-untyped-def]
+    """The app factory each gunicorn worker calls (the master has already migrated the schema)."""
+    from ..collector.app import create_app
+
+    return create_app(
+        {
+            "DATABASE_URL": db_url,
+            "PSEUDONYM_KEY": key,
+            "MIGRATE": False,
+            "ALLOW_QUERY_TOKEN": allow_query_token,
+        }
+    )
+
+
+@click.group(invoke_without_command=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8081, show_default=True, type=int)
+@DB_OPTION
+@click.option(
+    "--key-file",
+    type=click.Path(path_type=Path),
+    default=DEFAULT_KEY_PATH,
+    show_default=True,
+    help="File holding the pseudonymisation key (when $FHIR_FAMILY_PSEUDONYM_KEY is unset).",
+)
+@click.option("--workers", default=1, show_default=True, type=int, help="gunicorn worker processes.")
+@click.option("--threads", default=8, show_default=True, type=int, help="Threads per worker.")
+@click.option(
+    "--allow-query-token",
+    is_flag=True,
+    help="Accept ?token= on GET (so a browser can open the report). Loopback demo use only.",
+)
+@click.pass_context
+def command(
+    ctx: click.Context,
+    host: str,
+    port: int,
+    db_url: str | None,
+    key_file: Path,
+    workers: int,
+    threads: int,
+    allow_query_token: bool,
+) -> None:
+    """Run the national collector HTTP API under gunicorn."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from ..collector.database import make_engine, migrate
+    from ..collector.gunicorn_server import serve
+
+    if allow_query_token and not _is_loopback(host):
+        _fail("--allow-query-token puts tokens in URLs: it is allowed on a loopback address only")
+    db_url = db_url or default_database_url()
+    try:
+        key = read_pseudonym_key(key_file)
+        engine = make_engine(db_url)
+        migrate(engine)
+        engine.dispose()
+    except FhirFamilyError as exc:
+        _fail(str(exc))
+    except Exception as exc:  # noqa: BLE001 - e.g. database unreachable: one line, not a trace
+        _fail(f"cannot open the database {db_url}: {exc.__class__.__name__}: {exc}")
+    click.echo(f"fhir-family collector: http://{host}:{port}/ (database {_safe(db_url)})", err=True)
+    serve(partial(build_app, db_url, key, allow_query_token), host, port, workers=workers, threads=threads)
+
+
+def _safe(db_url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(db_url).render_as_string(hide_password=True)
+
+
+@command.command("add-token")
+@click.option("--role", type=click.Choice(["provider", "analyst"]), default="provider", show_default=True)
+@click.option("--ods", default=None, help="The provider's ODS code (provider tokens only).")
+@click.option("--label", default=None, help="A name for the audit log (default: role and ODS code).")
+@click.option(
+    "--name", "organisation_name", default=None, help="The organisation's name, for a new ODS code."
+)
+@DB_OPTION
+def add_token(
+    role: str, ods: str | None, label: str | None, organisation_name: str | None, db_url: str | None
+) -> None:
+    """Issue a bearer token and print it: it is shown only this once (only its hash is stored)."""
+    from ..collector.database import make_engine, migrate, session_factory
+    from ..collector.tokens import issue_token
+
+    engine = make_engine(db_url or default_database_url())
+    try:
+        migrate(engine)
+        token = issue_token(session_factory(engine), role, ods, label, organisation_name)
+    except FhirFamilyError as exc:
+        _fail(str(exc))
+    finally:
+        engine.dispose()
+    click.echo(token)
+
+
+@command.command("migrate")
+@DB_OPTION
+def migrate_command(db_url: str | None) -> None:
+    """Create or upgrade the collector's tables (also done on every start)."""
+    from ..collector.database import make_engine, migrate
+
+    engine = make_engine(db_url or default_database_url())
+    migrate(engine)
+    engine.dispose()
+    click.echo("collector schema is up to date")
