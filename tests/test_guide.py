@@ -738,7 +738,7 @@ def test_missing_sushi_is_a_one_line_error(tmp_path: Path, capsys: pytest.Captur
 def test_sushi_log_parsing_keeps_details_and_known_warnings_apart() -> None:
     log = "\n".join(
         [
-            "info  Running SUSHI",
+            "info  Running SUSHI v3.21.0 (implements FHIR Shorthand specification v3.0.0)",
             "warn  Failed to load automatically-provided hl7.terminology.r4#latest",
             "warn  Something new",
             "error No element found at path foo",
@@ -754,6 +754,7 @@ def test_sushi_log_parsing_keeps_details_and_known_warnings_apart() -> None:
         "Something new",
     ]
     assert result.unexpected_warnings == ["Something new"]
+    assert result.version == "3.21.0"
 
 
 def test_known_sushi_warnings_are_each_explained() -> None:

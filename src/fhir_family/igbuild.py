@@ -43,6 +43,9 @@ GENERATED_EXAMPLE_DIRS = ("bundles", "invalid")
 #: offline one's, so SUSHI is always pointed at a registry that refuses at once.
 OFFLINE_REGISTRY = "http://127.0.0.1:9"
 SUSHI_TIMEOUT_SECONDS = 300
+#: The SUSHI release the committed JSON was built with (the Makefile installs this one); another release may
+#: write different bytes, which the check would report as stale files, so say so up front.
+PINNED_SUSHI_VERSION = "3.21.0"
 
 
 class IgBuildError(Exception):
@@ -56,6 +59,7 @@ class SushiResult:
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     unexpected_warnings: list[str] = field(default_factory=list)
+    version: str | None = None
 
 
 def load_known_warnings(profiles: Path) -> list[str]:
@@ -73,6 +77,8 @@ def parse_sushi_log(log: str, known_warnings: Sequence[str]) -> SushiResult:
     current: list[str] | None = None
     for raw in log.splitlines():
         line = raw.rstrip()
+        if line.startswith("info ") and "Running SUSHI v" in line:
+            result.version = line.split("Running SUSHI v", 1)[1].split()[0]
         if line.startswith("error "):
             result.errors.append(line[len("error "):].strip())
             current = result.errors
@@ -126,6 +132,10 @@ def run_sushi(sushi: Path, profiles: Path, workdir: Path) -> tuple[Path, SushiRe
     if result.errors or completed.returncode != 0:
         details = result.errors or [f"SUSHI exited with status {completed.returncode} and no error lines"]
         raise IgBuildError("SUSHI failed:\n" + "\n".join(f"  error: {line}" for line in details))
+    if result.version is not None and result.version != PINNED_SUSHI_VERSION:
+        result.unexpected_warnings.insert(
+            0, f"this is SUSHI {result.version}, not the pinned {PINNED_SUSHI_VERSION}: its output may differ"
+        )
     generated = project / GENERATED
     if not generated.is_dir() or not any(generated.glob("*.json")):
         raise IgBuildError(f"SUSHI reported success but wrote nothing to {GENERATED}")
