@@ -25,7 +25,7 @@ from fhir_family.mapping.bundle import build_bundle, to_fhir_patient
 from fhir_family.mapping.ids import entry_full_url
 from fhir_family.mapping.nhs_number import synthetic_nhs_number
 from fhir_family.mapping.record import ChildRecord, ReturnRecord
-from fhir_family.mapping.terminology import NHS_NUMBER_SYSTEM
+from fhir_family.mapping.terminology import EXT_YOUNG_CARER, NHS_NUMBER_SYSTEM, YES_NO_UNKNOWN_SYSTEM
 
 from .valid import MOTHER_THREE_CHILDREN
 
@@ -128,6 +128,18 @@ def _add_unknown_extension(bundle: Bundle) -> None:
     )
 
 
+def _add_young_carer_to_patient(bundle: Bundle) -> None:
+    """A known extension in the wrong place: young-carer describes a child (context RelatedPerson)."""
+    _resource(bundle, 1)["extension"].append(
+        {
+            "url": EXT_YOUNG_CARER,
+            "valueCodeableConcept": {
+                "coding": [{"system": YES_NO_UNKNOWN_SYSTEM, "code": "N", "display": "No"}]
+            },
+        }
+    )
+
+
 def _add_second_patient(bundle: Bundle) -> None:
     """Append a second, individually valid Patient that no child refers to and whose counts are consistent."""
     other = replace(
@@ -172,6 +184,13 @@ INVALID_EXAMPLES: tuple[InvalidExample, ...] = (
         "The EpisodeOfCare has no period (MentalHealthEpisode.period is 1..1).",
         from_bundle(_delete(2, "period")),
         (error("required", "Bundle.entry[2].resource.period"),),
+    ),
+    InvalidExample(
+        "patient-missing-parental-status",
+        "The Patient has no extensions at all, so the parental-status extension ParentPatient requires "
+        "(1..1) is missing: reported on the Patient's extension list.",
+        from_bundle(_delete(1, "extension")),
+        (error("required", "Bundle.entry[1].resource.extension"),),
     ),
     InvalidExample(
         "patient-has-name",
@@ -265,6 +284,20 @@ INVALID_EXAMPLES: tuple[InvalidExample, ...] = (
         (error("invariant", "Bundle.entry[1].resource.identifier[0]"),),
     ),
     InvalidExample(
+        "child-nhs-number-bad-check-digit",
+        "The first child's NHS number has a wrong modulus-11 check digit (ff-nhs-1 on the child's optional "
+        "nhsNumber identifier).",
+        from_child(0, nhs_number=_wrong_check_digit(BASE.children[0].nhs_number or "")),
+        (error("invariant", "Bundle.entry[3].resource.identifier[0]"),),
+    ),
+    InvalidExample(
+        "episode-period-ends-before-start",
+        "The EpisodeOfCare ends (2025-01-01) before it starts (2025-10-06): core invariant per-1 on the "
+        "Period.",
+        from_record(lambda record: replace(record, episode_end=date(2025, 1, 1))),
+        (error("invariant", "Bundle.entry[2].resource.period"),),
+    ),
+    InvalidExample(
         "organization-ods-code-lower-case",
         "The provider's ODS code 'xff01' is in lower case (ff-ods-1: 3 to 6 upper-case letters or digits).",
         from_record(lambda record: replace(record, ods_code=record.ods_code.lower())),
@@ -290,6 +323,20 @@ INVALID_EXAMPLES: tuple[InvalidExample, ...] = (
         "extension.",
         from_record(lambda record: replace(record, expected_due_date=date(2026, 6, 1))),
         (error("invariant", "Bundle.entry[1].resource.extension[0]"),),
+    ),
+    InvalidExample(
+        "status-disagrees-with-children",
+        "The parental status says none of the children live with the patient, but all three listed children "
+        "live with her full-time: a data-quality warning on the parental-status extension, not an error.",
+        from_record(lambda record: replace(record, parental_status="no-children-live-with-patient")),
+        (warning("business-rule", "Bundle.entry[1].resource.extension[0]"),),
+    ),
+    InvalidExample(
+        "extension-outside-its-context",
+        "The Patient carries the young-carer extension, which the guide defines for a RelatedPerson (a child "
+        "who cares) only: a known extension used outside its context.",
+        from_bundle(_add_young_carer_to_patient),
+        (error("structure", "Bundle.entry[1].resource.extension[1]"),),
     ),
     InvalidExample(
         "unknown-extension-warning",
