@@ -342,3 +342,19 @@ def test_convention_checker_follows_extensions_and_choices(core_available):
     assert _resolve(bundle, "Bundle.entry[5].resource.patient.reference") == (True, [])
     assert _resolve(bundle, "Bundle.entry[3].resource.relationship[0].coding[0].code") == (True, [])
     assert _resolve(bundle, "Bundle.entry[3].resource.relationship[1]") == (False, [])
+
+
+@pytest.mark.parametrize("zone", ["Pacific/Kiritimati", "America/Los_Angeles"])
+def test_examples_do_not_depend_on_the_local_time_zone(tmp_path, monkeypatch, zone):
+    """Dates are the easiest thing to shift by a day (a child's 18th birthday): build far from UTC."""
+    import time
+
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    try:
+        written = build_examples(tmp_path)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    for path in written:
+        assert path.read_bytes() == (EXAMPLES / path.relative_to(tmp_path)).read_bytes(), path.name
