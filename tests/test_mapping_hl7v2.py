@@ -1,0 +1,299 @@
+"""HL7 v2 ADT -> ReturnRecord: field mapping, NK1 child rules, Z-segments, MLLP, HL7-style error locations."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from fhir_family.errors import InputError, MappingError
+from fhir_family.mapping import terminology as t
+from fhir_family.mapping.hl7_tables import relationship_map, table_0063
+from fhir_family.mapping.hl7v2 import parse_hl7v2, strip_framing
+from fhir_family.mapping.payload import EPISODE_SYSTEM_BASE
+
+MSH = "MSH|^~\\&|EPR|RX4^^ODS|FHIRFAMILY|NHS|20261015093000||ADT^{event}^ADT_A01|CTRL-1|P|{version}"
+EVN = "EVN|{event}|20261015093000"
+PID = "PID|1||MRN1^^^RX4^MR~9990000026^^^NHS^NH||Example^Alice||19880412|F|||1 Street^^Leeds||0113 4960000"
+PV1 = "PV1|1|O|||||||||||||||||EP-9^^^RX4^VN|||||||||||||||||||||||||20260302"
+ZPS = "ZPS|all-children-live-with-patient|1|N"
+
+
+def nk1(set_id: int, rel: str, dob: str = "", sex: str = "", nk1_33: str = "", nk1_12: str = "") -> str:
+    fields = [str(set_id), "Example^Kid", rel] + [""] * 30
+    fields[11], fields[14], fields[15], fields[32] = nk1_12, sex, dob, nk1_33
+    return "NK1|" + "|".join(fields).rstrip("|")
+
+
+def message(*segments: str, event: str = "A04", version: str = "2.5.1", head: bool = True) -> str:
+    top = [MSH.format(event=event, version=version), EVN.format(event=event)] if head else []
+    return "\r".join([*top, *segments])
+
+
+def locations(issues) -> list[str]:
+    return [issue.extra["location"][0] for issue in issues]
+
+
+@pytest.mark.parametrize("event", ["A04", "A08", "A28", "A31"])
+@pytest.mark.parametrize("version", ["2.3", "2.4", "2.5.1", "2.6"])
+def test_header_patient_and_episode_fields(event: str, version: str) -> None:
+    parsed = parse_hl7v2(message(PID, PV1, ZPS, event=event, version=version))
+    record = parsed.record
+    assert record is not None
+    assert (record.ods_code, record.submission_id) == ("RX4", "RX4-CTRL-1")
+    assert (record.reporting_period_start, record.reporting_period_end) == (
+        date(2026, 10, 1),
+        date(2026, 10, 31),
+    )
+    assert (record.nhs_number, record.birth_date, record.gender) == (
+        "9990000026",
+        date(1988, 4, 12),
+        "female",
+    )
+    assert (record.episode_start, record.episode_status, record.episode_end) == (
+        date(2026, 3, 2),
+        "active",
+        None,
+    )
+    assert record.episode_identifier == (f"{EPISODE_SYSTEM_BASE}/RX4", "EP-9")
+    assert record.parental_status == "all-children-live-with-patient"
+    assert (record.children_in_household, record.expecting_child) == (1, False)
+    assert parsed.issues == ()
+
+
+def test_discharge_date_finishes_the_episode() -> None:
+    pv1 = PV1 + "|20261010"
+    record = parse_hl7v2(message(PID, pv1, ZPS)).record
+    assert (record.episode_end, record.episode_status) == (date(2026, 10, 10), "finished")
+
+
+def test_no_pv1_defaults_the_episode_to_the_message_date_with_an_information_issue() -> None:
+    parsed = parse_hl7v2(message(PID, ZPS, event="A28"))
+    assert (parsed.record.episode_start, parsed.record.episode_status) == (date(2026, 10, 15), "active")
+    assert [(str(i.severity), i.message_id) for i in parsed.issues] == [("information", "FF-HL7-DEFAULTED")]
+
+
+def test_reporting_month_falls_back_to_msh_7_without_evn() -> None:
+    text = "\r".join(
+        [MSH.format(event="A04", version="2.5.1").replace("20261015093000", "20240229"), PID, ZPS]
+    )
+    record = parse_hl7v2(text).record
+    assert (record.reporting_period_start, record.reporting_period_end) == (
+        date(2024, 2, 1),
+        date(2024, 2, 29),
+    )
+
+
+@pytest.mark.parametrize(
+    ("sex", "gender"), [("M", "male"), ("F", "female"), ("O", "other"), ("U", "unknown")]
+)
+def test_pid_8_maps_to_administrative_gender(sex: str, gender: str) -> None:
+    pid = PID.replace("|19880412|F|", f"|19880412|{sex}|")
+    assert parse_hl7v2(message(pid, PV1, ZPS)).record.gender == gender
+
+
+@pytest.mark.parametrize(
+    "pid_3",
+    [
+        "9990000026^^^NHS^NH",
+        "9990000026^^^NHS",
+        "9990000026^^^&2.16.840.1.113883.2.1.4.1&ISO^PI",
+        "X1^^^RX4^MR~9990000026^^^^NH",
+    ],
+)
+def test_nhs_number_is_the_pid_3_repetition_marked_as_one(pid_3: str) -> None:
+    pid = f"PID|1||{pid_3}||Example^Alice||19880412|F"
+    assert parse_hl7v2(message(pid, PV1, ZPS)).record.nhs_number == "9990000026"
+
+
+def test_child_nk1_with_zfc_maps_every_field() -> None:
+    parsed = parse_hl7v2(
+        message(
+            PID,
+            PV1,
+            nk1(1, "CHD^Child^HL70063", "20150601", "F", nk1_33="9990000042^^^NHS^NH"),
+            "ZFC|1|Y|birth-mother~registered-parent|part-time|Y|early-help~child-in-need",
+            ZPS,
+        )
+    )
+    (child,) = parsed.record.children
+    assert child.relationship == "CHILD"
+    assert (child.birth_date, child.gender, child.nhs_number) == (date(2015, 6, 1), "female", "9990000042")
+    assert (child.pr_held, child.pr_basis) == ("Y", ("birth-mother", "registered-parent"))
+    assert (child.residence, child.young_carer, child.help) == (
+        "part-time",
+        "Y",
+        ("early-help", "child-in-need"),
+    )
+
+
+def test_child_without_zfc_is_coded_unknown() -> None:
+    (child,) = parse_hl7v2(message(PID, PV1, nk1(1, "FCH", "20140404"), ZPS)).record.children
+    assert (child.relationship, child.pr_held, child.pr_basis) == ("CHLDFOST", "UNK", ())
+    assert (child.residence, child.young_carer, child.help) == ("unknown", "UNK", ("not-known",))
+
+
+def test_child_nhs_number_from_nk1_12_when_nk1_33_has_none() -> None:
+    (child,) = parse_hl7v2(
+        message(PID, PV1, nk1(1, "CHD", "20150601", nk1_12="9990000042^^^NHS^NH"), ZPS)
+    ).record.children
+    assert child.nhs_number == "9990000042"
+
+
+def test_child_nhs_number_failing_the_check_is_dropped_with_a_warning() -> None:
+    parsed = parse_hl7v2(message(PID, PV1, nk1(1, "CHD", "20150601", nk1_33="9990000043^^^NHS^NH"), ZPS))
+    assert parsed.record.children[0].nhs_number is None
+    assert locations(parsed.issues) == ["NK1[1]-33"]
+
+
+@pytest.mark.parametrize(("code", "expected"), sorted(t.V2_0063_TO_RELATIONSHIP.items()))
+def test_every_mapped_table_0063_code_becomes_a_child(code: str, expected: str) -> None:
+    (child,) = parse_hl7v2(message(PID, PV1, nk1(1, code, "20150601"), ZPS)).record.children
+    assert child.relationship == expected
+
+
+def test_relationship_map_is_read_from_the_guides_concept_map() -> None:
+    assert dict(relationship_map()) == dict(t.V2_0063_TO_RELATIONSHIP)
+    assert {"CHD", "MTH", "SPO", "EMC"} <= table_0063()
+
+
+@pytest.mark.parametrize("adult", ["MTH", "FTH", "SPO", "EMC", "GRD", "PAR"])
+def test_adult_nk1_is_ignored_silently(adult: str) -> None:
+    parsed = parse_hl7v2(message(PID, PV1, nk1(1, adult, "19600101"), ZPS))
+    assert parsed.record.children == ()
+    assert parsed.issues == ()
+
+
+def test_repeated_nk1_each_linked_to_its_zfc_by_set_id() -> None:
+    parsed = parse_hl7v2(
+        message(
+            PID,
+            PV1,
+            nk1(1, "CHD", "20100101"),
+            nk1(2, "SPO"),
+            nk1(3, "SCH", "20120202"),
+            "ZFC|3|N||other-parent|N|none",
+            "ZFC|1|Y|birth-mother|full-time|Y|child-protection-plan",
+            ZPS,
+        )
+    )
+    first, second = parsed.record.children
+    assert (first.relationship, first.residence, first.help) == (
+        "CHILD",
+        "full-time",
+        ("child-protection-plan",),
+    )
+    assert (second.relationship, second.residence, second.pr_held) == ("STPCHLD", "other-parent", "N")
+
+
+def test_children_aged_18_or_over_and_unborn_are_left_out_with_issues() -> None:
+    parsed = parse_hl7v2(
+        message(
+            PID,
+            PV1,
+            nk1(1, "CHD", "20081031"),
+            nk1(2, "CHD", "20081101"),
+            nk1(3, "CHD", "20261101"),
+            ZPS,
+        )
+    )
+    assert [c.birth_date for c in parsed.record.children] == [date(2008, 11, 1)]
+    assert [(str(i.severity), i.extra["location"][0]) for i in parsed.issues] == [
+        ("information", "NK1[1]-16"),
+        ("warning", "NK1[3]-16"),
+    ]
+
+
+def test_child_without_birth_date_is_left_out_with_a_warning() -> None:
+    parsed = parse_hl7v2(message(PID, PV1, nk1(1, "CHD"), nk1(2, "CHD", "20150601"), ZPS))
+    assert len(parsed.record.children) == 1
+    assert [(str(i.severity), i.message_id, i.extra["location"][0]) for i in parsed.issues] == [
+        ("warning", "FF-HL7-CHILD-NO-DOB", "NK1[1]-16")
+    ]
+
+
+def test_unknown_relationship_code_is_ignored_with_a_warning() -> None:
+    parsed = parse_hl7v2(message(PID, PV1, nk1(1, "QQQ", "20150601"), ZPS))
+    assert parsed.record.children == ()
+    assert [(str(i.severity), i.extra["location"][0]) for i in parsed.issues] == [("warning", "NK1[1]-3")]
+
+
+def test_zfc_without_a_matching_child_is_reported() -> None:
+    parsed = parse_hl7v2(message(PID, PV1, "ZFC|7|Y", ZPS))
+    assert locations(parsed.issues) == ["ZFC[1]-1"]
+
+
+def test_zps_accepts_ndtms_prntstat_codes_and_expected_child_fields() -> None:
+    record = parse_hl7v2(
+        message(PID, PV1, "ZPS|12|2|Y|20270115|unborn-child-protection-plan|20261001")
+    ).record
+    assert record.parental_status == "some-children-live-with-patient"
+    assert (record.children_in_household, record.expecting_child) == (2, True)
+    assert (record.expected_due_date, record.unborn_child_help) == (
+        date(2027, 1, 15),
+        "unborn-child-protection-plan",
+    )
+    assert record.date_recorded == date(2026, 10, 1)
+
+
+def test_mllp_framing_and_newline_separators_are_accepted() -> None:
+    text = "\x0b" + message(PID, PV1, ZPS).replace("\r", "\r\n") + "\r\n\x1c\r"
+    assert parse_hl7v2(text).record.nhs_number == "9990000026"
+    assert strip_framing("\x0bMSH|x\nPID|y\x1c\r") == "MSH|x\rPID|y"
+
+
+def test_names_addresses_and_phones_never_reach_the_record() -> None:
+    record = parse_hl7v2(message(PID, PV1, nk1(1, "CHD", "20150601"), ZPS)).record
+    text = repr(record)
+    for private in ("Example", "Alice", "Kid", "Street", "Leeds", "0113"):
+        assert private not in text
+
+
+@pytest.mark.parametrize(
+    ("segments", "location", "code"),
+    [
+        ((PID, PV1), "ZPS", "required"),
+        ((PID.replace("9990000026", "9990000027"), PV1, ZPS), "PID-3[2]", "value"),
+        (("PID|1||MRN1^^^RX4^MR||X||19880412|F", PV1, ZPS), "PID-3", "required"),
+        ((PID.replace("19880412", ""), PV1, ZPS), "PID-7", "required"),
+        ((PID.replace("19880412", "1988-04-12"), PV1, ZPS), "PID-7", "value"),
+        ((PID.replace("|F|", "|Q|"), PV1, ZPS), "PID-8", "code-invalid"),
+        ((PV1, ZPS), "PID", "required"),
+        ((PID, PV1, "ZPS|maybe"), "ZPS-1", "code-invalid"),
+        ((PID, PV1, "ZPS|not-a-parent|many"), "ZPS-2", "value"),
+        ((PID, PV1, "ZPS|not-a-parent|0|N|20270101"), "ZPS-3", "business-rule"),
+        ((PID, PV1, nk1(1, "CHD", "20150601"), "ZFC|1|N|birth-mother", ZPS), "ZFC[1]-3", "business-rule"),
+        ((PID, PV1, nk1(1, "CHD", "20150601"), "ZFC|1|Y|by-magic", ZPS), "ZFC[1]-3", "code-invalid"),
+        ((PID, PV1, nk1(1, "CHD", "20150601"), "ZFC|1|Y||attic", ZPS), "ZFC[1]-4", "code-invalid"),
+        ((PID, PV1, nk1(1, "CHD", "20150601"), "ZFC|1|Y||full-time|maybe", ZPS), "ZFC[1]-5", "code-invalid"),
+        ((PID, PV1, nk1(1, "CHD", "20150601"), "ZFC|1|Y||full-time|N|lots", ZPS), "ZFC[1]-6", "code-invalid"),
+        ((PID, PV1, nk1(1, "CHD", "20150601", sex="Z"), ZPS), "NK1[1]-15", "code-invalid"),
+    ],
+)
+def test_unmappable_messages_name_segment_and_field(
+    segments: tuple[str, ...], location: str, code: str
+) -> None:
+    with pytest.raises(MappingError) as caught:
+        parse_hl7v2(message(*segments))
+    errors = [i for i in caught.value.issues if str(i.severity) == "error"]
+    assert location in locations(errors)
+    assert {str(i.code) for i in errors if i.extra["location"][0] == location} == {code}
+    assert any(location in i.diagnostics or i.extra["location"][0] == location for i in errors)
+
+
+def test_unsupported_event_and_bad_sending_facility() -> None:
+    with pytest.raises(MappingError) as caught:
+        parse_hl7v2(message(PID, PV1, ZPS, event="A01"))
+    assert locations(caught.value.issues) == ["MSH-9"]
+    bad_facility = message(PID, PV1, ZPS).replace("RX4^^ODS", "not an ods")
+    with pytest.raises(MappingError) as caught:
+        parse_hl7v2(bad_facility)
+    assert locations(caught.value.issues) == ["MSH-4"]
+
+
+@pytest.mark.parametrize("text", ["", "hello", "PID|1||x", "MSH|^~\\&|EPR|RX4|||x||ADT^A04|1|P|9.9\rPID|1"])
+def test_unreadable_input_is_an_input_error(text: str) -> None:
+    with pytest.raises(InputError) as caught:
+        parse_hl7v2(text)
+    assert caught.value.http_status == 400
+    assert caught.value.issues[0].message_id == "FF-HL7-PARSE"

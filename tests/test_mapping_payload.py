@@ -1,0 +1,229 @@
+"""The JSON payload contract: schema, field-by-field mapping to the Bundle, located errors, minimisation."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from fhir_family.errors import InputError, MappingError
+from fhir_family.mapping import terminology as t
+from fhir_family.mapping.bundle import build_bundle
+from fhir_family.mapping.dates import age_on, calendar_month, is_dependent_child
+from fhir_family.mapping.factory import PARSERS, format_for_media_type, get_parser, guess_format
+from fhir_family.mapping.payload import EPISODE_SYSTEM_BASE, payload_schema, payload_to_record
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "ehr" / "json" / "mother-two-children.json"
+
+
+@pytest.fixture
+def payload() -> dict:
+    return json.loads(EXAMPLE.read_text())
+
+
+def _locations(exc: MappingError) -> list[str]:
+    return [issue.extra["location"][0] for issue in exc.issues]
+
+
+def _resources(bundle: dict, resource_type: str) -> list[dict]:
+    return [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == resource_type]
+
+
+def _ext(resource: dict, url: str) -> list[dict]:
+    return [e for e in resource.get("extension", []) if e["url"] == url]
+
+
+def _code(extension: dict) -> str:
+    return extension["valueCodeableConcept"]["coding"][0]["code"]
+
+
+def _part(extension: dict, name: str) -> dict:
+    return next(e for e in extension["extension"] if e["url"] == name)
+
+
+def test_schema_is_valid_draft_2020_12_and_documents_every_field() -> None:
+    schema = payload_schema()
+    Draft202012Validator.check_schema(schema)
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+
+    def walk(node: dict, path: str) -> None:
+        for name, sub in node.get("properties", {}).items():
+            target = schema["$defs"][sub["$ref"].split("/")[-1]] if "$ref" in sub else sub
+            assert sub.get("description") or target.get("description"), f"{path}/{name} has no description"
+            walk(target, f"{path}/{name}")
+        if "items" in node:
+            walk(schema["$defs"][node["items"]["$ref"].split("/")[-1]] if "$ref" in node["items"] else
+                 node["items"], f"{path}/*")
+
+    walk(schema, "")
+
+
+@pytest.mark.parametrize(
+    ("pointer", "codes"),
+    [
+        ("/properties/parentalStatus/properties/status/enum", set(t.PARENTAL_STATUS)),
+        ("/properties/parentalStatus/properties/unbornChildHelp/enum", set(t.UNBORN_HELP_CODES)),
+        ("/$defs/child/properties/relationship/enum", set(t.V3_RELATIONSHIP) | set(t.UKCORE_RELATIONSHIP)),
+        ("/$defs/child/properties/residence/enum", set(t.CHILD_RESIDENCE)),
+        ("/$defs/child/properties/help/items/enum", set(t.CHILD_HELP_CODES)),
+        ("/$defs/child/properties/parentalResponsibility/properties/basis/items/enum", set(t.PR_BASIS)),
+        ("/$defs/yesNoUnknown/enum", set(t.YES_NO_UNKNOWN)),
+        ("/$defs/gender/enum", set(t.ADMINISTRATIVE_GENDER)),
+        ("/properties/episode/properties/status/enum", set(t.EPISODE_OF_CARE_STATUS)),
+    ],
+)
+def test_schema_codes_are_the_guides_codes(pointer: str, codes: set[str]) -> None:
+    node = payload_schema()
+    for part in pointer.strip("/").split("/"):
+        node = node[part.replace("~1", "/")]
+    assert set(node) == codes
+
+
+def test_every_field_maps_to_its_fhir_element(payload: dict) -> None:
+    bundle = build_bundle(payload_to_record(payload))
+    assert bundle["identifier"] == {"system": t.SUBMISSION_SYSTEM, "value": "RX4-2026-10-0001"}
+    (org,) = _resources(bundle, "Organization")
+    assert org["identifier"] == [{"system": t.ODS_SYSTEM, "value": "RX4"}]
+    assert org["name"] == "Example Mental Health NHS Foundation Trust"
+    (patient,) = _resources(bundle, "Patient")
+    assert patient["identifier"] == [{"system": t.NHS_NUMBER_SYSTEM, "value": "9990000026"}]
+    assert (patient["birthDate"], patient["gender"]) == ("1988-04-12", "female")
+    (status,) = _ext(patient, t.EXT_PARENTAL_STATUS)
+    assert _code(_part(status, "status")) == "some-children-live-with-patient"
+    assert _part(status, "childrenInHousehold")["valueUnsignedInt"] == 1
+    assert _part(status, "expectingChild")["valueBoolean"] is False
+    assert _part(status, "dateRecorded")["valueDate"] == "2026-10-01"
+    assert _part(status, "reportingPeriod")["valuePeriod"] == {"start": "2026-10-01", "end": "2026-10-31"}
+    (episode,) = _resources(bundle, "EpisodeOfCare")
+    assert episode["status"] == "active"
+    assert episode["period"] == {"start": "2026-03-02"}
+    assert episode["identifier"][0] == {"system": f"{EPISODE_SYSTEM_BASE}/RX4", "value": "EP-2026-0412"}
+    first, second = _resources(bundle, "RelatedPerson")
+    assert first["relationship"][0]["coding"][0] == {"system": t.V3_ROLE_CODE_SYSTEM, "code": "CHILD",
+                                                    "display": "child"}
+    assert (first["birthDate"], first["gender"]) == ("2015-06-01", "female")
+    assert first["identifier"] == [{"system": t.NHS_NUMBER_SYSTEM, "value": "9990000042"}]
+    (pr,) = _ext(first, t.EXT_PARENTAL_RESPONSIBILITY)
+    assert (_code(_part(pr, "held")), _code(_part(pr, "basis"))) == ("Y", "birth-mother")
+    assert _code(_ext(first, t.EXT_CHILD_RESIDENCE)[0]) == "full-time"
+    assert _code(_ext(first, t.EXT_YOUNG_CARER)[0]) == "Y"
+    assert [_code(e) for e in _ext(first, t.EXT_HELP_AND_PROTECTION)] == ["early-help"]
+    assert "identifier" not in second
+    assert _code(_ext(second, t.EXT_CHILD_RESIDENCE)[0]) == "other-parent"
+
+
+def test_expected_child_fields_and_finished_episode() -> None:
+    path = EXAMPLE.with_name("expecting-first-child.json")
+    record = payload_to_record(json.loads(path.read_text()))
+    assert record.expecting_child is True
+    assert record.expected_due_date == date(2027, 2, 11)
+    assert record.unborn_child_help == "unborn-child-protection-plan"
+    assert (record.episode_status, record.episode_end) == ("finished", date(2026, 10, 20))
+    assert record.episode_identifier is None
+    assert record.children == ()
+
+
+def test_episode_id_system_can_be_given(payload: dict) -> None:
+    payload["episode"]["idSystem"] = "https://trust.example.nhs.uk/Id/episode"
+    record = payload_to_record(payload)
+    assert record.episode_identifier == ("https://trust.example.nhs.uk/Id/episode", "EP-2026-0412")
+
+
+def test_names_addresses_and_phones_are_dropped(payload: dict) -> None:
+    text = json.dumps(build_bundle(payload_to_record(payload)))
+    for private in ("Alice", "Carys", "Example Street", "LS1", "0113", "496"):
+        assert private not in text
+    for element in ('"name"', '"address"', '"telecom"'):
+        # the Organization's name is allowed; nothing else may carry one
+        assert text.count(element) == (1 if element == '"name"' else 0)
+
+
+@pytest.mark.parametrize(
+    ("change", "location", "code"),
+    [
+        (lambda p: p.pop("submissionId"), "/submissionId", "required"),
+        (lambda p: p["patient"].pop("birthDate"), "/patient/birthDate", "required"),
+        (lambda p: p["patient"].update(gender="F"), "/patient/gender", "code-invalid"),
+        (lambda p: p["patient"].update(birthDate="1988-02-30"), "/patient/birthDate", "value"),
+        (lambda p: p["provider"].update(odsCode="rx4"), "/provider/odsCode", "value"),
+        (lambda p: p["children"][1].update(relationship="MTH"), "/children/1/relationship", "code-invalid"),
+        (lambda p: p["children"][0].update(help=[]), "/children/0/help", "value"),
+        (lambda p: p["children"][0].update(hobby="x"), "/children/0/hobby", "structure"),
+        (lambda p: p.update(extra=1), "/extra", "structure"),
+        (lambda p: p["children"][0]["parentalResponsibility"].update(held="N"),
+         "/children/0/parentalResponsibility/basis", "value"),
+        (lambda p: p["parentalStatus"].update(expectedDueDate="2027-01-01"), "/parentalStatus", "value"),
+        (lambda p: p["patient"].update(nhsNumber="9990000027"), "/patient/nhsNumber", "value"),
+        (lambda p: p["children"][0].update(nhsNumber="9990000043"), "/children/0/nhsNumber", "value"),
+        (lambda p: p["reportingPeriod"].update(end="2026-09-01"), "/reportingPeriod/end", "value"),
+        (lambda p: p["episode"].update(end="2026-01-01"), "/episode/end", "value"),
+        (lambda p: p["children"][0].update(birthDate="2008-10-31"), "/children/0/birthDate", "business-rule"),
+        (lambda p: p["children"][0].update(birthDate="2026-11-01"), "/children/0/birthDate", "business-rule"),
+        (lambda p: p.update(children="none"), "/children", "structure"),
+    ],
+)
+def test_contract_breaches_are_located_by_json_pointer(payload: dict, change, location: str, code: str):
+    broken = copy.deepcopy(payload)
+    change(broken)
+    with pytest.raises(MappingError) as caught:
+        payload_to_record(broken)
+    assert location in _locations(caught.value)
+    codes = {str(issue.code) for issue in caught.value.issues if issue.extra["location"][0] == location}
+    assert codes == {code}
+    assert caught.value.http_status == 422
+
+
+def test_all_schema_problems_are_reported_at_once(payload: dict) -> None:
+    payload["patient"]["gender"] = "F"
+    payload["provider"]["odsCode"] = "x"
+    payload["children"][0]["residence"] = "away"
+    with pytest.raises(MappingError) as caught:
+        payload_to_record(payload)
+    assert len(caught.value.issues) == 3
+
+
+def test_child_turning_18_the_day_after_the_reporting_date_is_accepted(payload: dict) -> None:
+    payload["children"][0]["birthDate"] = "2008-11-01"
+    assert payload_to_record(payload).children[0].birth_date == date(2008, 11, 1)
+
+
+@pytest.mark.parametrize(
+    ("born", "on", "age"),
+    [
+        ("2008-10-31", "2026-10-31", 18),
+        ("2008-11-01", "2026-10-31", 17),
+        ("2008-02-29", "2026-02-28", 17),  # a leap-day child attains an age on 1 March in a common year
+        ("2008-02-29", "2026-03-01", 18),
+        ("2008-02-29", "2028-02-29", 20),
+    ],
+)
+def test_age_on_follows_english_law(born: str, on: str, age: int) -> None:
+    assert age_on(date.fromisoformat(born), date.fromisoformat(on)) == age
+    assert is_dependent_child(date.fromisoformat(born), date.fromisoformat(on)) is (age < 18)
+
+
+def test_calendar_month_handles_leap_february() -> None:
+    assert calendar_month(date(2028, 2, 10)) == (date(2028, 2, 1), date(2028, 2, 29))
+
+
+@pytest.mark.parametrize("text", ["{", "[1, 2", "", "not json"])
+def test_unreadable_json_is_an_input_error_with_line_and_column(text: str) -> None:
+    with pytest.raises(InputError) as caught:
+        get_parser("json").parse(text)
+    assert caught.value.issues[0].extra["location"][0].startswith("line 1, column")
+
+
+def test_factory_knows_every_format_and_rejects_unknown_ones() -> None:
+    assert set(PARSERS) == {"json", "hl7v2", "csv", "ndjson"}
+    with pytest.raises(ValueError, match="unknown input format 'xml'.*json, hl7v2, csv, ndjson"):
+        get_parser("xml")
+    assert guess_format("a/b.HL7") == "hl7v2"
+    assert guess_format("x.jsonl") == "ndjson"
+    with pytest.raises(ValueError, match="use --from"):
+        guess_format("x.xlsx")
+    assert format_for_media_type("text/csv; charset=utf-8") == "csv"
+    assert format_for_media_type("application/xml") is None
