@@ -31,12 +31,13 @@ from ..outcome import message_id
 from .diagram import build_diagram
 from .elements import BaseResolver, element_rows
 from .markdown import doc_page_name, render_markdown
+from .payload import field_rows, schema_paths
 from .terminology import concept_map_rows, concept_rows, expand
 
 Resource = dict[str, Any]
 STATIC_FILES = ("style.css", "favicon.svg")
 #: Docs rendered as pages, in the order the mapping page lists them (others follow by name).
-DOC_ORDER = ("payload", "hl7v2", "facade", "model")
+DOC_ORDER = ("guide", "payload", "hl7v2", "facade", "ehr-examples", "model")
 
 
 class ResourceValidator(Protocol):
@@ -195,19 +196,36 @@ class SiteBuilder:
                                      expected.get("issues", [])))
         return found
 
+    def doc_sources(self) -> dict[str, Path]:
+        """stem -> Markdown file: every doc in docs/ plus the EHR examples' README."""
+        sources = {p.stem: p for p in sorted(self.docs_dir.glob("*.md"))} if self.docs_dir.is_dir() else {}
+        ehr_readme = self.examples_root / "ehr" / "README.md"
+        if ehr_readme.is_file():
+            sources["ehr-examples"] = ehr_readme
+        return sources
+
     def docs(self) -> list[tuple[str, str, str]]:
         """(stem, title, html) of every Markdown doc, in reading order."""
-        paths = sorted(self.docs_dir.glob("*.md")) if self.docs_dir.is_dir() else []
-        stems = {p.stem for p in paths}
+        sources = self.doc_sources()
         rank = {stem: position for position, stem in enumerate(DOC_ORDER)}
-        ordered = sorted(paths, key=lambda p: (rank.get(p.stem, len(rank)), p.stem))
         rendered = []
-        for path in ordered:
-            text = path.read_text(encoding="utf-8")
+        for stem in sorted(sources, key=lambda stem: (rank.get(stem, len(rank)), stem)):
+            text = sources[stem].read_text(encoding="utf-8")
             title = next((line.lstrip("# ").strip() for line in text.splitlines() if line.startswith("# ")),
-                         path.stem)
-            rendered.append((path.stem, title, render_markdown(text, stems)))
+                         stem)
+            rendered.append((stem, title, render_markdown(text, set(sources))))
         return rendered
+
+    def ehr_samples(self) -> dict[str, str]:
+        """One sample input per EHR format (the first valid, non-edge-case file), as text."""
+        samples = {}
+        for folder, suffix in (("json", ".json"), ("hl7v2", ".hl7")):
+            candidates = sorted(p for p in (self.examples_root / "ehr" / folder).glob(f"*{suffix}")
+                                if not p.name.startswith(("invalid", "edge")) and ".expected." not in p.name)
+            if candidates:
+                text = candidates[0].read_text(encoding="utf-8")
+                samples[folder] = text.replace("\r\n", "\n").replace("\r", "\n")
+        return samples
 
     def usages(self) -> dict[str, list[tuple[str, str]]]:
         """canonical url -> [(profile url, element id)] where a profile uses it (extension, binding, ref)."""
@@ -292,9 +310,16 @@ class SiteBuilder:
         for example in examples:
             files[example.page] = self._render("example.html.j2", page=example.page, title=example.stem,
                                                example=example)
+        schemas = []
+        for path in schema_paths():
+            schema = json.loads(path.read_text(encoding="utf-8"))
+            files[path.name] = path.read_bytes()
+            schemas.append({"file": path.name, "title": schema.get("title", path.name),
+                            "description": schema.get("description", ""), "rows": field_rows(schema)})
         files["mapping.html"] = self._render(
             "mapping.html.j2", page="mapping.html", title="Mapping EHR feeds", docs=docs,
-            doc_page=doc_page_name, concept_maps=self.of_type("ConceptMap"),
+            doc_page=doc_page_name, concept_maps=self.of_type("ConceptMap"), schemas=schemas,
+            samples=self.ehr_samples(),
         )
         for stem, title, html in docs:
             files[doc_page_name(stem)] = self._render("doc.html.j2", page=doc_page_name(stem), title=title,
