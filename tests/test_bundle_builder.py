@@ -312,6 +312,18 @@ def test_unknown_codes_are_carried_for_the_validator_to_report(record):
     ]
 
 
+def test_a_bare_string_is_one_code_not_a_sequence_of_letters(record):
+    child = replace(record.children[0], help="early-help", pr_basis="birth-mother")
+    (person, _) = _resources(
+        build_bundle(replace(record, children=(child, record.children[1]))), "RelatedPerson"
+    )
+    assert [_code(e["valueCodeableConcept"])[1] for e in _ext(person, t.EXT_HELP_AND_PROTECTION)] == [
+        "early-help"
+    ]
+    (pr,) = _ext(person, t.EXT_PARENTAL_RESPONSIBILITY)
+    assert [_code(p["valueCodeableConcept"])[1] for p in _sub(pr, "basis")] == ["birth-mother"]
+
+
 def test_no_children_gives_three_entries(record):
     bundle = build_bundle(replace(record, children=()))
     assert [e["resource"]["resourceType"] for e in bundle["entry"]] == [

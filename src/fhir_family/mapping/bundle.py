@@ -167,7 +167,7 @@ def to_fhir_related_person(child: ChildRecord, patient_ref: str) -> Resource:
             "url": t.EXT_HELP_AND_PROTECTION,
             "valueCodeableConcept": _concept(t.HELP_AND_PROTECTION_SYSTEM, code, t.HELP_AND_PROTECTION),
         }
-        for code in child.help
+        for code in _codes(child.help)
     )
     person: Resource = {
         "resourceType": "RelatedPerson",
@@ -202,7 +202,7 @@ def parental_responsibility_extension(child: ChildRecord) -> Resource:
     ]
     parts.extend(
         {"url": "basis", "valueCodeableConcept": _concept(t.PR_BASIS_SYSTEM, code, t.PR_BASIS)}
-        for code in child.pr_basis
+        for code in _codes(child.pr_basis)
     )
     return {"url": t.EXT_PARENTAL_RESPONSIBILITY, "extension": parts}
 
@@ -243,6 +243,11 @@ def identifier_query(system: str, value: str) -> str:
 def _search_token(part: str) -> str:
     escaped = "".join(f"\\{char}" if char in "\\|,$" else char for char in part)
     return quote(escaped, safe=":/")
+
+
+def _codes(codes: str | tuple[str, ...]) -> tuple[str, ...]:
+    """A repeating code field; a bare string is one code (never iterated character by character)."""
+    return (codes,) if isinstance(codes, str) else tuple(codes)
 
 
 def _entry(full_url: str, resource: Resource, request: Resource) -> Resource:
