@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 from datetime import date
 from pathlib import Path
@@ -13,16 +12,12 @@ import pytest
 from click.testing import CliRunner
 
 from fhir_family.cli import main
+from fhir_family.conformance import default_validator
 from fhir_family.conformance.report import LINE_EXTENSION, issue_line
 from fhir_family.mapping.bundle import build_bundle
 from fhir_family.mapping.nhs_number import synthetic_nhs_number
 from fhir_family.mapping.record import ChildRecord, ReturnRecord
 from fhir_family.outcome import message_id
-
-# The structural validator lands separately (issue 3); until it does, only the input handling is testable.
-needs_validator = pytest.mark.skipif(
-    importlib.util.find_spec("fhir_family.conformance.validator") is None, reason="validator not built yet"
-)
 
 
 def _typical_record() -> ReturnRecord:
@@ -119,7 +114,6 @@ def test_folder_without_inputs(tmp_path: Path) -> None:
     _assert_unusable(_run(str(tmp_path)), "no .json or .ndjson files")
 
 
-@needs_validator
 def test_unusable_file_is_reported_in_json_output_too(tmp_path: Path, valid_bundle: dict[str, Any]) -> None:
     good = _write(tmp_path / "good.json", valid_bundle)
     bad = tmp_path / "bad.json"
@@ -135,7 +129,6 @@ def test_unusable_file_is_reported_in_json_output_too(tmp_path: Path, valid_bund
 # -- validation proper -------------------------------------------------------------------------------------
 
 
-@needs_validator
 def test_valid_bundle_exits_0(tmp_path: Path, valid_bundle: dict[str, Any]) -> None:
     result = _run(str(_write(tmp_path / "return.json", valid_bundle)))
     assert result.exit_code == 0, result.output
@@ -143,7 +136,6 @@ def test_valid_bundle_exits_0(tmp_path: Path, valid_bundle: dict[str, Any]) -> N
     assert "1 file: 1 valid, 0 invalid" in result.stdout
 
 
-@needs_validator
 def test_invalid_bundle_exits_1_with_expression(
     tmp_path: Path, invalid_bundle: tuple[dict[str, Any], int]
 ) -> None:
@@ -155,7 +147,6 @@ def test_invalid_bundle_exits_1_with_expression(
     assert "FF-" in result.stdout  # the stable message id is shown
 
 
-@needs_validator
 def test_json_format_single_file_is_one_operation_outcome(
     tmp_path: Path, invalid_bundle: tuple[dict[str, Any], int]
 ) -> None:
@@ -169,7 +160,6 @@ def test_json_format_single_file_is_one_operation_outcome(
     assert errors[0]["code"] == "required"
 
 
-@needs_validator
 def test_json_format_several_files_maps_path_to_outcome(
     tmp_path: Path, valid_bundle: dict[str, Any], invalid_bundle: tuple[dict[str, Any], int]
 ) -> None:
@@ -186,7 +176,6 @@ def test_json_format_several_files_maps_path_to_outcome(
     assert all(outcome["resourceType"] == "OperationOutcome" for outcome in document.values())
 
 
-@needs_validator
 def test_ndjson_issues_carry_line_numbers(
     tmp_path: Path, valid_bundle: dict[str, Any], invalid_bundle: tuple[dict[str, Any], int]
 ) -> None:
@@ -206,7 +195,6 @@ def test_ndjson_issues_carry_line_numbers(
     assert f"line 3: Bundle.entry[{index}].resource.birthDate" in text.stdout
 
 
-@needs_validator
 def test_ndjson_bad_line_is_unusable_but_the_rest_is_validated(
     tmp_path: Path, invalid_bundle: tuple[dict[str, Any], int]
 ) -> None:
@@ -220,23 +208,23 @@ def test_ndjson_bad_line_is_unusable_but_the_rest_is_validated(
     assert {issue_line(i) for i in outcome["issue"]} == {1, 2}
 
 
-@needs_validator
 def test_profile_option(tmp_path: Path, valid_bundle: dict[str, Any]) -> None:
     patient = next(e["resource"] for e in valid_bundle["entry"] if e["resource"]["resourceType"] == "Patient")
     patient = {k: v for k, v in patient.items() if k not in ("meta", "extension")}
     path = _write(tmp_path / "patient.json", patient)
-    plain = _run("--format", "json", str(path))
-    assert not any(
-        i["severity"] == "error" and i["code"] == "required" for i in json.loads(plain.stdout)["issue"]
+    # A bare Patient is checked as the return's parent: ParentPatient requires the parental-status extension.
+    assert _run(str(path)).exit_code == 1
+    assert (
+        _run(
+            "--profile", "https://fhir-family.uk/fhir/StructureDefinition/parent-patient", str(path)
+        ).exit_code
+        == 1
     )
-    profile = "https://fhir-family.uk/fhir/StructureDefinition/parent-patient"
-    profiled = _run("--format", "json", "--profile", profile, str(path))
-    assert profiled.exit_code == 1, profiled.output  # ParentPatient requires the parental-status extension
-    outcome = json.loads(profiled.stdout)
-    assert any(i["severity"] == "error" and i["code"] == "required" for i in outcome["issue"])
+    base = _run("--format", "json", "--profile", "http://hl7.org/fhir/StructureDefinition/Patient", str(path))
+    assert base.exit_code == 0, base.output
+    _assert_unusable(_run("--profile", "https://example.org/no-such-profile", str(path)), "no-such-profile")
 
 
-@needs_validator
 def test_progress_goes_to_stderr_not_stdout(tmp_path: Path, valid_bundle: dict[str, Any]) -> None:
     for number in range(8):
         _write(tmp_path / f"return-{number}.json", valid_bundle)
@@ -244,3 +232,24 @@ def test_progress_goes_to_stderr_not_stdout(tmp_path: Path, valid_bundle: dict[s
     assert result.exit_code == 0, result.output
     assert len(json.loads(result.stdout)) == 8  # stdout is nothing but the JSON document
     assert "Validating" in result.stderr
+
+
+def test_valid_examples_folder_exits_0(examples_dir: Path) -> None:
+    result = _run(str(examples_dir / "bundles"))
+    assert result.exit_code == 0, result.stdout
+    count = len(list((examples_dir / "bundles").glob("*.json")))
+    assert f"{count} files: {count} valid, 0 invalid (0 errors" in result.stdout
+
+
+def test_invalid_examples_folder_matches_the_python_api(examples_dir: Path) -> None:
+    """The CLI reports, per invalid example, exactly what the validator's Python API returns, and exits 1."""
+    result = _run("--format", "json", str(examples_dir / "invalid"))
+    assert result.exit_code == 1, result.stderr
+    document = json.loads(result.stdout)
+    examples = sorted(
+        p for p in (examples_dir / "invalid").glob("*.json") if not p.name.endswith(".expected.json")
+    )
+    assert sorted(document) == [str(p) for p in examples]  # the .expected.json files are skipped
+    validator = default_validator()
+    for path in examples:
+        assert document[str(path)] == validator.validate(json.loads(path.read_text(encoding="utf-8"))), path

@@ -39,6 +39,8 @@ PROGRESS_THRESHOLD = 5
 class _Validator(Protocol):
     def validate(self, resource: dict[str, Any], profile: str | None = None) -> dict[str, Any]: ...
 
+    def resolve_profile(self, profile: str) -> str | None: ...
+
 
 @dataclass
 class FileResult:
@@ -169,17 +171,23 @@ class _LazyValidator:
         self._guide = guide
         self._validator: _Validator | None = None
 
-    def validate(self, resource: dict[str, Any], profile: str | None = None) -> dict[str, Any]:
+    @property
+    def loaded(self) -> _Validator:
         if self._validator is None:
             self._validator = _load_validator(self._guide)
+        return self._validator
+
+    def resolve_profile(self, profile: str) -> str | None:
+        return self.loaded.resolve_profile(profile)
+
+    def validate(self, resource: dict[str, Any], profile: str | None = None) -> dict[str, Any]:
         if profile is None:
-            return self._validator.validate(resource)
-        return self._validator.validate(resource, profile=profile)
+            return self.loaded.validate(resource)
+        return self.loaded.validate(resource, profile=profile)
 
 
 def _load_validator(guide: Path | None) -> _Validator:
-    from ..conformance import default_validator
-    from ..conformance.validator import Validator
+    from ..conformance import Validator, default_validator
 
     return Validator.from_package(guide) if guide is not None else default_validator()
 
@@ -229,6 +237,13 @@ def command(paths: tuple[Path, ...], output_format: str, profile: str | None, gu
     if not files:
         _fail("no .json or .ndjson files found in " + ", ".join(str(p) for p in paths))
     validator = _LazyValidator(guide)
+    if profile is not None:
+        try:
+            known = validator.resolve_profile(profile)
+        except FhirFamilyError as exc:
+            _fail(str(exc))
+        if known is None:
+            _fail(f"--profile {profile}: no such profile in the guide or FHIR R4 core")
 
     results: list[FileResult] = []
     try:
@@ -237,7 +252,7 @@ def command(paths: tuple[Path, ...], output_format: str, profile: str | None, gu
                 results = [validate_file(validator, path, profile) for path in progress]
         else:
             results = [validate_file(validator, path, profile) for path in files]
-    except FhirFamilyError as exc:  # definitions missing, or --profile names a profile they do not have
+    except FhirFamilyError as exc:  # the definitions (core package or --guide) are missing or unreadable
         _fail(str(exc))
 
     for result in results:
