@@ -26,6 +26,9 @@ code), `entry[1]` Patient (ParentPatient, conditional update on the NHS number),
 (MentalHealthEpisode), then one RelatedPerson (DependentChild) per child. On the Patient `extension[0]` is
 `parental-status`; on each child `extension[0]` is `parental-responsibility`, `[1]` `child-residence`, `[2]`
 `young-carer` and `[3]` onwards `help-and-protection` (one per kind of help).
+
+What EHRs send before it becomes one of these Bundles (JSON payload, HL7 v2 ADT, CSV and NDJSON batches) is in
+[`ehr/`](ehr/README.md).
 """
 
 MODELLING = """\
