@@ -41,7 +41,8 @@ def core_patient(**extra: Any) -> dict[str, Any]:
     return {"resourceType": "Patient", **extra}
 
 
-# -- core R4 rules ----------------------------------------------------------------------------------------------
+# -- core R4 rules --
+
 
 @pytest.mark.parametrize(
     ("resource", "expected"),
@@ -51,8 +52,10 @@ def core_patient(**extra: Any) -> dict[str, Any]:
         (core_patient(birthDate="2021-02-29"), ("error", "value", "Patient.birthDate", "FF-FORMAT")),
         (core_patient(birthDate=19870514), ("error", "value", "Patient.birthDate", "FF-TYPE")),
         (core_patient(active="true"), ("error", "value", "Patient.active", "FF-TYPE")),
-        (core_patient(multipleBirthInteger=1.5), ("error", "value", "Patient.multipleBirth.ofType(integer)",
-                                                  "FF-TYPE")),
+        (
+            core_patient(multipleBirthInteger=1.5),
+            ("error", "value", "Patient.multipleBirth.ofType(integer)", "FF-TYPE"),
+        ),
         (core_patient(id="has spaces"), ("error", "value", "Patient.id", "FF-FORMAT")),
         (core_patient(identifier={"value": "x"}), ("error", "value", "Patient.identifier", "FF-TYPE")),
         (core_patient(gender=["female"]), ("error", "value", "Patient.gender", "FF-TYPE")),
@@ -60,24 +63,56 @@ def core_patient(**extra: Any) -> dict[str, Any]:
         (core_patient(gender="F"), ("error", "code-invalid", "Patient.gender", "FF-CODE-NOT-IN-VS")),
         (core_patient(meta={}), ("error", "invariant", "Patient.meta", "FF-INVARIANT")),
         (core_patient(identifier=[{}]), ("error", "invariant", "Patient.identifier[0]", "FF-INVARIANT")),
-        (core_patient(deceasedBoolean=True, deceasedDateTime="2020-01-01"),
-         ("error", "structure", "Patient.deceased", "FF-CHOICE-MULTIPLE")),
-        (core_patient(deceasedString="yes"), ("error", "value", "Patient.deceased.ofType(string)", "FF-TYPE")),
-        (core_patient(_birthDate={"foo": 1}), ("error", "structure", "Patient.birthDate.foo", "FF-UNKNOWN-ELEMENT")),
-        (core_patient(_gender={"extension": [{"url": "http://example.org/x", "valueString": "y"}]}),
-         ("warning", "extension", "Patient.gender.extension[0]", "FF-EXT-UNKNOWN")),
-        (core_patient(extension=[{"url": "http://hl7.org/fhir/StructureDefinition/patient-birthPlace"}]),
-         ("error", "required", "Patient.extension[0].value.ofType(Address)", "FF-CARDINALITY-MIN")),
-        (core_patient(extension=[{"url": "http://hl7.org/fhir/StructureDefinition/patient-birthPlace",
-                                  "valueString": "Leeds"}]),
-         ("error", "value", "Patient.extension[0].value.ofType(string)", "FF-TYPE")),
-        (core_patient(extension=[{"url": "http://hl7.org/fhir/StructureDefinition/encounter-reasonCancelled",
-                                  "valueCodeableConcept": {"text": "x"}}]),
-         ("error", "structure", "Patient.extension[0]", "FF-EXT-CONTEXT")),
-        (core_patient(link=[{"type": "seealso"}]), ("error", "required", "Patient.link[0].other",
-                                                    "FF-CARDINALITY-MIN")),
-        (core_patient(link=[{"other": {"reference": "Patient/1"}, "type": "seealso", "x": 1}]),
-         ("error", "structure", "Patient.link[0].x", "FF-UNKNOWN-ELEMENT")),
+        (
+            core_patient(deceasedBoolean=True, deceasedDateTime="2020-01-01"),
+            ("error", "structure", "Patient.deceased", "FF-CHOICE-MULTIPLE"),
+        ),
+        (
+            core_patient(deceasedString="yes"),
+            ("error", "value", "Patient.deceased.ofType(string)", "FF-TYPE"),
+        ),
+        (
+            core_patient(_birthDate={"foo": 1}),
+            ("error", "structure", "Patient.birthDate.foo", "FF-UNKNOWN-ELEMENT"),
+        ),
+        (
+            core_patient(_gender={"extension": [{"url": "http://example.org/x", "valueString": "y"}]}),
+            ("warning", "extension", "Patient.gender.extension[0]", "FF-EXT-UNKNOWN"),
+        ),
+        (
+            core_patient(extension=[{"url": "http://hl7.org/fhir/StructureDefinition/patient-birthPlace"}]),
+            ("error", "required", "Patient.extension[0].value.ofType(Address)", "FF-CARDINALITY-MIN"),
+        ),
+        (
+            core_patient(
+                extension=[
+                    {
+                        "url": "http://hl7.org/fhir/StructureDefinition/patient-birthPlace",
+                        "valueString": "Leeds",
+                    }
+                ]
+            ),
+            ("error", "value", "Patient.extension[0].value.ofType(string)", "FF-TYPE"),
+        ),
+        (
+            core_patient(
+                extension=[
+                    {
+                        "url": "http://hl7.org/fhir/StructureDefinition/encounter-reasonCancelled",
+                        "valueCodeableConcept": {"text": "x"},
+                    }
+                ]
+            ),
+            ("error", "structure", "Patient.extension[0]", "FF-EXT-CONTEXT"),
+        ),
+        (
+            core_patient(link=[{"type": "seealso"}]),
+            ("error", "required", "Patient.link[0].other", "FF-CARDINALITY-MIN"),
+        ),
+        (
+            core_patient(link=[{"other": {"reference": "Patient/1"}, "type": "seealso", "x": 1}]),
+            ("error", "structure", "Patient.link[0].x", "FF-UNKNOWN-ELEMENT"),
+        ),
     ],
     ids=lambda v: v[3] + ":" + str(v[2]) if isinstance(v, tuple) else "",
 )
@@ -86,8 +121,15 @@ def test_core_rule_reports_one_issue(resource: dict, expected: tuple) -> None:
 
 
 def test_extension_with_both_value_and_extensions_fails_ext1() -> None:
-    patient = core_patient(extension=[{"url": "http://example.org/x", "valueString": "y",
-                                       "extension": [{"url": "a", "valueString": "b"}]}])
+    patient = core_patient(
+        extension=[
+            {
+                "url": "http://example.org/x",
+                "valueString": "y",
+                "extension": [{"url": "a", "valueString": "b"}],
+            }
+        ]
+    )
     assert issues(patient, CORE_PATIENT) == [
         ("warning", "extension", "Patient.extension[0]", "FF-EXT-UNKNOWN"),
         ("error", "invariant", "Patient.extension[0]", "FF-INVARIANT"),
@@ -95,16 +137,33 @@ def test_extension_with_both_value_and_extensions_fails_ext1() -> None:
 
 
 def test_core_patient_that_conforms_has_no_issues() -> None:
-    patient = core_patient(id="p1", gender="female", birthDate="1987-05-14", active=True,
-                           _birthDate={"extension": [{"url": "http://hl7.org/fhir/StructureDefinition/patient-birthTime",
-                                                      "valueDateTime": "1987-05-14T10:15:00+01:00"}]})
+    patient = core_patient(
+        id="p1",
+        gender="female",
+        birthDate="1987-05-14",
+        active=True,
+        _birthDate={
+            "extension": [
+                {
+                    "url": "http://hl7.org/fhir/StructureDefinition/patient-birthTime",
+                    "valueDateTime": "1987-05-14T10:15:00+01:00",
+                }
+            ]
+        },
+    )
     assert issues(patient, CORE_PATIENT) == []
 
 
 def test_primitive_extension_without_value_counts_as_present() -> None:
     # birthDate absent but its extension present: the element exists (e.g. a data-absent-reason)
-    patient = {"resourceType": "Patient", "_birthDate": {"extension": [{
-        "url": "http://hl7.org/fhir/StructureDefinition/data-absent-reason", "valueCode": "unknown"}]}}
+    patient = {
+        "resourceType": "Patient",
+        "_birthDate": {
+            "extension": [
+                {"url": "http://hl7.org/fhir/StructureDefinition/data-absent-reason", "valueCode": "unknown"}
+            ]
+        },
+    }
     assert issues(patient, CORE_PATIENT) == []
 
 
@@ -120,11 +179,13 @@ def test_bundle_type_missing_is_required() -> None:
 
 @pytest.mark.parametrize(
     ("resource", "fragment"),
-    [({"resourceType": "Patien"}, "'Patien' is not an R4 resource type"),
-     ({"id": "x"}, "no resourceType"),
-     ({"resourceType": 7}, "not a string"),
-     ({"resourceType": "Element"}, "'Element' is not an R4 resource type"),
-     ({"resourceType": "DomainResource"}, "'DomainResource' is not an R4 resource type")],
+    [
+        ({"resourceType": "Patien"}, "'Patien' is not an R4 resource type"),
+        ({"id": "x"}, "no resourceType"),
+        ({"resourceType": 7}, "not a string"),
+        ({"resourceType": "Element"}, "'Element' is not an R4 resource type"),
+        ({"resourceType": "DomainResource"}, "'DomainResource' is not an R4 resource type"),
+    ],
 )
 def test_unknown_or_missing_resource_type_is_a_clear_error(resource: dict, fragment: str) -> None:
     outcome = default_validator().validate(resource)
@@ -145,7 +206,8 @@ def test_unknown_resource_type_inside_a_bundle() -> None:
     assert result == [("error", "structure", "Bundle.entry[4].resource", "FF-RESOURCE-TYPE")]
 
 
-# -- profiles: cardinality, fixed values, slicing, bindings, invariants ------------------------------------------
+# -- profiles: cardinality, fixed values, slicing, bindings, invariants --
+
 
 def test_missing_required_element_says_expected_and_found() -> None:
     b = bundle()
@@ -153,7 +215,10 @@ def test_missing_required_element_says_expected_and_found() -> None:
     outcome = default_validator().validate(b)
     [issue] = outcome["issue"]
     assert issue["expression"] == ["Bundle.entry[1].resource.birthDate"]
-    assert issue["diagnostics"] == "Patient.birthDate is required by profile ParentPatient (min 1) but is missing"
+    assert (
+        issue["diagnostics"]
+        == "Patient.birthDate is required by profile ParentPatient (min 1) but is missing"
+    )
 
 
 def test_prohibited_element_is_reported_once() -> None:
@@ -178,8 +243,9 @@ def test_two_nhs_numbers_exceed_the_slice() -> None:
 def test_nhs_number_slice_child_required() -> None:
     b = bundle()
     del b["entry"][1]["resource"]["identifier"][0]["value"]
-    assert issues(b) == [("error", "required", "Bundle.entry[1].resource.identifier[0].value",
-                          "FF-CARDINALITY-MIN")]
+    assert issues(b) == [
+        ("error", "required", "Bundle.entry[1].resource.identifier[0].value", "FF-CARDINALITY-MIN")
+    ]
 
 
 def test_fixed_value_differs() -> None:
@@ -194,7 +260,8 @@ def test_nhs_check_digit_invariant() -> None:
     b["entry"][1]["resource"]["identifier"][0]["value"] = value[:9] + str((int(value[9]) + 1) % 10)
     outcome = default_validator().validate(b)
     assert [(i["code"], i["expression"][0]) for i in outcome["issue"]] == [
-        ("invariant", "Bundle.entry[1].resource.identifier[0]")]
+        ("invariant", "Bundle.entry[1].resource.identifier[0]")
+    ]
     assert outcome["issue"][0]["diagnostics"].startswith("ff-nhs-1:")
 
 
@@ -202,8 +269,9 @@ def test_complex_extension_missing_sub_extension() -> None:
     b = bundle()
     status = b["entry"][1]["resource"]["extension"][0]
     status["extension"] = [e for e in status["extension"] if e["url"] != "reportingPeriod"]
-    assert issues(b) == [("error", "required", "Bundle.entry[1].resource.extension[0].extension",
-                          "FF-CARDINALITY-MIN")]
+    assert issues(b) == [
+        ("error", "required", "Bundle.entry[1].resource.extension[0].extension", "FF-CARDINALITY-MIN")
+    ]
 
 
 def test_sub_extension_value_type_restricted() -> None:
@@ -213,8 +281,14 @@ def test_sub_extension_value_type_restricted() -> None:
         if part["url"] == "childrenInHousehold":
             del part["valueUnsignedInt"]
             part["valueString"] = "3"
-    assert issues(b) == [("error", "value",
-                          "Bundle.entry[1].resource.extension[0].extension[1].value.ofType(string)", "FF-TYPE")]
+    assert issues(b) == [
+        (
+            "error",
+            "value",
+            "Bundle.entry[1].resource.extension[0].extension[1].value.ofType(string)",
+            "FF-TYPE",
+        )
+    ]
 
 
 def test_extension_used_outside_its_context() -> None:
@@ -242,10 +316,13 @@ def test_extensible_binding_is_a_warning() -> None:
 def test_is_a_filter_value_set_relationship() -> None:
     b = bundle()
     b["entry"][3]["resource"]["relationship"][0]["coding"][0]["code"] = "MTH"
-    assert issues(b) == [("error", "code-invalid", "Bundle.entry[3].resource.relationship[0]", "FF-CODE-NOT-IN-VS")]
+    assert issues(b) == [
+        ("error", "code-invalid", "Bundle.entry[3].resource.relationship[0]", "FF-CODE-NOT-IN-VS")
+    ]
 
 
-# -- bundle rules ---------------------------------------------------------------------------------------------------
+# -- bundle rules --
+
 
 def _set_child_and_reporting_date(b: dict, child_birth: str, reporting_end: str) -> None:
     b["entry"][3]["resource"]["birthDate"] = child_birth
@@ -257,19 +334,21 @@ def _set_child_and_reporting_date(b: dict, child_birth: str, reporting_end: str)
 @pytest.mark.parametrize(
     ("birth", "reporting", "is_18"),
     [
-        ("2008-01-31", "2026-01-31", True),   # 18th birthday on the reporting date: no longer a child
+        ("2008-01-31", "2026-01-31", True),  # 18th birthday on the reporting date: no longer a child
         ("2008-02-01", "2026-01-31", False),  # one day short of 18
         ("2008-02-29", "2026-02-28", False),  # leap-day birthday: 18 on 1 March in a non-leap year
         ("2008-02-29", "2026-03-01", True),
-        ("2008", "2026-12-30", False),        # partial date: cannot be sure the child is 18 yet
-        ("2008", "2026-12-31", True),         # ... but by 31 December 2026 even a child born then is 18
-        ("2007", "2026-01-31", True),         # born in 2007 at the latest on 31 Dec: 18 by 31 Dec 2025
+        ("2008", "2026-12-30", False),  # partial date: cannot be sure the child is 18 yet
+        ("2008", "2026-12-31", True),  # ... but by 31 December 2026 even a child born then is 18
+        ("2007", "2026-01-31", True),  # born in 2007 at the latest on 31 Dec: 18 by 31 Dec 2025
     ],
 )
 def test_child_age_on_reporting_date(birth: str, reporting: str, is_18: bool) -> None:
     b = bundle()
     _set_child_and_reporting_date(b, birth, reporting)
-    expected = [("error", "business-rule", "Bundle.entry[3].resource.birthDate", "FF-CHILD-AGE")] if is_18 else []
+    expected = (
+        [("error", "business-rule", "Bundle.entry[3].resource.birthDate", "FF-CHILD-AGE")] if is_18 else []
+    )
     assert [i for i in issues(b) if i[3] != "FF-STATUS-COUNTS"] == expected
 
 
@@ -293,14 +372,16 @@ def _set_status(b: dict, code: str, in_household: int | None = None) -> None:
 
 def _set_residence(b: dict, index: int, code: str) -> None:
     b["entry"][index]["resource"]["extension"][1]["valueCodeableConcept"]["coding"][0] = {
-        "system": "https://fhir-family.uk/fhir/CodeSystem/child-residence", "code": code}
+        "system": "https://fhir-family.uk/fhir/CodeSystem/child-residence",
+        "code": code,
+    }
 
 
 @pytest.mark.parametrize(
     ("mutate", "count"),
     [
-        (lambda b: _set_residence(b, 4, "other-parent"), 1),   # all live with patient, but one does not
-        (lambda b: _set_status(b, "not-a-parent"), 1),         # not a parent, yet children listed
+        (lambda b: _set_residence(b, 4, "other-parent"), 1),  # all live with patient, but one does not
+        (lambda b: _set_status(b, "not-a-parent"), 1),  # not a parent, yet children listed
         (lambda b: _set_status(b, "no-children-live-with-patient"), 1),
         (lambda b: _set_status(b, "all-children-live-with-patient", in_household=2), 1),
         (lambda b: _set_status(b, "some-children-live-with-patient"), 1),  # every child lives with patient
@@ -310,7 +391,10 @@ def test_status_counts_disagreement_is_a_warning(mutate, count: int) -> None:
     b = bundle()
     mutate(b)
     result = issues(b)
-    assert result == [("warning", "business-rule", "Bundle.entry[1].resource.extension[0]", "FF-STATUS-COUNTS")] * count
+    assert (
+        result
+        == [("warning", "business-rule", "Bundle.entry[1].resource.extension[0]", "FF-STATUS-COUNTS")] * count
+    )
 
 
 def test_duplicate_full_url() -> None:
@@ -321,8 +405,16 @@ def test_duplicate_full_url() -> None:
 
 
 def test_full_url_disagrees_with_id() -> None:
-    b = {"resourceType": "Bundle", "type": "collection", "entry": [
-        {"fullUrl": "https://example.org/fhir/Patient/1", "resource": {"resourceType": "Patient", "id": "2"}}]}
+    b = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {
+                "fullUrl": "https://example.org/fhir/Patient/1",
+                "resource": {"resourceType": "Patient", "id": "2"},
+            }
+        ],
+    }
     assert issues(b) == [("error", "value", "Bundle.entry[0].fullUrl", "FF-FULLURL-ID")]
 
 
@@ -334,15 +426,26 @@ def test_reference_to_wrong_resource_type() -> None:
 
 
 def test_urn_reference_must_resolve_in_any_bundle() -> None:
-    b = {"resourceType": "Bundle", "type": "collection", "entry": [
-        {"fullUrl": "urn:uuid:8c1a9d5e-0000-4000-8000-000000000001",
-         "resource": {"resourceType": "Patient", "managingOrganization": {
-             "reference": "urn:uuid:8c1a9d5e-0000-4000-8000-000000000002"}}}]}
-    assert issues(b) == [("error", "not-found", "Bundle.entry[0].resource.managingOrganization.reference",
-                          "FF-REF-NOT-FOUND")]
+    b = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {
+                "fullUrl": "urn:uuid:8c1a9d5e-0000-4000-8000-000000000001",
+                "resource": {
+                    "resourceType": "Patient",
+                    "managingOrganization": {"reference": "urn:uuid:8c1a9d5e-0000-4000-8000-000000000002"},
+                },
+            }
+        ],
+    }
+    assert issues(b) == [
+        ("error", "not-found", "Bundle.entry[0].resource.managingOrganization.reference", "FF-REF-NOT-FOUND")
+    ]
 
 
-# -- which profile applies ------------------------------------------------------------------------------------------
+# -- which profile applies --
+
 
 def test_single_resource_validates_against_its_role_profile() -> None:
     patient = {"resourceType": "Patient", "gender": "female"}
@@ -388,7 +491,8 @@ def test_unknown_declared_profile_is_a_warning_and_falls_back() -> None:
     assert issues(patient) == [("warning", "not-found", "Patient.meta.profile[0]", "FF-PROFILE-UNKNOWN")]
 
 
-# -- API ------------------------------------------------------------------------------------------------------------
+# -- API --
+
 
 def test_default_validator_is_cached() -> None:
     assert default_validator() is default_validator()
@@ -440,7 +544,9 @@ def test_from_package_tgz(tmp_path: Path) -> None:
 
 
 def test_snapshot_generated_from_differential() -> None:
-    snapshot = default_validator().compiler.snapshot("https://fhir-family.uk/fhir/StructureDefinition/parent-patient")
+    snapshot = default_validator().compiler.snapshot(
+        "https://fhir-family.uk/fhir/StructureDefinition/parent-patient"
+    )
     by_id = {e["id"]: e for e in snapshot}
     assert by_id["Patient.identifier:nhsNumber.system"]["fixedUri"] == "https://fhir.nhs.uk/Id/nhs-number"
     assert by_id["Patient.identifier:nhsNumber.value"]["min"] == 1
@@ -448,8 +554,9 @@ def test_snapshot_generated_from_differential() -> None:
     assert by_id["Patient.name"]["max"] == "0"
     assert by_id["Patient.birthDate"]["min"] == 1
     assert {c["key"] for c in by_id["Patient"]["constraint"]} >= {"dom-2", "dom-3"}  # inherited from core
-    assert [e["id"] for e in snapshot].index("Patient.identifier:nhsNumber") > [e["id"] for e in snapshot].index(
-        "Patient.identifier")
+    assert [e["id"] for e in snapshot].index("Patient.identifier:nhsNumber") > [
+        e["id"] for e in snapshot
+    ].index("Patient.identifier")
     ps = {e["id"]: e for e in default_validator().compiler.snapshot(PS_URL)}
     assert ps["Extension.extension:reportingPeriod.value[x].end"]["min"] == 1  # unrolled below value[x]
     assert ps["Extension.extension:status.value[x]"]["binding"]["strength"] == "required"

@@ -148,6 +148,9 @@ def _resolve(reference: str, entries: list[Entry], by_url: dict[str, Entry]) -> 
 
 def _check_references(entries: list[Entry], by_url: dict[str, Entry], ctx: Context, national: bool) -> None:
     in_bundle = {id(e.resource) for e in entries if e.resource is not None}
+    # entries whose fullUrl is missing or malformed (already reported): a reference that may have meant one
+    # of them is not reported again as dangling
+    anonymous = {e.resource.get("resourceType") for e in entries if e.resource is not None and e.full_url is None}
     for ref in ctx.references:
         if id(ref.resource) not in in_bundle:
             continue  # a reference inside a nested bundle or contained resource: not this bundle's business
@@ -159,6 +162,8 @@ def _check_references(entries: list[Entry], by_url: dict[str, Entry], ctx: Conte
         must_resolve = value.startswith("urn:") or national
         target = _resolve(value, entries, by_url)
         if target is None:
+            if anonymous and (not ref.target_types or anonymous & set(ref.target_types)):
+                continue
             if must_resolve:
                 ctx.add(
                     ERROR,
