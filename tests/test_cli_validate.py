@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import tarfile
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from click.testing import CliRunner
 from fhir_family.cli import main
 from fhir_family.conformance import default_validator
 from fhir_family.conformance.report import LINE_EXTENSION, issue_line
+from fhir_family.guide import guide_resources_dir
 from fhir_family.mapping.bundle import build_bundle
 from fhir_family.mapping.nhs_number import synthetic_nhs_number
 from fhir_family.mapping.record import ChildRecord, ReturnRecord
@@ -253,3 +255,31 @@ def test_invalid_examples_folder_matches_the_python_api(examples_dir: Path) -> N
     validator = default_validator()
     for path in examples:
         assert document[str(path)] == validator.validate(json.loads(path.read_text(encoding="utf-8"))), path
+
+
+def _guide_tgz(path: Path, guide_dir: Path, keep: str = "") -> Path:
+    """A FHIR NPM package of the guide's resources whose file names start with ``keep``."""
+    with tarfile.open(path, "w:gz") as archive:
+        archive.add(guide_dir.parent.parent / "sushi-config.yaml", arcname="package/sushi-config.yaml")
+        for resource in sorted(guide_dir.glob(f"{keep}*.json")):
+            archive.add(resource, arcname=f"package/{resource.name}")
+    return path
+
+
+def test_guide_option_uses_that_package(tmp_path: Path, valid_bundle: dict[str, Any]) -> None:
+    bundle = _write(tmp_path / "return.json", valid_bundle)
+    full = _run("--guide", str(_guide_tgz(tmp_path / "full.tgz", guide_resources_dir())), str(bundle))
+    assert full.exit_code == 0, full.output
+    # A package without the profiles: every meta.profile is unknown to it, which is reported (not crashed on).
+    bare = _guide_tgz(tmp_path / "terminology-only.tgz", guide_resources_dir(), keep="ValueSet-")
+    result = _run("--format", "json", "--guide", str(bare), str(bundle))
+    ids = {message_id(issue) for issue in json.loads(result.stdout)["issue"]}
+    assert "FF-PROFILE-UNKNOWN" in ids, result.stdout
+
+
+def test_guide_option_unreadable_package(tmp_path: Path, valid_bundle: dict[str, Any]) -> None:
+    broken = tmp_path / "broken.tgz"
+    broken.write_bytes(b"not a tarball")
+    _assert_unusable(
+        _run("--guide", str(broken), str(_write(tmp_path / "r.json", valid_bundle))), "broken.tgz"
+    )

@@ -193,7 +193,7 @@ def _load_validator(guide: Path | None) -> _Validator:
 
 
 def _fail(message: str) -> None:
-    click.echo(f"fhir-family validate: {message}", err=True)
+    click.echo(f"fhir-family validate: {' '.join(message.split())}", err=True)
     sys.exit(2)
 
 

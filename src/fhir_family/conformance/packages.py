@@ -125,7 +125,8 @@ def _read_tgz(path: Path) -> list[Resource]:
                 if _is_resource(value):
                     resources.append(value)
     except (tarfile.TarError, OSError, EOFError) as exc:
-        raise PackageError(f"guide package {path} is not a readable .tgz ({exc})") from exc
+        reason = " ".join(str(exc).split())  # tarfile lists one line per method it tried
+        raise PackageError(f"guide package {path} is not a readable .tgz ({reason})") from exc
     return resources
 
 
