@@ -210,6 +210,15 @@ def test_ndjson_bad_line_is_unusable_but_the_rest_is_validated(
     assert {issue_line(i) for i in outcome["issue"]} == {1, 2}
 
 
+def test_ndjson_line_that_is_not_utf8(tmp_path: Path, valid_bundle: dict[str, Any]) -> None:
+    path = tmp_path / "batch.ndjson"
+    path.write_bytes(json.dumps(valid_bundle).encode() + b'\n{"resourceType": "Patient", "id": "caf\xe9"}\n')
+    result = _run("--format", "json", str(path))
+    assert result.exit_code == 2
+    assert f"{path}:2: not UTF-8 text" in result.stderr
+    assert [issue_line(i) for i in json.loads(result.stdout)["issue"]] == [2]  # line 1 was valid
+
+
 def test_profile_option(tmp_path: Path, valid_bundle: dict[str, Any]) -> None:
     patient = next(e["resource"] for e in valid_bundle["entry"] if e["resource"]["resourceType"] == "Patient")
     patient = {k: v for k, v in patient.items() if k not in ("meta", "extension")}

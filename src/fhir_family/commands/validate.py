@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 import click
 
-from ..conformance.report import LINE_EXTENSION, issue_line, render_report
+from ..conformance.report import LINE_EXTENSION, render_report
 from ..errors import FhirFamilyError, InputError
 from ..outcome import Issue, IssueSeverity, IssueType, has_errors, operation_outcome
 
@@ -49,14 +49,6 @@ class FileResult:
     path: Path
     outcome: dict[str, Any]
     unusable: list[str] = field(default_factory=list)
-
-
-@dataclass
-class _Parsed:
-    """A resource read from a file, with its line number for NDJSON."""
-
-    resource: dict[str, Any]
-    line: int | None = None
 
 
 def find_inputs(paths: tuple[Path, ...]) -> list[Path]:
@@ -111,21 +103,33 @@ def _as_resource(text: str, where: str) -> dict[str, Any]:
     return value
 
 
-def _parse_file(path: Path) -> tuple[list[_Parsed], list[tuple[int | None, InputError]]]:
-    """The resources in one file, and the problems (with their line for NDJSON) that made parts unusable."""
-    text = _read_text(path)
+def _read_resources(path: Path) -> Iterator[tuple[int | None, dict[str, Any] | InputError]]:
+    """(line, resource or the reason it is unusable) for each resource in a file; line is None for .json.
+
+    NDJSON is streamed line by line, so a large extract is never held in memory whole.
+    """
     if path.suffix != ".ndjson":
-        return [_Parsed(_as_resource(text, str(path)))], []
-    parsed: list[_Parsed] = []
-    problems: list[tuple[int | None, InputError]] = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
         try:
-            parsed.append(_Parsed(_as_resource(line, f"{path}:{number}"), number))
+            yield None, _as_resource(_read_text(path), str(path))
         except InputError as exc:
-            problems.append((number, exc))
-    return parsed, problems
+            yield None, exc
+        return
+    try:
+        with path.open("rb") as handle:
+            for number, raw in enumerate(handle, start=1):
+                where = f"{path}:{number}"
+                try:
+                    line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+                except UnicodeDecodeError as exc:
+                    yield number, InputError(f"{where}: not UTF-8 text ({exc.reason} at byte {exc.start})")
+                    continue
+                if line.strip():
+                    try:
+                        yield number, _as_resource(line, where)
+                    except InputError as exc:
+                        yield number, exc
+    except OSError as exc:
+        yield None, InputError(f"{path}: cannot read ({exc.strerror or exc})")
 
 
 def _with_line(issue: dict[str, Any], line: int) -> dict[str, Any]:
@@ -143,25 +147,21 @@ def _all_ok(outcome: dict[str, Any]) -> bool:
 
 def validate_file(validator: _Validator, path: Path, profile: str | None) -> FileResult:
     """Validate every resource in one file into a single OperationOutcome for the file."""
-    try:
-        parsed, problems = _parse_file(path)
-    except InputError as exc:
-        return FileResult(path, operation_outcome([_input_issue(str(exc), "FF-INPUT-UNUSABLE")]), [str(exc)])
+    ndjson = path.suffix == ".ndjson"
     issues: list[dict[str, Any]] = []
-    for number, problem in problems:
-        issues.append(_input_issue(str(problem), "FF-INPUT-UNUSABLE", number).to_fhir())
-    for item in parsed:
-        outcome = validator.validate(item.resource, profile=profile)
-        if len(parsed) > 1 and _all_ok(outcome):
+    unusable: list[str] = []
+    for line, item in _read_resources(path):
+        if isinstance(item, InputError):
+            unusable.append(str(item))
+            issues.append(_input_issue(str(item), "FF-INPUT-UNUSABLE", line).to_fhir())
+            continue
+        outcome = validator.validate(item, profile=profile)
+        if ndjson and _all_ok(outcome):
             continue  # one "No issues found." per line of an NDJSON file would drown the real issues
-        for issue in outcome.get("issue", []):
-            issues.append(_with_line(issue, item.line) if item.line is not None else issue)
+        issues.extend(_with_line(issue, line) if line is not None else issue for issue in outcome["issue"])
     if not issues:
         issues = operation_outcome([])["issue"]
-    issues.sort(key=lambda issue: issue_line(issue) or 0)  # stable: each line's issues keep their order
-    return FileResult(
-        path, {"resourceType": "OperationOutcome", "issue": issues}, [str(p) for _, p in problems]
-    )
+    return FileResult(path, {"resourceType": "OperationOutcome", "issue": issues}, unusable)
 
 
 class _LazyValidator:
