@@ -318,7 +318,8 @@ def _insert_resources(session: Session, submission: Submission, stored: dict[str
                 position=position,
                 resource_type=resource_type,
                 resource_id=resource_id,
-                body=canonical_json(body),
+                # Compact, in the order built (resourceType first), one line: ready for NDJSON export.
+                body=json.dumps(body, ensure_ascii=False, separators=(",", ":")),
             )
         )
     session.flush()
