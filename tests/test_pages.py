@@ -1,0 +1,408 @@
+"""The guide's HTML pages, without a browser: what each page must say (element tables, constraints, codes,
+maps, examples with their validation results, the payload contract), that it is escaped, accessible and
+self-contained, and that the pages command and the facade's /ig/ blueprint serve the same files."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import shutil
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urldefrag
+
+import pytest
+from click.testing import CliRunner
+from flask import Flask
+
+from fhir_family.cli import main
+from fhir_family.conformance import default_validator
+from fhir_family.conformance.packages import DefinitionStore
+from fhir_family.guide import examples_dir, guide_resources_dir
+from fhir_family.igpackage import build_package_bytes, valid_example_paths
+from fhir_family.site import blueprint as ig_blueprint
+from fhir_family.site.builder import SiteBuilder
+from fhir_family.site.elements import parent_id
+from fhir_family.site.markdown import render_markdown
+from fhir_family.site.payload import field_rows, schema_paths
+from fhir_family.site.terminology import concept_rows, expand
+
+GUIDE = {r["url"]: r for r in (json.loads(p.read_text()) for p in guide_resources_dir().glob("*.json"))}
+SDS = [r for r in GUIDE.values() if r["resourceType"] == "StructureDefinition"]
+
+
+def _page(resource: dict) -> str:
+    return f"{resource['resourceType']}-{resource['id']}.html"
+
+
+class _Page(HTMLParser):
+    """Collects what the accessibility and link checks need from one page."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.rows: dict[str, str] = {}
+        self._row: str | None = None
+        self._row_text: list[str] = []
+        self.pre_text: list[str] = []
+        self._in_pre = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        self.tags.append((tag, attributes))
+        if tag == "tr" and attributes.get("id"):
+            self._row, self._row_text = attributes["id"], []
+        if tag == "pre":
+            self._in_pre = True
+            self.pre_text.append("")
+        if self._row is not None and tag == "a":
+            self._row_text.append(f" [href={attributes.get('href')}] ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "tr" and self._row is not None:
+            self.rows[self._row] = " ".join("".join(self._row_text).split())
+            self._row = None
+        if tag == "pre":
+            self._in_pre = False
+
+    def handle_data(self, data: str) -> None:
+        if self._row is not None:
+            self._row_text.append(data)
+        if self._in_pre:
+            self.pre_text[-1] += data
+
+    def count(self, tag: str) -> int:
+        return sum(1 for name, _ in self.tags if name == tag)
+
+
+def parse(data: bytes) -> _Page:
+    page = _Page()
+    page.feed(data.decode("utf-8"))
+    return page
+
+
+@pytest.fixture(scope="module")
+def files() -> dict[str, bytes]:
+    return SiteBuilder().build()
+
+
+def test_every_guide_resource_has_a_page(files: dict[str, bytes]) -> None:
+    for resource in GUIDE.values():
+        assert _page(resource) in files, resource["url"]
+
+
+@pytest.mark.parametrize("name", ["index.html", "profiles.html", "terminology.html", "examples.html",
+                                  "mapping.html", "download.html"])
+def test_navigation_pages_exist(files: dict[str, bytes], name: str) -> None:
+    assert name in files
+
+
+def test_pages_are_accessible_and_self_contained(files: dict[str, bytes]) -> None:
+    for name, data in files.items():
+        if not name.endswith(".html"):
+            continue
+        text = data.decode("utf-8")
+        page = parse(data)
+        assert text.startswith("<!doctype html>"), name
+        assert ("html", {"lang": "en-GB"}) in page.tags, name
+        assert page.count("h1") == 1, f"{name}: one h1 per page"
+        assert page.count("main") == 1, name
+        assert page.count("script") == 0, f"{name}: pages need no script"
+        assert page.count("table") <= page.count("thead") + sum(
+            1 for tag, attrs in page.tags if tag == "table" and "meta" in (attrs.get("class") or "")), name
+        for tag, attrs in page.tags:
+            for attribute in ("href", "src"):
+                target = attrs.get(attribute)
+                if not target or tag == "a" and target.startswith(("http://", "https://", "mailto:")):
+                    continue
+                absolute = target.startswith(("/", "http:", "https:", "//"))
+                assert not absolute, f"{name}: {target} is not relative"
+                path, _fragment = urldefrag(target)
+                assert path == "" or path in files, f"{name}: {target} does not exist"
+
+
+def _ids(data: bytes) -> set[str]:
+    return {attrs["id"] for _tag, attrs in parse(data).tags if attrs.get("id")}
+
+
+def test_fragment_links_point_at_existing_ids(files: dict[str, bytes]) -> None:
+    for name, data in files.items():
+        if not name.endswith(".html"):
+            continue
+        for _tag, attrs in parse(data).tags:
+            href = attrs.get("href") or ""
+            path, fragment = urldefrag(href)
+            if fragment and not href.startswith("http"):
+                assert fragment in _ids(files[path or name]), f"{name}: {href}"
+
+
+def test_dependent_child_element_table(files: dict[str, bytes]) -> None:
+    rows = parse(files["StructureDefinition-dependent-child.html"]).rows
+    assert "1..1" in rows["RelatedPerson.relationship"]
+    assert "ValueSet-dependent-child-relationship.html" in rows["RelatedPerson.relationship"]
+    assert "required" in rows["RelatedPerson.relationship"]
+    assert "0..0" in rows["RelatedPerson.name"]
+    assert "1..1" in rows["RelatedPerson.birthDate"]
+    assert "StructureDefinition-parent-patient.html" in rows["RelatedPerson.patient"]
+    assert "ff-nhs-1" in rows["RelatedPerson.identifier:nhsNumber"]
+    assert "https://fhir.nhs.uk/Id/nhs-number" in rows["RelatedPerson.identifier:nhsNumber.system"]
+    assert "StructureDefinition-young-carer.html" in rows["RelatedPerson.extension:youngCarer"]
+    # Inherited base elements are shown too, so the table reads as the whole resource.
+    assert "RelatedPerson.active" in rows
+
+
+def test_prohibited_rows_are_marked(files: dict[str, bytes]) -> None:
+    page = parse(files["StructureDefinition-parent-patient.html"])
+    classes = {attrs["id"]: attrs.get("class", "") for tag, attrs in page.tags
+               if tag == "tr" and attrs.get("id")}
+    for element in ("Patient.name", "Patient.telecom", "Patient.address", "Patient.contact"):
+        assert "prohibited" in classes[element], element
+    assert "prohibited" not in classes["Patient.birthDate"]
+
+
+def test_nested_extension_elements_get_their_base_from_the_narrowed_type(files: dict[str, bytes]) -> None:
+    rows = parse(files["StructureDefinition-parental-status.html"]).rows
+    start = rows["Extension.extension:reportingPeriod.value[x].start"]
+    assert "1..1" in start and "dateTime" in start
+
+
+def _constraints() -> list[tuple[str, str, str]]:
+    found = []
+    for sd in SDS:
+        for element in sd.get("differential", {}).get("element", []):
+            for constraint in element.get("constraint", []):
+                found.append((_page(sd), constraint["key"], constraint["human"]))
+    return sorted(set(found))
+
+
+@pytest.mark.parametrize(("page", "key", "human"), _constraints())
+def test_every_guide_constraint_is_shown_with_its_human_text(files: dict[str, bytes], page: str, key: str,
+                                                            human: str) -> None:
+    text = files[page].decode("utf-8")
+    assert f"constraint-{key}" in text
+    assert human in html.unescape(text)
+
+
+def test_every_invariant_of_the_contract_appears_somewhere(files: dict[str, bytes]) -> None:
+    keys = {key for _page_name, key, _human in _constraints()}
+    contract = {"ff-nhs-1", "ff-ods-1", "ff-pr-1", "ff-ps-1", "ff-bun-1", "ff-bun-2", "ff-bun-3", "ff-bun-4"}
+    assert contract <= keys
+
+
+def test_home_page_diagram_shows_every_profile_and_extension(files: dict[str, bytes]) -> None:
+    text = files["index.html"].decode("utf-8")
+    svg = text[text.index("<svg"): text.index("</svg>")]
+    assert 'role="img"' in svg
+    for sd in SDS:
+        assert f'href="{_page(sd)}"' in svg, sd["id"]
+    rows = re.findall(r"<tr>\s*<td><a href=\"([^\"]+)\">.*?</td>\s*<td class=\"nowrap\"><code>([^<]+)</code>"
+                      r"</td>\s*<td>([^<]+)</td>\s*<td><a href=\"([^\"]+)\">", text, re.S)
+    expected = set()
+    for sd in SDS:
+        for element in sd.get("differential", {}).get("element", []):
+            if element.get("sliceName") and element["path"].endswith(".extension") and element.get("type"):
+                for url in element["type"][0].get("profile", []):
+                    expected.add((_page(sd), f"extension:{element['sliceName']}",
+                                  f"{element['min']}..{element['max']}", _page(GUIDE[url])))
+    assert set(rows) == expected
+    assert len(expected) == 5
+
+
+@pytest.mark.parametrize("url", sorted(u for u, r in GUIDE.items() if r["resourceType"] == "CodeSystem"))
+def test_code_system_pages_list_every_code(files: dict[str, bytes], url: str) -> None:
+    code_system = GUIDE[url]
+    rows = parse(files[_page(code_system)]).rows
+    for concept in concept_rows(code_system):
+        row = rows[f"code-{concept.code}"]
+        assert concept.display in row
+
+
+def test_value_set_expansion_uses_the_core_code_systems() -> None:
+    store = DefinitionStore.default()
+    expansion = expand(GUIDE["https://fhir-family.uk/fhir/ValueSet/dependent-child-relationship"], store)
+    codes = {(row.code, row.display) for row in expansion.rows}
+    assert ("CHILD", "child") in codes
+    assert "Dependant" in {row.code for row in expansion.rows}
+    assert len(expansion.rows) == 23
+    assert expansion.incomplete == []
+    child_help = expand(GUIDE["https://fhir-family.uk/fhir/ValueSet/child-help-and-protection"], store)
+    assert "unborn-child-protection-plan" not in {row.code for row in child_help.rows}
+
+
+def test_concept_map_page_shows_each_mapping(files: dict[str, bytes]) -> None:
+    concept_map = GUIDE["https://fhir-family.uk/fhir/ConceptMap/v2-0063-to-dependent-child-relationship"]
+    text = files[_page(concept_map)].decode("utf-8")
+    cells = re.findall(r"<th scope=\"row\"><code>([^<]+)</code></th>.*?<span class=\"badge eq-([a-z]+)\">"
+                       r".*?</td><td>.*?</td>"
+                       r"<td>(?:<code>([^<]+)</code>|<span class=\"muted\">no map</span>)",
+                       text.replace("\n", " "))
+    found = {(source, equivalence, target) for source, equivalence, target in cells}
+    assert ("CHD", "equivalent", "CHILD") in found
+    assert ("WRD", "wider", "Dependant") in found
+    mapped = {(e["code"], t["code"]) for g in concept_map["group"] for e in g["element"] for t in e["target"]}
+    assert {(s, t) for s, _e, t in found} == mapped
+
+
+def test_every_example_has_a_page_with_its_json(files: dict[str, bytes]) -> None:
+    for path in valid_example_paths():
+        page = parse(files[f"example-{path.stem}.html"])
+        assert json.loads(page.pre_text[-1]) == json.loads(path.read_text())
+    invalid = sorted(p for p in (examples_dir() / "invalid").glob("*.json") if ".expected." not in p.name)
+    assert invalid
+    for path in invalid:
+        page = parse(files[f"invalid-{path.stem}.html"])
+        assert json.loads(page.pre_text[-1]) == json.loads(path.read_text())
+
+
+def test_invalid_example_pages_show_the_validators_issues(files: dict[str, bytes]) -> None:
+    validator = default_validator()
+    for expected_path in sorted((examples_dir() / "invalid").glob("*.expected.json")):
+        stem = expected_path.name.removesuffix(".expected.json")
+        text = html.unescape(files[f"invalid-{stem}.html"].decode("utf-8"))
+        expected = json.loads(expected_path.read_text())
+        for issue in expected["issues"]:
+            assert issue["expression"] in text, (stem, issue)
+        outcome = validator.validate(json.loads(expected_path.with_name(f"{stem}.json").read_text()))
+        actual = sorted((i["severity"], i["code"], (i.get("expression") or [""])[0])
+                        for i in outcome["issue"] if i["severity"] != "information")
+        for _severity, _code, expression in actual:
+            assert expression in text, (stem, expression)
+        wanted = sorted((i["severity"], i["code"], i["expression"]) for i in expected["issues"])
+        # The page's verdict is the real comparison, whichever way it goes.
+        assert ("as documented" in text) == (actual == wanted), stem
+        assert ("differs from documentation" in text) == (actual != wanted), stem
+
+
+def test_valid_example_pages_say_valid(files: dict[str, bytes]) -> None:
+    for path in valid_example_paths():
+        text = files[f"example-{path.stem}.html"].decode("utf-8")
+        assert '<span class="badge ok">valid</span>' in text, path.stem
+
+
+def test_example_json_is_escaped(tmp_path: Path) -> None:
+    examples = tmp_path / "examples"
+    (examples / "bundles").mkdir(parents=True)
+    bundle = json.loads(valid_example_paths()[0].read_text())
+    bundle["entry"][0]["resource"]["name"] = "<script>alert('x')</script> & Co"
+    (examples / "bundles" / "hostile.json").write_text(json.dumps(bundle))
+    built = SiteBuilder(examples_root=examples).build()
+    text = built["example-hostile.html"].decode("utf-8")
+    assert "<script>" not in text
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; Co" in text
+
+
+def test_mapping_page_lists_every_payload_field(files: dict[str, bytes]) -> None:
+    paths = schema_paths()
+    assert paths, "the EHR payload JSON Schema is missing"
+    text = files["mapping.html"].decode("utf-8")
+    for path in paths:
+        assert path.name in files
+        for row in field_rows(json.loads(path.read_text())):
+            assert f"<code>{row.pointer}</code>" in text
+    assert "/children/-/relationship" in text
+
+
+def test_docs_become_pages_with_working_links(files: dict[str, bytes], repo_root: Path) -> None:
+    for path in (repo_root / "docs").glob("*.md"):
+        assert f"doc-{path.stem}.html" in files
+        assert f'href="doc-{path.stem}.html"' in files["mapping.html"].decode("utf-8")
+
+
+def test_download_page_offers_the_package(files: dict[str, bytes]) -> None:
+    metadata, tarball = build_package_bytes()
+    assert files[metadata.tarball_name] == tarball
+    assert f'href="{metadata.tarball_name}"' in files["download.html"].decode("utf-8")
+
+
+def test_markdown_is_escaped_and_links_are_kept_inside_the_site() -> None:
+    rendered = render_markdown("<b>x</b> [model](model.md#profiles) [code](../src/x.py) [web](https://a.b)",
+                               {"model"})
+    assert "&lt;b&gt;" in rendered
+    assert 'href="doc-model.html#profiles"' in rendered
+    assert "../src/x.py" not in rendered and "code" in rendered
+    assert 'href="https://a.b"' in rendered
+
+
+@pytest.mark.parametrize(("element_id", "parent"), [
+    ("Patient", None),
+    ("Patient.identifier", "Patient"),
+    ("Patient.identifier:nhsNumber", "Patient.identifier"),
+    ("Patient.identifier:nhsNumber.system", "Patient.identifier:nhsNumber"),
+    ("Extension.extension:status.value[x]", "Extension.extension:status"),
+])
+def test_parent_id(element_id: str, parent: str | None) -> None:
+    assert parent_id(element_id) == parent
+
+
+def test_pages_command_writes_the_site(tmp_path: Path, files: dict[str, bytes]) -> None:
+    out = tmp_path / "site"
+    result = CliRunner().invoke(main, ["pages", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == sorted(files)
+    assert (out / "index.html").read_bytes() == files["index.html"]
+
+
+def test_pages_command_reports_a_missing_guide_in_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                                           ) -> None:
+    monkeypatch.setenv("FHIR_FAMILY_GUIDE", str(tmp_path / "nowhere"))
+    result = CliRunner().invoke(main, ["pages", "--out", str(tmp_path / "site")])
+    assert result.exit_code != 0
+    assert "Traceback" not in result.output
+    assert result.output.startswith("Error: ") and len(result.output.strip().splitlines()) == 1
+
+
+def test_pages_for_another_guide_folder(tmp_path: Path) -> None:
+    """A vendor's copy of the guide (here: one profile removed) gets pages for exactly what it holds."""
+    guide = tmp_path / "guide"
+    shutil.copytree(guide_resources_dir(), guide)
+    (guide / "StructureDefinition-mental-health-episode.json").unlink()
+    built = SiteBuilder(guide_dir=guide).build()
+    assert "StructureDefinition-mental-health-episode.html" not in built
+    assert "StructureDefinition-parent-patient.html" in built
+
+
+@pytest.fixture()
+def ig_app(monkeypatch: pytest.MonkeyPatch) -> tuple[Flask, list[int]]:
+    builds: list[int] = []
+
+    class CountingBuilder(SiteBuilder):
+        def build(self) -> dict[str, bytes]:
+            builds.append(1)
+            return super().build()
+
+    monkeypatch.setattr(ig_blueprint, "SiteBuilder", CountingBuilder)
+    app = Flask("test")
+    app.config.update(GUIDE_DIR=None, VALIDATOR=None)
+    app.register_blueprint(ig_blueprint.blueprint)
+    return app, builds
+
+
+def test_blueprint_serves_the_pages_built_once(ig_app: tuple[Flask, list[int]],
+                                               files: dict[str, bytes]) -> None:
+    app, builds = ig_app
+    client = app.test_client()
+    redirect = client.get("/ig")
+    assert redirect.status_code == 308 and redirect.headers["Location"].endswith("/ig/")
+    index = client.get("/ig/")
+    assert index.status_code == 200 and index.mimetype == "text/html"
+    assert index.data == files["index.html"]
+    css = client.get("/ig/style.css")
+    assert css.status_code == 200 and css.mimetype == "text/css"
+    name = next(n for n in files if n.endswith(".tgz"))
+    tarball = client.get(f"/ig/{name}")
+    assert tarball.mimetype == "application/gzip" and tarball.data == files[name]
+    assert client.get("/ig/no-such-page.html").status_code == 404
+    assert client.get("/ig/../pyproject.toml").status_code == 404
+    assert builds == [1]
+
+
+def test_facade_serves_the_guide_pages() -> None:
+    from fhir_family.facade.app import create_app
+
+    client = create_app({"TESTING": True}).test_client()
+    response = client.get("/ig/StructureDefinition-parent-patient.html")
+    assert response.status_code == 200
+    assert b"Parent patient" in response.data or b"ParentPatient" in response.data
+    missing = client.get("/ig/missing.html")
+    assert missing.status_code == 404
