@@ -1,0 +1,118 @@
+"""``fhir-family map``: single documents and batches, output folders, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from fhir_family.cli import main
+from fhir_family.conformance import default_validator
+from fhir_family.outcome import has_errors
+
+EHR = Path(__file__).resolve().parent.parent / "examples" / "ehr"
+
+
+def run(*args: str, stdin: str | None = None):
+    return CliRunner().invoke(main, ["map", *args], input=stdin, catch_exceptions=False)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [EHR / "json" / "mother-two-children.json", EHR / "hl7v2" / "a04-register-mother-two-children.hl7"],
+)
+def test_single_document_to_stdout(path: Path) -> None:
+    result = run(str(path))
+    assert result.exit_code == 0, result.output
+    bundle = json.loads(result.stdout)
+    assert bundle["resourceType"] == "Bundle"
+    assert not has_errors(default_validator().validate(bundle))
+
+
+def test_single_document_to_a_folder_named_by_submission(tmp_path: Path) -> None:
+    result = run(str(EHR / "json" / "mother-two-children.json"), "--out", str(tmp_path / "out"))
+    assert result.exit_code == 0
+    written = tmp_path / "out" / "RX4-2026-10-0001.json"
+    assert json.loads(written.read_text())["identifier"]["value"] == "RX4-2026-10-0001"
+
+
+def test_format_from_option_overrides_the_name(tmp_path: Path) -> None:
+    odd = tmp_path / "message.dat"
+    shutil.copy(EHR / "hl7v2" / "edge-no-nk1.hl7", odd)
+    assert run(str(odd)).exit_code == 2  # cannot tell the format from ".dat"
+    result = run(str(odd), "--from", "hl7v2")
+    assert result.exit_code == 0 and json.loads(result.stdout)["resourceType"] == "Bundle"
+
+
+def test_stdin_with_from() -> None:
+    result = run("-", "--from", "json", stdin=(EHR / "json" / "expecting-first-child.json").read_text())
+    assert result.exit_code == 0 and json.loads(result.stdout)["identifier"]["value"] == "RX4-2026-10-0002"
+
+
+def test_warnings_go_to_stderr_on_one_line() -> None:
+    result = run(str(EHR / "hl7v2" / "edge-missing-dob.hl7"))
+    assert result.exit_code == 0
+    warning_lines = [line for line in result.stderr.splitlines() if "warning" in line]
+    assert len(warning_lines) == 1 and "NK1[1]-16" in warning_lines[0]
+
+
+@pytest.mark.parametrize(
+    ("path", "exit_code", "fragment"),
+    [
+        (EHR / "json" / "invalid-contract.json", 1, "/provider/odsCode"),
+        (EHR / "hl7v2" / "invalid-no-zps.hl7", 1, "ZPS"),
+        (EHR / "hl7v2" / "invalid-bad-nhs-number.hl7", 1, "PID-3[1]"),
+    ],
+)
+def test_unmappable_input_exits_non_zero_with_one_line(path: Path, exit_code: int, fragment: str) -> None:
+    result = run(str(path))
+    assert result.exit_code == exit_code
+    assert result.stdout == ""
+    assert len(result.stderr.strip().splitlines()) == 1 and fragment in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "suffix"), [("{oops", ".json"), ("hello", ".hl7"), (b"\xff\xfe", ".json")]
+)
+def test_unreadable_input_exits_2(tmp_path: Path, content, suffix: str) -> None:
+    path = tmp_path / f"bad{suffix}"
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    result = run(str(path))
+    assert result.exit_code == 2
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.output
+
+
+def test_missing_file_exits_2(tmp_path: Path) -> None:
+    result = run(str(tmp_path / "absent.json"))
+    assert result.exit_code == 2 and "no such file" in result.stderr
+
+
+@pytest.mark.parametrize("name", ["csv/returns.csv", "ndjson/returns.ndjson"])
+def test_batch_to_a_folder_writes_bundles_and_outcomes(tmp_path: Path, name: str) -> None:
+    source = EHR / name
+    expected = json.loads(source.with_name(source.stem + ".expected.json").read_text())["items"]
+    result = run(str(source), "--out", str(tmp_path))
+    failed = [item for item in expected if item["status"] != 200]
+    assert result.exit_code == (1 if failed else 0)
+    assert f"{len(failed)} of {len(expected)} items failed" in result.stderr
+    bundles = [json.loads(line) for line in (tmp_path / "bundles.ndjson").read_text().splitlines()]
+    assert [b["identifier"]["value"] for b in bundles] == [
+        i["submissionId"] for i in expected if i["status"] == 200
+    ]
+    outcomes = [json.loads(line) for line in (tmp_path / "outcomes.ndjson").read_text().splitlines()]
+    failed_lines = {
+        ext["valueInteger"] for o in outcomes for i in o["issue"] for ext in i.get("extension", [])
+    }
+    assert {item["line"] for item in failed} <= failed_lines
+
+
+def test_batch_to_stdout_is_ndjson_of_bundles(tmp_path: Path) -> None:
+    source = tmp_path / "good.ndjson"
+    lines = (EHR / "ndjson" / "returns.ndjson").read_text().splitlines()
+    source.write_text("\n".join([lines[0], lines[1]]) + "\n")
+    result = run(str(source))
+    assert result.exit_code == 0
+    assert [json.loads(line)["resourceType"] for line in result.stdout.splitlines()] == ["Bundle", "Bundle"]
