@@ -166,8 +166,38 @@ def test_implementation_guide_is_the_package_metadata() -> None:
     assert ig["fhirVersion"] == ["4.0.1"]
     assert ig["status"] == "draft"
     assert ig["jurisdiction"][0]["coding"][0]["code"] == "GB"
-    listed = {entry["reference"]["reference"] for entry in ig["definition"]["resource"]}
-    assert listed == {f"{t}/{i}" for (t, i) in resources() if t != "ImplementationGuide"}
+    listed = [entry["reference"]["reference"] for entry in ig["definition"]["resource"]]
+    assert sorted(listed) == sorted(f"{t}/{i}" for (t, i) in resources() if t != "ImplementationGuide")
+    groups = {g["id"] for g in ig["definition"]["grouping"]}
+    for entry in ig["definition"]["resource"]:
+        resource = get(*entry["reference"]["reference"].split("/"))
+        assert entry["name"] == resource["title"]
+        assert entry["exampleBoolean"] is False
+        assert entry["groupingId"] in groups  # ig-1
+    assert "page" not in ig["definition"] and "parameter" not in ig["definition"]
+
+
+def test_implementation_guide_says_what_sushi_config_says() -> None:
+    """sushi-config.yaml is the readable statement of the package metadata (igpackage reads it for
+    package.json); with FSHOnly the ImplementationGuide is an FSH Instance, so the two must agree."""
+    import yaml
+
+    config = yaml.safe_load((REPO_ROOT / "profiles" / "sushi-config.yaml").read_text(encoding="utf-8"))
+    ig = get("ImplementationGuide", "uk.fhir-family.r4")
+    assert ig["id"] == ig["packageId"] == config["id"]
+    assert ig["url"] == f"{config['canonical']}/ImplementationGuide/{config['id']}"
+    for key in ["version", "name", "title", "status", "license", "experimental"]:
+        assert ig[key] == config[key], key
+    assert ig["description"] == config["description"].strip()
+    assert ig["date"] == str(config["date"])
+    assert ig["fhirVersion"] == [config["fhirVersion"]]
+    assert ig["publisher"] == config["publisher"]["name"]
+    assert ig["contact"][0]["telecom"][0]["value"] == config["publisher"]["url"]
+    system, rest = config["jurisdiction"].split("#", 1)
+    code, display = rest.split(" ", 1)
+    assert ig["jurisdiction"][0]["coding"] == [
+        {"code": code, "system": system, "display": display.strip('"')}
+    ]
 
 
 # --- StructureDefinitions ---
@@ -645,6 +675,15 @@ def test_fhir_resources_r4b_parses_each_conformance_resource(key: tuple[str, str
     parsed = getattr(module, key[0]).model_validate(resource)
     assert parsed.id == key[1]
     assert parsed.url == resource["url"]
+
+
+def test_every_conformance_resource_is_valid_r4_in_the_project_validator() -> None:
+    from fhir_family.conformance import default_validator
+
+    for key, resource in resources().items():
+        outcome = default_validator().validate(resource)
+        errors = [i for i in outcome.get("issue", []) if i["severity"] in ("error", "fatal")]
+        assert not errors, (key, errors)
 
 
 # --- the staleness check ---
