@@ -268,3 +268,50 @@ GUIDE_GENERATED = (guide_resources_dir() / "ValueSet-dependent-child-relationshi
 def test_guide_valuesets(valueset: str, system: str, code: str, valid: bool) -> None:
     terminology = Terminology(DefinitionStore(core_package_dir(), [guide_resources_dir()]))
     assert terminology.validate_code(f"{CANONICAL}/ValueSet/{valueset}", system, code).valid is valid
+
+
+def _bindings(structure_definition: dict, part: str) -> list[tuple[str, str, str]]:
+    return [
+        (element["id"], element["binding"]["strength"], element["binding"]["valueSet"])
+        for element in structure_definition.get(part, {}).get("element", [])
+        if element.get("binding", {}).get("valueSet")
+    ]
+
+
+@pytest.mark.skipif(not GUIDE_GENERATED, reason="the guide's resources have not been generated yet")
+def test_every_guide_binding_expands_completely() -> None:
+    """A guide binding to a ValueSet that cannot be expanded locally would only ever produce warnings."""
+    store = DefinitionStore(core_package_dir(), [guide_resources_dir()])
+    terminology = Terminology(store)
+    bindings = [b for sd in store.by_type("StructureDefinition") for b in _bindings(sd, "differential")]
+    assert bindings
+    for element_id, _strength, valueset in bindings:
+        expansion = terminology.expand(valueset)
+        assert expansion is not None and expansion.complete and expansion.codes, (element_id, valueset)
+
+
+@pytest.mark.parametrize(
+    "type_name",
+    [
+        "Bundle",
+        "Patient",
+        "RelatedPerson",
+        "Organization",
+        "EpisodeOfCare",
+        "Identifier",
+        "Coding",
+        "Period",
+        "Reference",
+        "Meta",
+    ],
+)
+def test_core_required_bindings_of_a_return_expand_completely(
+    terminology: Terminology, type_name: str
+) -> None:
+    """Every required binding met in a national return is decidable offline (errors, not mere warnings)."""
+    sd = terminology.store.structure_definition(type_name)
+    assert sd is not None
+    for element_id, strength, valueset in _bindings(sd, "snapshot"):
+        if strength == "required":
+            expansion = terminology.expand(valueset)
+            assert expansion is not None and expansion.complete and expansion.codes, (element_id, valueset)
