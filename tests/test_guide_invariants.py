@@ -16,7 +16,7 @@ import pytest
 from fhirpathpy import compile as fhirpath_compile
 from fhirpathpy.models import models
 
-from fhir_family.guide import CANONICAL, guide_resources_dir
+from fhir_family.guide import CANONICAL, REPO_ROOT, guide_resources_dir
 
 YNU = f"{CANONICAL}/CodeSystem/yes-no-unknown"
 ALL_KEYS = ["ff-nhs-1", "ff-ods-1", "ff-pr-1", "ff-ps-1", "ff-bun-1", "ff-bun-2", "ff-bun-3", "ff-bun-4"]
@@ -227,3 +227,28 @@ def test_bundle_rules_are_independent_of_each_other() -> None:
     sample = with_entry({"resourceType": "Observation"})
     assert [holds(key, sample) for key in ["ff-bun-1", "ff-bun-2", "ff-bun-3", "ff-bun-4"]] == [
         True, True, True, False]
+
+
+def contract_invariants() -> dict[str, tuple[str, str]]:
+    """key -> (severity, human) from the invariants table of docs/model.md, Markdown backticks removed."""
+    table: dict[str, tuple[str, str]] = {}
+    text = (REPO_ROOT / "docs" / "model.md").read_text(encoding="utf-8")
+    for line in text.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) == 4 and cells[0].startswith("`ff-"):
+            table[cells[0].strip("`")] = (cells[2], cells[3].replace("`", ""))
+    return table
+
+
+def test_invariants_say_what_the_contract_says() -> None:
+    contract = contract_invariants()
+    assert sorted(contract) == sorted(ALL_KEYS)
+    for key, (severity, human) in contract.items():
+        assert (constraints()[key]["severity"], constraints()[key]["human"]) == (severity, human), key
+
+
+def test_nhs_number_expression_is_the_contract_expression_word_for_word() -> None:
+    text = (REPO_ROOT / "docs" / "model.md").read_text(encoding="utf-8")
+    contract = text.split("`ff-nhs-1` expression (Identifier context):\n`", 1)[1].split("`\n", 1)[0]
+    assert constraints()["ff-nhs-1"]["expression"] == contract
+    assert constraints()["ff-ods-1"]["expression"] == "value.matches('^[A-Z0-9]{3,6}$')"
