@@ -231,3 +231,20 @@ def test_round_trip_comparison_notices_a_missing_definition(tmp_path: Path, left
     crippled = Validator.from_package(build_package(tmp_path / "dist", guide_dir=guide))
     example = json.loads(valid_example_paths()[0].read_text())
     assert crippled.validate(example) != default_validator().validate(example)
+
+
+def test_profiles_carry_snapshots_covering_their_differentials(members: dict[str, bytes]) -> None:
+    for name, data in members.items():
+        if name.count("/") != 1 or "StructureDefinition-" not in name:
+            continue
+        sd = json.loads(data)
+        snapshot_ids = [element["id"] for element in sd["snapshot"]["element"]]
+        assert len(snapshot_ids) == len(set(snapshot_ids)), name
+        assert snapshot_ids[0] == sd["type"], name
+        missing = {e["id"] for e in sd["differential"]["element"]} - set(snapshot_ids)
+        assert not missing, f"{name}: differential elements missing from the snapshot: {missing}"
+        by_id = {element["id"]: element for element in sd["snapshot"]["element"]}
+        for element in sd["differential"]["element"]:
+            for key in ("min", "max"):
+                if key in element:
+                    assert by_id[element["id"]][key] == element[key], (name, element["id"], key)
