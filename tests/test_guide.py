@@ -7,6 +7,7 @@ fails a test. External code systems (v3-RoleCode, v2-0063) are checked against t
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from functools import cache
 from pathlib import Path
@@ -508,6 +509,31 @@ def test_code_system_holds_the_contract_codes(cs_id: str) -> None:
     assert [c["code"] for c in cs["concept"]] == CONTRACT_CODES[cs_id]
     assert all(c["display"] for c in cs["concept"])
     assert (cs["content"], cs["caseSensitive"], cs["count"]) == ("complete", True, len(CONTRACT_CODES[cs_id]))
+
+
+def contract_displays() -> dict[str, dict[str, str]]:
+    """code -> display per code system section of docs/model.md's Terminology (tables, inline lists)."""
+    text = (REPO_ROOT / "docs" / "model.md").read_text(encoding="utf-8")
+    terminology = text.split("## Terminology", 1)[1].split("## ConceptMaps", 1)[0]
+    found: dict[str, dict[str, str]] = {}
+    for section in re.split(r"^### ", terminology, flags=re.MULTILINE)[1:]:
+        heading, body = section.split("\n", 1)
+        pairs = {}
+        for line in body.splitlines():
+            row = re.match(r"\|\s*`([^`]+)`\s*\|\s*([^|]+?)\s*\|", line)
+            if row:
+                pairs[row.group(1)] = row.group(2).replace("`", "")
+        if not pairs:  # inline form: `code` Display; `code` Display
+            flat = " ".join(body.split())
+            for item in re.finditer(r"`([^`]+)` ([^`]+?)[;,.]?\s*(?=`|$)", flat):
+                pairs[item.group(1)] = item.group(2).rstrip(";,.")
+        found[re.match(r"`([^`]+)`", heading).group(1)] = pairs
+    return found
+
+
+@pytest.mark.parametrize("cs_id", [c for c in CODE_SYSTEMS if c != "ndtms-prntstat"])
+def test_code_system_displays_are_the_contract_displays(cs_id: str) -> None:
+    assert local_codes(cs_id) == contract_displays()[cs_id]
 
 
 def test_ndtms_displays_match_parental_status() -> None:
