@@ -219,6 +219,30 @@ def test_ndjson_line_that_is_not_utf8(tmp_path: Path, valid_bundle: dict[str, An
     assert [issue_line(i) for i in json.loads(result.stdout)["issue"]] == [2]  # line 1 was valid
 
 
+@pytest.mark.parametrize("ndjson", [False, True])
+def test_standard_input(
+    valid_bundle: dict[str, Any], invalid_bundle: tuple[dict[str, Any], int], ndjson: bool
+) -> None:
+    bundle, index = invalid_bundle
+    if ndjson:
+        text = json.dumps(valid_bundle) + "\n" + json.dumps(bundle) + "\n"
+    else:
+        text = json.dumps(bundle, indent=2)
+    result = CliRunner().invoke(main, ["validate", "--format", "json", "-"], input=text)
+    assert result.exit_code == 1, result.output
+    errors = [i for i in json.loads(result.stdout)["issue"] if i["severity"] == "error"]
+    assert errors[0]["expression"] == [f"Bundle.entry[{index}].resource.birthDate"]
+    assert issue_line(errors[0]) == (2 if ndjson else None)
+    text_report = CliRunner().invoke(main, ["validate", "-"], input=text)
+    assert text_report.stdout.startswith("<stdin>: INVALID")
+
+
+def test_standard_input_not_json() -> None:
+    _assert_unusable(
+        CliRunner().invoke(main, ["validate", "-"], input="MSH|^~\\&|"), "<stdin>: not valid JSON"
+    )
+
+
 def test_profile_option(tmp_path: Path, valid_bundle: dict[str, Any]) -> None:
     patient = next(e["resource"] for e in valid_bundle["entry"] if e["resource"]["resourceType"] == "Patient")
     patient = {k: v for k, v in patient.items() if k not in ("meta", "extension")}

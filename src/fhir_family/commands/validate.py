@@ -1,10 +1,11 @@
 """``fhir-family validate PATH...``: validate bundles or resources against the guide and FHIR R4.
 
-Inputs are files or folders (searched recursively for ``*.json`` and ``*.ndjson``; hidden entries and the
-``*.expected.json`` outcome files that sit beside invalid examples are skipped). A ``.json`` file holds one
-resource (a Bundle or a single resource); a ``.ndjson`` file holds one per line, each validated on its own,
-and every issue from line N carries the standard ``operationoutcome-issue-line`` extension and starts its
-diagnostics with ``line N:``.
+Inputs are files or folders, or ``-`` for standard input. Folders are searched recursively for ``*.json``
+and ``*.ndjson``; hidden entries and the ``*.expected.json`` outcome files that sit beside invalid examples
+are skipped. A ``.json`` file holds one resource (a Bundle or a single resource); a ``.ndjson`` file holds
+one per line, each validated on its own, and every issue from line N carries the standard
+``operationoutcome-issue-line`` extension and starts its diagnostics with ``line N:``. Standard input is
+one JSON resource, or NDJSON when it holds several JSON values.
 
 Exit status: 0 when nothing has an error, 1 when anything has an error, 2 when some input could not be used
 at all (no such path, unreadable, not JSON, not a FHIR resource) or the definitions are missing; each such
@@ -34,6 +35,8 @@ INPUT_SUFFIXES = (".json", ".ndjson")
 SKIPPED_SUFFIX = ".expected.json"
 #: more input files than this and a progress bar is drawn on stderr
 PROGRESS_THRESHOLD = 5
+#: the PATH that means standard input (a JSON resource, or NDJSON)
+STDIN = Path("-")
 
 
 class _Validator(Protocol):
@@ -55,7 +58,9 @@ def find_inputs(paths: tuple[Path, ...]) -> list[Path]:
     """The files to validate, in a stable order; a path that does not exist is an InputError."""
     found: list[Path] = []
     for path in paths:
-        if path.is_dir():
+        if path == STDIN:
+            found.append(path)
+        elif path.is_dir():
             found.extend(sorted(_walk(path)))
         elif path.exists():
             found.append(path)
@@ -108,6 +113,9 @@ def _read_resources(path: Path) -> Iterator[tuple[int | None, dict[str, Any] | I
 
     NDJSON is streamed line by line, so a large extract is never held in memory whole.
     """
+    if path == STDIN:
+        yield from _read_stdin()
+        return
     if path.suffix != ".ndjson":
         try:
             yield None, _as_resource(_read_text(path), str(path))
@@ -132,6 +140,28 @@ def _read_resources(path: Path) -> Iterator[tuple[int | None, dict[str, Any] | I
         yield None, InputError(f"{path}: cannot read ({exc.strerror or exc})")
 
 
+def _read_stdin() -> Iterator[tuple[int | None, dict[str, Any] | InputError]]:
+    """Standard input: one JSON resource, or NDJSON when it is several JSON values one per line."""
+    try:
+        text = sys.stdin.buffer.read().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        yield None, InputError(f"<stdin>: not UTF-8 text ({exc.reason} at byte {exc.start})")
+        return
+    try:
+        yield None, _as_resource(text, "<stdin>")
+        return
+    except InputError as exc:
+        if not isinstance(exc.__cause__, json.JSONDecodeError) or "Extra data" not in str(exc.__cause__):
+            yield None, exc
+            return
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.strip():
+            try:
+                yield number, _as_resource(line, f"<stdin>:{number}")
+            except InputError as exc:
+                yield number, exc
+
+
 def _with_line(issue: dict[str, Any], line: int) -> dict[str, Any]:
     issue = dict(issue)
     issue["extension"] = [*issue.get("extension", []), {"url": LINE_EXTENSION, "valueInteger": line}]
@@ -147,7 +177,7 @@ def _all_ok(outcome: dict[str, Any]) -> bool:
 
 def validate_file(validator: _Validator, path: Path, profile: str | None) -> FileResult:
     """Validate every resource in one file into a single OperationOutcome for the file."""
-    ndjson = path.suffix == ".ndjson"
+    ndjson = path.suffix == ".ndjson" or path == STDIN
     issues: list[dict[str, Any]] = []
     unusable: list[str] = []
     for line, item in _read_resources(path):
@@ -223,6 +253,8 @@ def _fail(message: str) -> None:
 def command(paths: tuple[Path, ...], output_format: str, profile: str | None, guide: Path | None) -> None:
     """Validate bundles or resources (JSON or NDJSON files, or folders of them) against the guide and R4.
 
+    PATH "-" reads standard input: one JSON resource, or NDJSON (one resource per line).
+
     Exit status 0: no errors; 1: some input has errors; 2: some input could not be used (no such path,
     unreadable, not JSON, not a FHIR resource) or the FHIR definitions are missing.
 
@@ -258,7 +290,7 @@ def command(paths: tuple[Path, ...], output_format: str, profile: str | None, gu
     for result in results:
         for problem in result.unusable:
             click.echo(f"fhir-family validate: {problem}", err=True)
-    outcomes = {str(result.path): result.outcome for result in results}
+    outcomes = {"<stdin>" if r.path == STDIN else str(r.path): r.outcome for r in results}
     if output_format == "json":
         single = len(paths) == 1 and len(files) == 1 and not paths[0].is_dir()
         document: Any = results[0].outcome if single else outcomes
