@@ -60,6 +60,10 @@ def core_patient(**extra: Any) -> dict[str, Any]:
         (core_patient(identifier={"value": "x"}), ("error", "value", "Patient.identifier", "FF-TYPE")),
         (core_patient(gender=["female"]), ("error", "value", "Patient.gender", "FF-TYPE")),
         (core_patient(name=[]), ("error", "structure", "Patient.name", "FF-EMPTY")),
+        (
+            core_patient(name=[{"period": {"start": "2020-01-02", "end": "2020-01-01"}}]),
+            ("error", "invariant", "Patient.name[0].period", "FF-INVARIANT"),
+        ),
         (core_patient(gender="F"), ("error", "code-invalid", "Patient.gender", "FF-CODE-NOT-IN-VS")),
         (core_patient(meta={}), ("error", "invariant", "Patient.meta", "FF-INVARIANT")),
         (core_patient(identifier=[{}]), ("error", "invariant", "Patient.identifier[0]", "FF-INVARIANT")),

@@ -1,9 +1,9 @@
 """Rules about a Bundle as a whole, in Python: references, fullUrls, and the national return's own rules.
 
 These need cross-entry look-ups and date arithmetic that FHIRPath invariants express badly (a child's 18th
-birthday on the reporting date, a 29 February birthday), so they are plain code over the JSON. They run after the
-structural walk and skip what the walk already reported (a child whose birthDate is missing or malformed has no
-age issue).
+birthday on the reporting date, a 29 February birthday), so they are plain code over the JSON. They run after
+the structural walk and skip what the walk already reported (a child whose birthDate is missing or malformed
+has no age issue).
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def _entries(bundle: dict[str, Any], expr: str) -> list[Entry]:
 def check_bundle(
     bundle: dict[str, Any], expr: str, ctx: Context, national: bool, has_parent_invariant: bool
 ) -> None:
-    """Every Bundle: fullUrls and references. A national return: one parent, children's ages, status counts."""
+    """Every Bundle: fullUrls and references. A national return also: one parent, ages, status counts."""
     entries = _entries(bundle, expr)
     by_url = _check_full_urls(entries, ctx)
     _check_references(entries, by_url, ctx, national)
@@ -88,7 +88,7 @@ def check_bundle(
         _check_status_counts(parent, status, children, ctx)
 
 
-# -- fullUrls and references ----------------------------------------------------------------------------------
+# -- fullUrls and references ----------------------------------------------------------------------
 
 
 def _check_full_urls(entries: list[Entry], ctx: Context) -> dict[str, Entry]:
@@ -150,7 +150,9 @@ def _check_references(entries: list[Entry], by_url: dict[str, Entry], ctx: Conte
     in_bundle = {id(e.resource) for e in entries if e.resource is not None}
     # entries whose fullUrl is missing or malformed (already reported): a reference that may have meant one
     # of them is not reported again as dangling
-    anonymous = {e.resource.get("resourceType") for e in entries if e.resource is not None and e.full_url is None}
+    anonymous = {
+        e.resource.get("resourceType") for e in entries if e.resource is not None and e.full_url is None
+    }
     for ref in ctx.references:
         if id(ref.resource) not in in_bundle:
             continue  # a reference inside a nested bundle or contained resource: not this bundle's business
@@ -179,12 +181,13 @@ def _check_references(entries: list[Entry], by_url: dict[str, Entry], ctx: Conte
                 ERROR,
                 IssueType.STRUCTURE,
                 msg.REF_TARGET,
-                f"reference {value!r} must point at {' or '.join(ref.target_types)}, but points at a {actual}",
+                f"reference {value!r} must point at {' or '.join(ref.target_types)}, "
+                f"but points at a {actual}",
                 ref.expression,
             )
 
 
-# -- the national return --------------------------------------------------------------------------------------
+# -- the national return --------------------------------------------------------------------------
 
 
 def _parse_date(value: Any, latest: bool) -> date | None:
@@ -196,10 +199,8 @@ def _parse_date(value: Any, latest: bool) -> date | None:
         return None
     year = int(match.group(1))
     month = int(match.group(2)) if match.group(2) else (12 if latest else 1)
-    if match.group(3):
-        day = int(match.group(3))
-    else:
-        day = calendar.monthrange(year, month)[1] if latest else 1
+    last_day = calendar.monthrange(year, month)[1] if latest else 1
+    day = int(match.group(3)) if match.group(3) else last_day
     try:
         return date(year, month, day)
     except ValueError:
@@ -309,7 +310,8 @@ def _check_status_counts(parent: Entry, status: dict[str, Any], children: list[E
         )
     if code == "no-children-live-with-patient" and living_with:
         problems.append(
-            f"status is no-children-live-with-patient but {living_with} listed child(ren) live with the patient"
+            f"status is no-children-live-with-patient but {living_with} listed child(ren) "
+            "live with the patient"
         )
     if (
         code == "some-children-live-with-patient"
@@ -323,7 +325,8 @@ def _check_status_counts(parent: Entry, status: dict[str, Any], children: list[E
     full_time = sum(1 for r in residences if r == "full-time")
     if isinstance(in_household, int) and not isinstance(in_household, bool) and in_household < full_time:
         problems.append(
-            f"childrenInHousehold is {in_household} but {full_time} listed child(ren) live with the patient full-time"
+            f"childrenInHousehold is {in_household} but {full_time} listed child(ren) "
+            "live with the patient full-time"
         )
     for problem in problems:
         ctx.add(

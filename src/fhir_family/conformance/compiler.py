@@ -45,10 +45,10 @@ class Compiler:
         self._lock = threading.RLock()
         self._resource_types: dict[str, bool] = {}
 
-    # -- snapshots --------------------------------------------------------------------------------------
+    # -- snapshots ---------------------------------------------------------------------------------
 
     def snapshot(self, url_or_type: str) -> list[dict[str, Any]] | None:
-        """The snapshot elements of a StructureDefinition, generated from its differential when it has none."""
+        """The snapshot elements of a StructureDefinition, generated from its differential if it has none."""
         sd = self.store.structure_definition(url_or_type)
         if sd is None:
             return None
@@ -75,7 +75,7 @@ class Compiler:
             self._snapshots[url] = elements
             return elements
 
-    # -- structures -------------------------------------------------------------------------------------
+    # -- structures --------------------------------------------------------------------------------
 
     def structure(self, url_or_type: str) -> Structure | None:
         """The compiled structure of a profile or type (None when there is no such definition)."""
@@ -106,7 +106,15 @@ class Compiler:
             if profile_structure is not None:
                 break
         if rule.children:
-            invariants = profile_structure.invariants if profile_structure else []
+            # the element's type keeps its own root invariants (per-1 on a Period the profile broke down)
+            invariants = []
+            if type_rule.code not in ("BackboneElement", "Element") and type_rule.primitive is None:
+                type_structure = self.structure(type_rule.code)
+                if type_structure is not None:
+                    invariants = list(type_structure.invariants)
+            if profile_structure is not None:
+                keys = {inv.key for inv in invariants}
+                invariants += [inv for inv in profile_structure.invariants if inv.key not in keys]
             structure = Structure(
                 type_rule.code,
                 rule.children,
@@ -271,7 +279,7 @@ class Compiler:
             return slice_rule.types[0].profiles[0]  # an extension slice: the extension definition's url
         return MISSING
 
-    # -- look-ups the walker needs -------------------------------------------------------------------------
+    # -- look-ups the walker needs -----------------------------------------------------------------
 
     def is_resource_type(self, name: str) -> bool:
         """True for a concrete R4 resource type name (``Patient``), false for data types and abstract ones."""

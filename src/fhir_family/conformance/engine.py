@@ -96,7 +96,7 @@ class Walker:
         self.terminology = terminology
         self.dispatch = dispatch
 
-    # -- objects ------------------------------------------------------------------------------------------
+    # -- objects -----------------------------------------------------------------------------------
 
     def validate_resource(
         self,
@@ -153,8 +153,8 @@ class Walker:
                         msg.TYPE,
                         f"{choice.label} allows only {allowed} (profile {choice.profile_name}), "
                         f"found '{key}'",
-                        f"{expr}.{choice.name}.ofType({key[len(choice.name):][:1].lower()}"
-                        f"{key[len(choice.name) + 1:]})",
+                        f"{expr}.{choice.name}.ofType({key[len(choice.name) :][:1].lower()}"
+                        f"{key[len(choice.name) + 1 :]})",
                     )
                     groups.setdefault(id(choice), [])
                     continue
@@ -181,7 +181,7 @@ class Walker:
                 continue
             self._validate_group(rule, entries or [], ext_entries, expr, ctx)
 
-    # -- element groups -----------------------------------------------------------------------------------
+    # -- element groups ----------------------------------------------------------------------------
 
     def _element_expr(self, rule: ElementRule, expr: str, type_rule: TypeRule | None = None) -> str:
         if rule.choice:
@@ -255,7 +255,7 @@ class Walker:
     def _items(
         self, rule: ElementRule, json_name: str, value: Any, ext_value: Any, expr: str, ctx: Context
     ) -> list[tuple[Any, Any]] | None:
-        """The element's values paired with their ``_name`` extensions, or None after reporting a shape error."""
+        """The values paired with their ``_name`` extensions, or None after reporting a shape error."""
         if rule.repeats:
             if value is not None and not isinstance(value, list):
                 ctx.add(
@@ -273,7 +273,8 @@ class Walker:
                     ERROR,
                     IssueType.VALUE,
                     msg.TYPE,
-                    f"'_{json_name}' must be a JSON array aligned with '{json_name}', found {describe(ext_value)}",
+                    f"'_{json_name}' must be a JSON array aligned with '{json_name}', "
+                    f"found {describe(ext_value)}",
                     expr,
                 )
                 return None
@@ -341,7 +342,8 @@ class Walker:
                     IssueType.STRUCTURE,
                     msg.CARDINALITY_MAX,
                     f"{slice_rule.label} is allowed at most {slice_rule.max} time(s) by profile "
-                    f"{slice_rule.profile_name} (max {slice_rule.max_text()}) but {counts[position]} were given",
+                    f"{slice_rule.profile_name} (max {slice_rule.max_text()}) "
+                    f"but {counts[position]} were given",
                     base_expr,
                 )
         if len(items) < rule.min and not slice_missing:
@@ -378,7 +380,7 @@ class Walker:
                 return False
         return True
 
-    # -- single values --------------------------------------------------------------------------------------
+    # -- single values -----------------------------------------------------------------------------
 
     def validate_item(
         self, value: Any, ext_value: Any, rule: ElementRule, type_rule: TypeRule, expr: str, ctx: Context
@@ -424,9 +426,9 @@ class Walker:
             return
         if not self._fixed_pattern(value, rule, expr, ctx):
             return
-        if rule.binding_strength in ("required", "extensible") and code in ("Coding", "CodeableConcept"):
-            if not self._check_binding(value, rule, code, expr, ctx):
-                return
+        bound = rule.binding_strength in ("required", "extensible") and code in ("Coding", "CodeableConcept")
+        if bound and not self._check_binding(value, rule, code, expr, ctx):
+            return
         if code == "Reference" and isinstance(value.get("reference"), str):
             ctx.references.append(
                 Reference(
@@ -505,7 +507,7 @@ class Walker:
         if rule.invariants:
             self.check_invariants(value, rule.invariants, type_rule.code, expr, ctx, ctx.errors)
 
-    # -- values against the profile ---------------------------------------------------------------------------
+    # -- values against the profile ----------------------------------------------------------------
 
     def _fixed_pattern(self, value: Any, rule: ElementRule, expr: str, ctx: Context) -> bool:
         if rule.fixed is not MISSING and value != rule.fixed:
@@ -607,7 +609,7 @@ class Walker:
             return None
         return definition
 
-    # -- invariants -----------------------------------------------------------------------------------------
+    # -- invariants --------------------------------------------------------------------------------
 
     def check_invariants(
         self,
@@ -661,7 +663,11 @@ class Walker:
 def _choice_for(structure: Structure, key: str) -> ElementRule | None:
     """The choice element an unknown property like ``valueString`` was meant for, if any."""
     for child in structure.children:
-        if child.choice and key.startswith(child.name) and key[len(child.name) : len(child.name) + 1].isupper():
+        if (
+            child.choice
+            and key.startswith(child.name)
+            and key[len(child.name) : len(child.name) + 1].isupper()
+        ):
             return child
     return None
 

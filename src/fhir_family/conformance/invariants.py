@@ -3,8 +3,9 @@
 ``ele-1`` sits on every element and ``ext-1`` on every extension; evaluating them through a FHIRPath engine
 would dominate the validator's time, so they are implemented here in Python (tests prove they agree with
 fhirpathpy). Every other invariant, the guide's ``ff-*`` and the core resource ones (``dom-*``, ``bdl-*``,
-``per-1`` ...), is compiled once with fhirpathpy and the R4 model. fhirpathpy lacks a few functions; ``hasValue()``
-is supplied below, and the invariants it cannot evaluate are listed in ``SKIPPED`` with the reason.
+``per-1`` ...), is compiled once with fhirpathpy and the R4 model. fhirpathpy lacks a few functions;
+``hasValue()`` is supplied below, and the invariants it cannot evaluate are listed in ``SKIPPED`` with the
+reason.
 """
 
 from __future__ import annotations
@@ -250,7 +251,7 @@ def ele1_holds(value: Any, extension_value: Any = None) -> bool:
 
 
 def ext1_holds(extension: dict[str, Any]) -> bool:
-    """``ext-1``: ``extension.exists() != value.exists()``: sub-extensions or a value, not both, not neither."""
+    """``ext-1``: ``extension.exists() != value.exists()``: sub-extensions or a value, not both/neither."""
     has_extensions = bool(extension.get("extension"))
     has_value = any(key.startswith("value") and key[5:6].isupper() for key in extension)
     return has_extensions != has_value

@@ -1,10 +1,11 @@
 """A StructureDefinition snapshot compiled once into a tree of element rules the walker can use directly.
 
-Walking ElementDefinitions per call (string paths, lists of dicts) is what makes naive validators slow. Here each
-snapshot becomes ``ElementRule`` objects with everything pre-digested: cardinality as ints, the JSON property
-names each element answers to (``valueCodeableConcept`` for ``value[x]``), primitive checkers, slicing
-discriminator values, compiled invariants. Complex-typed elements that the profile does not break down share the
-compiled tree of their type (one ``Identifier`` tree for every identifier everywhere).
+Walking ElementDefinitions per call (string paths, lists of dicts) is what makes naive validators slow. Here
+each snapshot becomes ``ElementRule`` objects with everything pre-digested: cardinality as ints, the JSON
+property names each element answers to (``valueCodeableConcept`` for ``value[x]``), primitive checkers,
+slicing
+discriminator values, compiled invariants. Complex-typed elements that the profile does not break down share
+the compiled tree of their type (one ``Identifier`` tree for every identifier everywhere).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ class TypeRule:
 
 @dataclass(eq=False, slots=True)
 class Discriminator:
-    """How an item of a sliced element is matched to a slice: compare the value at ``path`` (value/pattern)."""
+    """How an item of a sliced element is matched to a slice: the value at ``path`` (value/pattern)."""
 
     kind: str  # "value" | "pattern" | "exists" | "type" | "profile"
     path: str  # dotted, relative to the sliced element; "$this" for the element itself
@@ -80,7 +81,7 @@ class ElementRule:
 
 @dataclass(eq=False, slots=True)
 class Structure:
-    """The content model of a resource or complex type: its child elements and the JSON names they answer to."""
+    """The content model of a resource or complex type: its children and the JSON names they answer to."""
 
     type_name: str
     children: list[ElementRule]
@@ -101,7 +102,7 @@ def build_lookup(children: list[ElementRule]) -> dict[str, tuple[ElementRule, Ty
 
 
 def type_code(type_: dict[str, Any]) -> str:
-    """The FHIR type code, reading the ``structuredefinition-fhir-type`` extension on FHIRPath system types."""
+    """The FHIR type code, reading ``structuredefinition-fhir-type`` on FHIRPath system types."""
     code = type_.get("code", "")
     if code.startswith("http://hl7.org/fhirpath/System."):
         for ext in type_.get("extension", []):

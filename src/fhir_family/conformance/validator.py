@@ -73,10 +73,10 @@ class Validator:
         for resource_type in ("Bundle", "Patient", "RelatedPerson", "Organization", "EpisodeOfCare"):
             self.compiler.structure(resource_type)
 
-    # -- public API ---------------------------------------------------------------------------------------------
+    # -- public API --------------------------------------------------------------------------------
 
     def validate(self, resource: dict[str, Any], profile: str | None = None) -> dict[str, Any]:
-        """The OperationOutcome for ``resource`` (a Bundle or a single resource), optionally against ``profile``."""
+        """The OperationOutcome for ``resource`` (a Bundle or one resource), optionally for ``profile``."""
         return operation_outcome(self.issues(resource, profile))
 
     def issues(self, resource: Any, profile: str | None = None) -> list[Issue]:
@@ -146,7 +146,7 @@ class Validator:
         sd = self.store.structure_definition(profile)
         return sd.get("url") if sd is not None else None
 
-    # -- profile choice -------------------------------------------------------------------------------------------
+    # -- profile choice ----------------------------------------------------------------------------
 
     def _known_type(self, resource_type: Any) -> bool:
         return isinstance(resource_type, str) and self.compiler.is_resource_type(resource_type)
@@ -201,9 +201,9 @@ class Validator:
         if structures:
             return structures
         role = ROLE_PROFILES.get(resource_type)
-        if role and (top_level or run.national) and self.store.structure_definition(role) is not None:
-            if resource_type != "Bundle" or self._looks_national(resource):
-                return [self._structure(role)]
+        applies = role and (top_level or run.national) and self.store.structure_definition(role) is not None
+        if applies and (resource_type != "Bundle" or self._looks_national(resource)):
+            return [self._structure(role)]
         return [self._structure(STRUCTURE_DEFINITION_BASE + resource_type)]
 
     @staticmethod
