@@ -116,6 +116,40 @@ def test_folder_without_inputs(tmp_path: Path) -> None:
     _assert_unusable(_run(str(tmp_path)), "no .json or .ndjson files")
 
 
+def test_json_nested_too_deeply(tmp_path: Path) -> None:
+    path = tmp_path / "deep.json"
+    path.write_text(
+        '{"resourceType": "Patient", "id": ' + "[" * 5_000 + "]" * 5_000 + "}", encoding="utf-8"
+    )
+    _assert_unusable(_run(str(path)), "nested too deeply")
+
+
+def test_validator_defect_is_reported_not_raised(
+    tmp_path: Path, valid_bundle: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A crash inside the validator on one input is a fatal issue for that input, and the run goes on."""
+    real = default_validator()
+
+    class Fragile:
+        def resolve_profile(self, profile: str) -> str | None:
+            return real.resolve_profile(profile)
+
+        def validate(self, resource: dict[str, Any], profile: str | None = None) -> dict[str, Any]:
+            if resource.get("id") == "crash":
+                raise RecursionError("maximum recursion depth exceeded")
+            return real.validate(resource, profile)
+
+    monkeypatch.setattr("fhir_family.conformance.default_validator", lambda: Fragile())
+    crash = _write(tmp_path / "crash.json", {"resourceType": "Patient", "id": "crash"})
+    good = _write(tmp_path / "good.json", valid_bundle)
+    result = _run("--format", "json", str(crash), str(good))
+    assert result.exit_code == 2
+    assert "the validator could not process this input (RecursionError" in result.stderr
+    document = json.loads(result.stdout)
+    assert message_id(document[str(crash)]["issue"][0]) == "FF-VALIDATOR-FAILURE"
+    assert document[str(good)] == real.validate(valid_bundle)
+
+
 def test_unusable_file_is_reported_in_json_output_too(tmp_path: Path, valid_bundle: dict[str, Any]) -> None:
     good = _write(tmp_path / "good.json", valid_bundle)
     bad = tmp_path / "bad.json"

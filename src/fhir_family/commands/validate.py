@@ -78,15 +78,10 @@ def _walk(folder: Path) -> Iterator[Path]:
             yield path
 
 
-def _input_issue(message: str, message_id: str, line: int | None = None) -> Issue:
+def _input_issue(message: str, message_id: str, line: int | None, code: IssueType) -> Issue:
+    """A fatal issue for input that could not be validated at all."""
     extra = {"extension": [{"url": LINE_EXTENSION, "valueInteger": line}]} if line is not None else {}
-    return Issue(
-        IssueSeverity.FATAL,
-        IssueType.STRUCTURE if "JSON" in message else IssueType.INVALID,
-        message,
-        message_id=message_id,
-        extra=extra,
-    )
+    return Issue(IssueSeverity.FATAL, code, message, message_id=message_id, extra=extra)
 
 
 def _read_text(path: Path) -> str:
@@ -103,6 +98,8 @@ def _as_resource(text: str, where: str) -> dict[str, Any]:
         value = json.loads(text)
     except ValueError as exc:
         raise InputError(f"{where}: not valid JSON ({exc})") from exc
+    except RecursionError as exc:
+        raise InputError(f"{where}: JSON nested too deeply to read") from exc
     if not isinstance(value, dict) or not isinstance(value.get("resourceType"), str):
         raise InputError(f"{where}: not a FHIR resource (a JSON object with a resourceType)")
     return value
@@ -183,9 +180,21 @@ def validate_file(validator: _Validator, path: Path, profile: str | None) -> Fil
     for line, item in _read_resources(path):
         if isinstance(item, InputError):
             unusable.append(str(item))
-            issues.append(_input_issue(str(item), "FF-INPUT-UNUSABLE", line).to_fhir())
+            issues.append(_input_issue(str(item), "FF-INPUT-UNUSABLE", line, IssueType.STRUCTURE).to_fhir())
             continue
-        outcome = validator.validate(item, profile=profile)
+        try:
+            outcome = validator.validate(item, profile=profile)
+        except FhirFamilyError:
+            raise
+        except (RecursionError, MemoryError, ValueError, TypeError, KeyError, LookupError) as exc:
+            # A validator defect must not cost the user the rest of the run or print a stack trace.
+            where = f"{path}:{line}" if line is not None else str(path)
+            problem = f"{where}: the validator could not process this input ({type(exc).__name__}: {exc})"
+            unusable.append(" ".join(problem.split()))
+            issues.append(
+                _input_issue(unusable[-1], "FF-VALIDATOR-FAILURE", line, IssueType.EXCEPTION).to_fhir()
+            )
+            continue
         if ndjson and _all_ok(outcome):
             continue  # one "No issues found." per line of an NDJSON file would drown the real issues
         issues.extend(_with_line(issue, line) if line is not None else issue for issue in outcome["issue"])
