@@ -188,3 +188,11 @@ def test_pipeline_gives_every_issue_of_a_batch_item_its_line() -> None:
 @pytest.mark.parametrize("parser", [CsvParser(), NdjsonParser()])
 def test_empty_input_yields_nothing(parser) -> None:
     assert list(parser.iter_parse([])) == []
+
+
+def test_every_csv_column_is_documented(repo_root) -> None:
+    from fhir_family.mapping.csv_batch import DROPPED_COLUMNS
+
+    layout = (repo_root / "docs" / "payload.md").read_text().split("## 3. CSV batch layout")[1]
+    for column in (*ALL_COLUMNS, *DROPPED_COLUMNS):
+        assert f"`{column}`" in layout, column

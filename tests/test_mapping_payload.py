@@ -227,3 +227,21 @@ def test_factory_knows_every_format_and_rejects_unknown_ones() -> None:
         guess_format("x.xlsx")
     assert format_for_media_type("text/csv; charset=utf-8") == "csv"
     assert format_for_media_type("application/xml") is None
+
+
+def test_every_payload_field_is_in_the_documented_table(repo_root: Path) -> None:
+    table = (repo_root / "docs" / "payload.md").read_text()
+    schema = payload_schema()
+
+    def fields(node: dict, prefix: str):
+        for name, sub in node.get("properties", {}).items():
+            path = f"{prefix}{name}"
+            target = schema["$defs"][sub["$ref"].split("/")[-1]] if "$ref" in sub else sub
+            if "properties" not in target:  # a leaf (or a list): one row of the table
+                yield path
+            yield from fields(target, f"{path}.")
+            if "items" in target and "$ref" in target["items"]:
+                yield from fields(schema["$defs"][target["items"]["$ref"].split("/")[-1]], f"{path}[].")
+
+    for field in fields(schema, ""):
+        assert f"`{field}`" in table, field
