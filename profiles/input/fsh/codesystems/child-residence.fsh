@@ -5,6 +5,7 @@ Description: "Where a dependent child of the patient lives, relative to the pati
 * insert GuideMetadata
 * ^caseSensitive = true
 * ^content = #complete
+* ^valueSet = Canonical(ChildResidenceValueSet)
 * #full-time "Lives with the patient full-time"
 * #part-time "Lives with the patient part of the time"
 * #other-parent "Lives elsewhere with the other parent"

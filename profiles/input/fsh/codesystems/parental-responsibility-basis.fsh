@@ -5,6 +5,7 @@ Description: "How a person holds parental responsibility for a child in England 
 * insert GuideMetadata
 * ^caseSensitive = true
 * ^content = #complete
+* ^valueSet = Canonical(ParentalResponsibilityBasisValueSet)
 * #birth-mother "Birth mother (s.2)"
 * #married-father "Father married to the mother at the child's birth (s.2(1))"
 * #married-second-female-parent "Second female parent married to or in a civil partnership with the mother at the birth (s.2(1A))"

@@ -5,6 +5,7 @@ Description: "Whether the patient is a parent and whether the children live with
 * insert GuideMetadata
 * ^caseSensitive = true
 * ^content = #complete
+* ^valueSet = Canonical(ParentalStatusValueSet)
 * #all-children-live-with-patient "Parent: all the children live with the patient"
 * #some-children-live-with-patient "Parent: some of the children live with the patient"
 * #no-children-live-with-patient "Parent: none of the children live with the patient"

@@ -5,6 +5,7 @@ Description: "A three-valued answer, so that 'not known' is recorded rather than
 * insert GuideMetadata
 * ^caseSensitive = true
 * ^content = #complete
+* ^valueSet = Canonical(YesNoUnknownValueSet)
 * #Y "Yes"
 * #N "No"
 * #UNK "Unknown"
