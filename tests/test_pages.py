@@ -19,6 +19,7 @@ from flask import Flask
 from fhir_family.cli import main
 from fhir_family.conformance import default_validator
 from fhir_family.conformance.packages import DefinitionStore
+from fhir_family.errors import FhirFamilyError
 from fhir_family.guide import examples_dir, guide_resources_dir
 from fhir_family.igpackage import build_package_bytes, valid_example_paths
 from fhir_family.site import blueprint as ig_blueprint
@@ -406,3 +407,16 @@ def test_facade_serves_the_guide_pages() -> None:
     assert b"Parent patient" in response.data or b"ParentPatient" in response.data
     missing = client.get("/ig/missing.html")
     assert missing.status_code == 404
+
+
+def test_a_broken_example_is_a_clear_error(tmp_path: Path) -> None:
+    examples = tmp_path / "examples"
+    (examples / "bundles").mkdir(parents=True)
+    (examples / "bundles" / "broken.json").write_text('{"resourceType": "Bundle",')
+    with pytest.raises(FhirFamilyError, match="broken.json is not readable JSON"):
+        SiteBuilder(examples_root=examples).build()
+    (examples / "bundles" / "broken.json").unlink()
+    (examples / "invalid").mkdir()
+    (examples / "invalid" / "broken.json").write_text("[")
+    with pytest.raises(FhirFamilyError, match="broken.json is not readable JSON"):
+        SiteBuilder(examples_root=examples).build()

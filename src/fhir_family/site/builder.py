@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from ..conformance.packages import DefinitionStore
+from ..errors import FhirFamilyError
 from ..guide import REPO_ROOT, core_package_dir, examples_dir, guide_resources_dir
 from ..igpackage import (
     GuideMetadata,
@@ -38,6 +39,17 @@ Resource = dict[str, Any]
 STATIC_FILES = ("style.css", "favicon.svg")
 #: Docs rendered as pages, in the order the mapping page lists them (others follow by name).
 DOC_ORDER = ("guide", "payload", "hl7v2", "facade", "ehr-examples", "model")
+
+
+class SiteBuildError(FhirFamilyError):
+    """A source of the pages (an example, an expected outcome, a schema) cannot be read."""
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise SiteBuildError(f"{path} is not readable JSON ({exc})") from exc
 
 
 class ResourceValidator(Protocol):
@@ -179,18 +191,18 @@ class SiteBuilder:
         """The valid bundles and the invalid ones with their expected outcome, each validated now."""
         found = []
         for path in valid_example_paths(self.examples_root):
-            resource = json.loads(path.read_text(encoding="utf-8"))
+            resource = _read_json(path)
             found.append(ExampleInfo(path.stem, f"example-{path.stem}.html", True, resource,
                                      self.validator.validate(resource)))
         invalid_dir = self.examples_root / "invalid"
         for path in sorted(invalid_dir.glob("*.json")):
             if path.name.endswith(".expected.json"):
                 continue
-            resource = json.loads(path.read_text(encoding="utf-8"))
+            resource = _read_json(path)
             expected_path = path.with_name(f"{path.stem}.expected.json")
             expected = {}
             if expected_path.is_file():
-                expected = json.loads(expected_path.read_text(encoding="utf-8"))
+                expected = _read_json(expected_path)
             found.append(ExampleInfo(path.stem, f"invalid-{path.stem}.html", False, resource,
                                      self.validator.validate(resource), expected.get("description", ""),
                                      expected.get("issues", [])))
@@ -312,7 +324,7 @@ class SiteBuilder:
                                                example=example)
         schemas = []
         for path in schema_paths():
-            schema = json.loads(path.read_text(encoding="utf-8"))
+            schema = _read_json(path)
             files[path.name] = path.read_bytes()
             schemas.append({"file": path.name, "title": schema.get("title", path.name),
                             "description": schema.get("description", ""), "rows": field_rows(schema)})
