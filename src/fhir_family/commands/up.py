@@ -1,0 +1,322 @@
+"""``fhir-family up``: the whole system on this machine, for a first look (``make run`` calls it).
+
+Starts the collector and the facade under gunicorn on loopback (SQLite under ``var/``, a local
+pseudonymisation key created in ``var/pseudonym.key`` when absent), issues demo tokens (printed, and saved in
+``var/demo-tokens.json``), sends every example bundle through the facade's ``POST /submit`` (map, validate,
+forward: the real HTTP path), bulk-loads a deterministic synthetic month for three providers through the
+collector's ``$import``, prints the report and the URLs, and runs until Ctrl-C, then stops both servers.
+
+The report URL carries the analyst token as ``?token=``: the collector accepts that only because ``up``
+starts it with ``--allow-query-token``, which the collector permits on loopback addresses only. A real
+deployment sends ``Authorization: Bearer`` and never puts tokens in URLs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import click
+
+HOST = "127.0.0.1"
+DEMO_PROVIDERS = ("XFF01", "RX4", "RXA", "RXB", "RXC")
+"""XFF01: the example bundles' provider; RX4: the EHR examples'; RXA-RXC: the synthetic month's."""
+STARTUP_SECONDS = 90
+
+
+def facade_app():  # type: ignore[no-untyped-def]
+    """The facade as ``up`` runs it: forwarding to the local collector (gunicorn calls this in the worker)."""
+    from ..facade.app import create_app
+
+    return create_app(
+        {
+            "COLLECTOR_URL": os.environ["FHIR_FAMILY_COLLECTOR_URL"],
+            "COLLECTOR_TOKEN": os.environ["FHIR_FAMILY_TOKEN"],
+        }
+    )
+
+
+def _fail(message: str) -> None:
+    click.echo(f"fhir-family up: {message}", err=True)
+    sys.exit(2)
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind((HOST, port))
+        except OSError:
+            return False
+    return True
+
+
+def _cli() -> list[str]:
+    installed = Path(sys.executable).with_name("fhir-family")
+    if installed.exists():
+        return [str(installed)]
+    return [sys.executable, "-c", "import sys; from fhir_family.cli import main; sys.exit(main())"]
+
+
+class Servers:
+    """The two child processes; stopped gracefully (SIGTERM, then SIGKILL after a grace period)."""
+
+    def __init__(self) -> None:
+        self.children: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start(self, name: str, args: list[str], log: Path, env: dict[str, str]) -> None:
+        with log.open("ab") as out:
+            # A session of their own: Ctrl-C reaches only ``up``, which then stops them in order.
+            self.children[name] = subprocess.Popen(
+                args, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
+            )
+
+    def dead(self) -> str | None:
+        return next((name for name, proc in self.children.items() if proc.poll() is not None), None)
+
+    def stop(self) -> None:
+        for proc in self.children.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        for proc in self.children.values():
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def _wait_ready(servers: Servers, urls: dict[str, str], logs: dict[str, Path]) -> None:
+    import requests
+
+    deadline = time.monotonic() + STARTUP_SECONDS
+    pending = dict(urls)
+    while pending:
+        dead = servers.dead()
+        if dead:
+            tail = logs[dead].read_text(errors="replace").splitlines()[-15:]
+            servers.stop()
+            _fail(f"the {dead} stopped while starting; last lines of {logs[dead]}:\n" + "\n".join(tail))
+        for name, url in list(pending.items()):
+            try:
+                if requests.get(url, timeout=2).status_code < 500:
+                    del pending[name]
+            except requests.RequestException:
+                pass
+        if time.monotonic() > deadline:
+            servers.stop()
+            _fail(f"{', '.join(pending)} did not start within {STARTUP_SECONDS} s (see {var_logs(logs)})")
+        time.sleep(0.3)
+
+
+def var_logs(logs: dict[str, Path]) -> str:
+    return ", ".join(str(path) for path in logs.values())
+
+
+def _load_examples(facade_url: str, examples: Path) -> tuple[int, list[str]]:
+    import requests
+
+    accepted, problems = 0, []
+    with requests.Session() as session:
+        for path in sorted((examples / "bundles").glob("*.json")):
+            response = session.post(
+                f"{facade_url}/submit",
+                data=path.read_bytes(),
+                headers={"Content-Type": "application/fhir+json"},
+                timeout=120,
+            )
+            if response.status_code == 200:
+                accepted += 1
+            else:
+                problems.append(f"{path.name}: HTTP {response.status_code}")
+    return accepted, problems
+
+
+def _load_synthetic(collector_url: str, tokens: dict[str, str], month: str, per_provider: int) -> list[str]:
+    """One ``$import`` per provider, polled to completion; returns a line per provider."""
+    import requests
+
+    from ..collector.synthetic import synthetic_month
+    from ..mapping.bundle import build_bundle
+
+    by_provider: dict[str, list[str]] = {}
+    for record in synthetic_month(month, per_provider):
+        by_provider.setdefault(record.ods_code, []).append(
+            json.dumps(build_bundle(record), separators=(",", ":"))
+        )
+    lines = []
+    with requests.Session() as session:
+        for ods, bundles in by_provider.items():
+            headers = {"Authorization": f"Bearer {tokens[ods]}", "Content-Type": "application/fhir+ndjson"}
+            started = session.post(
+                f"{collector_url}/$import", data="\n".join(bundles).encode(), headers=headers, timeout=120
+            )
+            if started.status_code != 202:
+                lines.append(f"{ods}: $import refused (HTTP {started.status_code})")
+                continue
+            status_url = started.headers["Content-Location"]
+            deadline = time.monotonic() + 600
+            while time.monotonic() < deadline:
+                status = session.get(
+                    status_url, headers={"Authorization": headers["Authorization"]}, timeout=30
+                )
+                if status.status_code == 200:
+                    summary = status.json()["summary"]
+                    lines.append(f"{ods}: {summary['accepted']} accepted, {summary['rejected']} rejected")
+                    break
+                time.sleep(0.5)
+            else:
+                lines.append(f"{ods}: $import still running (see {status_url})")
+    return lines
+
+
+@click.command()
+@click.option("--facade-port", default=8080, show_default=True, type=int)
+@click.option("--collector-port", default=8081, show_default=True, type=int)
+@click.option(
+    "--var",
+    "var_dir",
+    default=Path("var"),
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="Folder for the SQLite database, key, tokens and logs.",
+)
+@click.option("--month", default="2026-10", show_default=True, help="Month of the synthetic returns.")
+@click.option("--patients-per-provider", default=120, show_default=True, type=int)
+@click.option("--fresh", is_flag=True, help="Start from an empty database (deletes var/collector.sqlite).")
+def command(
+    facade_port: int, collector_port: int, var_dir: Path, month: str, patients_per_provider: int, fresh: bool
+) -> None:
+    """Start facade and collector on loopback with SQLite and the examples loaded."""
+    from ..collector import reports
+    from ..collector.database import make_engine, migrate, session_factory
+    from ..collector.settings import ensure_local_key
+    from ..collector.tokens import issue_token
+    from ..guide import examples_dir
+
+    for port in (facade_port, collector_port):
+        if not _port_free(port):
+            _fail(f"port {port} on {HOST} is in use; choose others with --facade-port / --collector-port")
+    var_dir.mkdir(parents=True, exist_ok=True)
+    db_path = var_dir / "collector.sqlite"
+    if fresh:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+    db_url = f"sqlite:///{db_path.resolve()}"
+    key_file = ensure_local_key(var_dir / "pseudonym.key")
+    engine = make_engine(db_url)
+    migrate(engine)
+    sessions = session_factory(engine)
+    tokens = {ods: issue_token(sessions, "provider", ods, label=f"demo-{ods}") for ods in DEMO_PROVIDERS}
+    tokens["analyst"] = issue_token(sessions, "analyst", label="demo-analyst")
+    token_file = var_dir / "demo-tokens.json"
+    token_file.write_text(json.dumps(tokens, indent=2) + "\n", encoding="utf-8")
+    token_file.chmod(0o600)
+
+    collector_url = f"http://{HOST}:{collector_port}"
+    facade_url = f"http://{HOST}:{facade_port}"
+    logs = {"collector": var_dir / "collector.log", "facade": var_dir / "facade.log"}
+    env = {k: v for k, v in os.environ.items() if k not in ("FHIR_FAMILY_PSEUDONYM_KEY", "DATABASE_URL")}
+    servers = Servers()
+    unexpected = False
+
+    def on_term(_signum, _frame):  # type: ignore[no-untyped-def]
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_term)
+    try:
+        click.echo(f"starting the collector on {collector_url} and the facade on {facade_url} ...")
+        servers.start(
+            "collector",
+            [
+                *_cli(),
+                "collector",
+                "--host",
+                HOST,
+                "--port",
+                str(collector_port),
+                "--db",
+                db_url,
+                "--key-file",
+                str(key_file),
+                "--allow-query-token",
+            ],
+            logs["collector"],
+            env,
+        )
+        gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
+        servers.start(
+            "facade",
+            [
+                gunicorn,
+                "--bind",
+                f"{HOST}:{facade_port}",
+                "--workers",
+                "1",
+                "--threads",
+                "4",
+                "--worker-class",
+                "gthread",
+                "--timeout",
+                "120",
+                "--access-logfile",
+                "-",
+                "fhir_family.commands.up:facade_app()",
+            ],
+            logs["facade"],
+            {**env, "FHIR_FAMILY_COLLECTOR_URL": collector_url, "FHIR_FAMILY_TOKEN": tokens["XFF01"]},
+        )
+        _wait_ready(
+            servers, {"collector": f"{collector_url}/health", "facade": f"{facade_url}/metadata"}, logs
+        )
+        click.echo("loading examples/bundles through the facade's POST /submit ...")
+        accepted, problems = _load_examples(facade_url, examples_dir())
+        click.echo(f"  {accepted} example bundles accepted" + "".join(f"\n  {p}" for p in problems))
+        click.echo(
+            f"loading a synthetic month ({month}, {patients_per_provider} patients per provider) "
+            "through the collector's $import ..."
+        )
+        for line in _load_synthetic(collector_url, tokens, month, patients_per_provider):
+            click.echo(f"  {line}")
+        report = reports.build_report(engine)
+        (var_dir / "report.html").write_text(reports.to_html(report), encoding="utf-8")
+        click.echo("\n" + reports.to_table(report) + "\n")
+        analyst = tokens["analyst"]
+        click.echo(
+            "\n".join(
+                [
+                    f"Facade    {facade_url}   (GET /metadata, POST /ehr/json, POST /submit)",
+                    f"Collector {collector_url}   (FHIR base: POST /, GET /Bundle, POST /$import)",
+                    "Report (open in a browser; demo-only token in the URL, loopback only):",
+                    f"  {collector_url}/reports/monthly?format=html&token={analyst}",
+                    f"  or: curl -H 'Authorization: Bearer {analyst}' \\\n"
+                    f"        '{collector_url}/reports/monthly?format=csv'",
+                    f"  or open {var_dir / 'report.html'}",
+                    f"Demo tokens (also in {token_file}):",
+                    *(f"  {name:8} {token}" for name, token in tokens.items()),
+                    f"Logs: {var_logs(logs)}",
+                    "Press Ctrl-C to stop.",
+                ]
+            ),
+        )
+        while True:
+            dead = servers.dead()
+            if dead:
+                click.echo(f"the {dead} stopped unexpectedly; see {logs[dead]}", err=True)
+                unexpected = True
+                break
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        click.echo("\nstopping ...")
+    finally:
+        servers.stop()
+        engine.dispose()
+    click.echo("stopped")
+    sys.exit(1 if unexpected else 0)

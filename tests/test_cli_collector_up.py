@@ -1,0 +1,83 @@
+"""``fhir-family up`` end to end: both servers under gunicorn on loopback, examples and a synthetic month
+loaded over HTTP, the report reachable, and a clean stop on Ctrl-C (SIGINT)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_up_starts_loads_reports_and_stops_cleanly(tmp_path):
+    facade_port, collector_port = _free_port(), _free_port()
+    var = tmp_path / "var"
+    cli = Path(sys.executable).with_name("fhir-family")
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "FHIR_FAMILY_PSEUDONYM_KEY")}
+    proc = subprocess.Popen(
+        [
+            str(cli),
+            "up",
+            "--facade-port",
+            str(facade_port),
+            "--collector-port",
+            str(collector_port),
+            "--var",
+            str(var),
+            "--patients-per-provider",
+            "12",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    output: list[str] = []
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            output.append(line)
+            if "Press Ctrl-C" in line:
+                break
+        text = "".join(output)
+        assert "Press Ctrl-C" in text, text
+        assert "12 example bundles accepted" in text
+        assert "RXA: 12 accepted, 0 rejected" in text
+        assert (var / "pseudonym.key").stat().st_mode & 0o777 == 0o600
+        tokens = json.loads((var / "demo-tokens.json").read_text())
+        base = f"http://127.0.0.1:{collector_port}"
+        page = requests.get(
+            f"{base}/reports/monthly", params={"format": "html", "token": tokens["analyst"]}, timeout=30
+        )
+        assert page.status_code == 200 and "<table>" in page.text
+        found = requests.get(
+            f"{base}/Bundle", headers={"Authorization": f"Bearer {tokens['XFF01']}"}, timeout=30
+        )
+        assert found.json()["total"] == 12
+        assert requests.get(f"http://127.0.0.1:{facade_port}/metadata", timeout=30).status_code == 200
+        assert (var / "report.html").exists()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        rest, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, "".join(output) + rest
+    assert "stopped" in rest
+    for port in (facade_port, collector_port):
+        with socket.socket() as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # ignore TIME_WAIT, not listeners
+            sock.bind(("127.0.0.1", port))  # both servers are gone and have released their ports
+            sock.listen()
