@@ -906,3 +906,11 @@ def test_vendor_page_example_is_a_valid_national_return() -> None:
     outcome = default_validator().validate(example)
     errors = [i for i in outcome.get("issue", []) if i["severity"] in ("error", "fatal")]
     assert not errors, errors
+
+
+def test_vendor_page_points_only_at_examples_that_exist() -> None:
+    page = (REPO_ROOT / "docs" / "guide.md").read_text(encoding="utf-8")
+    named = re.findall(r"`([a-z0-9-]+\.json)`", page)
+    assert named
+    for name in named:
+        assert (REPO_ROOT / "examples" / "bundles" / name).is_file(), name
