@@ -297,3 +297,10 @@ def test_unreadable_input_is_an_input_error(text: str) -> None:
         parse_hl7v2(text)
     assert caught.value.http_status == 400
     assert caught.value.issues[0].message_id == "FF-HL7-PARSE"
+
+
+def test_segments_the_mapping_does_not_read_are_skipped() -> None:
+    extra = ["PD1|||Example Surgery^^Y12345", "OBX|1|ST|note||free text about the family", "AL1|1||peanuts"]
+    parsed = parse_hl7v2(message(PID, *extra, PV1, nk1(1, "CHD", "20150601"), ZPS))
+    assert len(parsed.record.children) == 1
+    assert "free text" not in repr(parsed.record)

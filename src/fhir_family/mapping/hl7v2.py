@@ -65,6 +65,11 @@ MSG_ZFC_UNLINKED = "FF-HL7-ZFC-UNLINKED"
 MSG_CHILD_NHS = "FF-HL7-CHILD-NHS-NUMBER"
 
 
+READ_SEGMENTS = frozenset({"MSH", "EVN", "PID", "PV1", "NK1", "ZFC", "ZPS"})
+"""The only segments the mapping reads; others (PD1, OBX, AL1, DG1 ...) are not handed to the parser at all,
+which keeps hl7apy's per-element cost to what the national return needs."""
+
+
 def strip_framing(text: str) -> str:
     """Drop MLLP framing (0x0b ... 0x1c 0x0d) and normalise segment separators to carriage returns."""
     start = text.find("\x0b")
@@ -412,8 +417,9 @@ def parse_hl7v2(text: str) -> Parsed:
         issue = error(IssueType.STRUCTURE, "Not an HL7 v2 message: it must start with an MSH segment", "MSH",
                       MSG_PARSE)
         raise InputError("not an HL7 v2 message (no MSH segment first)", [issue])
+    needed = "\r".join(segment for segment in er7.split("\r") if segment[:3] in READ_SEGMENTS)
     try:
-        message = parse_message(er7, find_groups=False, validation_level=VALIDATION_LEVEL.TOLERANT)
+        message = parse_message(needed, find_groups=False, validation_level=VALIDATION_LEVEL.TOLERANT)
     except (HL7apyException, ValueError, IndexError, KeyError, AttributeError, TypeError) as exc:
         # hl7apy signals unreadable input with its own exceptions and, for some malformed segments, with
         # built-in ones; all of them mean "cannot read this message".
