@@ -914,3 +914,17 @@ def test_vendor_page_points_only_at_examples_that_exist() -> None:
     assert named
     for name in named:
         assert (REPO_ROOT / "examples" / "bundles" / name).is_file(), name
+
+
+def test_a_crashing_sushi_is_reported_with_its_last_lines(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake = tmp_path / "sushi"
+    fake.write_text(
+        "#!/bin/sh\necho 'env: node: No such file or directory' >&2\nexit 127\n", encoding="utf-8"
+    )
+    fake.chmod(0o755)
+    assert igbuild.main(["--sushi", str(fake), "--check", "--skip-examples"]) == 1
+    err = capsys.readouterr().err
+    assert "status 127: env: node: No such file or directory" in err
+    assert "Traceback" not in err

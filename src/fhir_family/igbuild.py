@@ -130,7 +130,9 @@ def run_sushi(sushi: Path, profiles: Path, workdir: Path) -> tuple[Path, SushiRe
     log = (completed.stdout + "\n" + completed.stderr).replace(str(project), str(profiles))
     result = parse_sushi_log(log, load_known_warnings(profiles))
     if result.errors or completed.returncode != 0:
-        details = result.errors or [f"SUSHI exited with status {completed.returncode} and no error lines"]
+        # Without error records (node missing, a crash) the last lines of the log are the best explanation.
+        tail = [line.strip() for line in log.splitlines() if line.strip()][-3:]
+        details = result.errors or [f"SUSHI exited with status {completed.returncode}: {' | '.join(tail)}"]
         raise IgBuildError("SUSHI failed:\n" + "\n".join(f"  error: {line}" for line in details))
     if result.version is not None and result.version != PINNED_SUSHI_VERSION:
         result.unexpected_warnings.insert(
