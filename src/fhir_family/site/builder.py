@@ -267,6 +267,8 @@ class SiteBuilder:
         for name in STATIC_FILES:
             files[name] = (Path(__file__).parent / "static" / name).read_bytes()
         resolver = BaseResolver(self.store)
+        summaries = {r["url"]: _first_sentence(r.get("description") or self.names[r["url"]])
+                     for r in self.of_type("StructureDefinition")}
         usages = self.usages()
         examples = self.examples()
         docs = self.docs()
@@ -281,7 +283,7 @@ class SiteBuilder:
             extensions=self.extensions,
         )
         for sd in self.of_type("StructureDefinition"):
-            rows = element_rows(sd, self.store, self.link, self.names, resolver)
+            rows = element_rows(sd, self.store, self.link, self.names, resolver, summaries)
             constraints: dict[str, tuple[dict[str, str], list[str]]] = {}
             for row in rows:
                 for constraint in row.constraints:
@@ -343,6 +345,15 @@ class SiteBuilder:
                       for name, resource in sorted(contents.examples.items())],
         )
         return files
+
+
+def _first_sentence(text: str, limit: int = 120) -> str:
+    """The first sentence, cut at a word boundary when it is long (an element table cell, not a page)."""
+    head, dot, _rest = text.partition(". ")
+    sentence = head + "." if dot else text
+    if len(sentence) <= limit:
+        return sentence
+    return sentence[:limit].rsplit(" ", 1)[0].rstrip(",;:(") + " …"
 
 
 def _example_for(resource: Resource, examples: list[ExampleInfo]) -> ExampleInfo | None:

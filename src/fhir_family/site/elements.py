@@ -203,6 +203,17 @@ def _base_through_parent(element_id: str, path: str, elements: dict[str, Resourc
     return resolver.resolve(path)
 
 
+def _short(element: Resource, sd: Resource, summaries: dict[str, str]) -> str:
+    diff_short = next((e.get("short") for e in sd.get("differential", {}).get("element", [])
+                       if e.get("id") == element.get("id") and e.get("short")), None)
+    if diff_short:
+        return diff_short
+    profiles = [url for t in element.get("type", []) for url in t.get("profile", [])]
+    if element.get("sliceName") and len(profiles) == 1 and profiles[0] in summaries:
+        return summaries[profiles[0]]
+    return element.get("short", "")
+
+
 def _path_of(element_id: str) -> str:
     return ".".join(segment.split(":", 1)[0] for segment in element_id.split("."))
 
@@ -246,8 +257,14 @@ def _label(url: str, names: dict[str, str]) -> str:
 
 
 def element_rows(sd: Resource, store: DefinitionStore, linker: Linker, names: dict[str, str],
-                 resolver: BaseResolver | None = None) -> list[ElementRow]:
-    """The rows of the element table of one profile or extension."""
+                 resolver: BaseResolver | None = None, summaries: dict[str, str] | None = None
+                 ) -> list[ElementRow]:
+    """The rows of the element table of one profile or extension.
+
+    ``summaries`` (canonical url -> one line) describe extension slices the differential leaves with the
+    base's generic "Additional content defined by implementations".
+    """
+    summaries = summaries or {}
     rows = []
     for element, constrained in merged_elements(sd, store, resolver):
         element_id = element["id"]
@@ -286,7 +303,7 @@ def element_rows(sd: Resource, store: DefinitionStore, linker: Linker, names: di
             binding=binding,
             fixed=fixed,
             constraints=constraints,
-            short=element.get("short", ""),
+            short=_short(element, sd, summaries),
             constrained=constrained,
             prohibited=element.get("max") == "0",
             must_support=bool(element.get("mustSupport")),
