@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import replace
 from datetime import UTC, date, datetime
 
@@ -303,9 +304,19 @@ def test_no_raw_nhs_number_is_stored_anywhere(client, collector, tokens):
     rejected["type"] = "batch"  # rejected by validation: its outcome and audit row must not leak either
     post(client, rejected, tokens["RXA"])
     post(client, build_bundle(make_record(10, ods="RXA")), tokens["RXB"])  # refused: audited
-    numbers = {r.nhs_number for r in [*records, make_record(9), make_record(10)]}
-    numbers |= {c.nhs_number for r in records for c in r.children if c.nhs_number}
-    assert len(numbers) == 17
+    # A bulk import whose failing line quotes a (wrong) NHS number in the validator's diagnostics.
+    wrong = build_bundle(make_record(11))
+    wrong["entry"][1]["resource"]["identifier"][0]["value"] = "9990000001"
+    started = client.post("/$import", data=json.dumps(wrong), headers=auth(tokens["RXA"]))
+    status_path = "/" + started.headers["Content-Location"].split("://", 1)[1].split("/", 1)[1]
+    for _ in range(600):
+        if client.get(status_path, headers=auth(tokens["RXA"])).status_code == 200:
+            break
+        time.sleep(0.05)
+    numbers = {r.nhs_number for r in [*records, make_record(9), make_record(10), make_record(11)]}
+    numbers |= {c.nhs_number for r in [*records, make_record(11)] for c in r.children if c.nhs_number}
+    numbers.add("9990000001")
+    assert len(numbers) == 21
     stored = _all_stored_text(collector)
     leaked = sorted(n for n in numbers if n in stored)
     assert leaked == []

@@ -1,0 +1,112 @@
+"""Bulk ``$import`` of NDJSON bundles: 202 + status URL, per-line outcomes, progress, ownership."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pytest
+
+from fhir_family.collector.app import create_app
+from fhir_family.collector.service import Collector
+from fhir_family.collector.synthetic import synthetic_month
+from fhir_family.collector.tokens import issue_token
+from fhir_family.mapping.bundle import build_bundle
+
+KEY = "import-test-key-0123456789abcdef"
+
+
+@pytest.fixture
+def setup(db_url, collector_validator):
+    app = create_app({"DATABASE_URL": db_url, "PSEUDONYM_KEY": KEY, "VALIDATOR": collector_validator})
+    collector = app.extensions["fhir_family_collector"]
+    tokens = {ods: issue_token(collector.sessions, "provider", ods) for ods in ("RXA", "RXB")}
+    tokens["analyst"] = issue_token(collector.sessions, "analyst")
+    return app, collector, tokens
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def wait_done(client, url: str, token: str) -> dict:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        response = client.get(url, headers=auth(token))
+        if response.status_code == 200:
+            return response.get_json()
+        assert response.status_code == 202
+        time.sleep(0.05)
+    raise AssertionError("import did not finish")
+
+
+def test_import_reports_an_outcome_per_line(setup):
+    app, collector, tokens = setup
+    records = [r for r in synthetic_month(patients_per_provider=4) if r.ods_code in ("RXA", "RXB")]
+    rxa = [json.dumps(build_bundle(r)) for r in records if r.ods_code == "RXA"]
+    rxb = json.dumps(build_bundle(next(r for r in records if r.ods_code == "RXB")))
+    invalid = build_bundle(records[0])
+    invalid["identifier"]["value"] = "broken-1"
+    invalid["type"] = "batch"
+    lines = [rxa[0], rxa[1], "{not json", "", json.dumps(invalid), rxb, rxa[2], rxa[0]]
+    client = app.test_client()
+    started = client.post(
+        "/$import", data="\n".join(lines), headers=auth(tokens["RXA"]), content_type="application/fhir+ndjson"
+    )
+    assert started.status_code == 202
+    status_url = started.headers["Content-Location"]
+    assert "/$import-status/" in status_url
+    path = status_url.split("://", 1)[1].split("/", 1)[1]
+    result = wait_done(client, f"/{path}", tokens["RXA"])
+    assert result["summary"] == {"lines": 7, "accepted": 4, "rejected": 3}
+    by_line = {item["line"]: item for item in result["outcomes"]}
+    assert sorted(by_line) == [1, 2, 3, 5, 6, 7, 8]  # the blank line 4 is not an item
+    assert [by_line[n]["status"] for n in (1, 2, 3, 5, 6, 7, 8)] == [201, 201, 400, 422, 403, 201, 200]
+    assert by_line[5]["submissionId"] == "broken-1"
+    assert by_line[5]["outcome"]["resourceType"] == "OperationOutcome"
+    assert "line 3" in by_line[3]["outcome"]["issue"][0]["diagnostics"].lower()
+    found = client.get("/Bundle", headers=auth(tokens["RXA"])).get_json()
+    assert found["total"] == 3
+    # Another provider cannot read the job; the owner can, repeatedly.
+    assert client.get(f"/{path}", headers=auth(tokens["RXB"])).status_code == 403
+    assert client.get(f"/{path}", headers=auth(tokens["RXA"])).status_code == 200
+
+
+def test_import_status_is_202_with_progress_while_running(setup, monkeypatch):
+    app, collector, tokens = setup
+    release = threading.Event()
+    original = Collector.submit
+
+    def slow_submit(self, bundle, principal):
+        release.wait(30)
+        return original(self, bundle, principal)
+
+    monkeypatch.setattr(Collector, "submit", slow_submit)
+    record = next(r for r in synthetic_month(patients_per_provider=1) if r.ods_code == "RXA")
+    client = app.test_client()
+    started = client.post("/$import", data=json.dumps(build_bundle(record)), headers=auth(tokens["RXA"]))
+    path = "/" + started.headers["Content-Location"].split("://", 1)[1].split("/", 1)[1]
+    running = client.get(path, headers=auth(tokens["RXA"]))
+    assert running.status_code == 202
+    assert running.headers["X-Progress"] == "0 of 1 lines"
+    release.set()
+    assert wait_done(client, path, tokens["RXA"])["summary"]["accepted"] == 1
+
+
+@pytest.mark.parametrize(
+    ("who", "body", "status"),
+    [("RXA", "", 400), ("RXA", "\n\n", 400), ("analyst", "{}", 403), (None, "{}", 401)],
+)
+def test_import_refusals(setup, who, body, status):
+    app, _collector, tokens = setup
+    headers = auth(tokens[who]) if who else {}
+    response = app.test_client().post("/$import", data=body, headers=headers)
+    assert response.status_code == status
+    assert response.get_json()["resourceType"] == "OperationOutcome"
+
+
+def test_unknown_import_job_is_404(setup):
+    app, _collector, tokens = setup
+    response = app.test_client().get("/$import-status/nope", headers=auth(tokens["RXA"]))
+    assert response.status_code == 404
