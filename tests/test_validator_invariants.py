@@ -14,6 +14,7 @@ import pytest
 from fhirpathpy.engine.nodes import ResourceNode
 
 from fhir_family.conformance import default_validator
+from fhir_family.conformance.guide_fast_paths import GUIDE_FAST_PATHS
 from fhir_family.conformance.invariants import (
     FAST_PATHS,
     FAST_PATHS_WITH_RESOURCE,
@@ -132,3 +133,141 @@ def test_skipped_invariants_are_documented() -> None:
     readme = (Path(__file__).resolve().parent.parent / "src/fhir_family/conformance/README.md").read_text()
     for key in SKIPPED:
         assert key in readme
+
+
+# -- the guide's invariants: native twins vs the FHIRPath in the committed StructureDefinitions --
+
+
+def _guide_constraints() -> dict[str, str]:
+    constraints = {}
+    for sd in default_validator().store.by_type("StructureDefinition"):
+        for element in sd.get("differential", {}).get("element", []):
+            for constraint in element.get("constraint", []):
+                constraints[constraint["key"]] = constraint["expression"]
+    return constraints
+
+
+def test_every_guide_invariant_has_a_twin_proven_against_its_current_expression() -> None:
+    """Fails when the guide's FHIRPath changes: re-prove (these tests) and update the twin's key."""
+    guide = _guide_constraints()
+    assert guide, "the guide defines no invariants?"
+    assert {(key, expression) for key, expression in guide.items()} == set(GUIDE_FAST_PATHS)
+
+
+def _nhs_samples() -> list[dict]:
+    import random
+
+    rng = random.Random(20261123)
+    numbers = [f"{rng.randrange(10**10):010d}" for _ in range(300)]
+    numbers += [
+        "9434765919",
+        "9434765870",
+        "943476591",
+        "94347659190",
+        "943476591X",
+        "",
+        "9434765919\n",
+        " 9434765919",
+        "0000000000",
+        "1000000010",
+    ]
+    return [{"system": "https://fhir.nhs.uk/Id/nhs-number", "value": n} for n in numbers]
+
+
+def _extension_samples() -> list[dict]:
+    samples = []
+    for folder in ("bundles", "invalid"):
+        for path in sorted((EXAMPLES.parent / folder).glob("*.json")):
+            if path.name.endswith(".expected.json"):
+                continue
+            bundle = json.loads(path.read_text(encoding="utf-8"))
+            for entry in bundle.get("entry", []):
+                for extension in entry.get("resource", {}).get("extension", []):
+                    samples.append(extension)
+    held = {
+        "url": "held",
+        "valueCodeableConcept": {
+            "coding": [{"system": "https://fhir-family.uk/fhir/CodeSystem/yes-no-unknown", "code": "N"}]
+        },
+    }
+    basis = {"url": "basis", "valueCodeableConcept": {"coding": [{"system": "x", "code": "birth-mother"}]}}
+    samples += [
+        {"url": "x", "extension": [basis]},
+        {"url": "x", "extension": [held, basis]},
+        {"url": "x", "extension": [held]},
+        {"url": "x", "extension": [{"url": "expectedDueDate", "valueDate": "2026-11-01"}]},
+        {
+            "url": "x",
+            "extension": [
+                {"url": "unbornChildHelp", "valueCodeableConcept": {"text": "t"}},
+                {"url": "expectingChild", "valueBoolean": True},
+            ],
+        },
+        {
+            "url": "x",
+            "extension": [
+                {"url": "expectedDueDate", "valueDate": "2026-11-01"},
+                {"url": "expectingChild", "valueBoolean": False},
+            ],
+        },
+    ]
+    return samples
+
+
+def _bundle_samples() -> list[dict]:
+    bundles = []
+    for folder in ("bundles", "invalid"):
+        for path in sorted((EXAMPLES.parent / folder).glob("*.json")):
+            if not path.name.endswith(".expected.json"):
+                bundles.append(json.loads(path.read_text(encoding="utf-8")))
+    base = json.loads(next(iter(sorted(EXAMPLES.glob("*.json")))).read_text(encoding="utf-8"))
+    extra = json.loads(json.dumps(base))
+    extra["entry"].append({"fullUrl": "urn:uuid:x", "resource": {"resourceType": "Observation"}})
+    no_patient = json.loads(json.dumps(base))
+    no_patient["entry"] = [e for e in no_patient["entry"] if e["resource"]["resourceType"] != "Patient"]
+    bundles += [extra, no_patient, {"resourceType": "Bundle", "type": "transaction"}]
+    return bundles
+
+
+def _samples_for(key: str) -> list[dict]:
+    if key == "ff-nhs-1":
+        return _nhs_samples()
+    if key == "ff-ods-1":
+        return [{"value": v} for v in ("XFF01", "RX4", "xff01", "AB", "ABCDEFG", "AB-12", "A1B2C3", "RX4\n")]
+    if key in ("ff-pr-1", "ff-ps-1"):
+        return _extension_samples()
+    return _bundle_samples()
+
+
+GUIDE = sorted(GUIDE_FAST_PATHS)
+
+
+@pytest.mark.parametrize(("key", "expression"), GUIDE, ids=[k for k, _e in GUIDE])
+def test_guide_twin_matches_fhirpath(key: str, expression: str) -> None:
+    invariant = Invariant.from_constraint(
+        {"key": key, "severity": "error", "human": key, "expression": expression}
+    )
+    type_path = (
+        "Identifier"
+        if key in ("ff-nhs-1", "ff-ods-1")
+        else ("Extension" if key.startswith(("ff-pr", "ff-ps")) else None)
+    )
+    outcomes = set()
+    for data in _samples_for(key):
+        native = invariant.evaluate(data, type_path, data, data)
+        reference = invariant.evaluate_fhirpath(data, type_path, data, data)
+        assert native == reference, (key, data)
+        outcomes.add(native)
+    assert outcomes == {True, False}, "the samples must exercise both outcomes"
+
+
+@pytest.mark.parametrize("folder", ["bundles", "invalid"])
+def test_validator_without_twins_gives_identical_outcomes(folder: str) -> None:
+    from fhir_family.conformance import Validator
+
+    slow = Validator(default_validator().store, native_fast_paths=False)
+    for path in sorted((EXAMPLES.parent / folder).glob("*.json")):
+        if path.name.endswith(".expected.json"):
+            continue
+        bundle = json.loads(path.read_text(encoding="utf-8"))
+        assert slow.validate(bundle) == default_validator().validate(bundle), path.name

@@ -37,8 +37,9 @@ class DefinitionError(ValueError):
 class Compiler:
     """Compiled structures for resource types, data types and profiles, keyed by canonical url."""
 
-    def __init__(self, store: DefinitionStore) -> None:
+    def __init__(self, store: DefinitionStore, native_fast_paths: bool = True) -> None:
         self.store = store
+        self.native_fast_paths = native_fast_paths
         self.primitives: dict[str, Primitive] = load_primitives(store.structure_definition)
         self._snapshots: dict[str, list[dict[str, Any]]] = {}
         self._structures: dict[str, Structure | None] = {}
@@ -215,7 +216,7 @@ class Compiler:
             elif key == "ext-1":
                 check_ext1 = True
             if key not in NATIVE:
-                invariants.append(Invariant.from_constraint(constraint))
+                invariants.append(Invariant.from_constraint(constraint, self.native_fast_paths))
         slicing = element.get("slicing") or {}
         rule = ElementRule(
             id=element_id,

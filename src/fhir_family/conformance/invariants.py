@@ -18,6 +18,8 @@ from fhirpathpy import compile as fhirpath_compile
 from fhirpathpy.engine.nodes import ResourceNode
 from fhirpathpy.models import models
 
+from .guide_fast_paths import GUIDE_FAST_PATHS
+
 BEST_PRACTICE_EXTENSION = "http://hl7.org/fhir/StructureDefinition/elementdefinition-bestpractice"
 
 #: implemented natively (below), never through FHIRPath
@@ -181,7 +183,8 @@ class Invariant:
     _fast_with_resource: Any = field(default=None, repr=False)
 
     @classmethod
-    def from_constraint(cls, constraint: dict[str, Any]) -> Invariant:
+    def from_constraint(cls, constraint: dict[str, Any], fast_paths: bool = True) -> Invariant:
+        """The compiled form of one ElementDefinition.constraint; ``fast_paths`` allows native twins."""
         key = constraint.get("key", "?")
         expression = constraint.get("expression") or ""
         invariant = cls(
@@ -191,8 +194,9 @@ class Invariant:
             expression=expression,
             source=constraint.get("source"),
         )
-        invariant._fast = FAST_PATHS.get((key, expression))
-        invariant._fast_with_resource = FAST_PATHS_WITH_RESOURCE.get((key, expression))
+        if fast_paths:
+            invariant._fast = FAST_PATHS.get((key, expression)) or GUIDE_FAST_PATHS.get((key, expression))
+            invariant._fast_with_resource = FAST_PATHS_WITH_RESOURCE.get((key, expression))
         if key in SKIPPED:
             invariant.skip_reason = SKIPPED[key]
         elif any(

@@ -3,9 +3,8 @@
 Walking ElementDefinitions per call (string paths, lists of dicts) is what makes naive validators slow. Here
 each snapshot becomes ``ElementRule`` objects with everything pre-digested: cardinality as ints, the JSON
 property names each element answers to (``valueCodeableConcept`` for ``value[x]``), primitive checkers,
-slicing
-discriminator values, compiled invariants. Complex-typed elements that the profile does not break down share
-the compiled tree of their type (one ``Identifier`` tree for every identifier everywhere).
+slicing discriminator values, compiled invariants. Complex-typed elements that the profile does not break
+down share the compiled tree of their type (one ``Identifier`` tree for every identifier everywhere).
 """
 
 from __future__ import annotations

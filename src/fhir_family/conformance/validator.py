@@ -48,9 +48,10 @@ class _Run(Context):
 class Validator:
     """Validates resources and Bundles against FHIR R4 core and a guide's profiles; thread-safe."""
 
-    def __init__(self, store: DefinitionStore) -> None:
+    def __init__(self, store: DefinitionStore, native_fast_paths: bool = True) -> None:
+        """``native_fast_paths=False``: every invariant but ele-1/ext-1 through fhirpathpy (slower)."""
         self.store = store
-        self.compiler = Compiler(store)
+        self.compiler = Compiler(store, native_fast_paths)
         self.terminology = Terminology(store)
         self.walker = Walker(self.compiler, self.terminology, self._dispatch)
         self._profiles_by_alias: dict[str, str] = {}
