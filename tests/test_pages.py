@@ -420,3 +420,10 @@ def test_a_broken_example_is_a_clear_error(tmp_path: Path) -> None:
     (examples / "invalid" / "broken.json").write_text("[")
     with pytest.raises(FhirFamilyError, match="broken.json is not readable JSON"):
         SiteBuilder(examples_root=examples).build()
+
+
+def test_only_the_guides_own_constraints_are_listed(files: dict[str, bytes]) -> None:
+    """Core invariants (bdl-5 on Bundle.entry, ele-1 everywhere) are inherited, not the guide's rules."""
+    text = files["StructureDefinition-national-return-bundle.html"].decode("utf-8")
+    assert "constraint-ff-bun-1" in text
+    assert "bdl-5" not in text and "ele-1" not in text.split('<section aria-labelledby="json">')[0]

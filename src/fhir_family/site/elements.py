@@ -21,6 +21,8 @@ from ..conformance.packages import DefinitionStore
 Resource = dict[str, Any]
 #: canonical url -> relative page href, for canonicals this site has a page for
 Linker = Callable[[str], str | None]
+#: Where merged_elements keeps the constraints a guide differential adds (not the inherited ones).
+GUIDE_CONSTRAINTS = "_guideConstraints"
 
 
 @dataclass(frozen=True)
@@ -172,8 +174,11 @@ def merged_elements(sd: Resource, store: DefinitionStore, resolver: BaseResolver
         for diff in profile.get("differential", {}).get("element", []):
             element_id = diff.get("id") or diff["path"]
             touched.add(element_id)
+            own_constraints = copy.deepcopy(diff.get("constraint", []))
             if element_id in elements:
-                elements[element_id].update(copy.deepcopy(diff))
+                target = elements[element_id]
+                target.update(copy.deepcopy(diff))
+                target[GUIDE_CONSTRAINTS] = target.get(GUIDE_CONSTRAINTS, []) + own_constraints
                 continue
             base = _base_through_parent(element_id, diff["path"], elements, resolver) or {}
             merged = copy.deepcopy(base)
@@ -182,6 +187,7 @@ def merged_elements(sd: Resource, store: DefinitionStore, resolver: BaseResolver
             merged.pop("constraint", None)
             merged.update(copy.deepcopy(diff))
             merged["id"] = element_id
+            merged[GUIDE_CONSTRAINTS] = own_constraints
             insert(element_id, merged)
     return [(elements[i], i in touched) for i in order]
 
@@ -283,7 +289,7 @@ def element_rows(sd: Resource, store: DefinitionStore, linker: Linker, names: di
                  if key.startswith(("fixed", "pattern")) and constrained]
         constraints = []
         if constrained:
-            for constraint in element.get("constraint", []):
+            for constraint in element.get(GUIDE_CONSTRAINTS, []):
                 if constraint.get("source", "").startswith("http://hl7.org/fhir/StructureDefinition/"):
                     continue
                 constraints.append({key: constraint.get(key, "")
