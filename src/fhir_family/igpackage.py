@@ -43,7 +43,9 @@ CONFORMANCE_TYPES = ("ImplementationGuide", "StructureDefinition", "CodeSystem",
 CORE_PACKAGE = "hl7.fhir.r4.core"
 #: npm's own fixed timestamp for reproducible tarballs (1985-10-26T08:15:00Z).
 FIXED_MTIME = 499162500
-INDEX_FIELDS = ("resourceType", "id", "url", "version", "kind", "type", "supplements", "content")
+INDEX_FIELDS = ("resourceType", "id", "url", "version")
+#: Index fields of one resource type only (``type`` is a StructureDefinition's type, never Bundle.type).
+TYPED_INDEX_FIELDS = {"StructureDefinition": ("kind", "type"), "CodeSystem": ("content", "supplements")}
 
 
 class PackageBuildError(FhirFamilyError):
@@ -127,7 +129,7 @@ def resource_filename(resource: Resource, fallback_stem: str) -> str:
 def index_entry(filename: str, resource: Resource) -> dict[str, Any]:
     """One ``.index.json`` row: the fields a package reader needs to find a resource without parsing it."""
     entry: dict[str, Any] = {"filename": filename}
-    for key in INDEX_FIELDS:
+    for key in INDEX_FIELDS + TYPED_INDEX_FIELDS.get(resource.get("resourceType", ""), ()):
         value = resource.get(key)
         if isinstance(value, str):
             entry[key] = value
