@@ -564,3 +564,70 @@ def test_snapshot_generated_from_differential() -> None:
     ps = {e["id"]: e for e in default_validator().compiler.snapshot(PS_URL)}
     assert ps["Extension.extension:reportingPeriod.value[x].end"]["min"] == 1  # unrolled below value[x]
     assert ps["Extension.extension:status.value[x]"]["binding"]["strength"] == "required"
+
+
+def test_fuzzed_examples_never_crash_the_validator() -> None:
+    """Random damage to valid and invalid examples: always an OperationOutcome, never FF-INTERNAL."""
+    import random
+
+    rng = random.Random(3)
+    files = sorted((EXAMPLES / "bundles").glob("*.json")) + sorted(
+        p for p in (EXAMPLES / "invalid").glob("*.json") if not p.name.endswith(".expected.json")
+    )
+    values: list[Any] = [
+        None,
+        1,
+        2**40,
+        1.5,
+        True,
+        "",
+        "x",
+        [],
+        [1],
+        {},
+        {"a": 1},
+        [{}],
+        [None],
+        {"resourceType": "Patient"},
+        {"resourceType": 5},
+        {"reference": 3},
+        {"url": 3},
+    ]
+
+    def paths(value: Any, path: tuple = ()) -> list[tuple]:
+        found = [path]
+        if isinstance(value, dict):
+            for key, child in value.items():
+                found += paths(child, (*path, key))
+        elif isinstance(value, list):
+            for index, child in enumerate(value):
+                found += paths(child, (*path, index))
+        return found
+
+    for _ in range(400):
+        document = json.loads(rng.choice(files).read_text(encoding="utf-8"))
+        for _ in range(rng.randint(1, 3)):
+            path = rng.choice(paths(document)[1:])
+            parent = document
+            for key in path[:-1]:
+                parent = parent[key]
+            if isinstance(parent, dict) and rng.random() < 0.3:
+                del parent[path[-1]]
+            else:
+                parent[path[-1]] = copy.deepcopy(rng.choice(values))
+        outcome = default_validator().validate(document)
+        assert outcome["resourceType"] == "OperationOutcome"
+        assert "FF-INTERNAL" not in {message_id(i) for i in outcome["issue"]}, json.dumps(outcome)[:2000]
+
+
+def test_a_validator_defect_is_an_error_issue_not_an_exception(monkeypatch: pytest.MonkeyPatch) -> None:
+    validator = Validator.from_package(guide_resources_dir())
+
+    def broken(*_args: Any, **_kwargs: Any) -> None:
+        raise KeyError("boom")
+
+    monkeypatch.setattr(validator.walker, "validate_resource", broken)
+    outcome = validator.validate(bundle())
+    assert [(i["severity"], i["code"], message_id(i)) for i in outcome["issue"]] == [
+        ("error", "exception", "FF-INTERNAL")
+    ]

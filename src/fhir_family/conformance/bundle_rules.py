@@ -151,7 +151,9 @@ def _check_references(entries: list[Entry], by_url: dict[str, Entry], ctx: Conte
     # entries whose fullUrl is missing or malformed (already reported): a reference that may have meant one
     # of them is not reported again as dangling
     anonymous = {
-        e.resource.get("resourceType") for e in entries if e.resource is not None and e.full_url is None
+        e.resource.get("resourceType")
+        for e in entries
+        if e.resource is not None and e.full_url is None and isinstance(e.resource.get("resourceType"), str)
     }
     for ref in ctx.references:
         if id(ref.resource) not in in_bundle:
@@ -225,7 +227,7 @@ def _ext_value(extension: dict[str, Any], prefix: str = "value") -> tuple[str | 
 def _code(concept: Any) -> str | None:
     if not isinstance(concept, dict):
         return None
-    for coding in concept.get("coding") or []:
+    for coding in _list(concept.get("coding")):
         if isinstance(coding, dict) and isinstance(coding.get("code"), str):
             return coding["code"]
     return None
@@ -240,8 +242,8 @@ def _parental_status(parent: Entry) -> dict[str, Any] | None:
         if not isinstance(extension, dict) or extension.get("url") != PARENTAL_STATUS_URL:
             continue
         parts: dict[str, Any] = {"expr": f"{parent.expr}.resource.extension[{index}]"}
-        for part in extension.get("extension") or []:
-            if not isinstance(part, dict):
+        for part in _list(extension.get("extension")):
+            if not isinstance(part, dict) or not isinstance(part.get("url"), str):
                 continue
             _key, value = _ext_value(part)
             parts[part.get("url")] = value
@@ -252,6 +254,11 @@ def _parental_status(parent: Entry) -> dict[str, Any] | None:
                 parts["reporting_date"] = _parse_date(end, latest=False)
         return parts
     return None
+
+
+def _list(value: Any) -> list[Any]:
+    """A JSON array, or nothing when the walk has already reported that it is not one."""
+    return value if isinstance(value, list) else []
 
 
 def _has_issue_at(ctx: Context, expression: str) -> bool:
@@ -280,7 +287,7 @@ def _check_child_age(child: Entry, reporting_date: date, ctx: Context) -> None:
 
 
 def _residence(child: Entry) -> str | None:
-    for extension in (child.resource or {}).get("extension") or []:
+    for extension in _list((child.resource or {}).get("extension")):
         if isinstance(extension, dict) and extension.get("url") == CHILD_RESIDENCE_URL:
             return _code(extension.get("valueCodeableConcept"))
     return None

@@ -223,6 +223,15 @@ class Walker:
             return
         if entries:
             json_name, type_rule, value = entries[0]
+            if value is None:
+                ctx.add(
+                    ERROR,
+                    IssueType.VALUE,
+                    msg.TYPE,
+                    f"'{json_name}' is null; FHIR JSON leaves out elements that have no value",
+                    self._element_expr(rule, expr, type_rule),
+                )
+                return
         else:
             json_name, type_rule, value = ext_entries[0][0], rule.json_names[ext_entries[0][0]], None
         ext_value = ext_entries[0][1] if ext_entries else None

@@ -29,5 +29,6 @@ FULLURL_DUPLICATE = "FF-FULLURL-DUPLICATE"  # two entries share a fullUrl
 PARENT_COUNT = "FF-PARENT-COUNT"  # a national return without exactly one Patient (when no ff-bun-1 applies)
 CHILD_AGE = "FF-CHILD-AGE"  # a dependent child 18 or over on the reporting date
 STATUS_COUNTS = "FF-STATUS-COUNTS"  # parental-status disagrees with the children listed (warning)
+INTERNAL = "FF-INTERNAL"  # the validator failed on this input (a defect, or a broken definition): error
 
 ALL = {name: value for name, value in dict(globals()).items() if name.isupper() and isinstance(value, str)}

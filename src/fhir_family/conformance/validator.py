@@ -16,7 +16,7 @@ from ..guide import CANONICAL, core_package_dir
 from ..outcome import Issue, IssueSeverity, IssueType, operation_outcome
 from . import messages as msg
 from .bundle_rules import check_bundle
-from .compiler import Compiler
+from .compiler import Compiler, DefinitionError
 from .engine import Context, Walker
 from .packages import STRUCTURE_DEFINITION_BASE, DefinitionStore
 from .rules import Structure
@@ -81,7 +81,29 @@ class Validator:
         return operation_outcome(self.issues(resource, profile))
 
     def issues(self, resource: Any, profile: str | None = None) -> list[Issue]:
-        """The issues as ``Issue`` objects (what ``validate`` renders)."""
+        """The issues as ``Issue`` objects (what ``validate`` renders).
+
+        A defect in the validator must not become an HTTP 500 or let the input pass: an unexpected exception
+        is reported as an error issue ``FF-INTERNAL`` (a fuzz test asserts it never happens on damaged
+        examples).
+        """
+        try:
+            return self._issues(resource, profile)
+        except (DefinitionError, LookupError) as exc:
+            detail = f"{type(exc).__name__}: {exc}"
+        except Exception as exc:  # noqa: BLE001 - the boundary that keeps a validator defect from being a 500
+            detail = f"{type(exc).__name__}: {exc}"
+        return [
+            Issue(
+                ERROR,
+                IssueType.EXCEPTION,
+                f"the validator could not complete on this input ({detail})",
+                None,
+                msg.INTERNAL,
+            )
+        ]
+
+    def _issues(self, resource: Any, profile: str | None) -> list[Issue]:
         if not isinstance(resource, dict):
             return [
                 Issue(
