@@ -181,3 +181,26 @@ def test_submit_with_a_missing_file_exits_2(runner, served, tmp_path):
         main, ["submit", str(tmp_path / "nope.json"), "--to", url, "--token", tokens["RXA"]]
     )
     assert result.exit_code == 2 and "cannot read" in result.output
+
+
+def test_tokens_can_be_listed_and_revoked(runner, tmp_path):
+    db = f"sqlite:///{tmp_path / 'c.sqlite'}"
+    token = runner.invoke(main, ["collector", "add-token", "--ods", "RXA", "--db", db]).output.strip()
+    listing = runner.invoke(main, ["collector", "list-tokens", "--db", db]).output
+    assert "provider" in listing and "RXA" in listing and "active" in listing and token not in listing
+    token_id = listing.split()[0]
+    assert runner.invoke(main, ["collector", "revoke-token", token_id, "--db", db]).exit_code == 0
+    from fhir_family.collector.database import make_engine, session_factory
+
+    assert authenticate(session_factory(make_engine(db)), token) is None
+    again = runner.invoke(main, ["collector", "revoke-token", token_id, "--db", db])
+    assert again.exit_code == 2 and "no active token" in again.output
+
+
+def test_an_oversized_bundle_is_413(loaded_app):
+    app, _db, tokens, _records = loaded_app
+    response = app.test_client().post(
+        "/", data=b" " * (6 * 1024 * 1024), headers={"Authorization": f"Bearer {tokens['RXA']}"}
+    )
+    assert response.status_code == 413
+    assert response.get_json()["resourceType"] == "OperationOutcome"

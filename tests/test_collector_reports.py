@@ -193,3 +193,27 @@ def test_report_over_http_analyst_sees_all_provider_sees_own(loaded):
     assert client.get("/reports/monthly?format=xml", headers=analyst).status_code == 400
     # Query-string tokens are refused unless the (loopback demo) setting allows them.
     assert client.get(f"/reports/monthly?token={tokens['analyst']}").status_code == 401
+
+
+def test_long_sqlite_reads_do_not_hold_the_write_lock(tmp_path):
+    """Reports and export read in a DEFERRED transaction, so submissions are not blocked behind them."""
+    import sqlite3
+
+    from sqlalchemy import text
+
+    from fhir_family.collector.database import READ_ONLY, make_engine, migrate
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'c.sqlite'}")
+    migrate(engine)
+    with engine.connect().execution_options(**READ_ONLY) as reader:
+        reader.execute(text("SELECT count(*) FROM submissions")).scalar()
+        other = sqlite3.connect(tmp_path / "c.sqlite", timeout=0.5, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # would raise "database is locked" if the reader held the lock
+        other.execute("ROLLBACK")
+        other.close()
+    with engine.connect() as writer_style:
+        writer_style.execute(text("SELECT 1"))
+        other = sqlite3.connect(tmp_path / "c.sqlite", timeout=0.2, isolation_level=None)
+        with pytest.raises(sqlite3.OperationalError):
+            other.execute("BEGIN IMMEDIATE")  # the default transaction does take the write lock
+        other.close()

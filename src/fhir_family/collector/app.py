@@ -34,11 +34,14 @@ api = Blueprint("collector", __name__)
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """The collector app. Config keys: DATABASE_URL, PSEUDONYM_KEY (or PSEUDONYM_KEY_FILE, or the
     FHIR_FAMILY_PSEUDONYM_KEY environment variable), VALIDATOR (object with ``validate``, default the shared
-    validator), MIGRATE (default True), ALLOW_QUERY_TOKEN (default False), IMPORT_WORKERS."""
+    validator), MIGRATE (default True), ALLOW_QUERY_TOKEN (default False), IMPORT_WORKERS,
+    MAX_CONTENT_LENGTH ($import bodies) and BUNDLE_MAX_CONTENT_LENGTH (one bundle), in bytes."""
     config = dict(config or {})
     settings = CollectorSettings.from_config(config)
     app = Flask(__name__)
-    app.config["MAX_CONTENT_LENGTH"] = int(config.get("MAX_CONTENT_LENGTH", 256 * 1024 * 1024))
+    # One return is small; a month-end $import file is not.
+    app.config["MAX_CONTENT_LENGTH"] = int(config.get("MAX_CONTENT_LENGTH", 512 * 1024 * 1024))
+    app.config["BUNDLE_MAX_CONTENT_LENGTH"] = int(config.get("BUNDLE_MAX_CONTENT_LENGTH", 5 * 1024 * 1024))
     app.json.sort_keys = False  # type: ignore[attr-defined]
     collector = Collector(settings, validator=config.get("VALIDATOR"), engine=config.get("ENGINE"))
     app.extensions[EXTENSION_KEY] = collector
@@ -177,6 +180,7 @@ def read_json_body() -> Any:
 @api.post("/Bundle")
 def ingest() -> Response:
     principal = require(PROVIDER, ANALYST, action="submit")
+    request.max_content_length = current_app.config["BUNDLE_MAX_CONTENT_LENGTH"]
     result = collector().submit(read_json_body(), principal)
     location = f"Bundle/{quote(result.submission_id, safe='')}"
     return fhir_response(result.response, 200, {"Content-Location": location})

@@ -19,6 +19,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from .settings import ConfigurationError
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+SQLITE_BEGIN = "sqlite_begin"
+"""Execution option: ``DEFERRED`` for long read-only work (reports, export) so it does not hold SQLite's
+write lock; every other transaction begins ``IMMEDIATE``. Ignored by PostgreSQL."""
+READ_ONLY = {SQLITE_BEGIN: "DEFERRED"}
 
 
 def make_engine(database_url: str) -> Engine:
@@ -52,7 +56,8 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        mode = connection.get_execution_options().get(SQLITE_BEGIN, "IMMEDIATE")
+        connection.exec_driver_sql(f"BEGIN {mode}")
 
 
 def migrate(engine: Engine) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, select
 
+from .database import READ_ONLY
 from .schema import CURRENT, StoredResource, Submission
 
 RESOURCE_TYPES = ("Organization", "Patient", "EpisodeOfCare", "RelatedPerson")
@@ -34,7 +35,7 @@ def export_ndjson(
     folder.mkdir(parents=True, exist_ok=True)
     transaction_time = datetime.now(UTC).replace(microsecond=0).isoformat()
     output = []
-    with engine.connect() as conn:
+    with engine.connect().execution_options(**READ_ONLY) as conn:
         for resource_type in RESOURCE_TYPES:
             query = (
                 select(StoredResource.body)

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, case, func, select
 
+from .database import READ_ONLY
 from .disclosure import SUPPRESSED, Cell, Group, protect
 from .schema import CURRENT, ChildFact, Submission
 
@@ -74,7 +75,7 @@ def raw_counts(
     if month:
         filters.append(Submission.report_month == month)
     counts: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: dict.fromkeys(MEASURES, 0))
-    with engine.connect() as conn:
+    with engine.connect().execution_options(**READ_ONLY) as conn:
         status_rows = conn.execute(
             select(Submission.ods_code, Submission.report_month, Submission.parental_status, func.count())
             .where(*filters)

@@ -79,3 +79,19 @@ def authenticate(sessions: sessionmaker[Session], token: str) -> Principal | Non
         if row is None:
             return None
         return Principal(token_id=row.id, role=row.role, ods_code=row.ods_code, label=row.label)
+
+
+def list_tokens(sessions: sessionmaker[Session]) -> list[ApiToken]:
+    """Every token row (hashes only), oldest first."""
+    with sessions() as session:
+        return list(session.scalars(select(ApiToken).order_by(ApiToken.id)))
+
+
+def revoke_token(sessions: sessionmaker[Session], token_id: int) -> bool:
+    """Revoke a token by id; False when there is no such active token."""
+    with sessions.begin() as session:
+        row = session.get(ApiToken, token_id)
+        if row is None or row.revoked_at is not None:
+            return False
+        row.revoked_at = datetime.now(UTC)
+        return True

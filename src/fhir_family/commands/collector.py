@@ -142,3 +142,38 @@ def migrate_command(db_url: str | None) -> None:
     migrate(engine)
     engine.dispose()
     click.echo("collector schema is up to date")
+
+
+@command.command("list-tokens")
+@DB_OPTION
+def list_tokens_command(db_url: str | None) -> None:
+    """List tokens (id, role, ODS code, label, created, revoked); the tokens themselves are not stored."""
+    from ..collector.database import make_engine, migrate, session_factory
+    from ..collector.tokens import list_tokens
+
+    engine = make_engine(db_url or default_database_url())
+    migrate(engine)
+    for row in list_tokens(session_factory(engine)):
+        revoked = f"revoked {row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "active"
+        click.echo(
+            f"{row.id:>5}  {row.role:8}  {row.ods_code or '-':6}  {row.label:24}  "
+            f"{row.created_at:%Y-%m-%d %H:%M}  {revoked}"
+        )
+    engine.dispose()
+
+
+@command.command("revoke-token")
+@click.argument("token_id", type=int)
+@DB_OPTION
+def revoke_token_command(token_id: int, db_url: str | None) -> None:
+    """Revoke the token with this id (see list-tokens); it is refused from then on."""
+    from ..collector.database import make_engine, migrate, session_factory
+    from ..collector.tokens import revoke_token
+
+    engine = make_engine(db_url or default_database_url())
+    migrate(engine)
+    done = revoke_token(session_factory(engine), token_id)
+    engine.dispose()
+    if not done:
+        _fail(f"no active token with id {token_id}")
+    click.echo(f"token {token_id} revoked")
