@@ -427,3 +427,16 @@ def test_only_the_guides_own_constraints_are_listed(files: dict[str, bytes]) -> 
     text = files["StructureDefinition-national-return-bundle.html"].decode("utf-8")
     assert "constraint-ff-bun-1" in text
     assert "bdl-5" not in text and "ele-1" not in text.split('<section aria-labelledby="json">')[0]
+
+
+@pytest.mark.parametrize("url", sorted(u for u, r in GUIDE.items() if r["resourceType"] == "ValueSet"))
+def test_value_set_pages_list_what_the_validator_accepts(url: str) -> None:
+    """The expansion on the page is the validator's: the same codes, complete exactly when it is."""
+    from fhir_family.conformance.terminology import Terminology
+
+    store = DefinitionStore.default()
+    shown = expand(GUIDE[url], store)
+    accepted = Terminology(store).expand(url)
+    assert accepted is not None
+    assert {(row.system, row.code) for row in shown.rows} == set(accepted.codes)
+    assert (shown.incomplete == []) == accepted.complete
