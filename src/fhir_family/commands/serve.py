@@ -34,7 +34,7 @@ class FacadeServer(BaseApplication):
 
 
 def build_server(host: str, port: int, workers: int, config: dict[str, Any] | None = None,
-                 access_log: bool = True) -> FacadeServer:
+                 access_log: bool = True, threads: int = 4) -> FacadeServer:
     # Unexpected errors are logged by the facade with their request id; send them to stderr beside gunicorn's.
     log_format = "[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s"
     logging.basicConfig(level=logging.WARNING, format=log_format)
@@ -44,6 +44,10 @@ def build_server(host: str, port: int, workers: int, config: dict[str, Any] | No
     options: dict[str, Any] = {
         "bind": f"{host}:{port}",
         "workers": workers,
+        # gthread, not sync: a sync worker streaming a long /ehr/batch answer misses its heartbeat and is
+        # killed after `timeout`; a gthread worker's main loop keeps beating while requests run in threads.
+        "worker_class": "gthread",
+        "threads": threads,
         "preload_app": True,
         "timeout": 120,
         "graceful_timeout": 10,
@@ -60,7 +64,8 @@ def build_server(host: str, port: int, workers: int, config: dict[str, Any] | No
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="0: any free.")
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64), help="gunicorn workers.")
+@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64), help="Per worker.")
 @click.option("--no-access-log", is_flag=True, help="Do not log every request.")
-def command(host: str, port: int, workers: int, no_access_log: bool) -> None:
+def command(host: str, port: int, workers: int, threads: int, no_access_log: bool) -> None:
     """Run the facade HTTP API under gunicorn."""
-    build_server(host, port, workers, access_log=not no_access_log).run()
+    build_server(host, port, workers, access_log=not no_access_log, threads=threads).run()
