@@ -83,6 +83,12 @@ def _samples() -> list[tuple[dict, dict]]:
         {"resourceType": "Bundle", "type": "batch-response", "entry": [{"response": {"status": "200"}}]},
         {"fullUrl": "http://x/Patient/1/_history/2", "resource": {"resourceType": "Patient"}},
         {"fullUrl": "http://x/Patient/1"},
+        {"start": "2020-01-02", "end": "2020-01-01"},
+        {"start": "2020-01-01", "end": "2020-01-01"},
+        {"start": "2019-12-31", "end": "2020-01-01"},
+        {"start": "2020-01-01"},
+        {"end": "2020"},
+        {"start": "2020-01-01T10:00:00Z", "end": "2020-01-01"},
         {"reference": "#p1"},
         {"reference": "Patient/1"},
         {"display": "only a display"},
@@ -121,7 +127,15 @@ def test_fast_path_expressions_are_the_genuine_core_ones() -> None:
     """A fast path is keyed by the exact core expression; each must occur in the core definitions."""
     validator = default_validator()
     core_expressions = set()
-    for type_name in ("Bundle", "Patient", "Organization", "Reference", "RelatedPerson", "EpisodeOfCare"):
+    for type_name in (
+        "Bundle",
+        "Patient",
+        "Organization",
+        "Reference",
+        "RelatedPerson",
+        "EpisodeOfCare",
+        "Period",
+    ):
         for element in validator.compiler.snapshot(type_name):
             for constraint in element.get("constraint", []):
                 core_expressions.add((constraint["key"], constraint.get("expression")))

@@ -99,6 +99,18 @@ def _bdl8(data: Any) -> bool | None:
     return "/_history/" not in full_url if isinstance(full_url, str) else None
 
 
+def _per1(data: Any) -> bool | None:
+    """per-1 when the answer is certain: a bound missing, or two full dates (``YYYY-MM-DD`` order as text)."""
+    if not isinstance(data, dict):
+        return None
+    start, end = data.get("start"), data.get("end")
+    if start is None or end is None:
+        return True
+    if isinstance(start, str) and isinstance(end, str) and len(start) == len(end) == 10:
+        return start <= end
+    return None  # other precisions and time zones: FHIRPath's date/time comparison decides
+
+
 def _org1(data: Any) -> bool | None:
     if not isinstance(data, dict):
         return None
@@ -128,6 +140,7 @@ FAST_PATHS: dict[tuple[str, str], Any] = {
         "%rootResource.contained.id.trace('ids'))",
     ): _ref1,
     ("org-1", "(identifier.count() + name.count()) > 0"): _org1,
+    ("per-1", "start.hasValue().not() or end.hasValue().not() or (start <= end)"): _per1,
     ("bdl-1", "total.empty() or (type = 'searchset') or (type = 'history')"): _absent("total"),
     ("bdl-2", "entry.search.empty() or (type = 'searchset')"): lambda d: (
         True
