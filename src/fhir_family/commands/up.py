@@ -188,7 +188,12 @@ def _load_synthetic(collector_url: str, tokens: dict[str, str], month: str, per_
     type=click.Path(path_type=Path),
     help="Folder for the SQLite database, key, tokens and logs.",
 )
-@click.option("--month", default="2026-10", show_default=True, help="Month of the synthetic returns.")
+@click.option(
+    "--month",
+    default="2025-12",
+    show_default=True,
+    help="Month of the synthetic returns (one the examples do not use, so its figures stand alone).",
+)
 @click.option("--patients-per-provider", default=120, show_default=True, type=int)
 @click.option("--fresh", is_flag=True, help="Start from an empty database (deletes var/collector.sqlite).")
 def command(
