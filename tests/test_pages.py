@@ -344,13 +344,20 @@ def test_pages_command_writes_the_site(tmp_path: Path, files: dict[str, bytes]) 
     assert (out / "index.html").read_bytes() == files["index.html"]
 
 
-def test_pages_command_reports_a_missing_guide_in_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-                                                           ) -> None:
-    monkeypatch.setenv("FHIR_FAMILY_GUIDE", str(tmp_path / "nowhere"))
-    result = CliRunner().invoke(main, ["pages", "--out", str(tmp_path / "site")])
+@pytest.mark.parametrize("how", ["env", "option"])
+def test_pages_command_reports_a_missing_guide_in_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           how: str) -> None:
+    args = ["pages", "--out", str(tmp_path / "site")]
+    if how == "env":
+        monkeypatch.setenv("FHIR_FAMILY_GUIDE", str(tmp_path / "nowhere"))
+    else:
+        args += ["--guide", str(tmp_path / "nowhere")]
+    result = CliRunner().invoke(main, args)
     assert result.exit_code != 0
     assert "Traceback" not in result.output
     assert result.output.startswith("Error: ") and len(result.output.strip().splitlines()) == 1
+    assert "nowhere" in result.output
+    assert not (tmp_path / "site").exists()
 
 
 def test_pages_for_another_guide_folder(tmp_path: Path) -> None:

@@ -12,12 +12,16 @@ from ..errors import FhirFamilyError
 @click.command("pages")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("site"),
               show_default=True, help="Folder to write the pages into.")
-def command(out_dir: Path) -> None:
+@click.option("--guide", "guide_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder of the guide's JSON resources (default: profiles/fsh-generated/resources).")
+@click.option("--examples", "examples_root", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Examples folder with bundles/ and invalid/ (default: examples/).")
+def command(out_dir: Path, guide_dir: Path | None, examples_root: Path | None) -> None:
     """Build the guide's static HTML pages."""
-    from ..site.builder import build_site
+    from ..site.builder import SiteBuilder, write_site
 
     try:
-        written = build_site(out_dir)
+        written = write_site(out_dir, SiteBuilder(guide_dir=guide_dir, examples_root=examples_root).build())
     except FhirFamilyError as exc:
         raise click.ClickException(str(exc)) from exc
     pages = sum(1 for path in written if path.suffix == ".html")
