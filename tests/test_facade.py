@@ -403,3 +403,28 @@ def test_blueprints_are_listed_in_one_place() -> None:
     app = create_app()
     assert {"ehr", "fhir", "openapi"} <= set(app.blueprints)
     assert len(app.blueprints) == len(BLUEPRINTS)
+
+
+def test_a_bug_in_the_middle_of_a_batch_is_reported_in_band() -> None:
+    class BreaksOnSecond:
+        calls = 0
+
+        def validate(self, resource, profile=None):
+            BreaksOnSecond.calls += 1
+            if BreaksOnSecond.calls == 2:
+                raise RuntimeError("secret internal detail")
+            return {
+                "resourceType": "OperationOutcome",
+                "issue": [{"severity": "information", "code": "informational"}],
+            }
+
+    body = (EHR / "ndjson" / "returns.ndjson").read_bytes()
+    client = create_app({"VALIDATOR": BreaksOnSecond()}).test_client()
+    response = client.post(
+        "/ehr/batch", data=body, content_type="application/x-ndjson", headers={"X-Request-ID": "b-1"}
+    )
+    first, stopped, summary = _ndjson_lines(response)
+    assert first["resourceType"] == "Bundle"
+    assert message_id(stopped["issue"][0]) == "FF-HTTP-500" and "b-1" in stopped["issue"][0]["diagnostics"]
+    assert "secret" not in response.get_data(as_text=True)
+    assert message_id(summary["issue"][0]) == "FF-BATCH-SUMMARY"

@@ -20,6 +20,7 @@ from fhir_family.mapping.factory import format_for_media_type, get_parser
 from fhir_family.mapping.pipeline import Mapped, MappingPipeline
 from fhir_family.outcome import Issue, IssueSeverity, IssueType, operation_outcome
 
+from .errors import current_request_id, log
 from .http import NDJSON, body_text, dumps, fhir_response, require_media_type, response_media_type
 
 blueprint = Blueprint("ehr", __name__, url_prefix="/ehr")
@@ -86,6 +87,11 @@ def post_batch() -> Response:
             limit = request.max_content_length
             text = f"Batch is larger than the limit of {limit} bytes: reading stopped here"
             yield dumps(_stopped(IssueType.TOO_LONG, text, "FF-HTTP-413")) + "\n"
+        except Exception:  # a bug mid-stream: the 200 is already sent, so say so in-band, never a traceback
+            log.exception("unexpected error in batch [request_id=%s]", current_request_id())
+            counts["failed"] += 1
+            text = f"Internal error, reading stopped here. Quote request id {current_request_id()}."
+            yield dumps(_stopped(IssueType.EXCEPTION, text, "FF-HTTP-500")) + "\n"
         yield dumps(_summary(counts)) + "\n"
 
     return Response(stream_with_context(generate()), status=200, mimetype=NDJSON)
