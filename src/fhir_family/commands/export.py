@@ -3,6 +3,7 @@ plus ``manifest.json``, readable by ``spark.read.json`` or Pathling as they are.
 
 from __future__ import annotations
 
+import getpass
 import sys
 from pathlib import Path
 
@@ -23,7 +24,8 @@ from ..collector.settings import default_database_url
 @click.option("--include-superseded", is_flag=True, help="Also export returns that a later one superseded.")
 def command(out_dir: Path, db_url: str | None, include_superseded: bool) -> None:
     """Export pseudonymised data as Bulk-Data NDJSON."""
-    from ..collector.database import make_engine, migrate
+    from ..collector.audit import record
+    from ..collector.database import make_engine, migrate, session_factory
     from ..collector.export import export_ndjson
     from ..errors import FhirFamilyError
 
@@ -31,6 +33,11 @@ def command(out_dir: Path, db_url: str | None, include_superseded: bool) -> None
         engine = make_engine(db_url or default_database_url())
         migrate(engine)
         result = export_ndjson(engine, out_dir, include_superseded, request=" ".join(sys.argv))
+        counts = ", ".join(f"{item['count']} {item['type']}" for item in result.manifest["output"])
+        # Record-level data left the database: that goes in the audit log like any read.
+        record(
+            session_factory(engine), f"cli {getpass.getuser()}", "export", str(out_dir.resolve()), 200, counts
+        )
     except FhirFamilyError as exc:
         click.echo(f"fhir-family export: {exc}", err=True)
         sys.exit(2)
