@@ -631,3 +631,109 @@ def test_a_validator_defect_is_an_error_issue_not_an_exception(monkeypatch: pyte
     assert [(i["severity"], i["code"], message_id(i)) for i in outcome["issue"]] == [
         ("error", "exception", "FF-INTERNAL")
     ]
+
+
+# -- a guide of one's own: closed slicing, pattern discriminators, patterns -- (Validator.from_package)
+
+CLOSED_PATIENT = {
+    "resourceType": "StructureDefinition",
+    "id": "closed-patient",
+    "url": "http://example.org/StructureDefinition/closed-patient",
+    "name": "ClosedPatient",
+    "status": "draft",
+    "kind": "resource",
+    "abstract": False,
+    "type": "Patient",
+    "baseDefinition": CORE_PATIENT,
+    "derivation": "constraint",
+    "differential": {
+        "element": [
+            {
+                "id": "Patient.identifier",
+                "path": "Patient.identifier",
+                "slicing": {"discriminator": [{"type": "pattern", "path": "type"}], "rules": "closed"},
+            },
+            {
+                "id": "Patient.identifier:mrn",
+                "path": "Patient.identifier",
+                "sliceName": "mrn",
+                "min": 1,
+                "max": "1",
+            },
+            {
+                "id": "Patient.identifier:mrn.type",
+                "path": "Patient.identifier.type",
+                "min": 1,
+                "patternCodeableConcept": {
+                    "coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR"}]
+                },
+            },
+            {
+                "id": "Patient.maritalStatus",
+                "path": "Patient.maritalStatus",
+                "patternCodeableConcept": {
+                    "coding": [
+                        {"system": "http://terminology.hl7.org/CodeSystem/v3-MaritalStatus", "code": "M"}
+                    ]
+                },
+            },
+        ]
+    },
+}
+MRN = {
+    "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR"}]},
+    "value": "1",
+}
+
+
+@pytest.fixture(scope="module")
+def own_guide(tmp_path_factory: pytest.TempPathFactory) -> Validator:
+    folder = tmp_path_factory.mktemp("guide")
+    (folder / "StructureDefinition-closed-patient.json").write_text(json.dumps(CLOSED_PATIENT))
+    return Validator.from_package(folder)
+
+
+def _own(validator: Validator, resource: dict) -> list[tuple[str, str, str | None, str | None]]:
+    outcome = validator.validate(resource, "closed-patient")
+    return [
+        (i["severity"], i["code"], (i.get("expression") or [None])[0], message_id(i))
+        for i in outcome["issue"]
+        if i["severity"] != "information"
+    ]
+
+
+def test_pattern_discriminator_and_closed_slicing(own_guide: Validator) -> None:
+    assert _own(own_guide, {"resourceType": "Patient", "identifier": [MRN]}) == []
+    other = {"type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "NI"}]}}
+    assert _own(own_guide, {"resourceType": "Patient", "identifier": [MRN, {**other, "value": "2"}]}) == [
+        ("error", "structure", "Patient.identifier[1]", "FF-SLICE-CLOSED")
+    ]
+    assert _own(own_guide, {"resourceType": "Patient", "identifier": [{**other, "value": "2"}]}) == [
+        ("error", "required", "Patient.identifier", "FF-CARDINALITY-MIN"),
+        ("error", "structure", "Patient.identifier[0]", "FF-SLICE-CLOSED"),
+    ]
+
+
+def test_pattern_value(own_guide: Validator) -> None:
+    married = {
+        "coding": [
+            {"system": "http://example.org/local", "code": "m"},
+            {"system": "http://terminology.hl7.org/CodeSystem/v3-MaritalStatus", "code": "M"},
+        ]
+    }
+    assert _own(own_guide, {"resourceType": "Patient", "identifier": [MRN], "maritalStatus": married}) == []
+    single = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-MaritalStatus", "code": "S"}]}
+    assert _own(own_guide, {"resourceType": "Patient", "identifier": [MRN], "maritalStatus": single}) == [
+        ("error", "value", "Patient.maritalStatus", "FF-PATTERN")
+    ]
+
+
+def test_own_guide_snapshot_unrolls_below_the_slice(own_guide: Validator) -> None:
+    snapshot = own_guide.compiler.snapshot(CLOSED_PATIENT["url"])
+    ids = [e["id"] for e in snapshot]
+    assert "Patient.identifier:mrn.type" in ids and "Patient.identifier:mrn.value" in ids
+    assert (
+        ids.index("Patient.identifier:mrn")
+        < ids.index("Patient.identifier:mrn.type")
+        < ids.index("Patient.active")
+    )

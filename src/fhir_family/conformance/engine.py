@@ -635,15 +635,10 @@ class Walker:
             return
         if ctx.errors != errors_before and not suppress_roots:
             return
-        new_issue_start = len(ctx.issues)
         for invariant in invariants:
             if invariant.skip_reason is not None:
                 continue
-            if (
-                suppress_roots
-                and ctx.errors != errors_before
-                and self._explained(invariant, ctx, expr, new_issue_start)
-            ):
+            if suppress_roots and ctx.errors != errors_before and self._explained(invariant, ctx, expr):
                 continue
             if invariant.evaluate(value, type_path, ctx.resource, ctx.root) is False:
                 severity = WARNING if invariant.severity == "warning" else ERROR
@@ -656,7 +651,7 @@ class Walker:
                 )
 
     @staticmethod
-    def _explained(invariant: Invariant, ctx: Context, expr: str, _start: int) -> bool:
+    def _explained(invariant: Invariant, ctx: Context, expr: str) -> bool:
         """A resource-level invariant is skipped when an error inside names an element it reads."""
         for issue in ctx.issues:
             if issue.severity is not ERROR or not issue.expression or not issue.expression.startswith(expr):
