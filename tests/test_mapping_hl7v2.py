@@ -304,3 +304,21 @@ def test_segments_the_mapping_does_not_read_are_skipped() -> None:
     parsed = parse_hl7v2(message(PID, *extra, PV1, nk1(1, "CHD", "20150601"), ZPS))
     assert len(parsed.record.children) == 1
     assert "free text" not in repr(parsed.record)
+
+
+@pytest.mark.parametrize("second", ["MSH", "PID"])
+def test_two_messages_or_two_patients_in_one_body_are_refused(second: str) -> None:
+    one = message(PID, PV1, nk1(1, "CHD", "20150601"), ZPS)
+    text = one + "\r" + (one if second == "MSH" else PID)
+    with pytest.raises(InputError) as caught:
+        parse_hl7v2(text)
+    assert locations(caught.value.issues) == [f"{second}[2]"]
+
+
+def test_ambiguous_zfc_links_are_errors() -> None:
+    with pytest.raises(MappingError) as caught:
+        parse_hl7v2(message(PID, PV1, nk1(1, "CHD", "20150601"), "ZFC|1|Y", "ZFC|1|N", ZPS))
+    assert locations(caught.value.issues) == ["ZFC[2]-1"]
+    with pytest.raises(MappingError) as caught:
+        parse_hl7v2(message(PID, PV1, nk1(1, "CHD", "20150601"), nk1(1, "SCH", "20160601"), "ZFC|1|Y", ZPS))
+    assert locations(caught.value.issues) == ["ZFC[1]-1"]

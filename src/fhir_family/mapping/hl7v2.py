@@ -344,7 +344,17 @@ def _child_details(reader: _Reader, zfc: _Segment | None) -> dict[str, Any]:
 def _children(reader: _Reader, reporting_date: date) -> list[ChildRecord]:
     zfc_by_set_id: dict[str, _Segment] = {}
     for zfc in reader.segments.get("ZFC", []):
-        zfc_by_set_id[zfc.first(1)] = zfc
+        set_id = zfc.first(1)
+        if set_id in zfc_by_set_id:
+            first = zfc_by_set_id[set_id].label
+            text = f"{zfc.where(1)} repeats set id {set_id!r} of {first}: one ZFC per child"
+            reader.fail(IssueType.DUPLICATE, text, zfc.where(1))
+        zfc_by_set_id.setdefault(set_id, zfc)
+    nk1_set_ids = [nk1.first(1) for nk1 in reader.segments.get("NK1", []) if nk1.first(1)]
+    for set_id in sorted({s for s in nk1_set_ids if nk1_set_ids.count(s) > 1}):
+        if set_id in zfc_by_set_id:
+            text = f"NK1-1 set id {set_id!r} is used by more than one NK1, so its ZFC cannot be linked"
+            reader.fail(IssueType.DUPLICATE, text, zfc_by_set_id[set_id].where(1))
     linked: set[str] = set()
     children: list[ChildRecord] = []
     mapping, table = relationship_map(), table_0063()
@@ -426,6 +436,12 @@ def parse_hl7v2(text: str) -> Parsed:
         text_ = f"HL7 v2 message could not be parsed: {exc or type(exc).__name__}"
         raise InputError(text_, [error(IssueType.STRUCTURE, text_, "MSH", MSG_PARSE)]) from None
     reader = _Reader(_segments(message))
+    for name in ("MSH", "PID"):
+        extra = reader.segments.get(name, [])[1:]
+        if extra:
+            # Two messages (or patients) in one body would mix one patient's children into another's return.
+            text = f"{len(extra) + 1} {name} segments: send one message, for one patient, per request"
+            raise InputError(text, [error(IssueType.STRUCTURE, text, extra[0].label, MSG_PARSE)])
     ods, submission_id, message_date = _message_header(reader)
     known_date = message_date != date.min
     period_start, period_end = calendar_month(message_date) if known_date else (date.min, date.min)
