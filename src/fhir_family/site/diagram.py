@@ -116,6 +116,17 @@ def extension_lines(sd: Resource, names: dict[str, str], with_binding: bool = Fa
     return []
 
 
+def bundle_summary(sd: Resource) -> str:
+    """``profile of Bundle · type = transaction · entry 3..*`` from the Bundle profile's differential."""
+    parts = [f"profile of {sd['type']}"]
+    for element in sd.get("differential", {}).get("element", []):
+        if element.get("path") == "Bundle.type" and element.get("fixedCode"):
+            parts.append(f"type = {element['fixedCode']}")
+        if element.get("path") == "Bundle.entry" and "min" in element:
+            parts.append(f"entry {element['min']}..{element.get('max', '*')}")
+    return " · ".join(parts)
+
+
 def _sort_key(sd: Resource) -> tuple[int, str]:
     type_name = sd.get("type", "")
     rank = TYPE_ORDER.index(type_name) if type_name in TYPE_ORDER else len(TYPE_ORDER)
@@ -135,7 +146,7 @@ def build_diagram(structure_definitions: list[Resource], linker: Linker, names: 
     y = 20.0
     for sd in bundles:
         box = Box(PROFILE_X - 60, y, WIDTH - PROFILE_X + 40, HEADER_H, names.get(sd["url"], sd["name"]),
-                  f"{sd['type']} profile: the national return", linker(sd["url"]), "bundle")
+                  bundle_summary(sd), linker(sd["url"]), "bundle")
         boxes.append(box)
         y += box.h + GAP
     container_top = y
@@ -190,6 +201,7 @@ def build_diagram(structure_definitions: list[Resource], linker: Linker, names: 
                         "entry.resource", "", None, "container")
         y += 10
     arc = 0
+    incoming: dict[str, int] = {}
     for sd in entries:
         source = placed[sd["url"]]
         for index, (_name, url) in enumerate(references(sd, profile_urls)):
@@ -197,7 +209,9 @@ def build_diagram(structure_definitions: list[Resource], linker: Linker, names: 
             if target is None:
                 continue
             start_y = source.y + HEADER_H + LINE_H * index + 2
-            end_y = target.y + 18
+            # Arrows into the same box land a few pixels apart, so each stays visible.
+            end_y = target.y + 12 + 7 * incoming.get(url, 0)
+            incoming[url] = incoming.get(url, 0) + 1
             bulge = PROFILE_X - 30 - 12 * (arc % 5)
             arc += 1
             connectors.append(Connector(
