@@ -428,3 +428,25 @@ def test_a_bug_in_the_middle_of_a_batch_is_reported_in_band() -> None:
     assert message_id(stopped["issue"][0]) == "FF-HTTP-500" and "b-1" in stopped["issue"][0]["diagnostics"]
     assert "secret" not in response.get_data(as_text=True)
     assert message_id(summary["issue"][0]) == "FF-BATCH-SUMMARY"
+
+
+def test_validate_against_a_named_profile(client) -> None:
+    patient = {"resourceType": "Patient", "gender": "female"}
+    profile = "https://fhir-family.uk/fhir/StructureDefinition/parent-patient"
+    body = assert_outcome(client.post(f"/$validate?profile={profile}", json=patient), 422, "required")
+    parameters = {
+        "resourceType": "Parameters",
+        "parameter": [
+            {"name": "resource", "resource": patient},
+            {"name": "profile", "valueCanonical": profile},
+        ],
+    }
+    assert assert_outcome(client.post("/$validate", json=parameters), 422)["issue"] == body["issue"]
+
+
+def test_bundle_validate_judges_a_bundle_without_profile_as_a_national_return(client) -> None:
+    bundle = example_bundle()
+    del bundle["meta"]
+    del bundle["identifier"]  # optional in R4 core, required by NationalReturnBundle
+    assert_outcome(client.post("/Bundle/$validate", json=bundle), 422)
+    assert_outcome(client.post("/$validate", json=bundle), 200)
