@@ -71,7 +71,7 @@ def _validate(expected_type: str | None) -> Response:
     if expected_type == "Bundle" and profile is None and not resource.get("meta", {}).get("profile"):
         profile = NATIONAL_RETURN_BUNDLE  # the only Bundle this service knows: judge it as a national return
     validator = current_app.extensions["fhir_family.pipeline"].validator
-    outcome = validator.validate(resource, profile) if profile else validator.validate(resource)
+    outcome = validator.validate(resource, profile)
     return fhir_response(outcome, 422 if has_errors(outcome) else 200)
 
 

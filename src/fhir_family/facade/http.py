@@ -14,6 +14,7 @@ from flask import Response, request
 from werkzeug.exceptions import NotAcceptable, UnsupportedMediaType
 
 from fhir_family.errors import InputError
+from fhir_family.mapping.base import error
 from fhir_family.outcome import IssueType
 
 FHIR_JSON = "application/fhir+json"
@@ -83,8 +84,6 @@ def parse_json_body() -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        from fhir_family.mapping.base import error
-
         where = f"line {exc.lineno}, column {exc.colno}"
         issue = error(IssueType.STRUCTURE, f"Not valid JSON: {exc.msg}", where, "FF-MAP-JSON")
         raise InputError(f"Request body is not valid JSON ({where})", [issue]) from None
