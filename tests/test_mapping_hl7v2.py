@@ -322,3 +322,43 @@ def test_ambiguous_zfc_links_are_errors() -> None:
     with pytest.raises(MappingError) as caught:
         parse_hl7v2(message(PID, PV1, nk1(1, "CHD", "20150601"), nk1(1, "SCH", "20160601"), "ZFC|1|Y", ZPS))
     assert locations(caught.value.issues) == ["ZFC[1]-1"]
+
+
+def test_hl7_fields_land_in_the_right_fhir_elements() -> None:
+    from fhir_family.mapping.bundle import build_bundle
+
+    parsed = parse_hl7v2(
+        message(
+            PID,
+            PV1 + "|20261010",
+            nk1(1, "CHD^Child^HL70063", "20150601", "F", nk1_33="9990000042^^^NHS^NH"),
+            "ZFC|1|Y|birth-mother|part-time|Y|child-protection-plan",
+            "ZPS|12|2|N",
+        )
+    )
+    bundle = build_bundle(parsed.record)
+    by_type = {e["resource"]["resourceType"]: e["resource"] for e in bundle["entry"]}
+    assert bundle["identifier"]["value"] == "RX4-CTRL-1"
+    assert by_type["Organization"]["identifier"][0] == {"system": t.ODS_SYSTEM, "value": "RX4"}
+    patient = by_type["Patient"]
+    assert patient["identifier"][0] == {"system": t.NHS_NUMBER_SYSTEM, "value": "9990000026"}
+    assert (patient["birthDate"], patient["gender"]) == ("1988-04-12", "female")
+    status = {part["url"]: part for part in patient["extension"][0]["extension"]}
+    assert status["status"]["valueCodeableConcept"]["coding"][0]["code"] == "some-children-live-with-patient"
+    assert status["reportingPeriod"]["valuePeriod"] == {"start": "2026-10-01", "end": "2026-10-31"}
+    episode = by_type["EpisodeOfCare"]
+    assert (episode["status"], episode["period"]) == (
+        "finished",
+        {"start": "2026-03-02", "end": "2026-10-10"},
+    )
+    child = by_type["RelatedPerson"]
+    assert child["relationship"][0]["coding"][0]["code"] == "CHILD"
+    assert child["identifier"][0] == {"system": t.NHS_NUMBER_SYSTEM, "value": "9990000042"}
+    codes = {
+        ext["url"].rsplit("/", 1)[-1]: ext.get("valueCodeableConcept", {}).get("coding", [{}])[0].get("code")
+        for ext in child["extension"]
+    }
+    assert codes["child-residence"] == "part-time"
+    assert codes["young-carer"] == "Y"
+    assert codes["help-and-protection"] == "child-protection-plan"
+    assert "name" not in child and "address" not in child and "telecom" not in patient
