@@ -386,3 +386,23 @@ def test_restart_on_an_existing_database_keeps_data(db_url, collector_validator,
     again = create_app({"DATABASE_URL": db_url, "PSEUDONYM_KEY": KEY, "VALIDATOR": collector_validator})
     response = again.test_client().get("/Bundle/sub-RXA-1", headers=auth(tokens["RXA"]))
     assert response.status_code == 200
+
+
+def test_storage_contention_that_outlasts_the_retries_is_503_and_stores_nothing(
+    client, collector, tokens, monkeypatch
+):
+    from sqlalchemy.exc import IntegrityError
+
+    calls = []
+
+    def always_racing(*_args, **_kwargs):
+        calls.append(1)
+        raise IntegrityError("INSERT", {}, Exception("duplicate key"))
+
+    monkeypatch.setattr(store_module.SubmissionStore, "_store_once", always_racing)
+    response = post(client, build_bundle(make_record()), tokens["RXA"])
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "2"
+    assert response.get_json()["issue"][0]["code"] == "transient"
+    assert len(calls) == store_module.MAX_ATTEMPTS
+    assert count(collector, Submission) == 0

@@ -191,6 +191,9 @@ def test_report_over_http_analyst_sees_all_provider_sees_own(loaded):
     assert [row["ods"] for row in own["rows"]] == ["RXB"]
     assert client.get("/reports/monthly").status_code == 401
     assert client.get("/reports/monthly?format=xml", headers=analyst).status_code == 400
+    assert client.get("/reports/monthly?month=2026-13", headers=analyst).status_code == 400
+    only = client.get("/reports/monthly?month=2026-10", headers=analyst).get_json()
+    assert {row["month"] for row in only["rows"]} == {"2026-10"}
     # Query-string tokens are refused unless the (loopback demo) setting allows them.
     assert client.get(f"/reports/monthly?token={tokens['analyst']}").status_code == 401
 

@@ -126,6 +126,8 @@ def require(*roles: str, action: str) -> Principal:
 
 def _fhir_family_error(exc: FhirFamilyError) -> Response:
     headers = {"WWW-Authenticate": 'Bearer realm="fhir-family collector"'} if exc.http_status == 401 else {}
+    if exc.http_status == 503:
+        headers["Retry-After"] = "2"  # storage contention: nothing was stored, the same request may be resent
     return fhir_response(exc.outcome, exc.http_status, headers)
 
 

@@ -65,6 +65,10 @@ def migrate(engine: Engine) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Several processes may start at once (gunicorn, a deploy): one migrates, the others wait.
+            # (On SQLite the IMMEDIATE transaction already serialises them.)
+            connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7261051)")
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 

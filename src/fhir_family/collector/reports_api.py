@@ -4,6 +4,7 @@ rows; a provider sees only its own rows (never national totals, which would expo
 from __future__ import annotations
 
 import json
+import re
 
 from flask import Blueprint, Response, request
 
@@ -11,6 +12,7 @@ from ..errors import InputError
 from . import reports
 from .tokens import ANALYST, PROVIDER
 
+_MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
 reports_api = Blueprint("collector_reports", __name__)
 
 
@@ -23,6 +25,8 @@ def monthly() -> Response:
     if fmt not in ("json", "csv", "html"):
         raise InputError(f"Unknown format {fmt!r}: use json, csv or html")
     month = request.args.get("month")
+    if month is not None and not _MONTH.fullmatch(month):
+        raise InputError(f"month must be YYYY-MM, got {month!r}")
     ods = principal.ods_code if principal.role == PROVIDER else None
     report = reports.build_report(collector().engine, ods_code=ods, month=month)
     collector().audit(principal, "read-report", f"monthly {fmt} {month or 'all months'}", 200, report.scope)
