@@ -737,3 +737,29 @@ def test_own_guide_snapshot_unrolls_below_the_slice(own_guide: Validator) -> Non
         < ids.index("Patient.identifier:mrn.type")
         < ids.index("Patient.active")
     )
+
+
+def test_extension_context_by_type_and_by_path() -> None:
+    translation = {
+        "url": "http://hl7.org/fhir/StructureDefinition/translation",
+        "extension": [{"url": "lang", "valueCode": "cy"}, {"url": "content", "valueString": "Cymraeg"}],
+    }
+    # context "string": allowed on a string primitive, not on a date primitive
+    assert (
+        issues(
+            core_patient(name=[{"family": "Jones", "_family": {"extension": [translation]}}], **{}),
+            CORE_PATIENT,
+        )
+        == []
+    )
+    assert issues(
+        core_patient(birthDate="2000-01-01", _birthDate={"extension": [translation]}), CORE_PATIENT
+    ) == [("error", "structure", "Patient.birthDate.extension[0]", "FF-EXT-CONTEXT")]
+
+
+def test_string_format_uses_ascii_classes_like_the_definitions() -> None:
+    # a no-break space is not whitespace for the definitions' Java-style regexes
+    assert issues(core_patient(name=[{"text": "Mary\u00a0Jones"}]), CORE_PATIENT) == []
+    assert issues(core_patient(name=[{"text": ""}]), CORE_PATIENT) == [
+        ("error", "value", "Patient.name[0].text", "FF-FORMAT")
+    ]

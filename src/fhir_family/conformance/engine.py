@@ -7,6 +7,7 @@ invariants evaluated; a missing slice is reported instead of the (implied) missi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,7 +43,10 @@ class Context:
     errors: int = 0
     references: list[Reference] = field(default_factory=list)
     resource: Any = None
-    primitive_owner: str | None = None
+    #: (definition path, type) of the primitive whose ``_name`` extensions are being walked
+    primitive_owner: tuple[str, str] | None = None
+    #: the FHIRPath of the resource being walked (``Bundle.entry[1].resource``)
+    resource_expr: str = ""
 
     def add(
         self,
@@ -111,14 +115,14 @@ class Walker:
         ``before_invariants`` runs between the walk and the resource-level invariants: the Bundle rules go
         there, so an invariant that fails only because of a fault they report is not reported again.
         """
-        outer = ctx.resource
-        ctx.resource = resource
+        outer, outer_expr = ctx.resource, ctx.resource_expr
+        ctx.resource, ctx.resource_expr = resource, expr
         before = ctx.errors
         self.validate_object(resource, structure, expr, ctx, resource_root=True)
         if before_invariants is not None:
             before_invariants()
         self.check_invariants(resource, structure.invariants, None, expr, ctx, before, suppress_roots=True)
-        ctx.resource = outer
+        ctx.resource, ctx.resource_expr = outer, outer_expr
 
     def validate_object(
         self, obj: dict[str, Any], structure: Structure, expr: str, ctx: Context, resource_root: bool = False
@@ -483,7 +487,7 @@ class Walker:
             element = self.compiler.structure("Element")
             if element is not None:
                 outer_owner = ctx.primitive_owner
-                ctx.primitive_owner = rule.path
+                ctx.primitive_owner = (rule.path, type_rule.code)
                 self.validate_object(ext_value, element, expr, ctx)
                 ctx.primitive_owner = outer_owner
         if value is None:
@@ -582,6 +586,17 @@ class Walker:
         )
         return severity is not ERROR
 
+    @staticmethod
+    def _owners(rule: ElementRule, owner: str, ctx: Context) -> set[str]:
+        """The names an extension's owner answers to: its instance path, its definition path, its type."""
+        owners = {owner}
+        definition_path = rule.path.rsplit(".", 1)[0]
+        if definition_path == "Element" and ctx.primitive_owner:
+            owners.update(ctx.primitive_owner)  # an extension on a primitive (``_birthDate``): path and type
+        else:
+            owners.add(definition_path)  # e.g. ``Identifier`` or ``ElementDefinition.type``
+        return owners
+
     def _extension_structure(
         self, value: dict[str, Any], rule: ElementRule, expr: str, ctx: Context
     ) -> Structure | None:
@@ -603,16 +618,13 @@ class Walker:
                 )
             return self.compiler.structure("Extension")
         contexts = self.compiler.extension_contexts(url)
-        owner_path = rule.path.rsplit(".", 1)[0]
-        if owner_path == "Element" and ctx.primitive_owner:
-            owner_path = ctx.primitive_owner  # an extension on a primitive (``_birthDate``)
-        owner_type = owner_path.split(".", 1)[0] if "." not in owner_path else None
-        if contexts and not _context_allows(contexts, owner_path, owner_type):
+        owner = _instance_path(ctx.resource, ctx.resource_expr, expr)
+        if contexts and not _context_allows(contexts, self._owners(rule, owner, ctx), "." not in owner):
             ctx.add(
                 ERROR,
                 IssueType.STRUCTURE,
                 msg.EXT_CONTEXT,
-                f"extension {url} may be used on {', '.join(contexts)}, not on {owner_path}",
+                f"extension {url} may be used on {', '.join(contexts)}, not on {owner}",
                 expr,
             )
             return None
@@ -676,11 +688,22 @@ def _choice_for(structure: Structure, key: str) -> ElementRule | None:
     return None
 
 
-def _context_allows(contexts: list[str], owner_path: str, owner_type: str | None) -> bool:
+def _instance_path(resource: Any, resource_expr: str, expr: str) -> str:
+    """The element path an extension sits on, from its FHIRPath: ``Patient.identifier`` for
+    ``Bundle.entry[1].resource.identifier[0].extension[0]``."""
+    resource_type = resource.get("resourceType", "") if isinstance(resource, dict) else ""
+    relative = expr[len(resource_expr) :] if expr.startswith(resource_expr) else expr
+    relative = re.sub(r"\[\d+\]", "", relative)
+    relative = re.sub(r"\.ofType\(\w+\)", "", relative)
+    return (resource_type + relative).rsplit(".extension", 1)[0].rsplit(".modifierExtension", 1)[0]
+
+
+def _context_allows(contexts: list[str], owners: set[str], on_resource: bool) -> bool:
+    """Whether an extension whose definition lists ``contexts`` may sit on an element known by ``owners``."""
     for context in contexts:
-        if context in ("Element", owner_path):
+        if context == "Element" or context in owners:
             return True
-        if owner_type is not None and context in RESOURCE_CONTEXTS:
+        if on_resource and context in RESOURCE_CONTEXTS:
             return True
     return False
 

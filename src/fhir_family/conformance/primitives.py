@@ -40,8 +40,7 @@ PRIMITIVE_TYPES = (
 INTEGER_TYPES = {"integer", "unsignedInt", "positiveInt"}
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 
-# Lexical rules the core regexes do not state or state too loosely for JSON (a JSON string may not hold a
-# leading/trailing-whitespace-only code, an id is at most 64 characters).
+# A length the core regex for id does not state (http://hl7.org/fhir/R4/datatypes.html#id: 1 to 64 characters).
 _EXTRA_MAX_LENGTH = {"id": 64}
 
 
@@ -76,8 +75,6 @@ class Primitive:
         """True when a string value matches the type's lexical rule."""
         limit = _EXTRA_MAX_LENGTH.get(self.name)
         if limit is not None and len(value) > limit:
-            return False
-        if self.name in ("string", "markdown") and not value.strip():
             return False
         if self.pattern is not None and self.pattern.fullmatch(value) is None:
             return False
@@ -154,6 +151,8 @@ def load_primitives(structure_definition) -> dict[str, Primitive]:
                         if ext.get("url") == REGEX_EXTENSION:
                             regex = ext.get("valueString")
         # integers and decimals are checked as JSON numbers; their regexes describe the XML/text form
-        compiled = re.compile(regex) if regex and json_kind(name) == "string" else None
+        # ASCII classes as in the Java/XML Schema regexes the definitions were written for (Python's Unicode
+        # \s would make \S reject a no-break space inside a string)
+        compiled = re.compile(regex, re.ASCII) if regex and json_kind(name) == "string" else None
         primitives[name] = Primitive(name, json_kind(name), compiled)
     return primitives
