@@ -40,7 +40,7 @@ PRIMITIVE_TYPES = (
 INTEGER_TYPES = {"integer", "unsignedInt", "positiveInt"}
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 
-# A length the core regex for id does not state (http://hl7.org/fhir/R4/datatypes.html#id: 1 to 64 characters).
+# A length the core regex for id does not state (R4 datatypes.html#id: 1 to 64 characters).
 _EXTRA_MAX_LENGTH = {"id": 64}
 
 
