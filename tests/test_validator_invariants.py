@@ -59,6 +59,12 @@ def test_ele1_native_matches_fhirpath(data: dict, type_path: str) -> None:
         {"url": "http://x", "extension": [{"url": "a", "valueBoolean": True}]},
         {"url": "http://x", "valueBoolean": False, "extension": [{"url": "a", "valueBoolean": True}]},
         {"url": "http://x", "valuePeriod": {"start": "2020"}},
+        {"url": "http://x", "_valueString": {"extension": [{"url": "http://y", "valueCode": "z"}]}},
+        {
+            "url": "http://x",
+            "_valueString": {"extension": [{"url": "http://y", "valueCode": "z"}]},
+            "extension": [{"url": "a", "valueBoolean": True}],
+        },
     ],
 )
 def test_ext1_native_matches_fhirpath(extension: dict) -> None:

@@ -270,5 +270,7 @@ def ele1_holds(value: Any, extension_value: Any = None) -> bool:
 def ext1_holds(extension: dict[str, Any]) -> bool:
     """``ext-1``: ``extension.exists() != value.exists()``: sub-extensions or a value, not both/neither."""
     has_extensions = bool(extension.get("extension"))
-    has_value = any(key.startswith("value") and key[5:6].isupper() for key in extension)
+    has_value = any(
+        key.lstrip("_").startswith("value") and key.lstrip("_")[5:6].isupper() for key in extension
+    )
     return has_extensions != has_value
