@@ -362,3 +362,8 @@ def test_hl7_fields_land_in_the_right_fhir_elements() -> None:
     assert codes["young-carer"] == "Y"
     assert codes["help-and-protection"] == "child-protection-plan"
     assert "name" not in child and "address" not in child and "telecom" not in patient
+
+
+def test_nhs_number_written_with_spaces_is_the_same_number() -> None:
+    pid = "PID|1||999 000 0026^^^NHS^NH||Example^Alice||19880412|F"
+    assert parse_hl7v2(message(pid, PV1, ZPS)).record.nhs_number == "9990000026"

@@ -196,7 +196,7 @@ def _nhs_number_in(reps: list[Any]) -> tuple[str, int] | None:
         universal_id = _component(authority[0], 2) if authority else ""
         id_type = _component(rep, 5).upper()
         if id_type == "NH" or authority_id in ("NHS", "NHSNBR") or universal_id == NHS_NUMBER_OID:
-            return _component(rep, 1), number
+            return "".join(_component(rep, 1).split()), number  # "999 000 0026" is the same number
     return None
 
 
