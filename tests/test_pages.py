@@ -447,3 +447,22 @@ def test_value_set_pages_list_what_the_validator_accepts(url: str) -> None:
     assert accepted is not None
     assert {(row.system, row.code) for row in shown.rows} == set(accepted.codes)
     assert (shown.incomplete == []) == accepted.complete
+
+
+def test_resources_and_examples_are_downloadable_as_packaged(files: dict[str, bytes]) -> None:
+    import io
+    import tarfile
+
+    metadata, tarball = build_package_bytes()
+    with tarfile.open(fileobj=io.BytesIO(tarball), mode="r:gz") as archive:
+        packaged = {m.name: archive.extractfile(m).read() for m in archive.getmembers()}
+    for resource in GUIDE.values():
+        name = f"{resource['resourceType']}-{resource['id']}.json"
+        assert files[name] == packaged[f"package/{name}"], name
+        assert f'href="{name}"' in files[_page(resource)].decode("utf-8")
+    for path in valid_example_paths():
+        assert json.loads(files[f"example-{path.stem}.json"]) == json.loads(path.read_text())
+
+
+def test_two_builds_give_identical_files(files: dict[str, bytes]) -> None:
+    assert SiteBuilder().build() == files

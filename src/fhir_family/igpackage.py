@@ -275,21 +275,22 @@ def package_manifest(metadata: GuideMetadata) -> dict[str, Any]:
     }
 
 
-def _json_bytes(value: Any) -> bytes:
+def json_bytes(value: Any) -> bytes:
+    """How every JSON file of the package (and the pages' downloads) is written: indented, UTF-8, newline."""
     return (json.dumps(value, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
 def package_files(contents: PackageContents) -> dict[str, bytes]:
     """Every file of the tarball: archive path -> bytes."""
     files: dict[str, bytes] = {
-        "package/package.json": _json_bytes(package_manifest(contents.metadata)),
-        "package/.index.json": _json_bytes(index_document(contents.resources)),
-        "package/examples/.index.json": _json_bytes(index_document(contents.examples)),
+        "package/package.json": json_bytes(package_manifest(contents.metadata)),
+        "package/.index.json": json_bytes(index_document(contents.resources)),
+        "package/examples/.index.json": json_bytes(index_document(contents.examples)),
     }
     for name, resource in contents.resources.items():
-        files[f"package/{name}"] = _json_bytes(resource)
+        files[f"package/{name}"] = json_bytes(resource)
     for name, resource in contents.examples.items():
-        files[f"package/examples/{name}"] = _json_bytes(resource)
+        files[f"package/examples/{name}"] = json_bytes(resource)
     return files
 
 

@@ -24,6 +24,7 @@ from ..igpackage import (
     GuideMetadata,
     collect,
     deterministic_tgz,
+    json_bytes,
     package_files,
     read_metadata,
     valid_example_paths,
@@ -67,6 +68,11 @@ class ExampleInfo:
     outcome: Resource
     description: str = ""
     expected: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def download(self) -> str:
+        """The example's JSON file beside its page."""
+        return self.page.removesuffix(".html") + ".json"
 
     @property
     def issues(self) -> list[dict[str, Any]]:
@@ -262,6 +268,9 @@ class SiteBuilder:
         contents = collect(self.guide_dir, self.examples_root, self.metadata)
         tarball = deterministic_tgz(package_files(contents))
         files[contents.metadata.tarball_name] = tarball
+        # Each conformance resource as packaged (with its snapshot), beside its page, for vendors' tools.
+        for name, resource in contents.resources.items():
+            files[name] = json_bytes(resource)
         package = {"name": contents.metadata.tarball_name, "size": len(tarball),
                    "sha256": hashlib.sha256(tarball).hexdigest()}
         for name in STATIC_FILES:
@@ -322,6 +331,7 @@ class SiteBuilder:
         files["examples.html"] = self._render("examples.html.j2", page="examples.html", title="Examples",
                                               examples=examples)
         for example in examples:
+            files[example.download] = json_bytes(example.resource)
             files[example.page] = self._render("example.html.j2", page=example.page, title=example.stem,
                                                example=example)
         schemas = []
