@@ -763,3 +763,19 @@ def test_string_format_uses_ascii_classes_like_the_definitions() -> None:
     assert issues(core_patient(name=[{"text": ""}]), CORE_PATIENT) == [
         ("error", "value", "Patient.name[0].text", "FF-FORMAT")
     ]
+
+
+def test_code_that_cannot_be_checked_locally() -> None:
+    # jurisdiction is extensible to a ValueSet over ISO 3166, which is not available offline: information only
+    outcome = default_validator().validate(core_patient(), CORE_PATIENT)
+    assert not has_errors(outcome)
+    cs = {
+        "resourceType": "CodeSystem",
+        "status": "draft",
+        "content": "complete",
+        "jurisdiction": [{"coding": [{"system": "urn:iso:std:iso:3166", "code": "GB"}]}],
+    }
+    outcome = default_validator().validate(cs)
+    assert [(i["severity"], message_id(i)) for i in outcome["issue"]] == [
+        ("information", "FF-CODE-UNCHECKED")
+    ]

@@ -574,7 +574,10 @@ class Walker:
         if result.valid is True:
             return True
         if result.valid is None:
-            ctx.add(WARNING, IssueType.CODE_INVALID, msg.CODE_UNCHECKED, result.message, expr)
+            # cannot be checked here (e.g. ISO 3166, SNOMED CT): a warning where the binding is required, only
+            # information where it is extensible (the code may legitimately come from elsewhere anyway)
+            unchecked = WARNING if rule.binding_strength == "required" else IssueSeverity.INFORMATION
+            ctx.add(unchecked, IssueType.CODE_INVALID, msg.CODE_UNCHECKED, result.message, expr)
             return True
         severity = ERROR if rule.binding_strength == "required" else WARNING
         ctx.add(
