@@ -110,3 +110,27 @@ def test_unknown_import_job_is_404(setup):
     app, _collector, tokens = setup
     response = app.test_client().get("/$import-status/nope", headers=auth(tokens["RXA"]))
     assert response.status_code == 404
+
+
+def test_a_line_that_is_not_utf8_fails_alone_and_the_spooled_body_is_deleted(setup):
+    import tempfile
+    from pathlib import Path
+
+    app, _collector, tokens = setup
+    before = set(Path(tempfile.gettempdir()).glob("ff-import-*"))
+    records = [r for r in synthetic_month(patients_per_provider=2) if r.ods_code == "RXA"]
+    body = b"\n".join(
+        [
+            json.dumps(build_bundle(records[0])).encode(),
+            b"\xff\xfe not text",
+            json.dumps(build_bundle(records[1])).encode(),
+        ]
+    )
+    client = app.test_client()
+    started = client.post("/$import", data=body, headers=auth(tokens["RXA"]))
+    assert started.status_code == 202
+    path = "/" + started.headers["Content-Location"].split("://", 1)[1].split("/", 1)[1]
+    result = wait_done(client, path, tokens["RXA"])
+    assert [(o["line"], o["status"]) for o in result["outcomes"]] == [(1, 201), (2, 400), (3, 201)]
+    assert "UTF-8" in result["outcomes"][1]["outcome"]["issue"][0]["diagnostics"]
+    assert set(Path(tempfile.gettempdir()).glob("ff-import-*")) == before

@@ -12,9 +12,13 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import tempfile
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, request
@@ -44,10 +48,11 @@ def _executor(collector: Collector) -> ThreadPoolExecutor:
     return _executors[key]
 
 
-def start_import(collector: Collector, principal: Principal, lines: list[str], request_url: str) -> str:
-    """Record a job and queue it; returns the job id."""
+def start_import(
+    collector: Collector, principal: Principal, spool: Path, total: int, request_url: str
+) -> str:
+    """Record a job and queue it; the job owns (and deletes) the spooled body. Returns the job id."""
     job_id = str(uuid.uuid4())
-    total = sum(1 for line in lines if line.strip())
     with collector.sessions.begin() as session:
         session.add(
             ImportJob(
@@ -63,7 +68,7 @@ def start_import(collector: Collector, principal: Principal, lines: list[str], r
             )
         )
     collector.audit(principal, "import", job_id, 202, f"{total} line(s) queued")
-    _executor(collector).submit(_run_job, collector, principal, job_id, lines, request_url)
+    _executor(collector).submit(_run_job, collector, principal, job_id, spool, request_url)
     return job_id
 
 
@@ -119,16 +124,39 @@ def _line_outcome(collector: Collector, principal: Principal, number: int, text:
         }
 
 
-def _run_job(
-    collector: Collector, principal: Principal, job_id: str, lines: list[str], request_url: str
-) -> None:
+def _lines(spool: Path) -> Iterator[tuple[int, str | None]]:
+    """(line number, text) for each non-blank line; text None when the line is not UTF-8."""
+    with spool.open("rb") as lines:
+        for number, raw in enumerate(lines, start=1):
+            if not raw.strip():
+                continue
+            try:
+                yield number, raw.decode("utf-8")
+            except UnicodeDecodeError:
+                yield number, None
+
+
+def _run_job(collector: Collector, principal: Principal, job_id: str, spool: Path, request_url: str) -> None:
     outcomes: list[dict[str, Any]] = []
     accepted = rejected = 0
     try:
-        for number, text in enumerate(lines, start=1):
-            if not text.strip():
-                continue
-            outcome = _line_outcome(collector, principal, number, text)
+        for number, text in _lines(spool):
+            if text is None:
+                issue = Issue(
+                    IssueSeverity.ERROR,
+                    IssueType.STRUCTURE,
+                    f"Line {number} is not UTF-8",
+                    None,
+                    "FF-COLLECTOR-NOT-UTF8",
+                )
+                outcome = {
+                    "line": number,
+                    "submissionId": None,
+                    "status": 400,
+                    "outcome": operation_outcome([issue]),
+                }
+            else:
+                outcome = _line_outcome(collector, principal, number, text)
             outcomes.append(outcome)
             if outcome["status"] in (200, 201):
                 accepted += 1
@@ -140,6 +168,8 @@ def _run_job(
     except Exception:  # noqa: BLE001 - the job must end in a terminal state the client can see
         log.exception("import job %s failed", job_id)
         status = FAILED
+    finally:
+        spool.unlink(missing_ok=True)  # it holds raw NHS numbers: gone as soon as the job ends
     document = {
         "transactionTime": datetime.now(UTC).isoformat(),
         "request": request_url,
@@ -159,6 +189,23 @@ def _run_job(
     )
 
 
+def _spool_body() -> tuple[Path, int]:
+    """Copy the request body to a private temporary file (mode 600) in chunks, so a month-end file is never
+    held in memory; returns the file and its number of non-blank lines."""
+    fd, name = tempfile.mkstemp(prefix="ff-import-", suffix=".ndjson")
+    path = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            while chunk := request.stream.read(1 << 20):
+                out.write(chunk)
+        with path.open("rb") as lines:
+            total = sum(1 for line in lines if line.strip())
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path, total
+
+
 def _update(collector: Collector, job_id: str, **values: Any) -> None:
     with collector.sessions.begin() as session:
         job = session.get(ImportJob, job_id)
@@ -172,14 +219,11 @@ def import_ndjson() -> Response:
     from .app import collector, require
 
     principal = require(PROVIDER, action="import")
-    try:
-        text = request.get_data(cache=False).decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError("The NDJSON body is not UTF-8") from exc
-    lines = text.splitlines()
-    if not any(line.strip() for line in lines):
+    spool, total = _spool_body()
+    if total == 0:
+        spool.unlink(missing_ok=True)
         raise InputError("The NDJSON body is empty: send one national-return bundle per line")
-    job_id = start_import(collector(), principal, lines, request.url)
+    job_id = start_import(collector(), principal, spool, total, request.url)
     status_url = f"{request.url_root.rstrip('/')}/$import-status/{job_id}"
     outcome = operation_outcome(
         [Issue(IssueSeverity.INFORMATION, IssueType.INFORMATIONAL, f"Import accepted; poll {status_url}")]
