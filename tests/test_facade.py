@@ -450,3 +450,11 @@ def test_bundle_validate_judges_a_bundle_without_profile_as_a_national_return(cl
     del bundle["identifier"]  # optional in R4 core, required by NationalReturnBundle
     assert_outcome(client.post("/Bundle/$validate", json=bundle), 422)
     assert_outcome(client.post("/$validate", json=bundle), 200)
+
+
+def test_every_request_is_logged_with_its_request_id(client, caplog) -> None:
+    caplog.set_level("INFO", logger="fhir_family.facade")
+    client.post("/ehr/json", json=payload(), headers={"X-Request-ID": "log-me-1"})
+    lines = [record for record in caplog.records if "log-me-1" in record.getMessage()]
+    assert lines and "POST /ehr/json -> 200" in lines[0].getMessage()
+    assert lines[0].request_id == "log-me-1"  # the filter stamps it for log formats too
