@@ -45,6 +45,7 @@ class Compiler:
         self._structures: dict[str, Structure | None] = {}
         self._lock = threading.RLock()
         self._resource_types: dict[str, bool] = {}
+        self._compiling: set[str] = set()
 
     # -- snapshots ---------------------------------------------------------------------------------
 
@@ -90,8 +91,14 @@ class Compiler:
         with self._lock:
             if url in self._structures:
                 return self._structures[url]
+            if url in self._compiling:
+                return None  # a definition that (indirectly) contains itself: its content is left unchecked
             sd = self.store.structure_definition(url)
-            structure = None if sd is None else self._compile(sd)
+            self._compiling.add(url)
+            try:
+                structure = None if sd is None else self._compile(sd)
+            finally:
+                self._compiling.discard(url)
             self._structures[url] = structure
             return structure
 
