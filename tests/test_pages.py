@@ -466,3 +466,11 @@ def test_resources_and_examples_are_downloadable_as_packaged(files: dict[str, by
 
 def test_two_builds_give_identical_files(files: dict[str, bytes]) -> None:
     assert SiteBuilder().build() == files
+
+
+def test_markdown_headings_get_github_anchors() -> None:
+    text = "# Top\n\n## 4. Rules & checks\n\n## 4. Rules & checks\n\n[see](#4-rules--checks)"
+    rendered = render_markdown(text, set())
+    assert '<h2 id="4-rules--checks">' in rendered
+    assert '<h2 id="4-rules--checks-1">' in rendered
+    assert 'href="#4-rules--checks"' in rendered

@@ -36,7 +36,28 @@ def render_markdown(text: str, known_docs: set[str]) -> str:
 
     md.add_render_rule("link_open", link_open)
     md.add_render_rule("link_close", link_close)
-    return md.render(text, {})
+    env: dict[str, Any] = {}
+    tokens = md.parse(text, env)
+    _add_heading_ids(tokens)
+    return md.renderer.render(tokens, md.options, env)
+
+
+def slug(text: str) -> str:
+    """GitHub's heading anchor: lower case, punctuation dropped, spaces to hyphens."""
+    kept = "".join(ch for ch in text.lower() if ch.isalnum() or ch in " -_")
+    return kept.replace(" ", "-")
+
+
+def _add_heading_ids(tokens: list[Any]) -> None:
+    """Give headings GitHub's ids, so ``doc.md#section`` links keep working on the pages."""
+    seen: dict[str, int] = {}
+    for index, token in enumerate(tokens):
+        if token.type != "heading_open" or index + 1 >= len(tokens):
+            continue
+        base = slug(tokens[index + 1].content)
+        count = seen.get(base, 0)
+        seen[base] = count + 1
+        token.attrSet("id", base if count == 0 else f"{base}-{count}")
 
 
 def _matching_open(tokens: list[Any], close_idx: int) -> int | None:
