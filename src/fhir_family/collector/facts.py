@@ -125,9 +125,7 @@ def extract(bundle: dict[str, Any]) -> ReturnFacts:
     """The facts of a conformant national return; a clear error if something the report needs is absent."""
     try:
         return _extract(bundle)
-    except (KeyError, TypeError, ValueError) as exc:
-        if isinstance(exc, NonConformantError):
-            raise
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
         raise _fail(f"The bundle lacks a field the collector needs: {exc}") from exc
 
 

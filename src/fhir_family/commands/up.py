@@ -141,9 +141,8 @@ def _load_examples(facade_url: str, examples: Path) -> tuple[int, list[str]]:
 
 def _load_synthetic(collector_url: str, tokens: dict[str, str], month: str, per_provider: int) -> list[str]:
     """One ``$import`` per provider, polled to completion; returns a line per provider."""
-    import requests
-
     from ..collector.synthetic import synthetic_month
+    from ..forwarding import CollectorClient
     from ..mapping.bundle import build_bundle
 
     by_provider: dict[str, list[str]] = {}
@@ -152,23 +151,18 @@ def _load_synthetic(collector_url: str, tokens: dict[str, str], month: str, per_
             json.dumps(build_bundle(record), separators=(",", ":"))
         )
     lines = []
-    with requests.Session() as session:
-        for ods, bundles in by_provider.items():
-            headers = {"Authorization": f"Bearer {tokens[ods]}", "Content-Type": "application/fhir+ndjson"}
-            started = session.post(
-                f"{collector_url}/$import", data="\n".join(bundles).encode(), headers=headers, timeout=120
-            )
-            if started.status_code != 202:
-                lines.append(f"{ods}: $import refused (HTTP {started.status_code})")
+    for ods, bundles in by_provider.items():
+        with CollectorClient(collector_url, tokens[ods], timeout=(5.0, 120.0)) as client:
+            started = client.import_ndjson("\n".join(bundles).encode("utf-8"))
+            if started.status != 202:
+                lines.append(f"{ods}: $import refused (HTTP {started.status})")
                 continue
             status_url = started.headers["Content-Location"]
             deadline = time.monotonic() + 600
             while time.monotonic() < deadline:
-                status = session.get(
-                    status_url, headers={"Authorization": headers["Authorization"]}, timeout=30
-                )
-                if status.status_code == 200:
-                    summary = status.json()["summary"]
+                status = client.get(status_url)
+                if status.status == 200 and status.body:
+                    summary = status.body["summary"]
                     lines.append(f"{ods}: {summary['accepted']} accepted, {summary['rejected']} rejected")
                     break
                 time.sleep(0.5)
