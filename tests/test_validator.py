@@ -779,3 +779,12 @@ def test_code_that_cannot_be_checked_locally() -> None:
     assert [(i["severity"], message_id(i)) for i in outcome["issue"]] == [
         ("information", "FF-CODE-UNCHECKED")
     ]
+
+
+def test_every_message_id_is_documented() -> None:
+    from fhir_family.conformance import messages
+
+    readme = (Path(__file__).resolve().parent.parent / "src/fhir_family/conformance/README.md").read_text()
+    assert messages.ALL, "no message ids?"
+    missing = [value for value in messages.ALL.values() if f"`{value}`" not in readme]
+    assert missing == []
