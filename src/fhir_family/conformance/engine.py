@@ -20,7 +20,6 @@ from .primitives import describe
 from .rules import MISSING, ElementRule, Structure, TypeRule
 
 ERROR, WARNING = IssueSeverity.ERROR, IssueSeverity.WARNING
-BINDABLE = {"code", "Coding", "CodeableConcept", "string", "uri"}
 RESOURCE_CONTEXTS = {"Resource", "DomainResource"}
 
 
