@@ -406,3 +406,11 @@ def test_storage_contention_that_outlasts_the_retries_is_503_and_stores_nothing(
     assert response.get_json()["issue"][0]["code"] == "transient"
     assert len(calls) == store_module.MAX_ATTEMPTS
     assert count(collector, Submission) == 0
+
+
+def test_the_base_url_and_metadata_answer_without_a_token(client):
+    index = client.get("/")
+    assert index.status_code == 200 and "reports/monthly" in index.get_json()["report"]
+    metadata = client.get("/metadata").get_json()
+    assert metadata["resourceType"] == "CapabilityStatement" and metadata["fhirVersion"] == "4.0.1"
+    assert client.delete("/").get_json()["resourceType"] == "OperationOutcome"  # 405 as an OperationOutcome

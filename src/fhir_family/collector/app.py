@@ -340,6 +340,21 @@ def metadata() -> Response:
     )
 
 
+@api.get("/")
+def index() -> Response:
+    """Where things are, for a person opening the base URL in a browser (FHIR clients use /metadata)."""
+    return fhir_response(
+        {
+            "service": "fhir-family national collector",
+            "fhirBase": request.url_root,
+            "capabilityStatement": "metadata",
+            "submit": "POST / or POST /Bundle: a NationalReturnBundle, with a provider bearer token",
+            "bulkImport": "POST /$import (NDJSON, one bundle per line)",
+            "report": "reports/monthly?format=html|csv|json (analyst token)",
+        }
+    )
+
+
 @api.get("/health")
 def health() -> Response:
     return Response('{"status": "ok"}', 200, content_type="application/json")

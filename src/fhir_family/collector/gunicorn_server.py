@@ -42,6 +42,8 @@ def serve(
         "timeout": 120,
         "graceful_timeout": 10,
         "accesslog": "-",
+        # Path without the query string: a ?token= (loopback demo) or a search never lands in a log file.
+        "access_log_format": '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(D)sus',
         "errorlog": "-",
         "loglevel": "info",
         "proc_name": "fhir-family",
