@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -112,8 +112,7 @@ def _resolve_references(node: Any, ids: dict[str, str]) -> Any:
 def transaction_response(bundle: dict[str, Any], submission_id: str, created: bool) -> dict[str, Any]:
     """The transaction-response Bundle: one entry per request entry, in order (FHIR requires the order)."""
     entries = []
-    for index, resource_type, resource_id, _body in stored_resources(bundle, submission_id):
-        del index
+    for _position, resource_type, resource_id, _body in stored_resources(bundle, submission_id):
         entries.append(
             {
                 "response": {
@@ -256,8 +255,6 @@ class SubmissionStore:
         offset: int = 0,
     ) -> tuple[list[Submission], int]:
         """A provider's own submissions, newest first, and how many match in all."""
-        from sqlalchemy import func
-
         query = select(Submission).where(Submission.ods_code == ods_code)
         if submission_id:
             query = query.where(Submission.submission_id == submission_id)
