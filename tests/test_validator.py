@@ -788,3 +788,63 @@ def test_every_message_id_is_documented() -> None:
     assert messages.ALL, "no message ids?"
     missing = [value for value in messages.ALL.values() if f"`{value}`" not in readme]
     assert missing == []
+
+
+# -- genuine core profiles (HL7-generated snapshots): type slices, nested-slice discriminators --
+
+VITAL = {
+    "resourceType": "Observation",
+    "status": "final",
+    "category": [
+        {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                    "code": "vital-signs",
+                }
+            ]
+        }
+    ],
+    "subject": {"reference": "Patient/1"},
+    "effectiveDateTime": "2020-01-01",
+}
+
+
+def _quantity(value: float, code: str) -> dict:
+    return {"value": value, "unit": code, "system": "http://unitsofmeasure.org", "code": code}
+
+
+def test_core_bodyweight_profile_type_slice_and_binding() -> None:
+    profile = "http://hl7.org/fhir/StructureDefinition/bodyweight"
+    weight = {
+        **VITAL,
+        "code": {"coding": [{"system": "http://loinc.org", "code": "29463-7"}]},
+        "valueQuantity": _quantity(70, "kg"),
+    }
+    assert issues(weight, profile) == []
+    assert issues({**weight, "valueQuantity": _quantity(70, "lb")}, profile) == [
+        ("error", "code-invalid", "Observation.value.ofType(Quantity).code", "FF-CODE-NOT-IN-VS")
+    ]
+    as_text = {key: value for key, value in weight.items() if key != "valueQuantity"}
+    assert issues({**as_text, "valueString": "70 kg"}, profile) == [
+        ("error", "value", "Observation.value.ofType(string)", "FF-TYPE")
+    ]
+
+
+def test_core_blood_pressure_component_slices() -> None:
+    profile = "http://hl7.org/fhir/StructureDefinition/bp"
+
+    def component(code: str, value: float) -> dict:
+        return {
+            "code": {"coding": [{"system": "http://loinc.org", "code": code}]},
+            "valueQuantity": _quantity(value, "mm[Hg]"),
+        }
+
+    bp = {
+        **VITAL,
+        "code": {"coding": [{"system": "http://loinc.org", "code": "85354-9"}]},
+        "component": [component("8480-6", 120), component("8462-4", 80)],
+    }
+    assert issues(bp, profile) == []
+    bp["component"] = bp["component"][:1]
+    assert issues(bp, profile) == [("error", "required", "Observation.component", "FF-CARDINALITY-MIN")]

@@ -268,23 +268,33 @@ class Compiler:
             slice_rule.discriminator_values = [self._slice_value(slice_rule, d) for d in rule.discriminators]
 
     def _slice_value(self, slice_rule: ElementRule, discriminator: Discriminator) -> Any:
+        if discriminator.kind == "type":
+            return tuple(t.code for t in slice_rule.types) or MISSING  # the types the slice allows
         if discriminator.path == "$this":
             return slice_rule.fixed if slice_rule.fixed is not MISSING else slice_rule.pattern
-        target: ElementRule | None = slice_rule
-        for part in discriminator.path.split("."):
-            if target is None:
-                break
-            children = target.children
-            if not children and target.types:
-                structure = self.content_structure(target, target.types[0])
-                children = structure.children if structure else []
-            target = next((c for c in children if c.name == part and c.slice_name is None), None)
-        if target is not None:
-            value = target.fixed if target.fixed is not MISSING else target.pattern
-            if value is not MISSING:
-                return value
+        value = self._fixed_at(slice_rule, discriminator.path.split("."))
+        if value is not MISSING:
+            return value
         if discriminator.path == "url" and slice_rule.types and slice_rule.types[0].profiles:
             return slice_rule.types[0].profiles[0]  # an extension slice: the extension definition's url
+        return MISSING
+
+    def _fixed_at(self, rule: ElementRule, parts: list[str]) -> Any:
+        """The fixed or pattern value at a relative path below ``rule``, looking into nested slices too
+        (core's bp profile fixes ``component:SystolicBP.code.coding:SBPCode.code``)."""
+        if not parts:
+            return rule.fixed if rule.fixed is not MISSING else rule.pattern
+        children = rule.children
+        if not children and rule.types:
+            structure = self.content_structure(rule, rule.types[0])
+            children = structure.children if structure else []
+        child = next((c for c in children if c.name == parts[0] and c.slice_name is None), None)
+        if child is None:
+            return MISSING
+        for candidate in (child, *child.slices):
+            value = self._fixed_at(candidate, parts[1:])
+            if value is not MISSING:
+                return value
         return MISSING
 
     # -- look-ups the walker needs -----------------------------------------------------------------

@@ -63,19 +63,21 @@ class Context:
 ResourceDispatch = Callable[[Any, str, Context], None]
 
 
-def get_path(value: Any, path: str) -> Any:
-    """The first value at a dotted path inside JSON (arrays: first item), MISSING when absent."""
+def values_at(value: Any, path: str) -> list[Any]:
+    """Every value at a dotted path inside JSON, arrays flattened (``code.coding.code``: every code)."""
+    values = value if isinstance(value, list) else [value]
     if path == "$this":
-        return value
+        return values
     for part in path.split("."):
-        if isinstance(value, list):
-            value = value[0] if value else MISSING
-        if not isinstance(value, dict) or part not in value:
-            return MISSING
-        value = value[part]
-    if isinstance(value, list):
-        return value[0] if value else MISSING
-    return value
+        found = []
+        for item in values:
+            child = item.get(part, MISSING) if isinstance(item, dict) else MISSING
+            if isinstance(child, list):
+                found.extend(child)
+            elif child is not MISSING:
+                found.append(child)
+        values = found
+    return values
 
 
 def matches_pattern(value: Any, pattern: Any) -> bool:
@@ -338,7 +340,7 @@ class Walker:
         for item, _ext in items:
             chosen = None
             for position, slice_rule in enumerate(rule.slices):
-                if self._in_slice(item, rule, slice_rule):
+                if self._in_slice(item, type_rule, rule, slice_rule):
                     chosen = slice_rule
                     counts[position] += 1
                     break
@@ -378,17 +380,31 @@ class Walker:
                 slice_type = slice_rule.types[0] if slice_rule.types else type_rule
                 self.validate_item(item, item_ext, slice_rule, slice_type, item_expr, ctx)
 
-    def _in_slice(self, item: Any, rule: ElementRule, slice_rule: ElementRule) -> bool:
-        if not rule.discriminators or not isinstance(item, dict):
+    def _in_slice(self, item: Any, type_rule: TypeRule, rule: ElementRule, slice_rule: ElementRule) -> bool:
+        if not rule.discriminators:
             return False
         for discriminator, expected in zip(rule.discriminators, slice_rule.discriminator_values, strict=True):
             if expected is MISSING:
                 return False
-            actual = get_path(item, discriminator.path)
-            if discriminator.kind == "pattern":
-                if not matches_pattern(actual, expected):
+            if discriminator.kind == "type":
+                if discriminator.path == "$this":
+                    actual_types = [type_rule.code]
+                else:
+                    actual_types = [
+                        v.get("resourceType")
+                        for v in values_at(item, discriminator.path)
+                        if isinstance(v, dict)
+                    ]
+                if not any(t in expected for t in actual_types):
                     return False
-            elif actual != expected:
+                continue
+            if not isinstance(item, dict):
+                return False
+            actual = values_at(item, discriminator.path)
+            if discriminator.kind == "pattern":
+                if not any(matches_pattern(value, expected) for value in actual):
+                    return False
+            elif expected not in actual:
                 return False
         return True
 

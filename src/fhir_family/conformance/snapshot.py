@@ -32,15 +32,21 @@ class SnapshotError(ValueError):
     """A differential cannot be applied (its base is unknown, an element cannot be placed)."""
 
 
-def _normalise_id(element_id: str) -> tuple[str, str | None]:
-    """``Extension.value[x]:valueCodeableConcept`` -> (``Extension.value[x]``, ``CodeableConcept``)."""
-    match = _TYPE_SLICE.search(element_id)
-    if not match:
-        return element_id, None
-    slice_name = match.group(1)
-    prefix_len = len(re.match(r"[a-z]+", slice_name).group(0)) if re.match(r"[a-z]+", slice_name) else 0
-    type_name = slice_name[prefix_len:]
-    return element_id[: match.start()] + "[x]" + element_id[match.end() :], type_name or None
+def _normalise_id(element_id: str) -> tuple[str, list[tuple[str, str]]]:
+    """``Extension.value[x]:valueCodeableConcept.coding`` -> (``Extension.value[x].coding``,
+    [(``Extension.value[x]``, ``CodeableConcept``)]): type slices become narrowings of the choice element."""
+    narrowings: list[tuple[str, str]] = []
+    while True:
+        match = _TYPE_SLICE.search(element_id)
+        if not match:
+            return element_id, narrowings
+        slice_name = match.group(1)
+        prefix = re.match(r"[a-z]+", slice_name)
+        type_name = slice_name[prefix.end() :] if prefix else slice_name
+        choice_id = element_id[: match.start()] + "[x]"
+        element_id = choice_id + element_id[match.end() :]
+        if type_name:
+            narrowings.append((choice_id, type_name))
 
 
 def _parent_id(element_id: str) -> str | None:
@@ -133,12 +139,45 @@ class _Snapshot:
         ]
         self.elements[position + 1 : position + 1] = children
 
+    def resolve_id(self, element_id: str) -> tuple[str, list[tuple[str, str]]]:
+        """The snapshot id a differential id means, and the choice elements it narrows to one type.
+
+        Handles both spellings of a constraint on one type of a choice element: the type slice
+        ``Observation.value[x]:valueQuantity`` and the older renamed path ``Observation.valueQuantity``.
+        """
+        normalised, narrowings = _normalise_id(element_id)
+        parts = normalised.split(".")
+        resolved = parts[0]
+        for segment in parts[1:]:
+            candidate = f"{resolved}.{segment}"
+            if ":" not in segment and self.index_of(candidate) is None:
+                renamed = self._renamed_choice(resolved, segment)
+                if renamed is not None:
+                    candidate = renamed[0]
+                    narrowings.append(renamed)
+            resolved = candidate
+        return resolved, narrowings
+
+    def _renamed_choice(self, parent_id: str, segment: str) -> tuple[str, str] | None:
+        """``(parent.value[x], "Quantity")`` when ``segment`` is ``valueQuantity`` and ``value[x]`` exists."""
+        try:
+            position = self.ensure(parent_id)
+            if not self.has_children(position) and len(self.elements[position].get("type") or []) == 1:
+                self.unroll(position)
+        except SnapshotError:
+            return None
+        for cut in range(1, len(segment)):
+            if segment[cut].isupper() and self.index_of(f"{parent_id}.{segment[:cut]}[x]") is not None:
+                return f"{parent_id}.{segment[:cut]}[x]", segment[cut:]
+        return None
+
     def merge(self, diff: Element) -> None:
-        element_id, type_slice = _normalise_id(diff["id"])
+        element_id, narrowings = self.resolve_id(diff["id"])
         position = self.ensure(element_id)
         target = self.elements[position]
+        type_slice_itself = any(choice_id == element_id for choice_id, _type in narrowings)
         for key, value in diff.items():
-            if key in _MERGE_SKIP:
+            if key in _MERGE_SKIP or (key == "sliceName" and type_slice_itself):
                 continue
             target[key] = copy.deepcopy(value)
         if "constraint" in diff:
@@ -147,10 +186,11 @@ class _Snapshot:
             target["constraint"] = list(target["constraint"]) + [
                 copy.deepcopy(c) for c in diff["constraint"] if c.get("key") not in keys
             ]
-        if type_slice and "type" not in diff:
-            narrowed = [t for t in target.get("type", []) if t.get("code", "").lower() == type_slice.lower()]
-            if narrowed:
-                target["type"] = narrowed
+        for choice_id, type_name in narrowings:
+            choice = self.elements[self.ensure(choice_id)]
+            narrowed = [t for t in choice.get("type", []) if t.get("code", "").lower() == type_name.lower()]
+            if narrowed and not (choice_id == element_id and "type" in diff):
+                choice["type"] = narrowed
         if diff.get("max") == "0":
             target["min"] = 0
 
