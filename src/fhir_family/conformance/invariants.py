@@ -31,6 +31,7 @@ SKIPPED: dict[str, str] = {
     "txt-1": "needs htmlChecks(), which fhirpathpy lacks; the guide prohibits narrative (text 0..0)",
     "txt-2": "needs htmlChecks(), which fhirpathpy lacks; the guide prohibits narrative (text 0..0)",
     "bdl-7": "fullUrl+versionId uniqueness is checked natively by the bundle rules (FF-FULLURL-DUPLICATE)",
+    "ctm-1": "needs resolve(), which fhirpathpy lacks (the bundle rules resolve references natively)",
 }
 
 #: FHIRPath functions fhirpathpy does not implement; an invariant using one is skipped (reason recorded)
