@@ -291,3 +291,32 @@ def test_validator_without_twins_gives_identical_outcomes(folder: str) -> None:
             continue
         bundle = json.loads(path.read_text(encoding="utf-8"))
         assert slow.validate(bundle) == default_validator().validate(bundle), path.name
+
+
+def test_every_core_invariant_compiles_or_is_listed_as_skipped() -> None:
+    """A fhirpathpy upgrade that stops compiling a core invariant would silently drop a check."""
+    import glob
+
+    from fhir_family.guide import core_package_dir
+
+    failures, compiled = [], 0
+    seen: set[tuple[str, str]] = set()
+    for path in sorted(glob.glob(str(core_package_dir() / "StructureDefinition-*.json"))):
+        sd = json.loads(Path(path).read_text(encoding="utf-8"))
+        if sd.get("derivation") != "specialization":
+            continue
+        for element in sd.get("snapshot", {}).get("element", []):
+            for constraint in element.get("constraint", []):
+                key = (constraint["key"], constraint.get("expression", ""))
+                if key in seen or key[0] in ("ele-1", "ext-1"):
+                    continue
+                seen.add(key)
+                if Invariant.from_constraint(constraint).skip_reason is not None:
+                    continue
+                try:
+                    compile_expression(key[1])
+                    compiled += 1
+                except Exception as exc:  # noqa: BLE001 - reported below
+                    failures.append(f"{key[0]}: {exc}")
+    assert failures == []
+    assert compiled > 200
