@@ -98,3 +98,67 @@ def test_generated_snapshots_equal_sushis(sushi_snapshots: dict[str, dict], ours
             if _digest(a) != _digest(b):
                 problems.append(f"{url} {a['id']}: ours {_digest(a)} != SUSHI {_digest(b)}")
     assert problems == []
+
+
+# -- HL7's own snapshots as the oracle: core definitions regenerated from their differentials --
+
+# core profiles whose HL7 snapshots use no type slices (``value[x]:valueQuantity``): those this validator
+# represents as a narrowed choice element instead, equivalent for validation but spelt differently
+CORE_PROFILES = [
+    "MoneyQuantity",
+    "SimpleQuantity",
+    "actualgroup",
+    "cdshooksrequestgroup",
+    "cdshooksserviceplandefinition",
+    "clinicaldocument",
+    "computableplandefinition",
+    "cqf-questionnaire",
+    "cqllibrary",
+    "diagnosticreport-genetics",
+    "ehrsrle-auditevent",
+    "ehrsrle-provenance",
+    "groupdefinition",
+    "hlaresult",
+    "lipidprofile",
+    "observation-genetics",
+    "picoelement",
+    "servicerequest-genetics",
+    "shareableactivitydefinition",
+    "shareablecodesystem",
+    "shareablelibrary",
+    "shareablemeasure",
+    "shareableplandefinition",
+    "shareablevalueset",
+    "synthesis",
+    "vitalsigns",
+    "vitalspanel",
+]
+
+
+def _core_constraint_definitions() -> list[dict[str, Any]]:
+    definitions = []
+    for path in sorted(core_package_dir().glob("StructureDefinition-*.json")):
+        sd = json.loads(path.read_text(encoding="utf-8"))
+        usable = sd.get("derivation") == "constraint" and sd.get("snapshot") and sd.get("differential")
+        if usable and (sd["type"] == "Extension" or sd["id"] in CORE_PROFILES):
+            definitions.append(sd)
+    return definitions
+
+
+def test_core_extensions_and_profiles_regenerate_to_hl7s_snapshots(tmp_path: Path) -> None:
+    definitions = _core_constraint_definitions()
+    for sd in definitions:
+        stripped = {key: value for key, value in sd.items() if key != "snapshot"}
+        (tmp_path / f"{sd['id']}.json").write_text(json.dumps(stripped))
+    validator = Validator(DefinitionStore(core_package_dir(), [tmp_path]))
+    problems = []
+    for sd in definitions:
+        mine, theirs = validator.compiler.snapshot(sd["url"]), sd["snapshot"]["element"]
+        if [e["id"] for e in mine] != [e["id"] for e in theirs]:
+            problems.append(f"{sd['id']}: element ids or order differ")
+            continue
+        problems += [
+            f"{sd['id']} {a['id']}" for a, b in zip(mine, theirs, strict=True) if _digest(a) != _digest(b)
+        ]
+    assert len(definitions) > 400  # 393 extensions + the profiles above
+    assert problems == []

@@ -26,6 +26,11 @@ SnapshotSource = Callable[[str], list[Element] | None]  # url or type name -> sn
 
 _TYPE_SLICE = re.compile(r"\[x\]:([a-z][A-Za-z]*)")
 _MERGE_SKIP = {"id", "path", "constraint"}
+_EXTENSION_SLICING = {
+    "discriminator": [{"type": "value", "path": "url"}],
+    "description": "Extensions are always sliced by (at least) url",
+    "rules": "open",
+}
 
 
 class SnapshotError(ValueError):
@@ -103,6 +108,8 @@ class _Snapshot:
             sliced_position = self.ensure(sliced_id)
             end = self.subtree_end(sliced_position)
             sliced = self.elements[sliced_position]
+            if "slicing" not in sliced and [t.get("code") for t in sliced.get("type") or []] == ["Extension"]:
+                sliced["slicing"] = copy.deepcopy(_EXTENSION_SLICING)  # extensions are always sliced by url
             copies = [_rename(sliced, sliced_id, element_id, sliced["path"], sliced["path"])]
             for descendant in self.elements[sliced_position + 1 : end]:
                 if descendant["id"].startswith(sliced_id + "."):
