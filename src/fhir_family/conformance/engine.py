@@ -182,7 +182,10 @@ class Walker:
             ext_entries = [(name, extensions[name]) for name in rule.json_names if name in extensions]
             if not entries and not ext_entries:
                 if entries is None and rule.min > 0:
-                    self._missing(rule, expr, ctx)
+                    # name the required slices (Patient.extension:parentalStatus), not just the element
+                    required = [s for s in rule.slices if s.min > 0]
+                    for slice_rule in required or [None]:
+                        self._missing(rule, expr, ctx, slice_rule)
                 continue
             self._validate_group(rule, entries or [], ext_entries, expr, ctx)
 
@@ -246,15 +249,14 @@ class Walker:
             return
         count = len(items)
         if rule.max is not None and count > rule.max:
-            found = "present" if rule.max == 0 else f"{count} were given"
-            ctx.add(
-                ERROR,
-                IssueType.STRUCTURE,
-                msg.CARDINALITY_MAX,
-                f"{rule.label} is allowed at most {rule.max} time(s) by profile {rule.profile_name} "
-                f"(max {rule.max_text()}) but {found}",
-                base_expr,
-            )
+            if rule.max == 0:
+                why = f"{rule.label} is not allowed by profile {rule.profile_name} (max 0) but is present"
+            else:
+                why = (
+                    f"{rule.label} is allowed at most {rule.max} time(s) by profile {rule.profile_name} "
+                    f"(max {rule.max_text()}) but {count} were given"
+                )
+            ctx.add(ERROR, IssueType.STRUCTURE, msg.CARDINALITY_MAX, why, base_expr)
             if rule.max == 0:
                 return
         if rule.slices:

@@ -71,7 +71,10 @@ class ElementRule:
 
     @property
     def label(self) -> str:
-        """How diagnostics name the element: ``Patient.identifier:nhsNumber.system``."""
+        """How diagnostics name the element: ``Patient.identifier:nhsNumber.system``; inside an extension
+        definition, the extension by name (``extension ChildResidence.value[x]``)."""
+        if self.id.startswith("Extension") and self.profile_name != "Extension":
+            return f"extension {self.profile_name}{self.id[len('Extension') :]}"
         return self.id
 
     def max_text(self) -> str:
