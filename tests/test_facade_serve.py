@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import requests
@@ -29,13 +32,27 @@ def _wait_for_port(process: subprocess.Popen, deadline: float) -> int:
     raise AssertionError("gunicorn did not start:\n" + "".join(seen))
 
 
-def test_serve_runs_gunicorn_and_answers() -> None:
-    process = subprocess.Popen(
-        [str(CLI), "serve", "--host", "127.0.0.1", "--port", "0", "--workers", "1"],
+def _start(*extra: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+    return subprocess.Popen(
+        [str(CLI), "serve", "--host", "127.0.0.1", "--port", "0", "--workers", "1", *extra],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        env=env,
     )
+
+
+def _stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def test_serve_runs_gunicorn_and_answers() -> None:
+    process = _start()
     try:
         port = _wait_for_port(process, time.monotonic() + 60)
         response = requests.post(
@@ -50,9 +67,46 @@ def test_serve_runs_gunicorn_and_answers() -> None:
         assert json.loads(response.text)["resourceType"] == "Bundle"
         assert "gunicorn" in response.headers.get("Server", "")  # never Werkzeug's development server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        _stop(process)
+
+
+class _RecordingCollector(BaseHTTPRequestHandler):
+    """A stand-in collector that keeps what it receives and answers a transaction-response."""
+
+    received: list[dict] = []
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        type(self).received.append({"auth": self.headers.get("Authorization"), "bundle": json.loads(body)})
+        answer = json.dumps({"resourceType": "Bundle", "type": "transaction-response", "entry": []}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/fhir+json")
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_serve_forwards_submit_to_the_collector_url_it_was_given() -> None:
+    collector = ThreadingHTTPServer(("127.0.0.1", 0), _RecordingCollector)
+    threading.Thread(target=collector.serve_forever, daemon=True).start()
+    collector_url = f"http://127.0.0.1:{collector.server_address[1]}"
+    env = {**os.environ, "FHIR_FAMILY_TOKEN": "provider-token"}
+    process = _start("--collector-url", collector_url, env=env)
+    try:
+        port = _wait_for_port(process, time.monotonic() + 60)
+        response = requests.post(
+            f"http://127.0.0.1:{port}/submit",
+            data=EXAMPLE.read_bytes(),
+            headers={"Content-Type": "application/json"},
+            timeout=30,
+        )
+        assert response.status_code == 200, response.text
+        [received] = _RecordingCollector.received
+        assert received["auth"] == "Bearer provider-token"
+        assert received["bundle"]["identifier"]["value"] == json.loads(EXAMPLE.read_text())["submissionId"]
+    finally:
+        _stop(process)
+        collector.shutdown()

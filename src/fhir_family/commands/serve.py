@@ -66,6 +66,10 @@ def build_server(host: str, port: int, workers: int, config: dict[str, Any] | No
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64), help="gunicorn workers.")
 @click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64), help="Per worker.")
 @click.option("--no-access-log", is_flag=True, help="Do not log every request.")
-def command(host: str, port: int, workers: int, threads: int, no_access_log: bool) -> None:
+@click.option("--collector-url", envvar="FHIR_FAMILY_COLLECTOR_URL", default=None,
+              help="Collector FHIR base that POST /submit forwards to (default $FHIR_FAMILY_COLLECTOR_URL).")
+def command(host: str, port: int, workers: int, threads: int, no_access_log: bool,
+            collector_url: str | None) -> None:
     """Run the facade HTTP API under gunicorn."""
-    build_server(host, port, workers, access_log=not no_access_log, threads=threads).run()
+    config = {"COLLECTOR_URL": collector_url} if collector_url else None
+    build_server(host, port, workers, config, access_log=not no_access_log, threads=threads).run()
