@@ -669,6 +669,21 @@ CLOSED_PATIENT = {
                 },
             },
             {
+                "id": "Patient.name",
+                "path": "Patient.name",
+                "slicing": {"discriminator": [{"type": "exists", "path": "period"}], "rules": "open"},
+            },
+            {
+                "id": "Patient.name:current",
+                "path": "Patient.name",
+                "sliceName": "current",
+                "min": 0,
+                "max": "1",
+            },
+            {"id": "Patient.name:current.family", "path": "Patient.name.family", "maxLength": 5},
+            {"id": "Patient.name:current.period", "path": "Patient.name.period", "max": "0"},
+            {"id": "Patient.birthDate", "path": "Patient.birthDate", "minValueDate": "1900-01-01"},
+            {
                 "id": "Patient.maritalStatus",
                 "path": "Patient.maritalStatus",
                 "patternCodeableConcept": {
@@ -676,6 +691,12 @@ CLOSED_PATIENT = {
                         {"system": "http://terminology.hl7.org/CodeSystem/v3-MaritalStatus", "code": "M"}
                     ]
                 },
+            },
+            {
+                "id": "Patient.multipleBirth[x]",
+                "path": "Patient.multipleBirth[x]",
+                "minValueInteger": 1,
+                "maxValueInteger": 9,
             },
         ]
     },
@@ -848,3 +869,21 @@ def test_core_blood_pressure_component_slices() -> None:
     assert issues(bp, profile) == []
     bp["component"] = bp["component"][:1]
     assert issues(bp, profile) == [("error", "required", "Observation.component", "FF-CARDINALITY-MIN")]
+
+
+def test_exists_discriminator_max_length_and_value_bounds(own_guide: Validator) -> None:
+    base = {"resourceType": "Patient", "identifier": [MRN]}
+    # the name without a period is the "current" slice, where family may be 5 characters at most
+    assert _own(own_guide, {**base, "name": [{"family": "Jones"}]}) == []
+    assert _own(own_guide, {**base, "name": [{"family": "Jonesy"}]}) == [
+        ("error", "too-long", "Patient.name[0].family", "FF-TOO-LONG")
+    ]
+    # a name with a period is not in the slice, so the length limit does not apply
+    assert _own(own_guide, {**base, "name": [{"family": "Jonesy", "period": {"end": "2001"}}]}) == []
+    assert _own(own_guide, {**base, "multipleBirthInteger": 10}) == [
+        ("error", "value", "Patient.multipleBirth.ofType(integer)", "FF-VALUE-RANGE")
+    ]
+    assert _own(own_guide, {**base, "multipleBirthInteger": 2, "birthDate": "1899-12-31"}) == [
+        ("error", "value", "Patient.birthDate", "FF-VALUE-RANGE")
+    ]
+    assert _own(own_guide, {**base, "birthDate": "1899"}) == []  # another precision: not comparable as text

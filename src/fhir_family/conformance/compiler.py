@@ -24,6 +24,7 @@ from .rules import (
     fixed_and_pattern,
     parse_max,
     type_code,
+    value_bounds,
 )
 from .snapshot import SnapshotError, generate_snapshot
 
@@ -213,6 +214,7 @@ class Compiler:
             )
         base_max = parse_max(base.get("max", element.get("max")))
         fixed, pattern = fixed_and_pattern(element)
+        min_value, max_value = value_bounds(element)
         binding = element.get("binding") or {}
         invariants = []
         check_ele1 = check_ext1 = False
@@ -249,6 +251,9 @@ class Compiler:
                 for d in slicing.get("discriminator", [])
             ],
             content_reference=element.get("contentReference"),
+            max_length=element.get("maxLength") if isinstance(element.get("maxLength"), int) else None,
+            min_value=min_value,
+            max_value=max_value,
         )
         if choice:
             rule.json_names = {choice_json_name(name, t.code): t for t in types}
@@ -270,6 +275,11 @@ class Compiler:
     def _slice_value(self, slice_rule: ElementRule, discriminator: Discriminator) -> Any:
         if discriminator.kind == "type":
             return tuple(t.code for t in slice_rule.types) or MISSING  # the types the slice allows
+        if discriminator.kind == "exists":
+            target = self._element_at(slice_rule, discriminator.path.split("."))
+            if target is None or (target.min == 0 and target.max != 0):
+                return MISSING
+            return target.max != 0  # True: the slice requires the element; False: it prohibits it
         if discriminator.path == "$this":
             return slice_rule.fixed if slice_rule.fixed is not MISSING else slice_rule.pattern
         value = self._fixed_at(slice_rule, discriminator.path.split("."))
@@ -278,6 +288,19 @@ class Compiler:
         if discriminator.path == "url" and slice_rule.types and slice_rule.types[0].profiles:
             return slice_rule.types[0].profiles[0]  # an extension slice: the extension definition's url
         return MISSING
+
+    def _element_at(self, rule: ElementRule, parts: list[str]) -> ElementRule | None:
+        """The element at a relative path below ``rule`` (no slices), or None."""
+        for part in parts:
+            children = rule.children
+            if not children and rule.types:
+                structure = self.content_structure(rule, rule.types[0])
+                children = structure.children if structure else []
+            found = next((c for c in children if c.name == part and c.slice_name is None), None)
+            if found is None:
+                return None
+            rule = found
+        return rule
 
     def _fixed_at(self, rule: ElementRule, parts: list[str]) -> Any:
         """The fixed or pattern value at a relative path below ``rule``, looking into nested slices too

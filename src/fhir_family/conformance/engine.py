@@ -403,6 +403,10 @@ class Walker:
             if not isinstance(item, dict):
                 return False
             actual = values_at(item, discriminator.path)
+            if discriminator.kind == "exists":
+                if bool(actual) != expected:
+                    return False
+                continue
             if discriminator.kind == "pattern":
                 if not any(matches_pattern(value, expected) for value in actual):
                     return False
@@ -530,7 +534,7 @@ class Walker:
                 expr,
             )
             return
-        if not self._fixed_pattern(value, rule, expr, ctx):
+        if not self._fixed_pattern(value, rule, expr, ctx) or not self._within_limits(value, rule, expr, ctx):
             return
         if rule.binding_strength in ("required", "extensible") and type_rule.code == "code":
             self._check_binding(value, rule, "code", expr, ctx)
@@ -538,6 +542,38 @@ class Walker:
             self.check_invariants(value, rule.invariants, type_rule.code, expr, ctx, ctx.errors)
 
     # -- values against the profile ----------------------------------------------------------------
+
+    def _within_limits(self, value: Any, rule: ElementRule, expr: str, ctx: Context) -> bool:
+        """maxLength, minValue[x] and maxValue[x] of the profile."""
+        if rule.max_length is not None and isinstance(value, str) and len(value) > rule.max_length:
+            ctx.add(
+                ERROR,
+                IssueType.TOO_LONG,
+                msg.TOO_LONG,
+                f"{rule.label} may be at most {rule.max_length} characters (profile {rule.profile_name}), "
+                f"found {len(value)}",
+                expr,
+            )
+            return False
+        for bound, word, outside in (
+            (rule.min_value, "at least", lambda v, b: v < b),
+            (rule.max_value, "at most", lambda v, b: v > b),
+        ):
+            if bound is MISSING or type(bound) is bool or isinstance(value, bool):
+                continue
+            comparable = (isinstance(bound, (int, float)) and isinstance(value, (int, float))) or (
+                isinstance(bound, str) and isinstance(value, str) and len(bound) == len(value)
+            )
+            if comparable and outside(value, bound):
+                ctx.add(
+                    ERROR,
+                    IssueType.VALUE,
+                    msg.VALUE_RANGE,
+                    f"{rule.label} must be {word} {bound} (profile {rule.profile_name}), found {value}",
+                    expr,
+                )
+                return False
+        return True
 
     def _fixed_pattern(self, value: Any, rule: ElementRule, expr: str, ctx: Context) -> bool:
         if rule.fixed is not MISSING and value != rule.fixed:

@@ -63,6 +63,9 @@ class ElementRule:
     discriminators: list[Discriminator] = field(default_factory=list)
     slices: list[ElementRule] = field(default_factory=list)
     content_reference: str | None = None
+    max_length: int | None = None
+    min_value: Any = MISSING  # minValue[x] / maxValue[x]: numbers, or date/time strings compared as text
+    max_value: Any = MISSING
     #: for a slice: the discriminator value each item must have (one per discriminator, same order)
     discriminator_values: list[Any] = field(default_factory=list)
     json_names: dict[str, TypeRule] = field(default_factory=dict)
@@ -125,6 +128,17 @@ def parse_max(value: Any) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
+
+
+def value_bounds(element: dict[str, Any]) -> tuple[Any, Any]:
+    """ElementDefinition.minValue[x] and maxValue[x] (MISSING when absent)."""
+    low = high = MISSING
+    for key, value in element.items():
+        if key.startswith("minValue") and key[8:9].isupper():
+            low = value
+        elif key.startswith("maxValue") and key[8:9].isupper():
+            high = value
+    return low, high
 
 
 def fixed_and_pattern(element: dict[str, Any]) -> tuple[Any, Any]:
