@@ -887,3 +887,14 @@ def test_exists_discriminator_max_length_and_value_bounds(own_guide: Validator) 
         ("error", "value", "Patient.birthDate", "FF-VALUE-RANGE")
     ]
     assert _own(own_guide, {**base, "birthDate": "1899"}) == []  # another precision: not comparable as text
+
+
+def test_resource_invariant_not_suppressed_by_an_unrelated_error() -> None:
+    b = bundle()
+    second_patient = copy.deepcopy(b["entry"][1])
+    second_patient["fullUrl"] = "urn:uuid:0b7c9d5e-0000-5000-8000-0000000000ff"
+    b["entry"].append(second_patient)
+    b["entry"][2]["resource"]["type"] = [{"coding": [{"system": "http://example.org/t", "code": "x"}]}, {}]
+    result = issues(b)
+    assert ("error", "invariant", "Bundle", "FF-INVARIANT") in result  # ff-bun-1: two Patients
+    assert ("error", "invariant", "Bundle.entry[2].resource.type[1]", "FF-INVARIANT") in result  # ele-1

@@ -727,7 +727,7 @@ class Walker:
             if issue.message_id == msg.RESOURCE_TYPE:
                 return True
             last = issue.expression.rsplit(".", 1)[-1].split("[", 1)[0]
-            if last and last in invariant.expression:
+            if last and re.search(rf"\b{re.escape(last)}\b", invariant.expression):
                 return True
         return False
 
