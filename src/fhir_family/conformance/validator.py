@@ -16,7 +16,7 @@ from ..guide import CANONICAL, core_package_dir
 from ..outcome import Issue, IssueSeverity, IssueType, operation_outcome
 from . import messages as msg
 from .bundle_rules import check_bundle
-from .compiler import Compiler, DefinitionError
+from .compiler import Compiler
 from .engine import Context, Walker
 from .packages import STRUCTURE_DEFINITION_BASE, DefinitionStore
 from .rules import Structure
@@ -89,10 +89,8 @@ class Validator:
         """
         try:
             return self._issues(resource, profile)
-        except (DefinitionError, LookupError) as exc:
-            detail = f"{type(exc).__name__}: {exc}"
-        except Exception as exc:  # noqa: BLE001 - the boundary that keeps a validator defect from being a 500
-            detail = f"{type(exc).__name__}: {exc}"
+        except Exception as exc:  # noqa: BLE001 - the boundary that keeps a defect (or a broken definition,
+            detail = f"{type(exc).__name__}: {exc}"  # DefinitionError) from becoming a 500
         return [
             Issue(
                 ERROR,
