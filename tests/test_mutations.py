@@ -188,6 +188,33 @@ def unknown_element(bundle: dict[str, Any]) -> Iterator[tuple[str, dict, Expecte
             yield f"unknown element {where}", mutated, ("error", "structure", where)
 
 
+def prohibited_element(bundle: dict[str, Any]) -> Iterator[tuple[str, dict, Expected]]:
+    """Data minimisation: a name, telecom or address on the parent or a child (0..0 in the profiles)."""
+    values = {
+        "name": [{"family": "Smith"}],
+        "telecom": [{"system": "phone", "value": "01632 960000"}],
+        "address": [{"city": "Leeds"}],
+    }
+    for index, entry in enumerate(bundle["entry"]):
+        if entry["resource"]["resourceType"] not in ("Patient", "RelatedPerson"):
+            continue
+        for name, value in values.items():
+            mutated = copy.deepcopy(bundle)
+            mutated["entry"][index]["resource"][name] = value
+            where = f"Bundle.entry[{index}].resource.{name}"
+            yield f"{name} on entry[{index}]", mutated, ("error", "structure", where)
+
+
+def unknown_extension(bundle: dict[str, Any]) -> Iterator[tuple[str, dict, Expected]]:
+    """A vendor's own extension on any resource: a warning, never an error."""
+    for index, _entry in enumerate(bundle["entry"]):
+        mutated = copy.deepcopy(bundle)
+        extensions = mutated["entry"][index]["resource"].setdefault("extension", [])
+        extensions.append({"url": "https://vendor.example/fhir/StructureDefinition/x", "valueString": "y"})
+        where = f"Bundle.entry[{index}].resource.extension[{len(extensions) - 1}]"
+        yield f"unknown extension at {where}", mutated, ("warning", "extension", where)
+
+
 MUTATIONS = [
     drop_required,
     wrong_json_type,
@@ -195,6 +222,8 @@ MUTATIONS = [
     dangling_reference,
     bad_check_digit,
     unknown_element,
+    prohibited_element,
+    unknown_extension,
 ]
 
 
