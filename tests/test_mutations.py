@@ -3,7 +3,8 @@ exactly the one issue that names the fault (right code, right expression) and no
 issue).
 
 Mutations: drop an element the profile requires, give a primitive the wrong JSON type, put an unknown code in
-a required binding, make a reference dangle, break an NHS number's check digit, add an unknown element.
+a required binding, make a reference dangle, break an NHS number's check digit, add an unknown element, add a
+prohibited name/telecom/address, add a vendor's extension (a warning).
 """
 
 from __future__ import annotations
