@@ -37,6 +37,7 @@ run: venv core-package
 
 test: venv core-package ig-check lint
 	./scripts/run-tests.sh
+	$(BIN)/fhir-family build --out dist
 
 bench: venv core-package
 	$(BIN)/python bench/run.py
