@@ -20,15 +20,14 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from datetime import date
 from typing import Any
 
 from run import Row
 
+from fhir_family.examples_builder.valid import VALID_EXAMPLES
 from fhir_family.guide import examples_dir
 from fhir_family.mapping.bundle import build_bundle
-from fhir_family.mapping.nhs_number import synthetic_nhs_number
-from fhir_family.mapping.record import ChildRecord, ReturnRecord
+from fhir_family.mapping.record import ReturnRecord
 from fhir_family.outcome import has_errors
 
 EXAMPLE_NAME = "mother-with-pr-three-children-living-with-her"
@@ -40,60 +39,14 @@ BASELINE = "fhir.resources R4B parse + serialise"
 
 
 def typical_record() -> ReturnRecord:
-    """The record behind the mother-with-three-children example; a similar one if the examples are absent."""
-    try:
-        from fhir_family.examples_builder.valid import VALID_EXAMPLES
-    except ImportError:
-        return _fallback_record()
+    """The record behind the typical return: parent, 3 children, organisation, episode."""
     return VALID_EXAMPLES[EXAMPLE_NAME][1]
 
 
-def _fallback_record() -> ReturnRecord:
-    """A parent with three children, an organisation and an episode."""
-    children = tuple(
-        ChildRecord(
-            relationship=relationship,
-            birth_date=birth_date,
-            pr_held="Y",
-            pr_basis=("birth-mother",),
-            residence=residence,
-            young_carer=young_carer,
-            help=help_codes,
-            nhs_number=synthetic_nhs_number(100 + number),
-            gender=gender,
-        )
-        for number, (relationship, birth_date, residence, young_carer, help_codes, gender) in enumerate(
-            [
-                ("DAU", date(2011, 5, 14), "full-time", "Y", ("early-help",), "female"),
-                ("SON", date(2014, 9, 2), "full-time", "N", ("child-in-need",), "male"),
-                ("SON", date(2019, 1, 23), "part-time", "N", ("none",), "male"),
-            ]
-        )
-    )
-    return ReturnRecord(
-        submission_id="RX4-2026-01-BENCH",
-        ods_code="RX4",
-        nhs_number=synthetic_nhs_number(99),
-        birth_date=date(1987, 7, 30),
-        gender="female",
-        parental_status="some-children-live-with-patient",
-        reporting_period_start=date(2026, 1, 1),
-        reporting_period_end=date(2026, 1, 31),
-        episode_start=date(2025, 9, 15),
-        episode_identifier=("https://trust.example.nhs.uk/Id/episode", "EP-1234"),
-        organisation_name="Example Mental Health NHS Foundation Trust",
-        children_in_household=2,
-        date_recorded=date(2026, 1, 10),
-        children=children,
-    )
-
-
 def typical_bundle_text() -> tuple[str, str]:
-    """The example file's text when the examples exist, else a bundle built from ``typical_record``."""
+    """The committed example file's text (``make test`` proves it equals a fresh build of the record)."""
     path = examples_dir() / "bundles" / f"{EXAMPLE_NAME}.json"
-    if path.is_file():
-        return path.read_text(encoding="utf-8"), str(path.relative_to(examples_dir().parent))
-    return json.dumps(build_bundle(typical_record())), "built from the bench record"
+    return path.read_text(encoding="utf-8"), str(path.relative_to(examples_dir().parent))
 
 
 def _timed(function: Callable[[], Any]) -> float:
