@@ -86,39 +86,29 @@ def require(*roles: str, action: str) -> Principal:
     token = _bearer_token()
     target = request.path
     if token is None:
-        collector().audit(None, action, target, 401, "no bearer token")
-        raise AuthError(
-            "Authentication required",
-            [
-                Issue(
-                    IssueSeverity.ERROR,
-                    IssueType.LOGIN,
-                    "Send an 'Authorization: Bearer <token>' header with a token issued by the collector",
-                    None,
-                    "FF-COLLECTOR-NO-TOKEN",
-                )
-            ],
+        raise _unauthenticated(
+            action, "no bearer token", IssueType.LOGIN, "FF-COLLECTOR-NO-TOKEN",
+            "Send an 'Authorization: Bearer <token>' header with a token issued by the collector",
         )
     principal = authenticate(collector().sessions, token)
     if principal is None:
-        collector().audit(None, action, target, 401, "unknown or revoked token")
-        raise AuthError(
-            "Unknown or revoked token",
-            [
-                Issue(
-                    IssueSeverity.ERROR,
-                    IssueType.SECURITY,
-                    "The bearer token is unknown or has been revoked",
-                    None,
-                    "FF-COLLECTOR-BAD-TOKEN",
-                )
-            ],
+        raise _unauthenticated(
+            action, "unknown or revoked token", IssueType.SECURITY, "FF-COLLECTOR-BAD-TOKEN",
+            "The bearer token is unknown or has been revoked",
         )
     if principal.role not in roles:
         collector().audit(principal, action, target, 403, f"role {principal.role} not allowed")
         raise forbidden(f"A {principal.role} token cannot {action.replace('-', ' ')}")
     g.principal = principal
     return principal
+
+
+def _unauthenticated(
+    action: str, reason: str, code: IssueType, message_id: str, diagnostics: str
+) -> AuthError:
+    """An audited 401: every refusal leaves an audit row, whatever was wrong with the credentials."""
+    collector().audit(None, action, request.path, 401, reason)
+    return AuthError(reason.capitalize(), [Issue(IssueSeverity.ERROR, code, diagnostics, None, message_id)])
 
 
 # -- errors --------------------------------------------------------------------------------------------------
