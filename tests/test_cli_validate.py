@@ -14,7 +14,8 @@ from click.testing import CliRunner
 
 from fhir_family.cli import main
 from fhir_family.conformance import default_validator
-from fhir_family.conformance.report import LINE_EXTENSION, issue_line
+from fhir_family.conformance.locations import add_locations
+from fhir_family.conformance.report import LINE_EXTENSION, issue_column, issue_line
 from fhir_family.guide import guide_resources_dir
 from fhir_family.mapping.bundle import build_bundle
 from fhir_family.mapping.nhs_number import synthetic_nhs_number
@@ -266,7 +267,13 @@ def test_standard_input(
     assert result.exit_code == 1, result.output
     errors = [i for i in json.loads(result.stdout)["issue"] if i["severity"] == "error"]
     assert errors[0]["expression"] == [f"Bundle.entry[{index}].resource.birthDate"]
-    assert issue_line(errors[0]) == (2 if ndjson else None)
+    if ndjson:
+        assert issue_line(errors[0]) == 2  # the NDJSON line
+    else:  # a missing element is placed at the object that should hold it: that child's resource
+        line, column = issue_line(errors[0]), issue_column(errors[0])
+        resource_lines = [n for n, row in enumerate(text.splitlines(), 1) if row.strip() == '"resource": {']
+        assert line == resource_lines[index]
+        assert text.splitlines()[line - 1][column - 1 :].startswith('"resource": {')
     text_report = CliRunner().invoke(main, ["validate", "-"], input=text)
     assert text_report.stdout.startswith("<stdin>: INVALID")
 
@@ -311,7 +318,8 @@ def test_valid_examples_folder_exits_0(examples_dir: Path) -> None:
 
 
 def test_invalid_examples_folder_matches_the_python_api(examples_dir: Path) -> None:
-    """The CLI reports, per invalid example, exactly what the validator's Python API returns, and exits 1."""
+    """The CLI reports, per invalid example, exactly what the validator's Python API returns, each issue
+    placed at its line and column in the file, and exits 1."""
     result = _run("--format", "json", str(examples_dir / "invalid"))
     assert result.exit_code == 1, result.stderr
     document = json.loads(result.stdout)
@@ -321,7 +329,9 @@ def test_invalid_examples_folder_matches_the_python_api(examples_dir: Path) -> N
     assert sorted(document) == [str(p) for p in examples]  # the .expected.json files are skipped
     validator = default_validator()
     for path in examples:
-        assert document[str(path)] == validator.validate(json.loads(path.read_text(encoding="utf-8"))), path
+        text = path.read_text(encoding="utf-8")
+        assert document[str(path)] == add_locations(validator.validate(json.loads(text)), text), path
+        assert all(issue_line(issue) for issue in document[str(path)]["issue"] if issue.get("expression"))
 
 
 def _guide_tgz(path: Path, guide_dir: Path, keep: str = "") -> Path:

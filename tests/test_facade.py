@@ -293,6 +293,17 @@ def test_validate_a_non_conformant_bundle_is_422_with_fhirpath(client) -> None:
     assert "Bundle.entry[1].resource.birthDate" in [e for i in body["issue"] for e in i.get("expression", [])]
 
 
+def test_validate_places_each_issue_at_its_line_and_column(client) -> None:
+    bundle = example_bundle()
+    bundle["entry"][1]["resource"]["birthDate"] = "not a date"
+    text = json.dumps(bundle, indent=2)
+    body = assert_outcome(client.post("/Bundle/$validate", data=text, content_type=FHIR_JSON), 422)
+    [issue] = [i for i in body["issue"] if i["severity"] == "error"]
+    position = {e["url"].rsplit("-", 1)[1]: e["valueInteger"] for e in issue["extension"]}
+    row = text.splitlines()[position["line"] - 1]
+    assert row[position["col"] - 1 :].startswith('"birthDate": "not a date"')
+
+
 @pytest.mark.parametrize(
     ("path", "body", "status"),
     [
@@ -441,7 +452,9 @@ def test_validate_against_a_named_profile(client) -> None:
             {"name": "profile", "valueCanonical": profile},
         ],
     }
-    assert assert_outcome(client.post("/$validate", json=parameters), 422)["issue"] == body["issue"]
+    # Same issues; only the bare resource (the whole body) can be given line/column positions.
+    without_positions = [{k: v for k, v in issue.items() if k != "extension"} for issue in body["issue"]]
+    assert assert_outcome(client.post("/$validate", json=parameters), 422)["issue"] == without_positions
 
 
 def test_bundle_validate_judges_a_bundle_without_profile_as_a_national_return(client) -> None:

@@ -13,6 +13,10 @@ from enum import StrEnum
 from typing import Any
 
 MESSAGE_ID_SYSTEM = "https://fhir-family.uk/fhir/CodeSystem/message-id"
+LINE_EXTENSION = "http://hl7.org/fhir/StructureDefinition/operationoutcome-issue-line"
+"""Core extension on an issue: the input line it refers to (NDJSON/CSV line, or line in a JSON text)."""
+COLUMN_EXTENSION = "http://hl7.org/fhir/StructureDefinition/operationoutcome-issue-col"
+"""Core extension on an issue: the column of the input it refers to."""
 
 
 class IssueSeverity(StrEnum):

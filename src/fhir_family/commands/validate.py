@@ -27,9 +27,10 @@ from typing import Any, Protocol
 
 import click
 
-from ..conformance.report import LINE_EXTENSION, render_report
+from ..conformance.locations import add_locations
+from ..conformance.report import render_report
 from ..errors import FhirFamilyError, InputError
-from ..outcome import Issue, IssueSeverity, IssueType, has_errors, operation_outcome
+from ..outcome import LINE_EXTENSION, Issue, IssueSeverity, IssueType, has_errors, operation_outcome
 
 INPUT_SUFFIXES = (".json", ".ndjson")
 SKIPPED_SUFFIX = ".expected.json"
@@ -105,8 +106,13 @@ def _as_resource(text: str, where: str) -> dict[str, Any]:
     return value
 
 
-def _read_resources(path: Path) -> Iterator[tuple[int | None, dict[str, Any] | InputError]]:
-    """(line, resource or the reason it is unusable) for each resource in a file; line is None for .json.
+Item = tuple[int | None, dict[str, Any] | InputError, str | None]
+"""(line, resource or why it is unusable, the document's text when the resource is a whole JSON document)."""
+
+
+def _read_resources(path: Path) -> Iterator[Item]:
+    """One item per resource in a file; line is None for a .json file, whose text comes along so issues can
+    be given a line and column in it.
 
     NDJSON is streamed line by line, so a large extract is never held in memory whole.
     """
@@ -115,9 +121,10 @@ def _read_resources(path: Path) -> Iterator[tuple[int | None, dict[str, Any] | I
         return
     if path.suffix != ".ndjson":
         try:
-            yield None, _as_resource(_read_text(path), str(path))
+            text = _read_text(path)
+            yield None, _as_resource(text, str(path)), text
         except InputError as exc:
-            yield None, exc
+            yield None, exc, None
         return
     try:
         with path.open("rb") as handle:
@@ -126,37 +133,38 @@ def _read_resources(path: Path) -> Iterator[tuple[int | None, dict[str, Any] | I
                 try:
                     line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
                 except UnicodeDecodeError as exc:
-                    yield number, InputError(f"{where}: not UTF-8 text ({exc.reason} at byte {exc.start})")
+                    problem = f"{where}: not UTF-8 text ({exc.reason} at byte {exc.start})"
+                    yield number, InputError(problem), None
                     continue
                 if line.strip():
                     try:
-                        yield number, _as_resource(line, where)
+                        yield number, _as_resource(line, where), None
                     except InputError as exc:
-                        yield number, exc
+                        yield number, exc, None
     except OSError as exc:
-        yield None, InputError(f"{path}: cannot read ({exc.strerror or exc})")
+        yield None, InputError(f"{path}: cannot read ({exc.strerror or exc})"), None
 
 
-def _read_stdin() -> Iterator[tuple[int | None, dict[str, Any] | InputError]]:
+def _read_stdin() -> Iterator[Item]:
     """Standard input: one JSON resource, or NDJSON when it is several JSON values one per line."""
     try:
         text = sys.stdin.buffer.read().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        yield None, InputError(f"<stdin>: not UTF-8 text ({exc.reason} at byte {exc.start})")
+        yield None, InputError(f"<stdin>: not UTF-8 text ({exc.reason} at byte {exc.start})"), None
         return
     try:
-        yield None, _as_resource(text, "<stdin>")
+        yield None, _as_resource(text, "<stdin>"), text
         return
     except InputError as exc:
         if not isinstance(exc.__cause__, json.JSONDecodeError) or "Extra data" not in str(exc.__cause__):
-            yield None, exc
+            yield None, exc, None
             return
     for number, line in enumerate(text.splitlines(), start=1):
         if line.strip():
             try:
-                yield number, _as_resource(line, f"<stdin>:{number}")
+                yield number, _as_resource(line, f"<stdin>:{number}"), None
             except InputError as exc:
-                yield number, exc
+                yield number, exc, None
 
 
 def _with_line(issue: dict[str, Any], line: int) -> dict[str, Any]:
@@ -177,7 +185,7 @@ def validate_file(validator: _Validator, path: Path, profile: str | None) -> Fil
     ndjson = path.suffix == ".ndjson" or path == STDIN
     issues: list[dict[str, Any]] = []
     unusable: list[str] = []
-    for line, item in _read_resources(path):
+    for line, item, text in _read_resources(path):
         if isinstance(item, InputError):
             unusable.append(str(item))
             issues.append(_input_issue(str(item), "FF-INPUT-UNUSABLE", line, IssueType.STRUCTURE).to_fhir())
@@ -195,6 +203,8 @@ def validate_file(validator: _Validator, path: Path, profile: str | None) -> Fil
                 _input_issue(unusable[-1], "FF-VALIDATOR-FAILURE", line, IssueType.EXCEPTION).to_fhir()
             )
             continue
+        if text is not None:
+            outcome = add_locations(outcome, text)
         if ndjson and _all_ok(outcome):
             continue  # one "No issues found." per line of an NDJSON file would drown the real issues
         issues.extend(_with_line(issue, line) if line is not None else issue for issue in outcome["issue"])

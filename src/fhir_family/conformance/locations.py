@@ -12,8 +12,7 @@ import json
 import re
 from typing import Any
 
-LINE_EXTENSION = "http://hl7.org/fhir/StructureDefinition/operationoutcome-issue-line"
-COLUMN_EXTENSION = "http://hl7.org/fhir/StructureDefinition/operationoutcome-issue-col"
+from ..outcome import COLUMN_EXTENSION, LINE_EXTENSION
 
 Path = tuple[Any, ...]  # keys, indices, and ("key", name) for where a member's key starts
 _WHITESPACE = re.compile(r"[ \t\n\r]*")

@@ -10,18 +10,26 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from ..outcome import message_id
+from ..outcome import COLUMN_EXTENSION, LINE_EXTENSION, message_id
 
-LINE_EXTENSION = "http://hl7.org/fhir/StructureDefinition/operationoutcome-issue-line"
 _SHOWN_SEVERITIES = ("fatal", "error", "warning")
 
 
-def issue_line(issue: dict[str, Any]) -> int | None:
-    """The input line an issue refers to (NDJSON): the standard ``operationoutcome-issue-line`` extension."""
+def _issue_extension(issue: dict[str, Any], url: str) -> int | None:
     for extension in issue.get("extension", []):
-        if extension.get("url") == LINE_EXTENSION:
+        if extension.get("url") == url:
             return extension.get("valueInteger")
     return None
+
+
+def issue_line(issue: dict[str, Any]) -> int | None:
+    """The input line an issue refers to: the standard ``operationoutcome-issue-line`` extension."""
+    return _issue_extension(issue, LINE_EXTENSION)
+
+
+def issue_column(issue: dict[str, Any]) -> int | None:
+    """The input column an issue refers to: the standard ``operationoutcome-issue-col`` extension."""
+    return _issue_extension(issue, COLUMN_EXTENSION)
 
 
 def severity_counts(outcome: dict[str, Any]) -> Counter[str]:
@@ -52,9 +60,10 @@ def render_outcome(title: str, outcome: dict[str, Any]) -> str:
         if severity not in _SHOWN_SEVERITIES:
             continue
         where = ", ".join(issue.get("expression", []))
-        line = issue_line(issue)
+        line, column = issue_line(issue), issue_column(issue)
         if line is not None:
-            where = f"line {line}: {where}" if where else f"line {line}"
+            position = f"line {line}" if column is None else f"line {line}, col {column}"
+            where = f"{position}: {where}" if where else position
         where = where or "(whole input)"
         ident = message_id(issue) or issue.get("code", "")
         lines.append(f"  {severity.upper():8} {where}")

@@ -13,13 +13,14 @@ from typing import Any
 from flask import Blueprint, Response, current_app, request
 
 from fhir_family import __version__
+from fhir_family.conformance.locations import add_locations
 from fhir_family.errors import InputError
 from fhir_family.guide import CANONICAL, FHIR_VERSION, PACKAGE_ID
 from fhir_family.mapping.terminology import NATIONAL_RETURN_BUNDLE
 from fhir_family.outcome import Issue, IssueSeverity, IssueType, has_errors, operation_outcome
 
 from .conformance_store import CONFORMANCE_TYPES, ConformanceStore
-from .http import fhir_response, parse_json_body, require_media_type, response_media_type
+from .http import body_text, fhir_response, parse_json_body, require_media_type, response_media_type
 
 blueprint = Blueprint("fhir", __name__)
 
@@ -64,7 +65,9 @@ def _resource_and_profile(body: Any) -> tuple[dict[str, Any], str | None]:
 def _validate(expected_type: str | None) -> Response:
     require_media_type(JSON_TYPES)
     response_media_type()
-    resource, profile = _resource_and_profile(parse_json_body())
+    text = body_text()
+    body = parse_json_body(text)
+    resource, profile = _resource_and_profile(body)
     if expected_type and resource.get("resourceType") != expected_type:
         text = f"{expected_type}/$validate takes a {expected_type}, not a {resource.get('resourceType')!r}"
         raise _bad_request(text, "resourceType")
@@ -72,6 +75,8 @@ def _validate(expected_type: str | None) -> Response:
         profile = NATIONAL_RETURN_BUNDLE  # the only Bundle this service knows: judge it as a national return
     validator = current_app.extensions["fhir_family.pipeline"].validator
     outcome = validator.validate(resource, profile)
+    if resource is body:  # the resource is the whole body, so its issues can be placed at a line and column
+        outcome = add_locations(outcome, text)
     return fhir_response(outcome, 422 if has_errors(outcome) else 200)
 
 

@@ -78,9 +78,10 @@ def body_text(fallback_encoding: str | None = None) -> str:
         ) from None
 
 
-def parse_json_body() -> Any:
-    """The request body as JSON; a decode error is a 400 naming line and column."""
-    text = body_text()
+def parse_json_body(text: str | None = None) -> Any:
+    """The request body (or its ``text``, already read: the body can be read once) as JSON; a decode error
+    is a 400 naming line and column."""
+    text = body_text() if text is None else text
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:

@@ -11,12 +11,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from fhir_family.outcome import Issue, has_errors, operation_outcome
+from fhir_family.outcome import LINE_EXTENSION, Issue, has_errors, operation_outcome
 
 from .base import Parsed, Parser
 from .bundle import build_bundle
 
-LINE_EXTENSION = "http://hl7.org/fhir/StructureDefinition/operationoutcome-issue-line"
 """Standard extension carrying the input line an issue comes from (batch items)."""
 
 
