@@ -277,7 +277,14 @@ def test_a_non_conformant_bundle_is_422_with_the_validators_outcome(client, coll
     assert audit_rows(collector)[-1].outcome == 422
 
 
-@pytest.mark.parametrize("body", [b"{not json", b"[1, 2]", b'{"resourceType": "Patient"}'])
+DEEPLY_NESTED = b'{"resourceType": "Bundle", "entry": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"{not json", b"[1, 2]", b'{"resourceType": "Patient"}', b"\xff\xfe", DEEPLY_NESTED],
+    ids=["truncated", "array", "wrong-type", "not-utf8", "nested-too-deep"],
+)
 def test_bad_bodies_are_4xx_operation_outcomes(client, tokens, body):
     response = client.post("/", data=body, headers=auth(tokens["RXA"]))
     assert 400 <= response.status_code < 500

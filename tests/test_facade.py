@@ -311,7 +311,10 @@ def test_validate_places_each_issue_at_its_line_and_column(client) -> None:
         ("/$validate", "[]", 400),
         ("/$validate", json.dumps({"resourceType": "Parameters", "parameter": []}), 400),
         ("/Bundle/$validate", json.dumps({"resourceType": "Patient"}), 400),
+        ("/$validate", '{"resourceType": "Patient", "extension": ' + "[" * 20_000 + "]" * 20_000 + "}", 400),
+        ("/Bundle/$validate", "[" * 20_000, 400),
     ],
+    ids=["truncated", "array", "empty-parameters", "wrong-type", "nested-too-deep", "unclosed-deep"],
 )
 def test_validate_bad_requests(client, path: str, body: str, status: int) -> None:
     assert_outcome(client.post(path, data=body, content_type=FHIR_JSON), status)

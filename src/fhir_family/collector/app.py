@@ -18,6 +18,7 @@ from flask import Blueprint, Flask, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException
 
 from ..errors import AuthError, FhirFamilyError, InputError
+from ..jsontext import parse_json
 from ..outcome import Issue, IssueSeverity, IssueType, operation_outcome
 from .service import Collector, forbidden
 from .settings import CollectorSettings
@@ -149,23 +150,7 @@ def _unexpected_error(exc: Exception) -> Response:
 
 
 def read_json_body() -> Any:
-    raw = request.get_data(cache=False)
-    try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        where = f"line {exc.lineno}, column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else "body"
-        raise InputError(
-            f"The body is not JSON ({where})",
-            [
-                Issue(
-                    IssueSeverity.ERROR,
-                    IssueType.STRUCTURE,
-                    f"The body is not valid JSON: {exc}",
-                    None,
-                    "FF-COLLECTOR-NOT-JSON",
-                )
-            ],
-        ) from exc
+    return parse_json(request.get_data(cache=False), "FF-COLLECTOR-NOT-JSON")
 
 
 @api.post("/")

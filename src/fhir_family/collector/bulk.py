@@ -24,6 +24,7 @@ from typing import Any
 from flask import Blueprint, Response, request
 
 from ..errors import FhirFamilyError, InputError
+from ..jsontext import parse_json
 from ..outcome import Issue, IssueSeverity, IssueType, operation_outcome
 from .pseudonym import redact_numbers
 from .schema import ImportJob
@@ -75,21 +76,7 @@ def start_import(
 def _line_outcome(collector: Collector, principal: Principal, number: int, text: str) -> dict[str, Any]:
     submission_id = None
     try:
-        try:
-            bundle = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(
-                f"Line {number} is not JSON",
-                [
-                    Issue(
-                        IssueSeverity.ERROR,
-                        IssueType.STRUCTURE,
-                        f"Line {number} is not valid JSON: {exc.msg} (column {exc.colno})",
-                        None,
-                        "FF-COLLECTOR-NOT-JSON",
-                    )
-                ],
-            ) from exc
+        bundle = parse_json(text, "FF-COLLECTOR-NOT-JSON", first_line=number)
         if isinstance(bundle, dict) and isinstance(bundle.get("identifier"), dict):
             submission_id = bundle["identifier"].get("value")
         result = collector.submit(bundle, principal)

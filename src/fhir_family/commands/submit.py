@@ -12,7 +12,6 @@ Exit status: 0 all accepted, 1 any rejected, 2 an input could not be read or the
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,7 +20,8 @@ from typing import Any
 
 import click
 
-from ..errors import FhirFamilyError
+from ..errors import FhirFamilyError, InputError
+from ..jsontext import parse_json
 from ..mapping.pipeline import Mapped, MappingPipeline
 
 BUNDLE_SUFFIXES = (".json", ".ndjson", ".jsonl")
@@ -55,15 +55,14 @@ def _bundle_line(pipeline: MappingPipeline, line: str, number: int) -> Mapped:
 
 def _bundle_or_none(text: str) -> dict[str, Any] | None:
     try:
-        value = json.loads(text)
-    except ValueError:
+        value = parse_json(text, "FF-SUBMIT-NOT-BUNDLE")
+    except InputError:
         return None
     return value if isinstance(value, dict) and value.get("resourceType") == "Bundle" else None
 
 
 def read_items(path: Path, pipeline: MappingPipeline, fmt: str | None) -> Iterator[Item]:
     """Every return in ``path``, mapped and validated; raises FhirFamilyError when the file is unusable."""
-    from ..errors import InputError
     from ..mapping.factory import get_parser, guess_format
 
     try:

@@ -30,6 +30,7 @@ import click
 from ..conformance.locations import add_locations
 from ..conformance.report import render_report
 from ..errors import FhirFamilyError, InputError
+from ..jsontext import parse_json
 from ..outcome import LINE_EXTENSION, Issue, IssueSeverity, IssueType, has_errors, operation_outcome
 
 INPUT_SUFFIXES = (".json", ".ndjson")
@@ -96,11 +97,9 @@ def _read_text(path: Path) -> str:
 
 def _as_resource(text: str, where: str) -> dict[str, Any]:
     try:
-        value = json.loads(text)
-    except ValueError as exc:
-        raise InputError(f"{where}: not valid JSON ({exc})") from exc
-    except RecursionError as exc:
-        raise InputError(f"{where}: JSON nested too deeply to read") from exc
+        value = parse_json(text, "FF-INPUT-UNUSABLE")
+    except InputError as exc:
+        raise InputError(f"{where}: {exc}") from exc
     if not isinstance(value, dict) or not isinstance(value.get("resourceType"), str):
         raise InputError(f"{where}: not a FHIR resource (a JSON object with a resourceType)")
     return value
@@ -156,7 +155,7 @@ def _read_stdin() -> Iterator[Item]:
         yield None, _as_resource(text, "<stdin>"), text
         return
     except InputError as exc:
-        if not isinstance(exc.__cause__, json.JSONDecodeError) or "Extra data" not in str(exc.__cause__):
+        if not str(exc).endswith("): Extra data"):  # several JSON values: NDJSON on standard input
             yield None, exc, None
             return
     for number, line in enumerate(text.splitlines(), start=1):

@@ -14,8 +14,7 @@ from flask import Response, request
 from werkzeug.exceptions import NotAcceptable, UnsupportedMediaType
 
 from fhir_family.errors import InputError
-from fhir_family.mapping.base import error
-from fhir_family.outcome import IssueType
+from fhir_family.jsontext import parse_json
 
 FHIR_JSON = "application/fhir+json"
 NDJSON = "application/x-ndjson"
@@ -81,10 +80,4 @@ def body_text(fallback_encoding: str | None = None) -> str:
 def parse_json_body(text: str | None = None) -> Any:
     """The request body (or its ``text``, already read: the body can be read once) as JSON; a decode error
     is a 400 naming line and column."""
-    text = body_text() if text is None else text
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        where = f"line {exc.lineno}, column {exc.colno}"
-        issue = error(IssueType.STRUCTURE, f"Not valid JSON: {exc.msg}", where, "FF-MAP-JSON")
-        raise InputError(f"Request body is not valid JSON ({where})", [issue]) from None
+    return parse_json(body_text() if text is None else text, "FF-MAP-JSON")

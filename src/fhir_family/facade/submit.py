@@ -9,13 +9,13 @@ read) seconds), ``COLLECTOR_CA_BUNDLE`` (a CA file for a private CA; TLS verific
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import Blueprint, Response, current_app
 
-from fhir_family.errors import FhirFamilyError
+from fhir_family.errors import FhirFamilyError, InputError
 from fhir_family.forwarding import CollectorClient
+from fhir_family.jsontext import parse_json
 from fhir_family.mapping.factory import get_parser
 from fhir_family.mapping.pipeline import Mapped, MappingPipeline
 from fhir_family.outcome import Issue, IssueSeverity, IssueType, has_errors
@@ -66,8 +66,8 @@ def validate_bundle(pipeline: MappingPipeline, bundle: dict[str, Any]) -> Mapped
 
 def _is_bundle(text: str) -> dict[str, Any] | None:
     try:
-        value = json.loads(text)
-    except ValueError:
+        value = parse_json(text, "FF-MAP-JSON")
+    except InputError:
         return None
     return value if isinstance(value, dict) and value.get("resourceType") == "Bundle" else None
 

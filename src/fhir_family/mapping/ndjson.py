@@ -7,13 +7,12 @@ not depend on the file's size.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 
-from fhir_family.errors import FhirFamilyError, InputError
-from fhir_family.outcome import IssueType
+from fhir_family.errors import FhirFamilyError
+from fhir_family.jsontext import parse_json
 
-from .base import Parsed, Parser, error
+from .base import Parsed, Parser
 from .payload import MSG_JSON, payload_to_record
 
 
@@ -44,9 +43,4 @@ def _locator(number: int):
 
 
 def _load_line(line: str, number: int) -> object:
-    try:
-        return json.loads(line.rstrip("\r\n"))
-    except json.JSONDecodeError as exc:
-        where = f"line {number}, column {exc.colno}"
-        issue = error(IssueType.STRUCTURE, f"Not valid JSON: {exc.msg}", where, MSG_JSON)
-        raise InputError(f"line {number} is not valid JSON: {exc.msg}", [issue]) from None
+    return parse_json(line.rstrip("\r\n"), MSG_JSON, first_line=number)

@@ -19,8 +19,9 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from fhir_family.errors import InputError, MappingError
+from fhir_family.errors import MappingError
 from fhir_family.guide import CANONICAL
+from fhir_family.jsontext import parse_json
 from fhir_family.outcome import Issue, IssueType
 
 from .base import Parsed, Parser, error
@@ -184,14 +185,9 @@ def payload_to_record(payload: Any, locate: Locate = lambda p: p) -> ReturnRecor
     )
 
 
-def load_json(text: str, location_prefix: str = "") -> Any:
-    """``json.loads`` with a decode error turned into an InputError naming the line and column."""
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        where = f"{location_prefix}line {exc.lineno}, column {exc.colno}"
-        issue = error(IssueType.STRUCTURE, f"Not valid JSON: {exc.msg}", where, MSG_JSON)
-        raise InputError(f"not valid JSON ({where}): {exc.msg}", [issue]) from None
+def load_json(text: str) -> Any:
+    """The payload document's JSON; not JSON is an InputError naming the line and column."""
+    return parse_json(text, MSG_JSON)
 
 
 class JsonPayloadParser(Parser):
