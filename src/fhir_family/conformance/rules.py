@@ -130,22 +130,21 @@ def parse_max(value: Any) -> int | None:
         return None
 
 
+def _choice_pair(element: dict[str, Any], first: str, second: str) -> tuple[Any, Any]:
+    """The values of the choice elements ``{first}[x]`` and ``{second}[x]`` (MISSING when absent)."""
+    found = {first: MISSING, second: MISSING}
+    for key, value in element.items():
+        for name in (first, second):
+            if key.startswith(name) and key[len(name) : len(name) + 1].isupper():
+                found[name] = value
+    return found[first], found[second]
+
+
 def value_bounds(element: dict[str, Any]) -> tuple[Any, Any]:
     """ElementDefinition.minValue[x] and maxValue[x] (MISSING when absent)."""
-    low = high = MISSING
-    for key, value in element.items():
-        if key.startswith("minValue") and key[8:9].isupper():
-            low = value
-        elif key.startswith("maxValue") and key[8:9].isupper():
-            high = value
-    return low, high
+    return _choice_pair(element, "minValue", "maxValue")
 
 
 def fixed_and_pattern(element: dict[str, Any]) -> tuple[Any, Any]:
-    fixed = pattern = MISSING
-    for key, value in element.items():
-        if key.startswith("fixed") and key[5:6].isupper():
-            fixed = value
-        elif key.startswith("pattern") and key[7:8].isupper():
-            pattern = value
-    return fixed, pattern
+    """ElementDefinition.fixed[x] and pattern[x] (MISSING when absent)."""
+    return _choice_pair(element, "fixed", "pattern")
