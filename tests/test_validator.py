@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import io
 import json
+import shutil
 import tarfile
 import threading
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 
 from fhir_family.conformance import Validator, default_validator
 from fhir_family.conformance.bundle_rules import eighteenth_birthday
-from fhir_family.guide import guide_resources_dir
+from fhir_family.guide import examples_dir, guide_resources_dir
 from fhir_family.outcome import has_errors, message_id
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -898,3 +899,21 @@ def test_resource_invariant_not_suppressed_by_an_unrelated_error() -> None:
     result = issues(b)
     assert ("error", "invariant", "Bundle", "FF-INVARIANT") in result  # ff-bun-1: two Patients
     assert ("error", "invariant", "Bundle.entry[2].resource.type[1]", "FF-INVARIANT") in result  # ele-1
+
+
+def test_an_extension_slice_whose_definition_is_missing_is_a_warning_not_silence(tmp_path: Path) -> None:
+    """A vendor's package that profiles an extension it does not ship: say its content went unchecked."""
+    guide = tmp_path / "guide"
+    shutil.copytree(guide_resources_dir(), guide)
+    (guide / "StructureDefinition-young-carer.json").unlink()
+    bundle = json.loads(
+        (examples_dir() / "bundles" / "mother-with-pr-three-children-living-with-her.json").read_text()
+    )
+    issues = Validator.from_package(guide).validate(bundle)["issue"]
+    young_carer = [
+        i for i in issues if "young-carer" in i.get("diagnostics", "") and i["severity"] != "information"
+    ]
+    assert young_carer and all(i["severity"] == "warning" and i["code"] == "extension" for i in young_carer)
+    children = [e for e in bundle["entry"] if e["resource"]["resourceType"] == "RelatedPerson"]
+    assert len(young_carer) == len(children)  # one warning per child carrying the extension
+    assert all(i["expression"][0].startswith("Bundle.entry[") for i in young_carer)

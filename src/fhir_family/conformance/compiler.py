@@ -103,6 +103,10 @@ class Compiler:
             self._structures[url] = structure
             return structure
 
+    def any_profile_known(self, type_rule: TypeRule) -> bool:
+        """Whether any profile a type names can be compiled (a guide may lack an extension it slices in)."""
+        return any(self.structure(profile) is not None for profile in type_rule.profiles)
+
     def content_structure(self, rule: ElementRule, type_rule: TypeRule) -> Structure | None:
         """The structure describing the content of ``rule`` when it holds a value of ``type_rule``."""
         cached = rule.structures.get(type_rule.code)

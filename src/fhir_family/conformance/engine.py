@@ -451,6 +451,15 @@ class Walker:
             if structure is None:
                 return
         else:
+            if code == "Extension" and type_rule.profiles and not self.compiler.any_profile_known(type_rule):
+                ctx.add(
+                    WARNING,
+                    IssueType.EXTENSION,
+                    msg.EXT_UNKNOWN,
+                    f"{rule.label} names extension {type_rule.profiles[0]}, whose definition is not loaded, "
+                    "so its content was not checked against it",
+                    expr,
+                )
             structure = self.compiler.content_structure(rule, type_rule)
             if structure is None:
                 return
