@@ -263,6 +263,7 @@ def test_names_addresses_and_phones_never_reach_the_record() -> None:
         ((PID, PV1, "ZPS|not-a-parent|many"), "ZPS-2", "value"),
         ((PID, PV1, "ZPS|not-a-parent|0|N|20270101"), "ZPS-3", "business-rule"),
         ((PID, PV1, nk1(1, "CHD", "20150601"), "ZFC|1|N|birth-mother", ZPS), "ZFC[1]-3", "business-rule"),
+        ((PID, PV1, nk1(1, "CHD", "20150601"), "ZFC|1|perhaps", ZPS), "ZFC[1]-2", "code-invalid"),
         ((PID, PV1, nk1(1, "CHD", "20150601"), "ZFC|1|Y|by-magic", ZPS), "ZFC[1]-3", "code-invalid"),
         ((PID, PV1, nk1(1, "CHD", "20150601"), "ZFC|1|Y||attic", ZPS), "ZFC[1]-4", "code-invalid"),
         ((PID, PV1, nk1(1, "CHD", "20150601"), "ZFC|1|Y||full-time|maybe", ZPS), "ZFC[1]-5", "code-invalid"),
@@ -367,3 +368,9 @@ def test_hl7_fields_land_in_the_right_fhir_elements() -> None:
 def test_nhs_number_written_with_spaces_is_the_same_number() -> None:
     pid = "PID|1||999 000 0026^^^NHS^NH||Example^Alice||19880412|F"
     assert parse_hl7v2(message(pid, PV1, ZPS)).record.nhs_number == "9990000026"
+
+
+def test_zfc_u_is_read_as_unknown_for_responsibility_and_young_carer() -> None:
+    parsed = parse_hl7v2(message(PID, PV1, nk1(1, "CHD", "20150601"), "ZFC|1|U||full-time|U|none", ZPS))
+    [child] = parsed.record.children
+    assert (child.pr_held, child.young_carer, child.help) == ("UNK", "UNK", ("none",))

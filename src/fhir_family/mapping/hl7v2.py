@@ -170,11 +170,25 @@ class _Reader:
         if not raw:
             return default
         if raw not in allowed:
-            codes = ", ".join(sorted(allowed))
-            text = f"{segment.where(number)} ({what}) code {raw!r} is not one of: {codes}"
-            self.fail(IssueType.CODE_INVALID, text, segment.where(number))
+            self._wrong_code(segment, number, what, raw, allowed)
             return default
         return raw
+
+    def _wrong_code(self, segment: _Segment, number: int, what: str, code: str, allowed: Any) -> None:
+        text = f"{segment.where(number)} ({what}) code {code!r} is not one of: {', '.join(sorted(allowed))}"
+        self.fail(IssueType.CODE_INVALID, text, segment.where(number))
+
+    def yes_no_unknown(self, segment: _Segment, number: int, what: str) -> str:
+        """A Y/N/UNK field (``U`` accepted for UNK); empty or wrong is UNK, wrong also an issue."""
+        return YES_NO_UNKNOWN_ALIASES[self.code_field(segment, number, YES_NO_UNKNOWN_ALIASES, what, "UNK")]
+
+    def code_list(self, segment: _Segment, number: int, allowed: Any, what: str) -> tuple[str, ...]:
+        """The first component of each repetition of a coded field, each checked against ``allowed``."""
+        codes = tuple(_first_component(rep) for rep in segment.reps(number) if _first_component(rep))
+        for code in codes:
+            if code not in allowed:
+                self._wrong_code(segment, number, what, code, allowed)
+        return codes
 
 
 def _segments(message: Any) -> dict[str, list[_Segment]]:
@@ -310,33 +324,19 @@ def _child_details(reader: _Reader, zfc: _Segment | None) -> dict[str, Any]:
     """ZFC fields for one child, or the coded unknowns when the child has no ZFC."""
     if zfc is None:
         return {}
-    held = YES_NO_UNKNOWN_ALIASES.get(zfc.first(2) or "UNK")
-    if held is None:
-        text = f"{zfc.where(2)} {zfc.first(2)!r} is not Y, N or UNK"
-        reader.fail(IssueType.CODE_INVALID, text, zfc.where(2))
-    basis = tuple(_first_component(rep) for rep in zfc.reps(3) if _first_component(rep))
-    for code in basis:
-        if code not in PR_BASIS:
-            reader.fail(IssueType.CODE_INVALID, f"{zfc.where(3)} basis {code!r} is not a "
-                        "parental-responsibility-basis code", zfc.where(3))
+    held = reader.yes_no_unknown(zfc, 2, "parental responsibility held")
+    basis = reader.code_list(zfc, 3, PR_BASIS, "parental-responsibility-basis")
     if basis and held != "Y":
         reader.fail(IssueType.BUSINESS_RULE, f"{zfc.where(3)} gives a basis but {zfc.where(2)} is not 'Y'",
                     zfc.where(3))
     residence = reader.code_field(zfc, 4, CHILD_RESIDENCE, "residence", "unknown")
-    young_carer = YES_NO_UNKNOWN_ALIASES.get(zfc.first(5) or "UNK")
-    if young_carer is None:
-        text = f"{zfc.where(5)} {zfc.first(5)!r} is not Y, N or UNK"
-        reader.fail(IssueType.CODE_INVALID, text, zfc.where(5))
-    help_codes = tuple(_first_component(rep) for rep in zfc.reps(6) if _first_component(rep))
-    for code in help_codes:
-        if code not in CHILD_HELP_CODES:
-            reader.fail(IssueType.CODE_INVALID, f"{zfc.where(6)} help {code!r} is not one of: "
-                        f"{', '.join(sorted(CHILD_HELP_CODES))}", zfc.where(6))
+    young_carer = reader.yes_no_unknown(zfc, 5, "young carer")
+    help_codes = reader.code_list(zfc, 6, CHILD_HELP_CODES, "help and protection")
     return {
-        "pr_held": held or "UNK",
+        "pr_held": held,
         "pr_basis": basis,
         "residence": residence,
-        "young_carer": young_carer or "UNK",
+        "young_carer": young_carer,
         "help": help_codes or ("not-known",),
     }
 
