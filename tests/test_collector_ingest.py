@@ -247,6 +247,19 @@ def test_a_provider_cannot_read_another_providers_submission(client, collector, 
 
 
 @pytest.mark.parametrize(
+    ("path", "action"),
+    [("/Bundle/no-such-submission", "read-submission"), ("/Patient/no-such-id", "read-resource")],
+)
+def test_reading_what_does_not_exist_is_an_audited_404(client, collector, tokens, path, action):
+    response = client.get(path, headers=auth(tokens["RXA"]))
+    assert response.status_code == 404
+    [issue] = response.get_json()["issue"]
+    assert (issue["code"], issue["details"]["coding"][0]["code"]) == ("not-found", "FF-COLLECTOR-NOT-FOUND")
+    last = audit_rows(collector)[-1]
+    assert (last.action, last.outcome) == (action, 404)
+
+
+@pytest.mark.parametrize(
     ("headers", "message_id"),
     [({}, "FF-COLLECTOR-NO-TOKEN"), ({"Authorization": "Bearer nope"}, "FF-COLLECTOR-BAD-TOKEN")],
 )

@@ -161,15 +161,16 @@ class CollectorClient:
             "GET", url if url.startswith("http") else f"{self.base_url}/{url.lstrip('/')}", None, None
         )
 
+    def _timeout(self) -> CollectorTimeoutError:
+        text = f"The collector at {self.base_url} did not answer within {self.timeout} seconds"
+        return CollectorTimeoutError(text, _issue(IssueType.TRANSIENT, text, "FF-FORWARD-TIMEOUT"))
+
     def _send(self, method: str, url: str, data: bytes | None, content_type: str | None) -> CollectorAnswer:
         headers = {"Content-Type": content_type} if content_type else {}
         try:
             response = self.session.request(method, url, data=data, headers=headers, timeout=self.timeout)
         except (requests.exceptions.ConnectTimeout, requests.exceptions.ReadTimeout) as exc:
-            text = f"The collector at {self.base_url} did not answer within {self.timeout} seconds"
-            raise CollectorTimeoutError(
-                text, _issue(IssueType.TRANSIENT, text, "FF-FORWARD-TIMEOUT")
-            ) from exc
+            raise self._timeout() from exc
         except requests.exceptions.SSLError as exc:
             text = f"TLS failure talking to {self.base_url}: the certificate could not be verified ({exc})"
             raise CollectorUnreachableError(text, _issue(IssueType.SECURITY, text, "FF-FORWARD-TLS")) from exc
@@ -177,9 +178,7 @@ class CollectorClient:
             if isinstance(getattr(exc.args[0] if exc.args else None, "reason", None), ReadTimeoutError):
                 # urllib3 wraps a read timeout on the last retry in MaxRetryError; requests then calls it a
                 # ConnectionError. It is a timeout all the same.
-                text = f"The collector at {self.base_url} did not answer within {self.timeout} seconds"
-                issues = _issue(IssueType.TRANSIENT, text, "FF-FORWARD-TIMEOUT")
-                raise CollectorTimeoutError(text, issues) from exc
+                raise self._timeout() from exc
             text = f"Could not reach the collector at {self.base_url}: {_reason(exc)}"
             raise CollectorUnreachableError(
                 text, _issue(IssueType.TRANSIENT, text, "FF-FORWARD-UNREACHABLE")

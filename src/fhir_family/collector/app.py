@@ -166,26 +166,20 @@ def ingest() -> Response:
 # -- reads of a provider's own returns -----------------------------------------------------------------------
 
 
+def _not_found(principal: Principal, action: str, target: str, diagnostics: str) -> Response:
+    """An audited 404: a provider probing for ids it does not hold leaves a trace."""
+    collector().audit(principal, action, target, 404)
+    issue = Issue(IssueSeverity.ERROR, IssueType.NOT_FOUND, diagnostics, None, "FF-COLLECTOR-NOT-FOUND")
+    return fhir_response(operation_outcome([issue]), 404)
+
+
 @api.get("/Bundle/<path:submission_id>")
 def read_bundle(submission_id: str) -> Response:
     principal = require(PROVIDER, action="read-submission")
     submission = collector().store.submission(submission_id)
     if submission is None:
-        collector().audit(principal, "read-submission", submission_id, 404)
-        return fhir_response(
-            operation_outcome(
-                [
-                    Issue(
-                        IssueSeverity.ERROR,
-                        IssueType.NOT_FOUND,
-                        f"No submission with id {submission_id!r}",
-                        None,
-                        "FF-COLLECTOR-NOT-FOUND",
-                    )
-                ]
-            ),
-            404,
-        )
+        missing = f"No submission with id {submission_id!r}"
+        return _not_found(principal, "read-submission", submission_id, missing)
     if submission.ods_code != principal.ods_code:
         collector().audit(principal, "read-submission", submission_id, 403, "submission of another provider")
         raise forbidden("A provider may read only its own submissions")
@@ -251,21 +245,7 @@ def read_resource(resource_type: str, resource_id: str) -> Response:
     target = f"{resource_type}/{resource_id}"
     found = collector().store.resource(resource_type, resource_id)
     if found is None:
-        collector().audit(principal, "read-resource", target, 404)
-        return fhir_response(
-            operation_outcome(
-                [
-                    Issue(
-                        IssueSeverity.ERROR,
-                        IssueType.NOT_FOUND,
-                        f"No {target}",
-                        None,
-                        "FF-COLLECTOR-NOT-FOUND",
-                    )
-                ]
-            ),
-            404,
-        )
+        return _not_found(principal, "read-resource", target, f"No {target}")
     row, ods = found
     if ods != principal.ods_code:
         collector().audit(principal, "read-resource", target, 403, "resource of another provider")
