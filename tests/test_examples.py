@@ -296,7 +296,7 @@ def _resolve(bundle: dict[str, Any], expression: str, whole_list: bool = False) 
 @pytest.fixture(scope="module")
 def core_available() -> None:
     if not (core_package_dir() / "StructureDefinition-Bundle.json").exists():
-        pytest.skip("hl7.fhir.r4.core 4.0.1 not in the FHIR package cache (scripts/fetch-core-package.sh)")
+        pytest.skip("R4 core not in the package cache: fhir-family packages install hl7.fhir.r4.core#4.0.1")
 
 
 @pytest.mark.parametrize("example", INVALID_EXAMPLES, ids=[e.name for e in INVALID_EXAMPLES])

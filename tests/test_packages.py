@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from fhir_family.conformance.packages import DefinitionStore, PackageError, split_canonical
-from fhir_family.guide import core_package_dir
+from fhir_family.guide import GuideDataMissing, core_package_dir
 
 GUIDE_SD = {
     "resourceType": "StructureDefinition",
@@ -150,7 +150,7 @@ def test_missing_core_package_says_how_to_fetch_it(tmp_path: Path, layout: str) 
     folder = tmp_path / "package"
     if layout == "no-index":
         folder.mkdir()
-    with pytest.raises(PackageError, match="fetch-core-package.sh"):
+    with pytest.raises(PackageError, match="fhir-family packages install hl7.fhir.r4.core#4.0.1"):
         DefinitionStore(folder, [])
 
 
@@ -168,8 +168,8 @@ def test_missing_or_broken_guide_source(tmp_path: Path) -> None:
         DefinitionStore(core_package_dir(), [bad_json])
 
 
-def test_default_tolerates_missing_guide(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_default_refuses_a_missing_guide(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the guide every profile would go unchecked, so a missing one is an error, never dropped."""
     monkeypatch.setenv("FHIR_FAMILY_GUIDE", str(tmp_path / "not-generated-yet"))
-    store = DefinitionStore.default()
-    assert store.guide_resources() == []
-    assert store.structure_definition("Patient") is not None
+    with pytest.raises(GuideDataMissing, match="FHIR_FAMILY_GUIDE: no StructureDefinitions at .*make ig"):
+        DefinitionStore.default()

@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("export", "Export pseudonymised data as Bulk-Data NDJSON."),
     "build": ("build", "Build the guide as a FHIR NPM package (dist/*.tgz)."),
     "pages": ("pages", "Build the guide's static HTML pages."),
+    "packages": ("packages", "Install and list FHIR packages (R4 core, UK Core ...) in the package cache."),
 }
 
 

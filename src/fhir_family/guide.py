@@ -1,7 +1,10 @@
-"""Where the guide's conformance resources live, so every part loads the same files.
+"""Where the guide's files live, so every part (validator, facade, pages, build) loads the same ones.
 
 SUSHI compiles ``profiles/input/fsh`` into ``profiles/fsh-generated/resources`` (committed, so runtime needs
-no Node). ``FHIR_FAMILY_GUIDE`` overrides the location, e.g. to validate against a vendor's extension.
+no Node). In a checkout (and an editable install) the files are read where they are committed. An installed
+wheel carries them as package data under ``fhir_family/_data/``: ``setup.py`` copies them there when the wheel
+is built, so the repository keeps one copy. ``FHIR_FAMILY_GUIDE`` overrides the guide's folder, e.g. to
+validate against a vendor's edit of it.
 """
 
 from __future__ import annotations
@@ -11,31 +14,83 @@ import os
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from .errors import FhirFamilyError
+
+PACKAGE_ROOT = Path(__file__).resolve().parent
+#: the guide's files inside an installed wheel (absent in a checkout; see setup.py)
+BUNDLED_DATA = PACKAGE_ROOT / "_data"
+#: the checkout this module sits in (meaningless for an installed wheel, whose data is BUNDLED_DATA)
+REPO_ROOT = PACKAGE_ROOT.parents[1]
 CANONICAL = "https://fhir-family.uk/fhir"
 PACKAGE_ID = "uk.fhir-family.r4"
 PACKAGE_VERSION = "0.1.0"
 FHIR_VERSION = "4.0.1"
+CORE_PACKAGE = "hl7.fhir.r4.core#4.0.1"
+#: the command that puts R4 core into the package cache (named by every "core package missing" error)
+INSTALL_CORE_COMMAND = f"fhir-family packages install {CORE_PACKAGE}"
+
+#: data name -> its place in a checkout; setup.py copies each into BUNDLED_DATA under the same name
+CHECKOUT_SOURCES = {
+    "guide": Path("profiles") / "fsh-generated" / "resources",
+    "examples": Path("examples"),
+    "docs": Path("docs"),
+    "sushi-config.yaml": Path("profiles") / "sushi-config.yaml",
+}
+
+
+class GuideDataMissing(FhirFamilyError):
+    """A file the guide ships with is missing: the installation is incomplete, not the user's input."""
+
+    http_status = 500
+
+
+def _data_path(name: str) -> Path:
+    """The bundled copy in an installed wheel, else the checkout's file."""
+    bundled = BUNDLED_DATA / name
+    return bundled if bundled.exists() else REPO_ROOT / CHECKOUT_SOURCES[name]
 
 
 def guide_resources_dir() -> Path:
     """The folder holding the guide's generated JSON resources (one resource per file)."""
     override = os.environ.get("FHIR_FAMILY_GUIDE")
-    return Path(override) if override else REPO_ROOT / "profiles" / "fsh-generated" / "resources"
+    return Path(override) if override else _data_path("guide")
+
+
+def require_guide_resources_dir() -> Path:
+    """``guide_resources_dir()``, or a GuideDataMissing saying what is missing and how to get it."""
+    folder = guide_resources_dir()
+    if not folder.is_dir() or not any(folder.glob("StructureDefinition-*.json")):
+        origin = "FHIR_FAMILY_GUIDE" if os.environ.get("FHIR_FAMILY_GUIDE") else "the guide"
+        raise GuideDataMissing(
+            f"{origin}: no StructureDefinitions at {folder}; reinstall fhir-family (the wheel ships the "
+            "guide) or, in a checkout, run `make ig`"
+        )
+    return folder
 
 
 def core_package_dir() -> Path:
-    """The genuine hl7.fhir.r4.core 4.0.1 package in the FHIR package cache (see fetch-core-package.sh)."""
-    cache = Path(os.environ.get("FHIR_PACKAGE_CACHE", Path.home() / ".fhir" / "packages"))
-    return cache / "hl7.fhir.r4.core#4.0.1" / "package"
+    """The genuine hl7.fhir.r4.core 4.0.1 package in the FHIR package cache (``fhir-family packages``)."""
+    from .conformance.package_cache import package_folder
+
+    return package_folder("hl7.fhir.r4.core", "4.0.1")
 
 
 def examples_dir() -> Path:
     """The examples folder: valid bundles, invalid bundles with expected outcomes, EHR payloads."""
-    return REPO_ROOT / "examples"
+    return _data_path("examples")
+
+
+def docs_dir() -> Path:
+    """The Markdown pages (guide.md, model.md, payload.md) the static pages render."""
+    return _data_path("docs")
+
+
+def sushi_config_path() -> Path:
+    """The guide's sushi-config.yaml: the one source of the package's id, version and title."""
+    return _data_path("sushi-config.yaml")
 
 
 def load_guide_resources(folder: Path | None = None) -> list[dict[str, Any]]:
     """Every conformance resource of the guide, sorted by file name so callers see a stable order."""
-    folder = folder or guide_resources_dir()
+    folder = folder or require_guide_resources_dir()
     return [json.loads(path.read_text(encoding="utf-8")) for path in sorted(folder.glob("*.json"))]

@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import FhirFamilyError
-from ..guide import core_package_dir, guide_resources_dir
+from ..guide import INSTALL_CORE_COMMAND, core_package_dir, require_guide_resources_dir
 
 CORE_CANONICAL = "http://hl7.org/fhir"
 STRUCTURE_DEFINITION_BASE = f"{CORE_CANONICAL}/StructureDefinition/"
-FETCH_HINT = "run scripts/fetch-core-package.sh (or `make core-package`) to install it"
+FETCH_HINT = f"run `{INSTALL_CORE_COMMAND}` to install it"
 
 Resource = dict[str, Any]
 
@@ -158,9 +158,11 @@ class DefinitionStore:
 
     @classmethod
     def default(cls) -> DefinitionStore:
-        """Core from the FHIR package cache plus this project's guide (when it has been generated)."""
-        guide = guide_resources_dir()
-        return cls(core_package_dir(), [guide] if guide.is_dir() else [])
+        """Core from the FHIR package cache plus this project's guide; either missing is an error saying why.
+
+        A missing guide is never dropped in silence: without it every profile would go unchecked.
+        """
+        return cls(core_package_dir(), [require_guide_resources_dir()])
 
     @property
     def core_folder(self) -> Path:

@@ -1,0 +1,183 @@
+"""The FHIR package cache, laid out as every FHIR tool lays it out: ``<cache>/<name>#<version>/package/``.
+
+The cache is ``~/.fhir/packages`` unless ``FHIR_PACKAGE_CACHE`` names another folder, so packages installed
+by SUSHI, the HL7 validator or ``fhir-family packages install`` are shared. This module only reads the cache
+(what is installed, a package's ``package.json``, a package and its dependencies); ``package_install`` writes
+it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tarfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import FhirFamilyError
+
+__all__ = [
+    "CORE_NAME",
+    "InstalledPackage",
+    "PackageSpecError",
+    "cache_root",
+    "installed_packages",
+    "is_package_spec",
+    "package_folder",
+    "parse_spec",
+    "read_manifest",
+    "resolve_with_dependencies",
+]
+
+CORE_NAME = "hl7.fhir.r4.core"
+_SPEC = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)#(?P<version>[A-Za-z0-9][A-Za-z0-9._+-]*)$")
+
+
+class PackageSpecError(FhirFamilyError, ValueError):
+    """A ``name#version`` that is malformed, or names a package that is not in the cache."""
+
+
+@dataclass(frozen=True)
+class InstalledPackage:
+    """One package in the cache: its name, version, ``package/`` folder and declared dependencies."""
+
+    name: str
+    version: str
+    folder: Path
+    dependencies: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def spec(self) -> str:
+        return f"{self.name}#{self.version}"
+
+
+def cache_root() -> Path:
+    """The package cache folder (``FHIR_PACKAGE_CACHE`` or ``~/.fhir/packages``)."""
+    override = os.environ.get("FHIR_PACKAGE_CACHE")
+    return Path(override) if override else Path.home() / ".fhir" / "packages"
+
+
+def package_folder(name: str, version: str) -> Path:
+    """Where package ``name#version`` lives in the cache (whether or not it is installed)."""
+    return cache_root() / f"{name}#{version}" / "package"
+
+
+def is_package_spec(text: str) -> bool:
+    """True for ``name#version`` (as opposed to a path)."""
+    return _SPEC.match(text) is not None
+
+
+def parse_spec(text: str) -> tuple[str, str]:
+    """``"hl7.fhir.r4.core#4.0.1"`` -> ``("hl7.fhir.r4.core", "4.0.1")``; PackageSpecError otherwise."""
+    match = _SPEC.match(text.strip())
+    if match is None:
+        raise PackageSpecError(f"{text!r} is not a package name#version (e.g. hl7.fhir.r4.core#4.0.1)")
+    return match["name"], match["version"]
+
+
+def _manifest_from_json(raw: bytes, origin: str) -> dict[str, Any]:
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise PackageSpecError(f"{origin} is not valid JSON ({exc})") from exc
+    if not isinstance(value, dict) or not isinstance(value.get("name"), str):
+        raise PackageSpecError(f"{origin} has no package name")
+    return value
+
+
+def read_manifest(source: Path) -> dict[str, Any] | None:
+    """The ``package.json`` of a package folder (``package/`` or its parent) or ``.tgz``; None if it has none.
+
+    A folder of loose JSON resources (SUSHI's output) has no manifest, and that is not an error.
+    """
+    if source.is_dir():
+        for candidate in (source / "package.json", source / "package" / "package.json"):
+            if candidate.is_file():
+                return _manifest_from_json(candidate.read_bytes(), str(candidate))
+        return None
+    if source.is_file() and source.suffix != ".json":
+        try:
+            with tarfile.open(source, "r:*") as archive:
+                for member in archive:
+                    if member.name.removeprefix("./") == "package/package.json" and member.isfile():
+                        handle = archive.extractfile(member)
+                        raw = handle.read() if handle is not None else b""
+                        return _manifest_from_json(raw, f"{source}!package/package.json")
+        except (tarfile.TarError, OSError, EOFError) as exc:
+            reason = " ".join(str(exc).split())
+            raise PackageSpecError(f"{source} is not a readable FHIR package .tgz ({reason})") from exc
+    return None
+
+
+def _dependencies(manifest: dict[str, Any] | None) -> dict[str, str]:
+    deps = (manifest or {}).get("dependencies")
+    return {str(k): str(v) for k, v in deps.items()} if isinstance(deps, dict) else {}
+
+
+def installed_packages() -> list[InstalledPackage]:
+    """Every package in the cache that has a ``package/package.json``, sorted by name and version."""
+    root = cache_root()
+    found = []
+    for folder in sorted(root.glob("*#*/package")) if root.is_dir() else []:
+        try:
+            manifest = read_manifest(folder)
+        except PackageSpecError:
+            manifest = None
+        name, _, version = folder.parent.name.partition("#")
+        found.append(InstalledPackage(name, version, folder, _dependencies(manifest)))
+    return found
+
+
+def installed(name: str, version: str) -> InstalledPackage | None:
+    """Package ``name#version`` from the cache, or None when it is not installed."""
+    folder = package_folder(name, version)
+    if not (folder / "package.json").is_file():
+        return None
+    return InstalledPackage(name, version, folder, _dependencies(read_manifest(folder)))
+
+
+def _install_hint(spec: str) -> str:
+    return f"run `fhir-family packages install {spec}` (add --mirror DIR without the registry)"
+
+
+def resolve_with_dependencies(spec: str, include_core: bool = False) -> list[InstalledPackage]:
+    """Package ``spec`` and, recursively, the dependencies its ``package.json`` declares, from the cache.
+
+    Dependencies come first (a package's own resources then win over theirs); R4 core is left out unless
+    ``include_core``, as the validator always reads it separately. A package or dependency missing from the
+    cache is a PackageSpecError naming the install command.
+    """
+    order: list[InstalledPackage] = []
+    seen: set[str] = set()
+
+    def visit(spec_: str, needed_by: str | None) -> None:
+        if spec_ in seen:
+            return
+        seen.add(spec_)
+        name, version = parse_spec(spec_)
+        if name == CORE_NAME and not include_core:
+            return
+        package = installed(name, version)
+        if package is None:
+            why = f" (a dependency of {needed_by})" if needed_by else ""
+            raise PackageSpecError(
+                f"package {spec_}{why} is not in the cache {cache_root()}: {_install_hint(spec_)}"
+            )
+        for dep_name, dep_version in sorted(package.dependencies.items()):
+            visit(f"{dep_name}#{dep_version}", spec_)
+        order.append(package)
+
+    visit(spec, None)
+    return order
+
+
+def dependencies_of(source: Path, include_core: bool = False) -> list[InstalledPackage]:
+    """The installed dependencies (recursively) that a package folder or ``.tgz`` declares, from the cache."""
+    order: list[InstalledPackage] = []
+    for dep_name, dep_version in sorted(_dependencies(read_manifest(source)).items()):
+        for package in resolve_with_dependencies(f"{dep_name}#{dep_version}", include_core):
+            if package not in order:
+                order.append(package)
+    return order
