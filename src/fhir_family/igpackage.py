@@ -30,10 +30,10 @@ from .guide import (
     FHIR_VERSION,
     PACKAGE_ID,
     PACKAGE_VERSION,
-    REPO_ROOT,
     core_package_dir,
     examples_dir,
     guide_resources_dir,
+    sushi_config_path,
 )
 
 Resource = dict[str, Any]
@@ -82,7 +82,7 @@ class GuideMetadata:
 
 def read_metadata(config_path: Path | None = None) -> GuideMetadata:
     """The guide's metadata from ``profiles/sushi-config.yaml`` where present, else the contract's."""
-    config_path = config_path or REPO_ROOT / "profiles" / "sushi-config.yaml"
+    config_path = config_path or sushi_config_path()
     if not config_path.is_file():
         return GuideMetadata()
     try:

@@ -19,7 +19,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from ..conformance.packages import DefinitionStore
 from ..errors import FhirFamilyError
-from ..guide import REPO_ROOT, core_package_dir, examples_dir, guide_resources_dir
+from ..guide import core_package_dir, examples_dir, guide_resources_dir
+from ..guide import docs_dir as docs_dir_default
 from ..igpackage import (
     GuideMetadata,
     collect,
@@ -125,7 +126,7 @@ class SiteBuilder:
                  metadata: GuideMetadata | None = None, store: DefinitionStore | None = None) -> None:
         self.guide_dir = guide_dir or guide_resources_dir()
         self.examples_root = examples_root or examples_dir()
-        self.docs_dir = docs_dir or REPO_ROOT / "docs"
+        self.docs_dir = docs_dir or docs_dir_default()
         self.metadata = metadata or read_metadata()
         self.store = store or DefinitionStore(core_package_dir(), [self.guide_dir])
         self._validator = validator
