@@ -347,11 +347,18 @@ def test_guide_option_uses_that_package(tmp_path: Path, valid_bundle: dict[str, 
     bundle = _write(tmp_path / "return.json", valid_bundle)
     full = _run("--guide", str(_guide_tgz(tmp_path / "full.tgz", guide_resources_dir())), str(bundle))
     assert full.exit_code == 0, full.output
-    # A package without the profiles: every meta.profile is unknown to it, which is reported (not crashed on).
+    # A package without the profiles, instead of the built-in guide: every meta.profile is unknown to it,
+    # which is an error (not checked is not valid), not a crash; --allow-unknown-profiles makes it a warning.
     bare = _guide_tgz(tmp_path / "terminology-only.tgz", guide_resources_dir(), keep="ValueSet-")
-    result = _run("--format", "json", "--guide", str(bare), str(bundle))
+    result = _run("--format", "json", "--no-builtin-guide", "--guide", str(bare), str(bundle))
+    assert result.exit_code == 1, result.output
     ids = {message_id(issue) for issue in json.loads(result.stdout)["issue"]}
     assert "FF-PROFILE-UNKNOWN" in ids, result.stdout
+    relaxed = _run("--no-builtin-guide", "--allow-unknown-profiles", "--guide", str(bare), str(bundle))
+    assert relaxed.exit_code == 0, relaxed.output
+    assert "FF-PROFILE-UNKNOWN" in relaxed.output
+    # Added to the built-in guide (the default), the same package changes nothing.
+    assert _run("--guide", str(bare), str(bundle)).exit_code == 0
 
 
 def test_guide_option_unreadable_package(tmp_path: Path, valid_bundle: dict[str, Any]) -> None:

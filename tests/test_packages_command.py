@@ -29,11 +29,17 @@ UK_CORE = Path("/work/shared/fhir-packages/fhir.r4.ukcore.stu3.currentbuild-0.0.
 UK_CORE_SPEC = "fhir.r4.ukcore.stu3.currentbuild#0.0.0-3d2827e3"
 
 
-def package_tgz(name: str, version: str, dependencies: dict[str, str] | None = None,
-                resources: list[dict[str, Any]] | None = None) -> bytes:
+def package_tgz(
+    name: str,
+    version: str,
+    dependencies: dict[str, str] | None = None,
+    resources: list[dict[str, Any]] | None = None,
+) -> bytes:
     """A FHIR NPM package tarball: package/package.json plus one file per resource."""
     files = {"package/package.json": {"name": name, "version": version, "dependencies": dependencies or {}}}
-    for resource in resources or [{"resourceType": "ValueSet", "id": name, "url": f"http://x/ValueSet/{name}"}]:
+    for resource in resources or [
+        {"resourceType": "ValueSet", "id": name, "url": f"http://x/ValueSet/{name}"}
+    ]:
         files[f"package/{resource['resourceType']}-{resource['id']}.json"] = resource
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
@@ -95,20 +101,32 @@ def closed_port_url() -> str:
 
 def test_install_from_the_registry_resolves_dependencies(cache: Path, registry) -> None:
     url, served = registry
-    served["vendor.guide/1.0.0"] = package_tgz("vendor.guide", "1.0.0", {"vendor.base": "2.0.0",
-                                                                         "hl7.fhir.r4.core": "4.0.1"})
+    served["vendor.guide/1.0.0"] = package_tgz(
+        "vendor.guide", "1.0.0", {"vendor.base": "2.0.0", "hl7.fhir.r4.core": "4.0.1"}
+    )
     served["vendor.base/2.0.0"] = package_tgz("vendor.base", "2.0.0", {"hl7.fhir.r4.core": "4.0.1"})
     result = run("install", "--registry", url, "vendor.guide#1.0.0")
     assert result.exit_code == 0, result.output
     assert "vendor.base#2.0.0: installed from registry" in result.output
     assert "hl7.fhir.r4.core#4.0.1: already installed" in result.output
     folder = cache / "vendor.guide#1.0.0" / "package"
-    assert json.loads((folder / "ValueSet-vendor.guide.json").read_text())["url"] == "http://x/ValueSet/vendor.guide"
+    assert (
+        json.loads((folder / "ValueSet-vendor.guide.json").read_text())["url"]
+        == "http://x/ValueSet/vendor.guide"
+    )
     index = json.loads((folder / ".index.json").read_text())  # generated, as the tarball had none
-    assert index["files"] == [{"filename": "ValueSet-vendor.guide.json", "resourceType": "ValueSet",
-                               "id": "vendor.guide", "url": "http://x/ValueSet/vendor.guide"}]
-    assert [p.spec for p in resolve_with_dependencies("vendor.guide#1.0.0")] == ["vendor.base#2.0.0",
-                                                                                "vendor.guide#1.0.0"]
+    assert index["files"] == [
+        {
+            "filename": "ValueSet-vendor.guide.json",
+            "resourceType": "ValueSet",
+            "id": "vendor.guide",
+            "url": "http://x/ValueSet/vendor.guide",
+        }
+    ]
+    assert [p.spec for p in resolve_with_dependencies("vendor.guide#1.0.0")] == [
+        "vendor.base#2.0.0",
+        "vendor.guide#1.0.0",
+    ]
     listing = run("list")
     assert listing.exit_code == 0
     assert listing.output.splitlines() == [
@@ -163,8 +181,11 @@ def test_unknown_package(cache: Path, registry) -> None:
 
 
 def test_no_network(cache: Path) -> None:
-    _one_line_error(run("install", "--registry", closed_port_url(), "vendor.guide#1.0.0"),
-                    "cannot reach the FHIR package registry", "--mirror")
+    _one_line_error(
+        run("install", "--registry", closed_port_url(), "vendor.guide#1.0.0"),
+        "cannot reach the FHIR package registry",
+        "--mirror",
+    )
 
 
 def test_no_mirror_hit(cache: Path, tmp_path: Path) -> None:

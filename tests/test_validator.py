@@ -490,10 +490,14 @@ def test_explicit_profile_unknown_or_for_another_type() -> None:
     assert [m for *_r, m in issues({"resourceType": "Patient"}, "dependent-child")] == ["FF-PROFILE-TYPE"]
 
 
-def test_unknown_declared_profile_is_a_warning_and_falls_back() -> None:
+def test_unknown_declared_profile_is_an_error_and_falls_back() -> None:
+    """Not checked must never pass as valid: an unloaded declared profile is an error unless relaxed."""
     patient = bundle()["entry"][1]["resource"]
     patient["meta"]["profile"] = ["https://vendor.example/StructureDefinition/other"]
-    assert issues(patient) == [("warning", "not-found", "Patient.meta.profile[0]", "FF-PROFILE-UNKNOWN")]
+    assert issues(patient) == [("error", "not-found", "Patient.meta.profile[0]", "FF-PROFILE-UNKNOWN")]
+    relaxed = Validator(default_validator().store, unknown_profiles="warning")
+    found = [(i["severity"], i["code"], i["expression"][0]) for i in relaxed.validate(patient)["issue"]]
+    assert found == [("warning", "not-found", "Patient.meta.profile[0]")]
 
 
 # -- API --

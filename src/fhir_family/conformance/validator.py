@@ -1,9 +1,12 @@
 """The public validator: which profile applies to what, then the walk, then the Bundle rules.
 
-Profiles are chosen the way a receiving system would: a resource's ``meta.profile`` when the profile is known;
-otherwise, inside a national return (or for a single resource), the profile for its role (Patient ->
-ParentPatient, RelatedPerson -> DependentChild, Organization -> ReportingProvider, EpisodeOfCare ->
-MentalHealthEpisode); otherwise the core definition of its resource type.
+Profiles are chosen the way a receiving system would: a resource's ``meta.profile`` plus the loaded guides'
+``ImplementationGuide.global`` profiles for its type; otherwise, inside a national return (or for a single
+resource), the profile for its role (Patient -> ParentPatient, RelatedPerson -> DependentChild, Organization
+-> ReportingProvider, EpisodeOfCare -> MentalHealthEpisode); otherwise the core definition of its type.
+
+A profile the input names (or a national return's role profile) that is not loaded is an error by default
+(``unknown_profiles="warning"`` relaxes it), so "not checked" never passes as "valid".
 """
 
 from __future__ import annotations
@@ -12,15 +15,18 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from ..guide import CANONICAL, core_package_dir
+from ..guide import CANONICAL, PACKAGE_ID, core_package_dir, require_guide_resources_dir
 from ..outcome import Issue, IssueSeverity, IssueType, operation_outcome
 from . import messages as msg
 from .bundle_rules import check_bundle
 from .compiler import Compiler
 from .engine import Context, Walker
+from .package_cache import resolve_sources
 from .packages import STRUCTURE_DEFINITION_BASE, DefinitionStore
 from .rules import Structure
 from .terminology import Terminology
+
+__all__ = ["ROLE_PROFILES", "Validator", "default_validator"]
 
 ERROR, WARNING = IssueSeverity.ERROR, IssueSeverity.WARNING
 PROFILE_BASE = f"{CANONICAL}/StructureDefinition/"
@@ -48,9 +54,25 @@ class _Run(Context):
 class Validator:
     """Validates resources and Bundles against FHIR R4 core and a guide's profiles; thread-safe."""
 
-    def __init__(self, store: DefinitionStore, native_fast_paths: bool = True) -> None:
-        """``native_fast_paths=False``: every invariant but ele-1/ext-1 through fhirpathpy (slower)."""
+    def __init__(
+        self,
+        store: DefinitionStore,
+        native_fast_paths: bool = True,
+        *,
+        role_profiles: bool = True,
+        unknown_profiles: str = "error",
+    ) -> None:
+        """``native_fast_paths=False``: every invariant but ele-1/ext-1 through fhirpathpy (slower).
+
+        ``role_profiles=False`` is plain-R4 mode: no national-return role profiles or rules, only what a
+        resource declares (or a given profile) and R4 core. ``unknown_profiles="warning"`` reports a named but
+        unloaded profile as a warning instead of an error.
+        """
+        if unknown_profiles not in ("error", "warning"):
+            raise ValueError(f"unknown_profiles must be 'error' or 'warning', not {unknown_profiles!r}")
         self.store = store
+        self.role_profiles = role_profiles
+        self.unknown_profile_severity = ERROR if unknown_profiles == "error" else WARNING
         self.compiler = Compiler(store, native_fast_paths)
         self.terminology = Terminology(store)
         self.walker = Walker(self.compiler, self.terminology, self._dispatch)
@@ -61,11 +83,39 @@ class Validator:
                 for alias in (url, sd.get("id"), sd.get("name")):
                     if isinstance(alias, str):
                         self._profiles_by_alias.setdefault(alias, url)
+        #: resource type -> the profiles every loaded guide's ImplementationGuide.global puts on it
+        self._global_profiles: dict[str, list[str]] = {}
+        for guide in store.by_type("ImplementationGuide"):
+            for entry in guide.get("global") or []:
+                if isinstance(entry, dict) and isinstance(entry.get("type"), str):
+                    profiles = self._global_profiles.setdefault(entry["type"], [])
+                    profile = entry.get("profile")
+                    if isinstance(profile, str) and profile not in profiles:
+                        profiles.append(profile)
 
     @classmethod
     def from_package(cls, path: str | Path) -> Validator:
         """A validator for the guide in a FHIR NPM package (``.tgz`` or unpacked folder) over R4 core."""
         return cls(DefinitionStore(core_package_dir(), [Path(path)]))
+
+    @classmethod
+    def from_packages(
+        cls,
+        *sources: str | Path,
+        builtin_guide: bool = True,
+        role_profiles: bool = True,
+        unknown_profiles: str = "error",
+    ) -> Validator:
+        """R4 core, this project's guide (unless ``builtin_guide=False``) and each source, with dependencies.
+
+        A source is a package folder, a ``.tgz``, a folder of JSON resources or ``name#version`` from the
+        FHIR package cache; the dependencies in its ``package.json`` are read from the cache (``fhir-family
+        packages install`` puts them there). Later sources win over earlier ones for the same url.
+        """
+        builtin = [require_guide_resources_dir()] if builtin_guide else []
+        provided = frozenset({PACKAGE_ID} if builtin_guide else ())  # a derived guide depends on the built-in
+        store = DefinitionStore(core_package_dir(), [*builtin, *resolve_sources(sources, provided)])
+        return cls(store, role_profiles=role_profiles, unknown_profiles=unknown_profiles)
 
     def warm_up(self) -> None:
         """Compile every guide profile now, so the first request does not pay for it."""
@@ -202,10 +252,11 @@ class Validator:
                 sd = self.store.structure_definition(url) if ("/" in url or ":" in url) else None
                 if sd is None:
                     run.add(
-                        WARNING,
+                        self.unknown_profile_severity,
                         IssueType.NOT_FOUND,
                         msg.PROFILE_UNKNOWN,
-                        f"profile {url} is not known to this validator, so it was not checked",
+                        f"profile {url} is not loaded (load the package that defines it), so this resource "
+                        "was not checked against it",
                         f"{expr}.meta.profile[{index}]",
                     )
                     continue
@@ -219,12 +270,36 @@ class Validator:
                     )
                     continue
                 structures.append(self._structure(sd["url"]))
+        for url in self._global_profiles.get(resource_type, []):
+            sd = self.store.structure_definition(url)
+            if sd is None or sd.get("type") != resource_type:
+                problem = "is not loaded" if sd is None else f"constrains {sd.get('type')}"
+                run.add(
+                    self.unknown_profile_severity,
+                    IssueType.NOT_FOUND,
+                    msg.PROFILE_UNKNOWN,
+                    f"profile {url}, which a loaded ImplementationGuide puts on every {resource_type} "
+                    f"(global), {problem}, so this resource was not checked against it",
+                    expr,
+                )
+            elif all(s.profile_url != sd["url"] for s in structures):
+                structures.append(self._structure(sd["url"]))
         if structures:
             return structures
-        role = ROLE_PROFILES.get(resource_type)
-        applies = role and (top_level or run.national) and self.store.structure_definition(role) is not None
-        if applies and (resource_type != "Bundle" or self._looks_national(resource)):
-            return [self._structure(role)]
+        role = ROLE_PROFILES.get(resource_type) if self.role_profiles else None
+        in_return = top_level or run.national
+        if role and in_return and (resource_type != "Bundle" or self._looks_national(resource)):
+            if self.store.structure_definition(role) is not None:
+                return [self._structure(role)]
+            if run.national or resource_type == "Bundle":
+                run.add(
+                    self.unknown_profile_severity,
+                    IssueType.NOT_FOUND,
+                    msg.PROFILE_UNKNOWN,
+                    f"this {resource_type} is part of a national return, so it must conform to {role}, but "
+                    "that profile is not loaded, so it was not checked against it",
+                    expr,
+                )
         return [self._structure(STRUCTURE_DEFINITION_BASE + resource_type)]
 
     @staticmethod
@@ -237,6 +312,8 @@ class Validator:
         )
 
     def _is_national(self, bundle: dict[str, Any], structures: list[Structure]) -> bool:
+        if not self.role_profiles:
+            return False  # plain-R4 mode: no national-return rules either
         return any(s.profile_url == NATIONAL_RETURN_BUNDLE for s in structures) or self._looks_national(
             bundle
         )

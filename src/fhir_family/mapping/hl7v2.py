@@ -26,10 +26,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from hl7apy.consts import VALIDATION_LEVEL
-from hl7apy.exceptions import HL7apyException
-from hl7apy.parser import parse_message
-
 from fhir_family.errors import InputError, MappingError
 from fhir_family.outcome import Issue, IssueSeverity, IssueType
 
@@ -428,6 +424,11 @@ def parse_hl7v2(text: str) -> Parsed:
                       MSG_PARSE)
         raise InputError("not an HL7 v2 message (no MSH segment first)", [issue])
     needed = "\r".join(segment for segment in er7.split("\r") if segment[:3] in READ_SEGMENTS)
+    # Imported here: hl7apy is the 'hl7' extra, so the other formats work without it.
+    from hl7apy.consts import VALIDATION_LEVEL
+    from hl7apy.exceptions import HL7apyException
+    from hl7apy.parser import parse_message
+
     try:
         message = parse_message(needed, find_groups=False, validation_level=VALIDATION_LEVEL.TOLERANT)
     except (HL7apyException, ValueError, IndexError, KeyError, AttributeError, TypeError) as exc:
