@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+COMMAND_KEY = "fhir_family.command"
 #: command -> the extra that brings what it needs beyond the core install (see pyproject.toml)
 COMMAND_EXTRAS: dict[str, str] = {
     "serve": "facade",
@@ -67,7 +68,7 @@ class LazyGroup(click.Group):
         try:
             return super().invoke(ctx)
         except ModuleNotFoundError as exc:
-            name = ctx.protected_args[0] if ctx.protected_args else ""
+            name = ctx.meta.get(COMMAND_KEY, "")
             extra = missing_extra(name, exc)
             if extra is None:
                 raise
@@ -84,6 +85,7 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in COMMANDS:
             return None
+        ctx.meta[COMMAND_KEY] = cmd_name  # for invoke()'s message when an extra is missing
         module_name, _help = COMMANDS[cmd_name]
         module = importlib.import_module(f"fhir_family.commands.{module_name}")
         return module.command
