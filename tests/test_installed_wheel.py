@@ -15,10 +15,15 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import sysconfig
 import tarfile
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -194,3 +199,87 @@ def test_installed_wheel_end_to_end(installed: dict[str, Any]) -> None:
     package = _cli(ctx, "build", "--out", "dist")
     assert package.returncode == 0, package.stderr
     assert Path(package.stdout.strip()).name == "uk.fhir-family.r4-0.1.0.tgz"
+
+    _check_the_facade_serves(ctx)
+    _check_up_runs(ctx)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _check_the_facade_serves(ctx: dict[str, Any]) -> None:
+    """`serve` from the wheel: the facade validates with the shipped guide and serves its pages."""
+    port = _free_port()
+    args = [ctx["cli"], "serve", "--port", str(port), "--workers", "1", "--no-access-log"]
+    server = subprocess.Popen(
+        args, cwd=ctx["work"], env=ctx["env"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/metadata", timeout=5) as response:
+                    assert response.status == 200
+                    break
+            except (urllib.error.URLError, ConnectionError):
+                assert server.poll() is None, server.stderr.read() if server.stderr else ""
+                assert time.monotonic() < deadline, "the facade did not start"
+                time.sleep(0.3)
+        body = (ctx["work"] / "examples" / "invalid" / "child-missing-birthdate.json").read_bytes()
+        request = urllib.request.Request(
+            f"{base}/Bundle/$validate", data=body, headers={"Content-Type": "application/fhir+json"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                status, outcome = response.status, json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            status, outcome = exc.code, json.loads(exc.read())
+        assert any(i["severity"] == "error" for i in outcome["issue"]), (status, outcome)
+        with urllib.request.urlopen(f"{base}/ig/", timeout=30) as response:
+            assert response.status == 200
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _check_up_runs(ctx: dict[str, Any]) -> None:
+    """`up` from the wheel: both servers start, the shipped example bundles are accepted, Ctrl-C stops it."""
+    args = [
+        ctx["cli"],
+        "up",
+        "--facade-port",
+        str(_free_port()),
+        "--collector-port",
+        str(_free_port()),
+        "--var",
+        "var",
+        "--patients-per-provider",
+        "3",
+    ]
+    proc = subprocess.Popen(
+        args, cwd=ctx["work"], env=ctx["env"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    output: list[str] = []
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline() if proc.stdout else ""
+            if not line:
+                break
+            output.append(line)
+            if "Press Ctrl-C" in line:
+                break
+        text = "".join(output)
+        assert "Press Ctrl-C" in text, text
+        assert "12 example bundles accepted" in text, text
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

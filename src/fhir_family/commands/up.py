@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -250,11 +249,13 @@ def command(
             logs["collector"],
             env,
         )
-        gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
         servers.start(
             "facade",
             [
-                gunicorn,
+                # this interpreter's gunicorn, so the facade runs the same installation as `up` itself
+                sys.executable,
+                "-m",
+                "gunicorn",
                 "--bind",
                 f"{HOST}:{facade_port}",
                 "--workers",
