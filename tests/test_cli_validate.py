@@ -114,7 +114,7 @@ def test_not_a_resource(tmp_path: Path, content: str) -> None:
 
 def test_folder_without_inputs(tmp_path: Path) -> None:
     (tmp_path / "readme.txt").write_text("nothing to validate")
-    _assert_unusable(_run(str(tmp_path)), "no .json or .ndjson files")
+    _assert_unusable(_run(str(tmp_path)), "no .json, .ndjson or .xml files")
 
 
 def test_json_nested_too_deeply(tmp_path: Path) -> None:

@@ -1,11 +1,12 @@
 """``fhir-family validate PATH...``: validate bundles or resources against the guide and FHIR R4.
 
-Inputs are files or folders, or ``-`` for standard input. Folders are searched recursively for ``*.json``
-and ``*.ndjson``; hidden entries and the ``*.expected.json`` outcome files that sit beside invalid examples
-are skipped. A ``.json`` file holds one resource (a Bundle or a single resource); a ``.ndjson`` file holds
-one per line, each validated on its own, and every issue from line N carries the standard
-``operationoutcome-issue-line`` extension and starts its diagnostics with ``line N:``. Standard input is
-one JSON resource, or NDJSON when it holds several JSON values.
+Inputs are files or folders, or ``-`` for standard input. Folders are searched recursively for ``*.json``,
+``*.ndjson`` and ``*.xml``; hidden entries and the ``*.expected.json`` outcome files that sit beside invalid
+examples are skipped. A ``.json`` file holds one resource (a Bundle or a single resource); a ``.xml`` file
+holds one resource in FHIR XML (converted by ``conformance/xml_format.py``); a ``.ndjson`` file holds one per
+line, each validated on its own, and every issue from line N carries the standard
+``operationoutcome-issue-line`` extension and starts its diagnostics with ``line N:``. Standard input is one
+JSON or XML resource, or NDJSON when it holds several JSON values.
 
 Exit status: 0 when nothing has an error, 1 when anything has an error, 2 when some input could not be used
 at all (no such path, unreadable, not JSON, not a FHIR resource) or the definitions are missing; each such
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -29,11 +30,12 @@ import click
 
 from ..conformance.locations import add_locations
 from ..conformance.report import render_report
+from ..conformance.xml_format import looks_like_xml
 from ..errors import FhirFamilyError, InputError
 from ..jsontext import parse_json
 from ..outcome import LINE_EXTENSION, Issue, IssueSeverity, IssueType, has_errors, operation_outcome
 
-INPUT_SUFFIXES = (".json", ".ndjson")
+INPUT_SUFFIXES = (".json", ".ndjson", ".xml")
 SKIPPED_SUFFIX = ".expected.json"
 #: more input files than this and a progress bar is drawn on stderr
 PROGRESS_THRESHOLD = 5
@@ -108,20 +110,31 @@ def _as_resource(text: str, where: str) -> dict[str, Any]:
 Item = tuple[int | None, dict[str, Any] | InputError, str | None]
 """(line, resource or why it is unusable, the document's text when the resource is a whole JSON document)."""
 
+XmlReader = Callable[[str, str], dict[str, Any]]
+"""(document text, where it came from) -> the resource as FHIR JSON; InputError when it is not FHIR XML."""
 
-def _read_resources(path: Path) -> Iterator[Item]:
+
+def _no_xml(text: str, where: str) -> dict[str, Any]:
+    raise InputError(f"{where}: XML input is not supported by this validator")
+
+
+def _read_resources(path: Path, xml: XmlReader = _no_xml) -> Iterator[Item]:
     """One item per resource in a file; line is None for a .json file, whose text comes along so issues can
     be given a line and column in it.
 
-    NDJSON is streamed line by line, so a large extract is never held in memory whole.
+    NDJSON is streamed line by line, so a large extract is never held in memory whole. A ``.xml`` file (or
+    any document that starts with ``<``) is FHIR XML, converted to JSON by ``xml``.
     """
     if path == STDIN:
-        yield from _read_stdin()
+        yield from _read_stdin(xml)
         return
     if path.suffix != ".ndjson":
         try:
             text = _read_text(path)
-            yield None, _as_resource(text, str(path)), text
+            if path.suffix == ".xml" or looks_like_xml(text):
+                yield None, xml(text, str(path)), None
+            else:
+                yield None, _as_resource(text, str(path)), text
         except InputError as exc:
             yield None, exc, None
         return
@@ -144,12 +157,18 @@ def _read_resources(path: Path) -> Iterator[Item]:
         yield None, InputError(f"{path}: cannot read ({exc.strerror or exc})"), None
 
 
-def _read_stdin() -> Iterator[Item]:
-    """Standard input: one JSON resource, or NDJSON when it is several JSON values one per line."""
+def _read_stdin(xml: XmlReader) -> Iterator[Item]:
+    """Standard input: one JSON or XML resource, or NDJSON when it is several JSON values one per line."""
     try:
         text = sys.stdin.buffer.read().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         yield None, InputError(f"<stdin>: not UTF-8 text ({exc.reason} at byte {exc.start})"), None
+        return
+    if looks_like_xml(text):
+        try:
+            yield None, xml(text, "<stdin>"), None
+        except InputError as exc:
+            yield None, exc, None
         return
     try:
         yield None, _as_resource(text, "<stdin>"), text
@@ -184,7 +203,7 @@ def validate_file(validator: _Validator, path: Path, profile: str | None) -> Fil
     ndjson = path.suffix == ".ndjson" or path == STDIN
     issues: list[dict[str, Any]] = []
     unusable: list[str] = []
-    for line, item, text in _read_resources(path):
+    for line, item, text in _read_resources(path, getattr(validator, "parse_xml", _no_xml)):
         if isinstance(item, InputError):
             unusable.append(str(item))
             issues.append(_input_issue(str(item), "FF-INPUT-UNUSABLE", line, IssueType.STRUCTURE).to_fhir())
@@ -232,6 +251,7 @@ class _LazyValidator:
     def __init__(self, definitions: Definitions) -> None:
         self._definitions = definitions
         self._validator: _Validator | None = None
+        self._xml: Any = None
 
     @property
     def loaded(self) -> _Validator:
@@ -241,6 +261,15 @@ class _LazyValidator:
 
     def resolve_profile(self, profile: str) -> str | None:
         return self.loaded.resolve_profile(profile)
+
+    def parse_xml(self, text: str, where: str) -> dict[str, Any]:
+        """A FHIR XML document as FHIR JSON, by the loaded core definitions."""
+        if self._xml is None:
+            from ..conformance.xml_format import XmlConverter
+
+            store = self.loaded.store  # type: ignore[attr-defined] - the real Validator has one
+            self._xml = XmlConverter(store.structure_definition)
+        return self._xml.parse(text, where)
 
     def validate(self, resource: dict[str, Any], profile: str | None = None) -> dict[str, Any]:
         if profile is None:
@@ -318,9 +347,9 @@ def command(
     no_guide: bool,
     allow_unknown_profiles: bool,
 ) -> None:
-    """Validate bundles or resources (JSON or NDJSON files, or folders of them) against the guide and R4.
+    """Validate bundles or resources (JSON, NDJSON or XML files, or folders of them) against the guide and R4.
 
-    PATH "-" reads standard input: one JSON resource, or NDJSON (one resource per line).
+    PATH "-" reads standard input: one JSON or XML resource, or NDJSON (one resource per line).
 
     Exit status 0: no errors; 1: some input has errors; 2: some input could not be used (no such path,
     unreadable, not JSON, not a FHIR resource) or the FHIR definitions are missing.
@@ -337,7 +366,7 @@ def command(
     except InputError as exc:
         _fail(str(exc))
     if not files:
-        _fail("no .json or .ndjson files found in " + ", ".join(str(p) for p in paths))
+        _fail("no .json, .ndjson or .xml files found in " + ", ".join(str(p) for p in paths))
     definitions = Definitions(
         guides=guides,
         builtin_guide=not (no_builtin_guide or no_guide),

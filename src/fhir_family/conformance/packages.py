@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import tarfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,8 @@ STRUCTURE_DEFINITION_BASE = f"{CORE_CANONICAL}/StructureDefinition/"
 FETCH_HINT = f"run `{INSTALL_CORE_COMMAND}` to install it"
 
 Resource = dict[str, Any]
+#: (FHIR XML bytes, where they came from) -> the resource as FHIR JSON
+XmlReader = Callable[[bytes, str], Resource]
 
 
 class PackageError(FhirFamilyError):
@@ -92,13 +94,21 @@ def _parse_json(raw: bytes, origin: str) -> Any:
         raise PackageError(f"guide file {origin} is not valid JSON ({exc})") from exc
 
 
-def _read_folder(folder: Path) -> list[Resource]:
-    """Every resource in a folder of JSON files, or in the ``package/`` folder of an unpacked NPM package."""
-    if (folder / "package").is_dir() and not list(folder.glob("*.json")):
+def _no_xml(raw: bytes, origin: str) -> Resource:
+    raise PackageError(f"guide file {origin} is XML, which this reader does not take")
+
+
+def _read_folder(folder: Path, xml: XmlReader = _no_xml) -> list[Resource]:
+    """Every resource in a folder of JSON (or FHIR XML) files, or in the ``package/`` folder of an unpacked
+    NPM package."""
+    if (folder / "package").is_dir() and not list(folder.glob("*.json")) and not list(folder.glob("*.xml")):
         folder = folder / "package"
     resources = []
-    for path in sorted(folder.glob("*.json")):
+    for path in sorted([*folder.glob("*.json"), *folder.glob("*.xml")]):
         if path.name in ("package.json", ".index.json"):
+            continue
+        if path.suffix == ".xml":
+            resources.append(xml(path.read_bytes(), str(path)))
             continue
         value = _parse_json(path.read_bytes(), str(path))
         if _is_resource(value):
@@ -130,10 +140,12 @@ def _read_tgz(path: Path) -> list[Resource]:
     return resources
 
 
-def read_guide_source(source: Path) -> list[Resource]:
-    """The resources of one guide source: a folder, an unpacked package, a ``.tgz`` or one file."""
+def read_guide_source(source: Path, xml: XmlReader = _no_xml) -> list[Resource]:
+    """The resources of one guide source: a folder, an unpacked package, a ``.tgz``, one JSON or XML file."""
     if source.is_dir():
-        return _read_folder(source)
+        return _read_folder(source, xml)
+    if source.is_file() and source.suffix == ".xml":
+        return [xml(source.read_bytes(), str(source))]
     if source.is_file() and source.suffix == ".json":
         value = _parse_json(source.read_bytes(), str(source))
         return [value] if _is_resource(value) else []
@@ -149,12 +161,25 @@ class DefinitionStore:
         self._core = _CorePackage(Path(core))
         self._guide: list[Resource] = []
         self._guide_by_url: dict[str, Resource] = {}
+        self._xml_converter: Any = None
         for source in guides:
-            for resource in read_guide_source(Path(source)):
+            for resource in read_guide_source(Path(source), self._read_xml):
                 self._guide.append(resource)
                 url = resource.get("url")
                 if isinstance(url, str):
                     self._guide_by_url[url] = resource
+
+    def _read_xml(self, raw: bytes, origin: str) -> Resource:
+        """A conformance resource in FHIR XML, converted by R4 core's definitions."""
+        from ..errors import InputError
+        from .xml_format import XmlConverter
+
+        if self._xml_converter is None:
+            self._xml_converter = XmlConverter(lambda name: self._core.get(STRUCTURE_DEFINITION_BASE + name))
+        try:
+            return self._xml_converter.parse(raw, origin)
+        except InputError as exc:
+            raise PackageError(f"guide file {exc}") from exc
 
     @classmethod
     def default(cls) -> DefinitionStore:
