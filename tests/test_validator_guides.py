@@ -262,3 +262,25 @@ def test_uk_core_from_the_mirror_validates_its_profiles(
     del patient["extension"]
     path.write_text(json.dumps(patient))
     assert run("--guide", UK_CORE_SPEC, str(path)).exit_code == 0
+
+
+def test_a_missing_built_in_guide_is_an_error_not_a_pass(tmp_path: Path) -> None:
+    """The issue's false pass came from a guide dropped in silence; now it is exit 2 naming the fix."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "FHIR_FAMILY_GUIDE": str(tmp_path / "nowhere")}
+    invalid = EXAMPLES / "invalid" / "child-missing-birthdate.json"
+    code = "import sys; from fhir_family.cli import main; sys.exit(main())"
+    done = subprocess.run(
+        [sys.executable, "-c", code, "validate", str(invalid)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "FHIR_FAMILY_GUIDE: no StructureDefinitions at" in done.stderr and "make ig" in done.stderr
+    assert "Traceback" not in done.stderr
