@@ -1,9 +1,9 @@
 """The official SQL on FHIR v2 test suite, every case, against fhir_family.analytics' runner.
 
 The suite is read where it lies (``$SQL_ON_FHIR_TESTS`` or ``shared/sql-on-fhir-tests`` beside the checkout),
-never copied into the project. Every ``shareable`` case must pass. Optional cases the runner does not support
-are listed in KNOWN_GAPS with the reason and run as strict xfail, so fixing one shows up as a failure to update
-the list.
+never copied into the project. Every ``shareable`` case must pass. Optional cases the runner does not
+support are listed in KNOWN_GAPS with the reason and run as xfail; one that starts passing fails the test
+until it is taken off the list.
 """
 
 from __future__ import annotations

@@ -1,15 +1,19 @@
 """FHIRPath for ViewDefinitions: fhirpathpy with the R4 model, plus the functions SQL on FHIR v2 requires and
 fhirpathpy lacks, supplied as documented user functions.
 
-Added here (SQL on FHIR v2 "Required additional functions", https://sql-on-fhir.org/ig/StructureDefinition-ViewDefinition.html):
+Added here (SQL on FHIR v2, "required additional functions" of
+https://sql-on-fhir.org/ig/StructureDefinition-ViewDefinition.html):
 
 - ``getResourceKey()``: the resource's logical id, the key other rows join on.
 - ``getReferenceKey([type])``: the id part of ``Reference.reference`` (``Type/id``, an absolute URL ending in
   ``Type/id``, or ``Type/id/_history/v``); with a type, empty unless the reference is to that type.
 - ``lowBoundary()`` / ``highBoundary()`` (experimental in the suite) for decimals, dates, dateTimes and times.
 
-fhirpathpy already has ``join``, ``ofType``, ``first``, ``exists``, ``extension(url)``, ``where`` and the rest
-of the "shareable" subset. Expressions are compiled once and cached; evaluation returns fhirpathpy's raw nodes
+Replaced here because fhirpathpy 2.2.4 gets them wrong for views: ``extension(url)`` (it returns only the
+first match) and ``join()`` (empty input gives an empty collection, not ``''``).
+
+fhirpathpy already has ``ofType``, ``first``, ``exists``, ``where`` and the rest of the "shareable"
+subset. Expressions are compiled once and cached; evaluation returns fhirpathpy's raw nodes
 (``returnRawData``) so a ``forEach`` focus keeps its type for ``ofType`` in nested paths.
 """
 
@@ -114,6 +118,18 @@ def _boundary(inputs: list[Any], high: bool) -> list[Any]:
     return []
 
 
+def _extension(inputs: list[Any], url: Any) -> list[Any]:
+    """``extension(url)``: every matching extension. fhirpathpy 2.2.4 returns only the first, which would drop
+    the second help-and-protection code of a child (it repeats)."""
+    return [
+        ResourceNode.create_node(ext, "Extension")
+        for element in inputs
+        if isinstance(element, dict)
+        for ext in element.get("extension") or []
+        if isinstance(ext, dict) and ext.get("url") == url
+    ]
+
+
 def _join(inputs: list[Any], separator: Any = "") -> list[Any]:
     """``join()``: fhirpathpy gives an empty collection for no input; SQL on FHIR expects the empty string."""
     if any(not isinstance(item, str) for item in inputs):
@@ -125,6 +141,7 @@ def _join(inputs: list[Any], separator: Any = "") -> list[Any]:
 USER_FUNCTIONS: dict[str, dict[str, Any]] = {
     "getResourceKey": {"fn": _resource_key, "arity": {0: []}},
     "getReferenceKey": {"fn": _reference_key, "arity": {0: [], 1: ["TypeSpecifier"]}},
+    "extension": {"fn": _extension, "arity": {1: ["String"]}},
     "join": {"fn": _join, "arity": {0: [], 1: ["String"]}},
     "lowBoundary": {"fn": lambda inputs: _boundary(inputs, high=False), "arity": {0: []}},
     "highBoundary": {"fn": lambda inputs: _boundary(inputs, high=True), "arity": {0: []}},
