@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "submit": ("submit", "Map, validate and send returns to a collector."),
     "report": ("report", "Print the collector's aggregate report with disclosure control."),
     "export": ("export", "Export pseudonymised data as Bulk-Data NDJSON."),
+    "analytics": ("analytics", "SQL on FHIR views: test suite, DuckDB/Parquet materialisation, report."),
     "build": ("build", "Build the guide as a FHIR NPM package (dist/*.tgz)."),
     "pages": ("pages", "Build the guide's static HTML pages."),
 }
