@@ -26,10 +26,14 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from antlr4 import CommonTokenStream, InputStream, Token
+from antlr4.error.ErrorListener import ErrorListener
 from fhirpathpy import compile as fhirpath_compile
 from fhirpathpy.engine.nodes import FP_Type, ResourceNode
 from fhirpathpy.engine.util import get_data
 from fhirpathpy.models import models
+from fhirpathpy.parser.generated.FHIRPathLexer import FHIRPathLexer
+from fhirpathpy.parser.generated.FHIRPathParser import FHIRPathParser
 
 from .errors import ViewDefinitionError
 
@@ -152,6 +156,27 @@ _LOCK = threading.Lock()
 _CACHE: dict[str, Compiled] = {}
 
 
+class _RaiseOnSyntaxError(ErrorListener):
+    def syntaxError(self, recognizer, offendingSymbol, line, column, msg, e):  # noqa: N802, ANN001 - ANTLR's
+        raise ValueError(f"column {column + 1}: {msg}")
+
+
+def check_syntax(path: str) -> None:
+    """Raise ValueError unless ``path`` is one whole FHIRPath expression. fhirpathpy's own parser recovers
+    from syntax errors silently (``name..family``, ``name.family)`` compile), so a broken view would run."""
+    listener = _RaiseOnSyntaxError()
+    lexer = FHIRPathLexer(InputStream(path))
+    lexer.removeErrorListeners()
+    lexer.addErrorListener(listener)
+    tokens = CommonTokenStream(lexer)
+    parser = FHIRPathParser(tokens)
+    parser.removeErrorListeners()
+    parser.addErrorListener(listener)
+    parser.expression()
+    if tokens.LA(1) != Token.EOF:
+        raise ValueError(f"unexpected {tokens.LT(1).text!r} at column {tokens.LT(1).column + 1}")
+
+
 def compile_path(path: Any, where: str) -> Compiled:
     """A compiled expression; a ViewDefinitionError naming ``where`` if it is not a FHIRPath string."""
     if not isinstance(path, str) or not path.strip():
@@ -162,6 +187,7 @@ def compile_path(path: Any, where: str) -> Compiled:
         # which select() provides.
         source = f"select({path})" if "$this" in _STRING_LITERAL.sub("''", path) else path
         try:
+            check_syntax(path)
             compiled = fhirpath_compile(source, models["r4"], _OPTIONS)
         except Exception as exc:  # fhirpathpy raises bare exceptions for syntax errors
             raise ViewDefinitionError(f"{where}: not a valid FHIRPath expression {path!r} ({exc})") from exc
