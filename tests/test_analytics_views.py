@@ -818,3 +818,11 @@ def test_views_agree_with_the_collectors_facts(views):
         assert sorted(r["help_code"] for r in help_rows) == sorted(
             c for ch in facts.children for c in ch.help
         )
+
+
+def test_docs_describe_every_view_and_column(views, repo_root):
+    text = (repo_root / "docs" / "analytics.md").read_text(encoding="utf-8")
+    for name, view in views.items():
+        assert f"### `{name}` ({view.resource}" in text
+        for column in view.columns:
+            assert f"| `{column}` |" in text, (name, column)
