@@ -1,6 +1,6 @@
 """Tables derived from the views by SQL: the joins a single-resource ViewDefinition cannot make.
 
-Plain SQL that DuckDB runs as written and Spark SQL with few changes (``FILTER`` aside). Each entry is
+Plain SQL that DuckDB and Spark SQL (``spark_job.py``) both run as written. Each entry is
 ``(table name, SELECT ...)``, created in order, so later tables may read earlier ones. The view tables
 (``national_return``, ``reporting_provider``, ``dependent_child``, ``child_data_quality``) and
 ``prntstat_map`` (from the guide's ConceptMap) exist first.
@@ -16,6 +16,7 @@ AGE_BANDS: tuple[tuple[str, int, int], ...] = (
     ("15-17", 15, 17),
 )
 
+_BIRTH = "TRY_CAST(c.birth_date AS DATE)"
 _AGE_BAND_CASE = (
     "CASE "
     + " ".join(f"WHEN age_years BETWEEN {low} AND {high} THEN '{label}'" for label, low, high in AGE_BANDS)
@@ -62,14 +63,13 @@ DERIVED_TABLES: tuple[tuple[str, str], ...] = (
         f"""
         SELECT *, {_AGE_BAND_CASE} AS age_band FROM (
             SELECT c.*, r.ods_code, r.reporting_month, r.reporting_date,
-                   year(r.reporting_date) - year(b.birth) - CASE
-                       WHEN month(r.reporting_date) < month(b.birth) OR (
-                           month(r.reporting_date) = month(b.birth) AND day(r.reporting_date) < day(b.birth)
+                   year(r.reporting_date) - year({_BIRTH}) - CASE
+                       WHEN month(r.reporting_date) < month({_BIRTH}) OR (
+                           month(r.reporting_date) = month({_BIRTH}) AND day(r.reporting_date) < day({_BIRTH})
                        ) THEN 1 ELSE 0 END AS age_years
             FROM dependent_child c
             JOIN returns r ON r.return_key = c.return_key
-            CROSS JOIN LATERAL (SELECT TRY_CAST(c.birth_date AS DATE) AS birth) b
-        )
+        ) aged
         """,
     ),
     (

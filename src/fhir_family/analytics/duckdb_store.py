@@ -161,17 +161,32 @@ def _sql_string(path: Path) -> str:
     return str(path).replace("'", "''")
 
 
+def _report_counts_source(location: Path) -> tuple[str, str]:
+    """(database to open, table expression) for ``report_counts`` at ``location``: a ``.duckdb`` file, a
+    folder that ``materialise`` wrote, or one the Spark job wrote (``parquet/report_counts/*.parquet``)."""
+    if location.suffix == ".duckdb" or (location / DATABASE_FILE).is_file():
+        database = location if location.suffix == ".duckdb" else location / DATABASE_FILE
+        if database.is_file():
+            return str(database), "report_counts"
+    spark_parts = location / "parquet" / "report_counts"
+    if spark_parts.is_dir() and any(spark_parts.glob("*.parquet")):
+        return ":memory:", f"read_parquet('{_sql_string(spark_parts)}/*.parquet')"
+    raise ExportReadError(
+        f"{location}: no analytics database or report_counts Parquet "
+        "(run 'fhir-family analytics materialise' or the Spark job first)"
+    )
+
+
 def raw_counts(
-    database: Path, ods_code: str | None = None, month: str | None = None
+    location: Path, ods_code: str | None = None, month: str | None = None
 ) -> dict[tuple[str, str], dict[str, int]]:
-    """True counts per (ods, month) from a materialised database, in the shape of
+    """True counts per (ods, month) from a materialised database or the Spark job's Parquet, in the shape of
     ``collector.reports.raw_counts`` (publish them with ``collector.reports.publish``)."""
     duckdb, _pa = _modules()
-    if not database.is_file():
-        raise ExportReadError(f"{database}: no such database (run 'fhir-family analytics materialise' first)")
-    con = duckdb.connect(str(database), read_only=True)
+    database, table = _report_counts_source(location)
+    con = duckdb.connect(database, read_only=database != ":memory:")
     try:
-        query = f"SELECT ods, month, {', '.join(MEASURE_COLUMNS)} FROM report_counts WHERE 1 = 1"
+        query = f"SELECT ods, month, {', '.join(MEASURE_COLUMNS)} FROM {table} WHERE 1 = 1"
         params: list[str] = []
         if ods_code:
             query += " AND ods = ?"
@@ -182,7 +197,7 @@ def raw_counts(
         try:
             rows = con.execute(query, params).fetchall()
         except duckdb.CatalogException as exc:
-            raise ExportReadError(f"{database}: not a materialised analytics database ({exc})") from exc
+            raise ExportReadError(f"{location}: not a materialised analytics database ({exc})") from exc
     finally:
         con.close()
     return {(ods, m): dict(zip(MEASURE_COLUMNS, map(int, values), strict=True)) for ods, m, *values in rows}

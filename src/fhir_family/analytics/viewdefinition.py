@@ -66,6 +66,8 @@ class ViewDefinition:
     root: Select
     where: tuple[tuple[str, Compiled], ...]
     constants: dict[str, Any] = field(default_factory=dict)
+    source: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    """The JSON it was read from (sent to Spark executors, which compile it again)."""
 
     @property
     def columns(self) -> list[str]:
@@ -202,4 +204,4 @@ def read_view(view: Any) -> ViewDefinition:
     if repeated:
         raise ViewDefinitionError(f"ViewDefinition: column names repeat: {', '.join(repeated)}")
     name = view.get("name") if isinstance(view.get("name"), str) else None
-    return ViewDefinition(resource, name, root, tuple(where), constants)
+    return ViewDefinition(resource, name, root, tuple(where), constants, view)

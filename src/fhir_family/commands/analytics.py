@@ -105,20 +105,19 @@ def materialise(export_dir: Path, out: Path, views_dir: Path | None) -> None:
 
 
 @command.command("report")
-@click.argument("database", type=click.Path(path_type=Path))
+@click.argument("database", metavar="DB_OR_DIR", type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.option("--month", default=None, help="Only this reporting month (YYYY-MM).")
 @click.option("--ods", default=None, help="Only this provider (its own rows, without national totals).")
 def report(database: Path, fmt: str, month: str | None, ods: str | None) -> None:
-    """The national report (PRNTSTAT 11-15 and children by provider and month) from a materialised database,
-    with the collector's disclosure control."""
-    from ..analytics.duckdb_store import Output, raw_counts
+    """The national report (PRNTSTAT 11-15 and children by provider and month) from a materialised database
+    or the Spark job's output folder, with the collector's disclosure control."""
+    from ..analytics.duckdb_store import raw_counts
     from ..collector import reports
     from ..errors import FhirFamilyError
 
-    path = database if database.suffix == ".duckdb" else Output.at(database).database
     try:
-        published = reports.publish(raw_counts(path, ods, month), ods)
+        published = reports.publish(raw_counts(database, ods, month), ods)
     except FhirFamilyError as exc:
         _fail("report", exc)
     if fmt == "json":
