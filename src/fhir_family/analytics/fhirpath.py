@@ -36,6 +36,7 @@ from fhirpathpy.parser.generated.FHIRPathLexer import FHIRPathLexer
 from fhirpathpy.parser.generated.FHIRPathParser import FHIRPathParser
 
 from .errors import ViewDefinitionError
+from .fastpath import compile_fast
 
 Compiled = Callable[[Any, dict[str, Any]], list[Any]]
 
@@ -154,6 +155,7 @@ USER_FUNCTIONS: dict[str, dict[str, Any]] = {
 _OPTIONS = {"userInvocationTable": USER_FUNCTIONS, "returnRawData": True, "traceFn": lambda *a, **k: None}
 _LOCK = threading.Lock()
 _CACHE: dict[str, Compiled] = {}
+_FAST_CACHE: dict[str, Any] = {}
 
 
 class _RaiseOnSyntaxError(ErrorListener):
@@ -196,6 +198,15 @@ def compile_path(path: Any, where: str) -> Compiled:
     return compiled
 
 
+def fast_path(path: str) -> Callable[[Any, dict[str, Any]], Any] | None:
+    """The native version of a simple path (``fastpath.py``), or None; cached like the compiled ones."""
+    if path not in _FAST_CACHE:
+        fast = compile_fast(path)
+        with _LOCK:
+            _FAST_CACHE[path] = fast
+    return _FAST_CACHE[path]
+
+
 def evaluate(compiled: Compiled, focus: Any, variables: dict[str, Any], where: str) -> list[Any]:
     """Evaluate on a focus (a resource dict or a node from an earlier evaluation); errors name ``where``."""
     try:
@@ -208,7 +219,7 @@ def evaluate(compiled: Compiled, focus: Any, variables: dict[str, Any], where: s
 
 def to_value(item: Any) -> Any:
     """A plain JSON-like value for a column: FHIRPath dates/times as their ISO text, quantities as text."""
-    data = get_data(item) if isinstance(item, ResourceNode) else item
+    data = get_data(item)  # a node's data; floats become Decimal, as fhirpathpy hands them out
     if isinstance(data, FP_Type):
         return str(data)
     if isinstance(data, Decimal):

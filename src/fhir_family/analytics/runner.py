@@ -15,6 +15,7 @@ from itertools import product
 from typing import Any
 
 from .errors import ViewDefinitionError
+from .fastpath import BAIL
 from .fhirpath import evaluate, to_value
 from .viewdefinition import Select, ViewDefinition, read_view
 
@@ -27,7 +28,10 @@ def _column_values(select: Select, focus: Any, variables: dict[str, Any]) -> Row
     row: Row = {}
     for column in select.columns:
         where = f"{select.where} column {column.name} ({column.path})"
-        values = [to_value(v) for v in evaluate(column.compiled, focus, variables, where)]
+        found = column.fast(focus, variables) if column.fast is not None else BAIL
+        if found is BAIL:
+            found = evaluate(column.compiled, focus, variables, where)
+        values = [to_value(v) for v in found]
         if column.collection:
             row[column.name] = values
         elif len(values) > 1:

@@ -11,11 +11,12 @@ https://sql-on-fhir.org/ig/StructureDefinition-ViewDefinition.html
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import ViewDefinitionError
-from .fhirpath import Compiled, compile_path
+from .fhirpath import Compiled, compile_path, fast_path
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _STRING_LITERAL = re.compile(r"'(?:[^'\\]|\\.)*'")
@@ -31,6 +32,8 @@ class Column:
     compiled: Compiled
     type: str | None
     collection: bool
+    fast: Callable[[Any, dict[str, Any]], Any] | None = None
+    """Native evaluation of a simple path on the resource itself (fastpath.py), or None."""
 
 
 @dataclass(frozen=True)
@@ -132,7 +135,8 @@ class _Reader:
         if column_type is not None and not isinstance(column_type, str):
             raise ViewDefinitionError(f"{where}.type must be a string")
         path = raw.get("path")
-        return Column(name, path, self.path(path, f"{where}.path"), column_type, collection)
+        compiled = self.path(path, f"{where}.path")
+        return Column(name, path, compiled, column_type, collection, fast_path(path))
 
     def select(self, raw: Any, where: str) -> Select:
         if not isinstance(raw, dict):
