@@ -164,3 +164,41 @@ def test_test_suite_command_writes_the_report_and_fails_on_a_shareable_failure(t
     assert json.loads(report.read_text())["mine.json"]["tests"][0]["result"]["passed"] is False
     missing = runner.invoke(main, ["analytics", "test-suite", "--suite", str(tmp_path / "nowhere")])
     assert missing.exit_code == 2 and "does not exist" in missing.output
+
+
+def test_run_command_prints_a_views_rows_over_bundles_and_ndjson(tmp_path, examples_dir):
+    runner = CliRunner()
+    bundle = examples_dir / "bundles" / "young-carer-daughter.json"
+    out = runner.invoke(main, ["analytics", "run", "dependent_child", str(bundle)])
+    assert out.exit_code == 0, out.output
+    header, row = out.output.splitlines()
+    assert header.startswith("child_key,return_key,relationship,birth_date")
+    assert ",DAU,2012-05-01,female,false,Y," in row and row.endswith(
+        ",full-time,Y,false,true,true,false,false,false"
+    )
+
+    patient = next(
+        e["resource"]
+        for e in json.loads(bundle.read_text())["entry"]
+        if e["resource"]["resourceType"] == "Patient"
+    )
+    ndjson = tmp_path / "patients.ndjson"
+    ndjson.write_text(json.dumps({**patient, "id": "p9"}) + "\n", encoding="utf-8")
+    out = runner.invoke(main, ["analytics", "run", "national_return", str(ndjson), "--format", "ndjson"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.output)["return_key"] == "p9"
+
+    view = tmp_path / "mine.json"
+    view.write_text(json.dumps(_view({"name": "g", "path": "gender"})), encoding="utf-8")
+    out = runner.invoke(main, ["analytics", "run", str(view), str(ndjson)])
+    assert out.output == "g\nmale\n"
+
+    unknown = runner.invoke(main, ["analytics", "run", "nope", str(bundle)])
+    assert unknown.exit_code == 2 and "the views are child_data_quality" in unknown.output
+    not_json = runner.invoke(
+        main, ["analytics", "run", "national_return", str(tmp_path / "mine.json"), str(view.parent / "x.txt")]
+    )
+    assert not_json.exit_code == 2
+    (tmp_path / "bad.json").write_text("{", encoding="utf-8")
+    bad = runner.invoke(main, ["analytics", "run", "national_return", str(tmp_path / "bad.json")])
+    assert bad.exit_code == 2 and "bad.json: not readable JSON" in bad.output

@@ -1,9 +1,11 @@
 """``fhir-family analytics``: the national return as SQL on FHIR views.
 
 ``test-suite`` runs the official SQL on FHIR v2 tests against the view runner and writes the suite's JSON
-test report; ``materialise`` runs the guide's views over a ``fhir-family export`` folder into DuckDB and
-Parquet; ``report`` prints the national report from that database, with the collector's own disclosure
-control (``collector.reports.publish``), so it equals ``fhir-family report`` on the same returns.
+test report; ``run`` prints one view's rows over Bundles or NDJSON (what a return looks like in the tables);
+``materialise`` runs the guide's views over a ``fhir-family export`` folder into DuckDB and Parquet;
+``report`` prints the national report from that database (or the Spark job's Parquet), with the collector's
+own disclosure control (``collector.reports.publish``), so it equals ``fhir-family report`` on the same
+returns.
 """
 
 from __future__ import annotations
@@ -68,6 +70,71 @@ def test_suite(suite: Path | None, report_path: Path, failures: bool) -> None:
     click.echo(f"test report: {report_path}")
     if any(r.shareable and not r.passed for r in results):
         sys.exit(1)
+
+
+@command.command("run")
+@click.argument("view_name")
+@click.argument(
+    "inputs", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option("--format", "fmt", type=click.Choice(["csv", "ndjson"]), default="csv", show_default=True)
+@click.option(
+    "--views",
+    "views_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="ViewDefinitions folder (default: the guide's profiles/views).",
+)
+def run_one(view_name: str, inputs: tuple[Path, ...], fmt: str, views_dir: Path | None) -> None:
+    """Print one view's rows over national-return Bundles (JSON) or resources (NDJSON, one per line).
+
+    VIEW_NAME is a view's name (national_return, dependent_child ...) or a ViewDefinition JSON file."""
+    import csv
+    import io
+
+    from ..analytics.bundles import resources_of
+    from ..analytics.export import read_ndjson
+    from ..analytics.runner import run_view
+    from ..analytics.viewdefinition import read_view
+    from ..analytics.views import load_views
+    from ..errors import FhirFamilyError
+
+    try:
+        if view_name.endswith(".json"):
+            view = read_view(_read_json("run", Path(view_name)))
+        else:
+            views = load_views(views_dir)
+            if view_name not in views:
+                _fail("run", f"no view named {view_name!r}; the views are {', '.join(sorted(views))}")
+            view = views[view_name]
+        resources = []
+        for path in inputs:
+            if path.suffix == ".ndjson":
+                resources += list(read_ndjson([path]))
+            else:
+                data = _read_json("run", path)
+                is_bundle = isinstance(data, dict) and data.get("resourceType") == "Bundle"
+                resources += list(resources_of([data])) if is_bundle else [data]
+        rows = list(run_view(view, resources))
+    except FhirFamilyError as exc:
+        _fail("run", exc)
+    if fmt == "ndjson":
+        for row in rows:
+            click.echo(json.dumps(row))
+        return
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=view.columns, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: json.dumps(v) if isinstance(v, (list, bool)) else v for k, v in row.items()})
+    click.echo(text.getvalue(), nl=False)
+
+
+def _read_json(command_name: str, path: Path):
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        _fail(command_name, f"{path}: not readable JSON ({exc})")
 
 
 @command.command("materialise")
