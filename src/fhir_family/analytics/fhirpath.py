@@ -179,10 +179,10 @@ def check_syntax(path: str) -> None:
         raise ValueError(f"unexpected {tokens.LT(1).text!r} at column {tokens.LT(1).column + 1}")
 
 
-def compile_path(path: Any, where: str) -> Compiled:
-    """A compiled expression; a ViewDefinitionError naming ``where`` if it is not a FHIRPath string."""
+def compile_path(path: Any, at: str) -> Compiled:
+    """A compiled expression; a ViewDefinitionError naming ``at`` if it is not a FHIRPath string."""
     if not isinstance(path, str) or not path.strip():
-        raise ViewDefinitionError(f"{where}: expected a FHIRPath expression (non-empty string), got {path!r}")
+        raise ViewDefinitionError(f"{at}: expected a FHIRPath expression (non-empty string), got {path!r}")
     compiled = _CACHE.get(path)
     if compiled is None:
         # fhirpathpy has no $this outside a function argument; at the top of a path it is the focus itself,
@@ -192,7 +192,7 @@ def compile_path(path: Any, where: str) -> Compiled:
             check_syntax(path)
             compiled = fhirpath_compile(source, models["r4"], _OPTIONS)
         except Exception as exc:  # fhirpathpy raises bare exceptions for syntax errors
-            raise ViewDefinitionError(f"{where}: not a valid FHIRPath expression {path!r} ({exc})") from exc
+            raise ViewDefinitionError(f"{at}: not a valid FHIRPath expression {path!r} ({exc})") from exc
         with _LOCK:
             _CACHE[path] = compiled
     return compiled
@@ -207,14 +207,14 @@ def fast_path(path: str) -> Callable[[Any, dict[str, Any]], Any] | None:
     return _FAST_CACHE[path]
 
 
-def evaluate(compiled: Compiled, focus: Any, variables: dict[str, Any], where: str) -> list[Any]:
-    """Evaluate on a focus (a resource dict or a node from an earlier evaluation); errors name ``where``."""
+def evaluate(compiled: Compiled, focus: Any, variables: dict[str, Any], at: str) -> list[Any]:
+    """Evaluate on a focus (a resource dict or a node from an earlier evaluation); errors name ``at``."""
     try:
         return list(compiled(focus, variables))
     except ViewDefinitionError:
         raise
     except Exception as exc:  # e.g. join() over non-strings, a function called with the wrong arguments
-        raise ViewDefinitionError(f"{where}: evaluation failed ({exc})") from exc
+        raise ViewDefinitionError(f"{at}: evaluation failed ({exc})") from exc
 
 
 def to_value(item: Any) -> Any:

@@ -27,16 +27,16 @@ _NOTHING: list[Any] = []
 def _column_values(select: Select, focus: Any, variables: dict[str, Any]) -> Row:
     row: Row = {}
     for column in select.columns:
-        where = f"{select.where} column {column.name} ({column.path})"
+        at = f"{select.at} column {column.name} ({column.path})"
         found = column.fast(focus, variables) if column.fast is not None else BAIL
         if found is BAIL:
-            found = evaluate(column.compiled, focus, variables, where)
+            found = evaluate(column.compiled, focus, variables, at)
         values = [to_value(v) for v in found]
         if column.collection:
             row[column.name] = values
         elif len(values) > 1:
             raise ViewDefinitionError(
-                f"{where}: gave {len(values)} values but the column is not a collection "
+                f"{at}: gave {len(values)} values but the column is not a collection "
                 "(set collection: true, or narrow the path, e.g. with first())"
             )
         else:
@@ -50,7 +50,7 @@ def _repeat(select: Select, focus: Any, variables: dict[str, Any]) -> list[Any]:
 
     def walk(node: Any) -> None:
         for compiled in select.repeat:
-            for child in evaluate(compiled, node, variables, f"{select.where}.repeat"):
+            for child in evaluate(compiled, node, variables, f"{select.at}.repeat"):
                 found.append(child)
                 walk(child)
 
@@ -60,7 +60,7 @@ def _repeat(select: Select, focus: Any, variables: dict[str, Any]) -> list[Any]:
 
 def _rows(select: Select, focus: Any, variables: dict[str, Any]) -> list[Row]:
     if select.for_each is not None:
-        foci = evaluate(select.for_each, focus, variables, f"{select.where}.forEach")
+        foci = evaluate(select.for_each, focus, variables, f"{select.at}.forEach")
         if not foci and select.or_null:
             # One row over an empty focus: paths give null, %rowIndex gives 0, as the suite expects.
             foci = [_NOTHING]
@@ -85,10 +85,10 @@ def _rows(select: Select, focus: Any, variables: dict[str, Any]) -> list[Row]:
 
 def _included(view: ViewDefinition, resource: dict[str, Any], variables: dict[str, Any]) -> bool:
     for index, (path, compiled) in enumerate(view.where):
-        where = f"ViewDefinition.where[{index}] ({path})"
-        result = [to_value(v) for v in evaluate(compiled, resource, variables, where)]
+        at = f"ViewDefinition.where[{index}] ({path})"
+        result = [to_value(v) for v in evaluate(compiled, resource, variables, at)]
         if any(not isinstance(value, bool) for value in result):
-            raise ViewDefinitionError(f"{where}: must give a boolean, gave {result!r}")
+            raise ViewDefinitionError(f"{at}: must give a boolean, gave {result!r}")
         if not (len(result) == 1 and result[0] is True):
             return False
     return True

@@ -40,7 +40,8 @@ class Column:
 class Select:
     """One ``select`` element: its own columns, nested selects and ``unionAll`` branches, over a focus."""
 
-    where: str
+    at: str
+    """Where it sits in the view (``ViewDefinition.select[1].select[0]``), for error messages."""
     columns: tuple[Column, ...] = ()
     selects: tuple[Select, ...] = ()
     union_all: tuple[Select, ...] = ()
@@ -97,12 +98,12 @@ def _constants(view: dict[str, Any]) -> dict[str, Any]:
         raise ViewDefinitionError("ViewDefinition.constant must be a list")
     constants: dict[str, Any] = {}
     for index, constant in enumerate(raw):
-        where = f"ViewDefinition.constant[{index}]"
+        at = f"ViewDefinition.constant[{index}]"
         if not isinstance(constant, dict) or not isinstance(constant.get("name"), str):
-            raise ViewDefinitionError(f"{where}: a constant needs a name")
+            raise ViewDefinitionError(f"{at}: a constant needs a name")
         values = [key for key in constant if key.startswith("value")]
         if len(values) != 1:
-            raise ViewDefinitionError(f"{where} ({constant['name']}): a constant needs exactly one value[x]")
+            raise ViewDefinitionError(f"{at} ({constant['name']}): a constant needs exactly one value[x]")
         constants[constant["name"]] = constant[values[0]]
     return constants
 
@@ -113,73 +114,73 @@ class _Reader:
     def __init__(self, constants: dict[str, Any]) -> None:
         self.known_variables = BUILT_IN_VARIABLES | set(constants)
 
-    def path(self, value: Any, where: str) -> Compiled:
-        compiled = compile_path(value, where)
+    def path(self, value: Any, at: str) -> Compiled:
+        compiled = compile_path(value, at)
         for name in _VARIABLE.findall(_STRING_LITERAL.sub("''", value)):
             if name not in self.known_variables:
-                raise ViewDefinitionError(f"{where}: %{name} is not a constant of this view")
+                raise ViewDefinitionError(f"{at}: %{name} is not a constant of this view")
         return compiled
 
-    def column(self, raw: Any, where: str) -> Column:
+    def column(self, raw: Any, at: str) -> Column:
         if not isinstance(raw, dict):
-            raise ViewDefinitionError(f"{where}: a column must be an object")
+            raise ViewDefinitionError(f"{at}: a column must be an object")
         name = raw.get("name")
         if not isinstance(name, str) or not _NAME.match(name):
             raise ViewDefinitionError(
-                f"{where}.name: {name!r} is not a valid column name (a letter, then letters, digits or _)"
+                f"{at}.name: {name!r} is not a valid column name (a letter, then letters, digits or _)"
             )
         collection = raw.get("collection", False)
         if not isinstance(collection, bool):
-            raise ViewDefinitionError(f"{where}.collection must be true or false")
+            raise ViewDefinitionError(f"{at}.collection must be true or false")
         column_type = raw.get("type")
         if column_type is not None and not isinstance(column_type, str):
-            raise ViewDefinitionError(f"{where}.type must be a string")
+            raise ViewDefinitionError(f"{at}.type must be a string")
         path = raw.get("path")
-        compiled = self.path(path, f"{where}.path")
+        compiled = self.path(path, f"{at}.path")
         return Column(name, path, compiled, column_type, collection, fast_path(path))
 
-    def select(self, raw: Any, where: str) -> Select:
+    def select(self, raw: Any, at: str) -> Select:
         if not isinstance(raw, dict):
-            raise ViewDefinitionError(f"{where}: a select must be an object")
+            raise ViewDefinitionError(f"{at}: a select must be an object")
         for_each, or_null = None, False
         if "forEach" in raw and "forEachOrNull" in raw:
-            raise ViewDefinitionError(f"{where}: give forEach or forEachOrNull, not both")
+            raise ViewDefinitionError(f"{at}: give forEach or forEachOrNull, not both")
         if "forEach" in raw:
-            for_each = self.path(raw["forEach"], f"{where}.forEach")
+            for_each = self.path(raw["forEach"], f"{at}.forEach")
         elif "forEachOrNull" in raw:
-            for_each, or_null = self.path(raw["forEachOrNull"], f"{where}.forEachOrNull"), True
+            for_each, or_null = self.path(raw["forEachOrNull"], f"{at}.forEachOrNull"), True
         repeat: tuple[Compiled, ...] = ()
         if "repeat" in raw:
             paths = raw["repeat"]
             if not isinstance(paths, list) or not paths:
-                raise ViewDefinitionError(f"{where}.repeat must be a non-empty list of FHIRPath expressions")
+                raise ViewDefinitionError(f"{at}.repeat must be a non-empty list of FHIRPath expressions")
             if for_each is not None:
-                raise ViewDefinitionError(f"{where}: repeat cannot be combined with forEach or forEachOrNull")
-            repeat = tuple(self.path(p, f"{where}.repeat[{i}]") for i, p in enumerate(paths))
+                raise ViewDefinitionError(f"{at}: repeat cannot be combined with forEach or forEachOrNull")
+            repeat = tuple(self.path(p, f"{at}.repeat[{i}]") for i, p in enumerate(paths))
         columns = tuple(
-            self.column(c, f"{where}.column[{i}]") for i, c in enumerate(self._list(raw, "column", where))
+            self.column(c, f"{at}.column[{i}]") for i, c in enumerate(self._list(raw, "column", at))
         )
         selects = tuple(
-            self.select(s, f"{where}.select[{i}]") for i, s in enumerate(self._list(raw, "select", where))
+            self.select(s, f"{at}.select[{i}]") for i, s in enumerate(self._list(raw, "select", at))
         )
         union = tuple(
-            self.select(s, f"{where}.unionAll[{i}]") for i, s in enumerate(self._list(raw, "unionAll", where))
+            self.select(s, f"{at}.unionAll[{i}]") for i, s in enumerate(self._list(raw, "unionAll", at))
         )
         if union:
             first = union[0].column_names()
             for index, branch in enumerate(union[1:], start=1):
                 if branch.column_names() != first:
                     raise ViewDefinitionError(
-                        f"{where}.unionAll[{index}]: columns {branch.column_names()} differ from the first "
+                        f"{at}.unionAll[{index}]: columns {branch.column_names()} differ from the first "
                         f"branch's {first} (every branch needs the same names in the same order)"
                     )
-        return Select(where, columns, selects, union, for_each, or_null, repeat)
+        return Select(at, columns, selects, union, for_each, or_null, repeat)
 
     @staticmethod
-    def _list(raw: dict[str, Any], key: str, where: str) -> list[Any]:
+    def _list(raw: dict[str, Any], key: str, at: str) -> list[Any]:
         value = raw.get(key, [])
         if not isinstance(value, list):
-            raise ViewDefinitionError(f"{where}.{key} must be a list")
+            raise ViewDefinitionError(f"{at}.{key} must be a list")
         return value
 
 
