@@ -14,10 +14,15 @@ from ..guide import REPO_ROOT
 from .errors import ViewDefinitionError
 from .viewdefinition import ViewDefinition, read_view
 
+#: where an installed wheel carries the views (package data, like the guide), else the checkout's folder
+BUNDLED_VIEWS = Path(__file__).resolve().parents[1] / "_data" / "views"
+
 
 def views_dir() -> Path:
     override = os.environ.get("FHIR_FAMILY_VIEWS")
-    return Path(override) if override else REPO_ROOT / "profiles" / "views"
+    if override:
+        return Path(override)
+    return BUNDLED_VIEWS if BUNDLED_VIEWS.is_dir() else REPO_ROOT / "profiles" / "views"
 
 
 def load_views(folder: Path | None = None) -> dict[str, ViewDefinition]:
