@@ -149,7 +149,13 @@ def _groups(keys: list[tuple[str, str]], with_national: bool) -> list[Group]:
 
 def build_report(engine: Engine, ods_code: str | None = None, month: str | None = None) -> Report:
     """The published report: all providers plus national rows (analysts), or one provider's own rows."""
-    counts = raw_counts(engine, ods_code, month)
+    return publish(raw_counts(engine, ods_code, month), ods_code)
+
+
+def publish(counts: dict[tuple[str, str], dict[str, int]], ods_code: str | None = None) -> Report:
+    """National rows, disclosure control and layout over true counts per (ods, month), whichever engine
+    counted them (this database, or DuckDB over the export: fhir_family.analytics)."""
+    counts = {key: dict(row) for key, row in counts.items()}
     with_national = ods_code is None and bool(counts)
     if with_national:
         for (_ods, month_value), row in list(counts.items()):
