@@ -793,6 +793,7 @@ def test_code_that_cannot_be_checked_locally() -> None:
     assert not has_errors(outcome)
     cs = {
         "resourceType": "CodeSystem",
+        "name": "Example",  # csd-0 reads name.matches(..): without a name that is empty, i.e. not satisfied
         "status": "draft",
         "content": "complete",
         "jurisdiction": [{"coding": [{"system": "urn:iso:std:iso:3166", "code": "GB"}]}],

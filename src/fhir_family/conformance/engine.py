@@ -21,6 +21,7 @@ from .rules import MISSING, ElementRule, Structure, TypeRule
 
 ERROR, WARNING = IssueSeverity.ERROR, IssueSeverity.WARNING
 RESOURCE_CONTEXTS = {"Resource", "DomainResource"}
+_CONTAINED = re.compile(r"\.contained\[\d+\]$")
 
 
 @dataclass(slots=True)
@@ -46,6 +47,9 @@ class Context:
     primitive_owner: tuple[str, str] | None = None
     #: the FHIRPath of the resource being walked (``Bundle.entry[1].resource``)
     resource_expr: str = ""
+    #: FHIRPath ``%rootResource``: the resource being walked, or its container when it is contained (a
+    #: Bundle entry or a Parameters resource is its own root, not the Bundle/Parameters around it)
+    root_resource: Any = None
 
     def add(
         self,
@@ -116,14 +120,16 @@ class Walker:
         ``before_invariants`` runs between the walk and the resource-level invariants: the Bundle rules go
         there, so an invariant that fails only because of a fault they report is not reported again.
         """
-        outer, outer_expr = ctx.resource, ctx.resource_expr
+        outer, outer_expr, outer_root = ctx.resource, ctx.resource_expr, ctx.root_resource
         ctx.resource, ctx.resource_expr = resource, expr
+        if outer_root is None or not _CONTAINED.search(expr):
+            ctx.root_resource = resource
         before = ctx.errors
         self.validate_object(resource, structure, expr, ctx, resource_root=True)
         if before_invariants is not None:
             before_invariants()
         self.check_invariants(resource, structure.invariants, None, expr, ctx, before, suppress_roots=True)
-        ctx.resource, ctx.resource_expr = outer, outer_expr
+        ctx.resource, ctx.resource_expr, ctx.root_resource = outer, outer_expr, outer_root
 
     def validate_object(
         self, obj: dict[str, Any], structure: Structure, expr: str, ctx: Context, resource_root: bool = False
@@ -717,7 +723,7 @@ class Walker:
                 continue
             if suppress_roots and ctx.errors != errors_before and self._explained(invariant, ctx, expr):
                 continue
-            if invariant.evaluate(value, type_path, ctx.resource, ctx.root) is False:
+            if invariant.evaluate(value, type_path, ctx.resource, ctx.root_resource) is False:
                 severity = WARNING if invariant.severity == "warning" else ERROR
                 ctx.add(
                     severity,
