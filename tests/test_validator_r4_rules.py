@@ -3,6 +3,7 @@ instances and the exact issues expected (severity, code, expression, message id)
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
@@ -128,3 +129,213 @@ def test_per1_follows_fhirpath_also_without_native_fast_paths() -> None:
     )
     assert per1.evaluate({"start": "2020", "end": "2020-01-01"}, "Period", None, None) is False
     assert per1.evaluate({"start": "2020", "end": "2021-01-01"}, "Period", None, None) is True
+
+
+# -- Bundle rules for every Bundle type ----------------------------------------------------------------------
+
+BASE = "http://example.org/fhir/"
+UUID1 = "urn:uuid:0b0b1f6c-1c3d-4e5f-8a9b-000000000001"
+UUID2 = "urn:uuid:0b0b1f6c-1c3d-4e5f-8a9b-000000000002"
+
+
+def _bundle(bundle_type: str, *entries: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"resourceType": "Bundle", "type": bundle_type, **extra, "entry": list(entries)}
+
+
+def _org(org_id: str, **extra: Any) -> dict[str, Any]:
+    return {"resourceType": "Organization", "id": org_id, "name": "Clinic", **extra}
+
+
+def _patient(patient_id: str | None, org_ref: str) -> dict[str, Any]:
+    patient: dict[str, Any] = {"resourceType": "Patient", "managingOrganization": {"reference": org_ref}}
+    if patient_id:
+        patient["id"] = patient_id
+    return patient
+
+
+@pytest.mark.parametrize(
+    "full_url",
+    [
+        "Organization/1",
+        "urn:uuid:0B0B1F6C-1C3D-4E5F-8A9B-000000000001",
+        "urn:uuid:not-a-uuid",
+        "urn:oid:1.2.x",
+    ],
+)
+def test_bundle_full_url_must_be_absolute(full_url: str) -> None:
+    b = _bundle("collection", {"fullUrl": full_url, "resource": _org("1")})
+    assert issues(b) == {("error", "value", "Bundle.entry[0].fullUrl", "FF-FULLURL-ABSOLUTE")}
+
+
+@pytest.mark.parametrize("full_url", [BASE + "Organization/1", UUID1, "urn:oid:1.2.826.0.1"])
+def test_bundle_absolute_full_urls_pass(full_url: str) -> None:
+    assert issues(_bundle("collection", {"fullUrl": full_url, "resource": _org("1")})) == set()
+
+
+def test_bundle_duplicate_full_url_in_any_bundle_type() -> None:
+    b = _bundle(
+        "collection",
+        {"fullUrl": BASE + "Organization/1", "resource": _org("1")},
+        {"fullUrl": BASE + "Organization/1", "resource": _org("1")},
+    )
+    assert issues(b) == {("error", "invariant", "Bundle.entry[1].fullUrl", "FF-FULLURL-DUPLICATE")}
+
+
+def test_bundle_same_full_url_with_different_versions_is_a_history() -> None:
+    b = _bundle(
+        "history",
+        {
+            "fullUrl": BASE + "Organization/1",
+            "resource": _org("1", meta={"versionId": "1"}),
+            "request": {"method": "POST", "url": "Organization"},
+            "response": {"status": "201"},
+        },
+        {
+            "fullUrl": BASE + "Organization/1",
+            "resource": _org("1", meta={"versionId": "2"}),
+            "request": {"method": "PUT", "url": "Organization/1"},
+            "response": {"status": "200"},
+        },
+    )
+    assert issues(b) == set()
+
+
+def test_bundle_relative_reference_resolves_against_the_referring_entrys_base() -> None:
+    patient = {"fullUrl": BASE + "Patient/p", "resource": _patient("p", "Organization/1")}
+    same_base = _bundle("document", patient, {"fullUrl": BASE + "Organization/1", "resource": _org("1")})
+    other_base = _bundle(
+        "collection", patient, {"fullUrl": "http://elsewhere.org/fhir/Organization/1", "resource": _org("1")}
+    )
+    reference = "Bundle.entry[0].resource.managingOrganization.reference"
+    # resolved: the target's type is checked (a Patient may be managed by an Organization)
+    assert not {i for i in issues(same_base) if i[3] == "FF-REF-NOT-FOUND" or i[2] == reference}
+    # on another server: not this Bundle's entry, so a wrong-type check cannot apply and nothing is reported
+    assert issues(other_base) == set()
+    wrong_type = _bundle(
+        "collection", patient, {"fullUrl": BASE + "Organization/1", "resource": _patient("1", UUID1)}
+    )
+    wrong_type["entry"][1]["fullUrl"] = BASE + "Patient/1"
+    wrong_type["entry"][0]["resource"]["managingOrganization"]["reference"] = "Patient/1"
+    assert ("error", "structure", reference, "FF-REF-TARGET") in issues(wrong_type)
+
+
+def test_bundle_versioned_reference_needs_that_version() -> None:
+    def bundle_with(reference: str) -> dict[str, Any]:
+        return _bundle(
+            "transaction",
+            {
+                "fullUrl": UUID1,
+                "resource": _patient(None, reference),
+                "request": {"method": "POST", "url": "Patient"},
+            },
+            {
+                "fullUrl": UUID2,
+                "resource": _org("1", meta={"versionId": "3"}),
+                "request": {"method": "PUT", "url": "Organization/1"},
+            },
+        )
+
+    assert issues(bundle_with(UUID2)) == set()
+    mismatch = "urn:uuid:0b0b1f6c-1c3d-4e5f-8a9b-000000000003"
+    assert issues(bundle_with(mismatch)) == {
+        ("error", "not-found", "Bundle.entry[0].resource.managingOrganization.reference", "FF-REF-NOT-FOUND")
+    }
+    b = _bundle(
+        "collection",
+        {"fullUrl": BASE + "Patient/p", "resource": _patient("p", "Organization/1/_history/3")},
+        {"fullUrl": BASE + "Organization/1", "resource": _org("1", meta={"versionId": "3"})},
+    )
+    wrong = copy.deepcopy(b)
+    wrong["entry"][1]["resource"]["resourceType"] = "Patient"
+    wrong["entry"][1]["fullUrl"] = BASE + "Patient/1"
+    wrong["entry"][0]["resource"]["managingOrganization"]["reference"] = "Patient/1/_history/3"
+    assert issues(b) == set()
+    expression = "Bundle.entry[0].resource.managingOrganization.reference"
+    assert ("error", "structure", expression, "FF-REF-TARGET") in issues(wrong)
+    wrong["entry"][0]["resource"]["managingOrganization"]["reference"] = "Patient/1/_history/4"
+    assert ("error", "structure", expression, "FF-REF-TARGET") not in issues(wrong)
+
+
+def test_bundle_unresolved_urn_reference_is_a_warning_in_a_collection_only() -> None:
+    entry = {"fullUrl": UUID1, "resource": _patient(None, UUID2)}
+    expression = "Bundle.entry[0].resource.managingOrganization.reference"
+    assert issues(_bundle("collection", entry)) == {("warning", "not-found", expression, "FF-REF-NOT-FOUND")}
+    transaction = _bundle("transaction", {**entry, "request": {"method": "POST", "url": "Patient"}})
+    assert issues(transaction) == {("error", "not-found", expression, "FF-REF-NOT-FOUND")}
+
+
+def test_bundle_reference_from_a_contained_resource_resolves_from_its_entry() -> None:
+    patient = _patient("p", "#org")
+    patient["contained"] = [_org("org", partOf={"reference": UUID2})]
+    post = {"method": "POST", "url": "Patient"}
+    b = _bundle("transaction", {"fullUrl": UUID1, "resource": patient, "request": post})
+    assert issues(b) == {
+        ("error", "not-found", "Bundle.entry[0].resource.contained[0].partOf.reference", "FF-REF-NOT-FOUND")
+    }
+
+
+def test_bundle_link_relations_appear_once_and_a_searchset_has_self() -> None:
+    links = [
+        {"relation": "self", "url": BASE + "Organization?name=x"},
+        {"relation": "next", "url": BASE + "p2"},
+    ]
+    result = {"fullUrl": BASE + "Organization/1", "resource": _org("1"), "search": {"mode": "match"}}
+    assert issues(_bundle("searchset", result, link=links)) == set()
+    doubled = links + [{"relation": "next", "url": BASE + "p3"}]
+    assert issues(_bundle("searchset", result, link=doubled)) == {
+        ("error", "structure", "Bundle.link[2].relation", "FF-BUNDLE-LINK")
+    }
+    assert issues(_bundle("searchset", result, link=links[1:])) == {
+        ("warning", "structure", "Bundle", "FF-BUNDLE-LINK")
+    }
+
+
+def test_bundle_search_results_have_ids_and_outcome_entries_are_operation_outcomes() -> None:
+    links = [{"relation": "self", "url": BASE + "Organization?name=x"}]
+    outcome = {
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": "warning", "code": "processing", "diagnostics": "name searched as text"}],
+    }
+    good = _bundle(
+        "searchset",
+        {"fullUrl": BASE + "Organization/1", "resource": _org("1"), "search": {"mode": "match"}},
+        {"resource": outcome, "search": {"mode": "outcome"}},
+        link=links,
+    )
+    assert issues(good) == set()
+    no_id = {"resourceType": "Organization", "name": "Clinic"}
+    bad = _bundle(
+        "searchset",
+        {"resource": no_id, "search": {"mode": "match"}},
+        {"fullUrl": BASE + "Organization/2", "resource": _org("2"), "search": {"mode": "outcome"}},
+        link=links,
+    )
+    assert issues(bad) == {
+        ("error", "required", "Bundle.entry[0].resource", "FF-SEARCH-ENTRY"),
+        ("error", "required", "Bundle.entry[0]", "FF-SEARCH-ENTRY"),
+        ("error", "structure", "Bundle.entry[1].resource", "FF-SEARCH-ENTRY"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "ok"),
+    [
+        ("POST", "Organization", True),
+        ("POST", "Patient", False),
+        ("PUT", "Organization/1", True),
+        ("PUT", "Organization/2", False),
+        ("PUT", "Patient/1", False),
+        ("PUT", "Organization?identifier=x|1", True),
+        ("PUT", "Patient?identifier=x|1", False),
+    ],
+)
+def test_bundle_transaction_request_url_agrees_with_the_resource(method: str, url: str, ok: bool) -> None:
+    request = {"method": method, "url": url}
+    b = _bundle("transaction", {"fullUrl": UUID1, "resource": _org("1"), "request": request})
+    expected = set() if ok else {("error", "value", "Bundle.entry[0].request.url", "FF-BUNDLE-REQUEST")}
+    assert issues(b) == expected
+
+
+def test_bundle_transaction_put_needs_a_resource() -> None:
+    b = _bundle("batch", {"request": {"method": "PUT", "url": "Organization/1"}})
+    assert issues(b) == {("error", "required", "Bundle.entry[0]", "FF-BUNDLE-REQUEST")}

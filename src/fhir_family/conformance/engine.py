@@ -32,6 +32,8 @@ class Reference:
     expression: str
     target_types: tuple[str, ...]
     resource: dict[str, Any]
+    #: the resource's %rootResource: the Bundle entry's resource also for a reference in a contained one
+    root: dict[str, Any]
 
 
 @dataclass(slots=True)
@@ -485,6 +487,7 @@ class Walker:
                     f"{expr}.reference",
                     self.compiler.target_types(type_rule.target_profiles),
                     ctx.resource,
+                    ctx.root_resource,
                 )
             )
         if code == "Extension" and (rule.check_ext1 or structure.check_ext1) and not ext1_holds(value):
