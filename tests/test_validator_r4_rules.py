@@ -4,13 +4,16 @@ instances and the exact issues expected (severity, code, expression, message id)
 from __future__ import annotations
 
 import copy
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from fhir_family.conformance import default_validator
+from fhir_family.conformance.guide_fast_paths import nhs_check_digit
 from fhir_family.conformance.invariants import Invariant
-from fhir_family.outcome import message_id
+from fhir_family.outcome import SOURCE_EXTENSION, message_id
 
 CORE = "http://hl7.org/fhir/StructureDefinition/"
 
@@ -339,3 +342,72 @@ def test_bundle_transaction_request_url_agrees_with_the_resource(method: str, ur
 def test_bundle_transaction_put_needs_a_resource() -> None:
     b = _bundle("batch", {"request": {"method": "PUT", "url": "Organization/1"}})
     assert issues(b) == {("error", "required", "Bundle.entry[0]", "FF-BUNDLE-REQUEST")}
+
+
+# -- messages a person can act on ---------------------------------------------------------------------------
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "invalid"
+
+
+def test_code_not_in_a_required_value_set_lists_the_allowed_codes() -> None:
+    [issue] = rendered({"resourceType": "Patient", "gender": "F"})
+    assert message_id(issue) == "FF-CODE-NOT-IN-VS"
+    assert issue["diagnostics"] == (
+        "Patient.gender has a required binding: 'F' is not in ValueSet "
+        "http://hl7.org/fhir/ValueSet/administrative-gender|4.0.1; the allowed codes of "
+        "http://hl7.org/fhir/administrative-gender are 'male' (Male), 'female' (Female), 'other' (Other), "
+        "'unknown' (Unknown)"
+    )
+
+
+def test_a_long_value_set_lists_the_first_ten_and_names_the_value_set() -> None:
+    bundle = json.loads((EXAMPLES / "child-relationship-mother.json").read_text(encoding="utf-8"))
+    [issue] = [i for i in default_validator().validate(bundle)["issue"] if i["severity"] == "error"]
+    text = issue["diagnostics"]
+    role_code = "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
+    assert f"the first 10 of 23 allowed codes are '{role_code}|CHILD'" in text
+    assert text.count("|") == 11  # the code given and the ten listed
+    assert text.endswith(
+        "the full list is ValueSet https://fhir-family.uk/fhir/ValueSet/dependent-child-relationship"
+    )
+
+
+def test_invariant_failure_states_the_rule_in_words_and_puts_the_fhirpath_in_issue_source() -> None:
+    bundle = json.loads((EXAMPLES / "child-nhs-number-bad-check-digit.json").read_text(encoding="utf-8"))
+    [issue] = [i for i in default_validator().validate(bundle)["issue"] if i["severity"] == "error"]
+    number = bundle["entry"][3]["resource"]["identifier"][0]["value"]
+    expected = nhs_check_digit(number[:9])
+    assert issue["diagnostics"] == (
+        "ff-nhs-1: NHS number must be 10 digits with a valid modulus-11 check digit; the check digit "
+        f"(10th digit) must be {expected} for the first nine digits given, not {number[9]}"
+    )
+    assert number not in issue["diagnostics"]  # the number identifies a person: not echoed into logs
+    [source] = [e for e in issue["extension"] if e["url"] == SOURCE_EXTENSION]
+    assert source["valueString"].startswith("value.matches('^[0-9]{10}$') and ((11 - ")
+    assert "matches(" not in issue["diagnostics"]
+
+
+@pytest.mark.parametrize(
+    ("value", "detail"),
+    [
+        ("943 476 5919", "an NHS number is exactly 10 digits, found 12 character(s) including non-digits"),
+        ("123456789", "an NHS number is exactly 10 digits, found 9 character(s)"),
+    ],
+)
+def test_nhs_number_message_says_what_is_wrong(value: str, detail: str) -> None:
+    patient = json.loads((EXAMPLES / "child-nhs-number-bad-check-digit.json").read_text(encoding="utf-8"))
+    patient["entry"][3]["resource"]["identifier"][0]["value"] = value
+    errors = [i for i in default_validator().validate(patient)["issue"] if i["severity"] == "error"]
+    assert [detail in i["diagnostics"] for i in errors] == [True]
+
+
+def test_per1_message_explains_precision() -> None:
+    [issue] = rendered(_patient_with_period("2020", "2020-01-01"))
+    assert issue["diagnostics"] == (
+        "per-1: If present, start SHALL have a lower value than end; start '2020' and end '2020-01-01' are "
+        "given to different precisions and agree as far as both go, so which comes first is unknown: give "
+        "both to the same precision"
+    )
+    assert issue["extension"][0]["valueString"] == (
+        "start.hasValue().not() or end.hasValue().not() or (start <= end)"
+    )

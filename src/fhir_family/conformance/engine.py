@@ -60,10 +60,12 @@ class Context:
         message_id: str,
         diagnostics: str,
         expression: str | None,
+        rule: str | None = None,
     ) -> None:
+        """Record one issue; ``rule`` is the FHIRPath of a failed invariant (kept out of the sentence)."""
         if severity in (IssueSeverity.ERROR, IssueSeverity.FATAL):
             self.errors += 1
-        self.issues.append(Issue(severity, code, diagnostics, expression, message_id))
+        self.issues.append(Issue(severity, code, diagnostics, expression, message_id, rule=rule))
 
 
 ResourceDispatch = Callable[[Any, str, Context], None]
@@ -651,11 +653,13 @@ class Walker:
             ctx.add(unchecked, IssueType.CODE_INVALID, msg.CODE_UNCHECKED, result.message, expr)
             return True
         severity = ERROR if rule.binding_strength == "required" else WARNING
+        allowed = self.terminology.allowed_codes(valueset)
         ctx.add(
             severity,
             IssueType.CODE_INVALID,
             msg.CODE_NOT_IN_VS,
-            f"{rule.label} has a {rule.binding_strength} binding: {result.message}",
+            f"{rule.label} has a {rule.binding_strength} binding: {result.message}"
+            + (f"; {allowed}" if allowed else ""),
             expr,
         )
         return severity is not ERROR
@@ -732,8 +736,9 @@ class Walker:
                     severity,
                     IssueType.INVARIANT,
                     msg.INVARIANT,
-                    f"{invariant.key}: {invariant.human} (failed: {invariant.expression})",
+                    invariant.message(value),
                     expr,
+                    rule=invariant.expression,
                 )
 
     @staticmethod

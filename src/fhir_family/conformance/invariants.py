@@ -19,7 +19,7 @@ from fhirpathpy.engine.nodes import ResourceNode
 from fhirpathpy.models import models
 
 from .datetimes import less_or_equal
-from .guide_fast_paths import GUIDE_FAST_PATHS
+from .guide_fast_paths import GUIDE_FAST_PATHS, NHS_EXPRESSION, nhs_check_digit
 
 BEST_PRACTICE_EXTENSION = "http://hl7.org/fhir/StructureDefinition/elementdefinition-bestpractice"
 
@@ -189,6 +189,40 @@ _DOM3 = (
 FAST_PATHS[_DOM3] = _absent("contained")
 
 
+def _explain_nhs(data: Any) -> str | None:
+    """What is wrong with an NHS number, without repeating the number (it identifies a person)."""
+    value = data.get("value") if isinstance(data, dict) else None
+    if not isinstance(value, str):
+        return None
+    if not (len(value) == 10 and value.isascii() and value.isdigit()):
+        return f"an NHS number is exactly 10 digits, found {len(value)} character(s)" + (
+            "" if value.isdigit() else " including non-digits (no spaces or dashes)"
+        )
+    expected = nhs_check_digit(value[:9])
+    if expected is None:
+        return "no NHS number starts with these nine digits (their modulus-11 check digit would be 10)"
+    return f"the check digit (10th digit) must be {expected} for the first nine digits given, not {value[9]}"
+
+
+def _explain_per1(data: Any) -> str | None:
+    start, end = (data.get("start"), data.get("end")) if isinstance(data, dict) else (None, None)
+    if not isinstance(start, str) or not isinstance(end, str):
+        return None
+    if less_or_equal(start, end) is None:
+        return (
+            f"start {start!r} and end {end!r} are given to different precisions and agree as far as both go, "
+            "so which comes first is unknown: give both to the same precision"
+        )
+    return f"start {start!r} is after end {end!r}"
+
+
+#: invariants whose failure can be explained in terms of the value (keyed like the fast paths)
+EXPLAINERS: dict[tuple[str, str], Any] = {
+    ("per-1", "start.hasValue().not() or end.hasValue().not() or (start <= end)"): _explain_per1,
+    ("ff-nhs-1", NHS_EXPRESSION): _explain_nhs,
+}
+
+
 @dataclass(eq=False, slots=True)
 class Invariant:
     """One constraint: key, severity, human text, FHIRPath and the compiled function (None when skipped)."""
@@ -235,6 +269,14 @@ class Invariant:
             if unsupported:
                 invariant.skip_reason = f"uses {', '.join(unsupported)}(), which fhirpathpy lacks"
         return invariant
+
+    def message(self, data: Any) -> str:
+        """The failure in words: ``key: human`` (the rule as its author stated it), plus what is wrong in
+        this value where an explainer knows (the NHS number's expected check digit)."""
+        text = f"{self.key}: {self.human.rstrip('.')}" if self.human else f"{self.key} failed"
+        explain = EXPLAINERS.get((self.key, self.expression))
+        detail = explain(data) if explain is not None else None
+        return f"{text}; {detail}" if detail else text
 
     def evaluate(self, data: Any, type_path: str | None, resource: Any, root: Any) -> bool | None:
         """True/False for pass/fail; None when the expression cannot be evaluated (treated as not failing)."""
