@@ -3,7 +3,9 @@ instances and the exact issues expected (severity, code, expression, message id)
 
 from __future__ import annotations
 
+import base64
 import copy
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -411,3 +413,111 @@ def test_per1_message_explains_precision() -> None:
     assert issue["extension"][0]["valueString"] == (
         "start.hasValue().not() or end.hasValue().not() or (start <= end)"
     )
+
+
+# -- core rules on data types -------------------------------------------------------------------------------
+
+
+def _observation(**extra: Any) -> dict[str, Any]:
+    return {"resourceType": "Observation", "status": "final", "code": {"text": "note"}, **extra}
+
+
+@pytest.mark.parametrize(
+    ("system", "why"),
+    [
+        ("http://hl7.org/fhir/ValueSet/observation-category", "is a ValueSet, not a code system"),
+        ("https://fhir-family.uk/fhir/ValueSet/dependent-child-relationship", "is a ValueSet"),
+        ("observation-category", "must be an absolute URI"),
+    ],
+)
+def test_coding_system_must_be_an_absolute_code_system(system: str, why: str) -> None:
+    observation = _observation(category=[{"coding": [{"system": system, "code": "vital-signs"}]}])
+    [issue] = rendered(observation)
+    assert (issue["severity"], issue["code"], issue["expression"], message_id(issue)) == (
+        "error",
+        "value",
+        ["Observation.category[0].coding[0].system"],
+        "FF-CODING-SYSTEM",
+    )
+    assert why in issue["diagnostics"]
+
+
+def test_coding_system_that_is_a_code_system_passes() -> None:
+    category = {"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "vital-signs"}
+    assert issues(_observation(category=[{"coding": [category]}])) == set()
+
+
+def _document_reference(attachment: dict[str, Any]) -> dict[str, Any]:
+    attachment = {"contentType": "text/plain", **attachment}  # att-1: data needs a contentType
+    return {"resourceType": "DocumentReference", "status": "current", "content": [{"attachment": attachment}]}
+
+
+def checked(resource: dict[str, Any]) -> Found:
+    """The issues but FF-CODE-UNCHECKED (contentType is bound to BCP-13 mime types, not available here)."""
+    return {i for i in issues(resource) if i[3] != "FF-CODE-UNCHECKED"}
+
+
+def test_attachment_size_and_hash_describe_the_decoded_data() -> None:
+    data = base64.b64encode(b"hello world").decode()
+    digest = base64.b64encode(hashlib.sha1(b"hello world").digest()).decode()
+    assert checked(_document_reference({"data": data, "size": 11, "hash": digest})) == set()
+    assert checked(_document_reference({"data": data, "size": 16})) == {
+        ("error", "value", "DocumentReference.content[0].attachment.size", "FF-ATTACHMENT")
+    }
+    assert checked(_document_reference({"data": data, "hash": base64.b64encode(b"x" * 20).decode()})) == {
+        ("error", "value", "DocumentReference.content[0].attachment.hash", "FF-ATTACHMENT")
+    }
+
+
+def test_strings_longer_than_one_megabyte_are_errors() -> None:
+    within = _observation(code={"text": "é" * (512 * 1024)})  # 1 MB exactly in UTF-8
+    assert issues(within) == set()
+    beyond = _observation(code={"text": "é" * (512 * 1024) + "x"})
+    assert issues(beyond) == {("error", "too-long", "Observation.code.text", "FF-TOO-LONG")}
+
+
+def _narrative(div: str, **extra: Any) -> dict[str, Any]:
+    return _observation(text={"status": "generated", "div": div}, **extra)
+
+
+def test_narrative_internal_links_resolve() -> None:
+    good = _narrative(
+        '<div xmlns="http://www.w3.org/1999/xhtml"><a href="#n1">note</a> <p id="n1">x</p>'
+        ' <a href="#dev">device</a> <a href="http://example.org/#x">elsewhere</a></div>',
+        contained=[{"resourceType": "Device", "id": "dev"}],
+        device={"reference": "#dev"},
+    )
+    assert issues(good) == set()
+    bad = _narrative('<div xmlns="http://www.w3.org/1999/xhtml"><a href="#nowhere">note</a></div>')
+    assert issues(bad) == {("error", "value", "Observation.text.div", "FF-NARRATIVE-LINK")}
+
+
+def _weight(**extra: Any) -> dict[str, Any]:
+    return {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "29463-7"}]},
+        "subject": {"reference": "Patient/1"},
+        "effectiveDateTime": "2020-01-01",
+        "valueQuantity": {"value": 70, "unit": "kg", "system": "http://unitsofmeasure.org", "code": "kg"},
+        **extra,
+    }
+
+
+OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+VITAL_SIGNS_CATEGORY = {"coding": [{"system": OBSERVATION_CATEGORY, "code": "vital-signs"}]}
+
+
+def test_vital_signs_profile_applies_by_loinc_code() -> None:
+    """R4: an Observation with a vital-sign LOINC code SHALL conform to its vital signs profile."""
+    assert issues(_weight()) == {("error", "required", "Observation.category", "FF-CARDINALITY-MIN")}
+    [issue] = rendered(_weight())
+    assert "observation-bodyweight" in issue["diagnostics"]
+    assert issues(_weight(category=[VITAL_SIGNS_CATEGORY])) == set()
+    other_code = _weight(code={"coding": [{"system": "http://loinc.org", "code": "2339-0"}]})  # glucose
+    assert issues(other_code) == set()
+
+
+def test_vital_signs_profile_applies_inside_a_bundle() -> None:
+    b = _bundle("collection", {"fullUrl": BASE + "Observation/w", "resource": _weight(id="w")})
+    assert issues(b) == {("error", "required", "Bundle.entry[0].resource.category", "FF-CARDINALITY-MIN")}

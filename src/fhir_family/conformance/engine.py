@@ -15,6 +15,7 @@ from typing import Any
 from ..outcome import Issue, IssueSeverity, IssueType
 from . import messages as msg
 from .compiler import Compiler
+from .datatype_rules import check_attachment, check_coding, check_narrative_links, string_too_long
 from .invariants import Invariant, ele1_holds, ext1_holds
 from .primitives import describe
 from .rules import MISSING, ElementRule, Structure, TypeRule
@@ -479,6 +480,10 @@ class Walker:
             return
         if not self._fixed_pattern(value, rule, expr, ctx):
             return
+        if code == "Coding" and not check_coding(value, expr, ctx.add, self._is_value_set):
+            return
+        if code == "Attachment" and not check_attachment(value, expr, ctx.add):
+            return
         bound = rule.binding_strength in ("required", "extensible") and code in ("Coding", "CodeableConcept")
         if bound and not self._check_binding(value, rule, code, expr, ctx):
             return
@@ -556,6 +561,19 @@ class Walker:
             return
         if not self._fixed_pattern(value, rule, expr, ctx) or not self._within_limits(value, rule, expr, ctx):
             return
+        if isinstance(value, str) and primitive.name in ("string", "markdown"):
+            size = string_too_long(value)
+            if size is not None:
+                ctx.add(
+                    ERROR,
+                    IssueType.TOO_LONG,
+                    msg.TOO_LONG,
+                    f"{rule.label} is {size} bytes; FHIR R4 strings may be at most 1 MB (1048576 bytes)",
+                    expr,
+                )
+                return
+        elif primitive.name == "xhtml" and isinstance(value, str):
+            check_narrative_links(value, expr, ctx.add, ctx.resource)
         if rule.binding_strength in ("required", "extensible") and type_rule.code == "code":
             self._check_binding(value, rule, "code", expr, ctx)
         if rule.invariants:
@@ -663,6 +681,11 @@ class Walker:
             expr,
         )
         return severity is not ERROR
+
+    def _is_value_set(self, url: str) -> bool:
+        """Whether ``url`` is the canonical of a ValueSet known here (and not a code system's)."""
+        resource = self.terminology.store.get(url)
+        return isinstance(resource, dict) and resource.get("resourceType") == "ValueSet"
 
     @staticmethod
     def _owners(rule: ElementRule, owner: str, ctx: Context) -> set[str]:

@@ -35,6 +35,9 @@ BUNDLE_REQUEST = "FF-BUNDLE-REQUEST"  # a transaction/batch entry's request disa
 PARENT_COUNT = "FF-PARENT-COUNT"  # a national return without exactly one Patient (when no ff-bun-1 applies)
 CHILD_AGE = "FF-CHILD-AGE"  # a dependent child 18 or over on the reporting date
 STATUS_COUNTS = "FF-STATUS-COUNTS"  # parental-status disagrees with the children listed (warning)
+CODING_SYSTEM = "FF-CODING-SYSTEM"  # Coding.system relative, or a ValueSet url instead of a code system
+ATTACHMENT = "FF-ATTACHMENT"  # Attachment.size/hash disagree with the decoded data
+NARRATIVE_LINK = "FF-NARRATIVE-LINK"  # a narrative href="#x" that names no element or contained resource
 INTERNAL = "FF-INTERNAL"  # the validator failed on this input (a defect, or a broken definition): error
 
 ALL = {name: value for name, value in dict(globals()).items() if name.isupper() and isinstance(value, str)}

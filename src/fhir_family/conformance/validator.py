@@ -18,6 +18,7 @@ from . import messages as msg
 from .bundle_rules import check_bundle
 from .compiler import Compiler
 from .engine import Context, Walker
+from .implied_profiles import implied_profiles, vital_signs_codes
 from .packages import STRUCTURE_DEFINITION_BASE, DefinitionStore
 from .rules import Structure
 from .terminology import Terminology
@@ -54,6 +55,7 @@ class Validator:
         self.compiler = Compiler(store, native_fast_paths)
         self.terminology = Terminology(store)
         self.walker = Walker(self.compiler, self.terminology, self._dispatch)
+        self._vital_signs = vital_signs_codes(store)
         self._profiles_by_alias: dict[str, str] = {}
         for sd in store.by_type("StructureDefinition"):
             url = sd.get("url")
@@ -143,6 +145,7 @@ class Validator:
             structures = [self._structure(url)]
         else:
             structures = self._structures_for(resource, expr, run, top_level=True)
+        structures = self._with_implied(resource, structures)
         if resource_type == "Bundle":
             run.national = self._is_national(resource, structures)
         bundle_done = resource_type != "Bundle"
@@ -227,6 +230,12 @@ class Validator:
             return [self._structure(role)]
         return [self._structure(STRUCTURE_DEFINITION_BASE + resource_type)]
 
+    def _with_implied(self, resource: dict[str, Any], structures: list[Structure]) -> list[Structure]:
+        """Add the profiles R4 itself requires by content (vital signs by LOINC code; implied_profiles.py)."""
+        implied = implied_profiles(resource, self._vital_signs)
+        chosen = {s.profile_url for s in structures}
+        return structures + [self._structure(url) for url in implied if url not in chosen]
+
     @staticmethod
     def _looks_national(bundle: dict[str, Any]) -> bool:
         identifier = bundle.get("identifier")
@@ -252,7 +261,8 @@ class Validator:
         outer = ctx.national
         if resource_type == "Bundle":
             ctx.national = False  # a nested Bundle is not the national return itself
-        for structure in self._structures_for(resource, expr, ctx, top_level=False):
+        chosen = self._structures_for(resource, expr, ctx, top_level=False)
+        for structure in self._with_implied(resource, chosen):
             self.walker.validate_resource(resource, structure, expr, ctx)
         ctx.national = outer
 
