@@ -82,7 +82,8 @@ def core_patient(**extra: Any) -> dict[str, Any]:
         ),
         (
             core_patient(_gender={"extension": [{"url": "http://example.org/x", "valueString": "y"}]}),
-            ("warning", "extension", "Patient.gender.extension[0]", "FF-EXT-UNKNOWN"),
+            # against core (no guide profile) an unknown extension is an error, as the reference validator
+            ("error", "extension", "Patient.gender.extension[0]", "FF-EXT-UNKNOWN"),
         ),
         (
             core_patient(extension=[{"url": "http://hl7.org/fhir/StructureDefinition/patient-birthPlace"}]),
@@ -136,7 +137,7 @@ def test_extension_with_both_value_and_extensions_fails_ext1() -> None:
         ]
     )
     assert issues(patient, CORE_PATIENT) == [
-        ("warning", "extension", "Patient.extension[0]", "FF-EXT-UNKNOWN"),
+        ("error", "extension", "Patient.extension[0]", "FF-EXT-UNKNOWN"),
         ("error", "invariant", "Patient.extension[0]", "FF-INVARIANT"),
     ]
 

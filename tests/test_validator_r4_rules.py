@@ -12,9 +12,11 @@ from typing import Any
 
 import pytest
 
-from fhir_family.conformance import default_validator
+from fhir_family.conformance import Validator, default_validator
+from fhir_family.conformance.extension_policy import ExtensionPolicy
 from fhir_family.conformance.guide_fast_paths import nhs_check_digit
 from fhir_family.conformance.invariants import Invariant
+from fhir_family.conformance.packages import DefinitionStore
 from fhir_family.outcome import SOURCE_EXTENSION, message_id
 
 CORE = "http://hl7.org/fhir/StructureDefinition/"
@@ -521,3 +523,64 @@ def test_vital_signs_profile_applies_by_loinc_code() -> None:
 def test_vital_signs_profile_applies_inside_a_bundle() -> None:
     b = _bundle("collection", {"fullUrl": BASE + "Observation/w", "resource": _weight(id="w")})
     assert issues(b) == {("error", "required", "Bundle.entry[0].resource.category", "FF-CARDINALITY-MIN")}
+
+
+# -- unknown extensions: the policy -------------------------------------------------------------------------
+
+VENDOR = "https://vendor.example/fhir/StructureDefinition/"
+
+
+def _with_vendor_extension(name: str = "colour") -> dict[str, Any]:
+    return _observation(extension=[{"url": VENDOR + name, "valueString": "blue"}])
+
+
+@pytest.fixture(scope="module")
+def lenient() -> Validator:
+    return Validator(DefinitionStore.default(), unknown_extensions="warning")
+
+
+@pytest.fixture(scope="module")
+def allow_vendor() -> Validator:
+    return Validator(DefinitionStore.default(), unknown_extensions=["https://vendor.example/"])
+
+
+def _found(validator: Validator, resource: dict[str, Any]) -> Found:
+    outcome = validator.validate(resource, CORE + resource["resourceType"])
+    found = outcome["issue"]
+    return {(i["severity"], i["code"], (i.get("expression") or [None])[0], message_id(i)) for i in found}
+
+
+def test_unknown_extension_is_an_error_by_default_as_the_reference_validator() -> None:
+    expected = {("error", "extension", "Observation.extension[0]", "FF-EXT-UNKNOWN")}
+    assert issues(_with_vendor_extension()) == expected
+    b = _bundle("collection", {"fullUrl": BASE + "Observation/o", "resource": _with_vendor_extension()})
+    assert issues(b) == {("error", "extension", "Bundle.entry[0].resource.extension[0]", "FF-EXT-UNKNOWN")}
+
+
+def test_unknown_extension_on_the_guides_profiles_keeps_its_documented_warning() -> None:
+    bundle = json.loads((EXAMPLES / "unknown-extension-warning.json").read_text(encoding="utf-8"))
+    assert issues(bundle, "national-return-bundle") == {
+        ("warning", "extension", "Bundle.entry[1].resource.extension[1]", "FF-EXT-UNKNOWN")
+    }
+
+
+def test_unknown_extension_policy_warning(lenient: Validator) -> None:
+    assert _found(lenient, _with_vendor_extension()) == {
+        ("warning", "extension", "Observation.extension[0]", "FF-EXT-UNKNOWN")
+    }
+
+
+def test_unknown_extension_policy_allowed_domains(allow_vendor: Validator) -> None:
+    assert _found(allow_vendor, _with_vendor_extension()) == {
+        ("information", "extension", "Observation.extension[0]", "FF-EXT-UNKNOWN")
+    }
+    elsewhere = _observation(extension=[{"url": "https://other.example/ext", "valueString": "x"}])
+    assert _found(allow_vendor, elsewhere) == {
+        ("error", "extension", "Observation.extension[0]", "FF-EXT-UNKNOWN")
+    }
+
+
+@pytest.mark.parametrize("setting", ["errors", [], [""]])
+def test_unknown_extension_policy_rejects_a_bad_setting(setting: Any) -> None:
+    with pytest.raises(ValueError, match="unknown_extensions"):
+        ExtensionPolicy.of(setting)

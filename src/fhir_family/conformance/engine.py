@@ -16,6 +16,7 @@ from ..outcome import Issue, IssueSeverity, IssueType
 from . import messages as msg
 from .compiler import Compiler
 from .datatype_rules import check_attachment, check_coding, check_narrative_links, string_too_long
+from .extension_policy import ExtensionPolicy
 from .invariants import Invariant, ele1_holds, ext1_holds
 from .primitives import describe
 from .rules import MISSING, ElementRule, Structure, TypeRule
@@ -53,6 +54,8 @@ class Context:
     #: FHIRPath ``%rootResource``: the resource being walked, or its container when it is contained (a
     #: Bundle entry or a Parameters resource is its own root, not the Bundle/Parameters around it)
     root_resource: Any = None
+    #: the profile the current resource is validated against (the unknown-extension policy reads it)
+    profile_url: str | None = None
 
     def add(
         self,
@@ -105,10 +108,17 @@ def matches_pattern(value: Any, pattern: Any) -> bool:
 class Walker:
     """Validates JSON values against compiled structures; resources found inside go back to ``dispatch``."""
 
-    def __init__(self, compiler: Compiler, terminology: Any, dispatch: ResourceDispatch) -> None:
+    def __init__(
+        self,
+        compiler: Compiler,
+        terminology: Any,
+        dispatch: ResourceDispatch,
+        extension_policy: ExtensionPolicy | None = None,
+    ) -> None:
         self.compiler = compiler
         self.terminology = terminology
         self.dispatch = dispatch
+        self.extension_policy = extension_policy or ExtensionPolicy()
 
     # -- objects -----------------------------------------------------------------------------------
 
@@ -126,7 +136,8 @@ class Walker:
         there, so an invariant that fails only because of a fault they report is not reported again.
         """
         outer, outer_expr, outer_root = ctx.resource, ctx.resource_expr, ctx.root_resource
-        ctx.resource, ctx.resource_expr = resource, expr
+        outer_profile = ctx.profile_url
+        ctx.resource, ctx.resource_expr, ctx.profile_url = resource, expr, structure.profile_url
         if outer_root is None or not _CONTAINED.search(expr):
             ctx.root_resource = resource
         before = ctx.errors
@@ -135,6 +146,7 @@ class Walker:
             before_invariants()
         self.check_invariants(resource, structure.invariants, None, expr, ctx, before, suppress_roots=True)
         ctx.resource, ctx.resource_expr, ctx.root_resource = outer, outer_expr, outer_root
+        ctx.profile_url = outer_profile
 
     def validate_object(
         self, obj: dict[str, Any], structure: Structure, expr: str, ctx: Context, resource_root: bool = False
@@ -709,12 +721,17 @@ class Walker:
             if relative and rule.profile_name == "Extension":
                 pass  # a part of an extension that is itself unknown (already reported): one fault, one issue
             elif isinstance(url, str):
+                severity = self.extension_policy.severity(url, ctx.profile_url)
+                why = {
+                    ERROR: "; unknown extensions are not allowed here (policy unknown_extensions)",
+                    IssueSeverity.INFORMATION: "; its domain is allowed (policy unknown_extensions)",
+                }.get(severity, "")
                 ctx.add(
-                    WARNING,
+                    severity,
                     IssueType.EXTENSION,
                     msg.EXT_UNKNOWN,
                     f"extension {url!r} is not defined by the guide or FHIR R4 core, so its content "
-                    "was not checked against a definition",
+                    f"was not checked against a definition{why}",
                     expr,
                 )
             return self.compiler.structure("Extension")

@@ -9,6 +9,7 @@ MentalHealthEpisode); otherwise the core definition of its resource type.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from . import messages as msg
 from .bundle_rules import check_bundle
 from .compiler import Compiler
 from .engine import Context, Walker
+from .extension_policy import ExtensionPolicy
 from .implied_profiles import implied_profiles, vital_signs_codes
 from .packages import STRUCTURE_DEFINITION_BASE, DefinitionStore
 from .rules import Structure
@@ -49,12 +51,20 @@ class _Run(Context):
 class Validator:
     """Validates resources and Bundles against FHIR R4 core and a guide's profiles; thread-safe."""
 
-    def __init__(self, store: DefinitionStore, native_fast_paths: bool = True) -> None:
-        """``native_fast_paths=False``: every invariant but ele-1/ext-1 through fhirpathpy (slower)."""
+    def __init__(
+        self,
+        store: DefinitionStore,
+        native_fast_paths: bool = True,
+        unknown_extensions: str | Iterable[str] = "error",
+    ) -> None:
+        """``native_fast_paths=False``: every invariant but ele-1/ext-1 through fhirpathpy (slower).
+        ``unknown_extensions``: "error" (the reference validator's default; the guide's profiles keep their
+        documented warning), "warning", or URL prefixes whose extensions are allowed (extension_policy.py)."""
         self.store = store
         self.compiler = Compiler(store, native_fast_paths)
         self.terminology = Terminology(store)
-        self.walker = Walker(self.compiler, self.terminology, self._dispatch)
+        policy = ExtensionPolicy.of(unknown_extensions)
+        self.walker = Walker(self.compiler, self.terminology, self._dispatch, policy)
         self._vital_signs = vital_signs_codes(store)
         self._profiles_by_alias: dict[str, str] = {}
         for sd in store.by_type("StructureDefinition"):
