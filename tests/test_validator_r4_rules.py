@@ -584,3 +584,135 @@ def test_unknown_extension_policy_allowed_domains(allow_vendor: Validator) -> No
 def test_unknown_extension_policy_rejects_a_bad_setting(setting: Any) -> None:
     with pytest.raises(ValueError, match="unknown_extensions"):
         ExtensionPolicy.of(setting)
+
+
+# -- minValue/maxValue of Quantity and Duration, bindings on Quantity ---------------------------------------
+
+UCUM = "http://unitsofmeasure.org"
+EXAMPLE = "http://example.org/fhir/"
+
+
+def _profile(name: str, resource_type: str, elements: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "resourceType": "StructureDefinition",
+        "id": name,
+        "url": f"{EXAMPLE}StructureDefinition/{name}",
+        "name": name.title().replace("-", ""),
+        "status": "active",
+        "kind": "resource",
+        "abstract": False,
+        "type": resource_type,
+        "baseDefinition": CORE + resource_type,
+        "derivation": "constraint",
+        "differential": {"element": [{"id": resource_type, "path": resource_type}, *elements]},
+    }
+
+
+def _ucum(value: float, code: str) -> dict[str, Any]:
+    return {"value": value, "unit": code, "system": UCUM, "code": code}
+
+
+@pytest.fixture(scope="module")
+def quantity_profiles(tmp_path_factory: pytest.TempPathFactory) -> Validator:
+    folder = tmp_path_factory.mktemp("quantity-guide")
+    weight = _profile(
+        "weight-limits",
+        "Observation",
+        [
+            {
+                "id": "Observation.value[x]",
+                "path": "Observation.value[x]",
+                "type": [{"code": "Quantity"}],
+                "minValueQuantity": _ucum(0.5, "kg"),
+                "maxValueQuantity": _ucum(300, "kg"),
+                "binding": {"strength": "required", "valueSet": f"{EXAMPLE}ValueSet/weight-units"},
+            }
+        ],
+    )
+    supply = _profile(
+        "supply-limit",
+        "MedicationRequest",
+        [
+            {
+                "id": "MedicationRequest.dispenseRequest.expectedSupplyDuration",
+                "path": "MedicationRequest.dispenseRequest.expectedSupplyDuration",
+                "maxValueQuantity": {"value": 90, "unit": "days", "system": UCUM, "code": "d"},
+            }
+        ],
+    )
+    units = {
+        "resourceType": "ValueSet",
+        "id": "weight-units",
+        "url": f"{EXAMPLE}ValueSet/weight-units",
+        "status": "active",
+        "compose": {
+            "include": [{"system": UCUM, "concept": [{"code": "kg"}, {"code": "g"}, {"code": "[lb_av]"}]}]
+        },
+    }
+    for resource in (weight, supply, units):
+        (folder / f"{resource['resourceType']}-{resource['id']}.json").write_text(json.dumps(resource))
+    return Validator.from_package(folder)
+
+
+def _weighed(quantity: dict[str, Any]) -> dict[str, Any]:
+    return _observation(valueQuantity=quantity)
+
+
+@pytest.mark.parametrize(
+    ("quantity", "expected"),
+    [
+        (_ucum(70, "kg"), set()),
+        (_ucum(300, "kg"), set()),
+        (_ucum(301, "kg"), {("error", "value", "Observation.value.ofType(Quantity)", "FF-VALUE-RANGE")}),
+        (_ucum(600, "g"), set()),  # 0.6 kg
+        (_ucum(400, "g"), {("error", "value", "Observation.value.ofType(Quantity)", "FF-VALUE-RANGE")}),
+        (_ucum(700, "[lb_av]"), {("error", "value", "Observation.value.ofType(Quantity)", "FF-VALUE-RANGE")}),
+        (_ucum(150, "[lb_av]"), set()),
+        # not comparable: said so, never passed in silence
+        (
+            {"value": 70, "unit": "kg"},
+            {("warning", "value", "Observation.value.ofType(Quantity)", "FF-VALUE-UNCHECKED")},
+        ),
+    ],
+)
+def test_quantity_min_max_value_with_ucum_conversion(
+    quantity_profiles: Validator, quantity: dict[str, Any], expected: Found
+) -> None:
+    outcome = quantity_profiles.validate(_weighed(quantity), f"{EXAMPLE}StructureDefinition/weight-limits")
+    found = {
+        (i["severity"], i["code"], i["expression"][0], message_id(i))
+        for i in outcome["issue"]
+        if "expression" in i
+    }
+    assert found == expected
+
+
+def test_quantity_binding_checks_system_and_code(quantity_profiles: Validator) -> None:
+    in_range = _weighed(_ucum(0.07, "t"))  # 70 kg, but in tonnes, which the ValueSet does not allow
+    outcome = quantity_profiles.validate(in_range, f"{EXAMPLE}StructureDefinition/weight-limits")
+    [issue] = [i for i in outcome["issue"] if i["severity"] == "error"]
+    assert (issue["code"], issue["expression"], message_id(issue)) == (
+        "code-invalid",
+        ["Observation.value.ofType(Quantity)"],
+        "FF-CODE-NOT-IN-VS",
+    )
+    assert issue["diagnostics"].endswith(
+        "'http://unitsofmeasure.org|t' is not in ValueSet http://example.org/fhir/ValueSet/weight-units; "
+        "the allowed codes of http://unitsofmeasure.org are '[lb_av]', 'g', 'kg'"
+    )
+
+
+@pytest.mark.parametrize(("weeks", "ok"), [(12, True), (13, False)])
+def test_duration_max_value_in_other_units(quantity_profiles: Validator, weeks: int, ok: bool) -> None:
+    request = {
+        "resourceType": "MedicationRequest",
+        "status": "active",
+        "intent": "order",
+        "medicationCodeableConcept": {"text": "aspirin"},
+        "subject": {"reference": "Patient/1"},
+        "dispenseRequest": {"expectedSupplyDuration": _ucum(weeks, "wk")},
+    }
+    outcome = quantity_profiles.validate(request, f"{EXAMPLE}StructureDefinition/supply-limit")
+    errors = [(i["expression"][0], message_id(i)) for i in outcome["issue"] if i["severity"] == "error"]
+    expected = [("MedicationRequest.dispenseRequest.expectedSupplyDuration", "FF-VALUE-RANGE")]
+    assert errors == ([] if ok else expected)

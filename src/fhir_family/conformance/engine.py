@@ -19,6 +19,7 @@ from .datatype_rules import check_attachment, check_coding, check_narrative_link
 from .extension_policy import ExtensionPolicy
 from .invariants import Invariant, ele1_holds, ext1_holds
 from .primitives import describe
+from .quantities import QUANTITY_TYPES, compare_quantities
 from .rules import MISSING, ElementRule, Structure, TypeRule
 
 ERROR, WARNING = IssueSeverity.ERROR, IssueSeverity.WARNING
@@ -496,7 +497,11 @@ class Walker:
             return
         if code == "Attachment" and not check_attachment(value, expr, ctx.add):
             return
-        bound = rule.binding_strength in ("required", "extensible") and code in ("Coding", "CodeableConcept")
+        if code in QUANTITY_TYPES and not self._quantity_within_limits(value, rule, expr, ctx):
+            return
+        bound = rule.binding_strength in ("required", "extensible") and (
+            code in ("Coding", "CodeableConcept") or code in QUANTITY_TYPES
+        )
         if bound and not self._check_binding(value, rule, code, expr, ctx):
             return
         if code == "Reference" and isinstance(value.get("reference"), str):
@@ -625,6 +630,36 @@ class Walker:
                 return False
         return True
 
+    def _quantity_within_limits(
+        self, value: dict[str, Any], rule: ElementRule, expr: str, ctx: Context
+    ) -> bool:
+        """minValueQuantity / maxValueQuantity, with UCUM conversion (quantities.py)."""
+        for bound, word, outside in ((rule.min_value, "at least", -1), (rule.max_value, "at most", 1)):
+            if not isinstance(bound, dict):
+                continue
+            result = compare_quantities(value, bound)
+            shown = f"{bound.get('value')} {bound.get('code') or bound.get('unit') or ''}".strip()
+            found = f"{value.get('value')} {value.get('code') or value.get('unit') or ''}".strip()
+            if result.order is None:
+                ctx.add(
+                    WARNING,
+                    IssueType.VALUE,
+                    msg.VALUE_UNCHECKED,
+                    f"{rule.label} must be {word} {shown} (profile {rule.profile_name}), but {found} "
+                    f"could not be compared: {result.why}",
+                    expr,
+                )
+            elif result.order == outside:
+                ctx.add(
+                    ERROR,
+                    IssueType.VALUE,
+                    msg.VALUE_RANGE,
+                    f"{rule.label} must be {word} {shown} (profile {rule.profile_name}), found {found}",
+                    expr,
+                )
+                return False
+        return True
+
     def _fixed_pattern(self, value: Any, rule: ElementRule, expr: str, ctx: Context) -> bool:
         if rule.fixed is not MISSING and value != rule.fixed:
             ctx.add(
@@ -652,7 +687,7 @@ class Walker:
         valueset = rule.binding_value_set or ""
         if code == "code":
             result = self.terminology.validate_code(valueset, None, value)
-        elif code == "Coding":
+        elif code == "Coding" or code in QUANTITY_TYPES:  # a Quantity's binding applies to its system|code
             if not isinstance(value.get("code"), str):
                 return True
             result = self.terminology.validate_code(valueset, value.get("system"), value["code"])

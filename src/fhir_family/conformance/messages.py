@@ -14,6 +14,7 @@ FIXED = "FF-FIXED"  # value differs from the profile's fixed value
 PATTERN = "FF-PATTERN"  # value does not contain the profile's pattern
 TOO_LONG = "FF-TOO-LONG"  # a string longer than the profile's maxLength
 VALUE_RANGE = "FF-VALUE-RANGE"  # a value below minValue[x] or above maxValue[x]
+VALUE_UNCHECKED = "FF-VALUE-UNCHECKED"  # a Quantity that cannot be compared with minValue/maxValue (warning)
 SLICE_CLOSED = "FF-SLICE-CLOSED"  # item matches no slice of a closed slicing
 CODE_NOT_IN_VS = "FF-CODE-NOT-IN-VS"  # code not in a required (error) or extensible (warning) ValueSet
 CODE_UNCHECKED = "FF-CODE-UNCHECKED"  # ValueSet or code system not available locally (warning)
