@@ -716,3 +716,217 @@ def test_duration_max_value_in_other_units(quantity_profiles: Validator, weeks: 
     errors = [(i["expression"][0], message_id(i)) for i in outcome["issue"] if i["severity"] == "error"]
     expected = [("MedicationRequest.dispenseRequest.expectedSupplyDuration", "FF-VALUE-RANGE")]
     assert errors == ([] if ok else expected)
+
+
+# -- slicing, and profiles reached through a containing profile ---------------------------------------------
+
+
+def _sd_url(name: str) -> str:
+    return f"{EXAMPLE}StructureDefinition/{name}"
+
+
+def _entry_slicing(kind: str) -> dict[str, Any]:
+    return {
+        "id": "Bundle.entry",
+        "path": "Bundle.entry",
+        "slicing": {"discriminator": [{"type": kind, "path": "resource"}], "rules": "open"},
+    }
+
+
+def _entry_slice(name: str, resource_type: str, profile: str | None, minimum: int) -> list[dict[str, Any]]:
+    resource_type_rule: dict[str, Any] = {"code": resource_type}
+    if profile:
+        resource_type_rule["profile"] = [_sd_url(profile)]
+    return [
+        {"id": f"Bundle.entry:{name}", "path": "Bundle.entry", "sliceName": name, "min": minimum, "max": "1"},
+        {
+            "id": f"Bundle.entry:{name}.resource",
+            "path": "Bundle.entry.resource",
+            "type": [resource_type_rule],
+        },
+    ]
+
+
+@pytest.fixture(scope="module")
+def slicing_profiles(tmp_path_factory: pytest.TempPathFactory) -> Validator:
+    folder = tmp_path_factory.mktemp("slicing-guide")
+    named = _profile("named-patient", "Patient", [{"id": "Patient.name", "path": "Patient.name", "min": 1}])
+    by_type = _profile(
+        "typed-bundle",
+        "Bundle",
+        [
+            _entry_slicing("type"),
+            *_entry_slice("patient", "Patient", "named-patient", 1),
+            *_entry_slice("org", "Organization", None, 0),
+        ],
+    )
+    by_profile = _profile(
+        "profiled-bundle",
+        "Bundle",
+        [_entry_slicing("profile"), *_entry_slice("named", "Patient", "named-patient", 1)],
+    )
+    two_patterns = _profile(
+        "two-pattern-patient",
+        "Patient",
+        [
+            {
+                "id": "Patient.identifier",
+                "path": "Patient.identifier",
+                "slicing": {
+                    "discriminator": [
+                        {"type": "pattern", "path": "system"},
+                        {"type": "pattern", "path": "type"},
+                    ],
+                    "rules": "closed",
+                },
+            },
+            {
+                "id": "Patient.identifier:nhs",
+                "path": "Patient.identifier",
+                "sliceName": "nhs",
+                "min": 1,
+                "max": "1",
+            },
+            {
+                "id": "Patient.identifier:nhs.system",
+                "path": "Patient.identifier.system",
+                "patternUri": "https://fhir.nhs.uk/Id/nhs-number",
+            },
+        ],
+    )
+    parameters = _profile(
+        "patient-parameters",
+        "Parameters",
+        [
+            {
+                "id": "Parameters.parameter.resource",
+                "path": "Parameters.parameter.resource",
+                "type": [{"code": "Patient", "profile": [_sd_url("named-patient")]}],
+            }
+        ],
+    )
+    unknown_parameters = _profile(
+        "unknown-parameters",
+        "Parameters",
+        [
+            {
+                "id": "Parameters.parameter.resource",
+                "path": "Parameters.parameter.resource",
+                "type": [{"code": "Patient", "profile": [_sd_url("not-loaded")]}],
+            }
+        ],
+    )
+    subject = _profile(
+        "named-subject-observation",
+        "Observation",
+        [
+            {
+                "id": "Observation.subject",
+                "path": "Observation.subject",
+                "type": [{"code": "Reference", "targetProfile": [_sd_url("named-patient")]}],
+            },
+            {
+                "id": "Observation.performer",
+                "path": "Observation.performer",
+                "type": [{"code": "Reference", "targetProfile": [_sd_url("not-loaded-practitioner")]}],
+            },
+        ],
+    )
+    for sd in (named, by_type, by_profile, two_patterns, parameters, unknown_parameters, subject):
+        (folder / f"StructureDefinition-{sd['id']}.json").write_text(json.dumps(sd))
+    return Validator.from_package(folder)
+
+
+def _found_against(validator: Validator, resource: dict[str, Any], name: str) -> Found:
+    outcome = validator.validate(resource, _sd_url(name))
+    return {
+        (i["severity"], i["code"], (i.get("expression") or [None])[0], message_id(i))
+        for i in outcome["issue"]
+        if i["severity"] != "information"
+    }
+
+
+NAMED = {"resourceType": "Patient", "id": "p", "name": [{"family": "Jones"}]}
+UNNAMED = {"resourceType": "Patient", "id": "p", "gender": "female"}
+
+
+def _collection(*resources: dict[str, Any]) -> dict[str, Any]:
+    entries = [{"fullUrl": f"{BASE}{r['resourceType']}/{r['id']}", "resource": r} for r in resources]
+    return _bundle("collection", *entries)
+
+
+def test_slicing_bundle_entries_by_resource_type_applies_the_slice_profile(
+    slicing_profiles: Validator,
+) -> None:
+    org = _org("o")
+    weight = _observation(id="w")  # matches no slice: allowed, the slicing is open
+    assert _found_against(slicing_profiles, _collection(NAMED, org, weight), "typed-bundle") == set()
+    # the Patient slice's resource type names profile named-patient: applied (name 1..*)
+    assert _found_against(slicing_profiles, _collection(UNNAMED, org), "typed-bundle") == {
+        ("error", "required", "Bundle.entry[0].resource.name", "FF-CARDINALITY-MIN")
+    }
+    assert _found_against(slicing_profiles, _collection(org), "typed-bundle") == {
+        ("error", "required", "Bundle.entry", "FF-CARDINALITY-MIN")
+    }
+
+
+def test_slicing_by_profile_discriminator(slicing_profiles: Validator) -> None:
+    assert _found_against(slicing_profiles, _collection(NAMED), "profiled-bundle") == set()
+    # an unnamed Patient does not conform to named-patient, so the required slice is missing
+    assert _found_against(slicing_profiles, _collection(UNNAMED), "profiled-bundle") == {
+        ("error", "required", "Bundle.entry", "FF-CARDINALITY-MIN")
+    }
+
+
+def test_slice_that_leaves_one_of_two_pattern_discriminators_open(slicing_profiles: Validator) -> None:
+    nhs = {"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9434765919"}
+    typed = {**nhs, "type": {"text": "NHS number"}}
+    for identifier in (nhs, typed):
+        patient = {"resourceType": "Patient", "identifier": [identifier]}
+        assert _found_against(slicing_profiles, patient, "two-pattern-patient") == set()
+    other = {"resourceType": "Patient", "identifier": [{"system": "urn:oid:1.2.3", "value": "x"}]}
+    assert _found_against(slicing_profiles, other, "two-pattern-patient") == {
+        ("error", "required", "Patient.identifier", "FF-CARDINALITY-MIN"),
+        ("error", "structure", "Patient.identifier[0]", "FF-SLICE-CLOSED"),
+    }
+
+
+def test_parameters_resource_gets_the_profile_its_element_names(slicing_profiles: Validator) -> None:
+    def parameters(patient: dict[str, Any]) -> dict[str, Any]:
+        return {"resourceType": "Parameters", "parameter": [{"name": "patient", "resource": patient}]}
+
+    assert _found_against(slicing_profiles, parameters(NAMED), "patient-parameters") == set()
+    assert _found_against(slicing_profiles, parameters(UNNAMED), "patient-parameters") == {
+        ("error", "required", "Parameters.parameter[0].resource.name", "FF-CARDINALITY-MIN")
+    }
+    assert _found_against(slicing_profiles, parameters(NAMED), "unknown-parameters") == {
+        ("warning", "not-found", "Parameters.parameter[0].resource", "FF-PROFILE-UNKNOWN")
+    }
+
+
+def test_target_profile_is_checked_on_the_target_and_an_unknown_one_is_reported(
+    slicing_profiles: Validator,
+) -> None:
+    def bundle(patient: dict[str, Any]) -> dict[str, Any]:
+        observation = _observation(
+            id="o",
+            meta={"profile": [_sd_url("named-subject-observation")]},
+            subject={"reference": "Patient/p"},
+            performer=[{"reference": "Practitioner/x"}],
+        )
+        return _collection(patient, observation)
+
+    performer = "Bundle.entry[1].resource.performer[0].reference"
+    unknown_target = ("warning", "not-found", performer, "FF-PROFILE-UNKNOWN")
+    assert _found_against(slicing_profiles, bundle(NAMED), "typed-bundle") == {unknown_target}
+    # the Patient is valid as a Patient (validated against core), but not as the named-patient the
+    # Observation's subject requires
+    assert _found_against(slicing_profiles, bundle(UNNAMED), "typed-bundle") == {
+        unknown_target,
+        ("error", "required", "Bundle.entry[0].resource.name", "FF-CARDINALITY-MIN"),
+    }
+    assert _found_against(slicing_profiles, bundle(UNNAMED), "profiled-bundle") == {
+        unknown_target,
+        ("error", "required", "Bundle.entry", "FF-CARDINALITY-MIN"),
+        ("error", "structure", "Bundle.entry[1].resource.subject.reference", "FF-REF-TARGET"),
+    }

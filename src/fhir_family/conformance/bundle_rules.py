@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -32,6 +33,7 @@ _OID_URN = re.compile(r"^urn:oid:[0-2](\.(0|[1-9][0-9]*))+$")
 #: a RESTful resource URL: [base]/Type/id (bundle.html#references)
 _RESTFUL = re.compile(r"^(https?://.+/|)([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})$")
 _HISTORY = re.compile(r"^(.*)/_history/([^/]+)$")
+Conforms = Callable[[dict[str, Any], str], bool]
 
 
 @dataclass(slots=True)
@@ -64,13 +66,19 @@ def _entries(bundle: dict[str, Any], expr: str) -> list[Entry]:
 
 
 def check_bundle(
-    bundle: dict[str, Any], expr: str, ctx: Context, national: bool, has_parent_invariant: bool
+    bundle: dict[str, Any],
+    expr: str,
+    ctx: Context,
+    national: bool,
+    has_parent_invariant: bool,
+    conforms: Conforms | None = None,
 ) -> None:
-    """Every Bundle: fullUrls and references. A national return also: one parent, ages, status counts."""
+    """Every Bundle: fullUrls and references. A national return also: one parent, ages, status counts.
+    ``conforms(resource, profile_url)`` checks a reference's target against a constraining targetProfile."""
     entries = _entries(bundle, expr)
     bundle_type = bundle.get("type")
     by_url = _check_full_urls(entries, ctx)
-    _check_references(entries, by_url, ctx, national, bundle_type)
+    _check_references(entries, by_url, ctx, national, bundle_type, conforms)
     _check_links(bundle, expr, ctx, bundle_type)
     if bundle_type == "searchset":
         _check_search_entries(bundle, entries, ctx)
@@ -203,7 +211,12 @@ def _resolve(
 
 
 def _check_references(
-    entries: list[Entry], by_url: dict[str, Entry], ctx: Context, national: bool, bundle_type: Any
+    entries: list[Entry],
+    by_url: dict[str, Entry],
+    ctx: Context,
+    national: bool,
+    bundle_type: Any,
+    conforms: Conforms | None,
 ) -> None:
     by_resource = {id(e.resource): e for e in entries if e.resource is not None}
     # entries whose fullUrl is missing or malformed (already reported): a reference that may have meant one
@@ -248,6 +261,22 @@ def _check_references(
                 f"but points at a {actual}",
                 ref.expression,
             )
+            continue
+        if ref.profiles and conforms is not None and target.resource is not None:
+            if _has_error_at(ctx, f"{target.expr}.resource"):
+                continue  # the target's own issues say what is wrong with it: one fault, one issue
+            applied = ctx.profiles_applied.get(id(target.resource), set())
+            if any(url in applied for url in ref.profiles):
+                continue  # already walked against that profile in this call, without errors
+            if not any(conforms(target.resource, url) for url in ref.profiles):
+                ctx.add(
+                    ERROR,
+                    IssueType.STRUCTURE,
+                    msg.REF_TARGET,
+                    f"reference {value!r} must point at a resource conforming to "
+                    f"{' or '.join(ref.profiles)} (targetProfile), but {target.expr} does not",
+                    ref.expression,
+                )
 
 
 # -- links, search results and requests -----------------------------------------------------------
@@ -454,6 +483,13 @@ def _parental_status(parent: Entry) -> dict[str, Any] | None:
 def _list(value: Any) -> list[Any]:
     """A JSON array, or nothing when the walk has already reported that it is not one."""
     return value if isinstance(value, list) else []
+
+
+def _has_error_at(ctx: Context, expression: str) -> bool:
+    return any(
+        issue.severity is ERROR and issue.expression and issue.expression.startswith(expression)
+        for issue in ctx.issues
+    )
 
 
 def _has_issue_at(ctx: Context, expression: str) -> bool:

@@ -277,8 +277,17 @@ class Compiler:
             slice_rule.discriminator_values = [self._slice_value(slice_rule, d) for d in rule.discriminators]
 
     def _slice_value(self, slice_rule: ElementRule, discriminator: Discriminator) -> Any:
-        if discriminator.kind == "type":
-            return tuple(t.code for t in slice_rule.types) or MISSING  # the types the slice allows
+        if discriminator.kind in ("type", "profile"):
+            target: ElementRule | None = slice_rule
+            if discriminator.path != "$this":
+                # Bundle.entry sliced by the type (or profile) of ``resource``: read that element's types
+                target = self._element_at(slice_rule, discriminator.path.split("."))
+            if target is None:
+                return MISSING
+            if discriminator.kind == "profile":
+                return tuple(p for t in target.types for p in t.profiles) or MISSING
+            codes = tuple(t.code for t in target.types if t.code not in ("Resource", "DomainResource"))
+            return codes or MISSING  # the types the slice allows
         if discriminator.kind == "exists":
             target = self._element_at(slice_rule, discriminator.path.split("."))
             if target is None or (target.min == 0 and target.max != 0):
@@ -354,6 +363,18 @@ class Compiler:
             if resource_type and resource_type != "Resource":
                 types.append(resource_type)
         return tuple(types) if len(types) == len(target_profiles) else ()
+
+    def target_constraints(self, target_profiles: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(profiles that constrain a resource type, profiles not loaded) among a Reference's targetProfile:
+        the first are checked against the target where the Bundle holds it, the second cannot be."""
+        constraints, unknown = [], []
+        for url in target_profiles:
+            sd = self.store.structure_definition(url)
+            if sd is None:
+                unknown.append(url)
+            elif sd.get("derivation") == "constraint":
+                constraints.append(sd.get("url", url))
+        return tuple(constraints), tuple(unknown)
 
     def extension_definition(self, url: str) -> Structure | None:
         """The compiled definition of an extension by its url, or None when it is not a known extension."""

@@ -7,6 +7,7 @@ invariants evaluated; a missing slice is reported instead of the (implied) missi
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,6 +38,8 @@ class Reference:
     resource: dict[str, Any]
     #: the resource's %rootResource: the Bundle entry's resource also for a reference in a contained one
     root: dict[str, Any]
+    #: targetProfiles that constrain a type: a target in the Bundle must conform to one of them
+    profiles: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -57,6 +60,15 @@ class Context:
     root_resource: Any = None
     #: the profile the current resource is validated against (the unknown-extension policy reads it)
     profile_url: str | None = None
+    #: id(resource) -> the profiles it has been walked against in this call (targetProfile checks read it)
+    profiles_applied: dict[int, set[str | None]] = field(default_factory=dict)
+
+    def scratch(self) -> Context:
+        """A copy for a trial walk (does this item conform to a slice's profile?) whose issues are kept
+        apart from the real ones."""
+        trial = copy.copy(self)
+        trial.issues, trial.errors, trial.references, trial.profiles_applied = [], 0, [], {}
+        return trial
 
     def add(
         self,
@@ -73,7 +85,8 @@ class Context:
         self.issues.append(Issue(severity, code, diagnostics, expression, message_id, rule=rule))
 
 
-ResourceDispatch = Callable[[Any, str, Context], None]
+#: (resource, expression, context, profiles the containing element's type names)
+ResourceDispatch = Callable[[Any, str, Context, tuple[str, ...]], None]
 
 
 def values_at(value: Any, path: str) -> list[Any]:
@@ -139,6 +152,7 @@ class Walker:
         outer, outer_expr, outer_root = ctx.resource, ctx.resource_expr, ctx.root_resource
         outer_profile = ctx.profile_url
         ctx.resource, ctx.resource_expr, ctx.profile_url = resource, expr, structure.profile_url
+        ctx.profiles_applied.setdefault(id(resource), set()).add(structure.profile_url)
         if outer_root is None or not _CONTAINED.search(expr):
             ctx.root_resource = resource
         before = ctx.errors
@@ -366,7 +380,7 @@ class Walker:
         for item, _ext in items:
             chosen = None
             for position, slice_rule in enumerate(rule.slices):
-                if self._in_slice(item, type_rule, rule, slice_rule):
+                if self._in_slice(item, type_rule, rule, slice_rule, ctx):
                     chosen = slice_rule
                     counts[position] += 1
                     break
@@ -406,12 +420,22 @@ class Walker:
                 slice_type = slice_rule.types[0] if slice_rule.types else type_rule
                 self.validate_item(item, item_ext, slice_rule, slice_type, item_expr, ctx)
 
-    def _in_slice(self, item: Any, type_rule: TypeRule, rule: ElementRule, slice_rule: ElementRule) -> bool:
+    def _in_slice(
+        self, item: Any, type_rule: TypeRule, rule: ElementRule, slice_rule: ElementRule, ctx: Context
+    ) -> bool:
         if not rule.discriminators:
             return False
-        for discriminator, expected in zip(rule.discriminators, slice_rule.discriminator_values, strict=True):
+        values = slice_rule.discriminator_values
+        if all(expected is MISSING for expected in values):
+            return False  # a slice that constrains none of the discriminators cannot be told apart
+        for discriminator, expected in zip(rule.discriminators, values, strict=True):
             if expected is MISSING:
-                return False
+                continue  # this slice leaves the discriminator open: any value (profiling.html#discriminator)
+            if discriminator.kind == "profile":
+                targets = [item] if discriminator.path == "$this" else values_at(item, discriminator.path)
+                if not any(self.conforms(t, url, ctx) for t in targets for url in expected):
+                    return False
+                continue
             if discriminator.kind == "type":
                 if discriminator.path == "$this":
                     actual_types = [type_rule.code]
@@ -438,6 +462,23 @@ class Walker:
                 return False
         return True
 
+    def conforms(self, value: Any, url: str, ctx: Context) -> bool:
+        """Whether ``value`` (a resource or a data type) meets profile ``url`` without errors: a trial walk
+        in a scratch context, for ``profile`` discriminators. An unknown profile matches nothing."""
+        structure = self.compiler.structure(url)
+        if structure is None or not isinstance(value, dict):
+            return False
+        trial = ctx.scratch()
+        if "resourceType" in value:
+            resource_type = value.get("resourceType")
+            if resource_type != structure.type_name and structure.type_name not in RESOURCE_CONTEXTS:
+                return False
+            self.validate_resource(value, structure, trial.resource_expr or "", trial)
+        else:
+            self.validate_object(value, structure, "", trial)
+            self.check_invariants(value, structure.invariants, structure.type_name, "", trial, 0)
+        return trial.errors == 0
+
     # -- single values -----------------------------------------------------------------------------
 
     def validate_item(
@@ -458,7 +499,7 @@ class Walker:
             )
             return
         if code in ("Resource", "DomainResource") or self.compiler.is_resource_type(code):
-            self.dispatch(value, expr, ctx)
+            self.dispatch(value, expr, ctx, type_rule.profiles)
             return
         if rule.check_ele1 and not ele1_holds(value):
             ctx.add(
@@ -505,6 +546,18 @@ class Walker:
         if bound and not self._check_binding(value, rule, code, expr, ctx):
             return
         if code == "Reference" and isinstance(value.get("reference"), str):
+            constraints, unknown = self.compiler.target_constraints(type_rule.target_profiles)
+            for url in unknown:
+                ctx.add(
+                    WARNING,
+                    IssueType.NOT_FOUND,
+                    msg.PROFILE_UNKNOWN,
+                    f"{rule.label} may point at profile {url} (targetProfile), which is not loaded, so the "
+                    "target cannot be checked against it",
+                    f"{expr}.reference",
+                )
+            if unknown:
+                constraints = ()  # the target may conform to the one not loaded: no verdict on the others
             ctx.references.append(
                 Reference(
                     value["reference"],
@@ -512,6 +565,7 @@ class Walker:
                     self.compiler.target_types(type_rule.target_profiles),
                     ctx.resource,
                     ctx.root_resource,
+                    constraints,
                 )
             )
         if code == "Extension" and (rule.check_ext1 or structure.check_ext1) and not ext1_holds(value):

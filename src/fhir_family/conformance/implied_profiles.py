@@ -1,4 +1,5 @@
-"""Profiles R4 applies to a resource by its content, not by ``meta.profile``: the vital signs profiles.
+"""Profiles that apply to a resource other than by its ``meta.profile``: the vital signs profiles R4 applies
+by content, and the profiles a containing profile names on a Resource-typed element.
 
 R4 observation-vitalsigns.html: "If a resource is used to represent vital signs, and has a LOINC code listed
 in the table, it SHALL conform to the corresponding profile". The codes come from the profiles themselves (the
@@ -10,6 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..outcome import IssueSeverity, IssueType
+from . import messages as msg
+from .engine import Context, Walker
 from .packages import DefinitionStore
 
 LOINC = "http://loinc.org"
@@ -61,3 +65,71 @@ def implied_profiles(resource: dict[str, Any], vital_signs: dict[str, str]) -> l
             if url is not None and url not in found:
                 found.append(url)
     return found
+
+
+def check_required_profiles(
+    walker: Walker,
+    resource: dict[str, Any],
+    expr: str,
+    ctx: Context,
+    profiles: tuple[str, ...],
+    already: set[str | None],
+) -> None:
+    """A resource in an element whose type names profiles (``Bundle.entry:patient.resource`` typed
+    ``Patient`` with profile X, ``Parameters.parameter.resource``) must conform to one of them
+    (profiling.html: several profiles on a type are alternatives). A profile that is not loaded cannot be
+    checked, and says so."""
+    if any(url in already for url in profiles):
+        return  # the resource is already validated against one of them
+    known = []
+    for url in profiles:
+        structure = walker.compiler.structure(url)
+        if structure is None:
+            ctx.add(
+                IssueSeverity.WARNING,
+                IssueType.NOT_FOUND,
+                msg.PROFILE_UNKNOWN,
+                f"the containing profile requires profile {url} here, which is not loaded, so this "
+                "resource could not be checked against it",
+                expr,
+            )
+        elif structure.type_name not in (resource.get("resourceType"), "Resource", "DomainResource"):
+            ctx.add(
+                IssueSeverity.ERROR,
+                IssueType.STRUCTURE,
+                msg.PROFILE_TYPE,
+                f"the containing profile requires profile {url} here, which constrains "
+                f"{structure.type_name}, but this is a {resource.get('resourceType')}",
+                expr,
+            )
+        else:
+            known.append(structure)
+    if len(known) == 1:
+        walker.validate_resource(resource, known[0], expr, ctx)
+        return
+    trials = []
+    for structure in known:
+        trial = ctx.scratch()
+        walker.validate_resource(resource, structure, expr, trial)
+        if trial.errors == 0:
+            _merge(ctx, trial)
+            return
+        trials.append((trial.errors, structure, trial))
+    if trials:
+        _errors, best, trial = min(trials, key=lambda t: t[0])
+        ctx.add(
+            IssueSeverity.ERROR,
+            IssueType.STRUCTURE,
+            msg.PROFILE_NONE_MATCH,
+            f"this resource must conform to one of the profiles "
+            f"{', '.join(s.profile_url or '' for _e, s, _t in trials)}; it conforms to none (the issues "
+            f"against {best.profile_name or best.profile_url} follow)",
+            expr,
+        )
+        _merge(ctx, trial)
+
+
+def _merge(ctx: Context, trial: Context) -> None:
+    ctx.issues.extend(trial.issues)
+    ctx.errors += trial.errors
+    ctx.references.extend(trial.references)

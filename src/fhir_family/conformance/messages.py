@@ -23,6 +23,7 @@ EXT_UNKNOWN = "FF-EXT-UNKNOWN"  # extension not defined by the guide or core (wa
 EXT_CONTEXT = "FF-EXT-CONTEXT"  # extension used where its definition does not allow it
 RESOURCE_TYPE = "FF-RESOURCE-TYPE"  # resourceType missing, not a string, or not an R4 resource type
 PROFILE_UNKNOWN = "FF-PROFILE-UNKNOWN"  # a requested or declared profile is not known
+PROFILE_NONE_MATCH = "FF-PROFILE-NONE"  # a resource conforms to none of the alternative profiles required
 PROFILE_TYPE = "FF-PROFILE-TYPE"  # a profile for another resource type was requested
 NOT_JSON_OBJECT = "FF-NOT-OBJECT"  # what was given is not a JSON object at all
 REF_NOT_FOUND = "FF-REF-NOT-FOUND"  # a reference does not resolve inside the Bundle

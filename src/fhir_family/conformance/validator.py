@@ -20,7 +20,7 @@ from .bundle_rules import check_bundle
 from .compiler import Compiler
 from .engine import Context, Walker
 from .extension_policy import ExtensionPolicy
-from .implied_profiles import implied_profiles, vital_signs_codes
+from .implied_profiles import check_required_profiles, implied_profiles, vital_signs_codes
 from .packages import STRUCTURE_DEFINITION_BASE, DefinitionStore
 from .rules import Structure
 from .terminology import Terminology
@@ -165,7 +165,8 @@ class Validator:
             if not bundle_done:
                 bundle_done = True
                 has_invariant = any(inv.key == "ff-bun-1" for s in structures for inv in s.invariants)
-                check_bundle(resource, expr, run, run.national, has_invariant)
+                conforms = lambda target, url: self.walker.conforms(target, url, run)  # noqa: E731
+                check_bundle(resource, expr, run, run.national, has_invariant, conforms)
 
         for structure in structures:
             self.walker.validate_resource(resource, structure, expr, run, bundle_rules)
@@ -260,8 +261,9 @@ class Validator:
             bundle
         )
 
-    def _dispatch(self, resource: Any, expr: str, ctx: Context) -> None:
-        """A resource met inside another (Bundle.entry.resource, contained): pick its profile and walk it."""
+    def _dispatch(self, resource: Any, expr: str, ctx: Context, profiles: tuple[str, ...] = ()) -> None:
+        """A resource met inside another (Bundle.entry.resource, contained): pick its profile and walk it,
+        plus the profiles the containing element's type names (``Bundle.entry:x.resource`` of a profile)."""
         assert isinstance(ctx, _Run)
         resource_type = resource.get("resourceType")
         if not self._known_type(resource_type):
@@ -274,6 +276,9 @@ class Validator:
         chosen = self._structures_for(resource, expr, ctx, top_level=False)
         for structure in self._with_implied(resource, chosen):
             self.walker.validate_resource(resource, structure, expr, ctx)
+        if profiles:
+            already = {s.profile_url for s in chosen}
+            check_required_profiles(self.walker, resource, expr, ctx, profiles, already)
         ctx.national = outer
 
 
