@@ -930,3 +930,51 @@ def test_target_profile_is_checked_on_the_target_and_an_unknown_one_is_reported(
         ("error", "required", "Bundle.entry", "FF-CARDINALITY-MIN"),
         ("error", "structure", "Bundle.entry[1].resource.subject.reference", "FF-REF-TARGET"),
     }
+
+
+@pytest.fixture(scope="module")
+def type_slice_profiles(tmp_path_factory: pytest.TempPathFactory) -> Validator:
+    folder = tmp_path_factory.mktemp("type-slice-guide")
+
+    def sliced(name: str, rules: str) -> dict[str, Any]:
+        return _profile(
+            name,
+            "Observation",
+            [
+                {
+                    "id": "Observation.value[x]",
+                    "path": "Observation.value[x]",
+                    "slicing": {"discriminator": [{"type": "type", "path": "$this"}], "rules": rules},
+                },
+                {
+                    "id": "Observation.value[x]:valueQuantity",
+                    "path": "Observation.value[x]",
+                    "sliceName": "valueQuantity",
+                    "type": [{"code": "Quantity"}],
+                },
+                {
+                    "id": "Observation.value[x]:valueQuantity.system",
+                    "path": "Observation.value[x].system",
+                    "min": 1,
+                    "fixedUri": UCUM,
+                },
+            ],
+        )
+
+    for sd in (sliced("open-value", "open"), sliced("closed-value", "closed")):
+        (folder / f"StructureDefinition-{sd['id']}.json").write_text(json.dumps(sd))
+    return Validator.from_package(folder)
+
+
+def test_open_type_slice_constrains_its_type_and_leaves_the_others(type_slice_profiles: Validator) -> None:
+    quantity = _observation(valueQuantity=_ucum(70, "kg"))
+    not_ucum = _observation(valueQuantity={"value": 70, "system": "http://example.org/units", "code": "kg"})
+    text = _observation(valueString="seventy kilograms")
+    assert _found_against(type_slice_profiles, quantity, "open-value") == set()
+    assert _found_against(type_slice_profiles, not_ucum, "open-value") == {
+        ("error", "value", "Observation.value.ofType(Quantity).system", "FF-FIXED")
+    }
+    assert _found_against(type_slice_profiles, text, "open-value") == set()  # open: other types allowed
+    assert _found_against(type_slice_profiles, text, "closed-value") == {
+        ("error", "value", "Observation.value.ofType(string)", "FF-TYPE")
+    }

@@ -26,7 +26,7 @@ from .rules import (
     type_code,
     value_bounds,
 )
-from .snapshot import SnapshotError, generate_snapshot
+from .snapshot import OPEN_TYPES, SnapshotError, generate_snapshot
 
 EXTENSION_URL = STRUCTURE_DEFINITION_BASE + "Extension"
 
@@ -118,7 +118,7 @@ class Compiler:
             profile_structure = self.structure(profile)
             if profile_structure is not None:
                 break
-        if rule.children:
+        if rule.children and not type_rule.unconstrained:
             # the element's type keeps its own root invariants (per-1 on a Period the profile broke down)
             invariants = []
             if type_rule.code not in ("BackboneElement", "Element") and type_rule.primitive is None:
@@ -216,6 +216,10 @@ class Compiler:
                     primitive=self.primitives.get(code),
                 )
             )
+        for type_ in element.get(OPEN_TYPES) or []:
+            code = type_code(type_)
+            if all(t.code != code for t in types):
+                types.append(TypeRule(code=code, primitive=self.primitives.get(code), unconstrained=True))
         base_max = parse_max(base.get("max", element.get("max")))
         fixed, pattern = fixed_and_pattern(element)
         min_value, max_value = value_bounds(element)

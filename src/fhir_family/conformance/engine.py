@@ -8,6 +8,7 @@ invariants evaluated; a missing slice is reported instead of the (implied) missi
 from __future__ import annotations
 
 import copy
+import dataclasses
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -133,6 +134,8 @@ class Walker:
         self.terminology = terminology
         self.dispatch = dispatch
         self.extension_policy = extension_policy or ExtensionPolicy()
+        self._plain_rules: dict[int, ElementRule] = {}
+        self._plain_rules_keep: list[ElementRule] = []
 
     # -- objects -----------------------------------------------------------------------------------
 
@@ -462,6 +465,26 @@ class Walker:
                 return False
         return True
 
+    def _unconstrained(self, rule: ElementRule) -> ElementRule:
+        """``rule`` without the constraints an open type slicing put on another of its types."""
+        plain = self._plain_rules.get(id(rule))
+        if plain is None:
+            plain = dataclasses.replace(
+                rule,
+                fixed=MISSING,
+                pattern=MISSING,
+                binding_strength=None,
+                binding_value_set=None,
+                invariants=[],
+                min_value=MISSING,
+                max_value=MISSING,
+                max_length=None,
+                structures={},
+            )
+            self._plain_rules[id(rule)] = plain
+            self._plain_rules_keep.append(rule)  # keeps id(rule) from being reused while cached
+        return plain
+
     def conforms(self, value: Any, url: str, ctx: Context) -> bool:
         """Whether ``value`` (a resource or a data type) meets profile ``url`` without errors: a trial walk
         in a scratch context, for ``profile`` discriminators. An unknown profile matches nothing."""
@@ -484,6 +507,8 @@ class Walker:
     def validate_item(
         self, value: Any, ext_value: Any, rule: ElementRule, type_rule: TypeRule, expr: str, ctx: Context
     ) -> None:
+        if type_rule.unconstrained:
+            rule = self._unconstrained(rule)
         primitive = type_rule.primitive
         if primitive is not None:
             self._validate_primitive(value, ext_value, rule, type_rule, expr, ctx)
