@@ -978,3 +978,111 @@ def test_open_type_slice_constrains_its_type_and_leaves_the_others(type_slice_pr
     assert _found_against(type_slice_profiles, text, "closed-value") == {
         ("error", "value", "Observation.value.ofType(string)", "FF-TYPE")
     }
+
+
+# -- StructureDefinitions as input --------------------------------------------------------------------------
+
+
+def _sd_issues(sd: dict[str, Any]) -> Found:
+    return {i for i in issues(sd) if i[3] != "FF-INVARIANT" or i[0] == "error"}
+
+
+def _extension_sd(url_fixed: str, contexts: list[dict[str, str]]) -> dict[str, Any]:
+    url = f"{EXAMPLE}StructureDefinition/favourite-colour"
+    return {
+        "resourceType": "StructureDefinition",
+        "url": url,
+        "name": "FavouriteColour",
+        "status": "active",
+        "kind": "complex-type",
+        "abstract": False,
+        "context": contexts,
+        "type": "Extension",
+        "baseDefinition": CORE + "Extension",
+        "derivation": "constraint",
+        "differential": {
+            "element": [
+                {"id": "Extension", "path": "Extension"},
+                {"id": "Extension.url", "path": "Extension.url", "fixedUri": url_fixed},
+                {"id": "Extension.value[x]", "path": "Extension.value[x]", "type": [{"code": "string"}]},
+            ]
+        },
+    }
+
+
+EXTENSION_URL = f"{EXAMPLE}StructureDefinition/favourite-colour"
+
+
+def test_structure_definition_differential_paths_must_exist_in_the_base() -> None:
+    good = _profile("named-patient", "Patient", [{"id": "Patient.name", "path": "Patient.name", "min": 1}])
+    assert _sd_issues(good) == set()
+    bad = _profile(
+        "bad-patient",
+        "Patient",
+        [
+            {"id": "Patient.favouriteColour", "path": "Patient.favouriteColour", "min": 1},
+            {"id": "Observation.status", "path": "Observation.status", "min": 1},
+            {"id": "Patient.identifier.system", "path": "Patient.identifier.system", "min": 1},
+        ],
+    )
+    assert _sd_issues(bad) == {
+        ("error", "structure", "StructureDefinition.differential.element[1]", "FF-SD-INVALID"),
+        # sdf-8a: a path outside the type (Observation.status)
+        ("error", "invariant", "StructureDefinition.differential", "FF-INVARIANT"),
+    }
+
+
+def test_structure_definition_discriminator_paths_must_lead_somewhere() -> None:
+    def sliced(path: str) -> dict[str, Any]:
+        return _profile(
+            "sliced-patient",
+            "Patient",
+            [
+                {
+                    "id": "Patient.identifier",
+                    "path": "Patient.identifier",
+                    "slicing": {"discriminator": [{"type": "value", "path": path}], "rules": "open"},
+                }
+            ],
+        )
+
+    for path in ("system", "type.coding.code", "$this", "assigner.resolve()", "extension('http://x').value"):
+        assert _sd_issues(sliced(path)) == set(), path
+    assert _sd_issues(sliced("colour")) == {
+        (
+            "error",
+            "structure",
+            "StructureDefinition.differential.element[1].slicing.discriminator[0].path",
+            "FF-SD-INVALID",
+        )
+    }
+
+
+def test_derived_extension_keeps_its_url_and_valid_contexts() -> None:
+    element = [{"type": "element", "expression": "Patient"}]
+    assert _sd_issues(_extension_sd(EXTENSION_URL, element)) == set()
+    assert _sd_issues(_extension_sd(f"{EXAMPLE}other", element)) == {
+        ("error", "structure", "StructureDefinition.differential.element[1].fixedUri", "FF-SD-INVALID")
+    }
+
+
+@pytest.mark.parametrize(
+    ("context", "expected"),
+    [
+        ({"type": "element", "expression": "Patient.identifier"}, None),
+        ({"type": "element", "expression": "Element"}, None),
+        ({"type": "element", "expression": "StructureDefinition.snapshot.element.binding"}, None),
+        ({"type": "element", "expression": "Questionnaire.item.item.code"}, None),
+        ({"type": "extension", "expression": CORE + "patient-birthPlace"}, None),
+        ({"type": "fhirpath", "expression": "Patient.name.where(use = 'official')"}, None),
+        ({"type": "element", "expression": "Patient.favouriteColour"}, ("error", "FF-SD-INVALID")),
+        ({"type": "element", "expression": "Patiant"}, ("error", "FF-SD-INVALID")),
+        ({"type": "fhirpath", "expression": "Patient.name.where("}, ("error", "FF-SD-INVALID")),
+        ({"type": "extension", "expression": f"{EXAMPLE}not-loaded"}, ("warning", "FF-PROFILE-UNKNOWN")),
+    ],
+)
+def test_extension_contexts_as_r4_core_uses_them(
+    context: dict[str, str], expected: tuple[str, str] | None
+) -> None:
+    found = {(s, m) for s, _c, e, m in _sd_issues(_extension_sd(EXTENSION_URL, [context]))}
+    assert found == (set() if expected is None else {expected})

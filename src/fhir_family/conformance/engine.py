@@ -88,6 +88,8 @@ class Context:
 
 #: (resource, expression, context, profiles the containing element's type names)
 ResourceDispatch = Callable[[Any, str, Context, tuple[str, ...]], None]
+#: (resource, expression, context): a check of one resource type's meaning
+ResourceRule = Callable[[dict[str, Any], str, Context], None]
 
 
 def values_at(value: Any, path: str) -> list[Any]:
@@ -129,7 +131,11 @@ class Walker:
         terminology: Any,
         dispatch: ResourceDispatch,
         extension_policy: ExtensionPolicy | None = None,
+        resource_rules: dict[str, ResourceRule] | None = None,
     ) -> None:
+        """``resource_rules``: per resource type, checks beyond the structure (a StructureDefinition
+        against its base), run once per resource after its walk."""
+        self.resource_rules = resource_rules or {}
         self.compiler = compiler
         self.terminology = terminology
         self.dispatch = dispatch
@@ -155,11 +161,16 @@ class Walker:
         outer, outer_expr, outer_root = ctx.resource, ctx.resource_expr, ctx.root_resource
         outer_profile = ctx.profile_url
         ctx.resource, ctx.resource_expr, ctx.profile_url = resource, expr, structure.profile_url
-        ctx.profiles_applied.setdefault(id(resource), set()).add(structure.profile_url)
+        applied = ctx.profiles_applied.setdefault(id(resource), set())
+        first_walk = not applied
+        applied.add(structure.profile_url)
         if outer_root is None or not _CONTAINED.search(expr):
             ctx.root_resource = resource
         before = ctx.errors
         self.validate_object(resource, structure, expr, ctx, resource_root=True)
+        resource_rule = self.resource_rules.get(resource.get("resourceType")) if first_walk else None
+        if resource_rule is not None:
+            resource_rule(resource, expr, ctx)
         if before_invariants is not None:
             before_invariants()
         self.check_invariants(resource, structure.invariants, None, expr, ctx, before, suppress_roots=True)

@@ -40,6 +40,7 @@ STATUS_COUNTS = "FF-STATUS-COUNTS"  # parental-status disagrees with the childre
 CODING_SYSTEM = "FF-CODING-SYSTEM"  # Coding.system relative, or a ValueSet url instead of a code system
 ATTACHMENT = "FF-ATTACHMENT"  # Attachment.size/hash disagree with the decoded data
 NARRATIVE_LINK = "FF-NARRATIVE-LINK"  # a narrative href="#x" that names no element or contained resource
+SD_INVALID = "FF-SD-INVALID"  # a StructureDefinition's differential/slicing/context its base or R4 disallows
 INTERNAL = "FF-INTERNAL"  # the validator failed on this input (a defect, or a broken definition): error
 
 ALL = {name: value for name, value in dict(globals()).items() if name.isupper() and isinstance(value, str)}

@@ -23,6 +23,7 @@ from .extension_policy import ExtensionPolicy
 from .implied_profiles import check_required_profiles, implied_profiles, vital_signs_codes
 from .packages import STRUCTURE_DEFINITION_BASE, DefinitionStore
 from .rules import Structure
+from .sd_rules import check_structure_definition
 from .terminology import Terminology
 
 ERROR, WARNING = IssueSeverity.ERROR, IssueSeverity.WARNING
@@ -64,7 +65,8 @@ class Validator:
         self.compiler = Compiler(store, native_fast_paths)
         self.terminology = Terminology(store)
         policy = ExtensionPolicy.of(unknown_extensions)
-        self.walker = Walker(self.compiler, self.terminology, self._dispatch, policy)
+        rules = {"StructureDefinition": self._check_structure_definition}
+        self.walker = Walker(self.compiler, self.terminology, self._dispatch, policy, rules)
         self._vital_signs = vital_signs_codes(store)
         self._profiles_by_alias: dict[str, str] = {}
         for sd in store.by_type("StructureDefinition"):
@@ -240,6 +242,9 @@ class Validator:
         if applies and (resource_type != "Bundle" or self._looks_national(resource)):
             return [self._structure(role)]
         return [self._structure(STRUCTURE_DEFINITION_BASE + resource_type)]
+
+    def _check_structure_definition(self, sd: dict[str, Any], expr: str, ctx: Context) -> None:
+        check_structure_definition(sd, expr, ctx, self.compiler)
 
     def _with_implied(self, resource: dict[str, Any], structures: list[Structure]) -> list[Structure]:
         """Add the profiles R4 itself requires by content (vital signs by LOINC code; implied_profiles.py)."""
