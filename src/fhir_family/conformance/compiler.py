@@ -278,7 +278,9 @@ class Compiler:
             rule.slicing_rules = rule.slicing_rules or "open"
         rule.slicing_rules = rule.slicing_rules or "open"
         for slice_rule in rule.slices:
-            slice_rule.discriminator_values = [self._slice_value(slice_rule, d) for d in rule.discriminators]
+            values = [self._slice_value(slice_rule, d) for d in rule.discriminators]
+            # a slice constraining none of the discriminators cannot be told apart: no values, no match
+            slice_rule.discriminator_values = [] if all(v is MISSING for v in values) else values
 
     def _slice_value(self, slice_rule: ElementRule, discriminator: Discriminator) -> Any:
         if discriminator.kind in ("type", "profile"):

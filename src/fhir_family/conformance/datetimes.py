@@ -67,5 +67,8 @@ def compare(left: str, right: str) -> int | None:
 
 def less_or_equal(left: str, right: str) -> bool | None:
     """FHIRPath ``left <= right`` for two date/time strings (None: empty)."""
+    same_date_precision = len(left) == len(right) and len(left) in (4, 7, 10)
+    if same_date_precision and _DATE_TIME.match(left) and _DATE_TIME.match(right):
+        return left <= right  # two dates of one precision: their text sorts as they do
     answer = compare(left, right)
     return None if answer is None else answer <= 0

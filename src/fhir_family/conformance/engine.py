@@ -141,6 +141,7 @@ class Walker:
         self.dispatch = dispatch
         self.extension_policy = extension_policy or ExtensionPolicy()
         self._plain_rules: dict[int, ElementRule] = {}
+        self._value_set_urls: dict[str, bool] = {}
         self._plain_rules_keep: list[ElementRule] = []
 
     # -- objects -----------------------------------------------------------------------------------
@@ -440,7 +441,7 @@ class Walker:
         if not rule.discriminators:
             return False
         values = slice_rule.discriminator_values
-        if all(expected is MISSING for expected in values):
+        if not values:
             return False  # a slice that constrains none of the discriminators cannot be told apart
         for discriminator, expected in zip(rule.discriminators, values, strict=True):
             if expected is MISSING:
@@ -820,9 +821,15 @@ class Walker:
         return severity is not ERROR
 
     def _is_value_set(self, url: str) -> bool:
-        """Whether ``url`` is the canonical of a ValueSet known here (and not a code system's)."""
-        resource = self.terminology.store.get(url)
-        return isinstance(resource, dict) and resource.get("resourceType") == "ValueSet"
+        """Whether ``url`` is the canonical of a ValueSet known here (and not a code system's); cached, as a
+        handful of systems recur in every input."""
+        known = self._value_set_urls.get(url)
+        if known is None:
+            resource = self.terminology.store.get(url)
+            known = isinstance(resource, dict) and resource.get("resourceType") == "ValueSet"
+            if len(self._value_set_urls) < 10_000:
+                self._value_set_urls[url] = known
+        return known
 
     @staticmethod
     def _owners(rule: ElementRule, owner: str, ctx: Context) -> set[str]:
