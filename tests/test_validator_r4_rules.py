@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
+from fhir_family.cli import main
 from fhir_family.conformance import Validator, default_validator
 from fhir_family.conformance.extension_policy import ExtensionPolicy
 from fhir_family.conformance.guide_fast_paths import nhs_check_digit
@@ -1086,3 +1088,58 @@ def test_extension_contexts_as_r4_core_uses_them(
 ) -> None:
     found = {(s, m) for s, _c, e, m in _sd_issues(_extension_sd(EXTENSION_URL, [context]))}
     assert found == (set() if expected is None else {expected})
+
+
+# -- the core bdl invariants (fhirpathpy evaluates all but bdl-7, which is native) --------------------------
+
+PATIENT = {"resourceType": "Patient", "id": "p"}
+
+
+def _typed(bundle_type: str, entry: dict[str, Any]) -> dict[str, Any]:
+    return {"type": bundle_type, "entry": [entry]}
+
+
+@pytest.mark.parametrize(
+    ("key", "bundle", "expression"),
+    [
+        ("bdl-1", {"type": "collection", "total": 1}, "Bundle"),
+        ("bdl-2", _typed("collection", {"resource": PATIENT, "search": {"mode": "match"}}), "Bundle"),
+        ("bdl-3", {"type": "transaction", "entry": [{"fullUrl": UUID1, "resource": PATIENT}]}, "Bundle"),
+        ("bdl-4", {"type": "batch-response", "entry": [{"resource": PATIENT}]}, "Bundle"),
+        ("bdl-5", {"type": "collection", "entry": [{"fullUrl": BASE + "Patient/p"}]}, "Bundle.entry[0]"),
+        (
+            "bdl-8",
+            _typed("collection", {"fullUrl": BASE + "Patient/p/_history/1", "resource": PATIENT}),
+            "Bundle.entry[0]",
+        ),
+        ("bdl-12", _typed("message", {"fullUrl": BASE + "Patient/p", "resource": PATIENT}), "Bundle"),
+    ],
+)
+def test_core_bundle_invariants(key: str, bundle: dict[str, Any], expression: str) -> None:
+    found = [
+        i
+        for i in rendered({"resourceType": "Bundle", **bundle})
+        if message_id(i) == "FF-INVARIANT" and i["diagnostics"].startswith(f"{key}:")
+    ]
+    assert [(i["severity"], i["expression"][0]) for i in found] == [("error", expression)]
+
+
+# -- the same rules through the command line users run ------------------------------------------------------
+
+
+def _cli(resource: dict[str, Any], *args: str) -> tuple[int, dict[str, Any]]:
+    command = ["validate", "--format", "json", *args, "-"]
+    result = CliRunner().invoke(main, command, input=json.dumps(resource))
+    return result.exit_code, json.loads(result.output)
+
+
+def test_cli_reports_generic_r4_rules() -> None:
+    code, outcome = _cli(_bundle("collection", {"fullUrl": "Organization/1", "resource": _org("1")}))
+    assert code == 1
+    assert [message_id(i) for i in outcome["issue"]] == ["FF-FULLURL-ABSOLUTE"]
+    code, outcome = _cli(_with_vendor_extension(), "--profile", CORE + "Observation")
+    assert code == 1
+    assert [(i["severity"], message_id(i)) for i in outcome["issue"]] == [("error", "FF-EXT-UNKNOWN")]
+    code, outcome = _cli(_bundle("collection", {"fullUrl": UUID1, "resource": _patient(None, UUID2)}))
+    assert code == 0  # an unresolved urn in a collection: a warning only
+    assert [(i["severity"], message_id(i)) for i in outcome["issue"]] == [("warning", "FF-REF-NOT-FOUND")]
