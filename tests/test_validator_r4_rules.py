@@ -1143,3 +1143,38 @@ def test_cli_reports_generic_r4_rules() -> None:
     code, outcome = _cli(_bundle("collection", {"fullUrl": UUID1, "resource": _patient(None, UUID2)}))
     assert code == 0  # an unresolved urn in a collection: a warning only
     assert [(i["severity"], message_id(i)) for i in outcome["issue"]] == [("warning", "FF-REF-NOT-FOUND")]
+
+
+# -- other core comparisons fhirpathpy gets wrong, evaluated natively ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "holds"),
+    [
+        (_ucum(1, "g"), _ucum(2, "g"), True),
+        (_ucum(3, "g"), _ucum(2, "g"), False),
+        (_ucum(1, "g"), _ucum(0.5, "kg"), True),
+        (_ucum(600, "g"), _ucum(0.5, "kg"), False),
+        ({"value": 3}, {"value": 2}, False),
+        (_ucum(1, "g"), _ucum(1, "h"), False),  # not comparable: FHIRPath's empty, not satisfied
+    ],
+)
+def test_rng2_compares_quantities_with_units(low: dict[str, Any], high: dict[str, Any], holds: bool) -> None:
+    expected = set() if holds else {("error", "invariant", "Observation.value.ofType(Range)", "FF-INVARIANT")}
+    assert issues(_observation(valueRange={"low": low, "high": high})) == expected
+
+
+@pytest.mark.parametrize(
+    ("prepared", "handed_over", "holds"),
+    [("2020-01-01", "2020-01-02", True), ("2020-01-02", "2020-01-01", False), ("2020-01-01", "2020", False)],
+)
+def test_mdd1_compares_dates_by_fhirpath_precision(prepared: str, handed_over: str, holds: bool) -> None:
+    dispense = {
+        "resourceType": "MedicationDispense",
+        "status": "completed",
+        "medicationCodeableConcept": {"text": "aspirin"},
+        "whenPrepared": prepared,
+        "whenHandedOver": handed_over,
+    }
+    expected = set() if holds else {("error", "invariant", "MedicationDispense", "FF-INVARIANT")}
+    assert issues(dispense) == expected

@@ -20,6 +20,7 @@ from fhirpathpy.models import models
 
 from .datetimes import less_or_equal
 from .guide_fast_paths import GUIDE_FAST_PATHS, NHS_EXPRESSION, nhs_check_digit
+from .quantities import compare_quantities
 
 BEST_PRACTICE_EXTENSION = "http://hl7.org/fhir/StructureDefinition/elementdefinition-bestpractice"
 
@@ -159,11 +160,46 @@ FAST_PATHS: dict[tuple[str, str], Any] = {
     ("bdl-11", "type = 'document' implies entry.first().resource.is(Composition)"): _type_not("document"),
     ("bdl-12", "type = 'message' implies entry.first().resource.is(MessageHeader)"): _type_not("message"),
 }
+def _mdd1(data: Any) -> bool | None:
+    """mdd-1 (MedicationDispense): whenHandedOver >= whenPrepared, compared as FHIRPath compares dates."""
+    if not isinstance(data, dict):
+        return None
+    handed, prepared = data.get("whenHandedOver"), data.get("whenPrepared")
+    if handed is None or prepared is None:
+        return True
+    if isinstance(handed, str) and isinstance(prepared, str):
+        return less_or_equal(prepared, handed) is True
+    return None
+
+
+def _rng2(data: Any) -> bool | None:
+    """rng-2 (Range): low <= high, with UCUM conversion; units that cannot be compared give FHIRPath's empty,
+    i.e. not satisfied (fhirpathpy throws on Quantity comparisons, which left every Range passing)."""
+    if not isinstance(data, dict):
+        return None
+    low, high = data.get("low"), data.get("high")
+    if low is None or high is None:
+        return True
+    if not isinstance(low, dict) or not isinstance(high, dict):
+        return None
+    if "value" not in low or "value" not in high:
+        return True  # a bound without a value: nothing to compare
+    result = compare_quantities(low, high)
+    if result.order is None:
+        return None if "not installed" in result.why else False
+    return result.order <= 0
+
+
 #: core invariants whose FHIRPath fhirpathpy answers against the specification, so they are always evaluated
 #: natively (also with ``native_fast_paths=False``); tests/test_validator_invariants.py states the cases
 SPEC_NATIVE: dict[tuple[str, str], Any] = {
     # fhirpathpy pads the coarser date (2020 <= 2020-01-01 is true there; FHIRPath says empty, i.e. failed)
     ("per-1", "start.hasValue().not() or end.hasValue().not() or (start <= end)"): _per1,
+    (
+        "mdd-1",
+        "whenHandedOver.empty() or whenPrepared.empty() or whenHandedOver >= whenPrepared",
+    ): _mdd1,
+    ("rng-2", "low.empty() or high.empty() or (low <= high)"): _rng2,
 }
 #: fast paths that also need the enclosing resource (%resource)
 FAST_PATHS_WITH_RESOURCE: dict[tuple[str, str], Any] = {
