@@ -1178,3 +1178,20 @@ def test_mdd1_compares_dates_by_fhirpath_precision(prepared: str, handed_over: s
     }
     expected = set() if holds else {("error", "invariant", "MedicationDispense", "FF-INVARIANT")}
     assert issues(dispense) == expected
+
+
+def test_invariant_the_engine_cannot_evaluate_is_reported_as_not_checked(tmp_path: Path) -> None:
+    """Never a silent pass: a constraint fhirpathpy fails on is reported as information: not checked."""
+    broken = {"key": "ex-1", "severity": "error", "human": "Names are checked", "expression": "name.where()"}
+    profile = _profile(
+        "checked-names", "Patient", [{"id": "Patient", "path": "Patient", "constraint": [broken]}]
+    )
+    (tmp_path / "StructureDefinition-checked-names.json").write_text(json.dumps(profile))
+    outcome = Validator.from_package(tmp_path).validate(NAMED, _sd_url("checked-names"))
+    [issue] = outcome["issue"]
+    assert (issue["severity"], message_id(issue), issue["expression"]) == (
+        "information",
+        "FF-INVARIANT-UNCHECKED",
+        ["Patient"],
+    )
+    assert issue["diagnostics"].startswith("ex-1 could not be evaluated")

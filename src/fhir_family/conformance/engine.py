@@ -902,13 +902,25 @@ class Walker:
                 continue
             if suppress_roots and ctx.errors != errors_before and self._explained(invariant, ctx, expr):
                 continue
-            if invariant.evaluate(value, type_path, ctx.resource, ctx.root_resource) is False:
+            verdict = invariant.evaluate(value, type_path, ctx.resource, ctx.root_resource)
+            if verdict is False:
                 severity = WARNING if invariant.severity == "warning" else ERROR
                 ctx.add(
                     severity,
                     IssueType.INVARIANT,
                     msg.INVARIANT,
                     invariant.message(value),
+                    expr,
+                    rule=invariant.expression,
+                )
+            elif verdict is None and invariant.skip_reason is None:
+                # the FHIRPath engine failed on this input: say so rather than let "not checked" pass silently
+                ctx.add(
+                    IssueSeverity.INFORMATION,
+                    IssueType.INFORMATIONAL,
+                    msg.INVARIANT_UNCHECKED,
+                    f"{invariant.key} could not be evaluated on this value (a gap in the FHIRPath engine), "
+                    f"so it was not checked: {invariant.human}",
                     expr,
                     rule=invariant.expression,
                 )

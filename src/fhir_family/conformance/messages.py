@@ -19,6 +19,7 @@ SLICE_CLOSED = "FF-SLICE-CLOSED"  # item matches no slice of a closed slicing
 CODE_NOT_IN_VS = "FF-CODE-NOT-IN-VS"  # code not in a required (error) or extensible (warning) ValueSet
 CODE_UNCHECKED = "FF-CODE-UNCHECKED"  # ValueSet or code system not available locally (warning)
 INVARIANT = "FF-INVARIANT"  # a constraint failed; its key starts the diagnostics
+INVARIANT_UNCHECKED = "FF-INVARIANT-UNCHECKED"  # FHIRPath engine failed on a constraint here (information)
 EXT_UNKNOWN = "FF-EXT-UNKNOWN"  # extension not defined by the guide or core (warning)
 EXT_CONTEXT = "FF-EXT-CONTEXT"  # extension used where its definition does not allow it
 RESOURCE_TYPE = "FF-RESOURCE-TYPE"  # resourceType missing, not a string, or not an R4 resource type
