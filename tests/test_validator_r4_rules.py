@@ -209,6 +209,31 @@ def test_bundle_same_full_url_with_different_versions_is_a_history() -> None:
     assert issues(b) == set()
 
 
+def test_bundle_history_may_repeat_a_full_url_without_versions() -> None:
+    """bdl-7 exempts history Bundles: one resource's updates and its deletion share a fullUrl."""
+    b = _bundle(
+        "history",
+        {
+            "fullUrl": BASE + "Organization/1",
+            "resource": _org("1"),
+            "request": {"method": "PUT", "url": "Organization/1"},
+            "response": {"status": "200"},
+        },
+        {
+            "fullUrl": BASE + "Organization/1",
+            "request": {"method": "DELETE", "url": "Organization/1"},
+            "response": {"status": "204"},
+        },
+    )
+    assert issues(b) == set()
+    b["type"] = "collection"
+    for entry in b["entry"]:
+        entry.pop("request")
+        entry.pop("response")
+    b["entry"][1]["resource"] = _org("1")
+    assert issues(b) == {("error", "invariant", "Bundle.entry[1].fullUrl", "FF-FULLURL-DUPLICATE")}
+
+
 def test_bundle_relative_reference_resolves_against_the_referring_entrys_base() -> None:
     patient = {"fullUrl": BASE + "Patient/p", "resource": _patient("p", "Organization/1")}
     same_base = _bundle("document", patient, {"fullUrl": BASE + "Organization/1", "resource": _org("1")})

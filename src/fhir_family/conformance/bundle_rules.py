@@ -77,7 +77,7 @@ def check_bundle(
     ``conforms(resource, profile_url)`` checks a reference's target against a constraining targetProfile."""
     entries = _entries(bundle, expr)
     bundle_type = bundle.get("type")
-    by_url = _check_full_urls(entries, ctx)
+    by_url = _check_full_urls(entries, ctx, bundle_type == "history")
     _check_references(entries, by_url, ctx, national, bundle_type, conforms)
     _check_links(bundle, expr, ctx, bundle_type)
     if bundle_type == "searchset":
@@ -111,7 +111,9 @@ def check_bundle(
 # -- fullUrls and references ----------------------------------------------------------------------
 
 
-def _check_full_urls(entries: list[Entry], ctx: Context) -> dict[str, Entry]:
+def _check_full_urls(entries: list[Entry], ctx: Context, history: bool) -> dict[str, Entry]:
+    """fullUrls: absolute, agreeing with the resource, unique with their versionId (bdl-7; not in a
+    history, where one resource's versions, deletions included, repeat a fullUrl)."""
     by_url: dict[str, Entry] = {}
     for entry in entries:
         if entry.full_url is None:
@@ -124,7 +126,7 @@ def _check_full_urls(entries: list[Entry], ctx: Context) -> dict[str, Entry]:
             (resource.get("meta") or {}).get("versionId") if isinstance(resource.get("meta"), dict) else None
         )
         key = f"{entry.full_url}|{version}" if version else entry.full_url
-        if key in by_url:
+        if key in by_url and not history:
             first = by_url[key]
             ctx.add(
                 ERROR,
