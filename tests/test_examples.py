@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from fhir.resources.R4B.bundle import Bundle
 
+from fhir_family import model as t
 from fhir_family.examples_builder import INVALID_EXAMPLES, VALID_EXAMPLES, build_examples
 from fhir_family.examples_builder.__main__ import main as builder_main
 from fhir_family.guide import core_package_dir
-from fhir_family.mapping import terminology as t
 from fhir_family.mapping.nhs_number import is_valid_nhs_number
 from fhir_family.outcome import IssueSeverity, IssueType
 

@@ -258,6 +258,7 @@ def read_resource(resource_type: str, resource_id: str) -> Response:
 def metadata() -> Response:
     """A CapabilityStatement: what this FHIR base accepts, so generic FHIR clients can discover it."""
     from ..guide import CANONICAL
+    from ..model import NATIONAL_RETURN_BUNDLE
 
     return fhir_response(
         {
@@ -278,7 +279,7 @@ def metadata() -> Response:
                     "resource": [
                         {
                             "type": "Bundle",
-                            "supportedProfile": [f"{CANONICAL}/StructureDefinition/national-return-bundle"],
+                            "supportedProfile": [NATIONAL_RETURN_BUNDLE],
                             "interaction": [{"code": "read"}, {"code": "search-type"}],
                         }
                     ],

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 from sqlalchemy import Engine
 
 from ..errors import FhirFamilyError, ForbiddenError, InputError, NonConformantError
-from ..guide import CANONICAL
+from ..model import NATIONAL_RETURN_BUNDLE
 from ..outcome import Issue, IssueSeverity, IssueType, has_errors
 from . import audit, facts
 from .database import make_engine, migrate, session_factory
@@ -22,7 +22,7 @@ from .tokens import PROVIDER, Principal
 
 log = logging.getLogger(__name__)
 
-NATIONAL_RETURN_PROFILE = f"{CANONICAL}/StructureDefinition/national-return-bundle"
+NATIONAL_RETURN_PROFILE = NATIONAL_RETURN_BUNDLE
 MAX_SUBMISSION_ID = 200
 
 

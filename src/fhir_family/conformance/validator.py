@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..guide import CANONICAL, core_package_dir
+from ..model import NATIONAL_RETURN_BUNDLE, SUBMISSION_SYSTEM
 from ..outcome import Issue, IssueSeverity, IssueType, operation_outcome
 from . import messages as msg
 from .bundle_rules import check_bundle
@@ -24,8 +25,6 @@ from .terminology import Terminology
 
 ERROR, WARNING = IssueSeverity.ERROR, IssueSeverity.WARNING
 PROFILE_BASE = f"{CANONICAL}/StructureDefinition/"
-NATIONAL_RETURN_BUNDLE = PROFILE_BASE + "national-return-bundle"
-SUBMISSION_SYSTEM = f"{CANONICAL}/Id/submission"
 ROLE_PROFILES = {
     "Patient": PROFILE_BASE + "parent-patient",
     "RelatedPerson": PROFILE_BASE + "dependent-child",

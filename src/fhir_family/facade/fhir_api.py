@@ -16,7 +16,7 @@ from fhir_family import __version__
 from fhir_family.conformance.locations import add_locations
 from fhir_family.errors import InputError
 from fhir_family.guide import CANONICAL, FHIR_VERSION, PACKAGE_ID
-from fhir_family.mapping.terminology import NATIONAL_RETURN_BUNDLE
+from fhir_family.model import NATIONAL_RETURN_BUNDLE
 from fhir_family.outcome import Issue, IssueSeverity, IssueType, has_errors, operation_outcome
 
 from .conformance_store import CONFORMANCE_TYPES, ConformanceStore

@@ -31,12 +31,20 @@ from hl7apy.exceptions import HL7apyException
 from hl7apy.parser import parse_message
 
 from fhir_family.errors import InputError, MappingError
+from fhir_family.model import (
+    CHILD_HELP_CODES,
+    CHILD_RESIDENCE,
+    PARENTAL_STATUS,
+    PR_BASIS,
+    PRNTSTAT_TO_PARENTAL_STATUS,
+    UNBORN_HELP_CODES,
+    is_dependent_child,
+)
 from fhir_family.outcome import Issue, IssueSeverity, IssueType
 
 from .base import Parsed, Parser, error, located, warning
-from .dates import calendar_month, is_dependent_child
+from .dates import calendar_month
 from .hl7_tables import (
-    PRNTSTAT_TO_PARENTAL_STATUS,
     SEX_TO_GENDER,
     YES_NO_UNKNOWN_ALIASES,
     relationship_map,
@@ -45,7 +53,6 @@ from .hl7_tables import (
 from .nhs_number import is_valid_nhs_number
 from .payload import EPISODE_SYSTEM_BASE
 from .record import ChildRecord, ReturnRecord
-from .terminology import CHILD_HELP_CODES, CHILD_RESIDENCE, PARENTAL_STATUS, PR_BASIS, UNBORN_HELP_CODES
 
 SUPPORTED_EVENTS = ("A04", "A08", "A28", "A31")
 NHS_NUMBER_OID = "2.16.840.1.113883.2.1.4.1"
