@@ -34,8 +34,8 @@ api = Blueprint("collector", __name__)
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """The collector app. Config keys: DATABASE_URL, PSEUDONYM_KEY (or PSEUDONYM_KEY_FILE, or the
-    FHIR_FAMILY_PSEUDONYM_KEY environment variable), VALIDATOR (object with ``validate``, default the shared
-    validator), MIGRATE (default True), ALLOW_QUERY_TOKEN (default False), IMPORT_WORKERS,
+    FHIR_FAMILY_PSEUDONYM_KEY environment variable), VALIDATOR (a ``fhir_family.validation.Validator``,
+    default the shared validator), MIGRATE (default True), ALLOW_QUERY_TOKEN (default False), IMPORT_WORKERS,
     MAX_CONTENT_LENGTH ($import bodies) and BUNDLE_MAX_CONTENT_LENGTH (one bundle), in bytes."""
     config = dict(config or {})
     settings = CollectorSettings.from_config(config)

@@ -35,13 +35,6 @@ class Item:
     mapped: Mapped
 
 
-def _validated(pipeline: MappingPipeline, bundle: dict[str, Any], line: int | None) -> Mapped:
-    outcome = pipeline.validator.validate(bundle)
-    from ..outcome import has_errors
-
-    return Mapped(None, outcome, 422, line) if has_errors(outcome) else Mapped(bundle, outcome, 200, line)
-
-
 def _bundle_line(pipeline: MappingPipeline, line: str, number: int) -> Mapped:
     from ..outcome import Issue, IssueSeverity, IssueType, operation_outcome
 
@@ -50,7 +43,7 @@ def _bundle_line(pipeline: MappingPipeline, line: str, number: int) -> Mapped:
         text = f"line {number} is not a JSON Bundle"
         issue = Issue(IssueSeverity.ERROR, IssueType.STRUCTURE, text, None, "FF-SUBMIT-NOT-BUNDLE")
         return Mapped(None, operation_outcome([issue]), 400, number)
-    return _validated(pipeline, bundle, number)
+    return pipeline.validate_bundle(bundle, number)
 
 
 def _bundle_or_none(text: str) -> dict[str, Any] | None:
@@ -73,7 +66,7 @@ def read_items(path: Path, pipeline: MappingPipeline, fmt: str | None) -> Iterat
     if fmt is None and suffix == ".json":
         bundle = _bundle_or_none(text)
         if bundle is not None:
-            yield Item(str(path), _validated(pipeline, bundle, None))
+            yield Item(str(path), pipeline.validate_bundle(bundle, None))
             return
     if fmt is None and suffix in (".ndjson", ".jsonl"):
         lines = text.splitlines()

@@ -14,14 +14,16 @@ from typing import Any
 from flask import Blueprint, Response, current_app, request
 
 from fhir_family import __version__
-from fhir_family.mapping.payload import payload_schema
+from fhir_family.mapping.csv_batch import CsvParser
+from fhir_family.mapping.hl7v2 import Hl7v2Parser
+from fhir_family.mapping.ndjson import NdjsonParser
+from fhir_family.mapping.payload import JsonPayloadParser, payload_schema
 
 from .conformance_store import CONFORMANCE_TYPES
-from .http import fhir_response
+from .http import FHIR_JSON, FHIR_JSON_TYPES, fhir_response
 
 blueprint = Blueprint("openapi", __name__)
 
-FHIR_JSON = "application/fhir+json"
 PAYLOAD = "EhrPayloadV1"
 
 
@@ -86,7 +88,7 @@ def _paths() -> dict[str, Any]:
                      "schema": {"type": "string", "enum": list(CONFORMANCE_TYPES)}}
     validate = {
         "requestBody": {"required": True, "content": {
-            t: {"schema": _ref("Resource")} for t in (FHIR_JSON, "application/json")
+            t: {"schema": _ref("Resource")} for t in FHIR_JSON_TYPES
         }},
         "parameters": [_query("profile")],
         "responses": {"200": _fhir("OperationOutcome", "The resource conforms (warnings may be listed)"),
@@ -97,20 +99,20 @@ def _paths() -> dict[str, Any]:
             "summary": "Map one JSON payload (contract v1) to a validated NationalReturnBundle",
             "operationId": "mapJson",
             "requestBody": {"required": True, "content": {
-                t: {"schema": _ref(PAYLOAD)} for t in ("application/json", FHIR_JSON)
+                t: {"schema": _ref(PAYLOAD)} for t in JsonPayloadParser.media_types
             }},
             "responses": {"200": _fhir("Bundle", "The NationalReturnBundle"), **single_errors},
         }},
         "/ehr/hl7v2": {"post": {
             "summary": "Map one HL7 v2 ADT A04/A08/A28/A31 message (ER7) to a validated NationalReturnBundle",
             "operationId": "mapHl7v2",
-            "requestBody": _text_body("x-application/hl7-v2+er7", "text/plain"),
+            "requestBody": _text_body(*Hl7v2Parser.media_types),
             "responses": {"200": _fhir("Bundle", "The NationalReturnBundle"), **single_errors},
         }},
         "/ehr/batch": {"post": {
             "summary": "Map a CSV or NDJSON batch; streamed NDJSON of Bundles and OperationOutcomes",
             "operationId": "mapBatch",
-            "requestBody": _text_body("text/csv", "application/x-ndjson"),
+            "requestBody": _text_body(*CsvParser.media_types, *NdjsonParser.media_types),
             "responses": {
                 "200": {"description": "One line per input item plus a summary OperationOutcome",
                         "content": {"application/x-ndjson": {"schema": {"type": "string"}}}},

@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -29,7 +29,8 @@ from ..igpackage import (
     read_metadata,
     valid_example_paths,
 )
-from ..outcome import message_id
+from ..outcome import message_id, operation_outcome
+from ..validation import LazyValidator, Validator
 from .diagram import build_diagram
 from .elements import BaseResolver, element_rows
 from .markdown import doc_page_name, render_markdown
@@ -51,10 +52,6 @@ def _read_json(path: Path) -> Any:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise SiteBuildError(f"{path} is not readable JSON ({exc})") from exc
-
-
-class ResourceValidator(Protocol):
-    def validate(self, resource: dict[str, Any], profile: str | None = None) -> dict[str, Any]: ...
 
 
 @dataclass
@@ -121,14 +118,14 @@ class SiteBuilder:
     """Renders every page of the guide into memory: relative path -> bytes."""
 
     def __init__(self, guide_dir: Path | None = None, examples_root: Path | None = None,
-                 docs_dir: Path | None = None, validator: ResourceValidator | None = None,
+                 docs_dir: Path | None = None, validator: Validator | None = None,
                  metadata: GuideMetadata | None = None, store: DefinitionStore | None = None) -> None:
         self.guide_dir = guide_dir or guide_resources_dir()
         self.examples_root = examples_root or examples_dir()
         self.docs_dir = docs_dir or REPO_ROOT / "docs"
         self.metadata = metadata or read_metadata()
         self.store = store or DefinitionStore(core_package_dir(), [self.guide_dir])
-        self._validator = validator
+        self._validator = LazyValidator(validator or self._guide_validator)
         self.env = Environment(
             loader=PackageLoader("fhir_family.site", "templates"),
             autoescape=select_autoescape(default=True, default_for_string=True),
@@ -150,16 +147,17 @@ class SiteBuilder:
 
     # -- helpers ---------------------------------------------------------------------------------------
 
-    @property
-    def validator(self) -> ResourceValidator:
-        if self._validator is None:
-            from ..conformance import Validator, default_validator
+    def _guide_validator(self) -> Validator:
+        """The process-wide validator for the project's own guide; a guide elsewhere gets its own."""
+        from ..conformance import Validator as GuideValidator
+        from ..conformance import default_validator
 
-            if self.guide_dir.resolve() == guide_resources_dir().resolve():
-                self._validator = default_validator()
-            else:
-                self._validator = Validator.from_package(self.guide_dir)
-        return self._validator
+        if self.guide_dir.resolve() == guide_resources_dir().resolve():
+            return default_validator()
+        return GuideValidator.from_package(self.guide_dir)
+
+    def _outcome(self, resource: Resource) -> Resource:
+        return operation_outcome(self._validator.issues(resource))
 
     def link(self, url: str) -> str | None:
         """The page of a canonical url this guide defines (None: not ours)."""
@@ -199,7 +197,7 @@ class SiteBuilder:
         for path in valid_example_paths(self.examples_root):
             resource = _read_json(path)
             found.append(ExampleInfo(path.stem, f"example-{path.stem}.html", True, resource,
-                                     self.validator.validate(resource)))
+                                     self._outcome(resource)))
         invalid_dir = self.examples_root / "invalid"
         for path in sorted(invalid_dir.glob("*.json")):
             if path.name.endswith(".expected.json"):
@@ -210,7 +208,7 @@ class SiteBuilder:
             if expected_path.is_file():
                 expected = _read_json(expected_path)
             found.append(ExampleInfo(path.stem, f"invalid-{path.stem}.html", False, resource,
-                                     self.validator.validate(resource), expected.get("description", ""),
+                                     self._outcome(resource), expected.get("description", ""),
                                      expected.get("issues", [])))
         return found
 
