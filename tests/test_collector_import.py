@@ -106,10 +106,19 @@ def test_import_refusals(setup, who, body, status):
     assert response.get_json()["resourceType"] == "OperationOutcome"
 
 
-def test_unknown_import_job_is_404(setup):
-    app, _collector, tokens = setup
+def test_unknown_import_job_is_an_audited_404_like_the_other_reads(setup):
+    from sqlalchemy import select
+
+    from fhir_family.collector.schema import AuditEvent
+
+    app, collector, tokens = setup
     response = app.test_client().get("/$import-status/nope", headers=auth(tokens["RXA"]))
     assert response.status_code == 404
+    [issue] = response.get_json()["issue"]
+    assert (issue["code"], issue["details"]["coding"][0]["code"]) == ("not-found", "FF-COLLECTOR-NOT-FOUND")
+    with collector.sessions() as session:
+        last = session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
+    assert (last.action, last.target, last.outcome) == ("import-status", "nope", 404)
 
 
 def test_a_line_that_is_not_utf8_fails_alone_and_the_spooled_body_is_deleted(setup):
