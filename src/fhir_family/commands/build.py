@@ -8,6 +8,7 @@ import click
 
 from ..errors import FhirFamilyError
 from ..igpackage import build_package
+from .exits import fail
 
 
 @click.command("build")
@@ -22,5 +23,5 @@ def command(out_dir: Path, guide_dir: Path | None, examples_root: Path | None) -
     try:
         path = build_package(out_dir, guide_dir, examples_root)
     except FhirFamilyError as exc:
-        raise click.ClickException(str(exc)) from exc
+        fail("build", str(exc))
     click.echo(str(path))

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import FhirFamilyError
+from .exits import fail
 
 
 @click.command("pages")
@@ -23,6 +24,6 @@ def command(out_dir: Path, guide_dir: Path | None, examples_root: Path | None) -
     try:
         written = write_site(out_dir, SiteBuilder(guide_dir=guide_dir, examples_root=examples_root).build())
     except FhirFamilyError as exc:
-        raise click.ClickException(str(exc)) from exc
+        fail("pages", str(exc))
     pages = sum(1 for path in written if path.suffix == ".html")
     click.echo(f"{pages} pages written to {out_dir}/ (open {out_dir / 'index.html'})")

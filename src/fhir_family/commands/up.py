@@ -22,8 +22,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import NoReturn
 
 import click
+
+from .exits import ExitCode, fail
 
 HOST = "127.0.0.1"
 DEMO_PROVIDERS = ("XFF01", "RX4", "RXA", "RXB", "RXC")
@@ -43,9 +46,8 @@ def facade_app():  # type: ignore[no-untyped-def]
     )
 
 
-def _fail(message: str) -> None:
-    click.echo(f"fhir-family up: {message}", err=True)
-    sys.exit(2)
+def _fail(message: str) -> NoReturn:
+    fail("up", message)
 
 
 def _port_free(port: int) -> bool:
@@ -318,4 +320,4 @@ def command(
         servers.stop()
         engine.dispose()
     click.echo("stopped")
-    sys.exit(1 if unexpected else 0)
+    sys.exit(ExitCode.REJECTED if unexpected else ExitCode.OK)

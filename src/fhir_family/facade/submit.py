@@ -35,6 +35,7 @@ class CollectorNotConfiguredError(FhirFamilyError):
     """The facade has no collector to forward to: HTTP 503."""
 
     http_status = 503
+    message_id = "FF-FORWARD-NO-COLLECTOR"
 
 
 def _pipeline() -> MappingPipeline:

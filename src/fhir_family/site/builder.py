@@ -46,6 +46,8 @@ DOC_ORDER = ("guide", "payload", "hl7v2", "facade", "ehr-examples", "model")
 class SiteBuildError(FhirFamilyError):
     """A source of the pages (an example, an expected outcome, a schema) cannot be read."""
 
+    message_id = "FF-SITE-BUILD"
+
 
 def _read_json(path: Path) -> Any:
     try:
