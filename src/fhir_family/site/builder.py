@@ -22,6 +22,7 @@ from ..errors import FhirFamilyError
 from ..guide import REPO_ROOT, core_package_dir, examples_dir, guide_resources_dir
 from ..igpackage import (
     GuideMetadata,
+    PackageContents,
     collect,
     deterministic_tgz,
     json_bytes,
@@ -265,24 +266,12 @@ class SiteBuilder:
     def build(self) -> dict[str, bytes]:
         """Every file of the site: relative path -> bytes."""
         files: dict[str, bytes] = {}
-        contents = collect(self.guide_dir, self.examples_root, self.metadata)
-        tarball = deterministic_tgz(package_files(contents))
-        files[contents.metadata.tarball_name] = tarball
-        # Each conformance resource as packaged (with its snapshot), beside its page, for vendors' tools.
-        for name, resource in contents.resources.items():
-            files[name] = json_bytes(resource)
-        package = {"name": contents.metadata.tarball_name, "size": len(tarball),
-                   "sha256": hashlib.sha256(tarball).hexdigest()}
+        contents, package = self._package(files)
         for name in STATIC_FILES:
             files[name] = (Path(__file__).parent / "static" / name).read_bytes()
-        resolver = BaseResolver(self.store)
-        summaries = {r["url"]: _first_sentence(r.get("description") or self.names[r["url"]])
-                     for r in self.of_type("StructureDefinition")}
         usages = self.usages()
         examples = self.examples()
-        docs = self.docs()
         diagram = build_diagram(self.of_type("StructureDefinition"), self.link, self.names)
-
         files["index.html"] = self._render(
             "index.html.j2", page="index.html", title="Home", diagram=diagram, profiles=self.profiles,
             extensions=self.extensions, package=package, examples=examples,
@@ -291,6 +280,36 @@ class SiteBuilder:
             "profiles.html.j2", page="profiles.html", title="Profiles and extensions", profiles=self.profiles,
             extensions=self.extensions,
         )
+        files.update(self._structure_pages(usages, examples))
+        files.update(self._terminology_pages(usages))
+        files.update(self._example_pages(examples))
+        files.update(self._mapping_pages())
+        files["download.html"] = self._render(
+            "download.html.j2", page="download.html", title="Download the package", package=package,
+            resources=[(f"package/{name}", contents.resources[name]) for name in sorted(contents.resources)],
+            examples=[(f"package/examples/{name}", _example_for(resource, examples))
+                      for name, resource in sorted(contents.examples.items())],
+        )
+        return files
+
+    def _package(self, files: dict[str, bytes]) -> tuple[PackageContents, dict[str, Any]]:
+        """The NPM package tarball and each packaged resource (with its snapshot), for vendors' tools."""
+        contents = collect(self.guide_dir, self.examples_root, self.metadata)
+        tarball = deterministic_tgz(package_files(contents))
+        files[contents.metadata.tarball_name] = tarball
+        for name, resource in contents.resources.items():
+            files[name] = json_bytes(resource)
+        package = {"name": contents.metadata.tarball_name, "size": len(tarball),
+                   "sha256": hashlib.sha256(tarball).hexdigest()}
+        return contents, package
+
+    def _structure_pages(self, usages: dict[str, list[tuple[str, str]]],
+                         examples: list[ExampleInfo]) -> dict[str, bytes]:
+        """One page per profile and extension: its element table, constraints, users and examples."""
+        resolver = BaseResolver(self.store)
+        summaries = {r["url"]: _first_sentence(r.get("description") or self.names[r["url"]])
+                     for r in self.of_type("StructureDefinition")}
+        files = {}
         for sd in self.of_type("StructureDefinition"):
             rows = element_rows(sd, self.store, self.link, self.names, resolver, summaries)
             constraints: dict[str, tuple[dict[str, str], list[str]]] = {}
@@ -304,11 +323,15 @@ class SiteBuilder:
                 or f"{sd.get('baseDefinition', '').rsplit('/', 1)[-1]} (FHIR R4 core)",
                 examples=[e for e in examples if _uses_profile(e.resource, sd["url"])],
             )
-        files["terminology.html"] = self._render(
+        return files
+
+    def _terminology_pages(self, usages: dict[str, list[tuple[str, str]]]) -> dict[str, bytes]:
+        """The terminology index and one page per CodeSystem, ValueSet, ConceptMap (and the IG resource)."""
+        files = {"terminology.html": self._render(
             "terminology.html.j2", page="terminology.html", title="Terminology",
             code_systems=self.of_type("CodeSystem"), value_sets=self.of_type("ValueSet"),
             concept_maps=self.of_type("ConceptMap"),
-        )
+        )}
         for cs in self.of_type("CodeSystem"):
             page = self.pages[cs["url"]]
             value_sets = [vs for vs in self.of_type("ValueSet")
@@ -328,12 +351,22 @@ class SiteBuilder:
             page = self.pages[resource["url"]]
             files[page] = self._render("resource.html.j2", page=page, title=self.names[resource["url"]],
                                        resource=resource)
-        files["examples.html"] = self._render("examples.html.j2", page="examples.html", title="Examples",
-                                              examples=examples)
+        return files
+
+    def _example_pages(self, examples: list[ExampleInfo]) -> dict[str, bytes]:
+        """The examples index, and each example's page beside its JSON download."""
+        files = {"examples.html": self._render("examples.html.j2", page="examples.html", title="Examples",
+                                               examples=examples)}
         for example in examples:
             files[example.download] = json_bytes(example.resource)
             files[example.page] = self._render("example.html.j2", page=example.page, title=example.stem,
                                                example=example)
+        return files
+
+    def _mapping_pages(self) -> dict[str, bytes]:
+        """The EHR mapping page with the payload schemas (also downloadable), and one page per doc."""
+        files = {}
+        docs = self.docs()
         schemas = []
         for path in schema_paths():
             schema = _read_json(path)
@@ -348,12 +381,6 @@ class SiteBuilder:
         for stem, title, html in docs:
             files[doc_page_name(stem)] = self._render("doc.html.j2", page=doc_page_name(stem), title=title,
                                                       body=html)
-        files["download.html"] = self._render(
-            "download.html.j2", page="download.html", title="Download the package", package=package,
-            resources=[(f"package/{name}", contents.resources[name]) for name in sorted(contents.resources)],
-            examples=[(f"package/examples/{name}", _example_for(resource, examples))
-                      for name, resource in sorted(contents.examples.items())],
-        )
         return files
 
 
