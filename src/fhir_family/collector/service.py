@@ -22,7 +22,6 @@ from .tokens import PROVIDER, Principal
 
 log = logging.getLogger(__name__)
 
-NATIONAL_RETURN_PROFILE = NATIONAL_RETURN_BUNDLE
 MAX_SUBMISSION_ID = 200
 
 
@@ -115,7 +114,7 @@ class Collector:
                         )
                     ],
                 )
-            issues = self.validator.issues(bundle, NATIONAL_RETURN_PROFILE)
+            issues = self.validator.issues(bundle, NATIONAL_RETURN_BUNDLE)
             if any_errors(issues):
                 raise RejectedBundleError(issues)
             return_facts = facts.extract(bundle)
