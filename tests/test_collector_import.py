@@ -4,22 +4,19 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 
 import pytest
 
-from fhir_family.collector.app import create_app
+from conftest import wait_until
 from fhir_family.collector.service import Collector
 from fhir_family.collector.synthetic import synthetic_month
 from fhir_family.collector.tokens import issue_token
 from fhir_family.mapping.bundle import build_bundle
 
-KEY = "import-test-key-0123456789abcdef"
-
 
 @pytest.fixture
-def setup(db_url, collector_validator):
-    app = create_app({"DATABASE_URL": db_url, "PSEUDONYM_KEY": KEY, "VALIDATOR": collector_validator})
+def setup(db_url, make_collector):
+    app = make_collector(db_url)
     collector = app.extensions["fhir_family_collector"]
     tokens = {ods: issue_token(collector.sessions, "provider", ods) for ods in ("RXA", "RXB")}
     tokens["analyst"] = issue_token(collector.sessions, "analyst")
@@ -31,14 +28,12 @@ def auth(token: str) -> dict[str, str]:
 
 
 def wait_done(client, url: str, token: str) -> dict:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
+    def finished() -> dict | None:
         response = client.get(url, headers=auth(token))
-        if response.status_code == 200:
-            return response.get_json()
-        assert response.status_code == 202
-        time.sleep(0.05)
-    raise AssertionError("import did not finish")
+        assert response.status_code in (200, 202)
+        return response.get_json() if response.status_code == 200 else None
+
+    return wait_until(finished, timeout=120)
 
 
 def test_import_reports_an_outcome_per_line(setup):

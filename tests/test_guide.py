@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from conftest import find_sushi
 from fhir_family import igbuild
 from fhir_family.guide import CANONICAL, REPO_ROOT, core_package_dir, guide_resources_dir
 
@@ -715,21 +716,11 @@ def test_every_conformance_resource_is_valid_r4_in_the_project_validator() -> No
 # --- the staleness check ---
 
 
-def find_sushi() -> Path | None:
-    for candidate in [
-        REPO_ROOT / "build/sushi/node_modules/.bin/sushi",
-        Path("/tmp/setup/node_modules/.bin/sushi"),
-    ]:
-        if candidate.is_file():
-            return candidate
-    return None
-
-
 needs_sushi = pytest.mark.skipif(find_sushi() is None, reason="no SUSHI at build/sushi or /tmp/setup")
 
 
 @pytest.fixture
-def profiles_copy(tmp_path: Path) -> Path:
+def profiles_copy(tmp_path: Path, cached_sushi) -> Path:
     """A copy of profiles/ (sources and committed JSON) the test may damage."""
     copy = tmp_path / "profiles"
     shutil.copytree(REPO_ROOT / "profiles", copy, ignore=shutil.ignore_patterns("fsh-generated"))
