@@ -860,6 +860,11 @@ def test_check_fails_when_a_committed_example_is_hand_edited(
     )
     assert igbuild.main(args) == 1
     assert f"stale: {examples.as_posix()}/bundles/{bundle.name}" in capsys.readouterr().err
+    bundle.write_text((REPO_ROOT / "examples" / "bundles" / bundle.name).read_text(encoding="utf-8"))
+    expected = examples / "ehr" / "csv" / "returns.expected.json"  # an EHR input's generated summary
+    expected.write_text(expected.read_text(encoding="utf-8").replace('"status": 200', '"status": 201', 1))
+    assert igbuild.main(args) == 1
+    assert f"stale: {examples.as_posix()}/ehr/csv/returns.expected.json" in capsys.readouterr().err
 
 
 # --- docs/guide.md keeps up with the guide ---
