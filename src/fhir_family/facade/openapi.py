@@ -25,6 +25,9 @@ from .http import FHIR_JSON, FHIR_JSON_TYPES, fhir_response
 blueprint = Blueprint("openapi", __name__)
 
 PAYLOAD = "EhrPayloadV1"
+SITE_MEDIA_TYPES = ("text/html", "text/css", "image/svg+xml", "application/json", "application/gzip",
+                    "application/octet-stream")
+"""What the guide's pages under /ig/ are served as (by file name, see site/blueprint.py)."""
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -69,6 +72,9 @@ def _errors(*statuses: int) -> dict[str, Any]:
         413: "Request body over the size limit",
         415: "Wrong Content-Type",
         422: "Readable but unmappable or non-conformant",
+        502: "The collector could not be reached, or refused this facade's own token",
+        503: "No collector is configured (COLLECTOR_URL), or it is unavailable",
+        504: "The collector did not answer in time",
     }
     return {str(status): _fhir("OperationOutcome", meaning[status]) for status in statuses}
 
@@ -118,6 +124,33 @@ def _paths() -> dict[str, Any]:
                         "content": {"application/x-ndjson": {"schema": {"type": "string"}}}},
                 **_errors(413, 415),
             },
+        }},
+        "/submit": {"post": {
+            "summary": "Map and validate (a JSON payload, an HL7 v2 message or a NationalReturnBundle), then "
+                       "forward the return to the collector; the answer is the collector's",
+            "operationId": "submit",
+            "requestBody": {"required": True, "content": {
+                **{t: {"schema": {"anyOf": [_ref(PAYLOAD), _ref("Bundle")]}}
+                   for t in JsonPayloadParser.media_types},
+                **_text_body(*Hl7v2Parser.media_types)["content"],
+            }},
+            "responses": {
+                "200": _fhir("Resource", "The collector's transaction-response"),
+                **{str(status): _fhir("OperationOutcome", "The collector's own refusal, relayed")
+                   for status in (401, 403, 409)},
+                **_errors(400, 406, 413, 415, 422, 502, 503, 504),
+            },
+        }},
+        "/ig": {"get": {"summary": "The guide's pages (redirects to /ig/)", "operationId": "guideRoot",
+                        "responses": {"308": {"description": "Redirect to /ig/"}}}},
+        "/ig/": {"get": {"summary": "The guide's home page", "operationId": "guideIndex",
+                         "responses": {"200": {"description": "HTML", "content": {"text/html": {}}}}}},
+        "/ig/{name}": {"get": {
+            "summary": "A page or file of the guide (HTML, its JSON resources, the NPM package)",
+            "operationId": "guidePage",
+            "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "The file", "content": {t: {} for t in SITE_MEDIA_TYPES}},
+                          **_errors(404)},
         }},
         "/$validate": {"post": {"summary": "Validate any resource", "operationId": "validate", **validate}},
         "/Bundle/$validate": {"post": {"summary": "Validate a Bundle (as a NationalReturnBundle by default)",
