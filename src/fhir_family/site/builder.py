@@ -18,6 +18,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from ..conformance.packages import DefinitionStore
+from ..conformance.terminology import Terminology
 from ..errors import FhirFamilyError
 from ..guide import REPO_ROOT, core_package_dir, examples_dir, guide_resources_dir
 from ..igpackage import (
@@ -140,6 +141,7 @@ class SiteBuilder:
         self.env.filters["issue_expression"] = _issue_expression
         self.env.filters["message_id"] = lambda issue: message_id(issue) or ""
         self.resources = self.store.guide_resources()
+        self.terminology = Terminology(self.store)
         self.pages: dict[str, str] = {}
         self.names: dict[str, str] = {}
         for resource in self.resources:
@@ -341,8 +343,9 @@ class SiteBuilder:
                                        concepts=concept_rows(cs), value_sets=value_sets)
         for vs in self.of_type("ValueSet"):
             page = self.pages[vs["url"]]
+            expansion = expand(vs, self.store, self.terminology)
             files[page] = self._render("valueset.html.j2", page=page, title=self.names[vs["url"]], vs=vs,
-                                       expansion=expand(vs, self.store), used_by=usages.get(vs["url"], []))
+                                       expansion=expansion, used_by=usages.get(vs["url"], []))
         for cm in self.of_type("ConceptMap"):
             page = self.pages[cm["url"]]
             files[page] = self._render("conceptmap.html.j2", page=page, title=self.names[cm["url"]], cm=cm,
