@@ -8,15 +8,13 @@ import click
 
 from ..errors import FhirFamilyError
 from .exits import fail
+from .options import GUIDE_OPTION, examples_option, out_option
 
 
 @click.command("pages")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("site"),
-              show_default=True, help="Folder to write the pages into.")
-@click.option("--guide", "guide_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder of the guide's JSON resources (default: profiles/fsh-generated/resources).")
-@click.option("--examples", "examples_root", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Examples folder with bundles/ and invalid/ (default: examples/).")
+@out_option("site", "Folder to write the pages into.")
+@GUIDE_OPTION
+@examples_option("with bundles/ and invalid/")
 def command(out_dir: Path, guide_dir: Path | None, examples_root: Path | None) -> None:
     """Build the guide's static HTML pages."""
     from ..site.builder import SiteBuilder, write_site

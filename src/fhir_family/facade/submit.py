@@ -9,13 +9,11 @@ read) seconds), ``COLLECTOR_CA_BUNDLE`` (a CA file for a private CA; TLS verific
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Blueprint, Response, current_app
 
-from fhir_family.errors import FhirFamilyError, InputError
+from fhir_family.errors import FhirFamilyError
 from fhir_family.forwarding import CollectorClient
-from fhir_family.jsontext import parse_json
+from fhir_family.jsontext import json_bundle
 from fhir_family.mapping.factory import get_parser
 from fhir_family.mapping.hl7v2 import Hl7v2Parser
 from fhir_family.mapping.payload import JsonPayloadParser
@@ -61,14 +59,6 @@ def _client() -> CollectorClient:
     return client
 
 
-def _is_bundle(text: str) -> dict[str, Any] | None:
-    try:
-        value = parse_json(text, "FF-MAP-JSON")
-    except InputError:
-        return None
-    return value if isinstance(value, dict) and value.get("resourceType") == "Bundle" else None
-
-
 @blueprint.post("/submit")
 def submit() -> Response:
     media_type = require_media_type(JSON_TYPES + HL7_TYPES)
@@ -76,7 +66,7 @@ def submit() -> Response:
     pipeline = _pipeline()
     if media_type in JSON_TYPES:
         text = body_text()
-        bundle = _is_bundle(text)
+        bundle = json_bundle(text)
         mapped = pipeline.validate_bundle(bundle) if bundle else pipeline.map_text(get_parser("json"), text)
     else:
         mapped = pipeline.map_text(get_parser("hl7v2"), body_text(fallback_encoding="iso-8859-1"))
