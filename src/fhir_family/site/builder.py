@@ -17,6 +17,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from ..conformance.compiler import Compiler
 from ..conformance.packages import DefinitionStore
 from ..conformance.terminology import Terminology
 from ..errors import FhirFamilyError
@@ -34,7 +35,7 @@ from ..igpackage import (
 from ..outcome import message_id, operation_outcome
 from ..validation import LazyValidator, Validator
 from .diagram import build_diagram
-from .elements import BaseResolver, element_rows
+from .elements import element_rows
 from .markdown import doc_page_name, render_markdown
 from .payload import field_rows, schema_paths
 from .terminology import concept_map_rows, concept_rows, expand
@@ -308,12 +309,12 @@ class SiteBuilder:
     def _structure_pages(self, usages: dict[str, list[tuple[str, str]]],
                          examples: list[ExampleInfo]) -> dict[str, bytes]:
         """One page per profile and extension: its element table, constraints, users and examples."""
-        resolver = BaseResolver(self.store)
+        compiler = Compiler(self.store)
         summaries = {r["url"]: _first_sentence(r.get("description") or self.names[r["url"]])
                      for r in self.of_type("StructureDefinition")}
         files = {}
         for sd in self.of_type("StructureDefinition"):
-            rows = element_rows(sd, self.store, self.link, self.names, resolver, summaries)
+            rows = element_rows(sd, self.store, self.link, self.names, compiler, summaries)
             constraints: dict[str, tuple[dict[str, str], list[str]]] = {}
             for row in rows:
                 for constraint in row.constraints:
