@@ -126,6 +126,14 @@ def wait_until(condition: Callable[[], Any], timeout: float = 60.0, interval: fl
         time.sleep(interval)
 
 
+@pytest.fixture(scope="session")
+def built_site() -> dict[str, bytes]:
+    """The guide's pages built once for the session (relative path -> bytes); treat as read-only."""
+    from fhir_family.site.builder import SiteBuilder
+
+    return SiteBuilder().build()
+
+
 # -- SUSHI: found once, run once per session on the pristine profiles/ -------------------------------------
 
 

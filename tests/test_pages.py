@@ -84,8 +84,8 @@ def parse(data: bytes) -> _Page:
 
 
 @pytest.fixture(scope="module")
-def files() -> dict[str, bytes]:
-    return SiteBuilder().build()
+def files(built_site: dict[str, bytes]) -> dict[str, bytes]:
+    return built_site
 
 
 def test_every_guide_resource_has_a_page(files: dict[str, bytes]) -> None:

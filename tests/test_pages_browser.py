@@ -18,7 +18,7 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 
 import pytest
 
-from fhir_family.site.builder import SiteBuilder, write_site
+from fhir_family.site.builder import write_site
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -42,8 +42,8 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def site_files() -> dict[str, bytes]:
-    return SiteBuilder().build()
+def site_files(built_site: dict[str, bytes]) -> dict[str, bytes]:
+    return built_site
 
 
 @pytest.fixture(scope="module")
