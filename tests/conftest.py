@@ -78,7 +78,7 @@ def collector_validator():
 TEST_PSEUDONYM_KEY = "test-pseudonym-key-0123456789abcdef"
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def make_collector(collector_validator):
     """Build a collector app on ``database_url`` with the shared validator; ``config`` overrides the rest."""
     from fhir_family.collector.app import create_app

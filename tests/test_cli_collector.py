@@ -19,11 +19,11 @@ def runner() -> CliRunner:
     return CliRunner()
 
 
-@pytest.fixture
-def loaded_app(tmp_path, make_collector):
-    """A collector on SQLite with one synthetic month (3 providers x 30 patients) and a correction."""
-    db = f"sqlite:///{tmp_path / 'collector.sqlite'}"
-    app = make_collector(db)
+@pytest.fixture(scope="module")
+def loaded_template(tmp_path_factory, make_collector):
+    """A collector database on SQLite with one synthetic month (3 providers x 30 patients), loaded once."""
+    path = tmp_path_factory.mktemp("loaded") / "collector.sqlite"
+    app = make_collector(f"sqlite:///{path}")
     collector = app.extensions["fhir_family_collector"]
     tokens = {
         ods: issue_token(collector.sessions, "provider", ods) for ods in ("RXA", "RXB", "RXC", "XFF01", "RX4")
@@ -36,7 +36,20 @@ def loaded_app(tmp_path, make_collector):
             "/", json=bundle, headers={"Authorization": f"Bearer {tokens[record.ods_code]}"}
         )
         assert response.status_code == 200, response.get_json()
-    return app, db, tokens, records
+    collector.engine.dispose()  # the last connection closed: the WAL is folded into the database file
+    return path, tokens, records
+
+
+@pytest.fixture
+def loaded_app(tmp_path, loaded_template, make_collector):
+    """A collector over this test's own copy of the loaded database (tests may change it)."""
+    import shutil
+
+    template, tokens, records = loaded_template
+    copy = tmp_path / "collector.sqlite"
+    shutil.copyfile(template, copy)
+    db = f"sqlite:///{copy}"
+    return make_collector(db), db, tokens, records
 
 
 def test_add_token_prints_a_working_token_once(runner, tmp_path):
