@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from fhir_family.conformance import Validator, default_validator
-from fhir_family.conformance.bundle_rules import eighteenth_birthday
 from fhir_family.guide import examples_dir, guide_resources_dir
+from fhir_family.model import eighteenth_birthday
 from fhir_family.outcome import has_errors, message_id
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"

@@ -15,16 +15,15 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from ..guide import CANONICAL
+from ..model import EXT_CHILD_RESIDENCE, EXT_PARENTAL_STATUS, LIVES_ELSEWHERE, LIVES_WITH_PATIENT
+from ..model import eighteenth_birthday as eighteenth_birthday
 from ..outcome import IssueSeverity, IssueType
 from . import messages as msg
 from .engine import Context
 
 ERROR, WARNING = IssueSeverity.ERROR, IssueSeverity.WARNING
-PARENTAL_STATUS_URL = f"{CANONICAL}/StructureDefinition/parental-status"
-CHILD_RESIDENCE_URL = f"{CANONICAL}/StructureDefinition/child-residence"
-LIVES_WITH_PATIENT = {"full-time", "part-time"}
-LIVES_ELSEWHERE = {"other-parent", "relatives", "looked-after"}
+PARENTAL_STATUS_URL = EXT_PARENTAL_STATUS
+CHILD_RESIDENCE_URL = EXT_CHILD_RESIDENCE
 _DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
 _RELATIVE = re.compile(r"^([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/.*)?$")
 _ABSOLUTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s]+$")
@@ -433,14 +432,6 @@ def _parse_date(value: Any, latest: bool) -> date | None:
         return date(year, month, day)
     except ValueError:
         return None
-
-
-def eighteenth_birthday(birth: date) -> date:
-    """The day a person born on ``birth`` turns 18; a 29 February birthday falls on 1 March in other years."""
-    try:
-        return birth.replace(year=birth.year + 18)
-    except ValueError:  # 29 February, 18 years later not a leap year
-        return date(birth.year + 18, 3, 1)
 
 
 def _ext_value(extension: dict[str, Any], prefix: str = "value") -> tuple[str | None, Any]:

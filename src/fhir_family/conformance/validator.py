@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..guide import CANONICAL, PACKAGE_ID, core_package_dir, require_guide_resources_dir
+from ..model import NATIONAL_RETURN_BUNDLE, SUBMISSION_SYSTEM
 from ..outcome import Issue, IssueSeverity, IssueType, operation_outcome
 from . import messages as msg
 from .bundle_rules import check_bundle
@@ -34,8 +35,6 @@ __all__ = ["ROLE_PROFILES", "Validator", "default_validator"]
 
 ERROR, WARNING = IssueSeverity.ERROR, IssueSeverity.WARNING
 PROFILE_BASE = f"{CANONICAL}/StructureDefinition/"
-NATIONAL_RETURN_BUNDLE = PROFILE_BASE + "national-return-bundle"
-SUBMISSION_SYSTEM = f"{CANONICAL}/Id/submission"
 ROLE_PROFILES = {
     "Patient": PROFILE_BASE + "parent-patient",
     "RelatedPerson": PROFILE_BASE + "dependent-child",
