@@ -5,10 +5,14 @@ Accepts a national-return Bundle (validated as it is), a JSON EHR payload, or an
 facade never forwards a bundle that fails validation. Config: ``COLLECTOR_URL`` (the collector's FHIR base),
 ``COLLECTOR_TOKEN`` (default ``$FHIR_FAMILY_TOKEN``), ``COLLECTOR_RETRIES``, ``COLLECTOR_TIMEOUT`` ((connect,
 read) seconds), ``COLLECTOR_CA_BUNDLE`` (a CA file for a private CA; TLS verification is never off).
+``COLLECTOR_TRANSPORT = "mesh"`` (or ``$FHIR_FAMILY_COLLECTOR_TRANSPORT``) forwards by MESH instead, with the
+``FHIR_FAMILY_MESH_*`` settings or a ``MESH`` config dict, and answers 202 once MESH has the message
+(docs/mesh.md).
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from flask import Blueprint, Response, current_app
@@ -27,6 +31,7 @@ blueprint = Blueprint("submit", __name__)
 JSON_TYPES = ("application/json", "application/fhir+json")
 HL7_TYPES = ("x-application/hl7-v2+er7", "text/plain", "application/hl7-v2")
 _CLIENT_KEY = "fhir_family.forwarder"
+TRANSPORT_ENV = "FHIR_FAMILY_COLLECTOR_TRANSPORT"
 
 
 class CollectorNotConfiguredError(FhirFamilyError):
@@ -41,6 +46,12 @@ def _pipeline() -> MappingPipeline:
 
 def _client() -> CollectorClient:
     client = current_app.extensions.get(_CLIENT_KEY)
+    transport = current_app.config.get("COLLECTOR_TRANSPORT") or os.environ.get(TRANSPORT_ENV)
+    if client is None and transport == "mesh":
+        from fhir_family.mesh import MeshForwarder, MeshSettings
+
+        client = MeshForwarder(MeshSettings.from_env(current_app.config.get("MESH")))
+        current_app.extensions[_CLIENT_KEY] = client
     if client is None:
         url = current_app.config.get("COLLECTOR_URL")
         if not url:
