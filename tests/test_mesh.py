@@ -300,3 +300,39 @@ def test_submit_via_mesh_without_configuration_is_one_line_exit_2(monkeypatch, e
     result = CliRunner().invoke(cli_main, ["submit", "--via", "mesh", str(example_bundles(examples_dir)[0])])
     assert result.exit_code == 2
     assert "MESH is not configured: set FHIR_FAMILY_MESH_URL" in result.output
+
+
+def _bench_mesh():
+    import importlib.util
+
+    path = Path(__file__).resolve().parent.parent / "bench" / "bench_mesh.py"
+    spec = importlib.util.spec_from_file_location("bench_mesh", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("bench_mesh", module)  # its dataclass looks itself up there
+    spec.loader.exec_module(module)
+    return sys.modules["bench_mesh"]
+
+
+@pytest.mark.parametrize(
+    "returns",
+    [
+        500,
+        pytest.param(
+            50_000,
+            marks=pytest.mark.skipif(
+                os.environ.get("FHIR_FAMILY_MESH_50K") != "1",
+                reason="FHIR_FAMILY_MESH_50K=1 runs it (~10 min)",
+            ),
+        ),
+    ],
+)
+def test_batch_by_mesh_keeps_memory_flat(returns, tmp_path):
+    """Sender and poller as separate processes: a batch ten times larger must not raise either's peak RSS
+    by more than a few MB (streamed from file to MESH chunks to a spool file, line by line into the store)."""
+    bench = _bench_mesh()
+    small = bench.measure(returns // 10, tmp_path)
+    large = bench.measure(returns, tmp_path)
+    assert (small.stored, large.stored) == (returns // 10, returns)
+    assert f"{returns} line(s), {returns} accepted, 0 refused" in large.poll_output
+    assert large.send_peak_rss_mb < small.send_peak_rss_mb + 20
+    assert large.poll_peak_rss_mb < small.poll_peak_rss_mb + 20

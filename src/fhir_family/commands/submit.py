@@ -61,27 +61,39 @@ def _bundle_or_none(text: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) and value.get("resourceType") == "Bundle" else None
 
 
+def _first_line_is_bundle(path: Path) -> bool:
+    try:
+        with path.open(encoding="utf-8-sig") as lines:
+            first = next((line for line in lines if line.strip()), "")
+    except (OSError, UnicodeDecodeError):
+        return False  # read_text below reports it
+    return _bundle_or_none(first) is not None
+
+
 def read_items(path: Path, pipeline: MappingPipeline, fmt: str | None) -> Iterator[Item]:
     """Every return in ``path``, mapped and validated; raises FhirFamilyError when the file is unusable."""
     from ..mapping.factory import get_parser, guess_format
 
+    suffix = path.suffix.lower()
+    if fmt is None and suffix in (".ndjson", ".jsonl") and _first_line_is_bundle(path):
+        # A file of Bundles (as for $import), not of EHR payloads: read line by line, so a month-end file
+        # is never held in memory whole.
+        try:
+            with path.open(encoding="utf-8-sig") as lines:
+                for number, line in enumerate(lines, 1):
+                    if line.strip():
+                        yield Item(f"{path}:{number}", _bundle_line(pipeline, line, number))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"{path}: cannot read ({exc.__class__.__name__}: {exc})") from exc
+        return
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read ({exc.__class__.__name__}: {exc})") from exc
-    suffix = path.suffix.lower()
     if fmt is None and suffix == ".json":
         bundle = _bundle_or_none(text)
         if bundle is not None:
             yield Item(str(path), _validated(pipeline, bundle, None))
-            return
-    if fmt is None and suffix in (".ndjson", ".jsonl"):
-        lines = text.splitlines()
-        first = next((line for line in lines if line.strip()), "")
-        if _bundle_or_none(first) is not None:  # a file of Bundles (as for $import), not of EHR payloads
-            for number, line in enumerate(lines, 1):
-                if line.strip():
-                    yield Item(f"{path}:{number}", _bundle_line(pipeline, line, number))
             return
     try:
         parser = get_parser(fmt or guess_format(path))
