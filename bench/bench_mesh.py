@@ -61,8 +61,13 @@ def write_batch(path: Path, returns: int) -> int:
     from fhir_family.mapping.bundle import build_bundle
 
     with path.open("w", encoding="utf-8") as out:
-        for record in synthetic_month(patients_per_provider=returns, providers=((ODS, "Bench Trust"),)):
-            out.write(json.dumps(build_bundle(record), separators=(",", ":")) + "\n")
+        month = 0
+        while returns > 0:  # a synthetic month has at most 25,000 patients (its NHS number seeds run out)
+            month += 1
+            count, returns = min(returns, 25_000), returns - 25_000
+            records = synthetic_month(f"2026-{month:02d}", count, providers=((ODS, "Bench Trust"),))
+            for record in records:
+                out.write(json.dumps(build_bundle(record), separators=(",", ":")) + "\n")
     return path.stat().st_size
 
 
