@@ -4,7 +4,9 @@ Starts the collector and the facade under gunicorn on loopback (SQLite under ``v
 pseudonymisation key created in ``var/pseudonym.key`` when absent), issues demo tokens (printed, and saved in
 ``var/demo-tokens.json``), sends every example bundle through the facade's ``POST /submit`` (map, validate,
 forward: the real HTTP path), bulk-loads a deterministic synthetic month for three providers through the
-collector's ``$import``, prints the report and the URLs, and runs until Ctrl-C, then stops both servers.
+collector's ``$import``, sends the EHR examples by MESH (``mesh/demo.py``: a mesh-sandbox, the facade
+forwarding by MESH, ``collector mesh-poll``), prints the report and the URLs, and runs until Ctrl-C, then
+stops both servers and the sandbox.
 
 The report URL carries the analyst token as ``?token=``: the collector accepts that only because ``up``
 starts it with ``--allow-query-token``, which the collector permits on loopback addresses only. A real
@@ -199,6 +201,7 @@ def command(
     from ..collector.settings import ensure_local_key
     from ..collector.tokens import issue_token
     from ..guide import examples_dir
+    from ..mesh.demo import MeshDemo, run_mesh_demo
 
     for port in (facade_port, collector_port):
         if not _port_free(port):
@@ -224,6 +227,7 @@ def command(
     logs = {"collector": var_dir / "collector.log", "facade": var_dir / "facade.log"}
     env = {k: v for k, v in os.environ.items() if k not in ("FHIR_FAMILY_PSEUDONYM_KEY", "DATABASE_URL")}
     servers = Servers()
+    mesh_demo = MeshDemo()
     unexpected = False
 
     def on_term(_signum, _frame):  # type: ignore[no-untyped-def]
@@ -284,6 +288,9 @@ def command(
         )
         for line in _load_synthetic(collector_url, tokens, month, patients_per_provider):
             click.echo(f"  {line}")
+        click.echo("sending the EHR examples by MESH (facade -> mesh-sandbox -> collector mesh-poll) ...")
+        mesh_demo = run_mesh_demo(db_url, key_file, var_dir, examples_dir(), _cli())
+        click.echo("\n".join(mesh_demo.lines))
         report = reports.build_report(engine)
         (var_dir / "report.html").write_text(reports.to_html(report), encoding="utf-8")
         click.echo("\n" + reports.to_table(report) + "\n")
@@ -316,6 +323,7 @@ def command(
         click.echo("\nstopping ...")
     finally:
         servers.stop()
+        mesh_demo.stop()
         engine.dispose()
     click.echo("stopped")
     sys.exit(1 if unexpected else 0)
