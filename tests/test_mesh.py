@@ -51,8 +51,12 @@ def settings(sandbox: MeshSandbox, mailbox: str, **extra) -> MeshSettings:
 
 
 def mesh_env(sandbox: MeshSandbox, mailbox: str) -> dict[str, str]:
+    return mesh_env_for(sandbox.url, mailbox)
+
+
+def mesh_env_for(url: str, mailbox: str) -> dict[str, str]:
     return {
-        "FHIR_FAMILY_MESH_URL": sandbox.url,
+        "FHIR_FAMILY_MESH_URL": url,
         "FHIR_FAMILY_MESH_MAILBOX": mailbox,
         "FHIR_FAMILY_MESH_PASSWORD": SANDBOX_PASSWORD,
         "FHIR_FAMILY_MESH_SHARED_KEY": SANDBOX_SHARED_KEY,
@@ -336,3 +340,50 @@ def test_batch_by_mesh_keeps_memory_flat(returns, tmp_path):
     assert f"{returns} line(s), {returns} accepted, 0 refused" in large.poll_output
     assert large.send_peak_rss_mb < small.send_peak_rss_mb + 20
     assert large.poll_peak_rss_mb < small.poll_peak_rss_mb + 20
+
+
+def _closed_port_url() -> str:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+def test_facade_with_mesh_unreachable_answers_502(collector_validator, examples_dir):
+    from fhir_family.facade.app import create_app
+
+    mesh = {"URL": _closed_port_url(), "MAILBOX": PROVIDER, "PASSWORD": "p", "SHARED_KEY": "k"}
+    mesh.update({"TO": COLLECTOR, "RETRIES": "0"})
+    app = create_app({"COLLECTOR_TRANSPORT": "mesh", "MESH": mesh, "VALIDATOR": collector_validator})
+    body = (examples_dir / "bundles" / "young-carer-daughter.json").read_bytes()
+    answer = app.test_client().post("/submit", data=body, content_type="application/fhir+json")
+    assert answer.status_code == 502
+    assert "MESH send failed" in answer.get_json()["issue"][0]["diagnostics"]
+
+
+def test_mesh_poll_with_mesh_unreachable_is_one_line_exit_2(tmp_path):
+    env = mesh_env_for(_closed_port_url(), COLLECTOR)
+    result = CliRunner().invoke(
+        cli_main,
+        ["collector", "mesh-poll", "--once", "--db", f"sqlite:///{tmp_path / 'c.sqlite'}"],
+        env={**env, "FHIR_FAMILY_MESH_RETRIES": "0"},
+    )
+    assert result.exit_code == 2
+    assert result.output.startswith("fhir-family collector mesh-poll: MESH poll failed: ConnectionError")
+    assert "Traceback" not in result.output
+
+
+def test_mailbox_commands(tmp_path):
+    db = f"sqlite:///{tmp_path / 'c.sqlite'}"
+    runner = CliRunner()
+    add = ["collector", "add-mailbox", "--db", db]
+    added = runner.invoke(cli_main, [*add, "--mailbox", "x26abc1", "--ods", "RXA"])
+    assert added.exit_code == 0 and "mailbox X26ABC1 submits for RXA" in added.output
+    listed = runner.invoke(cli_main, ["collector", "list-mailboxes", "--db", db])
+    assert "X26ABC1" in listed.output and "RXA" in listed.output and "active" in listed.output
+    bad = runner.invoke(cli_main, [*add, "--mailbox", "X1", "--ods", "rxa!"])
+    assert bad.exit_code == 2 and "fhir-family collector add-mailbox:" in bad.output
+    assert runner.invoke(cli_main, ["collector", "revoke-mailbox", "X26ABC1", "--db", db]).exit_code == 0
+    again = runner.invoke(cli_main, ["collector", "revoke-mailbox", "X26ABC1", "--db", db])
+    assert again.exit_code == 2 and "no active binding for mailbox X26ABC1" in again.output

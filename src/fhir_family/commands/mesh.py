@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -67,7 +66,10 @@ def mesh_poll(
     poller = MeshPoller(collector, settings)
     if not once:
         click.echo(f"fhir-family collector mesh-poll: {settings.mailbox}, every {interval} s", err=True)
-        poll_forever(poller, interval)
+        try:
+            poll_forever(poller, interval)
+        except KeyboardInterrupt:
+            click.echo("fhir-family collector mesh-poll: stopped", err=True)
         return
     try:
         results = poller.poll_once()
@@ -166,7 +168,7 @@ def send_bundles(settings: Any, bundles: Iterable[dict[str, Any]]) -> tuple[str,
 def show_outcomes(settings: Any, out_dir: Path, verbose_limit: int = 20) -> int:
     """Fetch, save and show the collector's outcomes; exit status 0 all accepted, 1 any refused."""
     from ..mesh.outcomes import is_accepted, summary_text
-    from ..mesh.sender import fetch_outcomes
+    from ..mesh.sender import fetch_outcomes, read_outcomes
 
     try:
         files = fetch_outcomes(settings, out_dir)
@@ -179,12 +181,10 @@ def show_outcomes(settings: Any, out_dir: Path, verbose_limit: int = 20) -> int:
             f"{item.refused} refused -> {item.path}"
         )
         shown = 0
-        with item.path.open(encoding="utf-8") as lines:
-            for raw in lines:
-                resource = json.loads(raw)
-                if not is_accepted(resource) and shown < verbose_limit:
-                    click.echo(f"  {summary_text(resource)}", err=True)
-                    shown += 1
+        for resource in read_outcomes(item.path):
+            if not is_accepted(resource) and shown < verbose_limit:
+                click.echo(f"  {summary_text(resource)}", err=True)
+                shown += 1
         refused += item.refused
     click.echo(f"{len(files)} outcome message(s) fetched")
     return 1 if refused else 0

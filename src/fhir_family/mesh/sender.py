@@ -23,6 +23,7 @@ from typing import Any
 from ..forwarding import CollectorAnswer
 from ..outcome import Issue, IssueSeverity, IssueType, operation_outcome
 from .config import MeshSettings, MeshTransportError
+from .outcomes import is_accepted
 
 NDJSON = "application/x-ndjson"
 
@@ -116,6 +117,22 @@ def send_returns(settings: MeshSettings, bundles: Iterable[dict[str, Any]]) -> S
         return send_file(settings, path, local_id, count)
 
 
+def read_outcomes(path: Path) -> Iterator[dict[str, Any]]:
+    """The OperationOutcomes of a saved outcome file; a line that is not one reads as a refusal saying so."""
+    with path.open("rb") as saved:
+        for number, raw in enumerate(saved, 1):
+            if not raw.strip():
+                continue
+            try:
+                resource = json.loads(raw)
+            except ValueError:
+                resource = None
+            if not isinstance(resource, dict) or resource.get("resourceType") != "OperationOutcome":
+                text = f"{path.name} line {number} is not an OperationOutcome"
+                resource = operation_outcome([Issue(IssueSeverity.ERROR, IssueType.STRUCTURE, text)])
+            yield resource
+
+
 def fetch_outcomes(settings: MeshSettings, out_dir: Path) -> list[OutcomeFile]:
     """Save every outcome message in our inbox as ``OUT_DIR/<local id>.<message id>.outcomes.ndjson`` and
     acknowledge it only once the file is written and flushed to disk."""
@@ -137,13 +154,9 @@ def fetch_outcomes(settings: MeshSettings, out_dir: Path) -> list[OutcomeFile]:
                     os.fsync(out.fileno())
                 message.close()
                 lines = accepted = 0
-                from .outcomes import is_accepted
-
-                with path.open("rb") as saved:
-                    for raw in saved:
-                        if raw.strip():
-                            lines += 1
-                            accepted += is_accepted(json.loads(raw))
+                for resource in read_outcomes(path):
+                    lines += 1
+                    accepted += is_accepted(resource)
                 client.acknowledge_message(message_id)
                 fetched.append(OutcomeFile(path, local_id, message_id, lines, accepted))
     except _mesh_errors() as exc:
