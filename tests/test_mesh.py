@@ -387,3 +387,19 @@ def test_mailbox_commands(tmp_path):
     assert runner.invoke(cli_main, ["collector", "revoke-mailbox", "X26ABC1", "--db", db]).exit_code == 0
     again = runner.invoke(cli_main, ["collector", "revoke-mailbox", "X26ABC1", "--db", db])
     assert again.exit_code == 2 and "no active binding for mailbox X26ABC1" in again.output
+
+
+def test_migrations_match_the_schema_including_mesh_mailboxes(db_url):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlalchemy import inspect
+
+    from fhir_family.collector.database import make_engine, migrate
+    from fhir_family.collector.schema import Base
+
+    engine = make_engine(db_url)
+    migrate(engine)
+    with engine.connect() as connection:
+        assert "mesh_mailboxes" in inspect(connection).get_table_names()
+        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+    engine.dispose()
