@@ -6,6 +6,10 @@ validation as the facade, and only conformant bundles are sent. Sending retries 
 connection errors (a resend is a no-op at the collector, by submission id). The token is ``--token`` or
 ``$FHIR_FAMILY_TOKEN``.
 
+``--via mesh`` sends all conformant returns of the command as one MESH message instead (settings from
+``FHIR_FAMILY_MESH_*``), and ``--via mesh --fetch-outcomes DIR`` saves and shows the collector's per-line
+outcomes (docs/mesh.md).
+
 Output: one line on stderr per rejected return (``FILE[:LINE]: rejected (HTTP 422): why``), then a summary.
 Exit status: 0 all accepted, 1 any rejected, 2 an input could not be read or the collector was unreachable.
 """
