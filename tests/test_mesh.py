@@ -403,3 +403,12 @@ def test_migrations_match_the_schema_including_mesh_mailboxes(db_url):
         assert "mesh_mailboxes" in inspect(connection).get_table_names()
         assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
     engine.dispose()
+
+
+def test_other_flows_messages_stay_in_the_inbox(sandbox, inboxes, tmp_path, collector_validator):
+    collector = make_collector(f"sqlite:///{tmp_path / 'c.sqlite'}", collector_validator)
+    bind_mailbox(collector.sessions, PROVIDER, "RXA")
+    with settings(sandbox, PROVIDER).client() as client:
+        other = client.send_message(COLLECTOR, b"not ours\n", workflow_id="SOME_OTHER_FLOW")
+    assert MeshPoller(collector, settings(sandbox, COLLECTOR)).poll_once() == []
+    assert inbox(sandbox, COLLECTOR) == [other]
