@@ -13,7 +13,7 @@ read) seconds), ``COLLECTOR_CA_BUNDLE`` (a CA file for a private CA; TLS verific
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, current_app
 
@@ -25,6 +25,9 @@ from fhir_family.mapping.pipeline import Mapped, MappingPipeline
 from fhir_family.outcome import Issue, IssueSeverity, IssueType, has_errors
 
 from .http import body_text, fhir_response, require_media_type, response_media_type
+
+if TYPE_CHECKING:
+    from fhir_family.mesh import MeshForwarder
 
 blueprint = Blueprint("submit", __name__)
 
@@ -44,7 +47,7 @@ def _pipeline() -> MappingPipeline:
     return current_app.extensions["fhir_family.pipeline"]
 
 
-def _client() -> CollectorClient:
+def _client() -> CollectorClient | MeshForwarder:
     client = current_app.extensions.get(_CLIENT_KEY)
     transport = current_app.config.get("COLLECTOR_TRANSPORT") or os.environ.get(TRANSPORT_ENV)
     if client is None and transport == "mesh":
