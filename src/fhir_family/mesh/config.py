@@ -38,6 +38,19 @@ class MeshTransportError(FhirFamilyError):
     http_status = 502
 
 
+def transport_error(action: str, exc: Exception) -> MeshTransportError:
+    """A failure of ``mesh-client`` (after its own retries) as the project's error, in one line."""
+    return MeshTransportError(f"MESH {action} failed: {exc.__class__.__name__}: {exc}")
+
+
+def mesh_errors() -> tuple[type[BaseException], ...]:
+    """What ``mesh-client`` raises: its MeshError and requests' errors (HTTP status, connection, timeout)."""
+    import requests
+    from mesh_client import MeshError
+
+    return (MeshError, requests.RequestException)
+
+
 def _is_loopback(host: str | None) -> bool:
     if host == "localhost":
         return True

@@ -30,9 +30,9 @@ from typing import Any
 from ..collector.bulk import line_outcomes
 from ..collector.mailboxes import mailbox_principal
 from ..collector.service import Collector
-from .config import MeshSettings, MeshTransportError
+from .config import MeshSettings, MeshTransportError, mesh_errors, transport_error
 from .outcomes import ACCEPTED, line_resource, message_refused
-from .sender import NDJSON, _mesh_errors, _transport_error
+from .sender import NDJSON
 
 log = logging.getLogger(__name__)
 
@@ -82,8 +82,8 @@ class MeshPoller:
                     result = self._handle(client, message_id)
                     if result is not None:
                         results.append(result)
-        except _mesh_errors() as exc:
-            raise _transport_error("poll", exc) from exc
+        except mesh_errors() as exc:
+            raise transport_error("poll", exc) from exc
         return results
 
     def _handle(self, client: Any, message_id: str) -> MessageResult | None:

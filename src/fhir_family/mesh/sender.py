@@ -22,7 +22,7 @@ from typing import Any
 
 from ..forwarding import CollectorAnswer
 from ..outcome import Issue, IssueSeverity, IssueType, operation_outcome
-from .config import MeshSettings, MeshTransportError
+from .config import MeshSettings, MeshTransportError, mesh_errors, transport_error
 from .outcomes import is_accepted
 
 NDJSON = "application/x-ndjson"
@@ -48,17 +48,6 @@ class OutcomeFile:
     @property
     def refused(self) -> int:
         return self.lines - self.accepted
-
-
-def _transport_error(action: str, exc: Exception) -> MeshTransportError:
-    return MeshTransportError(f"MESH {action} failed: {exc.__class__.__name__}: {exc}")
-
-
-def _mesh_errors() -> tuple[type[BaseException], ...]:
-    import requests
-    from mesh_client import MeshError
-
-    return (MeshError, requests.RequestException)
 
 
 def submission_id(bundle: dict[str, Any]) -> str | None:
@@ -104,8 +93,8 @@ def send_file(settings: MeshSettings, path: Path, local_id: str, returns: int) -
                 subject=f"{returns} national return(s)",
                 content_type=NDJSON,
             )
-    except _mesh_errors() as exc:
-        raise _transport_error("send", exc) from exc
+    except mesh_errors() as exc:
+        raise transport_error("send", exc) from exc
     return SentMessage(message_id, local_id, returns)
 
 
@@ -159,8 +148,8 @@ def fetch_outcomes(settings: MeshSettings, out_dir: Path) -> list[OutcomeFile]:
                     accepted += is_accepted(resource)
                 client.acknowledge_message(message_id)
                 fetched.append(OutcomeFile(path, local_id, message_id, lines, accepted))
-    except _mesh_errors() as exc:
-        raise _transport_error("fetch", exc) from exc
+    except mesh_errors() as exc:
+        raise transport_error("fetch", exc) from exc
     return fetched
 
 
