@@ -51,6 +51,7 @@ EXTRA_MODULES: dict[str, str | None] = {
     "duckdb": "analytics",
     "pyarrow": "analytics",
     "pyspark": "spark",
+    "mesh_client": "mesh",
 }
 
 

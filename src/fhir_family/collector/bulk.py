@@ -124,27 +124,28 @@ def _lines(spool: Path) -> Iterator[tuple[int, str | None]]:
                 yield number, None
 
 
+def line_outcomes(collector: Collector, principal: Principal, spool: Path) -> Iterator[dict[str, Any]]:
+    """Each non-blank line of an NDJSON file through ``Collector.submit`` on its own, in order: the one
+    ingest path of ``$import`` and of MESH messages. Yields ``{line, submissionId, status, ...}`` per line."""
+    for number, text in _lines(spool):
+        if text is None:
+            issue = Issue(
+                IssueSeverity.ERROR,
+                IssueType.STRUCTURE,
+                f"Line {number} is not UTF-8",
+                None,
+                "FF-COLLECTOR-NOT-UTF8",
+            )
+            yield {"line": number, "submissionId": None, "status": 400, "outcome": operation_outcome([issue])}
+        else:
+            yield _line_outcome(collector, principal, number, text)
+
+
 def _run_job(collector: Collector, principal: Principal, job_id: str, spool: Path, request_url: str) -> None:
     outcomes: list[dict[str, Any]] = []
     accepted = rejected = 0
     try:
-        for number, text in _lines(spool):
-            if text is None:
-                issue = Issue(
-                    IssueSeverity.ERROR,
-                    IssueType.STRUCTURE,
-                    f"Line {number} is not UTF-8",
-                    None,
-                    "FF-COLLECTOR-NOT-UTF8",
-                )
-                outcome = {
-                    "line": number,
-                    "submissionId": None,
-                    "status": 400,
-                    "outcome": operation_outcome([issue]),
-                }
-            else:
-                outcome = _line_outcome(collector, principal, number, text)
+        for outcome in line_outcomes(collector, principal, spool):
             outcomes.append(outcome)
             if outcome["status"] in (200, 201):
                 accepted += 1

@@ -5,9 +5,15 @@ Accepts a national-return Bundle (validated as it is), a JSON EHR payload, or an
 facade never forwards a bundle that fails validation. Config: ``COLLECTOR_URL`` (the collector's FHIR base),
 ``COLLECTOR_TOKEN`` (default ``$FHIR_FAMILY_TOKEN``), ``COLLECTOR_RETRIES``, ``COLLECTOR_TIMEOUT`` ((connect,
 read) seconds), ``COLLECTOR_CA_BUNDLE`` (a CA file for a private CA; TLS verification is never off).
+``COLLECTOR_TRANSPORT = "mesh"`` (or ``$FHIR_FAMILY_COLLECTOR_TRANSPORT``) forwards by MESH instead, with the
+``FHIR_FAMILY_MESH_*`` settings or a ``MESH`` config dict, and answers 202 once MESH has the message
+(docs/mesh.md).
 """
 
 from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
 
 from flask import Blueprint, Response, current_app
 
@@ -22,11 +28,15 @@ from fhir_family.outcome import Issue, IssueSeverity, IssueType
 
 from .http import body_text, fhir_response, require_media_type, response_media_type
 
+if TYPE_CHECKING:
+    from fhir_family.mesh import MeshForwarder
+
 blueprint = Blueprint("submit", __name__)
 
 JSON_TYPES = JsonPayloadParser.media_types
 HL7_TYPES = Hl7v2Parser.media_types
 _CLIENT_KEY = "fhir_family.forwarder"
+TRANSPORT_ENV = "FHIR_FAMILY_COLLECTOR_TRANSPORT"
 
 
 class CollectorNotConfiguredError(FhirFamilyError):
@@ -40,8 +50,14 @@ def _pipeline() -> MappingPipeline:
     return current_app.extensions["fhir_family.pipeline"]
 
 
-def _client() -> CollectorClient:
+def _client() -> CollectorClient | MeshForwarder:
     client = current_app.extensions.get(_CLIENT_KEY)
+    transport = current_app.config.get("COLLECTOR_TRANSPORT") or os.environ.get(TRANSPORT_ENV)
+    if client is None and transport == "mesh":
+        from fhir_family.mesh import MeshForwarder, MeshSettings
+
+        client = MeshForwarder(MeshSettings.from_env(current_app.config.get("MESH")))
+        current_app.extensions[_CLIENT_KEY] = client
     if client is None:
         url = current_app.config.get("COLLECTOR_URL")
         if not url:
