@@ -57,7 +57,7 @@ def test_every_project_exception_is_a_fhir_family_error_with_a_message_id(cls: t
 def test_an_error_raised_with_only_a_message_carries_its_class_message_id() -> None:
     from fhir_family.collector.store import SubmissionConflictError
     from fhir_family.errors import InputError
-    from fhir_family.igbuild import IgBuildError
+    from fhir_family.guide.build import IgBuildError
 
     for cls, expected in [(InputError, "FF-INPUT"), (SubmissionConflictError, "FF-COLLECTOR-CONFLICT"),
                           (IgBuildError, "FF-IG-BUILD")]:

@@ -93,7 +93,7 @@ def run_one(view_name: str, inputs: tuple[Path, ...], fmt: str, views_dir: Path 
     import io
 
     from ..analytics.bundles import resources_of
-    from ..analytics.export import read_ndjson
+    from ..analytics.export_reader import read_ndjson
     from ..analytics.runner import run_view
     from ..analytics.viewdefinition import read_view
     from ..analytics.views import load_views

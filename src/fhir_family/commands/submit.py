@@ -117,7 +117,7 @@ def command(
     ca_bundle: str | None,
 ) -> None:
     """Map, validate and send returns to a collector."""
-    from ..forwarding import CollectorClient, ForwardingError
+    from ..collector.client import CollectorClient, ForwardingError
 
     pipeline = MappingPipeline()
     accepted = rejected = 0

@@ -24,7 +24,7 @@ from fhir_family.mapping.payload import JsonPayloadParser
 from fhir_family.mapping.pipeline import Mapped, MappingPipeline
 from fhir_family.outcome import Issue, IssueSeverity, IssueType, operation_outcome
 
-from .errors import current_request_id, log
+from .error_handlers import current_request_id, log
 from .http import NDJSON, body_text, dumps, fhir_response, require_media_type, response_media_type
 
 blueprint = Blueprint("ehr", __name__, url_prefix="/ehr")

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app
 
+from fhir_family.collector.client import CollectorClient
 from fhir_family.errors import FhirFamilyError
-from fhir_family.forwarding import CollectorClient
 from fhir_family.jsontext import json_bundle
 from fhir_family.mapping.factory import get_parser
 from fhir_family.mapping.hl7v2 import Hl7v2Parser

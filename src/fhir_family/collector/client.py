@@ -19,8 +19,8 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
-from .errors import FhirFamilyError, InputError
-from .outcome import Issue, IssueSeverity, IssueType, operation_outcome
+from ..errors import FhirFamilyError, InputError
+from ..outcome import Issue, IssueSeverity, IssueType, operation_outcome
 
 __all__ = [
     "CollectorAnswer",
