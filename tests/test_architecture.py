@@ -136,7 +136,8 @@ def shared_file_names() -> dict[str, list[str]]:
     """file name -> the modules under src/fhir_family that have it, for names held by more than one module.
 
     ``commands/X.py`` is the ``fhir-family X`` command, so it is named by the CLI and may share its name with
-    the library module it drives (``commands/submit.py`` calls the collector client, not ``facade/submit.py``).
+    the library module it drives (``commands/submit.py`` calls the collector client, not
+    ``facade/submit.py``).
     """
     by_name: dict[str, list[str]] = {}
     for path in sorted((SRC / PACKAGE).rglob("*.py")):
