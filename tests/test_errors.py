@@ -3,6 +3,7 @@ and every command names its exit status the same way."""
 
 from __future__ import annotations
 
+import ast
 import importlib
 import inspect
 import pkgutil
@@ -67,6 +68,30 @@ def test_an_error_raised_with_only_a_message_carries_its_class_message_id() -> N
 
 def test_exit_codes_are_named_once() -> None:
     assert [int(code) for code in ExitCode] == [0, 1, 2]
+
+
+def _literal_exits(path: Path) -> list[str]:
+    """Literal exit statuses in one module: ``sys.exit(2)``, ``SystemExit(1)``, ``exit(2 if x else 0)``."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
+            name = ast.unparse(node.func)
+            if name in ("sys.exit", "SystemExit", "exit", "ctx.exit") and isinstance(node.args[0].value, int):
+                found.append(f"{path.name}:{node.lineno}: {ast.unparse(node)}")
+        if isinstance(node, ast.IfExp) and any(isinstance(v, ast.Constant) and isinstance(v.value, int)
+                                               for v in (node.body, node.orelse)):
+            found.append(f"{path.name}:{node.lineno}: {ast.unparse(node)}")
+    return found
+
+
+def test_the_cli_exits_only_with_named_codes(tmp_path: Path) -> None:
+    """Every ``fhir-family`` command says ExitCode.X, so a status means the same thing everywhere."""
+    commands = Path(fhir_family.__file__).parent / "commands"
+    modules = [commands.parent / "cli.py", *sorted(commands.glob("*.py"))]
+    assert [hit for module in modules for hit in _literal_exits(module)] == []
+    sample = tmp_path / "sample.py"
+    sample.write_text("import sys\nsys.exit(2)\nsys.exit(2 if bad else 0)\nsys.exit(ExitCode.OK)\n")
+    assert len(_literal_exits(sample)) == 2
 
 
 @pytest.mark.parametrize("command", ["build", "pages"])

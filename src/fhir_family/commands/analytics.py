@@ -13,13 +13,16 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
+
+from .exits import ExitCode
 
 FORMATS = ["table", "json", "csv", "html"]
 
 
-def _fail(command: str, message: object, code: int = 2) -> None:
+def _fail(command: str, message: object, code: ExitCode = ExitCode.UNUSABLE) -> NoReturn:
     click.echo(f"fhir-family analytics {command}: {message}", err=True)
     sys.exit(code)
 
@@ -69,7 +72,7 @@ def test_suite(suite: Path | None, report_path: Path, failures: bool) -> None:
         _fail("test-suite", f"cannot write {report_path}: {exc.strerror}")
     click.echo(f"test report: {report_path}")
     if any(r.shareable and not r.passed for r in results):
-        sys.exit(1)
+        sys.exit(ExitCode.REJECTED)
 
 
 @command.command("run")

@@ -23,6 +23,7 @@ import click
 from ..errors import FhirFamilyError, InputError
 from ..jsontext import json_bundle
 from ..mapping.pipeline import Mapped, MappingPipeline
+from .exits import ExitCode, fail
 
 BUNDLE_SUFFIXES = (".json", ".ndjson", ".jsonl")
 
@@ -127,8 +128,7 @@ def command(
             url, token, retries=retries, timeout=(5.0, timeout), verify=ca_bundle or True
         )
     except FhirFamilyError as exc:
-        click.echo(f"fhir-family submit: {exc}", err=True)
-        sys.exit(2)
+        fail("submit", str(exc))
     try:
         with client, click.progressbar(files, label="submitting", file=sys.stderr, show_pos=True) as progress:
             for path in progress:
@@ -159,9 +159,9 @@ def command(
                     click.echo(f"\n{exc}", err=True)
     except ForwardingError as exc:
         click.echo(f"\nfhir-family submit: {exc} ({accepted} accepted before it failed)", err=True)
-        sys.exit(2)
+        sys.exit(ExitCode.UNUSABLE)
     click.echo(
         f"{accepted} accepted, {rejected} rejected"
         + (f", {len(unusable)} file(s) unusable" if unusable else "")
     )
-    sys.exit(2 if unusable else 1 if rejected else 0)
+    sys.exit(ExitCode.UNUSABLE if unusable else ExitCode.REJECTED if rejected else ExitCode.OK)
