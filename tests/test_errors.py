@@ -18,14 +18,11 @@ from fhir_family.commands.exits import ExitCode
 from fhir_family.errors import FhirFamilyError
 from fhir_family.outcome import message_id
 
-# conformance/ keeps ValueError-based DefinitionError and SnapshotError for now (another change owns it).
-NOT_YET_IN_THE_CATALOGUE = {"fhir_family.conformance.compiler", "fhir_family.conformance.snapshot"}
-
 
 def _project_exceptions() -> list[type[BaseException]]:
     found = []
     for info in pkgutil.walk_packages(fhir_family.__path__, "fhir_family."):
-        if ".migrations" in info.name or info.name in NOT_YET_IN_THE_CATALOGUE:
+        if ".migrations" in info.name:
             continue
         try:
             module = importlib.import_module(info.name)
@@ -45,7 +42,8 @@ EXCEPTIONS = _project_exceptions()
 
 def test_the_catalogue_is_not_empty() -> None:
     names = {cls.__name__ for cls in EXCEPTIONS}
-    assert {"InputError", "IgBuildError", "SubmissionConflictError", "SiteBuildError"} <= names
+    assert {"InputError", "IgBuildError", "SubmissionConflictError", "SiteBuildError", "DefinitionError",
+            "SnapshotError"} <= names
 
 
 @pytest.mark.parametrize("cls", EXCEPTIONS, ids=lambda cls: f"{cls.__module__}.{cls.__name__}")
@@ -57,11 +55,14 @@ def test_every_project_exception_is_a_fhir_family_error_with_a_message_id(cls: t
 
 def test_an_error_raised_with_only_a_message_carries_its_class_message_id() -> None:
     from fhir_family.collector.store import SubmissionConflictError
+    from fhir_family.conformance.compiler import DefinitionError
+    from fhir_family.conformance.snapshot import SnapshotError
     from fhir_family.errors import InputError
     from fhir_family.guide.build import IgBuildError
 
     for cls, expected in [(InputError, "FF-INPUT"), (SubmissionConflictError, "FF-COLLECTOR-CONFLICT"),
-                          (IgBuildError, "FF-IG-BUILD")]:
+                          (IgBuildError, "FF-IG-BUILD"), (DefinitionError, "FF-DEFINITION"),
+                          (SnapshotError, "FF-SNAPSHOT")]:
         [issue] = cls("something was wrong").outcome["issue"]
         assert message_id(issue) == expected and issue["diagnostics"] == "something was wrong"
 
