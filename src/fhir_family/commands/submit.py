@@ -20,6 +20,8 @@ from typing import Any
 
 import click
 
+from fhir_family import messages as msg
+
 from ..errors import FhirFamilyError, InputError
 from ..jsontext import json_bundle
 from ..mapping.pipeline import Mapped, MappingPipeline
@@ -42,7 +44,7 @@ def _bundle_line(pipeline: MappingPipeline, line: str, number: int) -> Mapped:
     bundle = json_bundle(line)
     if bundle is None:
         text = f"line {number} is not a JSON Bundle"
-        issue = Issue(IssueSeverity.ERROR, IssueType.STRUCTURE, text, None, "FF-SUBMIT-NOT-BUNDLE")
+        issue = Issue(IssueSeverity.ERROR, IssueType.STRUCTURE, text, None, msg.SUBMIT_NOT_BUNDLE)
         return Mapped(None, operation_outcome([issue]), 400, number)
     return pipeline.validate_bundle(bundle, number)
 

@@ -28,6 +28,8 @@ from typing import Any, NoReturn
 
 import click
 
+from fhir_family import messages as msg
+
 from ..conformance.locations import add_locations
 from ..conformance.report import render_report
 from ..conformance.xml_format import looks_like_xml
@@ -95,7 +97,7 @@ def _read_text(path: Path) -> str:
 
 def _as_resource(text: str, where: str) -> dict[str, Any]:
     try:
-        value = parse_json(text, "FF-INPUT-UNUSABLE")
+        value = parse_json(text, msg.INPUT_UNUSABLE)
     except InputError as exc:
         raise InputError(f"{where}: {exc}") from exc
     if not isinstance(value, dict) or not isinstance(value.get("resourceType"), str):
@@ -208,7 +210,7 @@ def validate_file(
     for line, item, text in _read_resources(path, xml):
         if isinstance(item, InputError):
             unusable.append(str(item))
-            issues.append(_input_issue(str(item), "FF-INPUT-UNUSABLE", line, IssueType.STRUCTURE).to_fhir())
+            issues.append(_input_issue(str(item), msg.INPUT_UNUSABLE, line, IssueType.STRUCTURE).to_fhir())
             continue
         try:
             found = validator.issues(item, profile)
@@ -220,7 +222,7 @@ def validate_file(
             problem = f"{where}: the validator could not process this input ({type(exc).__name__}: {exc})"
             unusable.append(" ".join(problem.split()))
             issues.append(
-                _input_issue(unusable[-1], "FF-VALIDATOR-FAILURE", line, IssueType.EXCEPTION).to_fhir()
+                _input_issue(unusable[-1], msg.VALIDATOR_FAILURE, line, IssueType.EXCEPTION).to_fhir()
             )
             continue
         if ndjson and _all_ok(found):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from .. import messages as msg
 from ..errors import FhirFamilyError
 from .invariants import NATIVE, Invariant
 from .packages import STRUCTURE_DEFINITION_BASE, DefinitionStore
@@ -36,7 +37,7 @@ class DefinitionError(FhirFamilyError, ValueError):
     """A profile cannot be compiled (unknown base, bad differential): the definitions are broken."""
 
     http_status = 500
-    message_id = "FF-DEFINITION"
+    message_id = msg.DEFINITION
 
 
 class Compiler:

@@ -22,6 +22,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from .. import messages as msg
 from ..errors import FhirFamilyError
 
 Element = dict[str, Any]
@@ -42,7 +43,7 @@ class SnapshotError(FhirFamilyError, ValueError):
     """A differential cannot be applied (its base is unknown, an element cannot be placed)."""
 
     http_status = 500
-    message_id = "FF-SNAPSHOT"
+    message_id = msg.SNAPSHOT
 
 
 def _normalise_id(element_id: str) -> tuple[str, list[tuple[str, str]]]:

@@ -14,6 +14,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, request
 
 from fhir_family import __version__
+from fhir_family import messages as msg
 from fhir_family.conformance.locations import add_locations
 from fhir_family.conformance.packages import CONFORMANCE_TYPES, DefinitionStore
 from fhir_family.errors import InputError
@@ -58,7 +59,7 @@ def store() -> DefinitionStore:
 
 def _bad_request(text: str, expression: str | None = None) -> InputError:
     return InputError(text, [Issue(IssueSeverity.ERROR, IssueType.INVALID, text, expression,
-                                   message_id="FF-VALIDATE-REQUEST")])
+                                   message_id=msg.VALIDATE_REQUEST)])
 
 
 def _resource_and_profile(body: Any) -> tuple[dict[str, Any], str | None]:
@@ -120,7 +121,7 @@ def read_conformance(resource_type: str, resource_id: str) -> Response:
     resource = store().read(resource_type, resource_id)
     if resource is None:
         text = f"{resource_type}/{resource_id} is not known (neither the guide nor FHIR R4 core has it)"
-        issue = Issue(IssueSeverity.ERROR, IssueType.NOT_FOUND, text, message_id="FF-HTTP-404")
+        issue = Issue(IssueSeverity.ERROR, IssueType.NOT_FOUND, text, message_id=msg.http_status(404))
         return fhir_response(operation_outcome([issue]), 404)
     return fhir_response(resource)
 

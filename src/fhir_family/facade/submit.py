@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app
 
+from fhir_family import messages as msg
 from fhir_family.collector.client import CollectorClient
 from fhir_family.errors import FhirFamilyError
 from fhir_family.jsontext import json_bundle
@@ -33,7 +34,7 @@ class CollectorNotConfiguredError(FhirFamilyError):
     """The facade has no collector to forward to: HTTP 503."""
 
     http_status = 503
-    message_id = "FF-FORWARD-NO-COLLECTOR"
+    message_id = msg.FORWARD_NO_COLLECTOR
 
 
 def _pipeline() -> MappingPipeline:
@@ -46,7 +47,7 @@ def _client() -> CollectorClient:
         url = current_app.config.get("COLLECTOR_URL")
         if not url:
             text = "This facade has no collector configured (COLLECTOR_URL), so it cannot forward returns"
-            issue = Issue(IssueSeverity.ERROR, IssueType.NOT_SUPPORTED, text, None, "FF-FORWARD-NO-COLLECTOR")
+            issue = Issue(IssueSeverity.ERROR, IssueType.NOT_SUPPORTED, text, None, msg.FORWARD_NO_COLLECTOR)
             raise CollectorNotConfiguredError(text, [issue])
         client = CollectorClient(
             url,
@@ -80,7 +81,7 @@ def submit() -> Response:
     if answer.status in (401, 403) and answer.body and answer.body.get("resourceType") == "OperationOutcome":
         # The collector refused the facade's own credentials: the caller cannot fix that, the operator can.
         text = f"The collector refused this facade's token (HTTP {answer.status}); check COLLECTOR_TOKEN"
-        issue = Issue(IssueSeverity.ERROR, IssueType.EXCEPTION, text, None, "FF-FORWARD-REFUSED")
+        issue = Issue(IssueSeverity.ERROR, IssueType.EXCEPTION, text, None, msg.FORWARD_REFUSED)
         issues = [issue.to_fhir(), *answer.body.get("issue", [])]
         return fhir_response({"resourceType": "OperationOutcome", "issue": issues}, 502, headers)
     return fhir_response(answer.resource, answer.status, headers)

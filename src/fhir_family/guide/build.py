@@ -27,6 +27,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fhir_family import messages as msg
+
 from ..errors import FhirFamilyError
 from . import REPO_ROOT
 
@@ -52,7 +54,7 @@ PINNED_SUSHI_VERSION = "3.21.0"
 class IgBuildError(FhirFamilyError):
     """The guide could not be built (SUSHI missing, failing or reporting errors); one line per problem."""
 
-    message_id = "FF-IG-BUILD"
+    message_id = msg.IG_BUILD
 
 
 @dataclass

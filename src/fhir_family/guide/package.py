@@ -24,6 +24,8 @@ from typing import Any
 
 import yaml
 
+from fhir_family import messages as msg
+
 from ..errors import FhirFamilyError
 from . import (
     CANONICAL,
@@ -51,7 +53,7 @@ TYPED_INDEX_FIELDS = {"StructureDefinition": ("kind", "type"), "CodeSystem": ("c
 class PackageBuildError(FhirFamilyError):
     """The guide's sources cannot be packaged (missing folder, unreadable JSON, clashing file names)."""
 
-    message_id = "FF-PACKAGE-BUILD"
+    message_id = msg.PACKAGE_BUILD
 
 
 @dataclass(frozen=True)

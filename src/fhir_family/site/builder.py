@@ -17,6 +17,8 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from fhir_family import messages as msg
+
 from ..conformance.compiler import Compiler
 from ..conformance.packages import DefinitionStore
 from ..conformance.terminology import Terminology
@@ -50,7 +52,7 @@ DOC_ORDER = ("guide", "payload", "hl7v2", "facade", "ehr-examples", "model")
 class SiteBuildError(FhirFamilyError):
     """A source of the pages (an example, an expected outcome, a schema) cannot be read."""
 
-    message_id = "FF-SITE-BUILD"
+    message_id = msg.SITE_BUILD
 
 
 def _read_json(path: Path) -> Any:
