@@ -185,16 +185,10 @@ def report(database: Path, fmt: str, month: str | None, ods: str | None) -> None
     from ..analytics.duckdb_store import raw_counts
     from ..collector import reports
     from ..errors import FhirFamilyError
+    from .report import echo_report
 
     try:
         published = reports.publish(raw_counts(database, ods, month), ods)
     except FhirFamilyError as exc:
         _fail("report", exc)
-    if fmt == "json":
-        click.echo(json.dumps(reports.to_json(published), indent=2))
-    elif fmt == "csv":
-        click.echo(reports.to_csv(published), nl=False)
-    elif fmt == "html":
-        click.echo(reports.to_html(published))
-    else:
-        click.echo(reports.to_table(published))
+    echo_report(published, fmt)
