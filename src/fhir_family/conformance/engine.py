@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -182,9 +182,19 @@ class Walker:
         self, obj: dict[str, Any], structure: Structure, expr: str, ctx: Context, resource_root: bool = False
     ) -> None:
         lookup = structure.lookup
-        groups: dict[int, list[tuple[str, TypeRule, Any]]] = {}
-        extensions: dict[str, Any] = {}
+        # position of the element in structure.children -> its JSON entries (an empty list: the element was
+        # given under a disallowed choice name, already reported, so it is not also missing)
+        present: dict[int, list[tuple[str, TypeRule, Any]]] = {}
+        extensions: dict[str, Any] | None = None
         for key, value in obj.items():
+            hit = lookup.get(key)
+            if hit is not None:
+                entries = present.get(hit[2])
+                if entries is None:
+                    present[hit[2]] = [(key, hit[1], value)]
+                else:
+                    entries.append((key, hit[1], value))
+                continue
             if key == "resourceType" and resource_root:
                 continue
             if key.startswith("_") and len(key) > 1:
@@ -198,41 +208,52 @@ class Walker:
                         f"{expr}.{key}",
                     )
                 else:
+                    if extensions is None:
+                        extensions = {}
                     extensions[key[1:]] = value
                 continue
-            hit = lookup.get(key)
-            if hit is None:
-                choice = _choice_for(structure, key)
-                if choice is not None:
-                    allowed = ", ".join(t.code for t in choice.types)
-                    ctx.add(
-                        ERROR,
-                        IssueType.VALUE,
-                        msg.TYPE,
-                        f"{choice.label} allows only {allowed} (profile {choice.profile_name}), "
-                        f"found '{key}'",
-                        f"{expr}.{choice.name}.ofType({key[len(choice.name) :][:1].lower()}"
-                        f"{key[len(choice.name) + 1 :]})",
-                    )
-                    groups.setdefault(id(choice), [])
-                    continue
+            choice = _choice_for(structure, key)
+            if choice is not None:
+                allowed = ", ".join(t.code for t in choice.types)
                 ctx.add(
                     ERROR,
-                    IssueType.STRUCTURE,
-                    msg.UNKNOWN_ELEMENT,
-                    f"'{key}' is not an element of {structure.type_name}"
-                    + (
-                        f" (profile {structure.profile_name})"
-                        if structure.profile_name and structure.profile_name != structure.type_name
-                        else ""
-                    ),
-                    f"{expr}.{key}",
+                    IssueType.VALUE,
+                    msg.TYPE,
+                    f"{choice.label} allows only {allowed} (profile {choice.profile_name}), found '{key}'",
+                    f"{expr}.{choice.name}.ofType({key[len(choice.name) :][:1].lower()}"
+                    f"{key[len(choice.name) + 1 :]})",
                 )
+                present.setdefault(structure.children.index(choice), [])
                 continue
-            groups.setdefault(id(hit[0]), []).append((key, hit[1], value))
-        for rule in structure.children:
-            entries = groups.get(id(rule))
-            ext_entries = [(name, extensions[name]) for name in rule.json_names if name in extensions]
+            ctx.add(
+                ERROR,
+                IssueType.STRUCTURE,
+                msg.UNKNOWN_ELEMENT,
+                f"'{key}' is not an element of {structure.type_name}"
+                + (
+                    f" (profile {structure.profile_name})"
+                    if structure.profile_name and structure.profile_name != structure.type_name
+                    else ""
+                ),
+                f"{expr}.{key}",
+            )
+        # visit, in the definition's order, the elements present and the required ones (not the many
+        # optional elements left out: that loop was the walker's largest cost)
+        if extensions is not None:
+            positions = sorted({*present, *structure.required, *(lookup[name][2] for name in extensions)})
+        elif structure.required:
+            positions = sorted({*present, *structure.required})
+        else:
+            positions = sorted(present)
+        children = structure.children
+        for position in positions:
+            rule = children[position]
+            entries = present.get(position)
+            ext_entries = (
+                [(name, extensions[name]) for name in rule.json_names if name in extensions]
+                if extensions is not None
+                else ()
+            )
             if not entries and not ext_entries:
                 if entries is None and rule.min > 0:
                     # name the required slices (Patient.extension:parentalStatus), not just the element
@@ -268,7 +289,7 @@ class Walker:
         self,
         rule: ElementRule,
         entries: list[tuple[str, TypeRule, Any]],
-        ext_entries: list[tuple[str, Any]],
+        ext_entries: Sequence[tuple[str, Any]],
         expr: str,
         ctx: Context,
     ) -> None:
