@@ -293,7 +293,11 @@ class Walker:
         expr: str,
         ctx: Context,
     ) -> None:
-        if rule.choice and len({name for name, _t, _v in entries} | {n for n, _e in ext_entries}) > 1:
+        if (
+            rule.choice
+            and len(entries) + len(ext_entries) > 1
+            and len({name for name, _t, _v in entries} | {n for n, _e in ext_entries}) > 1
+        ):
             names = sorted({name for name, _t, _v in entries} | {n for n, _e in ext_entries})
             ctx.add(
                 ERROR,
@@ -317,7 +321,7 @@ class Walker:
         else:
             json_name, type_rule, value = ext_entries[0][0], rule.json_names[ext_entries[0][0]], None
         ext_value = ext_entries[0][1] if ext_entries else None
-        base_expr = self._element_expr(rule, expr, type_rule)
+        base_expr = self._element_expr(rule, expr, type_rule) if rule.choice else f"{expr}.{rule.name}"
         items = self._items(rule, json_name, value, ext_value, base_expr, ctx)
         if items is None:
             return
@@ -338,14 +342,22 @@ class Walker:
             return
         if count < rule.min:
             self._missing(rule, expr, ctx)
+        if not rule.repeats:
+            self.validate_item(items[0][0], items[0][1], rule, type_rule, base_expr, ctx)
+            return
         for index, (item, item_ext) in enumerate(items):
-            item_expr = f"{base_expr}[{index}]" if rule.repeats else base_expr
-            self.validate_item(item, item_ext, rule, type_rule, item_expr, ctx)
+            self.validate_item(item, item_ext, rule, type_rule, f"{base_expr}[{index}]", ctx)
 
     def _items(
         self, rule: ElementRule, json_name: str, value: Any, ext_value: Any, expr: str, ctx: Context
     ) -> list[tuple[Any, Any]] | None:
         """The values paired with their ``_name`` extensions, or None after reporting a shape error."""
+        if ext_value is None and value is not None:  # the usual shapes first
+            if not rule.repeats:
+                if type(value) is not list:
+                    return [(value, None)]
+            elif type(value) is list and value:
+                return [(item, None) for item in value]
         if rule.repeats:
             if value is not None and not isinstance(value, list):
                 ctx.add(
@@ -559,7 +571,7 @@ class Walker:
         if code in ("Resource", "DomainResource") or self.compiler.is_resource_type(code):
             self.dispatch(value, expr, ctx, type_rule.profiles)
             return
-        if rule.check_ele1 and not ele1_holds(value):
+        if rule.check_ele1 and (not value or (len(value) == 1 and "id" in value)):  # ele1_holds, inline
             ctx.add(
                 ERROR,
                 IssueType.INVARIANT,
@@ -590,7 +602,9 @@ class Walker:
         self.validate_object(value, structure, expr, ctx)
         if ctx.errors != before:
             return
-        if not self._fixed_pattern(value, rule, expr, ctx):
+        if (rule.fixed is not MISSING or rule.pattern is not MISSING) and not self._fixed_pattern(
+            value, rule, expr, ctx
+        ):
             return
         if code == "Coding" and not check_coding(value, expr, ctx.add, self._is_value_set):
             return
@@ -675,11 +689,12 @@ class Walker:
                     expr,
                 )
             return
-        why = primitive.check(value)
+        is_string = isinstance(value, str)
+        why = None if is_string and primitive.json_kind == "string" else primitive.check(value)
         if why is not None:
             ctx.add(ERROR, IssueType.VALUE, msg.TYPE, f"{rule.label} must be {why}", expr)
             return
-        if isinstance(value, str) and not primitive.check_format(value):
+        if is_string and not primitive.check_format(value):
             ctx.add(
                 ERROR,
                 IssueType.VALUE,
@@ -688,9 +703,16 @@ class Walker:
                 expr,
             )
             return
-        if not self._fixed_pattern(value, rule, expr, ctx) or not self._within_limits(value, rule, expr, ctx):
+        if (rule.fixed is not MISSING or rule.pattern is not MISSING) and not self._fixed_pattern(
+            value, rule, expr, ctx
+        ):
             return
-        if isinstance(value, str) and primitive.name in ("string", "markdown"):
+        limited = (
+            rule.max_length is not None or rule.min_value is not MISSING or rule.max_value is not MISSING
+        )
+        if limited and not self._within_limits(value, rule, expr, ctx):
+            return
+        if is_string and primitive.name in ("string", "markdown"):
             size = string_too_long(value)
             if size is not None:
                 ctx.add(
