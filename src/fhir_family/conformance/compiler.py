@@ -31,6 +31,25 @@ from .snapshot import OPEN_TYPES, SnapshotError, generate_snapshot
 EXTENSION_URL = STRUCTURE_DEFINITION_BASE + "Extension"
 
 
+def _slice_table(rule: ElementRule) -> tuple[str, dict[str, int]] | None:
+    """The look-up table for slicing by one ``value`` discriminator at a property, when every slice requires
+    a string there (or constrains nothing, so it matches nothing); otherwise None."""
+    if len(rule.discriminators) != 1:
+        return None
+    discriminator = rule.discriminators[0]
+    if discriminator.kind != "value" or discriminator.path == "$this" or "." in discriminator.path:
+        return None
+    table: dict[str, int] = {}
+    for position, slice_rule in enumerate(rule.slices):
+        if not slice_rule.discriminator_values:
+            continue  # a slice constraining no discriminator matches nothing
+        (expected,) = slice_rule.discriminator_values
+        if not isinstance(expected, str):
+            return None
+        table.setdefault(expected, position)
+    return discriminator.path, table
+
+
 class DefinitionError(ValueError):
     """A profile cannot be compiled (unknown base, bad differential)."""
 
@@ -281,6 +300,7 @@ class Compiler:
             values = [self._slice_value(slice_rule, d) for d in rule.discriminators]
             # a slice constraining none of the discriminators cannot be told apart: no values, no match
             slice_rule.discriminator_values = [] if all(v is MISSING for v in values) else values
+        rule.slice_table = _slice_table(rule)
 
     def _slice_value(self, slice_rule: ElementRule, discriminator: Discriminator) -> Any:
         if discriminator.kind in ("type", "profile"):

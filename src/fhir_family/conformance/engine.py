@@ -425,8 +425,19 @@ class Walker:
     ) -> None:
         counts = [0] * len(rule.slices)
         assigned: list[ElementRule | None] = []
+        table = rule.slice_table
         for item, _ext in items:
             chosen = None
+            if table is not None:
+                # the compiled table answers for an item whose discriminator value is absent or one string
+                actual = item.get(table[0], MISSING) if isinstance(item, dict) else MISSING
+                if actual is MISSING or isinstance(actual, str):
+                    position = table[1].get(actual) if actual is not MISSING else None
+                    if position is not None:
+                        chosen = rule.slices[position]
+                        counts[position] += 1
+                    assigned.append(chosen)
+                    continue
             for position, slice_rule in enumerate(rule.slices):
                 if self._in_slice(item, type_rule, rule, slice_rule, ctx):
                     chosen = slice_rule

@@ -72,6 +72,10 @@ class ElementRule:
     #: for a slice: the discriminator value each item must have (one per discriminator, same order)
     discriminator_values: list[Any] = field(default_factory=list)
     json_names: dict[str, TypeRule] = field(default_factory=dict)
+    #: for a sliced element whose one discriminator is a ``value`` at a plain property (extension ``url``,
+    #: identifier ``system``): that property's name and its string value -> the position of the first slice
+    #: requiring it, so an item finds its slice by one look-up (None: match slice by slice)
+    slice_table: tuple[str, dict[str, int]] | None = None
     #: cache of the structure used for the element's content, per type code
     structures: dict[str, Structure] = field(default_factory=dict)
 
