@@ -143,6 +143,8 @@ class Walker:
         self._plain_rules: dict[int, ElementRule] = {}
         self._value_set_urls: dict[str, bool] = {}
         self._plain_rules_keep: list[ElementRule] = []
+        #: type code -> whether an element of that type holds a resource (Resource, Patient ...)
+        self._resource_codes: dict[str, bool] = {}
 
     # -- objects -----------------------------------------------------------------------------------
 
@@ -342,11 +344,17 @@ class Walker:
             return
         if count < rule.min:
             self._missing(rule, expr, ctx)
+        # a primitive of the element's own type goes straight to its check (what validate_item would do)
+        validate = (
+            self._validate_primitive
+            if type_rule.primitive is not None and not type_rule.unconstrained
+            else self.validate_item
+        )
         if not rule.repeats:
-            self.validate_item(items[0][0], items[0][1], rule, type_rule, base_expr, ctx)
+            validate(items[0][0], items[0][1], rule, type_rule, base_expr, ctx)
             return
         for index, (item, item_ext) in enumerate(items):
-            self.validate_item(item, item_ext, rule, type_rule, f"{base_expr}[{index}]", ctx)
+            validate(item, item_ext, rule, type_rule, f"{base_expr}[{index}]", ctx)
 
     def _items(
         self, rule: ElementRule, json_name: str, value: Any, ext_value: Any, expr: str, ctx: Context
@@ -579,7 +587,11 @@ class Walker:
                 expr,
             )
             return
-        if code in ("Resource", "DomainResource") or self.compiler.is_resource_type(code):
+        resource = self._resource_codes.get(code)
+        if resource is None:
+            resource = code in RESOURCE_CONTEXTS or self.compiler.is_resource_type(code)
+            self._resource_codes[code] = resource
+        if resource:
             self.dispatch(value, expr, ctx, type_rule.profiles)
             return
         if rule.check_ele1 and (not value or (len(value) == 1 and "id" in value)):  # ele1_holds, inline
@@ -606,7 +618,7 @@ class Walker:
                     "so its content was not checked against it",
                     expr,
                 )
-            structure = self.compiler.content_structure(rule, type_rule)
+            structure = rule.structures.get(code) or self.compiler.content_structure(rule, type_rule)
             if structure is None:
                 return
         before = ctx.errors
