@@ -65,6 +65,9 @@ class Compiler:
         self._structures: dict[str, Structure | None] = {}
         self._lock = threading.RLock()
         self._resource_types: dict[str, bool] = {}
+        #: per Reference type's targetProfile tuple: its target types, and its (constraints, unknown)
+        self._target_types: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self._target_constraints: dict[tuple[str, ...], tuple[tuple[str, ...], tuple[str, ...]]] = {}
         self._compiling: set[str] = set()
 
     # -- snapshots ---------------------------------------------------------------------------------
@@ -382,7 +385,13 @@ class Compiler:
         return sd.get("type") if sd else None
 
     def target_types(self, target_profiles: tuple[str, ...]) -> tuple[str, ...]:
-        """The resource types a Reference may point at (empty: any)."""
+        """The resource types a Reference may point at (empty: any); cached, as every reference asks."""
+        cached = self._target_types.get(target_profiles)
+        if cached is None:
+            cached = self._target_types[target_profiles] = self._find_target_types(target_profiles)
+        return cached
+
+    def _find_target_types(self, target_profiles: tuple[str, ...]) -> tuple[str, ...]:
         types = []
         for url in target_profiles:
             resource_type = self.profile_type(url)
@@ -393,6 +402,15 @@ class Compiler:
     def target_constraints(self, target_profiles: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """(profiles that constrain a resource type, profiles not loaded) among a Reference's targetProfile:
         the first are checked against the target where the Bundle holds it, the second cannot be."""
+        cached = self._target_constraints.get(target_profiles)
+        if cached is None:
+            cached = self._find_target_constraints(target_profiles)
+            self._target_constraints[target_profiles] = cached
+        return cached
+
+    def _find_target_constraints(
+        self, target_profiles: tuple[str, ...]
+    ) -> tuple[tuple[str, ...], tuple[str, ...]]:
         constraints, unknown = [], []
         for url in target_profiles:
             sd = self.store.structure_definition(url)
