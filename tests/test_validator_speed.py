@@ -65,3 +65,19 @@ def test_required_elements_are_reported_when_absent_and_optional_ones_are_not() 
     outcome = default_validator().validate({"resourceType": "Observation", "id": "x"})
     missing = sorted(i["expression"][0] for i in outcome["issue"] if "FF-CARDINALITY-MIN" in json.dumps(i))
     assert missing == ["Observation.code", "Observation.status"]
+
+
+def test_remembered_primitive_values_are_checked_like_the_others() -> None:
+    """code/uri/url/canonical remember values that matched; a bad value is never remembered or passed."""
+    code = default_validator().compiler.primitives["code"]
+    assert code.valid is not None
+    assert default_validator().compiler.primitives["string"].valid is None  # names etc. are not kept
+    for _ in range(2):
+        assert code.check_format("active") is True
+        assert code.check_format(" active") is False
+        assert code.check_format("two  spaces") is False
+    assert "active" in code.valid and " active" not in code.valid
+    for number in range(5000):
+        code.check_format(f"c{number}")
+    assert len(code.valid) <= 4096
+    assert code.check_format("x y") is True and code.check_format("x  y") is False
