@@ -42,9 +42,10 @@ INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 
 # A length the core regex for id does not state (R4 datatypes.html#id: 1 to 64 characters).
 _EXTRA_MAX_LENGTH = {"id": 64}
-#: types whose values recur in every return (code systems, codes, canonicals) and are never personal data:
-#: a value that matched once is remembered, so the next check is a set look-up instead of a regex
-_REMEMBERED_TYPES = {"code", "uri", "url", "canonical"}
+#: types whose values recur in every return (codes, code and identifier systems, canonicals): a value that
+#: matched once is remembered, so the next check is a set look-up instead of a regex. Not ``url`` (an
+#: attachment's or endpoint's address may name a person) nor any free-text type.
+_REMEMBERED_TYPES = {"code", "uri", "canonical"}
 _REMEMBER_AT_MOST = 4096  # then start afresh, so values seen once (fullUrls) cannot crowd out the rest
 
 
