@@ -31,25 +31,6 @@ from .snapshot import OPEN_TYPES, SnapshotError, generate_snapshot
 EXTENSION_URL = STRUCTURE_DEFINITION_BASE + "Extension"
 
 
-def _slice_table(rule: ElementRule) -> tuple[str, dict[str, int]] | None:
-    """The look-up table for slicing by one ``value`` discriminator at a property, when every slice requires
-    a string there (or constrains nothing, so it matches nothing); otherwise None."""
-    if len(rule.discriminators) != 1:
-        return None
-    discriminator = rule.discriminators[0]
-    if discriminator.kind != "value" or discriminator.path == "$this" or "." in discriminator.path:
-        return None
-    table: dict[str, int] = {}
-    for position, slice_rule in enumerate(rule.slices):
-        if not slice_rule.discriminator_values:
-            continue  # a slice constraining no discriminator matches nothing
-        (expected,) = slice_rule.discriminator_values
-        if not isinstance(expected, str):
-            return None
-        table.setdefault(expected, position)
-    return discriminator.path, table
-
-
 class DefinitionError(ValueError):
     """A profile cannot be compiled (unknown base, bad differential)."""
 
@@ -433,3 +414,22 @@ class Compiler:
         if sd is None:
             return []
         return [c.get("expression", "") for c in sd.get("context", []) if c.get("type") in ("element", None)]
+
+
+def _slice_table(rule: ElementRule) -> tuple[str, dict[str, int]] | None:
+    """The look-up table for slicing by one ``value`` discriminator at a property, when every slice requires
+    a string there (or constrains nothing, so it matches nothing); otherwise None."""
+    if len(rule.discriminators) != 1:
+        return None
+    discriminator = rule.discriminators[0]
+    if discriminator.kind != "value" or discriminator.path == "$this" or "." in discriminator.path:
+        return None
+    table: dict[str, int] = {}
+    for position, slice_rule in enumerate(rule.slices):
+        if not slice_rule.discriminator_values:
+            continue  # a slice constraining no discriminator matches nothing
+        (expected,) = slice_rule.discriminator_values
+        if not isinstance(expected, str):
+            return None
+        table.setdefault(expected, position)
+    return discriminator.path, table
