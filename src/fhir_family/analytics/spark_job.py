@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
+import subprocess
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -117,6 +120,40 @@ def run(
         frame.write.mode("overwrite").parquet(str(target))
         counts[name] = spark.read.parquet(str(target)).count()
     return counts
+
+
+def submit_local(
+    export_dir: Path, out: Path, cores: int = 1, timeout: float = 3600
+) -> subprocess.CompletedProcess[str]:
+    """Run this job with ``spark-submit`` in local mode on ``cores`` cores, as a user would (tests, bench).
+
+    The interpreter running this is the job's Python; Spark's UI (a fixed port) is off."""
+    python = Path(sys.executable)
+    submit = shutil.which("spark-submit", path=str(python.parent)) or shutil.which("spark-submit")
+    if not submit:
+        raise FileNotFoundError("spark-submit not found (pip install 'fhir-family[spark]')")
+    env = {
+        **os.environ,
+        "PYSPARK_PYTHON": sys.executable,
+        "PYSPARK_DRIVER_PYTHON": sys.executable,
+        "SPARK_LOCAL_IP": "127.0.0.1",
+    }
+    command = [
+        submit,
+        "--master",
+        f"local[{cores}]",
+        "--driver-memory",
+        os.environ.get("FHIR_FAMILY_SPARK_DRIVER_MEMORY", "2g"),
+        "--conf",
+        "spark.ui.enabled=false",
+        "--conf",
+        f"spark.sql.shuffle.partitions={max(2, 2 * cores)}",
+        __file__,
+        str(export_dir),
+        "--out",
+        str(out),
+    ]
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout)
 
 
 def main(argv: list[str] | None = None) -> int:
