@@ -28,25 +28,15 @@ from fhir_family.collector.bulk_load import bulk_load
 from fhir_family.collector.database import make_engine, migrate
 from fhir_family.collector.pseudonym import Pseudonymiser
 from fhir_family.collector.store import SubmissionStore
-from fhir_family.collector.synthetic import DEMO_PROVIDERS, synthetic_month
+from fhir_family.collector.synthetic import DEMO_PROVIDERS, synthetic_national_month
 from fhir_family.mapping.bundle import build_bundle
 
 if os.environ.get("CI") != "true":  # under CI a missing PySpark fails the test instead
     pytest.importorskip("pyspark", reason="PySpark is the 'spark' extra (the dev extra includes it)")
 
 KEY = "engines-test-key-0123456789abcdef"
-MONTH = "2026-10"
-SMALL_PROVIDERS = (("RYA", "Small A (synthetic)"), ("RYB", "Small B"), ("RYC", "Small C"), ("RYD", "Small D"))
-SMALL_SIZE = 6
 CI = os.environ.get("CI") == "true"
 RETURNS = int(os.environ.get("FHIR_FAMILY_ENGINES_RETURNS") or (100_000 if CI else 3_000))
-
-
-def synthetic_national_month(total: int, month: str = MONTH):
-    """``total`` returns or a few more: the three demo providers share most, four small ones have 6 each."""
-    per_large = -(-(total - SMALL_SIZE * len(SMALL_PROVIDERS)) // len(DEMO_PROVIDERS))
-    yield from synthetic_month(month, per_large, DEMO_PROVIDERS)
-    yield from synthetic_month(month, SMALL_SIZE, SMALL_PROVIDERS, submission_prefix="synthetic-small")
 
 
 @pytest.fixture(scope="session")

@@ -83,42 +83,43 @@ def _prntstat_pairs() -> list[tuple[str, str]]:
 def run(
     spark: Any, export_dir: Path, out: Path, views: dict[str, ViewDefinition] | None = None
 ) -> dict[str, int]:
-    """Register every view and derived table as a Spark temporary view and write each as Parquet under
-    ``out/parquet``; returns table name -> row count."""
+    """Write every view and derived table as Parquet under ``out/parquet`` and register it (read back from its
+    Parquet) as a Spark temporary view; returns table name -> row count.
+
+    Reading each table back from its Parquet before later tables use it keeps Spark from re-running the views
+    (Python, in the executors) for every derived table that reads them."""
     from pyspark.sql import types
 
     views = views or load_views()
     files = export_files(export_dir)
     counts: dict[str, int] = {}
-    frames: dict[str, Any] = {}
+
+    def materialised(name: str, frame: Any) -> None:
+        target = str(out / "parquet" / name)
+        frame.write.mode("overwrite").parquet(target)
+        stored = spark.read.parquet(target)
+        stored.createOrReplaceTempView(name)
+        counts[name] = stored.count()
+
     for name, view in views.items():
         paths = [str(p) for p in files.get(view.resource, [])]
         schema = _schema(types, view)
         if paths:
             lines = spark.sparkContext.textFile(",".join(paths))
             rdd = lines.mapPartitions(_partition_rows(view.source, view.columns))
-            frame = spark.createDataFrame(rdd, schema)
+            materialised(name, spark.createDataFrame(rdd, schema))
         else:
-            frame = spark.createDataFrame([], schema)
-        frame.createOrReplaceTempView(name)
-        frames[name] = frame
+            materialised(name, spark.createDataFrame([], schema))
     prntstat = spark.createDataFrame(_prntstat_pairs(), "parental_status string, prntstat string")
-    prntstat.createOrReplaceTempView("prntstat_map")
-    frames["prntstat_map"] = prntstat
+    materialised("prntstat_map", prntstat)
     for name, sql in DERIVED_TABLES:
-        frame = spark.sql(sql)
-        frame.createOrReplaceTempView(name)
-        frames[name] = frame
+        materialised(name, spark.sql(sql))
     unresolved = spark.sql(UNRESOLVED_PROVIDERS).collect()[0][0]
     if unresolved:
         raise ExportReadError(
             f"{unresolved} returns refer to a provider (Organization) that is not in the export, so they "
             "cannot be counted by ODS code"
         )
-    for name, frame in frames.items():
-        target = out / "parquet" / name
-        frame.write.mode("overwrite").parquet(str(target))
-        counts[name] = spark.read.parquet(str(target)).count()
     return counts
 
 

@@ -108,3 +108,23 @@ def synthetic_month(
                 timestamp=datetime(end.year, end.month, end.day, 18, 0, tzinfo=UTC),
                 children=children,
             )
+
+
+SMALL_PROVIDERS: tuple[tuple[str, str], ...] = (
+    ("RYA", "Southmere Community Trust (synthetic)"),
+    ("RYB", "Northcliff Care Trust (synthetic)"),
+    ("RYC", "Highdown Health (synthetic)"),
+    ("RYD", "Lowmoor Partnership (synthetic)"),
+)
+SMALL_PROVIDER_RETURNS = 6
+
+
+def synthetic_national_month(total: int, month: str = "2026-10", seed: int = 20261) -> Iterator[ReturnRecord]:
+    """At least ``total`` returns for ``month``: the three demo providers share most of them and four small
+    providers send 6 each, so a published table has suppressed cells (primary and secondary) at any size."""
+    small = SMALL_PROVIDER_RETURNS * len(SMALL_PROVIDERS)
+    per_large = max(1, -(-(total - small) // len(DEMO_PROVIDERS)))
+    yield from synthetic_month(month, per_large, DEMO_PROVIDERS, seed)
+    yield from synthetic_month(
+        month, SMALL_PROVIDER_RETURNS, SMALL_PROVIDERS, seed, submission_prefix="synthetic-small"
+    )
