@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from fhir.resources.R4B.bundle import Bundle
 
+from fhir_family import model as t
 from fhir_family.guide import guide_resources_dir
-from fhir_family.mapping import terminology as t
 from fhir_family.mapping.bundle import build_bundle, identifier_query
 from fhir_family.mapping.ids import entry_full_url
 from fhir_family.mapping.nhs_number import check_digit, is_valid_nhs_number, synthetic_nhs_number

@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from ..collector.settings import default_database_url
+from .exits import fail
 
 
 @click.command()
@@ -56,11 +57,9 @@ def command(
             session_factory(engine), f"cli {getpass.getuser()}", "export", str(out_dir.resolve()), 200, counts
         )
     except FhirFamilyError as exc:
-        click.echo(f"fhir-family export: {exc}", err=True)
-        sys.exit(2)
+        fail("export", str(exc))
     except OSError as exc:
-        click.echo(f"fhir-family export: cannot write to {out_dir}: {exc.strerror}", err=True)
-        sys.exit(2)
+        fail("export", f"cannot write to {out_dir}: {exc.strerror}")
     for item in result.manifest["output"]:
         click.echo(f"{item['count']:>8}  {item['type']}")
     for item in result.manifest.get("extension", {}).get("parquet", []):

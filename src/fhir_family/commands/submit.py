@@ -21,7 +21,7 @@ from typing import Any
 import click
 
 from ..errors import FhirFamilyError, InputError
-from ..jsontext import parse_json
+from ..jsontext import json_bundle
 from ..mapping.pipeline import Mapped, MappingPipeline
 
 BUNDLE_SUFFIXES = (".json", ".ndjson", ".jsonl")
@@ -35,30 +35,15 @@ class Item:
     mapped: Mapped
 
 
-def _validated(pipeline: MappingPipeline, bundle: dict[str, Any], line: int | None) -> Mapped:
-    outcome = pipeline.validator.validate(bundle)
-    from ..outcome import has_errors
-
-    return Mapped(None, outcome, 422, line) if has_errors(outcome) else Mapped(bundle, outcome, 200, line)
-
-
 def _bundle_line(pipeline: MappingPipeline, line: str, number: int) -> Mapped:
     from ..outcome import Issue, IssueSeverity, IssueType, operation_outcome
 
-    bundle = _bundle_or_none(line)
+    bundle = json_bundle(line)
     if bundle is None:
         text = f"line {number} is not a JSON Bundle"
         issue = Issue(IssueSeverity.ERROR, IssueType.STRUCTURE, text, None, "FF-SUBMIT-NOT-BUNDLE")
         return Mapped(None, operation_outcome([issue]), 400, number)
-    return _validated(pipeline, bundle, number)
-
-
-def _bundle_or_none(text: str) -> dict[str, Any] | None:
-    try:
-        value = parse_json(text, "FF-SUBMIT-NOT-BUNDLE")
-    except InputError:
-        return None
-    return value if isinstance(value, dict) and value.get("resourceType") == "Bundle" else None
+    return pipeline.validate_bundle(bundle, number)
 
 
 def read_items(path: Path, pipeline: MappingPipeline, fmt: str | None) -> Iterator[Item]:
@@ -71,14 +56,14 @@ def read_items(path: Path, pipeline: MappingPipeline, fmt: str | None) -> Iterat
         raise InputError(f"{path}: cannot read ({exc.__class__.__name__}: {exc})") from exc
     suffix = path.suffix.lower()
     if fmt is None and suffix == ".json":
-        bundle = _bundle_or_none(text)
+        bundle = json_bundle(text)
         if bundle is not None:
-            yield Item(str(path), _validated(pipeline, bundle, None))
+            yield Item(str(path), pipeline.validate_bundle(bundle, None))
             return
     if fmt is None and suffix in (".ndjson", ".jsonl"):
         lines = text.splitlines()
         first = next((line for line in lines if line.strip()), "")
-        if _bundle_or_none(first) is not None:  # a file of Bundles (as for $import), not of EHR payloads
+        if json_bundle(first) is not None:  # a file of Bundles (as for $import), not of EHR payloads
             for number, line in enumerate(lines, 1):
                 if line.strip():
                     yield Item(f"{path}:{number}", _bundle_line(pipeline, line, number))
