@@ -133,3 +133,32 @@ def test_no_parquet_and_a_missing_database_folder(tmp_path):
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert manifest["output"] == [] and "extension" not in manifest
     assert manifest["request"].startswith("http") and "$export" in manifest["request"]
+
+
+def test_materialising_from_parquet_gives_the_same_tables_as_from_ndjson(exported, tmp_path):
+    folder, records = exported
+    runner = CliRunner()
+    for source in ("ndjson", "parquet"):
+        done = runner.invoke(
+            main, ["analytics", "materialise", str(folder), "--from", source, "--out", str(tmp_path / source)]
+        )
+        assert done.exit_code == 0, done.output
+    con = duckdb.connect(str(tmp_path / "ndjson" / "analytics.duckdb"), read_only=True)
+    con.execute(f"ATTACH '{tmp_path / 'parquet' / 'analytics.duckdb'}' AS p (READ_ONLY)")
+    tables = [row[0] for row in con.execute("SELECT table_name FROM information_schema.tables"
+                                            " WHERE table_catalog = 'analytics'").fetchall()]
+    assert {"national_return", "dependent_child", "report_counts"} <= set(tables)
+    for table in tables:
+        for left, right in ((table, f"p.{table}"), (f"p.{table}", table)):
+            extra = con.execute(f"SELECT count(*) FROM (FROM {left} EXCEPT ALL FROM {right})").fetchone()[0]
+            assert extra == 0, (table, left)
+    assert con.execute("SELECT count(*) FROM p.national_return").fetchone()[0] == len(records)
+    con.close()
+
+
+def test_materialising_from_parquet_needs_parquet_in_the_export(tmp_path):
+    db = f"sqlite:///{tmp_path / 'empty.sqlite'}"
+    CliRunner().invoke(main, ["export", "--out", str(tmp_path / "out"), "--db", db, "--no-parquet"])
+    args = ["analytics", "materialise", str(tmp_path / "out"), "--from", "parquet", "--out", str(tmp_path / "a")]
+    done = CliRunner().invoke(main, args)
+    assert done.exit_code == 2 and "no Parquet listed" in done.output and "Traceback" not in done.output
