@@ -159,6 +159,6 @@ def test_materialising_from_parquet_gives_the_same_tables_as_from_ndjson(exporte
 def test_materialising_from_parquet_needs_parquet_in_the_export(tmp_path):
     db = f"sqlite:///{tmp_path / 'empty.sqlite'}"
     CliRunner().invoke(main, ["export", "--out", str(tmp_path / "out"), "--db", db, "--no-parquet"])
-    args = ["analytics", "materialise", str(tmp_path / "out"), "--from", "parquet", "--out", str(tmp_path / "a")]
-    done = CliRunner().invoke(main, args)
+    export, out = str(tmp_path / "out"), str(tmp_path / "a")
+    done = CliRunner().invoke(main, ["analytics", "materialise", export, "--from", "parquet", "--out", out])
     assert done.exit_code == 2 and "no Parquet listed" in done.output and "Traceback" not in done.output
