@@ -4,6 +4,7 @@ manifest names the request as a URL, and every exported resource validates again
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -162,3 +163,11 @@ def test_materialising_from_parquet_needs_parquet_in_the_export(tmp_path):
     export, out = str(tmp_path / "out"), str(tmp_path / "a")
     done = CliRunner().invoke(main, ["analytics", "materialise", export, "--from", "parquet", "--out", out])
     assert done.exit_code == 2 and "no Parquet listed" in done.output and "Traceback" not in done.output
+
+
+def test_without_duckdb_the_export_names_the_extra(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "duckdb", None)  # as if the analytics extra were not installed
+    db = f"sqlite:///{tmp_path / 'empty.sqlite'}"
+    result = CliRunner().invoke(main, ["export", "--out", str(tmp_path / "out"), "--db", db])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "pip install 'fhir-family[analytics]'" in result.output and "--no-parquet" in result.output

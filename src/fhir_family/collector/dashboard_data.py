@@ -45,8 +45,6 @@ HELP = {
     "child_protection_plan": "child protection plan",
     "looked_after": "looked after",
 }
-LATE_AFTER_DAYS = 0
-"""A return is late when received after the last day of the month that follows its reporting month."""
 
 _PROVIDER_ACTOR = re.compile(r"\[provider ([A-Z0-9]{3,6})\]")
 
@@ -372,7 +370,7 @@ def _timeliness(engine: Engine, scope: Scope, months: list[str]) -> list[dict[st
     with engine.connect().execution_options(**READ_ONLY) as conn:
         for ods, month, received in conn.execute(query):
             reported[ods].add(month)
-            if received.date() > _deadline(month) + timedelta(days=LATE_AFTER_DAYS):
+            if received.date() > _deadline(month):
                 late[ods] += 1
     span = _month_span(months)
     return [
