@@ -30,6 +30,12 @@ _PR_BASIS = (
 )
 
 
+SYNTHETIC_NUMBERS = 500_000
+"""How many synthetic NHS numbers there are (``synthetic_nhs_number`` seeds). Beyond 30,000 patients in one
+call, children's numbers repeat (and may equal a parent's): harmless for synthetic data, where only parents
+must be distinct per provider, which holds up to 500,000 patients per call."""
+
+
 def _month_bounds(month: str) -> tuple[date, date]:
     start = date.fromisoformat(f"{month}-01")
     end = (start.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
@@ -92,7 +98,10 @@ def synthetic_month(
                     "no-": [False] * count,
                     "som": [True] + [False] + [rng.random() < 0.5 for _ in range(count - 2)],
                 }[status[:3]]
-                children = tuple(_child(rng, end, 200_000 + person * 10 + k, home[k]) for k in range(count))
+                children = tuple(
+                    _child(rng, end, (200_000 + person * 10 + k) % SYNTHETIC_NUMBERS, home[k])
+                    for k in range(count)
+                )
             in_household = sum(1 for c in children if c.residence in LIVES_WITH_PATIENT)
             yield ReturnRecord(
                 submission_id=f"{submission_prefix}-{ods}-{month}-{n:05d}",
