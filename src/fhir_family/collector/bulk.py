@@ -23,6 +23,8 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
+from fhir_family import messages as msg
+
 from ..errors import FhirFamilyError, InputError
 from ..jsontext import parse_json
 from ..outcome import Issue, IssueSeverity, IssueType, operation_outcome
@@ -77,7 +79,7 @@ def start_import(
 def _line_outcome(collector: Collector, principal: Principal, number: int, text: str) -> dict[str, Any]:
     submission_id = None
     try:
-        bundle = parse_json(text, "FF-COLLECTOR-NOT-JSON", first_line=number)
+        bundle = parse_json(text, msg.COLLECTOR_NOT_JSON, first_line=number)
         if isinstance(bundle, dict) and isinstance(bundle.get("identifier"), dict):
             submission_id = bundle["identifier"].get("value")
         result = collector.submit(bundle, principal)
@@ -124,27 +126,28 @@ def _lines(spool: Path) -> Iterator[tuple[int, str | None]]:
                 yield number, None
 
 
+def line_outcomes(collector: Collector, principal: Principal, spool: Path) -> Iterator[dict[str, Any]]:
+    """Each non-blank line of an NDJSON file through ``Collector.submit`` on its own, in order: the one
+    ingest path of ``$import`` and of MESH messages. Yields ``{line, submissionId, status, ...}`` per line."""
+    for number, text in _lines(spool):
+        if text is None:
+            issue = Issue(
+                IssueSeverity.ERROR,
+                IssueType.STRUCTURE,
+                f"Line {number} is not UTF-8",
+                None,
+                msg.COLLECTOR_NOT_UTF8,
+            )
+            yield {"line": number, "submissionId": None, "status": 400, "outcome": operation_outcome([issue])}
+        else:
+            yield _line_outcome(collector, principal, number, text)
+
+
 def _run_job(collector: Collector, principal: Principal, job_id: str, spool: Path, request_url: str) -> None:
     outcomes: list[dict[str, Any]] = []
     accepted = rejected = 0
     try:
-        for number, text in _lines(spool):
-            if text is None:
-                issue = Issue(
-                    IssueSeverity.ERROR,
-                    IssueType.STRUCTURE,
-                    f"Line {number} is not UTF-8",
-                    None,
-                    "FF-COLLECTOR-NOT-UTF8",
-                )
-                outcome = {
-                    "line": number,
-                    "submissionId": None,
-                    "status": 400,
-                    "outcome": operation_outcome([issue]),
-                }
-            else:
-                outcome = _line_outcome(collector, principal, number, text)
+        for outcome in line_outcomes(collector, principal, spool):
             outcomes.append(outcome)
             if outcome["status"] in (200, 201):
                 accepted += 1

@@ -9,23 +9,23 @@ collector refuses to start.
 from __future__ import annotations
 
 import ipaddress
-import sys
 from functools import partial
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
 from ..collector.settings import DEFAULT_KEY_PATH, default_database_url, read_pseudonym_key
 from ..errors import FhirFamilyError
+from .exits import fail
 
 DB_OPTION = click.option(
     "--db", "db_url", default=None, help="Database URL (default $DATABASE_URL or SQLite var/)."
 )
 
 
-def _fail(message: str, code: int = 2) -> None:
-    click.echo(f"fhir-family collector: {message}", err=True)
-    sys.exit(code)
+def _fail(message: str) -> NoReturn:
+    fail("collector", message)
 
 
 def _is_loopback(host: str) -> bool:
@@ -177,3 +177,8 @@ def revoke_token_command(token_id: int, db_url: str | None) -> None:
     if not done:
         _fail(f"no active token with id {token_id}")
     click.echo(f"token {token_id} revoked")
+
+
+from .mesh import register as _register_mesh  # noqa: E402 - the MESH subcommands live in their own module
+
+_register_mesh(command)

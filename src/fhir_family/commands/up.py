@@ -4,7 +4,9 @@ Starts the collector and the facade under gunicorn on loopback (SQLite under ``v
 pseudonymisation key created in ``var/pseudonym.key`` when absent), issues demo tokens (printed, and saved in
 ``var/demo-tokens.json``), sends every example bundle through the facade's ``POST /submit`` (map, validate,
 forward: the real HTTP path), bulk-loads a deterministic synthetic month for three providers through the
-collector's ``$import``, prints the report and the URLs, and runs until Ctrl-C, then stops both servers.
+collector's ``$import``, sends the EHR examples by MESH (``mesh/demo.py``: a mesh-sandbox, the facade
+forwarding by MESH, ``collector mesh-poll``), prints the report and the URLs, and runs until Ctrl-C, then
+stops both servers and the sandbox.
 
 The report URL carries the analyst token as ``?token=``: the collector accepts that only because ``up``
 starts it with ``--allow-query-token``, which the collector permits on loopback addresses only. A real
@@ -30,6 +32,8 @@ from .exits import ExitCode, fail
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
+
+    from ..mesh.demo import MeshDemo
 
 HOST = "127.0.0.1"
 DEMO_PROVIDERS = ("XFF01", "RX4", "RXA", "RXB", "RXC")
@@ -134,8 +138,8 @@ def _load_examples(facade_url: str, examples: Path) -> tuple[int, list[str]]:
 
 def _load_synthetic(collector_url: str, tokens: dict[str, str], month: str, per_provider: int) -> list[str]:
     """One ``$import`` per provider, polled to completion; returns a line per provider."""
+    from ..collector.client import CollectorClient
     from ..collector.synthetic import synthetic_month
-    from ..forwarding import CollectorClient
     from ..mapping.bundle import build_bundle
 
     by_provider: dict[str, list[str]] = {}
@@ -192,7 +196,10 @@ def command(
             _fail(f"port {port} on {HOST} is in use; choose others with --facade-port / --collector-port")
     var_dir.mkdir(parents=True, exist_ok=True)
     demo = _prepare(var_dir, fresh, collector_port, facade_port)
+    from ..mesh.demo import MeshDemo
+
     servers = Servers()
+    mesh_demo = MeshDemo()
     unexpected = False
 
     def on_term(_signum, _frame):  # type: ignore[no-untyped-def]
@@ -202,13 +209,14 @@ def command(
     try:
         click.echo(f"starting the collector on {demo.collector_url} and the facade on {demo.facade_url} ...")
         _start(servers, demo)
-        _load(demo, month, patients_per_provider)
+        mesh_demo = _load(demo, month, patients_per_provider)
         click.echo(_welcome(demo))
         unexpected = _watch(servers, demo.logs)
     except KeyboardInterrupt:
         click.echo("\nstopping ...")
     finally:
         servers.stop()
+        mesh_demo.stop()
         demo.engine.dispose()
     click.echo("stopped")
     sys.exit(ExitCode.REJECTED if unexpected else ExitCode.OK)
@@ -299,10 +307,12 @@ def _start(servers: Servers, demo: Demo) -> None:
     _wait_ready(servers, ready, demo.logs)
 
 
-def _load(demo: Demo, month: str, patients_per_provider: int) -> None:
-    """The example bundles through the facade, a synthetic month through $import, then the report."""
+def _load(demo: Demo, month: str, patients_per_provider: int) -> MeshDemo:
+    """The example bundles through the facade, a synthetic month through $import, the EHR examples by MESH,
+    then the report; returns the MESH demo (its sandbox runs until ``up`` stops)."""
     from ..collector import reports
     from ..guide import examples_dir
+    from ..mesh.demo import run_mesh_demo
 
     click.echo("loading examples/bundles through the facade's POST /submit ...")
     accepted, problems = _load_examples(demo.facade_url, examples_dir())
@@ -313,9 +323,13 @@ def _load(demo: Demo, month: str, patients_per_provider: int) -> None:
     )
     for line in _load_synthetic(demo.collector_url, demo.tokens, month, patients_per_provider):
         click.echo(f"  {line}")
+    click.echo("sending the EHR examples by MESH (facade -> mesh-sandbox -> collector mesh-poll) ...")
+    mesh_demo = run_mesh_demo(demo.db_url, demo.key_file, demo.var_dir, examples_dir(), _cli())
+    click.echo("\n".join(mesh_demo.lines))
     report = reports.build_report(demo.engine)
     (demo.var_dir / "report.html").write_text(reports.to_html(report), encoding="utf-8")
     click.echo("\n" + reports.to_table(report) + "\n")
+    return mesh_demo
 
 
 def _welcome(demo: Demo) -> str:

@@ -5,14 +5,21 @@ Accepts a national-return Bundle (validated as it is), a JSON EHR payload, or an
 facade never forwards a bundle that fails validation. Config: ``COLLECTOR_URL`` (the collector's FHIR base),
 ``COLLECTOR_TOKEN`` (default ``$FHIR_FAMILY_TOKEN``), ``COLLECTOR_RETRIES``, ``COLLECTOR_TIMEOUT`` ((connect,
 read) seconds), ``COLLECTOR_CA_BUNDLE`` (a CA file for a private CA; TLS verification is never off).
+``COLLECTOR_TRANSPORT = "mesh"`` (or ``$FHIR_FAMILY_COLLECTOR_TRANSPORT``) forwards by MESH instead, with the
+``FHIR_FAMILY_MESH_*`` settings or a ``MESH`` config dict, and answers 202 once MESH has the message
+(docs/mesh.md).
 """
 
 from __future__ import annotations
 
+import os
+from typing import TYPE_CHECKING
+
 from flask import Blueprint, Response, current_app
 
+from fhir_family import messages as msg
+from fhir_family.collector.client import CollectorClient
 from fhir_family.errors import FhirFamilyError
-from fhir_family.forwarding import CollectorClient
 from fhir_family.jsontext import json_bundle
 from fhir_family.mapping.factory import get_parser
 from fhir_family.mapping.hl7v2 import Hl7v2Parser
@@ -22,31 +29,41 @@ from fhir_family.outcome import Issue, IssueSeverity, IssueType
 
 from .http import body_text, fhir_response, require_media_type, response_media_type
 
+if TYPE_CHECKING:
+    from fhir_family.mesh import MeshForwarder
+
 blueprint = Blueprint("submit", __name__)
 
 JSON_TYPES = JsonPayloadParser.media_types
 HL7_TYPES = Hl7v2Parser.media_types
 _CLIENT_KEY = "fhir_family.forwarder"
+TRANSPORT_ENV = "FHIR_FAMILY_COLLECTOR_TRANSPORT"
 
 
 class CollectorNotConfiguredError(FhirFamilyError):
     """The facade has no collector to forward to: HTTP 503."""
 
     http_status = 503
-    message_id = "FF-FORWARD-NO-COLLECTOR"
+    message_id = msg.FORWARD_NO_COLLECTOR
 
 
 def _pipeline() -> MappingPipeline:
     return current_app.extensions["fhir_family.pipeline"]
 
 
-def _client() -> CollectorClient:
+def _client() -> CollectorClient | MeshForwarder:
     client = current_app.extensions.get(_CLIENT_KEY)
+    transport = current_app.config.get("COLLECTOR_TRANSPORT") or os.environ.get(TRANSPORT_ENV)
+    if client is None and transport == "mesh":
+        from fhir_family.mesh import MeshForwarder, MeshSettings
+
+        client = MeshForwarder(MeshSettings.from_env(current_app.config.get("MESH")))
+        current_app.extensions[_CLIENT_KEY] = client
     if client is None:
         url = current_app.config.get("COLLECTOR_URL")
         if not url:
             text = "This facade has no collector configured (COLLECTOR_URL), so it cannot forward returns"
-            issue = Issue(IssueSeverity.ERROR, IssueType.NOT_SUPPORTED, text, None, "FF-FORWARD-NO-COLLECTOR")
+            issue = Issue(IssueSeverity.ERROR, IssueType.NOT_SUPPORTED, text, None, msg.FORWARD_NO_COLLECTOR)
             raise CollectorNotConfiguredError(text, [issue])
         client = CollectorClient(
             url,
@@ -80,7 +97,7 @@ def submit() -> Response:
     if answer.status in (401, 403) and answer.body and answer.body.get("resourceType") == "OperationOutcome":
         # The collector refused the facade's own credentials: the caller cannot fix that, the operator can.
         text = f"The collector refused this facade's token (HTTP {answer.status}); check COLLECTOR_TOKEN"
-        issue = Issue(IssueSeverity.ERROR, IssueType.EXCEPTION, text, None, "FF-FORWARD-REFUSED")
+        issue = Issue(IssueSeverity.ERROR, IssueType.EXCEPTION, text, None, msg.FORWARD_REFUSED)
         issues = [issue.to_fhir(), *answer.body.get("issue", [])]
         return fhir_response({"resourceType": "OperationOutcome", "issue": issues}, 502, headers)
     return fhir_response(answer.resource, answer.status, headers)

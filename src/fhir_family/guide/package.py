@@ -24,8 +24,10 @@ from typing import Any
 
 import yaml
 
-from .errors import FhirFamilyError
-from .guide import (
+from fhir_family import messages as msg
+
+from ..errors import FhirFamilyError
+from . import (
     CANONICAL,
     FHIR_VERSION,
     PACKAGE_ID,
@@ -51,7 +53,7 @@ TYPED_INDEX_FIELDS = {"StructureDefinition": ("kind", "type"), "CodeSystem": ("c
 class PackageBuildError(FhirFamilyError):
     """The guide's sources cannot be packaged (missing folder, unreadable JSON, clashing file names)."""
 
-    message_id = "FF-PACKAGE-BUILD"
+    message_id = msg.PACKAGE_BUILD
 
 
 @dataclass(frozen=True)
@@ -231,8 +233,8 @@ def add_snapshots(resources: dict[str, Resource], guide_dir: Path) -> None:
     (the IG publisher always writes them). They come from the same generator the validator uses, so a
     validator reading the package's snapshots checks exactly what one generating them would.
     """
-    from .conformance.compiler import Compiler
-    from .conformance.packages import DefinitionStore
+    from ..conformance.compiler import Compiler
+    from ..conformance.packages import DefinitionStore
 
     compiler = Compiler(DefinitionStore(core_package_dir(), [guide_dir]))
     for name, resource in resources.items():

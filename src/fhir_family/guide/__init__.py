@@ -14,9 +14,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .errors import FhirFamilyError
+from ..errors import FhirFamilyError
 
-PACKAGE_ROOT = Path(__file__).resolve().parent
+#: the fhir_family package folder (this module is fhir_family/guide/__init__.py)
+PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 #: the guide's files inside an installed wheel (absent in a checkout; see setup.py)
 BUNDLED_DATA = PACKAGE_ROOT / "_data"
 #: the checkout this module sits in (meaningless for an installed wheel, whose data is BUNDLED_DATA)
@@ -71,7 +72,7 @@ def require_guide_resources_dir() -> Path:
 
 def core_package_dir() -> Path:
     """The genuine hl7.fhir.r4.core 4.0.1 package in the FHIR package cache (``fhir-family packages``)."""
-    from .conformance.package_cache import package_folder
+    from ..conformance.package_cache import package_folder
 
     return package_folder("hl7.fhir.r4.core", "4.0.1")
 
