@@ -424,7 +424,11 @@ def test_storage_contention_that_outlasts_the_retries_is_503_and_stores_nothing(
 
 def test_the_base_url_and_metadata_answer_without_a_token(client):
     index = client.get("/")
-    assert index.status_code == 200 and "reports/monthly" in index.get_json()["report"]
+    assert index.status_code == 200 and "reports/monthly" in index.get_json()["report"]["href"]
+    browser = client.get("/", headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+    assert browser.mimetype == "text/html"
+    for href in ("reports/monthly?format=html", "metadata", "health", "/ig/"):
+        assert href in browser.get_data(as_text=True)
     metadata = client.get("/metadata").get_json()
     assert metadata["resourceType"] == "CapabilityStatement" and metadata["fhirVersion"] == "4.0.1"
     assert client.delete("/").get_json()["resourceType"] == "OperationOutcome"  # 405 as an OperationOutcome

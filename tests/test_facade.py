@@ -470,3 +470,17 @@ def test_every_request_is_logged_with_its_request_id(client, caplog) -> None:
     lines = [record for record in caplog.records if "log-me-1" in record.getMessage()]
     assert lines and "POST /ehr/json -> 200" in lines[0].getMessage()
     assert lines[0].request_id == "log-me-1"  # the filter stamps it for log formats too
+
+
+def test_the_root_is_a_page_for_browsers_and_json_for_programs(client) -> None:
+    browser = client.get("/", headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+    assert browser.status_code == 200 and browser.mimetype == "text/html"
+    page = browser.get_data(as_text=True)
+    for href in ('href="ig/"', 'href="openapi.json"', 'href="metadata"', "POST ehr/json"):
+        assert href in page
+    program = client.get("/", headers={"Accept": "*/*"})
+    assert program.mimetype == "application/json"
+    assert program.get_json()["guide"]["href"] == "ig/" and program.headers["Vary"] == "Accept"
+    # The GET links answer (the guide's pages are built on first use: tests/test_pages covers /ig/).
+    for link in ("openapi.json", "metadata"):
+        assert client.get(f"/{link}").status_code == 200

@@ -18,6 +18,7 @@ from . import errors
 from .conformance_store import ConformanceStore
 
 BLUEPRINTS: Final[list[str]] = [
+    "fhir_family.facade.root:blueprint",
     "fhir_family.facade.ehr:blueprint",
     "fhir_family.facade.fhir_api:blueprint",
     "fhir_family.facade.openapi:blueprint",
