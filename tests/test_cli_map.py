@@ -74,6 +74,15 @@ def test_unmappable_input_exits_non_zero_with_one_line(path: Path, exit_code: in
     assert len(result.stderr.strip().splitlines()) == 1 and fragment in result.stderr
 
 
+def test_format_json_prints_the_outcome_of_a_failing_document() -> None:
+    result = run(str(EHR / "hl7v2" / "invalid-bad-nhs-number.hl7"), "--format", "json")
+    assert result.exit_code == 1
+    outcome = json.loads(result.stdout)
+    assert outcome["resourceType"] == "OperationOutcome" and has_errors(outcome)
+    assert any("PID-3[1]" in str(issue.get("location")) for issue in outcome["issue"])
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
 @pytest.mark.parametrize(
     ("content", "suffix"), [("{oops", ".json"), ("hello", ".hl7"), (b"\xff\xfe", ".json")]
 )
