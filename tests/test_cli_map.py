@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -112,10 +113,14 @@ def test_batch_to_a_folder_writes_bundles_and_outcomes(tmp_path: Path, name: str
         i["submissionId"] for i in expected if i["status"] == 200
     ]
     outcomes = [json.loads(line) for line in (tmp_path / "outcomes.ndjson").read_text().splitlines()]
-    failed_lines = {
-        ext["valueInteger"] for o in outcomes for i in o["issue"] for ext in i.get("extension", [])
-    }
-    assert {item["line"] for item in failed} <= failed_lines
+    assert len(outcomes) == len(failed)
+    for outcome, item in zip(outcomes, failed, strict=True):
+        for issue in outcome["issue"]:
+            (line,) = [ext["valueInteger"] for ext in issue["extension"]]
+            # One line number per issue: the extension agrees with the location, from the item's start on.
+            where = issue["location"][0]
+            assert line >= item["line"]
+            assert not where.startswith("line ") or re.match(rf"line {line}\b", where)
 
 
 def test_batch_to_stdout_is_ndjson_of_bundles(tmp_path: Path) -> None:
