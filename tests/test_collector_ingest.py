@@ -149,6 +149,17 @@ def test_resend_of_the_same_submission_is_a_no_op_with_the_same_answer(client, c
     assert count(collector, ChildFact) == 2
 
 
+def test_the_same_return_assembled_again_later_is_a_resend_not_a_conflict(client, collector, tokens):
+    """The facade stamps Bundle.timestamp with the time it assembles a return: an EHR resending the same
+    payload gets a bundle that differs only there, and that is a resend."""
+    post(client, build_bundle(make_record()), tokens["RXA"])
+    later = build_bundle(make_record(timestamp=datetime(2026, 11, 9, 9, 0, tzinfo=UTC)))
+    again = post(client, later, tokens["RXA"])
+    assert again.status_code == 200
+    assert {e["response"]["status"] for e in again.get_json()["entry"]} == {"200 OK"}
+    assert count(collector, Submission) == 1
+
+
 def test_same_submission_id_with_different_content_is_a_409_conflict(client, collector, tokens):
     post(client, build_bundle(make_record()), tokens["RXA"])
     changed = build_bundle(make_record(parental_status="some-children-live-with-patient"))
