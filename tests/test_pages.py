@@ -109,7 +109,12 @@ def test_pages_are_accessible_and_self_contained(files: dict[str, bytes]) -> Non
         assert ("html", {"lang": "en-GB"}) in page.tags, name
         assert page.count("h1") == 1, f"{name}: one h1 per page"
         assert page.count("main") == 1, name
-        assert page.count("script") == 0, f"{name}: pages need no script"
+        # Only the search page runs a script, from files beside it (no inline code, nothing from elsewhere).
+        scripts = [attrs for tag, attrs in page.tags if tag == "script"]
+        if name == "search.html":
+            assert [attrs.get("src") for attrs in scripts] == ["search-index.js", "search.js"], scripts
+        else:
+            assert scripts == [], f"{name}: pages other than search need no script"
         assert page.count("table") <= page.count("thead") + sum(
             1 for tag, attrs in page.tags if tag == "table" and "meta" in (attrs.get("class") or "")), name
         for tag, attrs in page.tags:
@@ -400,7 +405,9 @@ def test_blueprint_serves_the_pages_built_once(ig_app: tuple[Flask, list[int]],
     name = next(n for n in files if n.endswith(".tgz"))
     tarball = client.get(f"/ig/{name}")
     assert tarball.mimetype == "application/gzip" and tarball.data == files[name]
-    assert client.get("/ig/no-such-page.html").status_code == 404
+    missing = client.get("/ig/no-such-page.html")
+    assert missing.status_code == 404 and missing.mimetype == "text/html"
+    assert missing.data == files["404.html"] and b'href="search.html"' in missing.data
     assert client.get("/ig/../pyproject.toml").status_code == 404
     assert builds == [1]
 
@@ -474,3 +481,25 @@ def test_markdown_headings_get_github_anchors() -> None:
     assert '<h2 id="4-rules--checks">' in rendered
     assert '<h2 id="4-rules--checks-1">' in rendered
     assert 'href="#4-rules--checks"' in rendered
+
+
+def test_vendor_pages_artifacts_dependencies_licences_and_search_index(files: dict[str, bytes]) -> None:
+    """What a vendor knows from the IG Publisher (issue 14): each reachable from every page's navigation or
+    footer, and the search index holds every page a reader can see."""
+    artifacts = files["artifacts.html"].decode("utf-8")
+    for resource in GUIDE.values():
+        assert f'href="{_page(resource)}"' in artifacts, resource["url"]
+    assert "hl7.fhir.r4.core" in files["dependencies.html"].decode("utf-8")
+    licence = files["licence.html"].decode("utf-8")
+    assert "CC0-1.0" in licence and "MIT" in licence
+    footer_and_nav = files["index.html"].decode("utf-8")
+    for page in ("artifacts.html", "search.html", "licence.html", "dependencies.html"):
+        assert f'href="{page}"' in footer_and_nav
+    profile = files["StructureDefinition-dependent-child.html"].decode("utf-8")
+    assert 'href="https://hl7.org/fhir/R4/relatedperson.html"' in profile
+    index = files["search-index.js"].decode("utf-8")
+    assert index.startswith("window.SEARCH_INDEX = ")
+    entries = json.loads(index.removeprefix("window.SEARCH_INDEX = ").rstrip().rstrip(";"))
+    pages = {entry["page"] for entry in entries}
+    assert pages == {n for n in files if n.endswith(".html")} - {"search.html", "404.html"}
+    assert any("young carer" in entry["text"].lower() for entry in entries)

@@ -40,9 +40,10 @@ from .elements import element_rows
 from .markdown import doc_page_name, render_markdown
 from .payload import field_rows, schema_paths
 from .terminology import concept_map_rows, concept_rows, expand
+from .vendor_pages import R4_SPEC, artifact_groups, dependencies, search_index_js
 
 Resource = dict[str, Any]
-STATIC_FILES = ("style.css", "favicon.svg")
+STATIC_FILES = ("style.css", "favicon.svg", "search.js")
 #: Docs rendered as pages, in the order the mapping page lists them (others follow by name).
 DOC_ORDER = ("guide", "payload", "hl7v2", "facade", "ehr-examples", "model")
 
@@ -190,9 +191,11 @@ class SiteBuilder:
             ("examples.html", "Examples"),
             ("mapping.html", "Mapping EHR feeds"),
             ("download.html", "Download"),
+            ("artifacts.html", "Artifacts"),
+            ("search.html", "Search"),
         ]
         html = self.env.get_template(template).render(
-            meta=self.metadata, nav=nav, link=self.link, names=self.names, **context
+            meta=self.metadata, nav=nav, link=self.link, names=self.names, r4_spec=R4_SPEC, **context
         )
         return html.encode("utf-8")
 
@@ -294,7 +297,26 @@ class SiteBuilder:
             examples=[(f"package/examples/{name}", _example_for(resource, examples))
                       for name, resource in sorted(contents.examples.items())],
         )
+        files.update(self._vendor_pages(files))
         return files
+
+    def _vendor_pages(self, files: dict[str, bytes]) -> dict[str, bytes]:
+        """Artifacts, dependencies, licences, not-found, and the search over every page built so far."""
+        pages = {
+            "artifacts.html": self._render("artifacts.html.j2", page="artifacts.html", title="Artifacts",
+                                           groups=artifact_groups(self.resources, self.link),
+                                           changelog="changelog.html" in files),
+            "dependencies.html": self._render("dependencies.html.j2", page="dependencies.html",
+                                              title="Dependencies", deps=dependencies(self.metadata),
+                                              spec=R4_SPEC),
+            "licence.html": self._render("licence.html.j2", page="licence.html", title="Licences"),
+            "404.html": self._render("404.html.j2", page="404.html", title="Page not found"),
+        }
+        indexed = {**files, **pages}
+        pages["search-index.js"] = search_index_js(indexed)
+        count = sum(1 for name in indexed if name.endswith(".html") and name != "404.html")
+        pages["search.html"] = self._render("search.html.j2", page="search.html", title="Search", count=count)
+        return pages
 
     def _package(self, files: dict[str, bytes]) -> tuple[PackageContents, dict[str, Any]]:
         """The NPM package tarball and each packaged resource (with its snapshot), for vendors' tools."""
