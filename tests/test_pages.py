@@ -250,15 +250,24 @@ def test_concept_map_page_shows_each_mapping(files: dict[str, bytes]) -> None:
     assert {(s, t) for s, _e, t in found} == mapped
 
 
-def test_every_example_has_a_page_with_its_json(files: dict[str, bytes]) -> None:
-    for path in valid_example_paths():
-        page = parse(files[f"example-{path.stem}.html"])
-        assert json.loads(page.pre_text[-1]) == json.loads(path.read_text())
+def test_every_example_has_a_page_with_its_json_and_xml(files: dict[str, bytes]) -> None:
+    from fhir_family.conformance.packages import DefinitionStore
+    from fhir_family.conformance.xml_format import XmlConverter
+    from fhir_family.guide import core_package_dir
+
+    reader = XmlConverter(DefinitionStore(core_package_dir(), [guide_resources_dir()]).structure_definition)
     invalid = sorted(p for p in (examples_dir() / "invalid").glob("*.json") if ".expected." not in p.name)
     assert invalid
-    for path in invalid:
-        page = parse(files[f"invalid-{path.stem}.html"])
-        assert json.loads(page.pre_text[-1]) == json.loads(path.read_text())
+    pages = [(f"example-{p.stem}", p) for p in valid_example_paths()]
+    pages += [(f"invalid-{p.stem}", p) for p in invalid]
+    for stem, path in pages:
+        page = parse(files[f"{stem}.html"])
+        # The JSON, then the same resource as XML (shown, and downloadable beside the JSON).
+        assert json.loads(page.pre_text[-2]) == json.loads(path.read_text())
+        assert page.pre_text[-1].startswith("<?xml")
+        assert f'href="{stem}.xml"'.encode() in files[f"{stem}.html"]
+        if stem.startswith("example-"):
+            assert reader.parse(files[f"{stem}.xml"], stem) == json.loads(path.read_text())
 
 
 def test_invalid_example_pages_show_the_validators_issues(files: dict[str, bytes]) -> None:

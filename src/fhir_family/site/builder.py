@@ -20,6 +20,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from ..conformance.compiler import Compiler
 from ..conformance.packages import DefinitionStore
 from ..conformance.terminology import Terminology
+from ..conformance.xml_writer import XmlWriter
 from ..errors import FhirFamilyError
 from ..guide import core_package_dir, examples_dir, guide_resources_dir
 from ..guide import docs_dir as docs_dir_default
@@ -143,6 +144,8 @@ class SiteBuilder:
         self.env.filters["pretty"] = _pretty
         self.env.filters["issue_expression"] = _issue_expression
         self.env.filters["message_id"] = lambda issue: message_id(issue) or ""
+        self.xml_writer = XmlWriter(self.store.structure_definition)
+        self.env.filters["fhir_xml"] = lambda resource: self.xml_writer.to_xml(resource).decode("utf-8")
         self.resources = self.store.guide_resources()
         self.terminology = Terminology(self.store)
         self.pages: dict[str, str] = {}
@@ -325,6 +328,7 @@ class SiteBuilder:
         files[contents.metadata.tarball_name] = tarball
         for name, resource in contents.resources.items():
             files[name] = json_bytes(resource)
+            files[name.removesuffix(".json") + ".xml"] = self.xml_writer.to_xml(resource)
         package = {"name": contents.metadata.tarball_name, "size": len(tarball),
                    "sha256": hashlib.sha256(tarball).hexdigest()}
         return contents, package
@@ -386,6 +390,7 @@ class SiteBuilder:
                                                examples=examples)}
         for example in examples:
             files[example.download] = json_bytes(example.resource)
+            files[example.download.removesuffix(".json") + ".xml"] = self.xml_writer.to_xml(example.resource)
             files[example.page] = self._render("example.html.j2", page=example.page, title=example.stem,
                                                example=example)
         return files
