@@ -512,3 +512,32 @@ def test_vendor_pages_artifacts_dependencies_licences_and_search_index(files: di
     pages = {entry["page"] for entry in entries}
     assert pages == {n for n in files if n.endswith(".html")} - {"search.html", "404.html"}
     assert any("young carer" in entry["text"].lower() for entry in entries)
+
+
+def test_profile_pages_offer_key_elements_differential_and_snapshot_views(files: dict[str, bytes]) -> None:
+    for resource in GUIDE.values():
+        if resource["resourceType"] != "StructureDefinition":
+            continue
+        page = files[_page(resource)].decode("utf-8")
+        packaged = json.loads(files[f"StructureDefinition-{resource['id']}.json"])
+        for anchor in ('id="elements"', 'id="differential"', 'id="snapshot"', 'href="#snapshot"'):
+            assert anchor in page, (resource["id"], anchor)
+        differential = page.split('id="differential"', 1)[1].split('id="snapshot"', 1)[0]
+        snapshot = page.split('id="snapshot"', 1)[1].split("</details>", 1)[0]
+        row = '<tr><th scope="row" class="path">'
+        assert differential.count(row) == len(resource["differential"]["element"]), resource["id"]
+        assert snapshot.count(row) == len(packaged["snapshot"]["element"]) > 0, resource["id"]
+        must_support = [e for e in packaged["snapshot"]["element"] if e.get("mustSupport")]
+        assert snapshot.count('title="must support"') == len(must_support), resource["id"]
+
+
+def test_value_sets_and_code_systems_from_elsewhere_link_to_their_spec(files: dict[str, bytes]) -> None:
+    from fhir_family.site.vendor_pages import spec_link
+
+    assert spec_link("http://hl7.org/fhir/ValueSet/administrative-gender|4.0.1") == (
+        "https://hl7.org/fhir/R4/valueset-administrative-gender.html")
+    assert spec_link("http://terminology.hl7.org/CodeSystem/v3-RoleCode") == (
+        "https://terminology.hl7.org/CodeSystem-v3-RoleCode.html")
+    assert spec_link("https://fhir-family.uk/fhir/ValueSet/x") is None
+    profile = files["StructureDefinition-dependent-child.html"].decode("utf-8")
+    assert 'href="https://hl7.org/fhir/R4/valueset-administrative-gender.html"' in profile

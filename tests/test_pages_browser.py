@@ -198,6 +198,12 @@ def test_search_and_the_vendor_pages_in_chromium(browser: object, static_site: s
         page.click("#search-results li a >> nth=0")
         page.wait_for_load_state("load")
         assert "NK1-16" in page.inner_text("main")
+    page.goto(urljoin(static_site, f"{PROFILE_PAGE}#differential"), wait_until="load")
+    page.click("details.snapshot > summary")
+    assert page.locator("details.snapshot table.elements tbody tr").count() > 10
+    differential = page.locator("section[aria-labelledby=differential]")
+    differential.screenshot(path=str(ARTIFACTS / "profile-differential.png"))
+    page.locator("details.snapshot").screenshot(path=str(ARTIFACTS / "profile-snapshot.png"))
     page.goto(urljoin(static_site, "search.html?q=PRNTSTAT"), wait_until="load")
     page.wait_for_selector("#search-results li a")
     for name in ("artifacts", "licence", "dependencies"):

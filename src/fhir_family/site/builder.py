@@ -41,7 +41,7 @@ from .elements import element_rows
 from .markdown import doc_page_name, render_markdown
 from .payload import field_rows, schema_paths
 from .terminology import concept_map_rows, concept_rows, expand
-from .vendor_pages import R4_SPEC, artifact_groups, dependencies, search_index_js
+from .vendor_pages import R4_SPEC, artifact_groups, dependencies, search_index_js, spec_link
 
 Resource = dict[str, Any]
 STATIC_FILES = ("style.css", "favicon.svg", "search.js")
@@ -198,7 +198,8 @@ class SiteBuilder:
             ("search.html", "Search"),
         ]
         html = self.env.get_template(template).render(
-            meta=self.metadata, nav=nav, link=self.link, names=self.names, r4_spec=R4_SPEC, **context
+            meta=self.metadata, nav=nav, link=self.link, names=self.names, r4_spec=R4_SPEC,
+            spec_link=spec_link, **context
         )
         return html.encode("utf-8")
 
@@ -290,7 +291,9 @@ class SiteBuilder:
             "profiles.html.j2", page="profiles.html", title="Profiles and extensions", profiles=self.profiles,
             extensions=self.extensions,
         )
-        files.update(self._structure_pages(usages, examples))
+        snapshots = {r["url"]: r.get("snapshot", {}).get("element", []) for r in contents.resources.values()
+                     if r.get("resourceType") == "StructureDefinition"}
+        files.update(self._structure_pages(usages, examples, snapshots))
         files.update(self._terminology_pages(usages))
         files.update(self._example_pages(examples))
         files.update(self._mapping_pages())
@@ -333,8 +336,8 @@ class SiteBuilder:
                    "sha256": hashlib.sha256(tarball).hexdigest()}
         return contents, package
 
-    def _structure_pages(self, usages: dict[str, list[tuple[str, str]]],
-                         examples: list[ExampleInfo]) -> dict[str, bytes]:
+    def _structure_pages(self, usages: dict[str, list[tuple[str, str]]], examples: list[ExampleInfo],
+                         snapshots: dict[str, list[dict[str, Any]]]) -> dict[str, bytes]:
         """One page per profile and extension: its element table, constraints, users and examples."""
         compiler = Compiler(self.store)
         summaries = {r["url"]: _first_sentence(r.get("description") or self.names[r["url"]])
@@ -352,6 +355,8 @@ class SiteBuilder:
                 base_label=self.names.get(sd.get("baseDefinition", ""))
                 or f"{sd.get('baseDefinition', '').rsplit('/', 1)[-1]} (FHIR R4 core)",
                 examples=[e for e in examples if _uses_profile(e.resource, sd["url"])],
+                differential=sd.get("differential", {}).get("element", []),
+                snapshot=snapshots.get(sd["url"], []),
             )
         return files
 

@@ -81,3 +81,20 @@ def dependencies(metadata: Any) -> list[dict[str, str]]:
         spec = R4_SPEC if name == "hl7.fhir.r4.core" else f"https://packages.fhir.org/{name}/{version}"
         found.append({"name": name, "version": version, "href": spec})
     return found
+
+
+_CORE_PAGE = re.compile(r"^http://hl7\.org/fhir/(ValueSet|CodeSystem)/([A-Za-z0-9.\-]+)$")
+_THO_PAGE = re.compile(r"^http://terminology\.hl7\.org/(ValueSet|CodeSystem)/([A-Za-z0-9.\-]+)$")
+
+
+def spec_link(url: str) -> str | None:
+    """Where a reader finds a value set or code system the guide uses but does not define: its page in the
+    R4 specification (core) or on terminology.hl7.org (THO); None for anything else."""
+    canonical = url.split("|", 1)[0]
+    core = _CORE_PAGE.match(canonical)
+    if core:
+        return f"{R4_SPEC}/{core[1].lower()}-{core[2]}.html"
+    tho = _THO_PAGE.match(canonical)
+    if tho:
+        return f"https://terminology.hl7.org/{tho[1]}-{tho[2]}.html"
+    return None
