@@ -50,3 +50,25 @@ def test_the_welcome_names_the_pages_and_the_report_explains_its_columns(tmp_pat
     table = to_table(publish({("RXA", "2025-12"): dict.fromkeys(MEASURES, 40)}))
     assert "PS11 = PRNTSTAT 11: all children live with patient" in table
     assert "LAC = Looked-after children" in table
+
+
+def test_the_demo_month_is_large_enough_that_the_report_shows_figures():
+    """Every measure of each synthetic provider at the default size is above the disclosure threshold
+    (1 to 7 is suppressed), so the demo report is figures, not '*'."""
+    from collections import Counter
+
+    from fhir_family.collector.synthetic import synthetic_month
+
+    records = list(synthetic_month("2025-12", up.DEMO_PATIENTS_PER_PROVIDER))
+    for ods in ("RXA", "RXB", "RXC"):
+        mine = [record for record in records if record.ods_code == ods]
+        children = [child for record in mine for child in record.children]
+        counts = [
+            *Counter(record.parental_status for record in mine).values(),
+            *Counter(child.residence for child in children).values(),
+            sum(child.young_carer == "Y" for child in children),
+            sum("child-protection-plan" in child.help for child in children),
+            sum("looked-after" in child.help for child in children),
+        ]
+        assert len(Counter(record.parental_status for record in mine)) == 5
+        assert min(counts) > 7, (ods, counts)

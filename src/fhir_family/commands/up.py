@@ -40,6 +40,9 @@ HOST = "127.0.0.1"
 DEMO_PROVIDERS = ("XFF01", "RX4", "RXA", "RXB", "RXC")
 """XFF01: the example bundles' provider; RX4: the EHR examples'; RXA-RXC: the synthetic month's."""
 STARTUP_SECONDS = 90
+DEMO_PATIENTS_PER_PROVIDER = 200
+"""Large enough that every PRNTSTAT column and child measure of each synthetic provider is above the
+disclosure threshold (1 to 7 is suppressed), so the demo report shows figures (tests/test_up_demo.py)."""
 
 
 def _fail(message: str) -> NoReturn:
@@ -177,7 +180,13 @@ def _load_synthetic(collector_url: str, tokens: dict[str, str], month: str, per_
     show_default=True,
     help="Month of the synthetic returns (one the examples do not use, so its figures stand alone).",
 )
-@click.option("--patients-per-provider", default=120, show_default=True, type=int)
+@click.option(
+    "--patients-per-provider",
+    default=DEMO_PATIENTS_PER_PROVIDER,
+    show_default=True,
+    type=int,
+    help="Synthetic returns per provider: enough that the report's cells are figures, not '*'.",
+)
 @click.option("--fresh", is_flag=True, help="Start from an empty database (deletes var/collector.sqlite).")
 def command(
     facade_port: int, collector_port: int, var_dir: Path, month: str, patients_per_provider: int, fresh: bool
