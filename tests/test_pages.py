@@ -541,3 +541,18 @@ def test_value_sets_and_code_systems_from_elsewhere_link_to_their_spec(files: di
     assert spec_link("https://fhir-family.uk/fhir/ValueSet/x") is None
     profile = files["StructureDefinition-dependent-child.html"].decode("utf-8")
     assert 'href="https://hl7.org/fhir/R4/valueset-administrative-gender.html"' in profile
+
+
+def test_each_valid_example_page_says_its_situation_in_one_sentence(files: dict[str, bytes]) -> None:
+    from markupsafe import escape
+
+    from fhir_family.examples_builder.valid import VALID_EXAMPLES
+
+    listing = files["examples.html"].decode("utf-8")
+    for path in valid_example_paths():
+        situation = VALID_EXAMPLES[path.stem][0]
+        one_sentence = situation.endswith(".") and ". " not in situation.replace("e.g. ", "")
+        assert one_sentence, path.stem
+        page = files[f"example-{path.stem}.html"].decode("utf-8")
+        assert f'<p class="lead">{escape(situation)}</p>' in page, path.stem
+        assert str(escape(situation)) in listing, path.stem

@@ -207,11 +207,15 @@ class SiteBuilder:
 
     def examples(self) -> list[ExampleInfo]:
         """The valid bundles and the invalid ones with their expected outcome, each validated now."""
+        # Each valid example's one-sentence situation, written once, beside the record it describes.
+        from ..examples_builder.valid import VALID_EXAMPLES
+
         found = []
         for path in valid_example_paths(self.examples_root):
             resource = _read_json(path)
+            situation = VALID_EXAMPLES[path.stem][0] if path.stem in VALID_EXAMPLES else ""
             found.append(ExampleInfo(path.stem, f"example-{path.stem}.html", True, resource,
-                                     self._outcome(resource)))
+                                     self._outcome(resource), situation))
         invalid_dir = self.examples_root / "invalid"
         for path in sorted(invalid_dir.glob("*.json")):
             if path.name.endswith(".expected.json"):
