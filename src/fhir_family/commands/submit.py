@@ -28,6 +28,7 @@ import click
 from ..errors import FhirFamilyError, InputError
 from ..jsontext import json_bundle
 from ..mapping.pipeline import Mapped, MappingPipeline
+from .exits import fail
 
 BUNDLE_SUFFIXES = (".json", ".ndjson", ".jsonl")
 
@@ -168,12 +169,8 @@ def command(
     token = token or os.environ.get(TOKEN_ENV)
     if not token:
         # Once, before any file: every file would otherwise come back 401 with the same hint.
-        click.echo(
-            f"fhir-family submit: no token: set {TOKEN_ENV} or --token (a provider token: "
-            "fhir-family collector add-token --help)",
-            err=True,
-        )
-        sys.exit(2)
+        fail("submit", f"no token: set {TOKEN_ENV} or --token (a provider token: fhir-family collector "
+             "add-token --help)")
     pipeline = MappingPipeline()
     accepted = rejected = 0
     unusable: list[str] = []
