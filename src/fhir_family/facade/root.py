@@ -8,6 +8,15 @@ from flask import Blueprint, Response
 from ..landing import Link, landing
 
 blueprint = Blueprint("root", __name__)
+blueprint.openapi_paths = {  # type: ignore[attr-defined] - read by facade/openapi.py
+    "/": {"get": {
+        "summary": "What is where: an HTML page for a browser, the same as JSON for programs",
+        "operationId": "index",
+        "responses": {
+            "200": {"description": "The links", "content": {"text/html": {}, "application/json": {}}},
+        },
+    }},
+}
 
 LINKS = [
     Link("guide", "ig/", "the implementation guide's pages: profiles, terminology, examples, payload"),
