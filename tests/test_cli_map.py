@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -74,6 +75,15 @@ def test_unmappable_input_exits_non_zero_with_one_line(path: Path, exit_code: in
     assert len(result.stderr.strip().splitlines()) == 1 and fragment in result.stderr
 
 
+def test_format_json_prints_the_outcome_of_a_failing_document() -> None:
+    result = run(str(EHR / "hl7v2" / "invalid-bad-nhs-number.hl7"), "--format", "json")
+    assert result.exit_code == 1
+    outcome = json.loads(result.stdout)
+    assert outcome["resourceType"] == "OperationOutcome" and has_errors(outcome)
+    assert any("PID-3[1]" in str(issue.get("location")) for issue in outcome["issue"])
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
 @pytest.mark.parametrize(
     ("content", "suffix"), [("{oops", ".json"), ("hello", ".hl7"), (b"\xff\xfe", ".json")]
 )
@@ -103,10 +113,14 @@ def test_batch_to_a_folder_writes_bundles_and_outcomes(tmp_path: Path, name: str
         i["submissionId"] for i in expected if i["status"] == 200
     ]
     outcomes = [json.loads(line) for line in (tmp_path / "outcomes.ndjson").read_text().splitlines()]
-    failed_lines = {
-        ext["valueInteger"] for o in outcomes for i in o["issue"] for ext in i.get("extension", [])
-    }
-    assert {item["line"] for item in failed} <= failed_lines
+    assert len(outcomes) == len(failed)
+    for outcome, item in zip(outcomes, failed, strict=True):
+        for issue in outcome["issue"]:
+            (line,) = [ext["valueInteger"] for ext in issue["extension"]]
+            # One line number per issue: the extension agrees with the location, from the item's start on.
+            where = issue["location"][0]
+            assert line >= item["line"]
+            assert not where.startswith("line ") or re.match(rf"line {line}\b", where)
 
 
 def test_batch_to_stdout_is_ndjson_of_bundles(tmp_path: Path) -> None:

@@ -376,3 +376,29 @@ def test_guide_option_unreadable_package(tmp_path: Path, valid_bundle: dict[str,
     _assert_unusable(
         _run("--guide", str(broken), str(_write(tmp_path / "r.json", valid_bundle))), "broken.tgz"
     )
+
+
+SOURCE_EXTENSION = "http://hl7.org/fhir/StructureDefinition/operationoutcome-issue-source"
+
+
+def test_messages_a_vendor_reads_say_what_is_allowed_in_words(examples_dir) -> None:
+    """From the user's side (issue 14): a code outside a required value set lists the allowed codes; an
+    invariant says its rule in words, with the expected NHS check digit; the FHIRPath has its own field."""
+
+    def only_issue(name: str) -> dict[str, Any]:
+        path = str(examples_dir / "invalid" / name)
+        result = CliRunner().invoke(main, ["validate", "--format", "json", path])
+        assert result.exit_code == 1, result.output
+        (issue,) = json.loads(result.stdout)["issue"]
+        return issue
+
+    residence = only_issue("child-residence-code-unknown.json")
+    assert "|sofa'" in residence["diagnostics"] and "'full-time'" in residence["diagnostics"]
+    assert "'part-time'" in residence["diagnostics"]
+    rule = only_issue("pr-basis-when-not-held.json")
+    assert rule["diagnostics"].startswith("ff-pr-1: A legal basis for parental responsibility")
+    assert "implies" not in rule["diagnostics"]  # the FHIRPath is not the message ...
+    sources = [ext["valueString"] for ext in rule["extension"] if ext["url"] == SOURCE_EXTENSION]
+    assert len(sources) == 1 and "implies" in sources[0]  # ... it is in the issue-source extension
+    nhs = only_issue("patient-nhs-number-bad-check-digit.json")
+    assert "check digit (10th digit) must be" in nhs["diagnostics"]

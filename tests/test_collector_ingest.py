@@ -149,6 +149,17 @@ def test_resend_of_the_same_submission_is_a_no_op_with_the_same_answer(client, c
     assert count(collector, ChildFact) == 2
 
 
+def test_the_same_return_assembled_again_later_is_a_resend_not_a_conflict(client, collector, tokens):
+    """The facade stamps Bundle.timestamp with the time it assembles a return: an EHR resending the same
+    payload gets a bundle that differs only there, and that is a resend."""
+    post(client, build_bundle(make_record()), tokens["RXA"])
+    later = build_bundle(make_record(timestamp=datetime(2026, 11, 9, 9, 0, tzinfo=UTC)))
+    again = post(client, later, tokens["RXA"])
+    assert again.status_code == 200
+    assert {e["response"]["status"] for e in again.get_json()["entry"]} == {"200 OK"}
+    assert count(collector, Submission) == 1
+
+
 def test_same_submission_id_with_different_content_is_a_409_conflict(client, collector, tokens):
     post(client, build_bundle(make_record()), tokens["RXA"])
     changed = build_bundle(make_record(parental_status="some-children-live-with-patient"))
@@ -424,7 +435,11 @@ def test_storage_contention_that_outlasts_the_retries_is_503_and_stores_nothing(
 
 def test_the_base_url_and_metadata_answer_without_a_token(client):
     index = client.get("/")
-    assert index.status_code == 200 and "reports/monthly" in index.get_json()["report"]
+    assert index.status_code == 200 and "reports/monthly" in index.get_json()["report"]["href"]
+    browser = client.get("/", headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+    assert browser.mimetype == "text/html"
+    for href in ("reports/monthly?format=html", "metadata", "health", "/ig/"):
+        assert href in browser.get_data(as_text=True)
     metadata = client.get("/metadata").get_json()
     assert metadata["resourceType"] == "CapabilityStatement" and metadata["fhirVersion"] == "4.0.1"
     assert client.delete("/").get_json()["resourceType"] == "OperationOutcome"  # 405 as an OperationOutcome

@@ -6,6 +6,7 @@ Bundles are checked with the real validator: the facade must never answer 200 wi
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -75,9 +76,12 @@ def test_json_payload_end_to_end(client, content_type: str) -> None:
     assert "Alice" not in text and "Example Street" not in text and "0113" not in text
 
 
-def test_json_payload_is_byte_identical_on_resend(client) -> None:
-    first = client.post("/ehr/json", json=payload()).get_data()
-    assert client.post("/ehr/json", json=payload()).get_data() == first
+def test_json_payload_is_identical_on_resend_but_for_when_it_was_assembled(client) -> None:
+    # Bundle.timestamp is when the facade assembled the return (the guide's meaning), so it alone may differ.
+    first = client.post("/ehr/json", json=payload()).get_json()
+    second = client.post("/ehr/json", json=payload()).get_json()
+    assert {**second, "timestamp": None} == {**first, "timestamp": None}
+    assert first["timestamp"] <= second["timestamp"]
 
 
 def test_prefer_operation_outcome_returns_the_issues_instead(client) -> None:
@@ -235,7 +239,9 @@ def test_batch_end_to_end(client, path: Path, content_type: str) -> None:
                 for ext in issue.get("extension", [])
                 if ext["url"] == LINE_EXTENSION
             }
-            assert lines_seen == {want["line"]}
+            # Each issue's own line: the row its location names (CSV), else the item's first line.
+            named = {re.match(r"line (\d+)", issue["location"]) for issue in want["issues"]}
+            assert lines_seen == {int(found[1]) if found else want["line"] for found in named}
     failed = sum(1 for want in expected if want["status"] != 200)
     assert message_id(summary["issue"][0]) == "FF-BATCH-SUMMARY"
     assert f"{len(expected) - failed} bundles, {failed} items failed" in summary["issue"][0]["diagnostics"]
@@ -482,3 +488,17 @@ def test_every_request_is_logged_with_its_request_id(client, caplog) -> None:
     lines = [record for record in caplog.records if "log-me-1" in record.getMessage()]
     assert lines and "POST /ehr/json -> 200" in lines[0].getMessage()
     assert lines[0].request_id == "log-me-1"  # the filter stamps it for log formats too
+
+
+def test_the_root_is_a_page_for_browsers_and_json_for_programs(client) -> None:
+    browser = client.get("/", headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+    assert browser.status_code == 200 and browser.mimetype == "text/html"
+    page = browser.get_data(as_text=True)
+    for href in ('href="ig/"', 'href="openapi.json"', 'href="metadata"', "POST ehr/json"):
+        assert href in page
+    program = client.get("/", headers={"Accept": "*/*"})
+    assert program.mimetype == "application/json"
+    assert program.get_json()["guide"]["href"] == "ig/" and program.headers["Vary"] == "Accept"
+    # The GET links answer (the guide's pages are built on first use: tests/test_pages covers /ig/).
+    for link in ("openapi.json", "metadata"):
+        assert client.get(f"/{link}").status_code == 200

@@ -173,6 +173,15 @@ class _NoErrors:
         return []
 
 
+def test_a_csv_issue_has_one_line_number_and_names_its_submission() -> None:
+    rows = [{**PARENT, **CHILD}, {**PARENT, **CHILD, "childResidence": "attic"}]
+    (failed,) = MappingPipeline(_NoErrors()).map_stream(CsvParser(), csv_lines(rows))
+    (issue,) = failed.outcome["issue"]
+    assert issue["location"][0].startswith("line 3,")  # the row with the bad cell, not the return's first
+    assert issue["extension"] == [{"url": LINE_EXTENSION, "valueInteger": 3}]
+    assert issue["diagnostics"].startswith(f"submission {PARENT['submissionId']}: ")
+
+
 def test_pipeline_gives_every_issue_of_a_batch_item_its_line() -> None:
     lines = ["{bad\n", json.dumps(PAYLOAD) + "\n"]
     failed, ok = MappingPipeline(_NoErrors()).map_stream(NdjsonParser(), lines)

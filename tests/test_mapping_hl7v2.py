@@ -374,3 +374,43 @@ def test_zfc_u_is_read_as_unknown_for_responsibility_and_young_carer() -> None:
     parsed = parse_hl7v2(message(PID, PV1, nk1(1, "CHD", "20150601"), "ZFC|1|U||full-time|U|none", ZPS))
     [child] = parsed.record.children
     assert (child.pr_held, child.young_carer, child.help) == ("UNK", "UNK", ("none",))
+
+
+def _errors_of(text: str) -> list[tuple[str, str]]:
+    with pytest.raises(MappingError) as caught:
+        parse_hl7v2(text)
+    return [(i.extra["location"][0], str(i.code)) for i in caught.value.issues if str(i.severity) == "error"]
+
+
+def test_a_bad_child_birth_date_does_not_hide_the_childs_other_errors() -> None:
+    text = message(PID, PV1, nk1(1, "CHD", "2015-06-01", sex="Z"), "ZFC|1|perhaps||attic", ZPS)
+    assert sorted(_errors_of(text)) == [
+        ("NK1[1]-15", "code-invalid"), ("NK1[1]-16", "value"), ("ZFC[1]-2", "code-invalid"),
+        ("ZFC[1]-4", "code-invalid"),
+    ]
+
+
+def test_an_unreadable_message_date_does_not_hide_the_childrens_errors() -> None:
+    text = message(PID, PV1, nk1(1, "CHD", "20150601"), "ZFC|1|Y||attic", ZPS)
+    found = _errors_of(text.replace("20261015093000", "soon"))
+    assert ("ZFC[1]-4", "code-invalid") in found
+    assert any(where.startswith(("MSH-7", "EVN-2")) for where, _ in found)
+
+
+def test_the_zfc_of_an_nk1_left_out_keeps_its_own_errors_and_is_not_called_unlinked() -> None:
+    text = message(PID, PV1, nk1(1, "QQQ", "20150601"), "ZFC|1|Y||attic", ZPS)
+    with pytest.raises(MappingError) as caught:
+        parse_hl7v2(text)
+    issues = [(str(i.severity), i.extra["location"][0]) for i in caught.value.issues]
+    assert sorted(issues) == [("error", "ZFC[1]-4"), ("warning", "NK1[1]-3")]  # no "matches no child NK1"
+
+
+@pytest.mark.parametrize(
+    ("segments", "only"),
+    [
+        ((PID, PV1, nk1(1, "CHD", "20150601"), "ZFC|1|perhaps|birth-mother", ZPS), "ZFC[1]-2"),
+        ((PID, PV1, "ZPS|not-a-parent|0|maybe|20270101"), "ZPS-3"),
+    ],
+)
+def test_no_follow_on_error_repeats_the_first(segments: tuple[str, ...], only: str) -> None:
+    assert _errors_of(message(*segments)) == [(only, "code-invalid")]

@@ -187,6 +187,14 @@ def test_all_schema_problems_are_reported_at_once(payload: dict) -> None:
     assert len(caught.value.issues) == 3
 
 
+def test_too_many_children_says_the_limit(payload: dict) -> None:
+    payload["children"] = [payload["children"][0]] * 51
+    with pytest.raises(MappingError) as caught:
+        payload_to_record(payload)
+    texts = [issue.diagnostics for issue in caught.value.issues if issue.extra["location"][0] == "/children"]
+    assert texts == ["Too many entries: at most 50 allowed here, found 51"]
+
+
 def test_child_turning_18_the_day_after_the_reporting_date_is_accepted(payload: dict) -> None:
     payload["children"][0]["birthDate"] = "2008-11-01"
     assert payload_to_record(payload).children[0].birth_date == date(2008, 11, 1)

@@ -109,7 +109,12 @@ def test_pages_are_accessible_and_self_contained(files: dict[str, bytes]) -> Non
         assert ("html", {"lang": "en-GB"}) in page.tags, name
         assert page.count("h1") == 1, f"{name}: one h1 per page"
         assert page.count("main") == 1, name
-        assert page.count("script") == 0, f"{name}: pages need no script"
+        # Only the search page runs a script, from files beside it (no inline code, nothing from elsewhere).
+        scripts = [attrs for tag, attrs in page.tags if tag == "script"]
+        if name == "search.html":
+            assert [attrs.get("src") for attrs in scripts] == ["search-index.js", "search.js"], scripts
+        else:
+            assert scripts == [], f"{name}: pages other than search need no script"
         assert page.count("table") <= page.count("thead") + sum(
             1 for tag, attrs in page.tags if tag == "table" and "meta" in (attrs.get("class") or "")), name
         for tag, attrs in page.tags:
@@ -245,15 +250,24 @@ def test_concept_map_page_shows_each_mapping(files: dict[str, bytes]) -> None:
     assert {(s, t) for s, _e, t in found} == mapped
 
 
-def test_every_example_has_a_page_with_its_json(files: dict[str, bytes]) -> None:
-    for path in valid_example_paths():
-        page = parse(files[f"example-{path.stem}.html"])
-        assert json.loads(page.pre_text[-1]) == json.loads(path.read_text())
+def test_every_example_has_a_page_with_its_json_and_xml(files: dict[str, bytes]) -> None:
+    from fhir_family.conformance.packages import DefinitionStore
+    from fhir_family.conformance.xml_format import XmlConverter
+    from fhir_family.guide import core_package_dir
+
+    reader = XmlConverter(DefinitionStore(core_package_dir(), [guide_resources_dir()]).structure_definition)
     invalid = sorted(p for p in (examples_dir() / "invalid").glob("*.json") if ".expected." not in p.name)
     assert invalid
-    for path in invalid:
-        page = parse(files[f"invalid-{path.stem}.html"])
-        assert json.loads(page.pre_text[-1]) == json.loads(path.read_text())
+    pages = [(f"example-{p.stem}", p) for p in valid_example_paths()]
+    pages += [(f"invalid-{p.stem}", p) for p in invalid]
+    for stem, path in pages:
+        page = parse(files[f"{stem}.html"])
+        # The JSON, then the same resource as XML (shown, and downloadable beside the JSON).
+        assert json.loads(page.pre_text[-2]) == json.loads(path.read_text())
+        assert page.pre_text[-1].startswith("<?xml")
+        assert f'href="{stem}.xml"'.encode() in files[f"{stem}.html"]
+        if stem.startswith("example-"):
+            assert reader.parse(files[f"{stem}.xml"], stem) == json.loads(path.read_text())
 
 
 def test_invalid_example_pages_show_the_validators_issues(files: dict[str, bytes]) -> None:
@@ -400,7 +414,9 @@ def test_blueprint_serves_the_pages_built_once(ig_app: tuple[Flask, list[int]],
     name = next(n for n in files if n.endswith(".tgz"))
     tarball = client.get(f"/ig/{name}")
     assert tarball.mimetype == "application/gzip" and tarball.data == files[name]
-    assert client.get("/ig/no-such-page.html").status_code == 404
+    missing = client.get("/ig/no-such-page.html")
+    assert missing.status_code == 404 and missing.mimetype == "text/html"
+    assert missing.data == files["404.html"] and b'href="search.html"' in missing.data
     assert client.get("/ig/../pyproject.toml").status_code == 404
     assert builds == [1]
 
@@ -474,3 +490,68 @@ def test_markdown_headings_get_github_anchors() -> None:
     assert '<h2 id="4-rules--checks">' in rendered
     assert '<h2 id="4-rules--checks-1">' in rendered
     assert 'href="#4-rules--checks"' in rendered
+
+
+def test_vendor_pages_artifacts_dependencies_licences_and_search_index(files: dict[str, bytes]) -> None:
+    """What a vendor knows from the IG Publisher (issue 14): each reachable from every page's navigation or
+    footer, and the search index holds every page a reader can see."""
+    artifacts = files["artifacts.html"].decode("utf-8")
+    for resource in GUIDE.values():
+        assert f'href="{_page(resource)}"' in artifacts, resource["url"]
+    assert "hl7.fhir.r4.core" in files["dependencies.html"].decode("utf-8")
+    licence = files["licence.html"].decode("utf-8")
+    assert "CC0-1.0" in licence and "MIT" in licence
+    footer_and_nav = files["index.html"].decode("utf-8")
+    for page in ("artifacts.html", "search.html", "licence.html", "dependencies.html"):
+        assert f'href="{page}"' in footer_and_nav
+    profile = files["StructureDefinition-dependent-child.html"].decode("utf-8")
+    assert 'href="https://hl7.org/fhir/R4/relatedperson.html"' in profile
+    index = files["search-index.js"].decode("utf-8")
+    assert index.startswith("window.SEARCH_INDEX = ")
+    entries = json.loads(index.removeprefix("window.SEARCH_INDEX = ").rstrip().rstrip(";"))
+    pages = {entry["page"] for entry in entries}
+    assert pages == {n for n in files if n.endswith(".html")} - {"search.html", "404.html"}
+    assert any("young carer" in entry["text"].lower() for entry in entries)
+
+
+def test_profile_pages_offer_key_elements_differential_and_snapshot_views(files: dict[str, bytes]) -> None:
+    for resource in GUIDE.values():
+        if resource["resourceType"] != "StructureDefinition":
+            continue
+        page = files[_page(resource)].decode("utf-8")
+        packaged = json.loads(files[f"StructureDefinition-{resource['id']}.json"])
+        for anchor in ('id="elements"', 'id="differential"', 'id="snapshot"', 'href="#snapshot"'):
+            assert anchor in page, (resource["id"], anchor)
+        differential = page.split('id="differential"', 1)[1].split('id="snapshot"', 1)[0]
+        snapshot = page.split('id="snapshot"', 1)[1].split("</details>", 1)[0]
+        row = '<tr><th scope="row" class="path">'
+        assert differential.count(row) == len(resource["differential"]["element"]), resource["id"]
+        assert snapshot.count(row) == len(packaged["snapshot"]["element"]) > 0, resource["id"]
+        must_support = [e for e in packaged["snapshot"]["element"] if e.get("mustSupport")]
+        assert snapshot.count('title="must support"') == len(must_support), resource["id"]
+
+
+def test_value_sets_and_code_systems_from_elsewhere_link_to_their_spec(files: dict[str, bytes]) -> None:
+    from fhir_family.site.vendor_pages import spec_link
+
+    assert spec_link("http://hl7.org/fhir/ValueSet/administrative-gender|4.0.1") == (
+        "https://hl7.org/fhir/R4/valueset-administrative-gender.html")
+    assert spec_link("http://terminology.hl7.org/CodeSystem/v3-RoleCode") == (
+        "https://terminology.hl7.org/CodeSystem-v3-RoleCode.html")
+    assert spec_link("https://fhir-family.uk/fhir/ValueSet/x") is None
+    profile = files["StructureDefinition-dependent-child.html"].decode("utf-8")
+    assert 'href="https://hl7.org/fhir/R4/valueset-administrative-gender.html"' in profile
+
+
+def test_each_valid_example_page_says_its_situation_in_one_sentence(files: dict[str, bytes]) -> None:
+    from fhir_family.guide.examples.valid import VALID_EXAMPLES
+    from markupsafe import escape
+
+    listing = files["examples.html"].decode("utf-8")
+    for path in valid_example_paths():
+        situation = VALID_EXAMPLES[path.stem][0]
+        one_sentence = situation.endswith(".") and ". " not in situation.replace("e.g. ", "")
+        assert one_sentence, path.stem
+        page = files[f"example-{path.stem}.html"].decode("utf-8")
+        assert f'<p class="lead">{escape(situation)}</p>' in page, path.stem
+        assert str(escape(situation)) in listing, path.stem

@@ -150,7 +150,8 @@ def crawl(browser: object, root: str, screenshots: Path | None = None) -> dict[s
 def _assert_clean(problems: dict[str, list[str]], site_files: dict[str, bytes]) -> None:
     for kind in ("status", "console", "pageerror", "links", "fragments", "external"):
         assert problems[kind] == [], f"{kind} problems: {problems[kind]}"
-    html_pages = {name for name in site_files if name.endswith(".html")}
+    # 404.html is what a missing address shows (test_search_and_the_vendor_pages_in_chromium), not linked.
+    html_pages = {name for name in site_files if name.endswith(".html")} - {"404.html"}
     visited = {urlsplit(url).path.rsplit("/", 1)[-1] or "index.html" for url in problems["pages"]}
     assert html_pages <= visited, f"pages no link reaches: {sorted(html_pages - visited)}"
 
@@ -168,3 +169,52 @@ def test_static_site_in_chromium(browser: object, static_site: str, site_files: 
 def test_facade_ig_pages_in_chromium(browser: object, facade_site: str, site_files: dict[str, bytes]) -> None:
     problems = crawl(browser, facade_site)
     _assert_clean(problems, site_files)
+
+
+def test_search_and_the_vendor_pages_in_chromium(browser: object, static_site: str, facade_site: str) -> None:
+    """Search finds pages as a person types and its results lead to them; the artifacts index, licences and
+    the friendly not-found page under /ig/ render; screenshots of each are left in test-artifacts/pages/."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    page = context.new_page()
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
+    for root in (static_site, facade_site):
+        page.goto(urljoin(root, "search.html"), wait_until="load")
+        assert "Type to search" in page.inner_text("#search-status")
+        page.fill("#q", "young carer")
+        page.wait_for_selector("#search-results li a")
+        titles = page.eval_on_selector_all("#search-results li a", "els => els.map(e => e.textContent)")
+        assert titles and any("young" in title.lower() for title in titles), titles
+        assert "found" in page.inner_text("#search-status")
+        if root == static_site:
+            page.screenshot(path=str(ARTIFACTS / "search.png"), full_page=True)
+        page.fill("#q", "zzzz-no-such-words")
+        page.wait_for_function("document.querySelectorAll('#search-results li').length === 0")
+        assert page.inner_text("#search-status").startswith("0 pages")
+        page.fill("#q", "NK1-16")
+        page.wait_for_selector("#search-results li a")
+        page.click("#search-results li a >> nth=0")
+        page.wait_for_load_state("load")
+        assert "NK1-16" in page.inner_text("main")
+    page.goto(urljoin(static_site, f"{PROFILE_PAGE}#differential"), wait_until="load")
+    page.click("details.snapshot > summary")
+    assert page.locator("details.snapshot table.elements tbody tr").count() > 10
+    differential = page.locator("section[aria-labelledby=differential]")
+    differential.screenshot(path=str(ARTIFACTS / "profile-differential.png"))
+    page.locator("details.snapshot").screenshot(path=str(ARTIFACTS / "profile-snapshot.png"))
+    page.goto(urljoin(static_site, "search.html?q=PRNTSTAT"), wait_until="load")
+    page.wait_for_selector("#search-results li a")
+    for name in ("artifacts", "licence", "dependencies"):
+        response = page.goto(urljoin(static_site, f"{name}.html"), wait_until="load")
+        assert response is not None and response.status == 200
+        page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    page.goto(urljoin(static_site, "licence.html"), wait_until="load")
+    assert "CC0-1.0" in page.inner_text("main") and "MIT" in page.inner_text("main")
+    assert errors == []  # (the 404 below is logged by the browser as a failed load, on purpose)
+    missing = page.goto(urljoin(facade_site, "no-such-page.html"), wait_until="load")
+    assert missing is not None and missing.status == 404
+    assert page.inner_text("h1") == "Page not found"
+    page.screenshot(path=str(ARTIFACTS / "not-found.png"), full_page=True)
+    context.close()

@@ -17,6 +17,7 @@ from flask import Blueprint, Flask, Response, current_app, request
 
 from ..errors import InputError
 from ..guide import CANONICAL
+from ..landing import Link, landing
 from ..model import NATIONAL_RETURN_BUNDLE
 from . import http
 from .bulk import bulk_api
@@ -191,15 +192,18 @@ def metadata() -> Response:
 @api.get("/")
 def index() -> Response:
     """Where things are, for a person opening the base URL in a browser (FHIR clients use /metadata)."""
-    return fhir_response(
-        {
-            "service": "fhir-family national collector",
-            "fhirBase": request.url_root,
-            "capabilityStatement": "metadata",
-            "submit": "POST / or POST /Bundle: a NationalReturnBundle, with a provider bearer token",
-            "bulkImport": "POST /$import (NDJSON, one bundle per line)",
-            "report": "reports/monthly?format=html|csv|json (analyst token)",
-        }
+    return landing(
+        "fhir-family national collector",
+        f"FHIR base {request.url_root}: takes national-return Bundles, pseudonymises, stores, reports.",
+        [
+            Link("report", "reports/monthly?format=html",
+                 "the monthly report with disclosure control (analyst token; HTML, csv or json)"),
+            Link("capabilityStatement", "metadata", "the FHIR CapabilityStatement"),
+            Link("health", "health", "health check"),
+            Link("submit", "Bundle", "a NationalReturnBundle, provider bearer token (also POST /)", "POST"),
+            Link("bulkImport", "$import", "NDJSON, one bundle per line; poll $import-status/{job}", "POST"),
+        ],
+        ("The guide's pages are served by the facade under /ig/ (or built by fhir-family pages).",),
     )
 
 

@@ -220,6 +220,8 @@ def to_table(report: Report) -> str:
     if not body:
         lines.append("(no current returns)")
     lines.append(LEGEND)
+    explained = (f"{_SHORT[m]} = {MEASURES[m]}" for m in MEASURES if _SHORT[m] != MEASURES[m])
+    lines.append("Columns: " + "; ".join(explained))
     return "\n".join(lines)
 
 

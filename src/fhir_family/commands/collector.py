@@ -17,6 +17,7 @@ import click
 
 from ..collector.settings import DEFAULT_KEY_PATH, default_database_url, read_pseudonym_key
 from ..errors import FhirFamilyError
+from ..wsgi_server import port_free
 from .exits import fail
 
 DB_OPTION = click.option(
@@ -86,6 +87,8 @@ def command(
 
     if allow_query_token and not _is_loopback(host):
         _fail("--allow-query-token puts tokens in URLs: it is allowed on a loopback address only")
+    if not port_free(host, port):
+        _fail(f"port {port} on {host} is in use; choose another with --port (0: any free port)")
     db_url = db_url or default_database_url()
     try:
         key = read_pseudonym_key(key_file)

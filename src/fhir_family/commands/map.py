@@ -5,7 +5,8 @@ The same parse -> build -> validate path as the facade's ``/ehr/*`` endpoints. T
 ``-`` reads standard input (then ``--from`` is required).
 
 * A single document (JSON payload, HL7 v2 message): the Bundle goes to ``DIR/<submissionId>.json`` or
-  standard output; warnings are printed one per line on stderr.
+  standard output; warnings are printed one per line on stderr; one that fails is summarised on stderr and,
+  with ``--format json``, its OperationOutcome printed on standard output (as ``validate --format json``).
 * A batch (CSV, NDJSON), streamed: bundles go to ``DIR/bundles.ndjson`` (or standard output), the
   OperationOutcome of every failed item, and of every item with warnings, to ``DIR/outcomes.ndjson`` (or
   stderr), each issue carrying its input line; a progress bar is drawn on stderr when writing to ``--out``.
@@ -56,7 +57,8 @@ def _write_json(path: Path, resource: dict[str, Any]) -> None:
     path.write_text(json.dumps(resource, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def _run_single(mapper: MappingPipeline, fmt: str, source: IO[str], label: str, out: Path | None) -> int:
+def _run_single(mapper: MappingPipeline, fmt: str, source: IO[str], label: str, out: Path | None,
+                as_json: bool = False) -> int:
     mapped = mapper.map_text(get_parser(fmt), source.read())
     warnings = _one_line({"issue": [i for i in mapped.outcome["issue"] if i.get("severity") == "warning"]})
     if warnings:
@@ -64,6 +66,8 @@ def _run_single(mapper: MappingPipeline, fmt: str, source: IO[str], label: str, 
     if not mapped.ok:
         kind = "unreadable" if mapped.status == 400 else "not mapped"
         click.echo(f"fhir-family map: {label}: {kind}: {_one_line(mapped.outcome)}", err=True)
+        if as_json:
+            click.echo(json.dumps(mapped.outcome, indent=2, ensure_ascii=False))
         return ExitCode.UNUSABLE if mapped.status == 400 else ExitCode.REJECTED
     assert mapped.bundle is not None
     if out is None:
@@ -116,7 +120,16 @@ def _emit(mapped: Mapped, counts: dict[str, int], bundles: IO[str], outcomes: IO
 @click.option("--from", "fmt", type=click.Choice(list(PARSERS)), help="Input format (default: by file name).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Write bundles to this folder.")
 @click.option("--no-validate", is_flag=True, help="Skip validation (only to inspect the mapping).")
-def command(file: str, fmt: str | None, out: Path | None, no_validate: bool) -> None:
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: a document that fails prints its OperationOutcome on standard output (batches always write "
+    "outcomes as NDJSON).",
+)
+def command(file: str, fmt: str | None, out: Path | None, no_validate: bool, output_format: str) -> None:
     """Map EHR input (JSON payload, HL7 v2, CSV, NDJSON) to national-return bundles."""
     try:
         fmt = fmt or guess_format(file if file != "-" else "stdin")
@@ -137,7 +150,7 @@ def command(file: str, fmt: str | None, out: Path | None, no_validate: bool) -> 
                 size = path.stat().st_size if path is not None else None
                 status = _run_batch(mapper, fmt, source, label, out, size)
             else:
-                status = _run_single(mapper, fmt, source, label, out)
+                status = _run_single(mapper, fmt, source, label, out, output_format == "json")
     except UnicodeDecodeError as exc:
         click.echo(f"fhir-family map: {label}: not UTF-8 text ({exc.reason} at byte {exc.start})", err=True)
         status = ExitCode.UNUSABLE

@@ -13,7 +13,8 @@ from typing import Any
 import click
 
 from ..facade.app import create_app
-from ..wsgi_server import GunicornServer, gunicorn_server
+from ..wsgi_server import GunicornServer, gunicorn_server, port_free
+from .exits import fail
 
 
 def build_server(host: str, port: int, workers: int, config: dict[str, Any] | None = None,
@@ -42,5 +43,7 @@ def build_server(host: str, port: int, workers: int, config: dict[str, Any] | No
 def command(host: str, port: int, workers: int, threads: int, no_access_log: bool,
             collector_url: str | None) -> None:
     """Run the facade HTTP API under gunicorn."""
+    if not port_free(host, port):
+        fail("serve", f"port {port} on {host} is in use; choose another with --port (0: any free port)")
     config = {"COLLECTOR_URL": collector_url} if collector_url else None
     build_server(host, port, workers, config, access_log=not no_access_log, threads=threads).run()

@@ -16,6 +16,7 @@ Exit status: 0 all accepted, 1 any rejected, 2 an input could not be read or the
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -156,7 +157,7 @@ def command(
     ca_bundle: str | None,
 ) -> None:
     """Map, validate and send returns to a collector."""
-    from ..collector.client import CollectorClient, ForwardingError
+    from ..collector.client import TOKEN_ENV, CollectorClient, ForwardingError
 
     if via == "mesh":
         _submit_by_mesh(files, fmt, mailbox, to_mailbox, outcomes_dir)
@@ -167,6 +168,11 @@ def command(
         click.echo("fhir-family submit: give FILES and --to URL (or --via mesh)", err=True)
         sys.exit(ExitCode.UNUSABLE)
 
+    token = token or os.environ.get(TOKEN_ENV)
+    if not token:
+        # Once, before any file: every file would otherwise come back 401 with the same hint.
+        fail("submit", f"no token: set {TOKEN_ENV} or --token (a provider token: fhir-family collector "
+             "add-token --help)")
     pipeline = MappingPipeline()
     accepted = rejected = 0
     unusable: list[str] = []

@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,10 +27,12 @@ from typing import TYPE_CHECKING, NoReturn
 
 import click
 
+from ..wsgi_server import port_free
 from .exits import ExitCode, fail
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
+    from sqlalchemy.orm import Session, sessionmaker
 
     from ..mesh.demo import MeshDemo
 
@@ -39,19 +40,13 @@ HOST = "127.0.0.1"
 DEMO_PROVIDERS = ("XFF01", "RX4", "RXA", "RXB", "RXC")
 """XFF01: the example bundles' provider; RX4: the EHR examples'; RXA-RXC: the synthetic month's."""
 STARTUP_SECONDS = 90
+DEMO_PATIENTS_PER_PROVIDER = 200
+"""Large enough that every PRNTSTAT column and child measure of each synthetic provider is above the
+disclosure threshold (1 to 7 is suppressed), so the demo report shows figures (tests/test_up_demo.py)."""
 
 
 def _fail(message: str) -> NoReturn:
     fail("up", message)
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind((HOST, port))
-        except OSError:
-            return False
-    return True
 
 
 def _cli() -> list[str]:
@@ -185,14 +180,20 @@ def _load_synthetic(collector_url: str, tokens: dict[str, str], month: str, per_
     show_default=True,
     help="Month of the synthetic returns (one the examples do not use, so its figures stand alone).",
 )
-@click.option("--patients-per-provider", default=120, show_default=True, type=int)
+@click.option(
+    "--patients-per-provider",
+    default=DEMO_PATIENTS_PER_PROVIDER,
+    show_default=True,
+    type=int,
+    help="Synthetic returns per provider: enough that the report's cells are figures, not '*'.",
+)
 @click.option("--fresh", is_flag=True, help="Start from an empty database (deletes var/collector.sqlite).")
 def command(
     facade_port: int, collector_port: int, var_dir: Path, month: str, patients_per_provider: int, fresh: bool
 ) -> None:
     """Start facade and collector on loopback with SQLite and the examples loaded."""
     for port in (facade_port, collector_port):
-        if not _port_free(port):
+        if not port_free(HOST, port):
             _fail(f"port {port} on {HOST} is in use; choose others with --facade-port / --collector-port")
     var_dir.mkdir(parents=True, exist_ok=True)
     demo = _prepare(var_dir, fresh, collector_port, facade_port)
@@ -244,7 +245,6 @@ def _prepare(var_dir: Path, fresh: bool, collector_port: int, facade_port: int) 
     """The SQLite database (migrated; emptied with ``--fresh``), the local key and demo tokens under var/."""
     from ..collector.database import make_engine, migrate, session_factory
     from ..collector.settings import ensure_local_key
-    from ..collector.tokens import issue_token
 
     db_path = var_dir / "collector.sqlite"
     if fresh:
@@ -255,9 +255,8 @@ def _prepare(var_dir: Path, fresh: bool, collector_port: int, facade_port: int) 
     engine = make_engine(db_url)
     migrate(engine)
     sessions = session_factory(engine)
-    tokens = {ods: issue_token(sessions, "provider", ods, label=f"demo-{ods}") for ods in DEMO_PROVIDERS}
-    tokens["analyst"] = issue_token(sessions, "analyst", label="demo-analyst")
     token_file = var_dir / "demo-tokens.json"
+    tokens = demo_tokens(sessions, token_file)
     token_file.write_text(json.dumps(tokens, indent=2) + "\n", encoding="utf-8")
     token_file.chmod(0o600)
     return Demo(
@@ -274,6 +273,34 @@ def _prepare(var_dir: Path, fresh: bool, collector_port: int, facade_port: int) 
         logs={"collector": var_dir / "collector.log", "facade": var_dir / "facade.log"},
         env={k: v for k, v in os.environ.items() if k not in ("FHIR_FAMILY_PSEUDONYM_KEY", "DATABASE_URL")},
     )
+
+
+def demo_tokens(sessions: sessionmaker[Session], token_file: Path) -> dict[str, str]:
+    """The demo's tokens: those saved by the previous run when this database still honours them, new ones
+    otherwise; every other active ``demo-*`` token is revoked, so repeated runs never pile up valid tokens."""
+    from ..collector.tokens import ANALYST, PROVIDER, authenticate, issue_token, list_tokens, revoke_token
+
+    try:
+        saved = json.loads(token_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        saved = {}
+    tokens: dict[str, str] = {}
+    kept: set[int] = set()
+    for name in (*DEMO_PROVIDERS, "analyst"):
+        role, ods = (ANALYST, None) if name == "analyst" else (PROVIDER, name)
+        previous = saved.get(name) if isinstance(saved, dict) else None
+        principal = authenticate(sessions, previous) if isinstance(previous, str) else None
+        if principal and (principal.role, principal.ods_code, principal.label) == (role, ods, f"demo-{name}"):
+            tokens[name] = previous
+            kept.add(principal.token_id)
+        else:
+            tokens[name] = issue_token(sessions, role, ods, label=f"demo-{name}")
+            principal = authenticate(sessions, tokens[name])
+            kept.add(principal.token_id if principal else -1)
+    for row in list_tokens(sessions):
+        if row.label.startswith("demo-") and row.revoked_at is None and row.id not in kept:
+            revoke_token(sessions, row.id)
+    return tokens
 
 
 def _start(servers: Servers, demo: Demo) -> None:
@@ -337,8 +364,10 @@ def _welcome(demo: Demo) -> str:
     analyst = demo.tokens["analyst"]
     return "\n".join(
         [
-            f"Facade    {demo.facade_url}   (GET /metadata, POST /ehr/json, POST /submit)",
-            f"Collector {demo.collector_url}   (FHIR base: POST /, GET /Bundle, POST /$import)",
+            f"Facade    {demo.facade_url}/   (open in a browser: what is where; POST /ehr/json, /submit)",
+            f"Guide     {demo.facade_url}/ig/   (profiles, terminology, examples, the EHR payload)",
+            f"API       {demo.facade_url}/openapi.json",
+            f"Collector {demo.collector_url}/   (FHIR base: POST /, GET /Bundle, POST /$import; /health)",
             "Report (open in a browser; demo-only token in the URL, loopback only):",
             f"  {demo.collector_url}/reports/monthly?format=html&token={analyst}",
             f"  or: curl -H 'Authorization: Bearer {analyst}' \\\n"
@@ -347,9 +376,20 @@ def _welcome(demo: Demo) -> str:
             f"Demo tokens (also in {demo.token_file}):",
             *(f"  {name:8} {token}" for name, token in demo.tokens.items()),
             f"Logs: {var_logs(demo.logs)}",
+            *_command_hint(),
             "Press Ctrl-C to stop.",
         ]
     )
+
+
+def _command_hint() -> list[str]:
+    """How to reach the ``fhir-family`` command from another shell when it is not on PATH (``make run``)."""
+    bin_dir = Path(sys.executable).parent
+    path = [entry for entry in os.environ.get("PATH", "").split(os.pathsep) if entry]
+    on_path = any(Path(entry).resolve() == bin_dir.resolve() for entry in path)
+    if on_path or not (bin_dir / "activate").exists():
+        return []
+    return [f"Commands: in another shell, source {bin_dir / 'activate'} then fhir-family --help"]
 
 
 def _watch(servers: Servers, logs: dict[str, Path]) -> bool:

@@ -17,6 +17,7 @@ from fhir_family.mapping.pipeline import MappingPipeline
 from . import error_handlers
 
 BLUEPRINTS: Final[list[str]] = [
+    "fhir_family.facade.root:blueprint",
     "fhir_family.facade.ehr:blueprint",
     "fhir_family.facade.fhir_api:blueprint",
     "fhir_family.facade.openapi:blueprint",

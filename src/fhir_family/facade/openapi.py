@@ -26,6 +26,7 @@ blueprint = Blueprint("openapi", __name__)
 
 PAYLOAD = "EhrPayloadV1"
 SITE_MEDIA_TYPES = ("text/html", "text/css", "image/svg+xml", "application/json", "application/gzip",
+                    "application/xml", "text/xml", "text/javascript", "application/javascript",
                     "application/octet-stream")
 """What the guide's pages under /ig/ are served as (by file name, see site/blueprint.py)."""
 
@@ -150,7 +151,8 @@ def _paths() -> dict[str, Any]:
             "operationId": "guidePage",
             "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
             "responses": {"200": {"description": "The file", "content": {t: {} for t in SITE_MEDIA_TYPES}},
-                          **_errors(404)},
+                          "404": {"description": "No such page: the guide's own not-found page",
+                                  "content": {"text/html": {}}}},
         }},
         "/$validate": {"post": {"summary": "Validate any resource", "operationId": "validate", **validate}},
         "/Bundle/$validate": {"post": {"summary": "Validate a Bundle (as a NationalReturnBundle by default)",

@@ -10,7 +10,7 @@ precise location, rather than failing here with less context.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -49,7 +49,9 @@ def build_bundle(record: ReturnRecord) -> Resource:
         "meta": {"profile": [t.NATIONAL_RETURN_BUNDLE]},
         "identifier": {"system": t.SUBMISSION_SYSTEM, "value": record.submission_id},
         "type": "transaction",
-        "timestamp": _instant(record.timestamp or datetime.combine(record.reporting_period_end, time(), UTC)),
+        # When the return was assembled (the guide's meaning): now, unless the record fixes it (the committed
+        # examples do, so they stay byte-for-byte reproducible).
+        "timestamp": _instant(record.timestamp or datetime.now(UTC).replace(microsecond=0)),
         "entry": entries,
     }
 

@@ -10,13 +10,14 @@ memory, so a 1 GB file streams in constant memory; because of that, rows of one 
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 from fhir_family import messages as msg
 from fhir_family.errors import FhirFamilyError, InputError, MappingError
-from fhir_family.outcome import Issue, IssueType
+from fhir_family.outcome import LINE_EXTENSION, Issue, IssueType
 
 from .base import Parsed, Parser, error
 from .payload import payload_to_record
@@ -232,6 +233,24 @@ def _unreadable(line: int, reason: str) -> Parsed:
     return Parsed(record=None, line=line, error=InputError(f"CSV line {line} could not be read", [issue]))
 
 
+_LINE = re.compile(r"^line (\d+)")
+
+
+def _placed(issue: Issue, submission: str | None) -> Issue:
+    """The issue's own CSV line as its issue-line extension (the row it names, not the return's first row),
+    and the submission id in its diagnostics, so a reader of outcomes.ndjson can find the return."""
+    location = (issue.extra.get("location") or [""])[0]
+    found = _LINE.match(location)
+    extra = dict(issue.extra)
+    if found and not any(ext.get("url") == LINE_EXTENSION for ext in extra.get("extension", [])):
+        line = {"url": LINE_EXTENSION, "valueInteger": int(found[1])}
+        extra["extension"] = [*extra.get("extension", []), line]
+    diagnostics = issue.diagnostics
+    if submission and submission not in diagnostics:
+        diagnostics = f"submission {submission}: {diagnostics}"
+    return replace(issue, diagnostics=diagnostics, extra=extra)
+
+
 def _finish(group: _Group) -> Parsed:
     """Turn one group of rows into a Parsed: its record, or every problem found in it."""
     payload = group.payload()
@@ -248,6 +267,8 @@ def _finish(group: _Group) -> Parsed:
         record = None
     if issues:
         count = len(issues)
+        submission = group.rows[0][1].get("submissionId") if group.rows else None
+        issues = [_placed(issue, submission) for issue in issues]
         summary = f"CSV rows from line {group.first_line}: {count} problem{'s' * (count > 1)}"
         exc = MappingError(summary, issues)
         return Parsed(record=None, line=group.first_line, error=exc)

@@ -333,7 +333,8 @@ def _parental_status(reader: _Reader) -> _Status:
     expecting = reader.code_field(zps, 3, YES_NO_UNKNOWN_ALIASES, "expecting a child", "")
     due = reader.date_field(zps, 4, "expected due date", required=False)
     unborn_help = reader.code_field(zps, 5, UNBORN_HELP_CODES, "unborn child help", "")
-    if (due or unborn_help) and expecting != "Y":
+    expecting_readable = zps.first(3) in ("", *YES_NO_UNKNOWN_ALIASES)  # else already reported
+    if (due or unborn_help) and expecting != "Y" and expecting_readable:
         reader.fail(IssueType.BUSINESS_RULE, "ZPS-4/ZPS-5 are allowed only when ZPS-3 is 'Y'", "ZPS-3")
     return _Status(
         status,
@@ -366,7 +367,8 @@ def _child_details(reader: _Reader, zfc: _Segment | None) -> _ChildDetails | Non
         return None
     held = reader.yes_no_unknown(zfc, 2, "parental responsibility held")
     basis = reader.code_list(zfc, 3, PR_BASIS, "parental-responsibility-basis")
-    if basis and held != "Y":
+    held_readable = zfc.first(2) in ("", *YES_NO_UNKNOWN_ALIASES)  # else already reported: no follow-on
+    if basis and held != "Y" and held_readable:
         reader.fail(IssueType.BUSINESS_RULE, f"{zfc.where(3)} gives a basis but {zfc.where(2)} is not 'Y'",
                     zfc.where(3))
     residence = reader.code_field(zfc, 4, CHILD_RESIDENCE, "residence", "unknown")
@@ -375,7 +377,22 @@ def _child_details(reader: _Reader, zfc: _Segment | None) -> _ChildDetails | Non
     return _ChildDetails(held, basis, residence, young_carer, help_codes or ("not-known",))
 
 
-def _children(reader: _Reader, reporting_date: date) -> list[ChildRecord]:
+def _child_fields(
+    reader: _Reader, nk1: _Segment, zfc: _Segment | None
+) -> tuple[str | None, _ChildDetails | None]:
+    """The child's sex (NK1-15) and ZFC details, each checked; run even for a child left out because of an
+    error elsewhere, so one message reports all its independent errors at once."""
+    sex = nk1.first(15).upper()
+    gender = SEX_TO_GENDER.get(sex) if sex else None
+    if sex and gender is None:
+        text = f"{nk1.where(15)} sex {sex!r} is not in HL7 table 0001"
+        reader.fail(IssueType.CODE_INVALID, text, nk1.where(15))
+    return gender, _child_details(reader, zfc)
+
+
+def _children(reader: _Reader, reporting_date: date | None) -> list[ChildRecord]:
+    """The dependent children from NK1 + ZFC; ``reporting_date`` None when the message date is unreadable
+    (already an error): every field is still checked, no child is placed."""
     zfc_by_set_id: dict[str, _Segment] = {}
     for zfc in reader.segments.get("ZFC", []):
         set_id = zfc.first(1)
@@ -390,6 +407,7 @@ def _children(reader: _Reader, reporting_date: date) -> list[ChildRecord]:
             text = f"NK1-1 set id {set_id!r} is used by more than one NK1, so its ZFC cannot be linked"
             reader.fail(IssueType.DUPLICATE, text, zfc_by_set_id[set_id].where(1))
     linked: set[str] = set()
+    ignored: set[str] = set()  # set ids of NK1s left out with a warning of their own
     children: list[ChildRecord] = []
     mapping, table = relationship_map(), table_0063()
     for nk1 in reader.segments.get("NK1", []):
@@ -397,17 +415,22 @@ def _children(reader: _Reader, reporting_date: date) -> list[ChildRecord]:
         if not code:
             text = f"{nk1.where(3)} (relationship) is empty: next of kin ignored"
             reader.warn(IssueType.REQUIRED, text, nk1.where(3), MSG_RELATIONSHIP)
+            ignored.add(nk1.first(1))
             continue
         if code not in mapping:
             if code not in table:
                 text = f"{nk1.where(3)} relationship {code!r} is not in HL7 table 0063: next of kin ignored"
                 reader.warn(IssueType.CODE_INVALID, text, nk1.where(3), MSG_RELATIONSHIP)
+                ignored.add(nk1.first(1))
             continue  # an adult relationship (MTH, SPO, EMC ...): not a dependent child
         set_id = nk1.first(1)
         linked.add(set_id)
+        zfc = zfc_by_set_id.get(set_id) if set_id else None
         birth = reader.date_field(nk1, 16, "date of birth", required=False)
-        if birth is None:
-            if not nk1.first(16):
+        if birth is None or reporting_date is None:
+            if nk1.first(16):
+                _child_fields(reader, nk1, zfc)  # an error already stops the message: report the rest too
+            else:
                 text = (f"{nk1.where(16)} (date of birth) is empty: the child cannot be placed under 18 "
                         "and is left out")
                 reader.warn(IssueType.REQUIRED, text, nk1.where(16), MSG_CHILD_NO_DOB)
@@ -423,16 +446,13 @@ def _children(reader: _Reader, reporting_date: date) -> list[ChildRecord]:
             reader.inform(text, nk1.where(16), MSG_CHILD_ADULT)
             continue
         nhs = _child_nhs_number(reader, nk1)
-        sex = nk1.first(15).upper()
-        gender = SEX_TO_GENDER.get(sex) if sex else None
-        if sex and gender is None:
-            reader.fail(IssueType.CODE_INVALID, f"{nk1.where(15)} sex {sex!r} is not in HL7 table 0001",
-                        nk1.where(15))
-        details = _child_details(reader, zfc_by_set_id.get(set_id) if set_id else None)
+        gender, details = _child_fields(reader, nk1, zfc)
         child = ChildRecord(relationship=mapping[code], birth_date=birth, nhs_number=nhs, gender=gender)
         children.append(details.apply(child) if details else child)
     for set_id, zfc in zfc_by_set_id.items():
-        if set_id not in linked:
+        if set_id in ignored and set_id not in linked:
+            _child_details(reader, zfc)  # its NK1 was left out (said once, there); its own errors still count
+        elif set_id not in linked:
             text = f"{zfc.where(1)} set id {set_id!r} matches no child NK1-1: ignored"
             reader.warn(IssueType.NOT_FOUND, text, zfc.where(1), MSG_ZFC_UNLINKED)
     return children
@@ -485,7 +505,7 @@ def parse_hl7v2(text: str) -> Parsed:
     nhs, birth, gender = _patient(reader)
     episode = _episode(reader, ods, message_date)
     status = _parental_status(reader)
-    children = _children(reader, period_end) if known_date else []
+    children = _children(reader, period_end if known_date else None)
     if reader.errors:
         count = len(reader.errors)
         raise MappingError(f"HL7 v2 message cannot be mapped ({count} problem{'s' * (count > 1)})",

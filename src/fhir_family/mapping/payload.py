@@ -106,7 +106,10 @@ def _schema_issue(err: ValidationError, locate: Locate) -> Iterator[Issue]:
         yield error(IssueType.CODE_INVALID, text, locate(pointer), MSG_SCHEMA)
         return
     described = err.schema.get("description") if isinstance(err.schema, dict) else None
-    if err.validator in ("not", "maxItems") and described:
+    if err.validator == "maxItems" and err.validator_value > 0:
+        # The schema's description says what the field is, not what is wrong with it: say the limit.
+        text = f"Too many entries: at most {err.validator_value} allowed here, found {len(err.instance)}"
+    elif err.validator in ("not", "maxItems") and described:
         text = described
     elif err.validator == "pattern":
         text = f"Value {err.instance!r} has the wrong format (expected to match {err.validator_value})"

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, current_app, redirect, url_for
+from flask import Blueprint, Response, current_app, redirect, url_for
 
 from .builder import SiteBuilder
 
@@ -69,7 +69,10 @@ def root() -> Response:
 def page(name: str) -> Response:
     files = _site_cache().files()
     if name not in files:
-        abort(404)
+        # A person mistyping a guide address gets the guide's own page, with search and the artifacts index.
+        missing = Response(files.get("404.html", b"Not found"), 404, mimetype="text/html")
+        missing.charset = "utf-8"
+        return missing
     mimetype = "application/gzip" if name.endswith(".tgz") else mimetypes.guess_type(name)[0]
     response = Response(files[name], mimetype=mimetype or "application/octet-stream")
     if response.mimetype.startswith("text/"):

@@ -22,6 +22,7 @@ from fhir_family import messages as msg
 from ..conformance.compiler import Compiler
 from ..conformance.packages import DefinitionStore
 from ..conformance.terminology import Terminology
+from ..conformance.xml_writer import XmlWriter
 from ..errors import FhirFamilyError
 from ..guide import core_package_dir, examples_dir, guide_resources_dir
 from ..guide import docs_dir as docs_dir_default
@@ -42,9 +43,10 @@ from .diagram import build_diagram
 from .elements import element_rows
 from .markdown import doc_page_name, render_markdown
 from .payload_fields import field_rows, schema_paths
+from .vendor_pages import R4_SPEC, artifact_groups, dependencies, search_index_js, spec_link
 
 Resource = dict[str, Any]
-STATIC_FILES = ("style.css", "favicon.svg")
+STATIC_FILES = ("style.css", "favicon.svg", "search.js")
 #: Docs rendered as pages, in the order the mapping page lists them (others follow by name).
 DOC_ORDER = ("guide", "payload", "hl7v2", "facade", "ehr-examples", "model")
 
@@ -144,6 +146,8 @@ class SiteBuilder:
         self.env.filters["pretty"] = _pretty
         self.env.filters["issue_expression"] = _issue_expression
         self.env.filters["message_id"] = lambda issue: message_id(issue) or ""
+        self.xml_writer = XmlWriter(self.store.structure_definition)
+        self.env.filters["fhir_xml"] = lambda resource: self.xml_writer.to_xml(resource).decode("utf-8")
         self.resources = self.store.guide_resources()
         self.terminology = Terminology(self.store)
         self.pages: dict[str, str] = {}
@@ -192,9 +196,12 @@ class SiteBuilder:
             ("examples.html", "Examples"),
             ("mapping.html", "Mapping EHR feeds"),
             ("download.html", "Download"),
+            ("artifacts.html", "Artifacts"),
+            ("search.html", "Search"),
         ]
         html = self.env.get_template(template).render(
-            meta=self.metadata, nav=nav, link=self.link, names=self.names, **context
+            meta=self.metadata, nav=nav, link=self.link, names=self.names, r4_spec=R4_SPEC,
+            spec_link=spec_link, **context
         )
         return html.encode("utf-8")
 
@@ -202,11 +209,15 @@ class SiteBuilder:
 
     def examples(self) -> list[ExampleInfo]:
         """The valid bundles and the invalid ones with their expected outcome, each validated now."""
+        # Each valid example's one-sentence situation, written once, beside the record it describes.
+        from ..guide.examples.valid import VALID_EXAMPLES
+
         found = []
         for path in valid_example_paths(self.examples_root):
             resource = _read_json(path)
+            situation = VALID_EXAMPLES[path.stem][0] if path.stem in VALID_EXAMPLES else ""
             found.append(ExampleInfo(path.stem, f"example-{path.stem}.html", True, resource,
-                                     self._outcome(resource)))
+                                     self._outcome(resource), situation))
         invalid_dir = self.examples_root / "invalid"
         for path in sorted(invalid_dir.glob("*.json")):
             if path.name.endswith(".expected.json"):
@@ -286,7 +297,9 @@ class SiteBuilder:
             "profiles.html.j2", page="profiles.html", title="Profiles and extensions", profiles=self.profiles,
             extensions=self.extensions,
         )
-        files.update(self._structure_pages(usages, examples))
+        snapshots = {r["url"]: r.get("snapshot", {}).get("element", []) for r in contents.resources.values()
+                     if r.get("resourceType") == "StructureDefinition"}
+        files.update(self._structure_pages(usages, examples, snapshots))
         files.update(self._terminology_pages(usages))
         files.update(self._example_pages(examples))
         files.update(self._mapping_pages())
@@ -296,7 +309,26 @@ class SiteBuilder:
             examples=[(f"package/examples/{name}", _example_for(resource, examples))
                       for name, resource in sorted(contents.examples.items())],
         )
+        files.update(self._vendor_pages(files))
         return files
+
+    def _vendor_pages(self, files: dict[str, bytes]) -> dict[str, bytes]:
+        """Artifacts, dependencies, licences, not-found, and the search over every page built so far."""
+        pages = {
+            "artifacts.html": self._render("artifacts.html.j2", page="artifacts.html", title="Artifacts",
+                                           groups=artifact_groups(self.resources, self.link),
+                                           changelog="changelog.html" in files),
+            "dependencies.html": self._render("dependencies.html.j2", page="dependencies.html",
+                                              title="Dependencies", deps=dependencies(self.metadata),
+                                              spec=R4_SPEC),
+            "licence.html": self._render("licence.html.j2", page="licence.html", title="Licences"),
+            "404.html": self._render("404.html.j2", page="404.html", title="Page not found"),
+        }
+        indexed = {**files, **pages}
+        pages["search-index.js"] = search_index_js(indexed)
+        count = sum(1 for name in indexed if name.endswith(".html") and name != "404.html")
+        pages["search.html"] = self._render("search.html.j2", page="search.html", title="Search", count=count)
+        return pages
 
     def _package(self, files: dict[str, bytes]) -> tuple[PackageContents, dict[str, Any]]:
         """The NPM package tarball and each packaged resource (with its snapshot), for vendors' tools."""
@@ -305,12 +337,13 @@ class SiteBuilder:
         files[contents.metadata.tarball_name] = tarball
         for name, resource in contents.resources.items():
             files[name] = json_bytes(resource)
+            files[name.removesuffix(".json") + ".xml"] = self.xml_writer.to_xml(resource)
         package = {"name": contents.metadata.tarball_name, "size": len(tarball),
                    "sha256": hashlib.sha256(tarball).hexdigest()}
         return contents, package
 
-    def _structure_pages(self, usages: dict[str, list[tuple[str, str]]],
-                         examples: list[ExampleInfo]) -> dict[str, bytes]:
+    def _structure_pages(self, usages: dict[str, list[tuple[str, str]]], examples: list[ExampleInfo],
+                         snapshots: dict[str, list[dict[str, Any]]]) -> dict[str, bytes]:
         """One page per profile and extension: its element table, constraints, users and examples."""
         compiler = Compiler(self.store)
         summaries = {r["url"]: _first_sentence(r.get("description") or self.names[r["url"]])
@@ -328,6 +361,8 @@ class SiteBuilder:
                 base_label=self.names.get(sd.get("baseDefinition", ""))
                 or f"{sd.get('baseDefinition', '').rsplit('/', 1)[-1]} (FHIR R4 core)",
                 examples=[e for e in examples if _uses_profile(e.resource, sd["url"])],
+                differential=sd.get("differential", {}).get("element", []),
+                snapshot=snapshots.get(sd["url"], []),
             )
         return files
 
@@ -366,6 +401,7 @@ class SiteBuilder:
                                                examples=examples)}
         for example in examples:
             files[example.download] = json_bytes(example.resource)
+            files[example.download.removesuffix(".json") + ".xml"] = self.xml_writer.to_xml(example.resource)
             files[example.page] = self._render("example.html.j2", page=example.page, title=example.stem,
                                                example=example)
         return files
