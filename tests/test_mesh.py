@@ -26,7 +26,7 @@ from fhir_family.mesh.poller import CRASH_ENV, MeshPoller
 from fhir_family.mesh.sandbox import SANDBOX_PASSWORD, SANDBOX_SHARED_KEY, MeshSandbox
 from fhir_family.mesh.sender import fetch_outcomes
 
-KEY = "mesh-test-key-0123456789abcdef"
+KEY = "mesh-test-key-0123456789abcdef-0123"
 PROVIDER, COLLECTOR, STRANGER = "X26ABC1", "X26ABC2", "X26ABC3"
 EXAMPLE_ODS = "XFF01"
 
