@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from fhir_family.cli import main
 from fhir_family.collector.app import create_app
-from fhir_family.collector.keys import FINGERPRINT_SETTING, fingerprint, normalise_key
+from fhir_family.collector.keys import FINGERPRINT_SETTING, fingerprint
 from fhir_family.collector.schema import CollectorSetting
-from fhir_family.collector.settings import ConfigurationError, read_pseudonym_key
+from fhir_family.collector.settings import ConfigurationError, normalise_key, read_pseudonym_key
 
 KEY = "a-collector-key-of-forty-bytes-0123456789"
 OTHER = "another-collector-key-0123456789abcdefgh"

@@ -1,7 +1,7 @@
-"""Pseudonymisation key safety: one normal form for the key from every source, a minimum length, and a
-fingerprint in the database so the collector refuses to start with a key other than the one its pseudonyms
-were made with (another key would turn resends into 409s and stop corrections superseding: a patient counted
-twice).
+"""Pseudonymisation key safety: the key's fingerprint in the database, so the collector refuses to start
+with a key other than the one its pseudonyms were made with (another key would turn resends into 409s and
+stop corrections superseding: a patient counted twice). The key's one normal form and minimum length are
+``settings.normalise_key`` and ``settings.check_length``.
 
 The fingerprint is ``HMAC-SHA256(key, FINGERPRINT_LABEL)``: it identifies the key without revealing it, and
 it cannot be used to pseudonymise anything (the label is not an NHS number).
@@ -19,27 +19,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from .schema import CollectorSetting
 from .settings import ConfigurationError
 
-MIN_KEY_BYTES = 32
 FINGERPRINT_LABEL = b"fhir-family pseudonymisation key fingerprint v1"
 FINGERPRINT_SETTING = "pseudonym_key_fingerprint"
-
-
-def normalise_key(raw: str | bytes) -> bytes:
-    """The key as bytes with one trailing newline (``\\n`` or ``\\r\\n``) removed, whichever source it came
-    from: ``echo key > file`` and ``export KEY=$(cat file)`` then give the same key."""
-    key = raw.encode("utf-8") if isinstance(raw, str) else bytes(raw)
-    if key.endswith(b"\r\n"):
-        return key[:-2]
-    return key[:-1] if key.endswith(b"\n") else key
-
-
-def check_length(key: bytes) -> bytes:
-    if len(key) < MIN_KEY_BYTES:
-        raise ConfigurationError(
-            f"The pseudonymisation key is {len(key)} bytes; it must be at least {MIN_KEY_BYTES} "
-            "(e.g. python -c 'import secrets; print(secrets.token_hex(32))')"
-        )
-    return key
 
 
 def fingerprint(key: bytes) -> str:

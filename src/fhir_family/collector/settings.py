@@ -33,10 +33,29 @@ def default_database_url() -> str:
     return os.environ.get("DATABASE_URL") or f"sqlite:///{DEFAULT_DB_PATH}"
 
 
-def usable_key(raw: str | bytes) -> bytes:
-    """``raw`` in the one normal form (``keys.normalise_key``), refused when shorter than 32 bytes."""
-    from .keys import check_length, normalise_key
+MIN_KEY_BYTES = 32
 
+
+def normalise_key(raw: str | bytes) -> bytes:
+    """The key as bytes with one trailing newline (``\\n`` or ``\\r\\n``) removed, whichever source it came
+    from: ``echo key > file`` and ``export KEY=$(cat file)`` then give the same key."""
+    key = raw.encode("utf-8") if isinstance(raw, str) else bytes(raw)
+    if key.endswith(b"\r\n"):
+        return key[:-2]
+    return key[:-1] if key.endswith(b"\n") else key
+
+
+def check_length(key: bytes) -> bytes:
+    if len(key) < MIN_KEY_BYTES:
+        raise ConfigurationError(
+            f"The pseudonymisation key is {len(key)} bytes; it must be at least {MIN_KEY_BYTES} "
+            "(e.g. python -c 'import secrets; print(secrets.token_hex(32))')"
+        )
+    return key
+
+
+def usable_key(raw: str | bytes) -> bytes:
+    """``raw`` in the one normal form (``normalise_key``), refused when shorter than 32 bytes."""
     return check_length(normalise_key(raw))
 
 
