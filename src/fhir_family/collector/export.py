@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, select
 
+from ..private_files import open_private, private_folder
 from .database import READ_ONLY
 from .schema import CURRENT, StoredResource, Submission
 
@@ -32,7 +33,7 @@ def export_ndjson(
     engine: Engine, folder: Path, include_superseded: bool = False, request: str = ""
 ) -> ExportResult:
     """Write ``{Type}.ndjson`` for each resource type that has rows, and ``manifest.json``; returns both."""
-    folder.mkdir(parents=True, exist_ok=True)
+    private_folder(folder)  # the export is pseudonymised but still personal data: folder 0700, files 0600
     transaction_time = datetime.now(UTC).replace(microsecond=0).isoformat()
     output = []
     with engine.connect().execution_options(**READ_ONLY) as conn:
@@ -47,7 +48,7 @@ def export_ndjson(
                 query = query.where(Submission.status == CURRENT)
             path = folder / f"{resource_type}.ndjson"
             count = 0
-            with path.open("w", encoding="utf-8", newline="\n") as out:
+            with open_private(path) as out:
                 for (body,) in conn.execute(query.execution_options(stream_results=True, yield_per=500)):
                     # Stored bodies are already compact canonical JSON; re-dumping would only cost time.
                     out.write(body)
@@ -64,5 +65,6 @@ def export_ndjson(
         "output": output,
         "error": [],
     }
-    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    with open_private(folder / "manifest.json") as out:
+        out.write(json.dumps(manifest, indent=2) + "\n")
     return ExportResult(manifest, folder)
