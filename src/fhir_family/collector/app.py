@@ -27,6 +27,9 @@ from .settings import CollectorSettings
 from .tokens import ANALYST, PROVIDER
 
 api = Blueprint("collector", __name__)
+MAX_OFFSET = 2**31 - 1
+"""The largest ``_offset`` a search accepts (far beyond any provider's returns; 2^63 overflows the
+database)."""
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -95,6 +98,8 @@ def search_bundles() -> Response:
         offset = max(0, int(request.args.get("_offset", 0)))
     except ValueError as exc:
         raise InputError("_count and _offset must be whole numbers") from exc
+    if offset > MAX_OFFSET:  # a database integer is 64-bit: 2^63 would be a 500 from the driver
+        raise InputError(f"_offset must be at most {MAX_OFFSET}")
     rows, total = collector().store.submissions_of(
         principal.ods_code,
         submission_id=identifier,
