@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 from flask import Blueprint, Flask, Response, current_app, request
 
+from .. import security_headers
 from ..errors import InputError
 from ..guide import CANONICAL
 from ..model import NATIONAL_RETURN_BUNDLE
@@ -50,6 +51,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(bulk_api)
     app.register_blueprint(reports_api)
     http.install(app)
+    security_headers.install(app)
     return app
 
 

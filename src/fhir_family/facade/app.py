@@ -12,6 +12,7 @@ from typing import Any, Final
 
 from flask import Flask
 
+from fhir_family import security_headers
 from fhir_family.mapping.pipeline import MappingPipeline
 
 from . import auth, cors, error_handlers
@@ -60,6 +61,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     error_handlers.install(app)
     auth.install(app)
     cors.install(app)
+    security_headers.install(app)
     for spec in BLUEPRINTS:
         app.register_blueprint(_load(spec))
     return app
