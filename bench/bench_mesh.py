@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PROVIDER, COLLECTOR, ODS = "X26ABC1", "X26ABC2", "RXA"
-KEY = "mesh-bench-key-0123456789abcdef"
+KEY = "mesh-bench-key-0123456789abcdef-0123"
 
 
 @dataclass(frozen=True)

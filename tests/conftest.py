@@ -193,3 +193,14 @@ def cached_sushi(monkeypatch: pytest.MonkeyPatch, sushi_once):
 
     monkeypatch.setattr(igbuild, "run_sushi", run_sushi)
     return run_sushi
+
+
+@pytest.fixture
+def feed_tokens(tmp_path: Path) -> tuple[str, dict[str, str]]:
+    """A facade feed-token file whose one feed submits for XFF01 and RX4, and that feed's Authorization header
+    (``POST /submit`` needs one: facade/auth.py)."""
+    from fhir_family.facade.feed_tokens import issue_feed_token
+
+    path = tmp_path / "feed-tokens.json"
+    token = issue_feed_token(path, "test-feed", ["XFF01", "RX4"])
+    return str(path), {"Authorization": f"Bearer {token}"}

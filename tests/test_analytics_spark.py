@@ -49,7 +49,7 @@ def engines(tmp_path_factory, collector_validator):
     app = create_app(
         {
             "DATABASE_URL": f"sqlite:///{tmp / 'collector.sqlite'}",
-            "PSEUDONYM_KEY": "spark-test-key-0123456789abcdef",
+            "PSEUDONYM_KEY": "spark-test-key-0123456789abcdef-0123",
             "VALIDATOR": collector_validator,
         }
     )

@@ -30,7 +30,7 @@ def _free_port() -> int:
 
 def test_two_worker_processes_store_every_return_once(db_url, tmp_path):
     port = _free_port()
-    env = {**os.environ, "FHIR_FAMILY_PSEUDONYM_KEY": "serve-test-key-0123456789"}
+    env = {**os.environ, "FHIR_FAMILY_PSEUDONYM_KEY": "serve-test-key-0123456789abcdef-0123"}
     cli = str(Path(sys.executable).with_name("fhir-family"))
     subprocess.run([cli, "collector", "migrate", "--db", db_url], check=True, env=env, capture_output=True)
     sessions = session_factory(make_engine(db_url))

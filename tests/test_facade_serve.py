@@ -89,18 +89,18 @@ class _RecordingCollector(BaseHTTPRequestHandler):
         pass
 
 
-def test_serve_forwards_submit_to_the_collector_url_it_was_given() -> None:
+def test_serve_forwards_submit_to_the_collector_url_it_was_given(feed_tokens) -> None:
     collector = ThreadingHTTPServer(("127.0.0.1", 0), _RecordingCollector)
     threading.Thread(target=collector.serve_forever, daemon=True).start()
     collector_url = f"http://127.0.0.1:{collector.server_address[1]}"
     env = {**os.environ, "FHIR_FAMILY_TOKEN": "provider-token"}
-    process = _start("--collector-url", collector_url, env=env)
+    process = _start("--collector-url", collector_url, "--feed-tokens", feed_tokens[0], env=env)
     try:
         port = _wait_for_port(process, time.monotonic() + 60)
         response = requests.post(
             f"http://127.0.0.1:{port}/submit",
             data=EXAMPLE.read_bytes(),
-            headers={"Content-Type": "application/json"},
+            headers={"Content-Type": "application/json", **feed_tokens[1]},
             timeout=30,
         )
         assert response.status_code == 200, response.text

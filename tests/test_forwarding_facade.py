@@ -27,14 +27,23 @@ def stored(collector) -> int:
         return session.scalar(select(func.count()).select_from(Submission))
 
 
-def facade(url: str, token: str, validator):
+@pytest.fixture(autouse=True)
+def _feed(feed_tokens, monkeypatch):
+    """Every facade here has a feed token for XFF01 and RX4 (``FHIR_FAMILY_FEED_TOKENS``)."""
+    monkeypatch.setenv("FHIR_FAMILY_FEED_TOKENS", feed_tokens[0])
+    return feed_tokens
+
+
+def facade(url: str, token: str, validator, bearer: dict[str, str] | None = None):
     config = {"COLLECTOR_URL": url, "COLLECTOR_TOKEN": token, "VALIDATOR": validator, "COLLECTOR_RETRIES": 1}
-    return create_facade(config).test_client()
+    client = create_facade(config).test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = (bearer or {}).get("Authorization", "")
+    return client
 
 
-def test_a_bundle_is_validated_and_forwarded(collector_url, collector_validator, examples_dir):
+def test_a_bundle_is_validated_and_forwarded(collector_url, collector_validator, examples_dir, _feed):
     url, collector, tokens = collector_url
-    client = facade(url, tokens["XFF01"], collector_validator)
+    client = facade(url, tokens["XFF01"], collector_validator, _feed[1])
     bundle = (examples_dir / "bundles" / "young-carer-daughter.json").read_text()
     response = client.post("/submit", data=bundle, content_type="application/fhir+json")
     assert response.status_code == 200, response.get_json()
@@ -45,9 +54,9 @@ def test_a_bundle_is_validated_and_forwarded(collector_url, collector_validator,
     assert again.status_code == 200 and stored(collector) == 1
 
 
-def test_an_ehr_payload_is_mapped_then_forwarded(collector_url, collector_validator, examples_dir):
+def test_an_ehr_payload_is_mapped_then_forwarded(collector_url, collector_validator, examples_dir, _feed):
     url, collector, tokens = collector_url
-    client = facade(url, tokens["RX4"], collector_validator)
+    client = facade(url, tokens["RX4"], collector_validator, _feed[1])
     payload = (examples_dir / "ehr" / "json" / "mother-two-children.json").read_text()
     response = client.post("/submit", data=payload, content_type="application/json")
     assert response.status_code == 200, response.get_json()
@@ -55,9 +64,9 @@ def test_an_ehr_payload_is_mapped_then_forwarded(collector_url, collector_valida
     assert stored(collector) == 1
 
 
-def test_an_invalid_return_is_not_forwarded(collector_url, collector_validator, examples_dir):
+def test_an_invalid_return_is_not_forwarded(collector_url, collector_validator, examples_dir, _feed):
     url, collector, tokens = collector_url
-    client = facade(url, tokens["XFF01"], collector_validator)
+    client = facade(url, tokens["XFF01"], collector_validator, _feed[1])
     bad = (examples_dir / "invalid" / "bundle-type-batch.json").read_text()
     response = client.post("/submit", data=bad, content_type="application/fhir+json")
     assert response.status_code == 422
@@ -65,9 +74,9 @@ def test_an_invalid_return_is_not_forwarded(collector_url, collector_validator, 
     assert stored(collector) == 0
 
 
-def test_the_collectors_refusal_is_relayed(collector_url, collector_validator, examples_dir):
+def test_the_collectors_refusal_is_relayed(collector_url, collector_validator, examples_dir, _feed):
     url, collector, tokens = collector_url
-    client = facade(url, tokens["RX4"], collector_validator)  # token for RX4, bundle from XFF01
+    client = facade(url, tokens["RX4"], collector_validator, _feed[1])  # token for RX4, bundle from XFF01
     bundle = (examples_dir / "bundles" / "young-carer-daughter.json").read_text()
     response = client.post("/submit", data=bundle, content_type="application/fhir+json")
     assert response.status_code == 502
@@ -78,21 +87,21 @@ def test_the_collectors_refusal_is_relayed(collector_url, collector_validator, e
     assert stored(collector) == 0
 
 
-def test_no_collector_configured_is_503(collector_validator, examples_dir):
+def test_no_collector_configured_is_503(collector_validator, examples_dir, _feed):
     client = create_facade({"VALIDATOR": collector_validator}).test_client()
     bundle = (examples_dir / "bundles" / "young-carer-daughter.json").read_text()
-    response = client.post("/submit", data=bundle, content_type="application/fhir+json")
+    response = client.post("/submit", data=bundle, content_type="application/fhir+json", headers=_feed[1])
     assert response.status_code == 503
     assert response.get_json()["resourceType"] == "OperationOutcome"
 
 
-def test_an_unreachable_collector_is_502(collector_validator, examples_dir):
+def test_an_unreachable_collector_is_502(collector_validator, examples_dir, _feed):
     import socket
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    client = facade(f"http://127.0.0.1:{port}", "t", collector_validator)
+    client = facade(f"http://127.0.0.1:{port}", "t", collector_validator, _feed[1])
     bundle = (examples_dir / "bundles" / "young-carer-daughter.json").read_text()
     response = client.post("/submit", data=bundle, content_type="application/fhir+json")
     assert response.status_code == 502

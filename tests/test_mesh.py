@@ -26,7 +26,7 @@ from fhir_family.mesh.poller import CRASH_ENV, MeshPoller
 from fhir_family.mesh.sandbox import SANDBOX_PASSWORD, SANDBOX_SHARED_KEY, MeshSandbox
 from fhir_family.mesh.sender import fetch_outcomes
 
-KEY = "mesh-test-key-0123456789abcdef"
+KEY = "mesh-test-key-0123456789abcdef-0123"
 PROVIDER, COLLECTOR, STRANGER = "X26ABC1", "X26ABC2", "X26ABC3"
 EXAMPLE_ODS = "XFF01"
 
@@ -245,7 +245,7 @@ def test_large_batch_travels_in_mesh_chunks(sandbox, inboxes, tmp_path, collecto
     assert count_submissions(collector) == 60
 
 
-def test_facade_forwards_by_mesh(sandbox, inboxes, tmp_path, collector_validator, examples_dir):
+def test_facade_forwards_by_mesh(sandbox, inboxes, tmp_path, collector_validator, examples_dir, feed_tokens):
     from fhir_family.facade.app import create_app
 
     mesh = {
@@ -255,9 +255,11 @@ def test_facade_forwards_by_mesh(sandbox, inboxes, tmp_path, collector_validator
         "SHARED_KEY": SANDBOX_SHARED_KEY,
         "TO": COLLECTOR,
     }
-    app = create_app({"COLLECTOR_TRANSPORT": "mesh", "MESH": mesh, "VALIDATOR": collector_validator})
+    app = create_app({"COLLECTOR_TRANSPORT": "mesh", "MESH": mesh, "VALIDATOR": collector_validator,
+                      "FEED_TOKENS_FILE": feed_tokens[0]})
     body = (examples_dir / "bundles" / "young-carer-daughter.json").read_bytes()
-    answer = app.test_client().post("/submit", data=body, content_type="application/fhir+json")
+    answer = app.test_client().post("/submit", data=body, content_type="application/fhir+json",
+                                    headers=feed_tokens[1])
     assert answer.status_code == 202, answer.get_data(as_text=True)
     assert "Sent by MESH" in answer.get_json()["issue"][0]["diagnostics"]
     collector = make_collector(f"sqlite:///{tmp_path / 'c.sqlite'}", collector_validator)
@@ -267,14 +269,18 @@ def test_facade_forwards_by_mesh(sandbox, inboxes, tmp_path, collector_validator
     assert result.local_id == json.loads(body)["identifier"]["value"]
 
 
-def test_facade_without_mesh_settings_answers_503(monkeypatch, collector_validator, examples_dir):
+def test_facade_without_mesh_settings_answers_503(
+    monkeypatch, collector_validator, examples_dir, feed_tokens
+):
     from fhir_family.facade.app import create_app
 
     for name in ("URL", "MAILBOX", "PASSWORD", "SHARED_KEY"):
         monkeypatch.delenv(f"FHIR_FAMILY_MESH_{name}", raising=False)
-    app = create_app({"COLLECTOR_TRANSPORT": "mesh", "VALIDATOR": collector_validator})
+    app = create_app({"COLLECTOR_TRANSPORT": "mesh", "VALIDATOR": collector_validator,
+                      "FEED_TOKENS_FILE": feed_tokens[0]})
     body = (examples_dir / "bundles" / "young-carer-daughter.json").read_bytes()
-    answer = app.test_client().post("/submit", data=body, content_type="application/fhir+json")
+    answer = app.test_client().post("/submit", data=body, content_type="application/fhir+json",
+                                    headers=feed_tokens[1])
     assert answer.status_code == 503
     assert "FHIR_FAMILY_MESH_URL" in answer.get_json()["issue"][0]["diagnostics"]
 
@@ -350,14 +356,16 @@ def _closed_port_url() -> str:
         return f"http://127.0.0.1:{sock.getsockname()[1]}"
 
 
-def test_facade_with_mesh_unreachable_answers_502(collector_validator, examples_dir):
+def test_facade_with_mesh_unreachable_answers_502(collector_validator, examples_dir, feed_tokens):
     from fhir_family.facade.app import create_app
 
     mesh = {"URL": _closed_port_url(), "MAILBOX": PROVIDER, "PASSWORD": "p", "SHARED_KEY": "k"}
     mesh.update({"TO": COLLECTOR, "RETRIES": "0"})
-    app = create_app({"COLLECTOR_TRANSPORT": "mesh", "MESH": mesh, "VALIDATOR": collector_validator})
+    app = create_app({"COLLECTOR_TRANSPORT": "mesh", "MESH": mesh, "VALIDATOR": collector_validator,
+                      "FEED_TOKENS_FILE": feed_tokens[0]})
     body = (examples_dir / "bundles" / "young-carer-daughter.json").read_bytes()
-    answer = app.test_client().post("/submit", data=body, content_type="application/fhir+json")
+    answer = app.test_client().post("/submit", data=body, content_type="application/fhir+json",
+                                    headers=feed_tokens[1])
     assert answer.status_code == 502
     assert "MESH send failed" in answer.get_json()["issue"][0]["diagnostics"]
 

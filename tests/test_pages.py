@@ -544,8 +544,9 @@ def test_value_sets_and_code_systems_from_elsewhere_link_to_their_spec(files: di
 
 
 def test_each_valid_example_page_says_its_situation_in_one_sentence(files: dict[str, bytes]) -> None:
-    from fhir_family.guide.examples.valid import VALID_EXAMPLES
     from markupsafe import escape
+
+    from fhir_family.guide.examples.valid import VALID_EXAMPLES
 
     listing = files["examples.html"].decode("utf-8")
     for path in valid_example_paths():

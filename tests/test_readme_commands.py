@@ -30,7 +30,9 @@ from fhir_family.guide import core_package_dir
 REPO = Path(__file__).resolve().parent.parent
 
 SKIPPED = {
-    "fhir-family serve --port 8080": "runs until stopped: tests/test_facade_serve.py, test_cli_busy_port.py",
+    "fhir-family serve --port 8080 --feed-tokens var/feed-tokens.json": (
+        "runs until stopped: tests/test_facade_serve.py, test_cli_busy_port.py, test_facade_auth.py"
+    ),
     "fhir-family collector --port 8081": "runs until stopped: tests/test_cli_collector_serve.py",
     "fhir-family analytics test-suite": "fetches the SQL on FHIR test suite: tests/test_analytics_suite.py",
     "make bench": "benchmarks are run on purpose, never in the test suite",
@@ -117,6 +119,7 @@ EXPECTED: dict[str, tuple[int, list[str]]] = {
     "fhir-family map examples/ehr/csv/returns.csv --out out/": (
         1, ["1 of 4 items failed", "outcomes.ndjson"]),
     "fhir-family collector add-token --help": (0, ["Usage:", "--ods"]),
+    "fhir-family serve-token issue --feed epr --ods RX4 --file var/feed-tokens.json": (0, ["fff_"]),
     "fhir-family submit examples/bundles/*.json --to http://127.0.0.1:8081": (
         2, ["set FHIR_FAMILY_TOKEN or --token"]),
     "fhir-family submit --via mesh returns.ndjson": (2, [f"{NO_MESH}: set FHIR_FAMILY_MESH_URL"]),

@@ -80,11 +80,15 @@ def test_any_errors_counts_errors_and_fatals_only() -> None:
     assert any_errors([Issue(IssueSeverity.FATAL, IssueType.EXCEPTION, "boom")])
 
 
-def test_the_facade_validates_submit_and_dollar_validate_with_the_configured_validator(examples_dir) -> None:
+def test_the_facade_validates_submit_and_dollar_validate_with_the_configured_validator(
+    examples_dir, feed_tokens
+) -> None:
     double = Verdict(REFUSAL)
-    client = create_app({"VALIDATOR": double, "COLLECTOR_URL": "http://127.0.0.1:9/unused"}).test_client()
+    config = {"VALIDATOR": double, "COLLECTOR_URL": "http://127.0.0.1:9/unused",
+              "FEED_TOKENS_FILE": feed_tokens[0]}
+    client = create_app(config).test_client()
     bundle = _bundle(examples_dir)
-    submitted = client.post("/submit", json=bundle)
+    submitted = client.post("/submit", json=bundle, headers=feed_tokens[1])
     assert submitted.status_code == 422  # refused before any attempt to forward
     assert message_id(submitted.get_json()["issue"][0]) == "FF-TEST-NO"
     checked = client.post("/Bundle/$validate", json=bundle)

@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("validate", "Validate bundles or resources against the guide and R4."),
     "map": ("map", "Map EHR input (JSON payload, HL7 v2, CSV, NDJSON) to national-return bundles."),
     "serve": ("serve", "Run the facade HTTP API under gunicorn."),
+    "serve-token": ("serve_token", "Issue, list and revoke the facade's EHR-feed bearer tokens."),
     "collector": ("collector", "Run the national collector HTTP API under gunicorn."),
     "up": ("up", "Start facade and collector on loopback with SQLite and the examples loaded."),
     "submit": ("submit", "Map, validate and send returns to a collector."),

@@ -100,6 +100,11 @@ FORWARD_TLS = "FF-FORWARD-TLS"  # the collector's certificate cannot be verified
 FORWARD_FAILED = "FF-FORWARD-FAILED"  # the request to the collector failed otherwise
 FORWARD_BAD_ANSWER = "FF-FORWARD-BAD-ANSWER"  # the collector answered with something that is not FHIR JSON
 
+# -- the facade's write endpoints (facade/auth.py; README "Security") ----------------------------------------
+FACADE_NO_TOKEN = "FF-FACADE-NO-TOKEN"  # a write without Authorization: Bearer (401)
+FACADE_BAD_TOKEN = "FF-FACADE-BAD-TOKEN"  # unknown or revoked feed token, or no token file (401)
+FACADE_ODS_FORBIDDEN = "FF-FACADE-ODS-FORBIDDEN"  # the return's provider is not one of the feed's (403)
+
 # -- the collector -------------------------------------------------------------------------------------------
 COLLECTOR_NO_TOKEN = "FF-COLLECTOR-NO-TOKEN"  # no bearer token (401)
 COLLECTOR_BAD_TOKEN = "FF-COLLECTOR-BAD-TOKEN"  # unknown or revoked token (401)

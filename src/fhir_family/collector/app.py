@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 from flask import Blueprint, Flask, Response, current_app, request
 
+from .. import security_headers
 from ..errors import InputError
 from ..guide import CANONICAL
 from ..landing import Link, landing
@@ -29,6 +30,9 @@ from .settings import CollectorSettings
 from .tokens import ANALYST, PROVIDER
 
 api = Blueprint("collector", __name__)
+MAX_OFFSET = 2**31 - 1
+"""The largest ``_offset`` a search accepts (far beyond any provider's returns; 2^63 overflows the
+database)."""
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -50,6 +54,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(reports_api)
     app.register_blueprint(dashboard_api)
     http.install(app)
+    security_headers.install(app)
     return app
 
 
@@ -98,6 +103,8 @@ def search_bundles() -> Response:
         offset = max(0, int(request.args.get("_offset", 0)))
     except ValueError as exc:
         raise InputError("_count and _offset must be whole numbers") from exc
+    if offset > MAX_OFFSET:  # a database integer is 64-bit: 2^63 would be a 500 from the driver
+        raise InputError(f"_offset must be at most {MAX_OFFSET}")
     rows, total = collector().store.submissions_of(
         principal.ods_code,
         submission_id=identifier,

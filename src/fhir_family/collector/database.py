@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
+from ..private_files import touch_private
 from .settings import ConfigurationError
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -26,14 +27,14 @@ READ_ONLY = {SQLITE_BEGIN: "DEFERRED"}
 
 
 def make_engine(database_url: str) -> Engine:
-    """An engine for ``database_url``; a SQLite file's folder is created when missing."""
+    """An engine for ``database_url``; a SQLite file (0600) and its folder (0700) are created when missing."""
     try:
         url = make_url(database_url)
     except ArgumentError as exc:
         raise ConfigurationError(f"Not a database URL: {database_url!r}") from exc
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+            touch_private(Path(url.database))  # 0600 in a new folder 0700; SQLite gives -wal/-shm its mode
         engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
         _configure_sqlite(engine)
         return engine

@@ -21,6 +21,7 @@ What the export changes from the stored returns, so that it matches the guide:
 from __future__ import annotations
 
 import json
+import os
 import re
 import uuid
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from sqlalchemy import Engine, select
 
 from ..errors import FhirFamilyError
 from ..guide import CANONICAL
+from ..private_files import FILE_MODE, open_private, private_folder, touch_private
 from .database import READ_ONLY
 from .schema import CURRENT, StoredResource, Submission
 
@@ -73,7 +75,7 @@ def export_ndjson(
 ) -> ExportResult:
     """Write ``{Type}.ndjson`` for each resource type that has rows (and ``{Type}.parquet`` when asked), and
     ``manifest.json``; returns both. ``request`` is the URL the manifest names (``export_request_url``)."""
-    folder.mkdir(parents=True, exist_ok=True)
+    private_folder(folder)  # the export is pseudonymised but still personal data: folder 0700, files 0600
     transaction_time = datetime.now(UTC).replace(microsecond=0).isoformat()
     output = []
     with engine.connect().execution_options(**READ_ONLY) as conn:
@@ -89,7 +91,7 @@ def export_ndjson(
             rows = conn.execute(query.execution_options(stream_results=True, yield_per=500))
             path = folder / f"{resource_type}.ndjson"
             count = 0
-            with path.open("w", encoding="utf-8", newline="\n") as out:
+            with open_private(path) as out:
                 lines = _organizations(rows) if resource_type == "Organization" else _resources(rows)
                 for line in lines:
                     out.write(line)
@@ -108,7 +110,8 @@ def export_ndjson(
     }
     if parquet:
         manifest["extension"] = {"parquet": write_parquet(folder, output)}
-    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    with open_private(folder / "manifest.json") as out:
+        out.write(json.dumps(manifest, indent=2) + "\n")
     return ExportResult(manifest, folder)
 
 
@@ -161,12 +164,13 @@ def write_parquet(folder: Path, output: list[dict[str, Any]]) -> list[dict[str, 
     try:
         for item in output:
             source = folder / f"{item['type']}.ndjson"
-            target = folder / f"{item['type']}.parquet"
+            target = touch_private(folder / f"{item['type']}.parquet")  # inside the 0700 export folder
             con.execute(
                 "COPY (SELECT * FROM read_json(?, format = 'newline_delimited', sample_size = -1,"
                 " maximum_depth = -1)) TO '" + str(target).replace("'", "''") + "' (FORMAT parquet)",
                 [str(source)],
             )
+            os.chmod(target, FILE_MODE)  # however DuckDB replaced the file, it stays private
             entries.append({"type": item["type"], "url": target.resolve().as_uri(), "count": item["count"]})
     finally:
         con.close()

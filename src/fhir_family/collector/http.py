@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 from fhir_family import messages as msg
 
-from ..errors import AuthError, FhirFamilyError
+from ..errors import AuthError, FhirFamilyError, InputError
 from ..jsontext import parse_json
 from ..outcome import Issue, IssueSeverity, IssueType, operation_outcome
 from .service import Collector, forbidden
@@ -127,8 +127,17 @@ def _unexpected_error(exc: Exception) -> Response:
     return fhir_response(outcome, 500)
 
 
+def _refuse_nul() -> None:
+    """A NUL (``%00``) in the path or query is never meaningful, and PostgreSQL text cannot hold one: 400 here
+    rather than a database error (a 500) later."""
+    texts = [request.path, *request.args.keys(), *(v for values in request.args.listvalues() for v in values)]
+    if any("\x00" in text for text in texts):
+        raise InputError("The URL contains a NUL character (%00), which no path or parameter here allows")
+
+
 def install(app: Flask) -> None:
-    """Every error of ``app`` answers with an OperationOutcome."""
+    """Every error of ``app`` answers with an OperationOutcome; URLs with a NUL are refused first."""
+    app.before_request(_refuse_nul)
     app.register_error_handler(FhirFamilyError, _fhir_family_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)

@@ -23,8 +23,8 @@ class Pseudonymiser:
     """Replaces NHS numbers with keyed pseudonyms; holds the key so callers never handle it."""
 
     def __init__(self, key: bytes) -> None:
-        if len(key) < 16:
-            raise ValueError("The pseudonymisation key must be at least 16 bytes")
+        if len(key) < 32:
+            raise ValueError("The pseudonymisation key must be at least 32 bytes")
         self._key = key
 
     def pseudonym(self, nhs_number: str) -> str:

@@ -185,3 +185,14 @@ class MeshMailbox(Base):
     label: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CollectorSetting(Base):
+    """A named fact about this database, such as the fingerprint of the pseudonymisation key its pseudonyms
+    were made with (``keys.py``): never a secret."""
+
+    __tablename__ = "collector_settings"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

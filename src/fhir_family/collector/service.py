@@ -17,6 +17,7 @@ from ..outcome import Issue, IssueSeverity, IssueType
 from ..validation import LazyValidator, Validator, ValidatorSource, any_errors
 from . import audit, facts
 from .database import make_engine, migrate, session_factory
+from .keys import check_fingerprint
 from .pseudonym import Pseudonymiser
 from .settings import CollectorSettings
 from .store import IngestResult, SubmissionStore
@@ -56,6 +57,7 @@ class Collector:
         if settings.migrate:
             migrate(self.engine)
         self.sessions = session_factory(self.engine)
+        check_fingerprint(self.sessions, settings.pseudonym_key)
         self.pseudonymiser = Pseudonymiser(settings.pseudonym_key)
         self.store = SubmissionStore(self.engine, self.pseudonymiser)
         self._validator = LazyValidator(validator)

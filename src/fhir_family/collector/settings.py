@@ -1,7 +1,8 @@
 """Collector settings: one place that reads config dicts and the environment, so every entry point agrees.
 
 The pseudonymisation key is a secret: it comes from the config, ``FHIR_FAMILY_PSEUDONYM_KEY`` or a key file
-(``fhir-family up`` writes a local one under ``var/``); it is never stored in the repository or the database.
+(``fhir-family up`` writes a local one under ``var/``); it is never stored in the repository or the database
+(only its fingerprint is: ``keys.py``). Every source is normalised the same way; 32 bytes or more.
 """
 
 from __future__ import annotations
@@ -32,16 +33,43 @@ def default_database_url() -> str:
     return os.environ.get("DATABASE_URL") or f"sqlite:///{DEFAULT_DB_PATH}"
 
 
+MIN_KEY_BYTES = 32
+
+
+def normalise_key(raw: str | bytes) -> bytes:
+    """The key as bytes with one trailing newline (``\\n`` or ``\\r\\n``) removed, whichever source it came
+    from: ``echo key > file`` and ``export KEY=$(cat file)`` then give the same key."""
+    key = raw.encode("utf-8") if isinstance(raw, str) else bytes(raw)
+    if key.endswith(b"\r\n"):
+        return key[:-2]
+    return key[:-1] if key.endswith(b"\n") else key
+
+
+def check_length(key: bytes) -> bytes:
+    if len(key) < MIN_KEY_BYTES:
+        raise ConfigurationError(
+            f"The pseudonymisation key is {len(key)} bytes; it must be at least {MIN_KEY_BYTES} "
+            "(e.g. python -c 'import secrets; print(secrets.token_hex(32))')"
+        )
+    return key
+
+
+def usable_key(raw: str | bytes) -> bytes:
+    """``raw`` in the one normal form (``normalise_key``), refused when shorter than 32 bytes."""
+    return check_length(normalise_key(raw))
+
+
 def read_pseudonym_key(key_file: Path | None = None) -> bytes:
-    """The HMAC key: ``FHIR_FAMILY_PSEUDONYM_KEY`` first, then the key file; refuse to run without one."""
+    """The HMAC key: ``FHIR_FAMILY_PSEUDONYM_KEY`` first, then the key file, both normalised the same way
+    (one trailing newline removed); refuse to run without one, or with one shorter than 32 bytes."""
     value = os.environ.get("FHIR_FAMILY_PSEUDONYM_KEY")
     if value:
-        return value.encode("utf-8")
+        return usable_key(value)
     path = key_file or DEFAULT_KEY_PATH
     if path.is_file():
-        text = path.read_text(encoding="utf-8").strip()
-        if text:
-            return text.encode("utf-8")
+        data = path.read_bytes()
+        if data.strip():
+            return usable_key(data)
     raise ConfigurationError(
         "No pseudonymisation key: set FHIR_FAMILY_PSEUDONYM_KEY or create a key file "
         f"({path}); `fhir-family up` creates a local one."
@@ -73,9 +101,9 @@ class CollectorSettings:
     def from_config(cls, config: dict[str, Any] | None) -> CollectorSettings:
         config = dict(config or {})
         key = config.get("PSEUDONYM_KEY")
-        if isinstance(key, str):
-            key = key.encode("utf-8")
-        if not key:
+        if key:
+            key = usable_key(key)
+        else:
             key_file = config.get("PSEUDONYM_KEY_FILE")
             key = read_pseudonym_key(Path(key_file) if key_file else None)
         return cls(

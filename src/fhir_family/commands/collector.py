@@ -82,8 +82,9 @@ def command(
     """Run the national collector HTTP API under gunicorn."""
     if ctx.invoked_subcommand is not None:
         return
-    from ..collector.database import make_engine, migrate
+    from ..collector.database import make_engine, migrate, session_factory
     from ..collector.gunicorn_server import serve
+    from ..collector.keys import check_fingerprint
 
     if allow_query_token and not _is_loopback(host):
         _fail("--allow-query-token puts tokens in URLs: it is allowed on a loopback address only")
@@ -94,6 +95,7 @@ def command(
         key = read_pseudonym_key(key_file)
         engine = make_engine(db_url)
         migrate(engine)
+        check_fingerprint(session_factory(engine), key)  # a changed key: one line here, not in every worker
         engine.dispose()
     except FhirFamilyError as exc:
         _fail(str(exc))

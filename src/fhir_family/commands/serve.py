@@ -8,10 +8,12 @@ first request is as fast as the rest. ``--port 0`` binds a free port; gunicorn l
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 import click
 
+from ..errors import FhirFamilyError
 from ..facade.app import create_app
 from ..wsgi_server import GunicornServer, gunicorn_server, port_free
 from .exits import fail
@@ -40,10 +42,21 @@ def build_server(host: str, port: int, workers: int, config: dict[str, Any] | No
 @click.option("--no-access-log", is_flag=True, help="Do not log every request.")
 @click.option("--collector-url", envvar="FHIR_FAMILY_COLLECTOR_URL", default=None,
               help="Collector FHIR base that POST /submit forwards to (default $FHIR_FAMILY_COLLECTOR_URL).")
+@click.option("--feed-tokens", envvar="FHIR_FAMILY_FEED_TOKENS", default=None,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Feed-token file for POST /submit (fhir-family serve-token issue); none: writes refused.")
 def command(host: str, port: int, workers: int, threads: int, no_access_log: bool,
-            collector_url: str | None) -> None:
+            collector_url: str | None, feed_tokens: Path | None) -> None:
     """Run the facade HTTP API under gunicorn."""
     if not port_free(host, port):
         fail("serve", f"port {port} on {host} is in use; choose another with --port (0: any free port)")
-    config = {"COLLECTOR_URL": collector_url} if collector_url else None
-    build_server(host, port, workers, config, access_log=not no_access_log, threads=threads).run()
+    config: dict[str, Any] = {}
+    if collector_url:
+        config["COLLECTOR_URL"] = collector_url
+    if feed_tokens:
+        config["FEED_TOKENS_FILE"] = str(feed_tokens)
+    try:
+        server = build_server(host, port, workers, config, access_log=not no_access_log, threads=threads)
+    except FhirFamilyError as exc:
+        fail("serve", str(exc))
+    server.run()

@@ -112,7 +112,7 @@ def var_logs(logs: dict[str, Path]) -> str:
     return ", ".join(str(path) for path in logs.values())
 
 
-def _load_examples(facade_url: str, examples: Path) -> tuple[int, list[str]]:
+def _load_examples(facade_url: str, feed_token: str, examples: Path) -> tuple[int, list[str]]:
     import requests
 
     accepted, problems = 0, []
@@ -121,7 +121,7 @@ def _load_examples(facade_url: str, examples: Path) -> tuple[int, list[str]]:
             response = session.post(
                 f"{facade_url}/submit",
                 data=path.read_bytes(),
-                headers={"Content-Type": "application/fhir+json"},
+                headers={"Content-Type": "application/fhir+json", "Authorization": f"Bearer {feed_token}"},
                 timeout=120,
             )
             if response.status_code == 200:
@@ -237,6 +237,7 @@ class Demo:
     engine: Engine
     tokens: dict[str, str]
     token_file: Path
+    feed_token_file: Path
     logs: dict[str, Path]
     env: dict[str, str]
 
@@ -245,6 +246,7 @@ def _prepare(var_dir: Path, fresh: bool, collector_port: int, facade_port: int) 
     """The SQLite database (migrated; emptied with ``--fresh``), the local key and demo tokens under var/."""
     from ..collector.database import make_engine, migrate, session_factory
     from ..collector.settings import ensure_local_key
+    from ..facade.feed_tokens import issue_feed_token
 
     db_path = var_dir / "collector.sqlite"
     if fresh:
@@ -257,6 +259,9 @@ def _prepare(var_dir: Path, fresh: bool, collector_port: int, facade_port: int) 
     sessions = session_factory(engine)
     token_file = var_dir / "demo-tokens.json"
     tokens = demo_tokens(sessions, token_file)
+    # the facade's POST /submit needs a feed token; issuing it again replaces the last run's: none pile up
+    feed_token_file = var_dir / "feed-tokens.json"
+    tokens["feed"] = issue_feed_token(feed_token_file, "demo-ehr", ["XFF01"])
     token_file.write_text(json.dumps(tokens, indent=2) + "\n", encoding="utf-8")
     token_file.chmod(0o600)
     return Demo(
@@ -270,6 +275,7 @@ def _prepare(var_dir: Path, fresh: bool, collector_port: int, facade_port: int) 
         engine=engine,
         tokens=tokens,
         token_file=token_file,
+        feed_token_file=feed_token_file,
         logs={"collector": var_dir / "collector.log", "facade": var_dir / "facade.log"},
         env={k: v for k, v in os.environ.items() if k not in ("FHIR_FAMILY_PSEUDONYM_KEY", "DATABASE_URL")},
     )
@@ -326,7 +332,7 @@ def _start(servers: Servers, demo: Demo) -> None:
     servers.start(
         "facade",
         [*_cli(), "serve", "--host", HOST, "--port", str(demo.facade_port), "--workers", "1",
-         "--threads", "4", "--collector-url", demo.collector_url],
+         "--threads", "4", "--collector-url", demo.collector_url, "--feed-tokens", str(demo.feed_token_file)],
         demo.logs["facade"],
         {**demo.env, "FHIR_FAMILY_TOKEN": demo.tokens["XFF01"]},
     )
@@ -342,7 +348,7 @@ def _load(demo: Demo, month: str, patients_per_provider: int) -> MeshDemo:
     from ..mesh.demo import run_mesh_demo
 
     click.echo("loading examples/bundles through the facade's POST /submit ...")
-    accepted, problems = _load_examples(demo.facade_url, examples_dir())
+    accepted, problems = _load_examples(demo.facade_url, demo.tokens["feed"], examples_dir())
     click.echo(f"  {accepted} example bundles accepted" + "".join(f"\n  {p}" for p in problems))
     click.echo(
         f"loading a synthetic month ({month}, {patients_per_provider} patients per provider) "

@@ -12,9 +12,10 @@ from typing import Any, Final
 
 from flask import Flask
 
+from fhir_family import security_headers
 from fhir_family.mapping.pipeline import MappingPipeline
 
-from . import error_handlers
+from . import auth, cors, error_handlers
 
 BLUEPRINTS: Final[list[str]] = [
     "fhir_family.facade.root:blueprint",
@@ -32,13 +33,18 @@ DEFAULT_CONFIG: Final[dict[str, Any]] = {
     "VALIDATE": True,
     "VALIDATOR": None,
     "GUIDE_DIR": None,
+    "FEED_TOKENS_FILE": None,
+    "CORS_ORIGINS": (),
 }
 """MAX_CONTENT_LENGTH: limit for single documents and $validate (413 above it);
 BATCH_MAX_CONTENT_LENGTH: limit for /ehr/batch, which streams;
 VALIDATE: validate every bundle before answering (turn off only to measure mapping alone);
 VALIDATOR: a ``fhir_family.validation.Validator`` (``issues(resource, profile=None)``) or a function making
 one (default: the process-wide ``fhir_family.conformance.default_validator()``, loaded on first use);
-GUIDE_DIR: folder of the guide's conformance resources to serve (default: ``fhir_family.guide``'s)."""
+GUIDE_DIR: folder of the guide's conformance resources to serve (default: ``fhir_family.guide``'s);
+FEED_TOKENS_FILE: the EHR feeds' bearer tokens for write endpoints (default ``$FHIR_FAMILY_FEED_TOKENS``;
+none: every write is refused; ``auth.py``);
+CORS_ORIGINS: exact browser origins answered with CORS headers (default none; ``cors.py``)."""
 
 
 def _load(spec: str) -> Any:
@@ -54,6 +60,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.json.sort_keys = False  # FHIR readers expect resourceType first, as built
     app.extensions["fhir_family.pipeline"] = MappingPipeline(app.config["VALIDATOR"], app.config["VALIDATE"])
     error_handlers.install(app)
+    auth.install(app)
+    cors.install(app)
+    security_headers.install(app)
     for spec in BLUEPRINTS:
         app.register_blueprint(_load(spec))
     return app

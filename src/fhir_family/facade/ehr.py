@@ -20,10 +20,11 @@ from fhir_family import messages as msg
 from fhir_family.mapping.csv_batch import CsvParser
 from fhir_family.mapping.factory import format_for_media_type, get_parser
 from fhir_family.mapping.hl7v2 import Hl7v2Parser
+from fhir_family.mapping.lines import DecodedLines
 from fhir_family.mapping.ndjson import NdjsonParser
 from fhir_family.mapping.payload import JsonPayloadParser
 from fhir_family.mapping.pipeline import Mapped, MappingPipeline
-from fhir_family.outcome import Issue, IssueSeverity, IssueType, operation_outcome
+from fhir_family.outcome import LINE_EXTENSION, Issue, IssueSeverity, IssueType, operation_outcome
 
 from .error_handlers import current_request_id, log
 from .http import NDJSON, body_text, dumps, fhir_response, require_media_type, response_media_type
@@ -74,18 +75,28 @@ def post_batch() -> Response:
     name = format_for_media_type(media_type, ("csv", "ndjson"))
     assert name is not None  # require_media_type allowed only batch types
     parser, mapper = get_parser(name), pipeline()
-    # newline="" lets the csv module see quoted line breaks; utf-8-sig drops a spreadsheet's BOM.
-    lines = io.TextIOWrapper(request.stream, encoding="utf-8-sig", newline="" if name == "csv" else None)
+    # Line by line, ends kept (the csv module sees quoted line breaks): a bad NDJSON line fails alone.
+    lines = DecodedLines(io.BufferedReader(request.stream), skip_bad=name == "ndjson")
+
+    def not_utf8(bad: list[tuple[int, UnicodeDecodeError]]) -> Iterator[str]:
+        for number, exc in bad:
+            counts["failed"] += 1
+            yield dumps(_not_utf8(number, exc)) + "\n"
+
+    counts = {"bundles": 0, "failed": 0}
 
     def generate() -> Iterator[str]:
-        counts = {"bundles": 0, "failed": 0}
         try:
             for mapped in mapper.map_stream(parser, lines):
+                yield from not_utf8(lines.take_bad(before=mapped.line))
                 counts["bundles" if mapped.ok else "failed"] += 1
                 yield dumps(mapped.bundle if mapped.ok else mapped.outcome) + "\n"
+            yield from not_utf8(lines.take_bad())
         except UnicodeDecodeError as exc:
             counts["failed"] += 1
-            text = f"Batch is not UTF-8 ({exc.reason}): reading stopped here"
+            where = f"line {lines.stopped_at}" if lines.stopped_at else "here"
+            text = (f"Batch is not UTF-8 ({exc.reason}): reading stopped at {where}; the return being read "
+                    "there and everything after it were not mapped")
             yield dumps(_stopped(IssueType.STRUCTURE, text, msg.MAP_ENCODING)) + "\n"
         except RequestEntityTooLarge:
             counts["failed"] += 1
@@ -104,6 +115,14 @@ def post_batch() -> Response:
 
 def _stopped(code: IssueType, text: str, message_id: str) -> dict:
     return operation_outcome([Issue(IssueSeverity.ERROR, code, text, message_id=message_id)])
+
+
+def _not_utf8(number: int, exc: UnicodeDecodeError) -> dict:
+    """The outcome of one NDJSON line that is not UTF-8 (the lines around it are read as usual)."""
+    text = f"Line {number} is not UTF-8 text (byte {exc.start} of the line): this line was not read"
+    where = {"location": [f"line {number}"], "extension": [{"url": LINE_EXTENSION, "valueInteger": number}]}
+    issue = Issue(IssueSeverity.ERROR, IssueType.STRUCTURE, text, None, msg.MAP_ENCODING, where)
+    return operation_outcome([issue])
 
 
 def _summary(counts: dict[str, int]) -> dict:

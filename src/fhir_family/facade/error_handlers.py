@@ -68,7 +68,7 @@ def _outcome_response(status: int, issues: list[Issue], headers: dict[str, str] 
 
 
 def _handle_project_error(exc: FhirFamilyError) -> Response:
-    return _outcome_response(exc.http_status, exc.issues)
+    return _outcome_response(exc.http_status, exc.issues, getattr(exc, "headers", None))
 
 
 def _handle_http_error(exc: HTTPException) -> Response:

@@ -21,6 +21,7 @@ from fhir_family.mapping.ndjson import NdjsonParser
 from fhir_family.mapping.payload import JsonPayloadParser, payload_schema
 
 from .http import FHIR_JSON, FHIR_JSON_TYPES, fhir_response
+from .submit import HL7_TYPES as SUBMIT_HL7_TYPES
 
 blueprint = Blueprint("openapi", __name__)
 
@@ -133,12 +134,14 @@ def _paths() -> dict[str, Any]:
             "requestBody": {"required": True, "content": {
                 **{t: {"schema": {"anyOf": [_ref(PAYLOAD), _ref("Bundle")]}}
                    for t in JsonPayloadParser.media_types},
-                **_text_body(*Hl7v2Parser.media_types)["content"],
+                **_text_body(*SUBMIT_HL7_TYPES)["content"],
             }},
+            "security": [{"feedToken": []}],
             "responses": {
                 "200": _fhir("Resource", "The collector's transaction-response"),
-                **{str(status): _fhir("OperationOutcome", "The collector's own refusal, relayed")
-                   for status in (401, 403, 409)},
+                "401": _fhir("OperationOutcome", "No bearer token, or not a known feed's"),
+                "403": _fhir("OperationOutcome", "The return's provider is not one of the feed's ODS codes"),
+                "409": _fhir("OperationOutcome", "The collector's own refusal, relayed"),
                 **_errors(400, 406, 413, 415, 422, 502, 503, 504),
             },
         }},
@@ -210,7 +213,9 @@ def openapi_document(base_url: str = "") -> dict[str, Any]:
                                 "NationalReturnBundles; $validate; the guide's conformance resources."},
         "jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base",
         "paths": paths,
-        "components": {"schemas": _schemas()},
+        "components": {"schemas": _schemas(), "securitySchemes": {"feedToken": {
+            "type": "http", "scheme": "bearer",
+            "description": "An EHR feed's token (fhir-family serve-token issue), bound to its ODS codes"}}},
     }
     if base_url:
         document["servers"] = [{"url": base_url}]

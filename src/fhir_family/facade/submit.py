@@ -1,8 +1,11 @@
 """``POST /submit``: map and validate exactly as ``/ehr/json`` and ``/ehr/hl7v2`` do, then forward the
 national return to the configured collector and answer with the collector's own answer.
 
-Accepts a national-return Bundle (validated as it is), a JSON EHR payload, or an HL7 v2 ADT message. The
-facade never forwards a bundle that fails validation. Config: ``COLLECTOR_URL`` (the collector's FHIR base),
+Accepts a national-return Bundle (validated as it is), a JSON EHR payload, or an HL7 v2 ADT message
+(``x-application/hl7-v2+er7`` or ``application/hl7-v2``; ``text/plain`` and form types are 415, as a browser
+sends them cross-site without a preflight). It needs a feed's bearer token (``auth.py``; 401 without) and
+forwards only returns of the ODS codes that feed submits for (403). The facade never forwards a bundle that
+fails validation. Config: ``COLLECTOR_URL`` (the collector's FHIR base),
 ``COLLECTOR_TOKEN`` (default ``$FHIR_FAMILY_TOKEN``), ``COLLECTOR_RETRIES``, ``COLLECTOR_TIMEOUT`` ((connect,
 read) seconds), ``COLLECTOR_CA_BUNDLE`` (a CA file for a private CA; TLS verification is never off).
 ``COLLECTOR_TRANSPORT = "mesh"`` (or ``$FHIR_FAMILY_COLLECTOR_TRANSPORT``) forwards by MESH instead, with the
@@ -27,6 +30,7 @@ from fhir_family.mapping.payload import JsonPayloadParser
 from fhir_family.mapping.pipeline import MappingPipeline
 from fhir_family.outcome import Issue, IssueSeverity, IssueType
 
+from .auth import require_feed, require_ods
 from .http import body_text, fhir_response, require_media_type, response_media_type
 
 if TYPE_CHECKING:
@@ -35,7 +39,8 @@ if TYPE_CHECKING:
 blueprint = Blueprint("submit", __name__)
 
 JSON_TYPES = JsonPayloadParser.media_types
-HL7_TYPES = Hl7v2Parser.media_types
+HL7_TYPES = tuple(media_type for media_type in Hl7v2Parser.media_types if media_type != "text/plain")
+"""HL7 v2 without ``text/plain``: a web page can POST text/plain cross-site with no preflight (415 here)."""
 _CLIENT_KEY = "fhir_family.forwarder"
 TRANSPORT_ENV = "FHIR_FAMILY_COLLECTOR_TRANSPORT"
 
@@ -78,6 +83,7 @@ def _client() -> CollectorClient | MeshForwarder:
 
 @blueprint.post("/submit")
 def submit() -> Response:
+    feed = require_feed()
     media_type = require_media_type(JSON_TYPES + HL7_TYPES)
     response_media_type()  # refuse an unacceptable Accept before doing the work
     pipeline = _pipeline()
@@ -89,6 +95,7 @@ def submit() -> Response:
         mapped = pipeline.map_text(get_parser("hl7v2"), body_text(fallback_encoding="iso-8859-1"))
     if mapped.bundle is None:
         return fhir_response(mapped.outcome, mapped.status)
+    require_ods(feed, mapped.bundle)
     answer = _client().submit(mapped.bundle)
     headers = {"X-Collector-Status": str(answer.status)}
     submission_id = mapped.bundle.get("identifier", {}).get("value")

@@ -72,17 +72,23 @@ def _send_poll_fetch(
     from ..collector.database import make_engine, session_factory
     from ..collector.mailboxes import bind_mailbox
     from ..facade.app import create_app
+    from ..facade.feed_tokens import issue_feed_token
     from .sender import fetch_outcomes
 
     engine = make_engine(db_url)
     bind_mailbox(session_factory(engine), PROVIDER_MAILBOX, DEMO_ODS, label=f"demo-mesh-{DEMO_ODS}")
     engine.dispose()
 
-    facade = create_app({"COLLECTOR_TRANSPORT": "mesh", "MESH": _settings(url, PROVIDER_MAILBOX)})
+    feed_tokens = var_dir / "mesh-feed-tokens.json"
+    bearer = {"Authorization": f"Bearer {issue_feed_token(feed_tokens, 'demo-mesh', [DEMO_ODS])}"}
+    config = {"COLLECTOR_TRANSPORT": "mesh", "MESH": _settings(url, PROVIDER_MAILBOX),
+              "FEED_TOKENS_FILE": str(feed_tokens)}
+    facade = create_app(config)
     sent = 0
     with facade.test_client() as client:
         for path in _ehr_examples(examples):
-            answer = client.post("/submit", data=path.read_bytes(), content_type=_EHR_TYPES[path.suffix])
+            answer = client.post("/submit", data=path.read_bytes(), content_type=_EHR_TYPES[path.suffix],
+                                 headers=bearer)
             if answer.status_code == 202:
                 sent += 1
             else:

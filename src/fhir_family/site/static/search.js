@@ -42,6 +42,11 @@
   }
 
   input.addEventListener("input", run);
+  // Enter searches in place (no inline handler: the pages' Content-Security-Policy allows only script files)
+  document.getElementById("search-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    run();
+  });
   var fromUrl = new URLSearchParams(window.location.search).get("q");
   if (fromUrl) { input.value = fromUrl; }
   run();
