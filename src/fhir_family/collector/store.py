@@ -19,9 +19,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
-from sqlalchemy.orm import Session
 
 from ..errors import FhirFamilyError
 from ..outcome import Issue, IssueSeverity, IssueType
@@ -29,7 +28,7 @@ from .audit import audit_row
 from .database import session_factory
 from .facts import ReturnFacts, resources
 from .pseudonym import Pseudonymiser
-from .schema import CURRENT, SUPERSEDED, ChildFact, StoredResource, Submission
+from .schema import CURRENT, SUPERSEDED, AuditEvent, ChildFact, StoredResource, Submission
 from .tokens import Principal
 
 MAX_ATTEMPTS = 8
@@ -111,24 +110,58 @@ def _resolve_references(node: Any, ids: dict[str, str]) -> Any:
     return node
 
 
-def transaction_response(bundle: dict[str, Any], submission_id: str, created: bool) -> dict[str, Any]:
-    """The transaction-response Bundle: one entry per request entry, in order (FHIR requires the order)."""
-    entries = []
-    for _position, resource_type, resource_id, _body in stored_resources(bundle, submission_id):
-        entries.append(
-            {
-                "response": {
-                    "status": "201 Created" if created else "200 OK",
-                    "location": f"{resource_type}/{resource_id}/_history/1",
-                    "etag": 'W/"1"',
-                }
+@dataclass(frozen=True)
+class PreparedReturn:
+    """A validated return ready to store: its facts, the pseudonymised bundle and what is derived from it
+    once (canonical JSON, content hash, the stored resources), so a retried transaction redoes no CPU work."""
+
+    facts: ReturnFacts
+    stored: dict[str, Any]
+    bundle_json: str
+    content_hash: str
+    resources: list[tuple[int, str, str, dict[str, Any]]]
+
+
+def prepare_return(
+    bundle: dict[str, Any], facts: ReturnFacts, pseudonymiser: Pseudonymiser
+) -> PreparedReturn:
+    """Pseudonymise ``bundle`` and derive its stored forms (no database work)."""
+    stored = pseudonymiser.pseudonymise_bundle(bundle)
+    text = canonical_json(stored)
+    return PreparedReturn(
+        facts=facts,
+        stored=stored,
+        bundle_json=text,
+        content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        resources=stored_resources(stored, facts.submission_id),
+    )
+
+
+def transaction_response(prepared: PreparedReturn, created: bool) -> dict[str, Any]:
+    entries = [
+        {
+            "response": {
+                "status": "201 Created" if created else "200 OK",
+                "location": f"{resource_type}/{resource_id}/_history/1",
+                "etag": 'W/"1"',
             }
-        )
+        }
+        for _position, resource_type, resource_id, _body in prepared.resources
+    ]
     return {"resourceType": "Bundle", "type": "transaction-response", "entry": entries}
 
 
+_SUBMISSIONS = Submission.__table__
+_CHILDREN = ChildFact.__table__
+_RESOURCES = StoredResource.__table__
+_AUDIT = AuditEvent.__table__
+
+
 class SubmissionStore:
-    """The write path of the collector, and the reads a provider makes of its own returns."""
+    """The write path of the collector, and the reads a provider makes of its own returns.
+
+    The write path uses SQLAlchemy Core statements (no ORM objects, no unit of work): a return is one
+    ``INSERT`` for the submission and one executemany each for its children and resources."""
 
     def __init__(self, engine: Engine, pseudonymiser: Pseudonymiser) -> None:
         self.engine = engine
@@ -137,13 +170,15 @@ class SubmissionStore:
 
     def ingest(self, bundle: dict[str, Any], facts: ReturnFacts, principal: Principal) -> IngestResult:
         """Store a validated return (raw, as received); pseudonymise it first. Retries lost races."""
-        stored = self.pseudonymiser.pseudonymise_bundle(bundle)
-        content_hash = hashlib.sha256(canonical_json(stored).encode("utf-8")).hexdigest()
+        return self.store_prepared(prepare_return(bundle, facts, self.pseudonymiser), principal)
+
+    def store_prepared(self, prepared: PreparedReturn, principal: Principal) -> IngestResult:
+        """Store one prepared return in its own transaction; a lost race retries the whole transaction."""
         last_error: Exception | None = None
         for attempt in range(MAX_ATTEMPTS):
             try:
-                with self.sessions.begin() as session:
-                    return self._store_once(session, facts, stored, content_hash, principal)
+                with self.engine.begin() as connection:
+                    return self._store_once(connection, prepared, principal)
             except (IntegrityError, _Retry) as exc:
                 last_error = exc
             except OperationalError as exc:
@@ -158,22 +193,56 @@ class SubmissionStore:
             [Issue(IssueSeverity.ERROR, IssueType.TRANSIENT, f"Storage contention: {last_error}")],
         )
 
+    def store_many(
+        self, items: list[tuple[PreparedReturn, Principal]]
+    ) -> list[IngestResult | FhirFamilyError]:
+        """Store many prepared returns in ONE transaction, each inside its own savepoint, so one commit
+        (one fsync) serves the batch while each return stays whole-or-nothing on its own: a return that
+        fails rolls back to its savepoint only. A return that lost a race, or a batch the database refused
+        as a whole, is stored again on its own through ``store_prepared``. Results are in input order."""
+        results: list[IngestResult | FhirFamilyError | None] = [None] * len(items)
+        alone: list[int] = []
+        try:
+            with self.engine.begin() as connection:
+                for index, (prepared, principal) in enumerate(items):
+                    savepoint = connection.begin_nested()
+                    try:
+                        results[index] = self._store_once(connection, prepared, principal)
+                        savepoint.commit()
+                    except (IntegrityError, _Retry):
+                        savepoint.rollback()
+                        alone.append(index)
+                    except FhirFamilyError as exc:
+                        savepoint.rollback()
+                        results[index] = exc
+        except (OperationalError, IntegrityError):
+            results = [None] * len(items)
+            alone = list(range(len(items)))
+        for index in alone:
+            prepared, principal = items[index]
+            try:
+                results[index] = self.store_prepared(prepared, principal)
+            except FhirFamilyError as exc:
+                results[index] = exc
+        return [result for result in results if result is not None]
+
     def _store_once(
-        self,
-        session: Session,
-        facts: ReturnFacts,
-        stored: dict[str, Any],
-        content_hash: str,
-        principal: Principal,
+        self, connection: Connection, prepared: PreparedReturn, principal: Principal
     ) -> IngestResult:
+        facts = prepared.facts
         sid = facts.submission_id
-        existing = session.scalar(select(Submission).where(Submission.submission_id == sid))
+        existing = connection.execute(
+            select(_SUBMISSIONS.c.content_hash, _SUBMISSIONS.c.ods_code, _SUBMISSIONS.c.status).where(
+                _SUBMISSIONS.c.submission_id == sid
+            )
+        ).first()
         if existing is not None:
-            if existing.content_hash == content_hash and existing.ods_code == facts.ods_code:
-                session.add(
-                    audit_row(principal, "submit", sid, 200, "resend of a stored submission: no change")
+            if existing.content_hash == prepared.content_hash and existing.ods_code == facts.ods_code:
+                connection.execute(
+                    insert(_AUDIT),
+                    _audit_values(principal, "submit", sid, 200, "resend of a stored submission: no change"),
                 )
-                return IngestResult(sid, False, existing.status, (), transaction_response(stored, sid, False))
+                return IngestResult(sid, False, existing.status, (), transaction_response(prepared, False))
             raise SubmissionConflictError(
                 f"Submission id {sid!r} is already stored with different content",
                 [
@@ -190,55 +259,53 @@ class SubmissionStore:
                 ],
             )
         patient = self.pseudonymiser.pseudonym(facts.nhs_number)
-        current = session.scalar(
-            select(Submission).where(
-                Submission.ods_code == facts.ods_code,
-                Submission.patient_pseudonym == patient,
-                Submission.period_start == facts.period_start,
-                Submission.period_end == facts.period_end,
-                Submission.status == CURRENT,
+        current = connection.execute(
+            select(_SUBMISSIONS.c.id, _SUBMISSIONS.c.submission_id, _SUBMISSIONS.c.bundle_timestamp).where(
+                _SUBMISSIONS.c.ods_code == facts.ods_code,
+                _SUBMISSIONS.c.patient_pseudonym == patient,
+                _SUBMISSIONS.c.period_start == facts.period_start,
+                _SUBMISSIONS.c.period_end == facts.period_end,
+                _SUBMISSIONS.c.status == CURRENT,
             )
-        )
+        ).first()
         status, superseded_by, superseded = CURRENT, None, ()
         if current is not None:
             if _aware(current.bundle_timestamp) > _aware(facts.timestamp):
                 # A later return is already current: keep this one as history only.
                 status, superseded_by = SUPERSEDED, current.submission_id
             else:
-                changed = session.execute(
-                    update(Submission)
-                    .where(Submission.id == current.id, Submission.status == CURRENT)
+                changed = connection.execute(
+                    update(_SUBMISSIONS)
+                    .where(_SUBMISSIONS.c.id == current.id, _SUBMISSIONS.c.status == CURRENT)
                     .values(status=SUPERSEDED, superseded_by=sid)
                 ).rowcount
                 if changed != 1:
                     raise _Retry()
                 superseded = (current.submission_id,)
-        now = datetime.now(UTC)
-        submission = Submission(
-            submission_id=sid,
-            ods_code=facts.ods_code,
-            patient_pseudonym=patient,
-            period_start=facts.period_start,
-            period_end=facts.period_end,
-            report_month=facts.report_month,
-            parental_status=facts.parental_status,
-            children_in_household=facts.children_in_household,
-            expecting_child=facts.expecting_child,
-            bundle_timestamp=facts.timestamp,
-            received_at=now,
-            status=status,
-            superseded_by=superseded_by,
-            content_hash=content_hash,
-            bundle_json=canonical_json(stored),
-        )
-        session.add(submission)
-        session.flush()
-        _insert_children(session, submission, facts, self.pseudonymiser)
-        _insert_resources(session, submission, stored)
+        submission_pk = connection.execute(
+            insert(_SUBMISSIONS).values(
+                submission_id=sid,
+                ods_code=facts.ods_code,
+                patient_pseudonym=patient,
+                period_start=facts.period_start,
+                period_end=facts.period_end,
+                report_month=facts.report_month,
+                parental_status=facts.parental_status,
+                children_in_household=facts.children_in_household,
+                expecting_child=facts.expecting_child,
+                bundle_timestamp=facts.timestamp,
+                received_at=datetime.now(UTC),
+                status=status,
+                superseded_by=superseded_by,
+                content_hash=prepared.content_hash,
+                bundle_json=prepared.bundle_json,
+            )
+        ).inserted_primary_key[0]
+        _insert_children(connection, submission_pk, facts, self.pseudonymiser)
+        _insert_resources(connection, submission_pk, prepared)
         detail = f"stored as {status}" + (f"; supersedes {', '.join(superseded)}" if superseded else "")
-        session.add(audit_row(principal, "submit", sid, 201, detail))
-        session.flush()
-        return IngestResult(sid, True, status, superseded, transaction_response(stored, sid, True))
+        connection.execute(insert(_AUDIT), _audit_values(principal, "submit", sid, 201, detail))
+        return IngestResult(sid, True, status, superseded, transaction_response(prepared, True))
 
     # -- reads -------------------------------------------------------------------------------------------
 
@@ -287,41 +354,59 @@ class SubmissionStore:
 
 
 def _insert_children(
-    session: Session, submission: Submission, facts: ReturnFacts, pseudo: Pseudonymiser
+    connection: Connection, submission_pk: int, facts: ReturnFacts, pseudo: Pseudonymiser
 ) -> None:
-    for child in facts.children:
-        session.add(
-            ChildFact(
-                submission_pk=submission.id,
-                position=child.position,
-                child_pseudonym=pseudo.pseudonym(child.nhs_number) if child.nhs_number else None,
-                relationship_code=child.relationship[:20],
-                age_years=child.age_years,
-                residence=child.residence[:20],
-                pr_held=child.pr_held[:3],
-                young_carer=child.young_carer[:3],
-                early_help="early-help" in child.help,
-                child_in_need="child-in-need" in child.help,
-                child_protection_plan="child-protection-plan" in child.help,
-                looked_after="looked-after" in child.help or child.residence == "looked-after",
-            )
-        )
-    session.flush()
+    """The return's child facts: one executemany."""
+    rows = [
+        {
+            "submission_pk": submission_pk,
+            "position": child.position,
+            "child_pseudonym": pseudo.pseudonym(child.nhs_number) if child.nhs_number else None,
+            "relationship_code": child.relationship[:20],
+            "age_years": child.age_years,
+            "residence": child.residence[:20],
+            "pr_held": child.pr_held[:3],
+            "young_carer": child.young_carer[:3],
+            "early_help": "early-help" in child.help,
+            "child_in_need": "child-in-need" in child.help,
+            "child_protection_plan": "child-protection-plan" in child.help,
+            "looked_after": "looked-after" in child.help or child.residence == "looked-after",
+        }
+        for child in facts.children
+    ]
+    if rows:
+        connection.execute(insert(_CHILDREN), rows)
 
 
-def _insert_resources(session: Session, submission: Submission, stored: dict[str, Any]) -> None:
-    for position, resource_type, resource_id, body in stored_resources(stored, submission.submission_id):
-        session.add(
-            StoredResource(
-                submission_pk=submission.id,
-                position=position,
-                resource_type=resource_type,
-                resource_id=resource_id,
-                # Compact, in the order built (resourceType first), one line: ready for NDJSON export.
-                body=json.dumps(body, ensure_ascii=False, separators=(",", ":")),
-            )
-        )
-    session.flush()
+def _insert_resources(connection: Connection, submission_pk: int, prepared: PreparedReturn) -> None:
+    """The return's resources, each standing alone: one executemany."""
+    rows = [
+        {
+            "submission_pk": submission_pk,
+            "position": position,
+            "resource_type": resource_type,
+            "resource_id": resource_id,
+            # Compact, in the order built (resourceType first), one line: ready for NDJSON export.
+            "body": json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+        }
+        for position, resource_type, resource_id, body in prepared.resources
+    ]
+    if rows:
+        connection.execute(insert(_RESOURCES), rows)
+
+
+def _audit_values(
+    principal: Principal, action: str, target: str, outcome: int, detail: str
+) -> dict[str, Any]:
+    row = audit_row(principal, action, target, outcome, detail)
+    return {
+        "at": row.at,
+        "actor": row.actor,
+        "action": row.action,
+        "target": row.target,
+        "outcome": row.outcome,
+        "detail": row.detail,
+    }
 
 
 def _is_transient(exc: DBAPIError) -> bool:
