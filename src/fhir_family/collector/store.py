@@ -193,14 +193,13 @@ class SubmissionStore:
             [Issue(IssueSeverity.ERROR, IssueType.TRANSIENT, f"Storage contention: {last_error}")],
         )
 
-    def store_many(
-        self, items: list[tuple[PreparedReturn, Principal]]
-    ) -> list[IngestResult | FhirFamilyError]:
+    def store_many(self, items: list[tuple[PreparedReturn, Principal]]) -> list[IngestResult | Exception]:
         """Store many prepared returns in ONE transaction, each inside its own savepoint, so one commit
         (one fsync) serves the batch while each return stays whole-or-nothing on its own: a return that
-        fails rolls back to its savepoint only. A return that lost a race, or a batch the database refused
-        as a whole, is stored again on its own through ``store_prepared``. Results are in input order."""
-        results: list[IngestResult | FhirFamilyError | None] = [None] * len(items)
+        fails rolls back to its savepoint only. A return that lost a race or failed unexpectedly, or a batch
+        the database refused as a whole, is then stored again on its own through ``store_prepared``.
+        One result per item, in input order: the ``IngestResult``, or the exception that refused it."""
+        results: list[IngestResult | Exception | None] = [None] * len(items)
         alone: list[int] = []
         try:
             with self.engine.begin() as connection:
@@ -208,21 +207,27 @@ class SubmissionStore:
                     savepoint = connection.begin_nested()
                     try:
                         results[index] = self._store_once(connection, prepared, principal)
-                        savepoint.commit()
-                    except (IntegrityError, _Retry):
-                        savepoint.rollback()
-                        alone.append(index)
                     except FhirFamilyError as exc:
                         savepoint.rollback()
                         results[index] = exc
-        except (OperationalError, IntegrityError):
+                    except (IntegrityError, _Retry, OperationalError) as exc:
+                        if isinstance(exc, OperationalError) and not _is_transient(exc):
+                            raise
+                        savepoint.rollback()
+                        alone.append(index)
+                    except Exception:  # noqa: BLE001 - retried alone below, where it fails on its own
+                        savepoint.rollback()
+                        alone.append(index)
+                    else:
+                        savepoint.commit()
+        except DBAPIError:
             results = [None] * len(items)
             alone = list(range(len(items)))
         for index in alone:
             prepared, principal = items[index]
             try:
                 results[index] = self.store_prepared(prepared, principal)
-            except FhirFamilyError as exc:
+            except Exception as exc:  # noqa: BLE001 - handed back: the caller reports this item alone
                 results[index] = exc
         return [result for result in results if result is not None]
 
