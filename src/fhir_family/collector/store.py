@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from ..errors import FhirFamilyError
@@ -155,6 +155,26 @@ _SUBMISSIONS = Submission.__table__
 _CHILDREN = ChildFact.__table__
 _RESOURCES = StoredResource.__table__
 _AUDIT = AuditEvent.__table__
+# The hot path's statements, built once: constructing a statement and its cache key per call cost more
+# than SQLite's own work.
+_C = _SUBMISSIONS.c
+_EXISTING = select(_C.content_hash, _C.ods_code, _C.status).where(_C.submission_id == bindparam("sid"))
+_CURRENT_RETURN = select(_C.id, _C.submission_id, _C.bundle_timestamp).where(
+    _C.ods_code == bindparam("ods"),
+    _C.patient_pseudonym == bindparam("patient"),
+    _C.period_start == bindparam("start"),
+    _C.period_end == bindparam("end"),
+    _C.status == CURRENT,
+)
+_SUPERSEDE = (
+    update(_SUBMISSIONS)
+    .where(_C.id == bindparam("pk"), _C.status == CURRENT)
+    .values(status=SUPERSEDED, superseded_by=bindparam("by"))
+)
+_INSERT_SUBMISSION = insert(_SUBMISSIONS)
+_INSERT_CHILDREN = insert(_CHILDREN)
+_INSERT_RESOURCES = insert(_RESOURCES)
+_INSERT_AUDIT = insert(_AUDIT)
 
 
 class SubmissionStore:
@@ -236,15 +256,11 @@ class SubmissionStore:
     ) -> IngestResult:
         facts = prepared.facts
         sid = facts.submission_id
-        existing = connection.execute(
-            select(_SUBMISSIONS.c.content_hash, _SUBMISSIONS.c.ods_code, _SUBMISSIONS.c.status).where(
-                _SUBMISSIONS.c.submission_id == sid
-            )
-        ).first()
+        existing = connection.execute(_EXISTING, {"sid": sid}).first()
         if existing is not None:
             if existing.content_hash == prepared.content_hash and existing.ods_code == facts.ods_code:
                 connection.execute(
-                    insert(_AUDIT),
+                    _INSERT_AUDIT,
                     _audit_values(principal, "submit", sid, 200, "resend of a stored submission: no change"),
                 )
                 return IngestResult(sid, False, existing.status, (), transaction_response(prepared, False))
@@ -265,13 +281,8 @@ class SubmissionStore:
             )
         patient = self.pseudonymiser.pseudonym(facts.nhs_number)
         current = connection.execute(
-            select(_SUBMISSIONS.c.id, _SUBMISSIONS.c.submission_id, _SUBMISSIONS.c.bundle_timestamp).where(
-                _SUBMISSIONS.c.ods_code == facts.ods_code,
-                _SUBMISSIONS.c.patient_pseudonym == patient,
-                _SUBMISSIONS.c.period_start == facts.period_start,
-                _SUBMISSIONS.c.period_end == facts.period_end,
-                _SUBMISSIONS.c.status == CURRENT,
-            )
+            _CURRENT_RETURN,
+            {"ods": facts.ods_code, "patient": patient, "start": facts.period_start, "end": facts.period_end},
         ).first()
         status, superseded_by, superseded = CURRENT, None, ()
         if current is not None:
@@ -279,37 +290,34 @@ class SubmissionStore:
                 # A later return is already current: keep this one as history only.
                 status, superseded_by = SUPERSEDED, current.submission_id
             else:
-                changed = connection.execute(
-                    update(_SUBMISSIONS)
-                    .where(_SUBMISSIONS.c.id == current.id, _SUBMISSIONS.c.status == CURRENT)
-                    .values(status=SUPERSEDED, superseded_by=sid)
-                ).rowcount
+                changed = connection.execute(_SUPERSEDE, {"pk": current.id, "by": sid}).rowcount
                 if changed != 1:
                     raise _Retry()
                 superseded = (current.submission_id,)
         submission_pk = connection.execute(
-            insert(_SUBMISSIONS).values(
-                submission_id=sid,
-                ods_code=facts.ods_code,
-                patient_pseudonym=patient,
-                period_start=facts.period_start,
-                period_end=facts.period_end,
-                report_month=facts.report_month,
-                parental_status=facts.parental_status,
-                children_in_household=facts.children_in_household,
-                expecting_child=facts.expecting_child,
-                bundle_timestamp=facts.timestamp,
-                received_at=datetime.now(UTC),
-                status=status,
-                superseded_by=superseded_by,
-                content_hash=prepared.content_hash,
-                bundle_json=prepared.bundle_json,
-            )
+            _INSERT_SUBMISSION,
+            {
+                "submission_id": sid,
+                "ods_code": facts.ods_code,
+                "patient_pseudonym": patient,
+                "period_start": facts.period_start,
+                "period_end": facts.period_end,
+                "report_month": facts.report_month,
+                "parental_status": facts.parental_status,
+                "children_in_household": facts.children_in_household,
+                "expecting_child": facts.expecting_child,
+                "bundle_timestamp": facts.timestamp,
+                "received_at": datetime.now(UTC),
+                "status": status,
+                "superseded_by": superseded_by,
+                "content_hash": prepared.content_hash,
+                "bundle_json": prepared.bundle_json,
+            },
         ).inserted_primary_key[0]
         _insert_children(connection, submission_pk, facts, self.pseudonymiser)
         _insert_resources(connection, submission_pk, prepared)
         detail = f"stored as {status}" + (f"; supersedes {', '.join(superseded)}" if superseded else "")
-        connection.execute(insert(_AUDIT), _audit_values(principal, "submit", sid, 201, detail))
+        connection.execute(_INSERT_AUDIT, _audit_values(principal, "submit", sid, 201, detail))
         return IngestResult(sid, True, status, superseded, transaction_response(prepared, True))
 
     # -- reads -------------------------------------------------------------------------------------------
@@ -380,7 +388,7 @@ def _insert_children(
         for child in facts.children
     ]
     if rows:
-        connection.execute(insert(_CHILDREN), rows)
+        connection.execute(_INSERT_CHILDREN, rows)
 
 
 def _insert_resources(connection: Connection, submission_pk: int, prepared: PreparedReturn) -> None:
@@ -397,7 +405,7 @@ def _insert_resources(connection: Connection, submission_pk: int, prepared: Prep
         for position, resource_type, resource_id, body in prepared.resources
     ]
     if rows:
-        connection.execute(insert(_RESOURCES), rows)
+        connection.execute(_INSERT_RESOURCES, rows)
 
 
 def _audit_values(
