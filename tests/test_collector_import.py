@@ -196,3 +196,9 @@ def test_a_job_larger_than_a_batch_reports_every_line_in_order(setup, monkeypatc
     result = wait_done(client, path, tokens["RXA"])
     assert [o["line"] for o in result["outcomes"]] == list(range(1, len(lines) + 1))
     assert [o["status"] for o in result["outcomes"]] == [201] * len(records) + [400]
+
+
+def test_a_whole_month_fits_one_import_by_default(setup):
+    app, _collector, _tokens = setup
+    month_of_returns = 1_000_000 * 4_700  # ~4.7 KB of NDJSON per return
+    assert app.config["MAX_CONTENT_LENGTH"] > month_of_returns
