@@ -13,14 +13,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from fhir_family.errors import InputError
+
 VERSIONS = frozenset(
     {"2.1", "2.2", "2.3", "2.3.1", "2.4", "2.5", "2.5.1", "2.6", "2.7", "2.7.1", "2.8", "2.8.1", "2.8.2"}
 )
 """The HL7 v2 versions a message may declare in MSH-12 (empty: unstated, read as 2.5)."""
 
 
-class Er7Error(ValueError):
-    """The text is not an ER7 message this reader can split."""
+class Er7Error(InputError):
+    """The text is not an ER7 message this reader can split (the mapping reports it as ``FF-HL7-PARSE``)."""
+
+    message_id = "FF-HL7-PARSE"
 
 
 @dataclass(frozen=True)
