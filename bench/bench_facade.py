@@ -5,9 +5,11 @@ Rows:
 - ``facade: map+validate JSON payload``: text of examples/ehr/json/mother-two-children.json -> parse,
   schema check, build_bundle, full validation (what POST /ehr/json does besides HTTP), median of rounds;
 - ``facade: map+validate HL7 v2 message``: the A04 example (PID, PV1, three NK1, ZFC, ZPS), same path;
-- ``facade: POST /ehr/json requests/s``: a real ``fhir-family serve`` (gunicorn, 2 workers) on an ephemeral
-  loopback port, driven by 4 client threads each with its own ``requests.Session``, bounded to 2 s or 500
-  requests, whichever comes first; every answer must be a 200 Bundle or the row is not reported.
+- ``facade: POST /ehr/json`` and ``/ehr/hl7v2``, requests/s and p99: a real ``fhir-family serve`` (gunicorn,
+  2 workers x 4 threads) on a loopback port (``BENCH_PORT_BASE`` + 100, else one the OS chooses), driven by
+  ``wrk`` (Debian's; 2 threads, 8 connections, ``BENCH_LOAD_SECONDS`` each), or, without wrk, by 8 Python
+  client threads (which share the cores with the server and so measure less); median of ``BENCH_REPEATS``
+  runs with the endpoints interleaved; any non-2xx answer fails the row.
 
 The first two are compared with ``fhir.resources`` R4B merely parsing and re-serialising the Bundle produced,
 timed interleaved in the same run (the project's baseline for "validation is cheap").
@@ -15,10 +17,14 @@ timed interleaved in the same run (the project's baseline for "validation is che
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -34,9 +40,11 @@ from fhir_family.mapping.pipeline import MappingPipeline
 
 ROUNDS = 200
 TIME_BUDGET_S = 6.0
-LOAD_SECONDS = 2.0
-LOAD_MAX_REQUESTS = 500
-CLIENT_THREADS = 4
+LOAD_SECONDS = float(os.environ.get("BENCH_LOAD_SECONDS", "3"))
+CONNECTIONS = 8
+WORKERS = 2
+THREADS = 4
+REPEATS = int(os.environ.get("BENCH_REPEATS", "3"))
 BASELINE = "fhir.resources R4B parse + serialise"
 
 
@@ -83,10 +91,17 @@ def _mapping_rows() -> list[Row]:
     return rows
 
 
+def _port() -> int:
+    """``BENCH_PORT_BASE`` + 100 when set (bench_month uses base, base+1, ...), else 0: the OS chooses."""
+    base = os.environ.get("BENCH_PORT_BASE")
+    return int(base) + 100 if base else 0
+
+
 def _start_server() -> tuple[subprocess.Popen, int]:
     cli = Path(sys.executable).with_name("fhir-family")
     process = subprocess.Popen(
-        [str(cli), "serve", "--port", "0", "--workers", "2", "--no-access-log"],
+        [str(cli), "serve", "--port", str(_port()), "--workers", str(WORKERS), "--threads", str(THREADS),
+         "--no-access-log"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -106,50 +121,102 @@ def _start_server() -> tuple[subprocess.Popen, int]:
     raise RuntimeError("fhir-family serve did not start")
 
 
-def _load_row() -> Row:
-    process, port = _start_server()
-    url = f"http://127.0.0.1:{port}/ehr/json"
-    body = (examples_dir() / "ehr" / "json" / "mother-two-children.json").read_bytes()
-    headers = {"Content-Type": "application/json"}
+def _wrk(url: str, body: bytes, content_type: str) -> tuple[float, float]:
+    """Requests/s and p99 latency (ms) from wrk; every answer must be 2xx."""
+    with tempfile.TemporaryDirectory(prefix="ff-bench-wrk-") as tmp:
+        script = Path(tmp) / "post.lua"
+        script.write_text(
+            'wrk.method = "POST"\n'
+            f'wrk.headers["Content-Type"] = "{content_type}"\n'
+            f"wrk.body = {json.dumps(body.decode('utf-8'))}\n",
+            encoding="utf-8",
+        )
+        result = subprocess.run(
+            ["wrk", "-t", "2", "-c", str(CONNECTIONS), "-d", f"{LOAD_SECONDS:.0f}s", "--latency", "-s",
+             str(script), url],
+            capture_output=True, text=True, check=True, timeout=LOAD_SECONDS + 60,
+        )
+    out = result.stdout
+    if "Non-2xx" in out or "Socket errors" in out:
+        raise RuntimeError(f"wrk saw failed requests:\n{out}")
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    value, unit = re.search(r"99%\s+([\d.]+)(us|ms|s)", out).groups()
+    p99 = float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    return rate, p99
+
+
+def _python_client(url: str, body: bytes, content_type: str) -> tuple[float, float]:
+    """The fallback load generator: CONNECTIONS Python threads, each with its own ``requests.Session``
+    (measured at ~0.65x what wrk drives from the same server: the client shares the 2 cores)."""
+    headers = {"Content-Type": content_type}
     lock = threading.Lock()
-    counts = {"sent": 0, "ok": 0}
+    latencies: list[float] = []
+    failed = [0]
+    deadline = time.perf_counter() + LOAD_SECONDS
+
+    def client() -> None:
+        with requests.Session() as session:
+            while time.perf_counter() < deadline:
+                start = time.perf_counter()
+                response = session.post(url, data=body, headers=headers, timeout=30)
+                with lock:
+                    latencies.append(time.perf_counter() - start)
+                    failed[0] += response.status_code != 200
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=client) for _ in range(CONNECTIONS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    if failed[0]:
+        raise RuntimeError(f"{failed[0]} of {len(latencies)} requests were not 200")
+    latencies.sort()
+    return len(latencies) / elapsed, latencies[int(len(latencies) * 0.99) - 1] * 1000
+
+
+def _load_rows() -> list[Row]:
+    """Requests/s and p99 of POST /ehr/json and /ehr/hl7v2 against a real ``fhir-family serve``, the median
+    of ``REPEATS`` runs, the two endpoints interleaved."""
+    generator = _wrk if shutil.which("wrk") else _python_client
+    if generator is _python_client:
+        print("bench_facade: wrk not found (apt-get install wrk); using the Python client", file=sys.stderr)
+    process, port = _start_server()
+    ehr = examples_dir() / "ehr"
+    targets = {
+        "/ehr/json": ((ehr / "json" / "mother-two-children.json").read_bytes(), "application/json"),
+        "/ehr/hl7v2": (
+            (ehr / "hl7v2" / "a04-register-mother-two-children.hl7").read_bytes(),
+            "application/hl7-v2",
+        ),
+    }
+    figures: dict[str, list[tuple[float, float]]] = {path: [] for path in targets}
     try:
-        with (
-            requests.Session() as warm
-        ):  # one request per worker before timing: connections, first-call paths
-            for _ in range(4):
-                warm.post(url, data=body, headers=headers, timeout=30).raise_for_status()
-        deadline = time.perf_counter() + LOAD_SECONDS
-
-        def client() -> None:
-            with requests.Session() as session:
-                while time.perf_counter() < deadline:
-                    with lock:
-                        if counts["sent"] >= LOAD_MAX_REQUESTS:
-                            return
-                        counts["sent"] += 1
-                    response = session.post(url, data=body, headers=headers, timeout=30)
-                    if response.status_code == 200:
-                        with lock:
-                            counts["ok"] += 1
-
-        started = time.perf_counter()
-        threads = [threading.Thread(target=client) for _ in range(CLIENT_THREADS)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        elapsed = time.perf_counter() - started
+        with requests.Session() as warm:  # each worker's first-call paths before timing
+            for path, (body, content_type) in targets.items():
+                for _ in range(2 * WORKERS):
+                    warm.post(f"http://127.0.0.1:{port}{path}", data=body,
+                              headers={"Content-Type": content_type}, timeout=30).raise_for_status()
+        for _ in range(REPEATS):
+            for path, (body, content_type) in targets.items():
+                figures[path].append(generator(f"http://127.0.0.1:{port}{path}", body, content_type))
     finally:
         process.terminate()
         try:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
-    if counts["ok"] != counts["sent"]:
-        raise RuntimeError(f"{counts['sent'] - counts['ok']} of {counts['sent']} requests were not 200")
-    return Row("facade: POST /ehr/json requests/s", counts["ok"] / elapsed, "req/s", lower_is_better=False)
+    client = "wrk" if generator is _wrk else "Python client"
+    rows = []
+    for path, target in (("/ehr/json", 1000.0), ("/ehr/hl7v2", 500.0)):
+        rate = statistics.median(r for r, _ in figures[path])
+        p99 = statistics.median(p for _, p in figures[path])
+        rows.append(Row(f"facade: POST {path}, {CONNECTIONS} conn ({client})", rate, "req/s", "target",
+                        target, lower_is_better=False))
+        rows.append(Row(f"facade: POST {path} p99", p99, "ms"))
+    return rows
 
 
 def run() -> list[Row]:
-    return [*_mapping_rows(), _load_row()]
+    return [*_mapping_rows(), *_load_rows()]

@@ -71,13 +71,13 @@ def test_import_reports_an_outcome_per_line(setup):
 def test_import_status_is_202_with_progress_while_running(setup, monkeypatch):
     app, collector, tokens = setup
     release = threading.Event()
-    original = Collector.submit
+    original = Collector.prepare
 
-    def slow_submit(self, bundle, principal):
+    def slow_prepare(self, bundle, principal):
         release.wait(30)
         return original(self, bundle, principal)
 
-    monkeypatch.setattr(Collector, "submit", slow_submit)
+    monkeypatch.setattr(Collector, "prepare", slow_prepare)
     record = next(r for r in synthetic_month(patients_per_provider=1) if r.ods_code == "RXA")
     client = app.test_client()
     started = client.post("/$import", data=json.dumps(build_bundle(record)), headers=auth(tokens["RXA"]))
@@ -138,3 +138,69 @@ def test_a_line_that_is_not_utf8_fails_alone_and_the_spooled_body_is_deleted(set
     assert [(o["line"], o["status"]) for o in result["outcomes"]] == [(1, 201), (2, 400), (3, 201)]
     assert "UTF-8" in result["outcomes"][1]["outcome"]["issue"][0]["diagnostics"]
     assert set(Path(tempfile.gettempdir()).glob("ff-import-*")) == before
+
+
+def test_a_batch_keeps_each_line_atomic_alone_and_stores_outcomes_as_rows(setup, monkeypatch):
+    """Lines share one transaction (a savepoint each): a line failing half-way through its inserts leaves
+    nothing of itself, its neighbours are stored, a conflicting resend fails alone, and the outcomes are rows
+    of import_outcomes, not one document held in memory."""
+    from sqlalchemy import func, select
+
+    from fhir_family.collector import store as store_module
+    from fhir_family.collector.schema import ChildFact, ImportOutcome, StoredResource, Submission
+
+    app, collector, tokens = setup
+    records = [r for r in synthetic_month(patients_per_provider=5) if r.ods_code == "RXA"]
+    bundles = [build_bundle(r) for r in records]
+    conflicting = json.loads(json.dumps(bundles[0]))
+    # different content under the same id (a timestamp alone would be the same return assembled again)
+    patient = next(e["resource"] for e in conflicting["entry"] if e["resource"]["resourceType"] == "Patient")
+    patient["gender"] = "male" if patient["gender"] != "male" else "female"
+    original = store_module._insert_resources
+
+    def explode_on_third(connection, submission_pk, prepared):
+        if prepared.facts.submission_id == bundles[2]["identifier"]["value"]:
+            raise RuntimeError("disk on fire")
+        return original(connection, submission_pk, prepared)
+
+    monkeypatch.setattr(store_module, "_insert_resources", explode_on_third)
+    lines = [json.dumps(b) for b in bundles] + [json.dumps(conflicting)]
+    client = app.test_client()
+    started = client.post("/$import", data="\n".join(lines), headers=auth(tokens["RXA"]))
+    path = "/" + started.headers["Content-Location"].split("://", 1)[1].split("/", 1)[1]
+    result = wait_done(client, path, tokens["RXA"])
+    assert [o["status"] for o in result["outcomes"]] == [201, 201, 500, 201, 201, 409]
+    assert "disk on fire" not in json.dumps(result)
+    assert result["summary"] == {"lines": 6, "accepted": 4, "rejected": 2}
+    with collector.sessions() as session:
+        stored = set(session.scalars(select(Submission.submission_id)))
+        children = session.scalar(select(func.count()).select_from(ChildFact))
+        resources = session.scalar(select(func.count()).select_from(StoredResource))
+        orphans = session.scalar(
+            select(func.count()).select_from(ChildFact).where(~ChildFact.submission_pk.in_(select(Submission.id)))
+        )
+        rows = session.scalar(select(func.count()).select_from(ImportOutcome))
+    assert stored == {bundles[i]["identifier"]["value"] for i in (0, 1, 3, 4)}
+    assert orphans == 0 and children > 0 and resources > 0
+    assert rows == 6
+
+
+def test_a_job_larger_than_a_batch_reports_every_line_in_order(setup, monkeypatch):
+    from fhir_family.collector import bulk
+
+    monkeypatch.setattr(bulk, "BATCH_LINES", 3)
+    app, _collector, tokens = setup
+    records = [r for r in synthetic_month(patients_per_provider=8) if r.ods_code == "RXA"]
+    lines = [json.dumps(build_bundle(r)) for r in records] + ["{broken"]
+    client = app.test_client()
+    started = client.post("/$import", data="\n".join(lines), headers=auth(tokens["RXA"]))
+    path = "/" + started.headers["Content-Location"].split("://", 1)[1].split("/", 1)[1]
+    result = wait_done(client, path, tokens["RXA"])
+    assert [o["line"] for o in result["outcomes"]] == list(range(1, len(lines) + 1))
+    assert [o["status"] for o in result["outcomes"]] == [201] * len(records) + [400]
+
+
+def test_a_whole_month_fits_one_import_by_default(setup):
+    app, _collector, _tokens = setup
+    month_of_returns = 1_000_000 * 4_700  # ~4.7 KB of NDJSON per return
+    assert app.config["MAX_CONTENT_LENGTH"] > month_of_returns

@@ -32,3 +32,30 @@ def test_every_failure_is_an_input_error_naming_where(
     assert problem in issue["diagnostics"] and location in issue["diagnostics"]
     assert issue["details"]["coding"][0]["code"] == "FF-TEST"
     assert raised.value.http_status == 400
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"resourceType":"Patient","name":[{"family":"Ó Briain"}],"multipleBirthInteger":2}',
+        '{"value": 123456789012345678901234567890}',  # past 64 bits: orjson refuses, json reads it
+        '{"value": NaN}',
+        '{"a": 1, "a": 2}',
+        '{"decimal": 0.1000000000000000055511151231257827}',
+    ],
+)
+def test_fast_reading_accepts_and_returns_exactly_what_json_does(text):
+    import json
+
+    assert repr(parse_json(text, "FF-TEST")) == repr(json.loads(text))  # repr: NaN != NaN
+
+
+def test_compact_writing_matches_json_for_a_fhir_resource_and_falls_back_for_what_orjson_refuses():
+    import json
+
+    from fhir_family.jsontext import dumps_compact
+
+    resource = {"resourceType": "Patient", "name": [{"family": "Ó Briain"}], "active": True, "x": None}
+    assert dumps_compact(resource) == json.dumps(resource, ensure_ascii=False, separators=(",", ":"))
+    huge = {"value": 2**80}
+    assert dumps_compact(huge) == '{"value":1208925819614629174706176}'

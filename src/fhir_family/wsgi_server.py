@@ -4,6 +4,13 @@ file, never Flask's development server.
 ``fhir-family serve`` (the facade) builds its app in the master and preloads the validator before forking, so
 workers share the loaded definitions; ``fhir-family collector`` builds the app in each worker so every worker
 opens its own database connections; ``fhir-family up`` runs both commands as child processes.
+
+Layout on a 2-core machine (measured in ``bench/``; docs/performance.md): the work per request is Python CPU
+(mapping, validation), so throughput comes from processes, one per core, not from threads, which share one
+core under the GIL. The facade runs 2 workers x 4 threads: 2 processes keep both cores busy, the threads
+overlap reading and writing sockets. The collector runs 1 worker x 8 threads by default; for a month-end
+``$import`` give it ``--workers 2``: each worker runs its own import jobs, so two providers' files validate
+on both cores while the database serialises only the batched commits.
 """
 
 from __future__ import annotations

@@ -43,8 +43,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     config = dict(config or {})
     settings = CollectorSettings.from_config(config)
     app = Flask(__name__)
-    # One return is small; a month-end $import file is not.
-    app.config["MAX_CONTENT_LENGTH"] = int(config.get("MAX_CONTENT_LENGTH", 512 * 1024 * 1024))
+    # One return is small; a month-end $import file is not (1M returns ~4.7 GB): it is spooled to disk in
+    # chunks, never held in memory, so the limit is about disk, not RAM.
+    app.config["MAX_CONTENT_LENGTH"] = int(config.get("MAX_CONTENT_LENGTH", 8 * 1024 * 1024 * 1024))
     app.config["BUNDLE_MAX_CONTENT_LENGTH"] = int(config.get("BUNDLE_MAX_CONTENT_LENGTH", 5 * 1024 * 1024))
     app.json.sort_keys = False  # type: ignore[attr-defined]
     collector = Collector(settings, validator=config.get("VALIDATOR"), engine=config.get("ENGINE"))

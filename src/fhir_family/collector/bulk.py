@@ -1,11 +1,14 @@
 """Bulk ``$import``: an NDJSON file of national-return bundles (one per line) for month-end loads.
 
 ``POST /$import`` answers 202 at once with ``Content-Location: /$import-status/{job}``; a background thread
-runs
-every line through the same ``Collector.submit`` as a single POST (so each line is validated, authorised,
-audited and stored atomically on its own, and a bad line never stops the rest). ``GET`` on the status URL
-answers 202 with ``X-Progress`` while running and 200 with one outcome per line when done. Job status is kept
-in the database, so any worker process can answer it.
+runs every line through the same two halves as a single POST (``Collector.prepare``: authorise, validate,
+pseudonymise; then the store), so each line is validated, authorised, audited and stored atomically on its
+own, and a bad line never stops the rest. Lines go to the database in batches of ``BATCH_LINES``: one
+transaction per batch with a savepoint per line (``SubmissionStore.store_many``), so a commit serves many
+returns. The body is spooled to a file in chunks and read line by line, and each batch's outcomes are
+written to ``import_outcomes`` as it ends, so a job's memory does not grow with its size. ``GET`` on the
+status URL answers 202 with ``X-Progress`` while running and 200 with one outcome per line when done,
+streamed from the database. Job status is kept in the database, so any worker process can answer it.
 """
 
 from __future__ import annotations
@@ -22,23 +25,27 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, request
+from sqlalchemy import insert, select, update
 
 from fhir_family import messages as msg
 
 from ..errors import FhirFamilyError, InputError
 from ..jsontext import parse_json
 from ..outcome import Issue, IssueSeverity, IssueType, operation_outcome
+from .database import READ_ONLY
 from .http import collector, fhir_response, not_found, require
 from .pseudonym import redact_numbers
-from .schema import ImportJob
+from .schema import ImportJob, ImportOutcome
 from .service import Collector, forbidden
+from .store import PreparedReturn
 from .tokens import PROVIDER, Principal
 
 log = logging.getLogger(__name__)
 
 bulk_api = Blueprint("collector_bulk", __name__)
 IN_PROGRESS, COMPLETED, FAILED = "in-progress", "completed", "failed"
-_PROGRESS_EVERY = 25
+BATCH_LINES = 200
+"""Lines per database transaction: one commit per batch; each line still its own savepoint."""
 
 _executors: dict[int, ThreadPoolExecutor] = {}
 
@@ -76,42 +83,22 @@ def start_import(
     return job_id
 
 
-def _line_outcome(collector: Collector, principal: Principal, number: int, text: str) -> dict[str, Any]:
-    submission_id = None
-    try:
-        bundle = parse_json(text, msg.COLLECTOR_NOT_JSON, first_line=number)
-        if isinstance(bundle, dict) and isinstance(bundle.get("identifier"), dict):
-            submission_id = bundle["identifier"].get("value")
-        result = collector.submit(bundle, principal)
-        return {
-            "line": number,
-            "submissionId": result.submission_id,
-            "status": 201 if result.created else 200,
-            "submissionStatus": result.status,
-        }
-    except FhirFamilyError as exc:
-        return {
-            "line": number,
-            "submissionId": submission_id,
-            "status": exc.http_status,
-            "outcome": exc.outcome,
-        }
-    except Exception:  # noqa: BLE001 - one broken line must not stop the job; logged for the operator
-        log.exception("import line %s failed", number)
-        return {
-            "line": number,
-            "submissionId": submission_id,
-            "status": 500,
-            "outcome": operation_outcome(
-                [
-                    Issue(
-                        IssueSeverity.FATAL,
-                        IssueType.EXCEPTION,
-                        "The collector failed on this line; resend it",
-                    )
-                ]
-            ),
-        }
+def _error_outcome(number: int, submission_id: Any, exc: Exception) -> dict[str, Any]:
+    if isinstance(exc, FhirFamilyError):
+        status, outcome = exc.http_status, exc.outcome
+        return {"line": number, "submissionId": submission_id, "status": status, "outcome": outcome}
+    # One broken line must not stop the job; logged for the operator, no internals to the client.
+    log.error("import line %s failed", number, exc_info=exc)
+    issue = Issue(IssueSeverity.FATAL, IssueType.EXCEPTION, "The collector failed on this line; resend it")
+    outcome = operation_outcome([issue])
+    return {"line": number, "submissionId": submission_id, "status": 500, "outcome": outcome}
+
+
+def _not_utf8(number: int) -> dict[str, Any]:
+    issue = Issue(
+        IssueSeverity.ERROR, IssueType.STRUCTURE, f"Line {number} is not UTF-8", None, msg.COLLECTOR_NOT_UTF8
+    )
+    return {"line": number, "submissionId": None, "status": 400, "outcome": operation_outcome([issue])}
 
 
 def _lines(spool: Path) -> Iterator[tuple[int, str | None]]:
@@ -126,58 +113,130 @@ def _lines(spool: Path) -> Iterator[tuple[int, str | None]]:
                 yield number, None
 
 
-def line_outcomes(collector: Collector, principal: Principal, spool: Path) -> Iterator[dict[str, Any]]:
-    """Each non-blank line of an NDJSON file through ``Collector.submit`` on its own, in order: the one
-    ingest path of ``$import`` and of MESH messages. Yields ``{line, submissionId, status, ...}`` per line."""
-    for number, text in _lines(spool):
+def _batch_outcomes(
+    collector: Collector, principal: Principal, batch: list[tuple[int, str | None]]
+) -> list[dict[str, Any]]:
+    """The outcomes of a batch of lines, in order: each line prepared on its own, the prepared ones stored
+    in one transaction (a savepoint each)."""
+    outcomes: list[dict[str, Any]] = []
+    pending: list[tuple[int, int, PreparedReturn]] = []
+    for number, text in batch:
         if text is None:
-            issue = Issue(
-                IssueSeverity.ERROR,
-                IssueType.STRUCTURE,
-                f"Line {number} is not UTF-8",
-                None,
-                msg.COLLECTOR_NOT_UTF8,
-            )
-            yield {"line": number, "submissionId": None, "status": 400, "outcome": operation_outcome([issue])}
-        else:
-            yield _line_outcome(collector, principal, number, text)
+            outcomes.append(_not_utf8(number))
+            continue
+        submission_id = None
+        try:
+            bundle = parse_json(text, msg.COLLECTOR_NOT_JSON, first_line=number)
+            if isinstance(bundle, dict) and isinstance(bundle.get("identifier"), dict):
+                submission_id = bundle["identifier"].get("value")
+            prepared = collector.prepare(bundle, principal)
+        except Exception as exc:  # noqa: BLE001 - the line's outcome; the others go on
+            outcomes.append(_error_outcome(number, submission_id, exc))
+            continue
+        pending.append((len(outcomes), number, prepared))
+        outcomes.append({})
+    if pending:
+        results = collector.store.store_many([(prepared, principal) for _slot, _number, prepared in pending])
+        for (slot, number, prepared), result in zip(pending, results, strict=True):
+            sid = prepared.facts.submission_id
+            if isinstance(result, Exception):
+                if isinstance(result, FhirFamilyError):
+                    collector.audit(principal, "submit", sid, result.http_status, str(result))
+                outcomes[slot] = _error_outcome(number, sid, result)
+            else:
+                outcomes[slot] = {
+                    "line": number,
+                    "submissionId": result.submission_id,
+                    "status": 201 if result.created else 200,
+                    "submissionStatus": result.status,
+                }
+    return outcomes
+
+
+def line_batches(
+    collector: Collector, principal: Principal, spool: Path, size: int | None = None
+) -> Iterator[list[dict[str, Any]]]:
+    """The outcomes of an NDJSON file's non-blank lines, a batch at a time, in order: the one ingest path of
+    ``$import`` and of MESH messages. Each outcome is ``{line, submissionId, status, ...}``."""
+    size = size or BATCH_LINES
+    batch: list[tuple[int, str | None]] = []
+    for item in _lines(spool):
+        batch.append(item)
+        if len(batch) >= size:
+            yield _batch_outcomes(collector, principal, batch)
+            batch = []
+    if batch:
+        yield _batch_outcomes(collector, principal, batch)
+
+
+def line_outcomes(collector: Collector, principal: Principal, spool: Path) -> Iterator[dict[str, Any]]:
+    """Each non-blank line's outcome, in order (``line_batches`` flattened)."""
+    for batch in line_batches(collector, principal, spool):
+        yield from batch
 
 
 def _run_job(collector: Collector, principal: Principal, job_id: str, spool: Path, request_url: str) -> None:
-    outcomes: list[dict[str, Any]] = []
-    accepted = rejected = 0
+    processed = accepted = rejected = 0
     try:
-        for outcome in line_outcomes(collector, principal, spool):
-            outcomes.append(outcome)
-            if outcome["status"] in (200, 201):
-                accepted += 1
-            else:
-                rejected += 1
-            if len(outcomes) % _PROGRESS_EVERY == 0:
-                _update(collector, job_id, processed=len(outcomes), accepted=accepted, rejected=rejected)
+        for outcomes in line_batches(collector, principal, spool):
+            processed += len(outcomes)
+            good = sum(1 for outcome in outcomes if outcome["status"] in (200, 201))
+            accepted += good
+            rejected += len(outcomes) - good
+            rows = [
+                # Validator diagnostics may quote what was sent: mask anything shaped like an NHS number.
+                {"job_id": job_id, "line": item["line"], "body": redact_numbers(json.dumps(item))}
+                for item in outcomes
+            ]
+            with collector.engine.begin() as connection:
+                connection.execute(insert(ImportOutcome.__table__), rows)
+                connection.execute(
+                    update(ImportJob.__table__)
+                    .where(ImportJob.__table__.c.id == job_id)
+                    .values(processed=processed, accepted=accepted, rejected=rejected)
+                )
         status = COMPLETED
     except Exception:  # noqa: BLE001 - the job must end in a terminal state the client can see
         log.exception("import job %s failed", job_id)
         status = FAILED
     finally:
         spool.unlink(missing_ok=True)  # it holds raw NHS numbers: gone as soon as the job ends
-    document = {
+    head = {
         "transactionTime": datetime.now(UTC).isoformat(),
         "request": request_url,
-        "summary": {"lines": len(outcomes), "accepted": accepted, "rejected": rejected},
-        "outcomes": outcomes,
+        "summary": {"lines": processed, "accepted": accepted, "rejected": rejected},
     }
     _update(
         collector,
         job_id,
-        processed=len(outcomes),
+        processed=processed,
         accepted=accepted,
         rejected=rejected,
         status=status,
         finished_at=datetime.now(UTC),
-        # Validator diagnostics may quote what was sent: mask anything shaped like an NHS number.
-        outcomes_json=redact_numbers(json.dumps(document, ensure_ascii=False)),
+        outcomes_json=json.dumps(head, ensure_ascii=False),
     )
+
+
+def _result_document(collector: Collector, job_id: str, head_json: str) -> Iterator[str]:
+    """The finished job's document, streamed: its head, then the outcome rows a thousand at a time."""
+    head = json.loads(head_json)
+    if "outcomes" in head:  # a job finished before migration 0004 kept the whole document
+        yield head_json
+        return
+    yield head_json[:-1] + ', "outcomes": ['
+    query = (
+        select(ImportOutcome.__table__.c.body)
+        .where(ImportOutcome.__table__.c.job_id == job_id)
+        .order_by(ImportOutcome.__table__.c.line)
+    )
+    with collector.engine.connect().execution_options(**READ_ONLY, yield_per=1000) as connection:
+        first = True
+        for partition in connection.execute(query).partitions():
+            text = ",".join(row.body for row in partition)
+            yield text if first else "," + text
+            first = False
+    yield "]}"
 
 
 def _spool_body() -> tuple[Path, int]:
@@ -234,4 +293,7 @@ def import_status(job_id: str) -> Response:
         return Response(
             status=202, headers={"X-Progress": f"{job.processed} of {job.total} lines", "Retry-After": "1"}
         )
-    return Response(job.outcomes_json or "{}", 200, content_type="application/json")
+    if not job.outcomes_json:
+        return Response("{}", 200, content_type="application/json")
+    document = _result_document(collector(), job_id, job.outcomes_json)
+    return Response(document, 200, content_type="application/json")

@@ -14,7 +14,6 @@ builds them with the project's bundle builder, whose output the guide's tests va
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from itertools import islice
@@ -27,7 +26,7 @@ from ..errors import FhirFamilyError
 from .audit import audit_row
 from .facts import extract
 from .schema import CURRENT, ChildFact, StoredResource, Submission
-from .store import SubmissionStore, canonical_json, child_fact_values, resource_values, submission_values
+from .store import SubmissionStore, child_fact_values, prepare_return, resource_values, submission_values
 
 
 class BulkLoadError(FhirFamilyError):
@@ -53,19 +52,18 @@ def _load_batch(store: SubmissionStore, batch: list[dict[str, Any]], actor: str)
     submissions, children, resources = [], [], []
     for bundle in batch:
         facts = extract(bundle)
-        stored = store.pseudonymiser.pseudonymise_bundle(bundle)
-        content_hash = hashlib.sha256(canonical_json(stored).encode("utf-8")).hexdigest()
+        prepared = prepare_return(bundle, facts, store.pseudonymiser)
         patient = store.pseudonymiser.pseudonym(facts.nhs_number)
         submissions.append(
             {
-                **submission_values(facts, stored, content_hash, patient),
+                **submission_values(prepared, patient),
                 "received_at": now,
                 "status": CURRENT,
                 "superseded_by": None,
             }
         )
         children.append(child_fact_values(facts, store.pseudonymiser))
-        resources.append(resource_values(stored, facts.submission_id))
+        resources.append(resource_values(prepared))
     first = submissions[0]["submission_id"]
     try:
         with store.sessions.begin() as session:

@@ -172,6 +172,19 @@ class ImportJob(Base):
     accepted: Mapped[int] = mapped_column(Integer, default=0)
     rejected: Mapped[int] = mapped_column(Integer, default=0)
     outcomes_json: Mapped[str | None] = mapped_column(Text)
+    """When finished: the result document's head (time, request, summary); the per-line outcomes are rows of
+    ``import_outcomes``. (Jobs from before migration 0004 hold the whole document here.)"""
+
+
+class ImportOutcome(Base):
+    """One line's outcome of an ``$import`` job, stored as the batch holding it ends, so a job's memory does
+    not grow with its size; redacted JSON (validator diagnostics may quote what was sent)."""
+
+    __tablename__ = "import_outcomes"
+
+    job_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    line: Mapped[int] = mapped_column(Integer, primary_key=True)
+    body: Mapped[str] = mapped_column(Text)
 
 
 class MeshMailbox(Base):

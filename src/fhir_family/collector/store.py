@@ -19,9 +19,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
-from sqlalchemy.orm import Session
 
 from fhir_family import messages as msg
 
@@ -31,7 +30,7 @@ from .audit import audit_row
 from .database import session_factory
 from .facts import ReturnFacts, resources
 from .pseudonym import Pseudonymiser
-from .schema import CURRENT, SUPERSEDED, ChildFact, StoredResource, Submission
+from .schema import CURRENT, SUPERSEDED, AuditEvent, ChildFact, StoredResource, Submission
 from .tokens import Principal
 
 MAX_ATTEMPTS = 8
@@ -113,27 +112,51 @@ def _resolve_references(node: Any, ids: dict[str, str]) -> Any:
     return node
 
 
-def transaction_response(bundle: dict[str, Any], submission_id: str, created: bool) -> dict[str, Any]:
-    """The transaction-response Bundle: one entry per request entry, in order (FHIR requires the order)."""
-    entries = []
-    for _position, resource_type, resource_id, _body in stored_resources(bundle, submission_id):
-        entries.append(
-            {
-                "response": {
-                    "status": "201 Created" if created else "200 OK",
-                    "location": f"{resource_type}/{resource_id}/_history/1",
-                    "etag": 'W/"1"',
-                }
+@dataclass(frozen=True)
+class PreparedReturn:
+    """A validated return ready to store: its facts, the pseudonymised bundle and what is derived from it
+    once (canonical JSON, content hash, the stored resources), so a retried transaction redoes no CPU work."""
+
+    facts: ReturnFacts
+    stored: dict[str, Any]
+    bundle_json: str
+    content_hash: str
+    resources: list[tuple[int, str, str, dict[str, Any]]]
+
+
+def prepare_return(
+    bundle: dict[str, Any], facts: ReturnFacts, pseudonymiser: Pseudonymiser
+) -> PreparedReturn:
+    """Pseudonymise ``bundle`` and derive its stored forms (no database work)."""
+    stored = pseudonymiser.pseudonymise_bundle(bundle)
+    text = canonical_json(stored)
+    return PreparedReturn(
+        facts=facts,
+        stored=stored,
+        bundle_json=text,
+        content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        resources=stored_resources(stored, facts.submission_id),
+    )
+
+
+def transaction_response(prepared: PreparedReturn, created: bool) -> dict[str, Any]:
+    entries = [
+        {
+            "response": {
+                "status": "201 Created" if created else "200 OK",
+                "location": f"{resource_type}/{resource_id}/_history/1",
+                "etag": 'W/"1"',
             }
-        )
+        }
+        for _position, resource_type, resource_id, _body in prepared.resources
+    ]
     return {"resourceType": "Bundle", "type": "transaction-response", "entry": entries}
 
 
-def submission_values(
-    facts: ReturnFacts, stored: dict[str, Any], content_hash: str, patient_pseudonym: str
-) -> dict[str, Any]:
-    """The ``submissions`` columns a return's facts and stored bundle give (not status, received_at,
-    superseded_by)."""
+def submission_values(prepared: PreparedReturn, patient_pseudonym: str) -> dict[str, Any]:
+    """The ``submissions`` columns a prepared return gives (not status, received_at, superseded_by): shared by
+    ``ingest`` and ``bulk_load``, so both write the same row."""
+    facts = prepared.facts
     return {
         "submission_id": facts.submission_id,
         "ods_code": facts.ods_code,
@@ -145,8 +168,8 @@ def submission_values(
         "children_in_household": facts.children_in_household,
         "expecting_child": facts.expecting_child,
         "bundle_timestamp": facts.timestamp,
-        "content_hash": content_hash,
-        "bundle_json": canonical_json(stored),
+        "content_hash": prepared.content_hash,
+        "bundle_json": prepared.bundle_json,
     }
 
 
@@ -160,8 +183,38 @@ def _same_return(stored_json: str, bundle: dict[str, Any]) -> bool:
     return {**stored, "timestamp": None} == {**bundle, "timestamp": None}
 
 
+_SUBMISSIONS = Submission.__table__
+_CHILDREN = ChildFact.__table__
+_RESOURCES = StoredResource.__table__
+_AUDIT = AuditEvent.__table__
+# The hot path's statements, built once: constructing a statement and its cache key per call cost more
+# than SQLite's own work.
+_C = _SUBMISSIONS.c
+_EXISTING = select(_C.content_hash, _C.ods_code, _C.status).where(_C.submission_id == bindparam("sid"))
+_EXISTING_JSON = select(_C.bundle_json).where(_C.submission_id == bindparam("sid"))
+_CURRENT_RETURN = select(_C.id, _C.submission_id, _C.bundle_timestamp).where(
+    _C.ods_code == bindparam("ods"),
+    _C.patient_pseudonym == bindparam("patient"),
+    _C.period_start == bindparam("start"),
+    _C.period_end == bindparam("end"),
+    _C.status == CURRENT,
+)
+_SUPERSEDE = (
+    update(_SUBMISSIONS)
+    .where(_C.id == bindparam("pk"), _C.status == CURRENT)
+    .values(status=SUPERSEDED, superseded_by=bindparam("by"))
+)
+_INSERT_SUBMISSION = insert(_SUBMISSIONS)
+_INSERT_CHILDREN = insert(_CHILDREN)
+_INSERT_RESOURCES = insert(_RESOURCES)
+_INSERT_AUDIT = insert(_AUDIT)
+
+
 class SubmissionStore:
-    """The write path of the collector, and the reads a provider makes of its own returns."""
+    """The write path of the collector, and the reads a provider makes of its own returns.
+
+    The write path uses SQLAlchemy Core statements (no ORM objects, no unit of work): a return is one
+    ``INSERT`` for the submission and one executemany each for its children and resources."""
 
     def __init__(self, engine: Engine, pseudonymiser: Pseudonymiser) -> None:
         self.engine = engine
@@ -170,13 +223,15 @@ class SubmissionStore:
 
     def ingest(self, bundle: dict[str, Any], facts: ReturnFacts, principal: Principal) -> IngestResult:
         """Store a validated return (raw, as received); pseudonymise it first. Retries lost races."""
-        stored = self.pseudonymiser.pseudonymise_bundle(bundle)
-        content_hash = hashlib.sha256(canonical_json(stored).encode("utf-8")).hexdigest()
+        return self.store_prepared(prepare_return(bundle, facts, self.pseudonymiser), principal)
+
+    def store_prepared(self, prepared: PreparedReturn, principal: Principal) -> IngestResult:
+        """Store one prepared return in its own transaction; a lost race retries the whole transaction."""
         last_error: Exception | None = None
         for attempt in range(MAX_ATTEMPTS):
             try:
-                with self.sessions.begin() as session:
-                    return self._store_once(session, facts, stored, content_hash, principal)
+                with self.engine.begin() as connection:
+                    return self._store_once(connection, prepared, principal)
             except (IntegrityError, _Retry) as exc:
                 last_error = exc
             except OperationalError as exc:
@@ -191,24 +246,60 @@ class SubmissionStore:
             [Issue(IssueSeverity.ERROR, IssueType.TRANSIENT, f"Storage contention: {last_error}")],
         )
 
+    def store_many(self, items: list[tuple[PreparedReturn, Principal]]) -> list[IngestResult | Exception]:
+        """Store many prepared returns in ONE transaction, each inside its own savepoint, so one commit
+        (one fsync) serves the batch while each return stays whole-or-nothing on its own: a return that
+        fails rolls back to its savepoint only. A return that lost a race or failed unexpectedly, or a batch
+        the database refused as a whole, is then stored again on its own through ``store_prepared``.
+        One result per item, in input order: the ``IngestResult``, or the exception that refused it."""
+        results: list[IngestResult | Exception | None] = [None] * len(items)
+        alone: list[int] = []
+        try:
+            with self.engine.begin() as connection:
+                for index, (prepared, principal) in enumerate(items):
+                    savepoint = connection.begin_nested()
+                    try:
+                        results[index] = self._store_once(connection, prepared, principal)
+                    except FhirFamilyError as exc:
+                        savepoint.rollback()
+                        results[index] = exc
+                    except (IntegrityError, _Retry, OperationalError) as exc:
+                        if isinstance(exc, OperationalError) and not _is_transient(exc):
+                            raise
+                        savepoint.rollback()
+                        alone.append(index)
+                    except Exception:  # noqa: BLE001 - retried alone below, where it fails on its own
+                        savepoint.rollback()
+                        alone.append(index)
+                    else:
+                        savepoint.commit()
+        except DBAPIError:
+            results = [None] * len(items)
+            alone = list(range(len(items)))
+        for index in alone:
+            prepared, principal = items[index]
+            try:
+                results[index] = self.store_prepared(prepared, principal)
+            except Exception as exc:  # noqa: BLE001 - handed back: the caller reports this item alone
+                results[index] = exc
+        return [result for result in results if result is not None]
+
     def _store_once(
-        self,
-        session: Session,
-        facts: ReturnFacts,
-        stored: dict[str, Any],
-        content_hash: str,
-        principal: Principal,
+        self, connection: Connection, prepared: PreparedReturn, principal: Principal
     ) -> IngestResult:
+        facts = prepared.facts
         sid = facts.submission_id
-        existing = session.scalar(select(Submission).where(Submission.submission_id == sid))
+        existing = connection.execute(_EXISTING, {"sid": sid}).first()
         if existing is not None:
-            if existing.ods_code == facts.ods_code and (
-                existing.content_hash == content_hash or _same_return(existing.bundle_json, stored)
-            ):
-                session.add(
-                    audit_row(principal, "submit", sid, 200, "resend of a stored submission: no change")
+            same = existing.content_hash == prepared.content_hash or _same_return(
+                connection.execute(_EXISTING_JSON, {"sid": sid}).scalar_one(), prepared.stored
+            )
+            if existing.ods_code == facts.ods_code and same:
+                connection.execute(
+                    _INSERT_AUDIT,
+                    _audit_values(principal, "submit", sid, 200, "resend of a stored submission: no change"),
                 )
-                return IngestResult(sid, False, existing.status, (), transaction_response(stored, sid, False))
+                return IngestResult(sid, False, existing.status, (), transaction_response(prepared, False))
             raise SubmissionConflictError(
                 f"Submission id {sid!r} is already stored with different content",
                 [
@@ -225,44 +316,34 @@ class SubmissionStore:
                 ],
             )
         patient = self.pseudonymiser.pseudonym(facts.nhs_number)
-        current = session.scalar(
-            select(Submission).where(
-                Submission.ods_code == facts.ods_code,
-                Submission.patient_pseudonym == patient,
-                Submission.period_start == facts.period_start,
-                Submission.period_end == facts.period_end,
-                Submission.status == CURRENT,
-            )
-        )
+        current = connection.execute(
+            _CURRENT_RETURN,
+            {"ods": facts.ods_code, "patient": patient, "start": facts.period_start, "end": facts.period_end},
+        ).first()
         status, superseded_by, superseded = CURRENT, None, ()
         if current is not None:
             if _aware(current.bundle_timestamp) > _aware(facts.timestamp):
                 # A later return is already current: keep this one as history only.
                 status, superseded_by = SUPERSEDED, current.submission_id
             else:
-                changed = session.execute(
-                    update(Submission)
-                    .where(Submission.id == current.id, Submission.status == CURRENT)
-                    .values(status=SUPERSEDED, superseded_by=sid)
-                ).rowcount
+                changed = connection.execute(_SUPERSEDE, {"pk": current.id, "by": sid}).rowcount
                 if changed != 1:
                     raise _Retry()
                 superseded = (current.submission_id,)
-        now = datetime.now(UTC)
-        submission = Submission(
-            **submission_values(facts, stored, content_hash, patient),
-            received_at=now,
-            status=status,
-            superseded_by=superseded_by,
-        )
-        session.add(submission)
-        session.flush()
-        _insert_children(session, submission, facts, self.pseudonymiser)
-        _insert_resources(session, submission, stored)
+        submission_pk = connection.execute(
+            _INSERT_SUBMISSION,
+            {
+                **submission_values(prepared, patient),
+                "received_at": datetime.now(UTC),
+                "status": status,
+                "superseded_by": superseded_by,
+            },
+        ).inserted_primary_key[0]
+        _insert_children(connection, submission_pk, facts, self.pseudonymiser)
+        _insert_resources(connection, submission_pk, prepared)
         detail = f"stored as {status}" + (f"; supersedes {', '.join(superseded)}" if superseded else "")
-        session.add(audit_row(principal, "submit", sid, 201, detail))
-        session.flush()
-        return IngestResult(sid, True, status, superseded, transaction_response(stored, sid, True))
+        connection.execute(_INSERT_AUDIT, _audit_values(principal, "submit", sid, 201, detail))
+        return IngestResult(sid, True, status, superseded, transaction_response(prepared, True))
 
     # -- reads -------------------------------------------------------------------------------------------
 
@@ -330,8 +411,8 @@ def child_fact_values(facts: ReturnFacts, pseudo: Pseudonymiser) -> list[dict[st
     ]
 
 
-def resource_values(stored: dict[str, Any], submission_id: str) -> list[dict[str, Any]]:
-    """The ``resources`` columns of each resource of a stored (pseudonymised) return (all but
+def resource_values(prepared: PreparedReturn) -> list[dict[str, Any]]:
+    """The ``resources`` columns of each resource of a prepared (pseudonymised) return (all but
     ``submission_pk``)."""
     return [
         {
@@ -341,22 +422,38 @@ def resource_values(stored: dict[str, Any], submission_id: str) -> list[dict[str
             # Compact, in the order built (resourceType first), one line: ready for NDJSON export.
             "body": json.dumps(body, ensure_ascii=False, separators=(",", ":")),
         }
-        for position, resource_type, resource_id, body in stored_resources(stored, submission_id)
+        for position, resource_type, resource_id, body in prepared.resources
     ]
 
 
 def _insert_children(
-    session: Session, submission: Submission, facts: ReturnFacts, pseudo: Pseudonymiser
+    connection: Connection, submission_pk: int, facts: ReturnFacts, pseudo: Pseudonymiser
 ) -> None:
-    for values in child_fact_values(facts, pseudo):
-        session.add(ChildFact(submission_pk=submission.id, **values))
-    session.flush()
+    """The return's child facts: one executemany."""
+    rows = [{"submission_pk": submission_pk, **values} for values in child_fact_values(facts, pseudo)]
+    if rows:
+        connection.execute(_INSERT_CHILDREN, rows)
 
 
-def _insert_resources(session: Session, submission: Submission, stored: dict[str, Any]) -> None:
-    for values in resource_values(stored, submission.submission_id):
-        session.add(StoredResource(submission_pk=submission.id, **values))
-    session.flush()
+def _insert_resources(connection: Connection, submission_pk: int, prepared: PreparedReturn) -> None:
+    """The return's resources, each standing alone: one executemany."""
+    rows = [{"submission_pk": submission_pk, **values} for values in resource_values(prepared)]
+    if rows:
+        connection.execute(_INSERT_RESOURCES, rows)
+
+
+def _audit_values(
+    principal: Principal, action: str, target: str, outcome: int, detail: str
+) -> dict[str, Any]:
+    row = audit_row(principal, action, target, outcome, detail)
+    return {
+        "at": row.at,
+        "actor": row.actor,
+        "action": row.action,
+        "target": row.target,
+        "outcome": row.outcome,
+        "detail": row.detail,
+    }
 
 
 def _is_transient(exc: DBAPIError) -> bool:

@@ -7,7 +7,6 @@ ask for (http://hl7.org/fhir/R4/http.html#mime-type).
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import Response, request
@@ -15,7 +14,7 @@ from werkzeug.exceptions import NotAcceptable, UnsupportedMediaType
 
 from fhir_family import messages as msg
 from fhir_family.errors import InputError
-from fhir_family.jsontext import parse_json
+from fhir_family.jsontext import dumps_compact, parse_json
 
 FHIR_JSON = "application/fhir+json"
 NDJSON = "application/x-ndjson"
@@ -42,7 +41,7 @@ def response_media_type() -> str:
 
 def dumps(resource: dict[str, Any]) -> str:
     """Compact JSON with non-ASCII kept as is; key order as built (resourceType first)."""
-    return json.dumps(resource, ensure_ascii=False, separators=(",", ":"))
+    return dumps_compact(resource)
 
 
 def fhir_response(resource: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None,

@@ -1,4 +1,4 @@
-"""HL7 v2.x ADT (A04, A08, A28, A31) -> ReturnRecord, read with the ``hl7apy`` parser.
+"""HL7 v2.x ADT (A04, A08, A28, A31) -> ReturnRecord, read with the ER7 reader of ``er7.py``.
 
 The mapping (docs/payload.md has the full table and the Z-segment definitions):
 
@@ -41,6 +41,7 @@ from fhir_family.outcome import Issue, IssueSeverity, IssueType
 
 from .base import Parsed, Parser, error, located, warning
 from .dates import calendar_month
+from .er7 import Er7Error, parse_er7
 from .hl7_tables import (
     SEX_TO_GENDER,
     YES_NO_UNKNOWN_ALIASES,
@@ -70,8 +71,7 @@ MSG_CHILD_NHS = msg.HL7_CHILD_NHS_NUMBER
 
 
 READ_SEGMENTS = frozenset({"MSH", "EVN", "PID", "PV1", "NK1", "ZFC", "ZPS"})
-"""The only segments the mapping reads; others (PD1, OBX, AL1, DG1 ...) are not handed to the parser at all,
-which keeps hl7apy's per-element cost to what the national return needs."""
+"""The only segments the mapping reads; others (PD1, OBX, AL1, DG1 ...) are not parsed at all."""
 
 
 def strip_framing(text: str) -> str:
@@ -221,7 +221,7 @@ def _nhs_number_in(reps: list[Any]) -> tuple[str, int] | None:
 def _message_header(reader: _Reader) -> tuple[str, str, date]:
     """(ODS code, submission id, message date) from MSH and EVN."""
     msh = reader.one("MSH")
-    assert msh is not None  # hl7apy refuses a message without MSH
+    assert msh is not None  # parse_er7 refuses a message without MSH
     event = _component(msh.reps(9)[0], 2) if msh.reps(9) else ""
     if event not in SUPPORTED_EVENTS:
         text = f"MSH-9 event {event or '(empty)'!r} is not supported: send ADT {', '.join(SUPPORTED_EVENTS)}"
@@ -480,17 +480,10 @@ def parse_hl7v2(text: str) -> Parsed:
                       MSG_PARSE)
         raise InputError("not an HL7 v2 message (no MSH segment first)", [issue])
     needed = "\r".join(segment for segment in er7.split("\r") if segment[:3] in READ_SEGMENTS)
-    # Imported here: hl7apy is the 'hl7' extra, so the other formats work without it.
-    from hl7apy.consts import VALIDATION_LEVEL
-    from hl7apy.exceptions import HL7apyException
-    from hl7apy.parser import parse_message
-
     try:
-        message = parse_message(needed, find_groups=False, validation_level=VALIDATION_LEVEL.TOLERANT)
-    except (HL7apyException, ValueError, IndexError, KeyError, AttributeError, TypeError) as exc:
-        # hl7apy signals unreadable input with its own exceptions and, for some malformed segments, with
-        # built-in ones; all of them mean "cannot read this message".
-        text_ = f"HL7 v2 message could not be parsed: {exc or type(exc).__name__}"
+        message = parse_er7(needed)
+    except Er7Error as exc:
+        text_ = f"HL7 v2 message could not be parsed: {exc}"
         raise InputError(text_, [error(IssueType.STRUCTURE, text_, "MSH", MSG_PARSE)]) from None
     reader = _Reader(_segments(message))
     for name in ("MSH", "PID"):
