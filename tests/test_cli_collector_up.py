@@ -43,6 +43,8 @@ def test_up_starts_loads_reports_and_stops_cleanly(tmp_path):
         stderr=subprocess.STDOUT,
         text=True,
         env=env,
+        # as a shell's background job starts it: SIGINT ignored; Ctrl-C must still stop the demo
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )
     output: list[str] = []
     try:

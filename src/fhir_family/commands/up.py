@@ -207,6 +207,9 @@ def command(
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_term)
+    # Ctrl-C stops the demo even when `up` was started from a shell's background job, which hands its
+    # children SIGINT ignored (Python then installs no KeyboardInterrupt handler of its own).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         click.echo(f"starting the collector on {demo.collector_url} and the facade on {demo.facade_url} ...")
         _start(servers, demo)
