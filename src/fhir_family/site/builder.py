@@ -40,7 +40,7 @@ from .terminology import concept_map_rows, concept_rows, expand
 Resource = dict[str, Any]
 STATIC_FILES = ("style.css", "favicon.svg")
 #: Docs rendered as pages, in the order the mapping page lists them (others follow by name).
-DOC_ORDER = ("guide", "payload", "hl7v2", "facade", "ehr-examples", "model")
+DOC_ORDER = ("guide", "payload", "hl7v2", "facade", "ehr-examples", "model", "changelog")
 
 
 class SiteBuildError(FhirFamilyError):
