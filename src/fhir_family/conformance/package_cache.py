@@ -181,6 +181,23 @@ def resolve_with_dependencies(
     return order
 
 
+def _guide_depends_on(source: Path) -> dict[str, str]:
+    """Without a package.json (a folder of SUSHI output, a bare tarball), the dependencies are those its
+    ImplementationGuide resources declare in ``dependsOn`` (packageId and version)."""
+    from .packages import read_guide_source
+
+    if not (source.is_dir() or source.suffix == ".tgz"):
+        return {}
+    found: dict[str, str] = {}
+    for resource in read_guide_source(source, lambda _raw, _origin: {}):  # JSON IGs only; XML files skipped
+        if resource.get("resourceType") != "ImplementationGuide":
+            continue
+        for depends in resource.get("dependsOn") or []:
+            if isinstance(depends, dict) and depends.get("packageId") and depends.get("version"):
+                found[str(depends["packageId"])] = str(depends["version"])
+    return found
+
+
 def dependencies_of(
     source: Path, include_core: bool = False, provided: frozenset[str] = frozenset()
 ) -> list[InstalledPackage]:
@@ -188,7 +205,8 @@ def dependencies_of(
     order: list[InstalledPackage] = []
     manifest = read_manifest(source)
     needed_by = f"{manifest.get('name')}#{manifest.get('version')} ({source})" if manifest else str(source)
-    for dep_name, dep_version in sorted(_dependencies(manifest).items()):
+    declared = _dependencies(manifest) if manifest is not None else _guide_depends_on(source)
+    for dep_name, dep_version in sorted(declared.items()):
         spec = f"{dep_name}#{dep_version}"
         for package in resolve_with_dependencies(spec, include_core, provided, needed_by):
             if package not in order:

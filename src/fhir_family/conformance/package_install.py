@@ -175,7 +175,8 @@ def _unpack(tgz: Path, expect: tuple[str, str], origin: str) -> tuple[str, str, 
         if not (package / ".index.json").is_file():
             _write_index(package)
         try:
-            add_snapshots(package)
+            if name != CORE_NAME:  # R4 core ships snapshots (its two example SDs without stay as they are)
+                add_snapshots(package)
         except SnapshotInstallError as exc:
             raise InstallError(f"{origin}: {exc}") from exc
         if target.exists():

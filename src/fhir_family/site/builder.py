@@ -17,9 +17,9 @@ from typing import Any, Protocol
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from ..conformance.packages import DefinitionStore
+from ..conformance.packages import DefinitionStore, read_guide_source
 from ..errors import FhirFamilyError
-from ..guide import core_package_dir, examples_dir, guide_resources_dir
+from ..guide import core_package_dir, examples_dir, guide_dependency_dirs, guide_resources_dir
 from ..guide import docs_dir as docs_dir_default
 from ..igpackage import (
     GuideMetadata,
@@ -128,7 +128,7 @@ class SiteBuilder:
         self.examples_root = examples_root or examples_dir()
         self.docs_dir = docs_dir or docs_dir_default()
         self.metadata = metadata or read_metadata()
-        self.store = store or DefinitionStore(core_package_dir(), [self.guide_dir])
+        self.store = store or DefinitionStore(core_package_dir(), [*guide_dependency_dirs(), self.guide_dir])
         self._validator = validator
         self.env = Environment(
             loader=PackageLoader("fhir_family.site", "templates"),
@@ -140,7 +140,11 @@ class SiteBuilder:
         self.env.filters["pretty"] = _pretty
         self.env.filters["issue_expression"] = _issue_expression
         self.env.filters["message_id"] = lambda issue: message_id(issue) or ""
-        self.resources = self.store.guide_resources()
+        # pages for the guide's own resources only: UK Core, loaded as the profiles' base, has its own pages
+        own = {(r.get("resourceType"), r.get("url")) for r in read_guide_source(self.guide_dir)}
+        self.resources = [
+            r for r in self.store.guide_resources() if (r.get("resourceType"), r.get("url")) in own
+        ]
         self.pages: dict[str, str] = {}
         self.names: dict[str, str] = {}
         for resource in self.resources:
