@@ -22,6 +22,7 @@ BUNDLED = {
     "examples": ROOT / "examples",
     "docs": ROOT / "docs",
     "sushi-config.yaml": ROOT / "profiles" / "sushi-config.yaml",
+    "views": ROOT / "profiles" / "views",
 }
 SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", ".*")
 

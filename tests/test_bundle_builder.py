@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from fhir.resources.R4B.bundle import Bundle
 
+from fhir_family import model as t
 from fhir_family.guide import guide_resources_dir
-from fhir_family.mapping import terminology as t
 from fhir_family.mapping.bundle import build_bundle, identifier_query
 from fhir_family.mapping.ids import entry_full_url
 from fhir_family.mapping.nhs_number import check_digit, is_valid_nhs_number, synthetic_nhs_number
@@ -421,6 +421,21 @@ def test_invalid_nhs_numbers(number):
 
 def test_non_string_is_not_an_nhs_number():
     assert not is_valid_nhs_number(9434765919)  # type: ignore[arg-type]
+
+
+def test_modulus_11_agrees_with_the_nhs_number_package():
+    """An independent implementation (PyPI ``nhs-number``) as the oracle, on bare ASCII numbers outside the
+    Scottish CHI range, where its extra date rule applies (see the module docstring)."""
+    import random
+
+    import nhs_number
+
+    rng = random.Random(15)
+    numbers = [f"{rng.randrange(10**10):010d}" for _ in range(20_000)] + ["9434765919", "9990000010"]
+    checked = [n for n in numbers if not nhs_number.REGION_SCOTLAND.contains_number(n)]
+    assert len(checked) > 12_000  # the CHI range is about 31% of all ten-digit strings
+    assert sum(is_valid_nhs_number(n) for n in checked) > 1_000
+    assert [n for n in checked if is_valid_nhs_number(n) != nhs_number.is_valid(n)] == []
 
 
 def test_check_digit_ten_is_none():

@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import json
-import threading
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from werkzeug.serving import make_server
 
 from fhir_family.cli import main
-from fhir_family.collector.app import create_app
 from fhir_family.collector.synthetic import synthetic_month
 from fhir_family.collector.tokens import authenticate, issue_token
 from fhir_family.mapping.bundle import build_bundle
-
-KEY = "cli-test-key-0123456789abcdef"
 
 
 @pytest.fixture
@@ -24,11 +19,11 @@ def runner() -> CliRunner:
     return CliRunner()
 
 
-@pytest.fixture
-def loaded_app(tmp_path, collector_validator):
-    """A collector on SQLite with one synthetic month (3 providers x 30 patients) and a correction."""
-    db = f"sqlite:///{tmp_path / 'collector.sqlite'}"
-    app = create_app({"DATABASE_URL": db, "PSEUDONYM_KEY": KEY, "VALIDATOR": collector_validator})
+@pytest.fixture(scope="module")
+def loaded_template(tmp_path_factory, make_collector):
+    """A collector database on SQLite with one synthetic month (3 providers x 30 patients), loaded once."""
+    path = tmp_path_factory.mktemp("loaded") / "collector.sqlite"
+    app = make_collector(f"sqlite:///{path}")
     collector = app.extensions["fhir_family_collector"]
     tokens = {
         ods: issue_token(collector.sessions, "provider", ods) for ods in ("RXA", "RXB", "RXC", "XFF01", "RX4")
@@ -41,7 +36,20 @@ def loaded_app(tmp_path, collector_validator):
             "/", json=bundle, headers={"Authorization": f"Bearer {tokens[record.ods_code]}"}
         )
         assert response.status_code == 200, response.get_json()
-    return app, db, tokens, records
+    collector.engine.dispose()  # the last connection closed: the WAL is folded into the database file
+    return path, tokens, records
+
+
+@pytest.fixture
+def loaded_app(tmp_path, loaded_template, make_collector):
+    """A collector over this test's own copy of the loaded database (tests may change it)."""
+    import shutil
+
+    template, tokens, records = loaded_template
+    copy = tmp_path / "collector.sqlite"
+    shutil.copyfile(template, copy)
+    db = f"sqlite:///{copy}"
+    return make_collector(db), db, tokens, records
 
 
 def test_add_token_prints_a_working_token_once(runner, tmp_path):
@@ -118,14 +126,10 @@ def test_export_writes_bulk_data_ndjson_and_a_manifest(runner, loaded_app, tmp_p
 
 
 @pytest.fixture
-def served(loaded_app):
+def served(loaded_app, serve):
     app, db, tokens, records = loaded_app
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", tokens
-    server.shutdown()
-    thread.join(5)
+    with serve(app) as url:
+        yield url, tokens
 
 
 def test_submit_sends_every_example_bundle(runner, served, examples_dir):

@@ -8,13 +8,13 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
 from sqlalchemy import func, select
 
+from conftest import wait_until
 from fhir_family.collector.database import make_engine, session_factory
 from fhir_family.collector.schema import Submission
 from fhir_family.collector.synthetic import synthetic_month
@@ -43,14 +43,13 @@ def test_two_worker_processes_store_every_return_once(db_url, tmp_path):
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
+        def healthy() -> bool:
             try:
-                if requests.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
+                return requests.get(f"{base}/health", timeout=1).status_code == 200
             except requests.RequestException:
-                pass
-            time.sleep(0.2)
+                return False
+
+        wait_until(healthy, timeout=60, interval=0.2)
         records = list(synthetic_month(patients_per_provider=10))
         work = [(r.ods_code, build_bundle(r)) for r in records] * 2  # every return sent twice, concurrently
 

@@ -58,6 +58,9 @@ def test_up_starts_loads_reports_and_stops_cleanly(tmp_path):
         assert "Press Ctrl-C" in text, text
         assert "12 example bundles accepted" in text
         assert "RXA: 12 accepted, 0 rejected" in text
+        # The MESH leg: the facade forwards the EHR examples by MESH, mesh-poll ingests, outcomes come back.
+        assert "6 EHR examples sent by MESH through the facade's POST /submit" in text, text
+        assert "outcome message(s) back in X26ABC1: 6 accepted, 0 refused" in text, text
         assert (var / "pseudonym.key").stat().st_mode & 0o777 == 0o600
         tokens = json.loads((var / "demo-tokens.json").read_text())
         base = f"http://127.0.0.1:{collector_port}"
@@ -69,6 +72,10 @@ def test_up_starts_loads_reports_and_stops_cleanly(tmp_path):
             f"{base}/Bundle", headers={"Authorization": f"Bearer {tokens['XFF01']}"}, timeout=30
         )
         assert found.json()["total"] == 12
+        by_mesh = requests.get(
+            f"{base}/Bundle", headers={"Authorization": f"Bearer {tokens['RX4']}"}, timeout=30
+        )
+        assert by_mesh.json()["total"] == 6  # stored from MESH, readable by the provider's token
         assert requests.get(f"http://127.0.0.1:{facade_port}/metadata", timeout=30).status_code == 200
         assert (var / "report.html").exists()
     finally:

@@ -4,22 +4,19 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 
 import pytest
 
-from fhir_family.collector.app import create_app
+from conftest import wait_until
 from fhir_family.collector.service import Collector
 from fhir_family.collector.synthetic import synthetic_month
 from fhir_family.collector.tokens import issue_token
 from fhir_family.mapping.bundle import build_bundle
 
-KEY = "import-test-key-0123456789abcdef"
-
 
 @pytest.fixture
-def setup(db_url, collector_validator):
-    app = create_app({"DATABASE_URL": db_url, "PSEUDONYM_KEY": KEY, "VALIDATOR": collector_validator})
+def setup(db_url, make_collector):
+    app = make_collector(db_url)
     collector = app.extensions["fhir_family_collector"]
     tokens = {ods: issue_token(collector.sessions, "provider", ods) for ods in ("RXA", "RXB")}
     tokens["analyst"] = issue_token(collector.sessions, "analyst")
@@ -31,14 +28,12 @@ def auth(token: str) -> dict[str, str]:
 
 
 def wait_done(client, url: str, token: str) -> dict:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
+    def finished() -> dict | None:
         response = client.get(url, headers=auth(token))
-        if response.status_code == 200:
-            return response.get_json()
-        assert response.status_code == 202
-        time.sleep(0.05)
-    raise AssertionError("import did not finish")
+        assert response.status_code in (200, 202)
+        return response.get_json() if response.status_code == 200 else None
+
+    return wait_until(finished, timeout=120)
 
 
 def test_import_reports_an_outcome_per_line(setup):
@@ -106,10 +101,19 @@ def test_import_refusals(setup, who, body, status):
     assert response.get_json()["resourceType"] == "OperationOutcome"
 
 
-def test_unknown_import_job_is_404(setup):
-    app, _collector, tokens = setup
+def test_unknown_import_job_is_an_audited_404_like_the_other_reads(setup):
+    from sqlalchemy import select
+
+    from fhir_family.collector.schema import AuditEvent
+
+    app, collector, tokens = setup
     response = app.test_client().get("/$import-status/nope", headers=auth(tokens["RXA"]))
     assert response.status_code == 404
+    [issue] = response.get_json()["issue"]
+    assert (issue["code"], issue["details"]["coding"][0]["code"]) == ("not-found", "FF-COLLECTOR-NOT-FOUND")
+    with collector.sessions() as session:
+        last = session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
+    assert (last.action, last.target, last.outcome) == ("import-status", "nope", 404)
 
 
 def test_a_line_that_is_not_utf8_fails_alone_and_the_spooled_body_is_deleted(setup):

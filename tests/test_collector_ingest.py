@@ -5,22 +5,19 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import MetaData, func, select
 
+from conftest import wait_until
 from fhir_family.collector import store as store_module
-from fhir_family.collector.app import create_app
 from fhir_family.collector.schema import AuditEvent, ChildFact, StoredResource, Submission
 from fhir_family.collector.tokens import issue_token
 from fhir_family.mapping.bundle import build_bundle
 from fhir_family.mapping.nhs_number import synthetic_nhs_number
 from fhir_family.mapping.record import ChildRecord, ReturnRecord
-
-KEY = "collector-test-key-0123456789"
 
 
 def make_record(n: int = 1, ods: str = "RXA", **overrides) -> ReturnRecord:
@@ -63,8 +60,8 @@ def make_record(n: int = 1, ods: str = "RXA", **overrides) -> ReturnRecord:
 
 
 @pytest.fixture
-def app(db_url, collector_validator):
-    return create_app({"DATABASE_URL": db_url, "PSEUDONYM_KEY": KEY, "VALIDATOR": collector_validator})
+def app(db_url, make_collector):
+    return make_collector(db_url)
 
 
 @pytest.fixture
@@ -329,10 +326,7 @@ def test_no_raw_nhs_number_is_stored_anywhere(client, collector, tokens):
     wrong["entry"][1]["resource"]["identifier"][0]["value"] = "9990000001"
     started = client.post("/$import", data=json.dumps(wrong), headers=auth(tokens["RXA"]))
     status_path = "/" + started.headers["Content-Location"].split("://", 1)[1].split("/", 1)[1]
-    for _ in range(600):
-        if client.get(status_path, headers=auth(tokens["RXA"])).status_code == 200:
-            break
-        time.sleep(0.05)
+    wait_until(lambda: client.get(status_path, headers=auth(tokens["RXA"])).status_code == 200)
     numbers = {r.nhs_number for r in [*records, make_record(9), make_record(10), make_record(11)]}
     numbers |= {c.nhs_number for r in [*records, make_record(11)] for c in r.children if c.nhs_number}
     numbers.add("9990000001")
@@ -401,9 +395,9 @@ def test_search_is_limited_to_the_providers_own_returns(client, tokens):
     assert client.get("/Bundle?reporting-month=2026-09", headers=auth(tokens["RXA"])).get_json()["total"] == 0
 
 
-def test_restart_on_an_existing_database_keeps_data(db_url, collector_validator, tokens, client):
+def test_restart_on_an_existing_database_keeps_data(db_url, make_collector, tokens, client):
     post(client, build_bundle(make_record()), tokens["RXA"])
-    again = create_app({"DATABASE_URL": db_url, "PSEUDONYM_KEY": KEY, "VALIDATOR": collector_validator})
+    again = make_collector(db_url)
     response = again.test_client().get("/Bundle/sub-RXA-1", headers=auth(tokens["RXA"]))
     assert response.status_code == 200
 

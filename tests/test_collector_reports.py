@@ -10,14 +10,11 @@ from collections import Counter
 
 import pytest
 
-from fhir_family.collector.app import create_app
 from fhir_family.collector.disclosure import PRIMARY, SECONDARY, SUPPRESSED, Group, protect, round_to_5
 from fhir_family.collector.reports import MEASURES, NATIONAL, _groups, build_report, raw_counts
 from fhir_family.collector.synthetic import synthetic_month
 from fhir_family.collector.tokens import issue_token
 from fhir_family.mapping.bundle import build_bundle
-
-KEY = "collector-test-key-0123456789"
 
 
 @pytest.mark.parametrize(
@@ -132,8 +129,8 @@ def test_no_group_ever_has_exactly_one_hidden_cell(seed):
 
 
 @pytest.fixture
-def loaded(db_url, collector_validator):
-    app = create_app({"DATABASE_URL": db_url, "PSEUDONYM_KEY": KEY, "VALIDATOR": collector_validator})
+def loaded(db_url, make_collector):
+    app = make_collector(db_url)
     collector = app.extensions["fhir_family_collector"]
     tokens = {ods: issue_token(collector.sessions, "provider", ods) for ods in ("RXA", "RXB", "RXC")}
     tokens["analyst"] = issue_token(collector.sessions, "analyst")

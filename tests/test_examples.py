@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from fhir.resources.R4B.bundle import Bundle
 
+from fhir_family import model as t
 from fhir_family.examples_builder import INVALID_EXAMPLES, VALID_EXAMPLES, build_examples
 from fhir_family.examples_builder.__main__ import main as builder_main
 from fhir_family.guide import core_package_dir
-from fhir_family.mapping import terminology as t
 from fhir_family.mapping.nhs_number import is_valid_nhs_number
 from fhir_family.outcome import IssueSeverity, IssueType
 
@@ -358,3 +358,27 @@ def test_examples_do_not_depend_on_the_local_time_zone(tmp_path, monkeypatch, zo
         time.tzset()
     for path in written:
         assert path.read_bytes() == (EXAMPLES / path.relative_to(tmp_path)).read_bytes(), path.name
+
+
+def test_ehr_expected_files_are_generated_from_their_inputs(tmp_path):
+    """examples/ehr/**/X.expected.json are rebuilt by build_examples, not hand-edited (19 of them)."""
+    import shutil
+
+    shutil.copytree(EXAMPLES / "ehr", tmp_path / "ehr")
+    edited = tmp_path / "ehr" / "json" / "mother-two-children.expected.json"
+    edited.write_text(edited.read_text(encoding="utf-8").replace('"SON"', '"DAU"'), encoding="utf-8")
+    written = [p for p in build_examples(tmp_path) if p.is_relative_to(tmp_path / "ehr")]
+    committed = sorted((EXAMPLES / "ehr").rglob("*.expected.json"))
+    assert len(committed) >= 19
+    assert sorted(p.relative_to(tmp_path) for p in written) == [p.relative_to(EXAMPLES) for p in committed]
+    for path in written:
+        assert path.read_bytes() == (EXAMPLES / path.relative_to(tmp_path)).read_bytes(), path.name
+
+
+def test_an_ehr_input_must_be_described_in_the_readme(tmp_path):
+    import shutil
+
+    shutil.copytree(EXAMPLES / "ehr", tmp_path / "ehr")
+    (tmp_path / "ehr" / "json" / "undocumented.json").write_text("{}", encoding="utf-8")
+    with pytest.raises(ValueError, match="undocumented.json has no row"):
+        build_examples(tmp_path)

@@ -15,7 +15,7 @@ from jsonschema import Draft202012Validator
 from fhir_family.conformance import default_validator
 from fhir_family.facade.app import BLUEPRINTS, create_app
 from fhir_family.mapping.pipeline import LINE_EXTENSION
-from fhir_family.outcome import has_errors, message_id
+from fhir_family.outcome import Issue, IssueSeverity, IssueType, has_errors, message_id
 
 EHR = Path(__file__).resolve().parent.parent / "examples" / "ehr"
 BUNDLES = Path(__file__).resolve().parent.parent / "examples" / "bundles"
@@ -108,9 +108,8 @@ def test_unmappable_json_payload_locates_every_problem(client) -> None:
 
 def test_bundle_failing_validation_is_422_not_200() -> None:
     class Refuses:
-        def validate(self, resource, profile=None):
-            issue = {"severity": "error", "code": "invariant", "diagnostics": "no", "expression": ["Bundle"]}
-            return {"resourceType": "OperationOutcome", "issue": [issue]}
+        def issues(self, resource, profile=None):
+            return [Issue(IssueSeverity.ERROR, IssueType.INVARIANT, "no", "Bundle")]
 
     response = create_app({"VALIDATOR": Refuses()}).test_client().post("/ehr/json", json=payload())
     body = assert_outcome(response, 422, "invariant")
@@ -401,7 +400,7 @@ def test_request_id_is_echoed_or_generated(client) -> None:
 
 def test_unexpected_errors_are_a_generic_500_outcome_with_the_request_id(caplog) -> None:
     class Broken:
-        def validate(self, resource, profile=None):
+        def issues(self, resource, profile=None):
             raise RuntimeError("secret internal detail")
 
     client = create_app({"VALIDATOR": Broken()}).test_client()
@@ -423,14 +422,11 @@ def test_a_bug_in_the_middle_of_a_batch_is_reported_in_band() -> None:
     class BreaksOnSecond:
         calls = 0
 
-        def validate(self, resource, profile=None):
+        def issues(self, resource, profile=None):
             BreaksOnSecond.calls += 1
             if BreaksOnSecond.calls == 2:
                 raise RuntimeError("secret internal detail")
-            return {
-                "resourceType": "OperationOutcome",
-                "issue": [{"severity": "information", "code": "informational"}],
-            }
+            return []
 
     body = (EHR / "ndjson" / "returns.ndjson").read_bytes()
     client = create_app({"VALIDATOR": BreaksOnSecond()}).test_client()

@@ -6,6 +6,8 @@ with 422 (check digits, dates, ages are beyond a JSON Schema), so that one check
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 schemathesis = pytest.importorskip("schemathesis")
@@ -28,7 +30,12 @@ def test_operation_conforms_to_the_openapi_document(operation) -> None:
     @settings(max_examples=15, deadline=None, database=None, suppress_health_check=list(HealthCheck))
     @given(case=operation.as_strategy())
     def check(case) -> None:
-        case.call_and_validate(excluded_checks=[schemathesis.checks.positive_data_acceptance])
+        excluded = [schemathesis.checks.positive_data_acceptance]
+        if operation.label == "POST /submit":
+            # No collector is configured here, so a mappable return is a documented 503; an undocumented
+            # status (a 500) still fails status_code_conformance.
+            excluded.append(schemathesis.checks.not_a_server_error)
+        case.call_and_validate(excluded_checks=excluded)
 
     check()
 
@@ -46,3 +53,25 @@ def test_every_route_is_in_the_document() -> None:
         "GET /{resourceType}/{id}",
     ):
         assert label in labels
+
+
+def _normalised(path: str) -> str:
+    """``/a/<path:name>`` (Flask) and ``/a/{name}`` (OpenAPI) both become ``/a/{}``."""
+    return re.sub(r"<[^>]+>", "{}", re.sub(r"\{[^}]+\}", "{}", path))
+
+
+def test_the_document_lists_exactly_the_apps_routes() -> None:
+    """Every route the facade serves is documented, and nothing documented is missing from the app."""
+    app = create_app()
+    document = app.test_client().get("/openapi.json").get_json()
+    routes = {
+        (method, _normalised(rule.rule))
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint != "static"
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+    documented = {
+        (method.upper(), _normalised(path)) for path, ops in document["paths"].items() for method in ops
+    }
+    assert routes == documented
+    assert {("POST", "/submit"), ("GET", "/ig/"), ("GET", "/ig/{}")} <= documented

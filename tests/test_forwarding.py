@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 
 import pytest
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from conftest import serving as serve
 from fhir_family.forwarding import (
     CollectorClient,
     CollectorTimeoutError,
@@ -24,18 +21,6 @@ from fhir_family.forwarding import (
 
 OK_BODY = {"resourceType": "Bundle", "type": "transaction-response", "entry": []}
 BUNDLE = {"resourceType": "Bundle", "type": "transaction", "identifier": {"value": "sub-1"}}
-
-
-@contextmanager
-def serve(wsgi_app: Callable) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, wsgi_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(5)
 
 
 class Scripted:

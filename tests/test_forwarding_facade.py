@@ -3,36 +3,23 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import func, select
-from werkzeug.serving import make_server
 
-from fhir_family.collector.app import create_app as create_collector
 from fhir_family.collector.schema import Submission
 from fhir_family.collector.tokens import issue_token
 from fhir_family.facade.app import create_app as create_facade
 
 
 @pytest.fixture
-def collector_url(tmp_path, collector_validator) -> Iterator[tuple[str, object, dict[str, str]]]:
-    app = create_collector(
-        {
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'c.sqlite'}",
-            "PSEUDONYM_KEY": "k" * 32,
-            "VALIDATOR": collector_validator,
-        }
-    )
+def collector_url(tmp_path, make_collector, serve) -> Iterator[tuple[str, object, dict[str, str]]]:
+    app = make_collector(f"sqlite:///{tmp_path / 'c.sqlite'}")
     collector = app.extensions["fhir_family_collector"]
     tokens = {ods: issue_token(collector.sessions, "provider", ods) for ods in ("XFF01", "RX4")}
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", collector, tokens
-    server.shutdown()
-    thread.join(5)
+    with serve(app) as url:
+        yield url, collector, tokens
 
 
 def stored(collector) -> int:

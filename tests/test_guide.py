@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from conftest import find_sushi
 from fhir_family import igbuild
 from fhir_family.guide import CANONICAL, REPO_ROOT, core_package_dir, guide_resources_dir
 
@@ -749,21 +750,11 @@ def test_every_conformance_resource_is_valid_r4_in_the_project_validator() -> No
 # --- the staleness check ---
 
 
-def find_sushi() -> Path | None:
-    for candidate in [
-        REPO_ROOT / "build/sushi/node_modules/.bin/sushi",
-        Path("/tmp/setup/node_modules/.bin/sushi"),
-    ]:
-        if candidate.is_file():
-            return candidate
-    return None
-
-
 needs_sushi = pytest.mark.skipif(find_sushi() is None, reason="no SUSHI at build/sushi or /tmp/setup")
 
 
 @pytest.fixture
-def profiles_copy(tmp_path: Path) -> Path:
+def profiles_copy(tmp_path: Path, cached_sushi) -> Path:
     """A copy of profiles/ (sources and committed JSON) the test may damage."""
     copy = tmp_path / "profiles"
     shutil.copytree(REPO_ROOT / "profiles", copy, ignore=shutil.ignore_patterns("fsh-generated"))
@@ -903,6 +894,11 @@ def test_check_fails_when_a_committed_example_is_hand_edited(
     )
     assert igbuild.main(args) == 1
     assert f"stale: {examples.as_posix()}/bundles/{bundle.name}" in capsys.readouterr().err
+    bundle.write_text((REPO_ROOT / "examples" / "bundles" / bundle.name).read_text(encoding="utf-8"))
+    expected = examples / "ehr" / "csv" / "returns.expected.json"  # an EHR input's generated summary
+    expected.write_text(expected.read_text(encoding="utf-8").replace('"status": 200', '"status": 201', 1))
+    assert igbuild.main(args) == 1
+    assert f"stale: {examples.as_posix()}/ehr/csv/returns.expected.json" in capsys.readouterr().err
 
 
 # --- docs/guide.md keeps up with the guide ---

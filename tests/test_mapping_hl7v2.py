@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
+from fhir_family import model as t
 from fhir_family.errors import InputError, MappingError
-from fhir_family.mapping import terminology as t
 from fhir_family.mapping.hl7_tables import relationship_map, table_0063
 from fhir_family.mapping.hl7v2 import parse_hl7v2, strip_framing
 from fhir_family.mapping.payload import EPISODE_SYSTEM_BASE

@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
+from fhir_family import model as t
 from fhir_family.errors import InputError, MappingError
-from fhir_family.mapping import terminology as t
 from fhir_family.mapping.bundle import build_bundle
-from fhir_family.mapping.dates import age_on, calendar_month, is_dependent_child
+from fhir_family.mapping.dates import calendar_month
 from fhir_family.mapping.factory import PARSERS, format_for_media_type, get_parser, guess_format
 from fhir_family.mapping.payload import EPISODE_SYSTEM_BASE, payload_schema, payload_to_record
+from fhir_family.model import age_on, is_dependent_child
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "ehr" / "json" / "mother-two-children.json"
 

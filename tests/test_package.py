@@ -179,9 +179,9 @@ def test_build_command_reports_bad_sources_in_one_line(tmp_path: Path, problem: 
     if problem == "bad-json":
         (guide / "StructureDefinition-x.json").write_text("{not json")
     result = CliRunner().invoke(main, ["build", "--out", str(tmp_path / "dist"), "--guide", str(guide)])
-    assert result.exit_code != 0
+    assert result.exit_code == 2
     assert "Traceback" not in result.output
-    assert result.output.startswith("Error: ")
+    assert result.output.startswith("fhir-family build: ")
     assert len(result.output.strip().splitlines()) == 1
     assert not (tmp_path / "dist").exists()
     with pytest.raises(PackageBuildError):

@@ -84,8 +84,8 @@ def parse(data: bytes) -> _Page:
 
 
 @pytest.fixture(scope="module")
-def files() -> dict[str, bytes]:
-    return SiteBuilder().build()
+def files(built_site: dict[str, bytes]) -> dict[str, bytes]:
+    return built_site
 
 
 def test_every_guide_resource_has_a_page(files: dict[str, bytes]) -> None:
@@ -354,9 +354,9 @@ def test_pages_command_reports_a_missing_guide_in_one_line(tmp_path: Path, monke
     else:
         args += ["--guide", str(tmp_path / "nowhere")]
     result = CliRunner().invoke(main, args)
-    assert result.exit_code != 0
+    assert result.exit_code == 2
     assert "Traceback" not in result.output
-    assert result.output.startswith("Error: ") and len(result.output.strip().splitlines()) == 1
+    assert result.output.startswith("fhir-family pages: ") and len(result.output.strip().splitlines()) == 1
     assert "nowhere" in result.output
     assert not (tmp_path / "site").exists()
 

@@ -18,7 +18,7 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 
 import pytest
 
-from fhir_family.site.builder import SiteBuilder, write_site
+from fhir_family.site.builder import write_site
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -42,8 +42,8 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def site_files() -> dict[str, bytes]:
-    return SiteBuilder().build()
+def site_files(built_site: dict[str, bytes]) -> dict[str, bytes]:
+    return built_site
 
 
 @pytest.fixture(scope="module")
@@ -63,20 +63,12 @@ def static_site(site_files: dict[str, bytes], tmp_path_factory: pytest.TempPathF
 
 
 @pytest.fixture(scope="module")
-def facade_site(site_files: dict[str, bytes]) -> Iterator[str]:
+def facade_site(site_files: dict[str, bytes], serve) -> Iterator[str]:
     """The facade app with the guide's blueprint, under /ig/, served by werkzeug on an ephemeral port."""
-    from werkzeug.serving import make_server
-
     from fhir_family.facade.app import create_app
 
-    app = create_app({"TESTING": True})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/ig/"
-    finally:
-        server.shutdown()
+    with serve(create_app({"TESTING": True})) as url:
+        yield f"{url}/ig/"
 
 
 @pytest.fixture(scope="module")

@@ -163,13 +163,21 @@ def test_plain_r4_mode(tmp_path: Path) -> None:
     path.write_text(json.dumps(bundle))
     guided = run(str(path))  # a national return by its identifier: role profiles apply
     assert ("Bundle.entry[1].resource.extension", "FF-CARDINALITY-MIN") in errors(json.loads(guided.stdout))
+    # R4 alone does not define the guide's child extensions: unknown extensions are errors by default, as in
+    # HL7's validator, and allowed by prefix or reported as warnings on request
     plain = run("--no-guide", str(path))
-    assert plain.exit_code == 0, plain.output
+    assert plain.exit_code == 1
+    assert {m for _, m in errors(json.loads(plain.stdout))} == {"FF-EXT-UNKNOWN"}
+    allowed = run("--no-guide", "--unknown-extensions", "https://fhir-family.uk/fhir/", str(path))
+    assert allowed.exit_code == 0, allowed.output
+    warned = run("--no-guide", "--unknown-extensions", "warning", str(path))
+    assert warned.exit_code == 0, warned.output
     patient["birthDate"] = "1980-13-01"
     path.write_text(json.dumps(bundle))
-    assert errors(json.loads(run("--no-guide", str(path)).stdout)) == [
-        ("Bundle.entry[1].resource.birthDate", "FF-FORMAT")
-    ]
+    lenient = ("--no-guide", "--unknown-extensions", "warning", str(path))
+    assert errors(json.loads(run(*lenient).stdout)) == [("Bundle.entry[1].resource.birthDate", "FF-FORMAT")]
+    both = run("--no-guide", "--unknown-extensions", "warning", "--unknown-extensions", "error", str(path))
+    assert both.exit_code == 2 and "--unknown-extensions" in both.stderr
     observation = {"resourceType": "Observation", "status": "final", "code": {"text": "weight"}}
     obs = tmp_path / "obs.json"
     obs.write_text(json.dumps(observation))
@@ -188,7 +196,12 @@ def test_role_profiles_that_are_not_loaded_are_errors() -> None:
     assert ("Bundle", "FF-PROFILE-UNKNOWN") in found
     assert ("Bundle.entry[1].resource", "FF-PROFILE-UNKNOWN") in found
     relaxed = Validator.from_packages(builtin_guide=False, unknown_profiles="warning")
-    assert errors(relaxed.validate(bundle)) == []
+    # without the guide its extensions are unknown too: errors by default, as in HL7's validator
+    assert {m for _, m in errors(relaxed.validate(bundle))} == {"FF-EXT-UNKNOWN"}
+    lenient = Validator.from_packages(
+        builtin_guide=False, unknown_profiles="warning", unknown_extensions="warning"
+    )
+    assert errors(lenient.validate(bundle)) == []
     assert errors(default_validator().validate(bundle)) == []
 
 
@@ -225,7 +238,7 @@ def test_implementation_guide_global_profiles_apply(tmp_path: Path) -> None:
     bundle = {
         "resourceType": "Bundle",
         "type": "collection",
-        "entry": [{"fullUrl": "urn:uuid:1", "resource": patient}],
+        "entry": [{"fullUrl": "urn:uuid:6f1c6a55-7f0e-4c55-9b1e-2f7d0b6f3a01", "resource": patient}],
     }
     assert errors(validator.validate(bundle)) == [("Bundle.entry[0].resource.active", "FF-CARDINALITY-MIN")]
     unloaded = Validator.from_packages(

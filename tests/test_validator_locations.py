@@ -15,7 +15,7 @@ INVALID = sorted(p for p in EXAMPLES.glob("*.json") if not p.name.endswith(".exp
 
 
 def _location(issue: dict) -> tuple[int, int]:
-    values = {e["url"]: e["valueInteger"] for e in issue.get("extension", [])}
+    values = {e["url"]: e.get("valueInteger") for e in issue.get("extension", [])}
     return values[LINE_EXTENSION], values[COLUMN_EXTENSION]
 
 

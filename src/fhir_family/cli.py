@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "submit": ("submit", "Map, validate and send returns to a collector."),
     "report": ("report", "Print the collector's aggregate report with disclosure control."),
     "export": ("export", "Export pseudonymised data as Bulk-Data NDJSON."),
+    "analytics": ("analytics", "SQL on FHIR views: test suite, DuckDB/Parquet materialisation, report."),
     "build": ("build", "Build the guide as a FHIR NPM package (dist/*.tgz)."),
     "pages": ("pages", "Build the guide's static HTML pages."),
     "packages": ("packages", "Install and list FHIR packages (R4 core, UK Core ...) in the package cache."),
@@ -36,6 +37,7 @@ COMMAND_EXTRAS: dict[str, str] = {
     "report": "collector",
     "export": "collector",
     "up": "all",
+    "analytics": "analytics",
 }
 #: third-party modules that only an extra installs -> that extra (None: the command's own extra)
 EXTRA_MODULES: dict[str, str | None] = {
@@ -46,6 +48,10 @@ EXTRA_MODULES: dict[str, str | None] = {
     "sqlalchemy": None,
     "alembic": None,
     "psycopg": None,
+    "duckdb": "analytics",
+    "pyarrow": "analytics",
+    "pyspark": "spark",
+    "mesh_client": "mesh",
 }
 
 

@@ -40,6 +40,7 @@ CHECKOUT_SOURCES = {
     "examples": Path("examples"),
     "docs": Path("docs"),
     "sushi-config.yaml": Path("profiles") / "sushi-config.yaml",
+    "views": Path("profiles") / "views",
 }
 
 
@@ -109,6 +110,11 @@ def examples_dir() -> Path:
 def docs_dir() -> Path:
     """The Markdown pages (guide.md, model.md, payload.md) the static pages render."""
     return _data_path("docs")
+
+
+def views_dir() -> Path:
+    """The guide's SQL on FHIR ViewDefinitions (``profiles/views``, one hand-written file per table)."""
+    return _data_path("views")
 
 
 def sushi_config_path() -> Path:

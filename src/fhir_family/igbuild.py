@@ -27,6 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .errors import FhirFamilyError
 from .guide import REPO_ROOT
 
 PROFILES_DIR = REPO_ROOT / "profiles"
@@ -48,8 +49,10 @@ SUSHI_TIMEOUT_SECONDS = 300
 PINNED_SUSHI_VERSION = "3.21.0"
 
 
-class IgBuildError(Exception):
+class IgBuildError(FhirFamilyError):
     """The guide could not be built (SUSHI missing, failing or reporting errors); one line per problem."""
+
+    message_id = "FF-IG-BUILD"
 
 
 @dataclass

@@ -54,6 +54,8 @@ TYPED_INDEX_FIELDS = {"StructureDefinition": ("kind", "type"), "CodeSystem": ("c
 class PackageBuildError(FhirFamilyError):
     """The guide's sources cannot be packaged (missing folder, unreadable JSON, clashing file names)."""
 
+    message_id = "FF-PACKAGE-BUILD"
+
 
 @dataclass(frozen=True)
 class GuideMetadata:

@@ -33,3 +33,13 @@ def parse_json(text: str | bytes, message_id: str, first_line: int = 1) -> Any:
     where = {"location": [location]}
     issue = Issue(IssueSeverity.ERROR, IssueType.STRUCTURE, diagnostics, None, message_id, where)
     raise InputError(f"not valid JSON ({location}): {problem}", [issue]) from None
+
+
+def json_bundle(text: str | bytes) -> dict[str, Any] | None:
+    """``text`` as a FHIR Bundle (a JSON object with resourceType Bundle), or None when it is anything else
+    (then it is some other input: an EHR payload, or unreadable, which its own parser reports)."""
+    try:
+        value = parse_json(text, "FF-NOT-A-BUNDLE")
+    except InputError:
+        return None
+    return value if isinstance(value, dict) and value.get("resourceType") == "Bundle" else None

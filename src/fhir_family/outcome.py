@@ -17,6 +17,9 @@ LINE_EXTENSION = "http://hl7.org/fhir/StructureDefinition/operationoutcome-issue
 """Core extension on an issue: the input line it refers to (NDJSON/CSV line, or line in a JSON text)."""
 COLUMN_EXTENSION = "http://hl7.org/fhir/StructureDefinition/operationoutcome-issue-col"
 """Core extension on an issue: the column of the input it refers to."""
+SOURCE_EXTENSION = "http://hl7.org/fhir/StructureDefinition/operationoutcome-issue-source"
+"""Core extension on an issue ("helps a user track down the source of the problem"): for a failed invariant,
+the FHIRPath of the rule, kept out of the sentence in ``diagnostics``."""
 
 
 class IssueSeverity(StrEnum):
@@ -64,9 +67,14 @@ class Issue:
     expression: str | None = None
     message_id: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: the machine-readable rule that failed (an invariant's FHIRPath), rendered as the issue-source extension
+    rule: str | None = None
 
     def to_fhir(self) -> dict[str, Any]:
-        issue: dict[str, Any] = {"severity": str(self.severity), "code": str(self.code)}
+        issue: dict[str, Any] = {}
+        if self.rule:
+            issue["extension"] = [{"url": SOURCE_EXTENSION, "valueString": self.rule}]
+        issue.update(severity=str(self.severity), code=str(self.code))
         if self.message_id:
             issue["details"] = {"coding": [{"system": MESSAGE_ID_SYSTEM, "code": self.message_id}]}
         issue["diagnostics"] = self.diagnostics

@@ -10,32 +10,29 @@ OperationOutcome; every refusal is audited.
 from __future__ import annotations
 
 import json
-import logging
 from typing import Any
 from urllib.parse import quote
 
-from flask import Blueprint, Flask, Response, current_app, g, request
-from werkzeug.exceptions import HTTPException
+from flask import Blueprint, Flask, Response, current_app, request
 
-from ..errors import AuthError, FhirFamilyError, InputError
-from ..jsontext import parse_json
-from ..outcome import Issue, IssueSeverity, IssueType, operation_outcome
+from ..errors import InputError
+from ..guide import CANONICAL
+from ..model import NATIONAL_RETURN_BUNDLE
+from . import http
+from .bulk import bulk_api
+from .http import EXTENSION_KEY, FHIR_JSON, collector, fhir_response, not_found, read_json_body, require
+from .reports_api import reports_api
 from .service import Collector, forbidden
 from .settings import CollectorSettings
-from .tokens import ANALYST, PROVIDER, Principal, authenticate
-
-log = logging.getLogger(__name__)
-
-FHIR_JSON = "application/fhir+json"
-EXTENSION_KEY = "fhir_family_collector"
+from .tokens import ANALYST, PROVIDER
 
 api = Blueprint("collector", __name__)
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """The collector app. Config keys: DATABASE_URL, PSEUDONYM_KEY (or PSEUDONYM_KEY_FILE, or the
-    FHIR_FAMILY_PSEUDONYM_KEY environment variable), VALIDATOR (object with ``validate``, default the shared
-    validator), MIGRATE (default True), ALLOW_QUERY_TOKEN (default False), IMPORT_WORKERS,
+    FHIR_FAMILY_PSEUDONYM_KEY environment variable), VALIDATOR (a ``fhir_family.validation.Validator``,
+    default the shared validator), MIGRATE (default True), ALLOW_QUERY_TOKEN (default False), IMPORT_WORKERS,
     MAX_CONTENT_LENGTH ($import bodies) and BUNDLE_MAX_CONTENT_LENGTH (one bundle), in bytes."""
     config = dict(config or {})
     settings = CollectorSettings.from_config(config)
@@ -47,110 +44,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     collector = Collector(settings, validator=config.get("VALIDATOR"), engine=config.get("ENGINE"))
     app.extensions[EXTENSION_KEY] = collector
     app.register_blueprint(api)
-    from .bulk import bulk_api
-    from .reports_api import reports_api
-
     app.register_blueprint(bulk_api)
     app.register_blueprint(reports_api)
-    app.register_error_handler(FhirFamilyError, _fhir_family_error)
-    app.register_error_handler(HTTPException, _http_error)
-    app.register_error_handler(Exception, _unexpected_error)
+    http.install(app)
     return app
 
 
-def collector() -> Collector:
-    return current_app.extensions[EXTENSION_KEY]
-
-
-def fhir_response(
-    resource: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None
-) -> Response:
-    body = json.dumps(resource, ensure_ascii=False)
-    return Response(body, status=status, headers=headers or {}, content_type=FHIR_JSON)
-
-
-# -- authentication ------------------------------------------------------------------------------------------
-
-
-def _bearer_token() -> str | None:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        return token.strip()
-    if collector().settings.allow_query_token and request.method == "GET" and request.args.get("token"):
-        return request.args["token"]
-    return None
-
-
-def require(*roles: str, action: str) -> Principal:
-    """The caller's principal, or an audited 401/403. ``action`` names the request in the audit log."""
-    token = _bearer_token()
-    target = request.path
-    if token is None:
-        raise _unauthenticated(
-            action, "no bearer token", IssueType.LOGIN, "FF-COLLECTOR-NO-TOKEN",
-            "Send an 'Authorization: Bearer <token>' header with a token issued by the collector",
-        )
-    principal = authenticate(collector().sessions, token)
-    if principal is None:
-        raise _unauthenticated(
-            action, "unknown or revoked token", IssueType.SECURITY, "FF-COLLECTOR-BAD-TOKEN",
-            "The bearer token is unknown or has been revoked",
-        )
-    if principal.role not in roles:
-        collector().audit(principal, action, target, 403, f"role {principal.role} not allowed")
-        raise forbidden(f"A {principal.role} token cannot {action.replace('-', ' ')}")
-    g.principal = principal
-    return principal
-
-
-def _unauthenticated(
-    action: str, reason: str, code: IssueType, message_id: str, diagnostics: str
-) -> AuthError:
-    """An audited 401: every refusal leaves an audit row, whatever was wrong with the credentials."""
-    collector().audit(None, action, request.path, 401, reason)
-    return AuthError(reason.capitalize(), [Issue(IssueSeverity.ERROR, code, diagnostics, None, message_id)])
-
-
-# -- errors --------------------------------------------------------------------------------------------------
-
-
-def _fhir_family_error(exc: FhirFamilyError) -> Response:
-    headers = {"WWW-Authenticate": 'Bearer realm="fhir-family collector"'} if exc.http_status == 401 else {}
-    if exc.http_status == 503:
-        headers["Retry-After"] = "2"  # storage contention: nothing was stored, the same request may be resent
-    return fhir_response(exc.outcome, exc.http_status, headers)
-
-
-def _http_error(exc: HTTPException) -> Response:
-    code = {404: IssueType.NOT_FOUND, 405: IssueType.NOT_SUPPORTED, 413: IssueType.TOO_LONG}.get(
-        exc.code or 400, IssueType.PROCESSING
-    )
-    outcome = operation_outcome([Issue(IssueSeverity.ERROR, code, f"{exc.name}: {exc.description}")])
-    return fhir_response(outcome, exc.code or 400)
-
-
-def _unexpected_error(exc: Exception) -> Response:
-    log.exception("collector: unexpected error")
-    outcome = operation_outcome(
-        [
-            Issue(
-                IssueSeverity.FATAL,
-                IssueType.EXCEPTION,
-                "The collector failed unexpectedly; nothing of this request was stored. Resend it later.",
-                None,
-                "FF-COLLECTOR-INTERNAL",
-            )
-        ]
-    )
-    return fhir_response(outcome, 500)
-
-
 # -- ingest --------------------------------------------------------------------------------------------------
-
-
-def read_json_body() -> Any:
-    return parse_json(request.get_data(cache=False), "FF-COLLECTOR-NOT-JSON")
 
 
 @api.post("/")
@@ -166,20 +66,13 @@ def ingest() -> Response:
 # -- reads of a provider's own returns -----------------------------------------------------------------------
 
 
-def _not_found(principal: Principal, action: str, target: str, diagnostics: str) -> Response:
-    """An audited 404: a provider probing for ids it does not hold leaves a trace."""
-    collector().audit(principal, action, target, 404)
-    issue = Issue(IssueSeverity.ERROR, IssueType.NOT_FOUND, diagnostics, None, "FF-COLLECTOR-NOT-FOUND")
-    return fhir_response(operation_outcome([issue]), 404)
-
-
 @api.get("/Bundle/<path:submission_id>")
 def read_bundle(submission_id: str) -> Response:
     principal = require(PROVIDER, action="read-submission")
     submission = collector().store.submission(submission_id)
     if submission is None:
         missing = f"No submission with id {submission_id!r}"
-        return _not_found(principal, "read-submission", submission_id, missing)
+        return not_found(principal, "read-submission", submission_id, missing)
     if submission.ods_code != principal.ods_code:
         collector().audit(principal, "read-submission", submission_id, 403, "submission of another provider")
         raise forbidden("A provider may read only its own submissions")
@@ -245,7 +138,7 @@ def read_resource(resource_type: str, resource_id: str) -> Response:
     target = f"{resource_type}/{resource_id}"
     found = collector().store.resource(resource_type, resource_id)
     if found is None:
-        return _not_found(principal, "read-resource", target, f"No {target}")
+        return not_found(principal, "read-resource", target, f"No {target}")
     row, ods = found
     if ods != principal.ods_code:
         collector().audit(principal, "read-resource", target, 403, "resource of another provider")
@@ -257,8 +150,6 @@ def read_resource(resource_type: str, resource_id: str) -> Response:
 @api.get("/metadata")
 def metadata() -> Response:
     """A CapabilityStatement: what this FHIR base accepts, so generic FHIR clients can discover it."""
-    from ..guide import CANONICAL
-
     return fhir_response(
         {
             "resourceType": "CapabilityStatement",
@@ -278,7 +169,7 @@ def metadata() -> Response:
                     "resource": [
                         {
                             "type": "Bundle",
-                            "supportedProfile": [f"{CANONICAL}/StructureDefinition/national-return-bundle"],
+                            "supportedProfile": [NATIONAL_RETURN_BUNDLE],
                             "interaction": [{"code": "read"}, {"code": "search-type"}],
                         }
                     ],

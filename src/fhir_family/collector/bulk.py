@@ -26,6 +26,7 @@ from flask import Blueprint, Response, request
 from ..errors import FhirFamilyError, InputError
 from ..jsontext import parse_json
 from ..outcome import Issue, IssueSeverity, IssueType, operation_outcome
+from .http import collector, fhir_response, not_found, require
 from .pseudonym import redact_numbers
 from .schema import ImportJob
 from .service import Collector, forbidden
@@ -123,27 +124,28 @@ def _lines(spool: Path) -> Iterator[tuple[int, str | None]]:
                 yield number, None
 
 
+def line_outcomes(collector: Collector, principal: Principal, spool: Path) -> Iterator[dict[str, Any]]:
+    """Each non-blank line of an NDJSON file through ``Collector.submit`` on its own, in order: the one
+    ingest path of ``$import`` and of MESH messages. Yields ``{line, submissionId, status, ...}`` per line."""
+    for number, text in _lines(spool):
+        if text is None:
+            issue = Issue(
+                IssueSeverity.ERROR,
+                IssueType.STRUCTURE,
+                f"Line {number} is not UTF-8",
+                None,
+                "FF-COLLECTOR-NOT-UTF8",
+            )
+            yield {"line": number, "submissionId": None, "status": 400, "outcome": operation_outcome([issue])}
+        else:
+            yield _line_outcome(collector, principal, number, text)
+
+
 def _run_job(collector: Collector, principal: Principal, job_id: str, spool: Path, request_url: str) -> None:
     outcomes: list[dict[str, Any]] = []
     accepted = rejected = 0
     try:
-        for number, text in _lines(spool):
-            if text is None:
-                issue = Issue(
-                    IssueSeverity.ERROR,
-                    IssueType.STRUCTURE,
-                    f"Line {number} is not UTF-8",
-                    None,
-                    "FF-COLLECTOR-NOT-UTF8",
-                )
-                outcome = {
-                    "line": number,
-                    "submissionId": None,
-                    "status": 400,
-                    "outcome": operation_outcome([issue]),
-                }
-            else:
-                outcome = _line_outcome(collector, principal, number, text)
+        for outcome in line_outcomes(collector, principal, spool):
             outcomes.append(outcome)
             if outcome["status"] in (200, 201):
                 accepted += 1
@@ -203,8 +205,6 @@ def _update(collector: Collector, job_id: str, **values: Any) -> None:
 
 @bulk_api.post("/$import")
 def import_ndjson() -> Response:
-    from .app import collector, require
-
     principal = require(PROVIDER, action="import")
     spool, total = _spool_body()
     if total == 0:
@@ -215,26 +215,16 @@ def import_ndjson() -> Response:
     outcome = operation_outcome(
         [Issue(IssueSeverity.INFORMATION, IssueType.INFORMATIONAL, f"Import accepted; poll {status_url}")]
     )
-    return Response(
-        json.dumps(outcome),
-        202,
-        headers={"Content-Location": status_url},
-        content_type="application/fhir+json",
-    )
+    return fhir_response(outcome, 202, {"Content-Location": status_url})
 
 
 @bulk_api.get("/$import-status/<job_id>")
 def import_status(job_id: str) -> Response:
-    from .app import collector, fhir_response, require
-
     principal = require(PROVIDER, action="import-status")
     with collector().sessions() as session:
         job = session.get(ImportJob, job_id)
     if job is None:
-        return fhir_response(
-            operation_outcome([Issue(IssueSeverity.ERROR, IssueType.NOT_FOUND, f"No import job {job_id}")]),
-            404,
-        )
+        return not_found(principal, "import-status", job_id, f"No import job {job_id}")
     if job.ods_code != principal.ods_code:
         collector().audit(principal, "import-status", job_id, 403, "job of another provider")
         raise forbidden("A provider may read only its own import jobs")

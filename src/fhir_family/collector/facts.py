@@ -11,12 +11,17 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from ..errors import NonConformantError
-from ..guide import CANONICAL
+from ..model import (
+    EXT_CHILD_RESIDENCE,
+    EXT_HELP_AND_PROTECTION,
+    EXT_PARENTAL_RESPONSIBILITY,
+    EXT_PARENTAL_STATUS,
+    EXT_YOUNG_CARER,
+    NHS_NUMBER_SYSTEM,
+    ODS_SYSTEM,
+    age_on,
+)
 from ..outcome import Issue, IssueSeverity, IssueType
-from .pseudonym import NHS_NUMBER_SYSTEM
-
-ODS_SYSTEM = "https://fhir.nhs.uk/Id/ods-organization-code"
-EXT = f"{CANONICAL}/StructureDefinition"
 
 
 @dataclass(frozen=True)
@@ -109,10 +114,6 @@ def _nhs_number(resource: dict[str, Any]) -> str | None:
     return None
 
 
-def _age_on(birth: date, day: date) -> int:
-    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
-
-
 def _timestamp(value: Any) -> datetime:
     try:
         parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
@@ -141,7 +142,7 @@ def _extract(bundle: dict[str, Any]) -> ReturnFacts:
     nhs = _nhs_number(patient)
     if not nhs:
         raise _fail("The Patient has no NHS number")
-    status_ext = _extensions(patient, f"{EXT}/parental-status")
+    status_ext = _extensions(patient, EXT_PARENTAL_STATUS)
     if len(status_ext) != 1:
         raise _fail("The Patient has no parental-status extension")
     ext = status_ext[0]
@@ -158,14 +159,14 @@ def _extract(bundle: dict[str, Any]) -> ReturnFacts:
     for index, resource in resources(bundle):
         if resource.get("resourceType") != "RelatedPerson":
             continue
-        pr = _extensions(resource, f"{EXT}/parental-responsibility")
+        pr = _extensions(resource, EXT_PARENTAL_RESPONSIBILITY)
         pr_held = _code((_part(pr[0], "held") or {}).get("valueCodeableConcept")) if pr else None
         residence = [
-            _code(e.get("valueCodeableConcept")) for e in _extensions(resource, f"{EXT}/child-residence")
+            _code(e.get("valueCodeableConcept")) for e in _extensions(resource, EXT_CHILD_RESIDENCE)
         ]
-        carer = [_code(e.get("valueCodeableConcept")) for e in _extensions(resource, f"{EXT}/young-carer")]
+        carer = [_code(e.get("valueCodeableConcept")) for e in _extensions(resource, EXT_YOUNG_CARER)]
         helps = {
-            _code(e.get("valueCodeableConcept")) for e in _extensions(resource, f"{EXT}/help-and-protection")
+            _code(e.get("valueCodeableConcept")) for e in _extensions(resource, EXT_HELP_AND_PROTECTION)
         }
         relationship = _code((resource.get("relationship") or [{}])[0])
         children.append(
@@ -173,7 +174,7 @@ def _extract(bundle: dict[str, Any]) -> ReturnFacts:
                 position=index,
                 nhs_number=_nhs_number(resource),
                 relationship=relationship or "unknown",
-                age_years=_age_on(date.fromisoformat(resource["birthDate"][:10]), period_end),
+                age_years=age_on(date.fromisoformat(resource["birthDate"][:10]), period_end),
                 residence=(residence[0] if residence else None) or "unknown",
                 pr_held=pr_held or "UNK",
                 young_carer=(carer[0] if carer else None) or "UNK",

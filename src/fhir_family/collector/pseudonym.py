@@ -14,11 +14,7 @@ import hmac
 import re
 from typing import Any
 
-from ..guide import CANONICAL
-
-NHS_NUMBER_SYSTEM = "https://fhir.nhs.uk/Id/nhs-number"
-PSEUDONYM_SYSTEM = f"{CANONICAL}/Id/nhs-number-pseudonym"
-"""Identifier system of the collector's pseudonyms (hex HMAC-SHA256 of the NHS number, collector key)."""
+from ..model import NHS_NUMBER_SYSTEM, PSEUDONYM_SYSTEM
 
 _TEN_DIGITS = re.compile(r"(?<!\d)\d{10}(?!\d)|(?<!\d)\d{3} \d{3} \d{4}(?!\d)")
 

@@ -18,20 +18,12 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, case, func, select
 
+from ..model import PARENT_PRNTSTAT_CODES, PARENTAL_STATUS_TO_PRNTSTAT
 from .database import READ_ONLY
 from .disclosure import SUPPRESSED, Cell, Group, protect
 from .schema import CURRENT, ChildFact, Submission
 
 NATIONAL = "ALL"
-
-PRNTSTAT = {
-    "all-children-live-with-patient": "11",
-    "some-children-live-with-patient": "12",
-    "no-children-live-with-patient": "13",
-    "not-a-parent": "14",
-    "declined": "15",
-}
-PARENT_CODES = ("11", "12", "13")
 
 #: measure key -> column heading; order is the published column order.
 MEASURES: dict[str, str] = {
@@ -84,10 +76,10 @@ def raw_counts(
         for ods, month_value, status, n in status_rows:
             row = counts[(ods, month_value)]
             row["returns"] += n
-            code = PRNTSTAT.get(status)
+            code = PARENTAL_STATUS_TO_PRNTSTAT.get(status)
             if code:
                 row[f"prntstat_{code}"] += n
-                if code in PARENT_CODES:
+                if code in PARENT_PRNTSTAT_CODES:
                     row["parents"] += n
 
         def flag(condition: Any) -> Any:
@@ -134,7 +126,9 @@ def _groups(keys: list[tuple[str, str]], with_national: bool) -> list[Group]:
             )
         )
         groups.append(
-            Group(tuple((ods, month, f"prntstat_{c}") for c in PARENT_CODES), (ods, month, "parents"))
+            Group(
+                tuple((ods, month, f"prntstat_{c}") for c in PARENT_PRNTSTAT_CODES), (ods, month, "parents")
+            )
         )
     if with_national:
         months = sorted({month for ods, month in keys if ods != NATIONAL})
@@ -149,7 +143,13 @@ def _groups(keys: list[tuple[str, str]], with_national: bool) -> list[Group]:
 
 def build_report(engine: Engine, ods_code: str | None = None, month: str | None = None) -> Report:
     """The published report: all providers plus national rows (analysts), or one provider's own rows."""
-    counts = raw_counts(engine, ods_code, month)
+    return publish(raw_counts(engine, ods_code, month), ods_code)
+
+
+def publish(counts: dict[tuple[str, str], dict[str, int]], ods_code: str | None = None) -> Report:
+    """National rows, disclosure control and layout over true counts per (ods, month), whichever engine
+    counted them (this database, or DuckDB over the export: fhir_family.analytics)."""
+    counts = {key: dict(row) for key, row in counts.items()}
     with_national = ods_code is None and bool(counts)
     if with_national:
         for (_ods, month_value), row in list(counts.items()):

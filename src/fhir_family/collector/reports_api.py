@@ -10,6 +10,7 @@ from flask import Blueprint, Response, request
 
 from ..errors import InputError
 from . import reports
+from .http import collector, require
 from .tokens import ANALYST, PROVIDER
 
 _MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
@@ -18,8 +19,6 @@ reports_api = Blueprint("collector_reports", __name__)
 
 @reports_api.get("/reports/monthly")
 def monthly() -> Response:
-    from .app import collector, require
-
     principal = require(ANALYST, PROVIDER, action="read-report")
     fmt = request.args.get("format", "json")
     if fmt not in ("json", "csv", "html"):

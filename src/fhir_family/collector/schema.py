@@ -172,3 +172,16 @@ class ImportJob(Base):
     accepted: Mapped[int] = mapped_column(Integer, default=0)
     rejected: Mapped[int] = mapped_column(Integer, default=0)
     outcomes_json: Mapped[str | None] = mapped_column(Text)
+
+
+class MeshMailbox(Base):
+    """A MESH mailbox bound to the provider it submits for, as a bearer token is: returns arriving from
+    this mailbox may only be for this ODS code."""
+
+    __tablename__ = "mesh_mailboxes"
+
+    mailbox_id: Mapped[str] = mapped_column(String(20), primary_key=True)
+    ods_code: Mapped[str] = mapped_column(ForeignKey("organisations.ods_code"))
+    label: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

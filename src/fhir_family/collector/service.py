@@ -5,14 +5,14 @@ always."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import Engine
 
 from ..errors import FhirFamilyError, ForbiddenError, InputError, NonConformantError
-from ..guide import CANONICAL
-from ..outcome import Issue, IssueSeverity, IssueType, has_errors
+from ..model import NATIONAL_RETURN_BUNDLE
+from ..outcome import Issue, IssueSeverity, IssueType
+from ..validation import LazyValidator, Validator, ValidatorSource, any_errors
 from . import audit, facts
 from .database import make_engine, migrate, session_factory
 from .pseudonym import Pseudonymiser
@@ -22,31 +22,15 @@ from .tokens import PROVIDER, Principal
 
 log = logging.getLogger(__name__)
 
-NATIONAL_RETURN_PROFILE = f"{CANONICAL}/StructureDefinition/national-return-bundle"
 MAX_SUBMISSION_ID = 200
 
 
-class Validator(Protocol):
-    def validate(self, resource: dict[str, Any], profile: str | None = None) -> dict[str, Any]: ...
-
-
 class RejectedBundleError(NonConformantError):
-    """The validator found errors: the answer is the validator's own OperationOutcome, untouched."""
+    """The validator found errors: the answer is every issue the validator found, untouched."""
 
-    def __init__(self, outcome: dict[str, Any]) -> None:
-        errors = [i for i in outcome.get("issue", []) if i.get("severity") in ("error", "fatal")]
-        super().__init__(f"The bundle is not a conformant national return ({len(errors)} error(s))")
-        self._outcome = outcome
-
-    @property
-    def outcome(self) -> dict[str, Any]:
-        return self._outcome
-
-
-def _default_validator() -> Validator:
-    from ..conformance import default_validator  # loaded lazily: it reads the whole core package once
-
-    return default_validator()
+    def __init__(self, issues: list[Issue]) -> None:
+        errors = sum(1 for issue in issues if any_errors([issue]))
+        super().__init__(f"The bundle is not a conformant national return ({errors} error(s))", issues)
 
 
 def forbidden(message: str, expression: str | None = None) -> ForbiddenError:
@@ -62,7 +46,7 @@ class Collector:
     def __init__(
         self,
         settings: CollectorSettings,
-        validator: Validator | Callable[[], Validator] | None = None,
+        validator: ValidatorSource = None,
         engine: Engine | None = None,
     ) -> None:
         self.settings = settings
@@ -72,20 +56,12 @@ class Collector:
         self.sessions = session_factory(self.engine)
         self.pseudonymiser = Pseudonymiser(settings.pseudonym_key)
         self.store = SubmissionStore(self.engine, self.pseudonymiser)
-        self._validator_source = validator
-        self._validator: Validator | None = None
+        self._validator = LazyValidator(validator)
 
     @property
     def validator(self) -> Validator:
-        if self._validator is None:
-            source = self._validator_source
-            if source is None:
-                self._validator = _default_validator()
-            elif hasattr(source, "validate"):
-                self._validator = source  # type: ignore[assignment]
-            else:
-                self._validator = source()  # type: ignore[operator]
-        return self._validator
+        """The validator, loaded on first use (the whole core package is read once)."""
+        return self._validator.get()
 
     def audit(
         self,
@@ -138,9 +114,9 @@ class Collector:
                         )
                     ],
                 )
-            outcome = self.validator.validate(bundle, NATIONAL_RETURN_PROFILE)
-            if has_errors(outcome):
-                raise RejectedBundleError(outcome)
+            issues = self.validator.issues(bundle, NATIONAL_RETURN_BUNDLE)
+            if any_errors(issues):
+                raise RejectedBundleError(issues)
             return_facts = facts.extract(bundle)
             if return_facts.ods_code != principal.ods_code:  # ODS found only after validation
                 raise forbidden(f"This token submits for ODS {principal.ods_code} only")

@@ -22,6 +22,7 @@ class ConfigurationError(FhirFamilyError):
     """The collector cannot start as configured (no pseudonymisation key, bad database URL)."""
 
     http_status = 500
+    message_id = "FF-COLLECTOR-CONFIG"
 
 
 def default_database_url() -> str:

@@ -39,12 +39,14 @@ class SubmissionConflictError(FhirFamilyError):
     """The submission id is already stored with different content: HTTP 409 (send a new submission id)."""
 
     http_status = 409
+    message_id = "FF-COLLECTOR-CONFLICT"
 
 
 class StorageError(FhirFamilyError):
     """The database failed; nothing of the submission was stored: HTTP 503, safe to retry."""
 
     http_status = 503
+    message_id = "FF-COLLECTOR-STORAGE"
 
 
 class _Retry(Exception):

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from ..mapping.nhs_number import synthetic_nhs_number
 from ..mapping.record import ChildRecord, ReturnRecord
+from ..model import LIVES_WITH_PATIENT
 
 DEMO_PROVIDERS: tuple[tuple[str, str], ...] = (
     ("RXA", "Northfield Mental Health NHS Trust (synthetic)"),
@@ -92,7 +93,7 @@ def synthetic_month(
                     "som": [True] + [False] + [rng.random() < 0.5 for _ in range(count - 2)],
                 }[status[:3]]
                 children = tuple(_child(rng, end, 200_000 + person * 10 + k, home[k]) for k in range(count))
-            in_household = sum(1 for c in children if c.residence in ("full-time", "part-time"))
+            in_household = sum(1 for c in children if c.residence in LIVES_WITH_PATIENT)
             yield ReturnRecord(
                 submission_id=f"{submission_prefix}-{ods}-{month}-{n:05d}",
                 ods_code=ods,

@@ -177,3 +177,8 @@ def revoke_token_command(token_id: int, db_url: str | None) -> None:
     if not done:
         _fail(f"no active token with id {token_id}")
     click.echo(f"token {token_id} revoked")
+
+
+from .mesh import register as _register_mesh  # noqa: E402 - the MESH subcommands live in their own module
+
+_register_mesh(command)

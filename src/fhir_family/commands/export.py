@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from ..collector.settings import default_database_url
+from .exits import fail
 
 
 @click.command()
@@ -39,11 +40,9 @@ def command(out_dir: Path, db_url: str | None, include_superseded: bool) -> None
             session_factory(engine), f"cli {getpass.getuser()}", "export", str(out_dir.resolve()), 200, counts
         )
     except FhirFamilyError as exc:
-        click.echo(f"fhir-family export: {exc}", err=True)
-        sys.exit(2)
+        fail("export", str(exc))
     except OSError as exc:
-        click.echo(f"fhir-family export: cannot write to {out_dir}: {exc.strerror}", err=True)
-        sys.exit(2)
+        fail("export", f"cannot write to {out_dir}: {exc.strerror}")
     for item in result.manifest["output"]:
         click.echo(f"{item['count']:>8}  {item['type']}")
     click.echo(f"manifest: {out_dir / 'manifest.json'}")

@@ -27,6 +27,7 @@ import click
 
 from ..mapping.factory import PARSERS, get_parser, guess_format
 from ..mapping.pipeline import Mapped, MappingPipeline
+from .exits import ExitCode, fail
 
 
 def _one_line(outcome: dict[str, Any]) -> str:
@@ -63,7 +64,7 @@ def _run_single(mapper: MappingPipeline, fmt: str, source: IO[str], label: str, 
     if not mapped.ok:
         kind = "unreadable" if mapped.status == 400 else "not mapped"
         click.echo(f"fhir-family map: {label}: {kind}: {_one_line(mapped.outcome)}", err=True)
-        return 2 if mapped.status == 400 else 1
+        return ExitCode.UNUSABLE if mapped.status == 400 else ExitCode.REJECTED
     assert mapped.bundle is not None
     if out is None:
         click.echo(json.dumps(mapped.bundle, indent=2, ensure_ascii=False))
@@ -71,7 +72,7 @@ def _run_single(mapper: MappingPipeline, fmt: str, source: IO[str], label: str, 
         target = out / f"{mapped.bundle['identifier']['value']}.json"
         _write_json(target, mapped.bundle)
         click.echo(f"{label}: wrote {target}", err=True)
-    return 0
+    return ExitCode.OK
 
 
 def _run_batch(mapper: MappingPipeline, fmt: str, source: IO[str], label: str, out: Path | None,
@@ -94,9 +95,9 @@ def _run_batch(mapper: MappingPipeline, fmt: str, source: IO[str], label: str, o
     where = f" (see {out / 'outcomes.ndjson'})" if out else ""
     if counts["failed"]:
         click.echo(f"fhir-family map: {label}: {counts['failed']} of {total} items failed{where}", err=True)
-        return 1
+        return ExitCode.REJECTED
     click.echo(f"{label}: {counts['bundles']} bundles" + (f" written to {out}" if out else ""), err=True)
-    return 0
+    return ExitCode.OK
 
 
 def _emit(mapped: Mapped, counts: dict[str, int], bundles: IO[str], outcomes: IO[str]) -> None:
@@ -123,8 +124,7 @@ def command(file: str, fmt: str | None, out: Path | None, no_validate: bool) -> 
         raise click.UsageError(str(exc)) from None
     path = None if file == "-" else Path(file)
     if path is not None and not path.is_file():
-        click.echo(f"fhir-family map: {file}: no such file", err=True)
-        sys.exit(2)
+        fail("map", f"{file}: no such file")
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
     mapper = MappingPipeline(validate=not no_validate)
@@ -140,8 +140,8 @@ def command(file: str, fmt: str | None, out: Path | None, no_validate: bool) -> 
                 status = _run_single(mapper, fmt, source, label, out)
     except UnicodeDecodeError as exc:
         click.echo(f"fhir-family map: {label}: not UTF-8 text ({exc.reason} at byte {exc.start})", err=True)
-        status = 2
+        status = ExitCode.UNUSABLE
     except OSError as exc:
         click.echo(f"fhir-family map: {label}: {exc.strerror or exc}", err=True)
-        status = 2
+        status = ExitCode.UNUSABLE
     sys.exit(status)

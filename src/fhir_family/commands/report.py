@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import click
 
 from ..collector.settings import default_database_url
+from .exits import fail
 
 
 @click.command()
@@ -29,8 +29,7 @@ def command(db_url: str | None, fmt: str, month: str | None, ods: str | None) ->
         migrate(engine)
         report = reports.build_report(engine, ods_code=ods, month=month)
     except FhirFamilyError as exc:
-        click.echo(f"fhir-family report: {exc}", err=True)
-        sys.exit(2)
+        fail("report", str(exc))
     if fmt == "json":
         click.echo(json.dumps(reports.to_json(report), indent=2))
     elif fmt == "csv":

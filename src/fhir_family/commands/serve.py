@@ -1,7 +1,7 @@
 """``fhir-family serve``: the facade under gunicorn (never Flask's development server).
 
-A ``gunicorn.app.base.BaseApplication`` subclass builds the app with ``create_app`` in the master and loads
-the validator there before forking (``preload_app``), so every worker shares the loaded definitions and the
+The app is built with ``create_app`` in the master and the validator loaded there before forking
+(``preload_app``, through ``fhir_family.wsgi_server``), so every worker shares the loaded definitions and the
 first request is as fast as the rest. ``--port 0`` binds a free port; gunicorn logs the one it got.
 """
 
@@ -11,53 +11,24 @@ import logging
 from typing import Any
 
 import click
-from flask import Flask
-from gunicorn.app.base import BaseApplication
 
 from ..facade.app import create_app
-
-
-class FacadeServer(BaseApplication):
-    """Runs one facade app with explicit gunicorn settings (no config file, no command-line parsing)."""
-
-    def __init__(self, app: Flask, options: dict[str, Any]) -> None:
-        self.application = app
-        self.options = options
-        super().__init__()
-
-    def load_config(self) -> None:
-        for key, value in self.options.items():
-            self.cfg.set(key, value)
-
-    def load(self) -> Flask:
-        return self.application
+from ..wsgi_server import GunicornServer, gunicorn_server
 
 
 def build_server(host: str, port: int, workers: int, config: dict[str, Any] | None = None,
-                 access_log: bool = True, threads: int = 4) -> FacadeServer:
+                 access_log: bool = True, threads: int = 4) -> GunicornServer:
     # Unexpected errors are logged by the facade with their request id; send them to stderr beside gunicorn's.
     log_format = "[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s"
     logging.basicConfig(level=logging.WARNING, format=log_format)
     app = create_app(config)
     if app.config["VALIDATE"]:
         app.extensions["fhir_family.pipeline"].validator  # noqa: B018 - load definitions before forking
-    options: dict[str, Any] = {
-        "bind": f"{host}:{port}",
-        "workers": workers,
-        # gthread, not sync: a sync worker streaming a long /ehr/batch answer misses its heartbeat and is
-        # killed after `timeout`; a gthread worker's main loop keeps beating while requests run in threads.
-        "worker_class": "gthread",
-        "threads": threads,
-        "preload_app": True,
-        "timeout": 120,
-        "graceful_timeout": 10,
-        "errorlog": "-",
-        "loglevel": "info",
-    }
+    options: dict[str, Any] = {"preload_app": True}
     if access_log:
         options["accesslog"] = "-"
         options["access_log_format"] = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms request_id=%({x-request-id}o)s'
-    return FacadeServer(app, options)
+    return gunicorn_server(lambda: app, host, port, workers, threads, **options)
 
 
 @click.command("serve")

@@ -6,6 +6,10 @@ validation as the facade, and only conformant bundles are sent. Sending retries 
 connection errors (a resend is a no-op at the collector, by submission id). The token is ``--token`` or
 ``$FHIR_FAMILY_TOKEN``.
 
+``--via mesh`` sends all conformant returns of the command as one MESH message instead (settings from
+``FHIR_FAMILY_MESH_*``), and ``--via mesh --fetch-outcomes DIR`` saves and shows the collector's per-line
+outcomes (docs/mesh.md).
+
 Output: one line on stderr per rejected return (``FILE[:LINE]: rejected (HTTP 422): why``), then a summary.
 Exit status: 0 all accepted, 1 any rejected, 2 an input could not be read or the collector was unreachable.
 """
@@ -21,7 +25,7 @@ from typing import Any
 import click
 
 from ..errors import FhirFamilyError, InputError
-from ..jsontext import parse_json
+from ..jsontext import json_bundle
 from ..mapping.pipeline import Mapped, MappingPipeline
 
 BUNDLE_SUFFIXES = (".json", ".ndjson", ".jsonl")
@@ -35,53 +39,50 @@ class Item:
     mapped: Mapped
 
 
-def _validated(pipeline: MappingPipeline, bundle: dict[str, Any], line: int | None) -> Mapped:
-    outcome = pipeline.validator.validate(bundle)
-    from ..outcome import has_errors
-
-    return Mapped(None, outcome, 422, line) if has_errors(outcome) else Mapped(bundle, outcome, 200, line)
-
-
 def _bundle_line(pipeline: MappingPipeline, line: str, number: int) -> Mapped:
     from ..outcome import Issue, IssueSeverity, IssueType, operation_outcome
 
-    bundle = _bundle_or_none(line)
+    bundle = json_bundle(line)
     if bundle is None:
         text = f"line {number} is not a JSON Bundle"
         issue = Issue(IssueSeverity.ERROR, IssueType.STRUCTURE, text, None, "FF-SUBMIT-NOT-BUNDLE")
         return Mapped(None, operation_outcome([issue]), 400, number)
-    return _validated(pipeline, bundle, number)
+    return pipeline.validate_bundle(bundle, number)
 
 
-def _bundle_or_none(text: str) -> dict[str, Any] | None:
+def _first_line_is_bundle(path: Path) -> bool:
     try:
-        value = parse_json(text, "FF-SUBMIT-NOT-BUNDLE")
-    except InputError:
-        return None
-    return value if isinstance(value, dict) and value.get("resourceType") == "Bundle" else None
+        with path.open(encoding="utf-8-sig") as lines:
+            first = next((line for line in lines if line.strip()), "")
+    except (OSError, UnicodeDecodeError):
+        return False  # read_text below reports it
+    return json_bundle(first) is not None
 
 
 def read_items(path: Path, pipeline: MappingPipeline, fmt: str | None) -> Iterator[Item]:
     """Every return in ``path``, mapped and validated; raises FhirFamilyError when the file is unusable."""
     from ..mapping.factory import get_parser, guess_format
 
+    suffix = path.suffix.lower()
+    if fmt is None and suffix in (".ndjson", ".jsonl") and _first_line_is_bundle(path):
+        # A file of Bundles (as for $import), not of EHR payloads: read line by line, so a month-end file
+        # is never held in memory whole.
+        try:
+            with path.open(encoding="utf-8-sig") as lines:
+                for number, line in enumerate(lines, 1):
+                    if line.strip():
+                        yield Item(f"{path}:{number}", _bundle_line(pipeline, line, number))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"{path}: cannot read ({exc.__class__.__name__}: {exc})") from exc
+        return
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read ({exc.__class__.__name__}: {exc})") from exc
-    suffix = path.suffix.lower()
     if fmt is None and suffix == ".json":
-        bundle = _bundle_or_none(text)
+        bundle = json_bundle(text)
         if bundle is not None:
-            yield Item(str(path), _validated(pipeline, bundle, None))
-            return
-    if fmt is None and suffix in (".ndjson", ".jsonl"):
-        lines = text.splitlines()
-        first = next((line for line in lines if line.strip()), "")
-        if _bundle_or_none(first) is not None:  # a file of Bundles (as for $import), not of EHR payloads
-            for number, line in enumerate(lines, 1):
-                if line.strip():
-                    yield Item(f"{path}:{number}", _bundle_line(pipeline, line, number))
+            yield Item(str(path), pipeline.validate_bundle(bundle, None))
             return
     try:
         parser = get_parser(fmt or guess_format(path))
@@ -104,8 +105,24 @@ def _why(resource: dict[str, Any]) -> str:
 
 
 @click.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--to", "url", required=True, help="The collector's FHIR base URL.")
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--to", "url", default=None, help="The collector's FHIR base URL (--via https).")
+@click.option(
+    "--via",
+    type=click.Choice(["https", "mesh"]),
+    default="https",
+    show_default=True,
+    help="https: POST each return; mesh: one MESH message for all of them (docs/mesh.md).",
+)
+@click.option("--mailbox", default=None, help="--via mesh: our mailbox (default $FHIR_FAMILY_MESH_MAILBOX).")
+@click.option("--to-mailbox", default=None, help="--via mesh: collector's mailbox ($FHIR_FAMILY_MESH_TO).")
+@click.option(
+    "--fetch-outcomes",
+    "outcomes_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="--via mesh: save the collector's outcome messages in this folder and show them.",
+)
 @click.option("--token", default=None, help="Bearer token (default $FHIR_FAMILY_TOKEN).")
 @click.option(
     "--from",
@@ -124,7 +141,11 @@ def _why(resource: dict[str, Any]) -> str:
 )
 def command(
     files: tuple[Path, ...],
-    url: str,
+    url: str | None,
+    via: str,
+    mailbox: str | None,
+    to_mailbox: str | None,
+    outcomes_dir: Path | None,
     token: str | None,
     fmt: str | None,
     retries: int,
@@ -133,6 +154,15 @@ def command(
 ) -> None:
     """Map, validate and send returns to a collector."""
     from ..forwarding import CollectorClient, ForwardingError
+
+    if via == "mesh":
+        _submit_by_mesh(files, fmt, mailbox, to_mailbox, outcomes_dir)
+    if outcomes_dir is not None:
+        click.echo("fhir-family submit: --fetch-outcomes needs --via mesh", err=True)
+        sys.exit(2)
+    if not files or not url:
+        click.echo("fhir-family submit: give FILES and --to URL (or --via mesh)", err=True)
+        sys.exit(2)
 
     pipeline = MappingPipeline()
     accepted = rejected = 0
@@ -180,3 +210,51 @@ def command(
         + (f", {len(unusable)} file(s) unusable" if unusable else "")
     )
     sys.exit(2 if unusable else 1 if rejected else 0)
+
+
+def _submit_by_mesh(
+    files: tuple[Path, ...],
+    fmt: str | None,
+    mailbox: str | None,
+    to_mailbox: str | None,
+    outcomes: Path | None,
+) -> None:
+    """``--via mesh``: the conformant returns of all FILES as one MESH message, and/or fetch outcomes."""
+    from . import mesh
+
+    settings = mesh.mesh_settings(mailbox, to_mailbox)
+    if not files and outcomes is None:
+        click.echo("fhir-family submit: give FILES to send, or --fetch-outcomes DIR", err=True)
+        sys.exit(2)
+    rejected = unusable = 0
+    if files:
+        pipeline = MappingPipeline()
+
+        def conformant() -> Iterator[dict[str, Any]]:
+            nonlocal rejected, unusable
+            for path in files:
+                try:
+                    for item in read_items(path, pipeline, fmt):
+                        if item.mapped.bundle is None:
+                            rejected += 1
+                            status, why = item.mapped.status, _why(item.mapped.outcome)
+                            click.echo(f"{item.where}: rejected (HTTP {status}, not sent): {why}", err=True)
+                        else:
+                            yield item.mapped.bundle
+                except FhirFamilyError as exc:
+                    unusable += 1
+                    click.echo(str(exc), err=True)
+
+        try:
+            message_id, local_id, count = mesh.send_bundles(settings, conformant())
+        except FhirFamilyError as exc:
+            click.echo(f"fhir-family submit: {exc}", err=True)
+            sys.exit(2)
+        click.echo(
+            f"{count} return(s) sent by MESH to {settings.to_mailbox} as message {message_id} "
+            f"(local id {local_id}), {rejected} rejected before sending"
+        )
+    status = 2 if unusable else 1 if rejected else 0
+    if outcomes is not None:
+        status = max(status, mesh.show_outcomes(settings, outcomes))
+    sys.exit(status)

@@ -4,7 +4,9 @@ Starts the collector and the facade under gunicorn on loopback (SQLite under ``v
 pseudonymisation key created in ``var/pseudonym.key`` when absent), issues demo tokens (printed, and saved in
 ``var/demo-tokens.json``), sends every example bundle through the facade's ``POST /submit`` (map, validate,
 forward: the real HTTP path), bulk-loads a deterministic synthetic month for three providers through the
-collector's ``$import``, prints the report and the URLs, and runs until Ctrl-C, then stops both servers.
+collector's ``$import``, sends the EHR examples by MESH (``mesh/demo.py``: a mesh-sandbox, the facade
+forwarding by MESH, ``collector mesh-poll``), prints the report and the URLs, and runs until Ctrl-C, then
+stops both servers and the sandbox.
 
 The report URL carries the analyst token as ``?token=``: the collector accepts that only because ``up``
 starts it with ``--allow-query-token``, which the collector permits on loopback addresses only. A real
@@ -20,9 +22,18 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
 import click
+
+from .exits import ExitCode, fail
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from ..mesh.demo import MeshDemo
 
 HOST = "127.0.0.1"
 DEMO_PROVIDERS = ("XFF01", "RX4", "RXA", "RXB", "RXC")
@@ -30,21 +41,8 @@ DEMO_PROVIDERS = ("XFF01", "RX4", "RXA", "RXB", "RXC")
 STARTUP_SECONDS = 90
 
 
-def facade_app():  # type: ignore[no-untyped-def]
-    """The facade as ``up`` runs it: forwarding to the local collector (gunicorn calls this in the worker)."""
-    from ..facade.app import create_app
-
-    return create_app(
-        {
-            "COLLECTOR_URL": os.environ["FHIR_FAMILY_COLLECTOR_URL"],
-            "COLLECTOR_TOKEN": os.environ["FHIR_FAMILY_TOKEN"],
-        }
-    )
-
-
-def _fail(message: str) -> None:
-    click.echo(f"fhir-family up: {message}", err=True)
-    sys.exit(2)
+def _fail(message: str) -> NoReturn:
+    fail("up", message)
 
 
 def _port_free(port: int) -> bool:
@@ -193,16 +191,61 @@ def command(
     facade_port: int, collector_port: int, var_dir: Path, month: str, patients_per_provider: int, fresh: bool
 ) -> None:
     """Start facade and collector on loopback with SQLite and the examples loaded."""
-    from ..collector import reports
-    from ..collector.database import make_engine, migrate, session_factory
-    from ..collector.settings import ensure_local_key
-    from ..collector.tokens import issue_token
-    from ..guide import examples_dir
-
     for port in (facade_port, collector_port):
         if not _port_free(port):
             _fail(f"port {port} on {HOST} is in use; choose others with --facade-port / --collector-port")
     var_dir.mkdir(parents=True, exist_ok=True)
+    demo = _prepare(var_dir, fresh, collector_port, facade_port)
+    from ..mesh.demo import MeshDemo
+
+    servers = Servers()
+    mesh_demo = MeshDemo()
+    unexpected = False
+
+    def on_term(_signum, _frame):  # type: ignore[no-untyped-def]
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_term)
+    try:
+        click.echo(f"starting the collector on {demo.collector_url} and the facade on {demo.facade_url} ...")
+        _start(servers, demo)
+        mesh_demo = _load(demo, month, patients_per_provider)
+        click.echo(_welcome(demo))
+        unexpected = _watch(servers, demo.logs)
+    except KeyboardInterrupt:
+        click.echo("\nstopping ...")
+    finally:
+        servers.stop()
+        mesh_demo.stop()
+        demo.engine.dispose()
+    click.echo("stopped")
+    sys.exit(ExitCode.REJECTED if unexpected else ExitCode.OK)
+
+
+@dataclass
+class Demo:
+    """Everything ``up`` set up before starting the servers: where they listen, the database, the tokens."""
+
+    var_dir: Path
+    collector_url: str
+    facade_url: str
+    collector_port: int
+    facade_port: int
+    db_url: str
+    key_file: Path
+    engine: Engine
+    tokens: dict[str, str]
+    token_file: Path
+    logs: dict[str, Path]
+    env: dict[str, str]
+
+
+def _prepare(var_dir: Path, fresh: bool, collector_port: int, facade_port: int) -> Demo:
+    """The SQLite database (migrated; emptied with ``--fresh``), the local key and demo tokens under var/."""
+    from ..collector.database import make_engine, migrate, session_factory
+    from ..collector.settings import ensure_local_key
+    from ..collector.tokens import issue_token
+
     db_path = var_dir / "collector.sqlite"
     if fresh:
         for suffix in ("", "-wal", "-shm"):
@@ -217,106 +260,103 @@ def command(
     token_file = var_dir / "demo-tokens.json"
     token_file.write_text(json.dumps(tokens, indent=2) + "\n", encoding="utf-8")
     token_file.chmod(0o600)
+    return Demo(
+        var_dir=var_dir,
+        collector_url=f"http://{HOST}:{collector_port}",
+        facade_url=f"http://{HOST}:{facade_port}",
+        collector_port=collector_port,
+        facade_port=facade_port,
+        db_url=db_url,
+        key_file=key_file,
+        engine=engine,
+        tokens=tokens,
+        token_file=token_file,
+        logs={"collector": var_dir / "collector.log", "facade": var_dir / "facade.log"},
+        env={k: v for k, v in os.environ.items() if k not in ("FHIR_FAMILY_PSEUDONYM_KEY", "DATABASE_URL")},
+    )
 
-    collector_url = f"http://{HOST}:{collector_port}"
-    facade_url = f"http://{HOST}:{facade_port}"
-    logs = {"collector": var_dir / "collector.log", "facade": var_dir / "facade.log"}
-    env = {k: v for k, v in os.environ.items() if k not in ("FHIR_FAMILY_PSEUDONYM_KEY", "DATABASE_URL")}
-    servers = Servers()
-    unexpected = False
 
-    def on_term(_signum, _frame):  # type: ignore[no-untyped-def]
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, on_term)
-    try:
-        click.echo(f"starting the collector on {collector_url} and the facade on {facade_url} ...")
-        servers.start(
+def _start(servers: Servers, demo: Demo) -> None:
+    """Both servers as child processes, each with its log file; returns once both answer."""
+    servers.start(
+        "collector",
+        [
+            *_cli(),
             "collector",
-            [
-                *_cli(),
-                "collector",
-                "--host",
-                HOST,
-                "--port",
-                str(collector_port),
-                "--db",
-                db_url,
-                "--key-file",
-                str(key_file),
-                "--allow-query-token",
-            ],
-            logs["collector"],
-            env,
-        )
-        servers.start(
-            "facade",
-            [
-                # this interpreter's gunicorn, so the facade runs the same installation as `up` itself
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "--bind",
-                f"{HOST}:{facade_port}",
-                "--workers",
-                "1",
-                "--threads",
-                "4",
-                "--worker-class",
-                "gthread",
-                "--timeout",
-                "120",
-                "--access-logfile",
-                "-",
-                "fhir_family.commands.up:facade_app()",
-            ],
-            logs["facade"],
-            {**env, "FHIR_FAMILY_COLLECTOR_URL": collector_url, "FHIR_FAMILY_TOKEN": tokens["XFF01"]},
-        )
-        _wait_ready(
-            servers, {"collector": f"{collector_url}/health", "facade": f"{facade_url}/metadata"}, logs
-        )
-        click.echo("loading examples/bundles through the facade's POST /submit ...")
-        accepted, problems = _load_examples(facade_url, examples_dir())
-        click.echo(f"  {accepted} example bundles accepted" + "".join(f"\n  {p}" for p in problems))
-        click.echo(
-            f"loading a synthetic month ({month}, {patients_per_provider} patients per provider) "
-            "through the collector's $import ..."
-        )
-        for line in _load_synthetic(collector_url, tokens, month, patients_per_provider):
-            click.echo(f"  {line}")
-        report = reports.build_report(engine)
-        (var_dir / "report.html").write_text(reports.to_html(report), encoding="utf-8")
-        click.echo("\n" + reports.to_table(report) + "\n")
-        analyst = tokens["analyst"]
-        click.echo(
-            "\n".join(
-                [
-                    f"Facade    {facade_url}   (GET /metadata, POST /ehr/json, POST /submit)",
-                    f"Collector {collector_url}   (FHIR base: POST /, GET /Bundle, POST /$import)",
-                    "Report (open in a browser; demo-only token in the URL, loopback only):",
-                    f"  {collector_url}/reports/monthly?format=html&token={analyst}",
-                    f"  or: curl -H 'Authorization: Bearer {analyst}' \\\n"
-                    f"        '{collector_url}/reports/monthly?format=csv'",
-                    f"  or open {var_dir / 'report.html'}",
-                    f"Demo tokens (also in {token_file}):",
-                    *(f"  {name:8} {token}" for name, token in tokens.items()),
-                    f"Logs: {var_logs(logs)}",
-                    "Press Ctrl-C to stop.",
-                ]
-            ),
-        )
-        while True:
-            dead = servers.dead()
-            if dead:
-                click.echo(f"the {dead} stopped unexpectedly; see {logs[dead]}", err=True)
-                unexpected = True
-                break
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        click.echo("\nstopping ...")
-    finally:
-        servers.stop()
-        engine.dispose()
-    click.echo("stopped")
-    sys.exit(1 if unexpected else 0)
+            "--host",
+            HOST,
+            "--port",
+            str(demo.collector_port),
+            "--db",
+            demo.db_url,
+            "--key-file",
+            str(demo.key_file),
+            "--allow-query-token",
+        ],
+        demo.logs["collector"],
+        demo.env,
+    )
+    servers.start(
+        "facade",
+        [*_cli(), "serve", "--host", HOST, "--port", str(demo.facade_port), "--workers", "1",
+         "--threads", "4", "--collector-url", demo.collector_url],
+        demo.logs["facade"],
+        {**demo.env, "FHIR_FAMILY_TOKEN": demo.tokens["XFF01"]},
+    )
+    ready = {"collector": f"{demo.collector_url}/health", "facade": f"{demo.facade_url}/metadata"}
+    _wait_ready(servers, ready, demo.logs)
+
+
+def _load(demo: Demo, month: str, patients_per_provider: int) -> MeshDemo:
+    """The example bundles through the facade, a synthetic month through $import, the EHR examples by MESH,
+    then the report; returns the MESH demo (its sandbox runs until ``up`` stops)."""
+    from ..collector import reports
+    from ..guide import examples_dir
+    from ..mesh.demo import run_mesh_demo
+
+    click.echo("loading examples/bundles through the facade's POST /submit ...")
+    accepted, problems = _load_examples(demo.facade_url, examples_dir())
+    click.echo(f"  {accepted} example bundles accepted" + "".join(f"\n  {p}" for p in problems))
+    click.echo(
+        f"loading a synthetic month ({month}, {patients_per_provider} patients per provider) "
+        "through the collector's $import ..."
+    )
+    for line in _load_synthetic(demo.collector_url, demo.tokens, month, patients_per_provider):
+        click.echo(f"  {line}")
+    click.echo("sending the EHR examples by MESH (facade -> mesh-sandbox -> collector mesh-poll) ...")
+    mesh_demo = run_mesh_demo(demo.db_url, demo.key_file, demo.var_dir, examples_dir(), _cli())
+    click.echo("\n".join(mesh_demo.lines))
+    report = reports.build_report(demo.engine)
+    (demo.var_dir / "report.html").write_text(reports.to_html(report), encoding="utf-8")
+    click.echo("\n" + reports.to_table(report) + "\n")
+    return mesh_demo
+
+
+def _welcome(demo: Demo) -> str:
+    """Where everything is, and the demo tokens."""
+    analyst = demo.tokens["analyst"]
+    return "\n".join(
+        [
+            f"Facade    {demo.facade_url}   (GET /metadata, POST /ehr/json, POST /submit)",
+            f"Collector {demo.collector_url}   (FHIR base: POST /, GET /Bundle, POST /$import)",
+            "Report (open in a browser; demo-only token in the URL, loopback only):",
+            f"  {demo.collector_url}/reports/monthly?format=html&token={analyst}",
+            f"  or: curl -H 'Authorization: Bearer {analyst}' \\\n"
+            f"        '{demo.collector_url}/reports/monthly?format=csv'",
+            f"  or open {demo.var_dir / 'report.html'}",
+            f"Demo tokens (also in {demo.token_file}):",
+            *(f"  {name:8} {token}" for name, token in demo.tokens.items()),
+            f"Logs: {var_logs(demo.logs)}",
+            "Press Ctrl-C to stop.",
+        ]
+    )
+
+
+def _watch(servers: Servers, logs: dict[str, Path]) -> bool:
+    """Wait until a server dies (True: unexpected) or Ctrl-C/SIGTERM (KeyboardInterrupt)."""
+    while True:
+        dead = servers.dead()
+        if dead:
+            click.echo(f"the {dead} stopped unexpectedly; see {logs[dead]}", err=True)
+            return True
+        time.sleep(0.5)

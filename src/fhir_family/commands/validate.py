@@ -239,6 +239,8 @@ class Definitions:
     builtin_guide: bool = True
     role_profiles: bool = True
     unknown_profiles: str = "error"
+    #: "error", "warning", or URL prefixes whose extensions are allowed (conformance/extension_policy.py)
+    unknown_extensions: str | tuple[str, ...] = "error"
 
     @property
     def is_default(self) -> bool:
@@ -288,9 +290,24 @@ def _load_validator(definitions: Definitions) -> _Validator:
             builtin_guide=definitions.builtin_guide,
             role_profiles=definitions.role_profiles,
             unknown_profiles=definitions.unknown_profiles,
+            unknown_extensions=definitions.unknown_extensions,
         )
-    # Only the severity differs from the default: share its definitions (and their compiled cache).
-    return Validator(default_validator().store, unknown_profiles=definitions.unknown_profiles)
+    # Only the policies differ from the default: share its definitions (and their compiled cache).
+    return Validator(
+        default_validator().store,
+        unknown_profiles=definitions.unknown_profiles,
+        unknown_extensions=definitions.unknown_extensions,
+    )
+
+
+def _extension_policy(values: tuple[str, ...]) -> str | tuple[str, ...]:
+    """--unknown-extensions values as the Validator takes them: one keyword, or allowed URL prefixes."""
+    if not values:
+        return "error"
+    keywords = [v for v in values if v in ("error", "warning")]
+    if keywords and len(values) > 1:
+        _fail("--unknown-extensions: give 'error' or 'warning' alone, or one or more URL prefixes")
+    return keywords[0] if keywords else values
 
 
 def _fail(message: str) -> None:
@@ -338,6 +355,15 @@ def _fail(message: str) -> None:
     is_flag=True,
     help="Report a profile that the input names but no loaded package defines as a warning, not an error.",
 )
+@click.option(
+    "--unknown-extensions",
+    "unknown_extensions",
+    multiple=True,
+    metavar="POLICY",
+    help="An extension no loaded package defines is an error (the default, as HL7's validator); 'warning' "
+    "reports it as a warning; a URL prefix (repeatable) allows extensions under it. The guide's own profiles "
+    "report unknown extensions as warnings whatever the policy.",
+)
 def command(
     paths: tuple[Path, ...],
     output_format: str,
@@ -346,6 +372,7 @@ def command(
     no_builtin_guide: bool,
     no_guide: bool,
     allow_unknown_profiles: bool,
+    unknown_extensions: tuple[str, ...],
 ) -> None:
     """Validate bundles or resources (JSON, NDJSON or XML files, or folders of them) against the guide and R4.
 
@@ -372,6 +399,7 @@ def command(
         builtin_guide=not (no_builtin_guide or no_guide),
         role_profiles=not no_guide,
         unknown_profiles="warning" if allow_unknown_profiles else "error",
+        unknown_extensions=_extension_policy(unknown_extensions),
     )
     validator = _LazyValidator(definitions)
     if profile is not None:

@@ -10,22 +10,29 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from ..guide import CANONICAL
+from ..model import EXT_CHILD_RESIDENCE, EXT_PARENTAL_STATUS, LIVES_ELSEWHERE, LIVES_WITH_PATIENT
+from ..model import eighteenth_birthday as eighteenth_birthday
 from ..outcome import IssueSeverity, IssueType
 from . import messages as msg
 from .engine import Context
 
 ERROR, WARNING = IssueSeverity.ERROR, IssueSeverity.WARNING
-PARENTAL_STATUS_URL = f"{CANONICAL}/StructureDefinition/parental-status"
-CHILD_RESIDENCE_URL = f"{CANONICAL}/StructureDefinition/child-residence"
-LIVES_WITH_PATIENT = {"full-time", "part-time"}
-LIVES_ELSEWHERE = {"other-parent", "relatives", "looked-after"}
+PARENTAL_STATUS_URL = EXT_PARENTAL_STATUS
+CHILD_RESIDENCE_URL = EXT_CHILD_RESIDENCE
 _DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
 _RELATIVE = re.compile(r"^([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/.*)?$")
+_ABSOLUTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s]+$")
+_UUID_URN = re.compile(r"^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_OID_URN = re.compile(r"^urn:oid:[0-2](\.(0|[1-9][0-9]*))+$")
+#: a RESTful resource URL: [base]/Type/id (bundle.html#references)
+_RESTFUL = re.compile(r"^(https?://.+/|)([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})$")
+_HISTORY = re.compile(r"^(.*)/_history/([^/]+)$")
+Conforms = Callable[[dict[str, Any], str], bool]
 
 
 @dataclass(slots=True)
@@ -58,12 +65,24 @@ def _entries(bundle: dict[str, Any], expr: str) -> list[Entry]:
 
 
 def check_bundle(
-    bundle: dict[str, Any], expr: str, ctx: Context, national: bool, has_parent_invariant: bool
+    bundle: dict[str, Any],
+    expr: str,
+    ctx: Context,
+    national: bool,
+    has_parent_invariant: bool,
+    conforms: Conforms | None = None,
 ) -> None:
-    """Every Bundle: fullUrls and references. A national return also: one parent, ages, status counts."""
+    """Every Bundle: fullUrls and references. A national return also: one parent, ages, status counts.
+    ``conforms(resource, profile_url)`` checks a reference's target against a constraining targetProfile."""
     entries = _entries(bundle, expr)
-    by_url = _check_full_urls(entries, ctx)
-    _check_references(entries, by_url, ctx, national)
+    bundle_type = bundle.get("type")
+    by_url = _check_full_urls(entries, ctx, bundle_type == "history")
+    _check_references(entries, by_url, ctx, national, bundle_type, conforms)
+    _check_links(bundle, expr, ctx, bundle_type)
+    if bundle_type == "searchset":
+        _check_search_entries(bundle, entries, ctx)
+    if bundle_type in ("transaction", "batch"):
+        _check_requests(bundle, entries, ctx)
     if not national:
         return
     patients = [e for e in entries if e.resource and e.resource.get("resourceType") == "Patient"]
@@ -91,17 +110,22 @@ def check_bundle(
 # -- fullUrls and references ----------------------------------------------------------------------
 
 
-def _check_full_urls(entries: list[Entry], ctx: Context) -> dict[str, Entry]:
+def _check_full_urls(entries: list[Entry], ctx: Context, history: bool) -> dict[str, Entry]:
+    """fullUrls: absolute, agreeing with the resource, unique with their versionId (bdl-7; not in a
+    history, where one resource's versions, deletions included, repeat a fullUrl)."""
     by_url: dict[str, Entry] = {}
     for entry in entries:
         if entry.full_url is None:
             continue
+        problem = _full_url_problem(entry.full_url)
+        if problem is not None:
+            ctx.add(ERROR, IssueType.VALUE, msg.FULLURL_ABSOLUTE, problem, f"{entry.expr}.fullUrl")
         resource = entry.resource or {}
         version = (
             (resource.get("meta") or {}).get("versionId") if isinstance(resource.get("meta"), dict) else None
         )
         key = f"{entry.full_url}|{version}" if version else entry.full_url
-        if key in by_url:
+        if key in by_url and not history:
             first = by_url[key]
             ctx.add(
                 ERROR,
@@ -130,24 +154,72 @@ def _check_full_urls(entries: list[Entry], ctx: Context) -> dict[str, Entry]:
     return by_url
 
 
-def _resolve(reference: str, entries: list[Entry], by_url: dict[str, Entry]) -> Entry | None:
-    entry = by_url.get(reference)
-    if entry is not None:
-        return entry
-    match = _RELATIVE.match(reference)
-    if match:
-        resource_type, resource_id = match.groups()
-        for candidate in entries:
-            resource = candidate.resource or {}
-            if candidate.full_url and candidate.full_url.endswith(f"/{resource_type}/{resource_id}"):
-                return candidate
-            if resource.get("resourceType") == resource_type and resource.get("id") == resource_id:
-                return candidate
+def _full_url_problem(full_url: str) -> str | None:
+    """Why a fullUrl is not an absolute identity (bundle.html: an absolute URL, or urn:uuid / urn:oid)."""
+    if full_url.startswith("urn:uuid:"):
+        if _UUID_URN.match(full_url) is None:
+            return f"fullUrl {full_url!r} must be 'urn:uuid:' followed by a UUID in lower case"
+        return None
+    if full_url.startswith("urn:oid:"):
+        if _OID_URN.match(full_url) is None:
+            return f"fullUrl {full_url!r} must be 'urn:oid:' followed by an OID (digits and dots)"
+        return None
+    if _ABSOLUTE.match(full_url) is None:
+        return (
+            f"fullUrl {full_url!r} must be absolute: a URL such as https://example.org/fhir/Patient/1, "
+            "or urn:uuid:... / urn:oid:...; relative URLs are not allowed"
+        )
     return None
 
 
-def _check_references(entries: list[Entry], by_url: dict[str, Entry], ctx: Context, national: bool) -> None:
-    in_bundle = {id(e.resource) for e in entries if e.resource is not None}
+def _version(entry: Entry) -> str | None:
+    meta = (entry.resource or {}).get("meta")
+    version = meta.get("versionId") if isinstance(meta, dict) else None
+    return version if isinstance(version, str) else None
+
+
+def _resolve(
+    reference: str, source: Entry | None, entries: list[Entry], by_url: dict[str, Entry]
+) -> Entry | None:
+    """The entry a reference points at, by bundle.html#references: an absolute or urn reference matches a
+    fullUrl; a relative one resolves against the base of the referring entry's RESTful fullUrl, or (when that
+    fullUrl is a urn or absent) matches any entry by type and id. ``/_history/v`` must match the versionId."""
+    target, version = reference, None
+    history = _HISTORY.match(reference)
+    if history is not None and not reference.startswith("urn:"):
+        target, version = history.groups()
+    entry = by_url.get(f"{target}|{version}") if version else None
+    entry = entry or by_url.get(target)
+    if entry is None and _RELATIVE.match(target):
+        base = _RESTFUL.match(source.full_url) if source and source.full_url else None
+        if base is not None and base.group(1):
+            entry = by_url.get(base.group(1) + target)
+        else:
+            resource_type, resource_id = target.split("/")
+            for candidate in entries:
+                resource = candidate.resource or {}
+                if candidate.full_url and candidate.full_url.endswith(f"/{target}"):
+                    entry = candidate
+                    break
+                if resource.get("resourceType") == resource_type and resource.get("id") == resource_id:
+                    entry = candidate
+                    break
+    if entry is not None and version is not None:
+        found = _version(entry)
+        if found is not None and found != version:
+            return None
+    return entry
+
+
+def _check_references(
+    entries: list[Entry],
+    by_url: dict[str, Entry],
+    ctx: Context,
+    national: bool,
+    bundle_type: Any,
+    conforms: Conforms | None,
+) -> None:
+    by_resource = {id(e.resource): e for e in entries if e.resource is not None}
     # entries whose fullUrl is missing or malformed (already reported): a reference that may have meant one
     # of them is not reported again as dangling
     anonymous = {
@@ -156,21 +228,24 @@ def _check_references(entries: list[Entry], by_url: dict[str, Entry], ctx: Conte
         if e.resource is not None and e.full_url is None and isinstance(e.resource.get("resourceType"), str)
     }
     for ref in ctx.references:
-        if id(ref.resource) not in in_bundle:
-            continue  # a reference inside a nested bundle or contained resource: not this bundle's business
+        source = by_resource.get(id(ref.root))
+        if source is None:
+            continue  # a reference inside a nested bundle: not this bundle's business
         value = ref.value
         if value.startswith("#"):
             continue  # contained resources: dom-3 covers them
         if "?" in value and not value.startswith("urn:"):
             continue  # a conditional reference, resolved by the receiving server in a transaction
         must_resolve = value.startswith("urn:") or national
-        target = _resolve(value, entries, by_url)
+        target = _resolve(value, source, entries, by_url)
         if target is None:
             if anonymous and (not ref.target_types or anonymous & set(ref.target_types)):
                 continue
             if must_resolve:
+                # a collection is a loose set of resources: an unresolved urn is suspicious, not invalid
+                severity = WARNING if bundle_type == "collection" and not national else ERROR
                 ctx.add(
-                    ERROR,
+                    severity,
                     IssueType.NOT_FOUND,
                     msg.REF_NOT_FOUND,
                     f"reference {value!r} does not resolve to any entry's fullUrl in this Bundle",
@@ -186,6 +261,156 @@ def _check_references(entries: list[Entry], by_url: dict[str, Entry], ctx: Conte
                 f"reference {value!r} must point at {' or '.join(ref.target_types)}, "
                 f"but points at a {actual}",
                 ref.expression,
+            )
+            continue
+        if ref.profiles and conforms is not None and target.resource is not None:
+            if _has_error_at(ctx, f"{target.expr}.resource"):
+                continue  # the target's own issues say what is wrong with it: one fault, one issue
+            applied = ctx.profiles_applied.get(id(target.resource), set())
+            if any(url in applied for url in ref.profiles):
+                continue  # already walked against that profile in this call, without errors
+            if not any(conforms(target.resource, url) for url in ref.profiles):
+                ctx.add(
+                    ERROR,
+                    IssueType.STRUCTURE,
+                    msg.REF_TARGET,
+                    f"reference {value!r} must point at a resource conforming to "
+                    f"{' or '.join(ref.profiles)} (targetProfile), but {target.expr} does not",
+                    ref.expression,
+                )
+
+
+# -- links, search results and requests -----------------------------------------------------------
+
+
+def _check_links(bundle: dict[str, Any], expr: str, ctx: Context, bundle_type: Any) -> None:
+    """Each link relation once (a page has one self, one next ...); a searchset says what was searched."""
+    seen: dict[str, int] = {}
+    for index, link in enumerate(_list(bundle.get("link"))):
+        relation = link.get("relation") if isinstance(link, dict) else None
+        if not isinstance(relation, str):
+            continue
+        if relation in seen:
+            ctx.add(
+                ERROR,
+                IssueType.STRUCTURE,
+                msg.BUNDLE_LINK,
+                f"link relation {relation!r} is already given by link[{seen[relation]}]; each relation may "
+                "appear once, so a reader knows which link to follow",
+                f"{expr}.link[{index}].relation",
+            )
+        else:
+            seen[relation] = index
+    if bundle_type == "searchset" and "self" not in seen:
+        ctx.add(
+            WARNING,
+            IssueType.STRUCTURE,
+            msg.BUNDLE_LINK,
+            "a searchset Bundle should have a link with relation 'self' giving the search that produced it",
+            expr,
+        )
+
+
+def _check_search_entries(bundle: dict[str, Any], entries: list[Entry], ctx: Context) -> None:
+    """search.html: results (mode match/include) are identified resources; 'outcome' entries are
+    OperationOutcomes about the search."""
+    raw = _list(bundle.get("entry"))
+    for entry in entries:
+        search = raw[entry.index].get("search")
+        mode = search.get("mode") if isinstance(search, dict) else None
+        resource = entry.resource
+        if resource is None:
+            continue
+        resource_type = resource.get("resourceType")
+        if mode == "outcome":
+            if resource_type != "OperationOutcome":
+                ctx.add(
+                    ERROR,
+                    IssueType.STRUCTURE,
+                    msg.SEARCH_ENTRY,
+                    "an entry with search.mode 'outcome' must hold an OperationOutcome, "
+                    f"found {resource_type}",
+                    f"{entry.expr}.resource",
+                )
+            continue
+        if resource_type == "OperationOutcome" and mode is None:
+            continue  # an OperationOutcome about the search, only missing its mode
+        if not isinstance(resource.get("id"), str):
+            ctx.add(
+                ERROR,
+                IssueType.REQUIRED,
+                msg.SEARCH_ENTRY,
+                "a search result must have an id: it is a resource on the server that was searched",
+                f"{entry.expr}.resource",
+            )
+        if entry.full_url is None and "fullUrl" not in raw[entry.index]:
+            ctx.add(
+                ERROR,
+                IssueType.REQUIRED,
+                msg.SEARCH_ENTRY,
+                "a search result must have a fullUrl: its absolute URL on the server that was searched",
+                entry.expr,
+            )
+
+
+def _check_requests(bundle: dict[str, Any], entries: list[Entry], ctx: Context) -> None:
+    """http.html#transaction: a PUT's url names the resource's type and id, a POST's its type; both carry
+    the resource they create or update."""
+    raw = _list(bundle.get("entry"))
+    for entry in entries:
+        request = raw[entry.index].get("request")
+        if not isinstance(request, dict):
+            continue
+        method, url = request.get("method"), request.get("url")
+        if method not in ("POST", "PUT") or not isinstance(url, str):
+            continue
+        where = f"{entry.expr}.request.url"
+        if entry.resource is None:
+            if "resource" not in raw[entry.index]:
+                ctx.add(
+                    ERROR,
+                    IssueType.REQUIRED,
+                    msg.BUNDLE_REQUEST,
+                    f"a {method} entry must carry the resource it sends",
+                    entry.expr,
+                )
+            continue
+        resource_expr = f"{entry.expr}.resource"
+        if any(i.message_id == msg.RESOURCE_TYPE and i.expression == resource_expr for i in ctx.issues):
+            continue  # not a resource type at all: reported once, as that
+        resource_type, resource_id = entry.resource.get("resourceType"), entry.resource.get("id")
+        path = url.split("?", 1)[0].rstrip("/")
+        parts = path.split("/")
+        if method == "POST":
+            if parts[-1] != resource_type:
+                ctx.add(
+                    ERROR,
+                    IssueType.VALUE,
+                    msg.BUNDLE_REQUEST,
+                    f"a POST creates a {resource_type}, so request.url must be {resource_type!r}, "
+                    f"found {url!r}",
+                    where,
+                )
+            continue
+        if "?" in url:  # conditional update: the server finds the resource
+            if parts[-1] != resource_type:
+                ctx.add(
+                    ERROR,
+                    IssueType.VALUE,
+                    msg.BUNDLE_REQUEST,
+                    f"a conditional PUT of a {resource_type} must search {resource_type}, found {url!r}",
+                    where,
+                )
+            continue
+        expected_id = parts[-1] if len(parts) >= 2 else None
+        if len(parts) < 2 or parts[-2] != resource_type or expected_id != resource_id:
+            ctx.add(
+                ERROR,
+                IssueType.VALUE,
+                msg.BUNDLE_REQUEST,
+                f"a PUT's request.url must be '{resource_type}/{resource_id}' (the resource's type and id), "
+                f"found {url!r}",
+                where,
             )
 
 
@@ -207,14 +432,6 @@ def _parse_date(value: Any, latest: bool) -> date | None:
         return date(year, month, day)
     except ValueError:
         return None
-
-
-def eighteenth_birthday(birth: date) -> date:
-    """The day a person born on ``birth`` turns 18; a 29 February birthday falls on 1 March in other years."""
-    try:
-        return birth.replace(year=birth.year + 18)
-    except ValueError:  # 29 February, 18 years later not a leap year
-        return date(birth.year + 18, 3, 1)
 
 
 def _ext_value(extension: dict[str, Any], prefix: str = "value") -> tuple[str | None, Any]:
@@ -259,6 +476,13 @@ def _parental_status(parent: Entry) -> dict[str, Any] | None:
 def _list(value: Any) -> list[Any]:
     """A JSON array, or nothing when the walk has already reported that it is not one."""
     return value if isinstance(value, list) else []
+
+
+def _has_error_at(ctx: Context, expression: str) -> bool:
+    return any(
+        issue.severity is ERROR and issue.expression and issue.expression.startswith(expression)
+        for issue in ctx.issues
+    )
 
 
 def _has_issue_at(ctx: Context, expression: str) -> bool:

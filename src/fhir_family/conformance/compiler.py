@@ -26,7 +26,7 @@ from .rules import (
     type_code,
     value_bounds,
 )
-from .snapshot import SnapshotError, generate_snapshot
+from .snapshot import OPEN_TYPES, SnapshotError, generate_snapshot
 
 EXTENSION_URL = STRUCTURE_DEFINITION_BASE + "Extension"
 
@@ -118,7 +118,7 @@ class Compiler:
             profile_structure = self.structure(profile)
             if profile_structure is not None:
                 break
-        if rule.children:
+        if rule.children and not type_rule.unconstrained:
             # the element's type keeps its own root invariants (per-1 on a Period the profile broke down)
             invariants = []
             if type_rule.code not in ("BackboneElement", "Element") and type_rule.primitive is None:
@@ -216,6 +216,10 @@ class Compiler:
                     primitive=self.primitives.get(code),
                 )
             )
+        for type_ in element.get(OPEN_TYPES) or []:
+            code = type_code(type_)
+            if all(t.code != code for t in types):
+                types.append(TypeRule(code=code, primitive=self.primitives.get(code), unconstrained=True))
         base_max = parse_max(base.get("max", element.get("max")))
         fixed, pattern = fixed_and_pattern(element)
         min_value, max_value = value_bounds(element)
@@ -274,11 +278,22 @@ class Compiler:
             rule.slicing_rules = rule.slicing_rules or "open"
         rule.slicing_rules = rule.slicing_rules or "open"
         for slice_rule in rule.slices:
-            slice_rule.discriminator_values = [self._slice_value(slice_rule, d) for d in rule.discriminators]
+            values = [self._slice_value(slice_rule, d) for d in rule.discriminators]
+            # a slice constraining none of the discriminators cannot be told apart: no values, no match
+            slice_rule.discriminator_values = [] if all(v is MISSING for v in values) else values
 
     def _slice_value(self, slice_rule: ElementRule, discriminator: Discriminator) -> Any:
-        if discriminator.kind == "type":
-            return tuple(t.code for t in slice_rule.types) or MISSING  # the types the slice allows
+        if discriminator.kind in ("type", "profile"):
+            target: ElementRule | None = slice_rule
+            if discriminator.path != "$this":
+                # Bundle.entry sliced by the type (or profile) of ``resource``: read that element's types
+                target = self._element_at(slice_rule, discriminator.path.split("."))
+            if target is None:
+                return MISSING
+            if discriminator.kind == "profile":
+                return tuple(p for t in target.types for p in t.profiles) or MISSING
+            codes = tuple(t.code for t in target.types if t.code not in ("Resource", "DomainResource"))
+            return codes or MISSING  # the types the slice allows
         if discriminator.kind == "exists":
             target = self._element_at(slice_rule, discriminator.path.split("."))
             if target is None or (target.min == 0 and target.max != 0):
@@ -354,6 +369,18 @@ class Compiler:
             if resource_type and resource_type != "Resource":
                 types.append(resource_type)
         return tuple(types) if len(types) == len(target_profiles) else ()
+
+    def target_constraints(self, target_profiles: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(profiles that constrain a resource type, profiles not loaded) among a Reference's targetProfile:
+        the first are checked against the target where the Bundle holds it, the second cannot be."""
+        constraints, unknown = [], []
+        for url in target_profiles:
+            sd = self.store.structure_definition(url)
+            if sd is None:
+                unknown.append(url)
+            elif sd.get("derivation") == "constraint":
+                constraints.append(sd.get("url", url))
+        return tuple(constraints), tuple(unknown)
 
     def extension_definition(self, url: str) -> Structure | None:
         """The compiled definition of an extension by its url, or None when it is not a known extension."""

@@ -7,6 +7,8 @@ invariants evaluated; a missing slice is reported instead of the (implied) missi
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,12 +17,16 @@ from typing import Any
 from ..outcome import Issue, IssueSeverity, IssueType
 from . import messages as msg
 from .compiler import Compiler
+from .datatype_rules import check_attachment, check_coding, check_narrative_links, string_too_long
+from .extension_policy import ExtensionPolicy
 from .invariants import Invariant, ele1_holds, ext1_holds
 from .primitives import describe
+from .quantities import QUANTITY_TYPES, compare_quantities
 from .rules import MISSING, ElementRule, Structure, TypeRule
 
 ERROR, WARNING = IssueSeverity.ERROR, IssueSeverity.WARNING
 RESOURCE_CONTEXTS = {"Resource", "DomainResource"}
+_CONTAINED = re.compile(r"\.contained\[\d+\]$")
 
 
 @dataclass(slots=True)
@@ -31,6 +37,10 @@ class Reference:
     expression: str
     target_types: tuple[str, ...]
     resource: dict[str, Any]
+    #: the resource's %rootResource: the Bundle entry's resource also for a reference in a contained one
+    root: dict[str, Any]
+    #: targetProfiles that constrain a type: a target in the Bundle must conform to one of them
+    profiles: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -46,6 +56,20 @@ class Context:
     primitive_owner: tuple[str, str] | None = None
     #: the FHIRPath of the resource being walked (``Bundle.entry[1].resource``)
     resource_expr: str = ""
+    #: FHIRPath ``%rootResource``: the resource being walked, or its container when it is contained (a
+    #: Bundle entry or a Parameters resource is its own root, not the Bundle/Parameters around it)
+    root_resource: Any = None
+    #: the profile the current resource is validated against (the unknown-extension policy reads it)
+    profile_url: str | None = None
+    #: id(resource) -> the profiles it has been walked against in this call (targetProfile checks read it)
+    profiles_applied: dict[int, set[str | None]] = field(default_factory=dict)
+
+    def scratch(self) -> Context:
+        """A copy for a trial walk (does this item conform to a slice's profile?) whose issues are kept
+        apart from the real ones."""
+        trial = copy.copy(self)
+        trial.issues, trial.errors, trial.references, trial.profiles_applied = [], 0, [], {}
+        return trial
 
     def add(
         self,
@@ -54,13 +78,18 @@ class Context:
         message_id: str,
         diagnostics: str,
         expression: str | None,
+        rule: str | None = None,
     ) -> None:
+        """Record one issue; ``rule`` is the FHIRPath of a failed invariant (kept out of the sentence)."""
         if severity in (IssueSeverity.ERROR, IssueSeverity.FATAL):
             self.errors += 1
-        self.issues.append(Issue(severity, code, diagnostics, expression, message_id))
+        self.issues.append(Issue(severity, code, diagnostics, expression, message_id, rule=rule))
 
 
-ResourceDispatch = Callable[[Any, str, Context], None]
+#: (resource, expression, context, profiles the containing element's type names)
+ResourceDispatch = Callable[[Any, str, Context, tuple[str, ...]], None]
+#: (resource, expression, context): a check of one resource type's meaning
+ResourceRule = Callable[[dict[str, Any], str, Context], None]
 
 
 def values_at(value: Any, path: str) -> list[Any]:
@@ -96,10 +125,24 @@ def matches_pattern(value: Any, pattern: Any) -> bool:
 class Walker:
     """Validates JSON values against compiled structures; resources found inside go back to ``dispatch``."""
 
-    def __init__(self, compiler: Compiler, terminology: Any, dispatch: ResourceDispatch) -> None:
+    def __init__(
+        self,
+        compiler: Compiler,
+        terminology: Any,
+        dispatch: ResourceDispatch,
+        extension_policy: ExtensionPolicy | None = None,
+        resource_rules: dict[str, ResourceRule] | None = None,
+    ) -> None:
+        """``resource_rules``: per resource type, checks beyond the structure (a StructureDefinition
+        against its base), run once per resource after its walk."""
+        self.resource_rules = resource_rules or {}
         self.compiler = compiler
         self.terminology = terminology
         self.dispatch = dispatch
+        self.extension_policy = extension_policy or ExtensionPolicy()
+        self._plain_rules: dict[int, ElementRule] = {}
+        self._value_set_urls: dict[str, bool] = {}
+        self._plain_rules_keep: list[ElementRule] = []
 
     # -- objects -----------------------------------------------------------------------------------
 
@@ -116,14 +159,24 @@ class Walker:
         ``before_invariants`` runs between the walk and the resource-level invariants: the Bundle rules go
         there, so an invariant that fails only because of a fault they report is not reported again.
         """
-        outer, outer_expr = ctx.resource, ctx.resource_expr
-        ctx.resource, ctx.resource_expr = resource, expr
+        outer, outer_expr, outer_root = ctx.resource, ctx.resource_expr, ctx.root_resource
+        outer_profile = ctx.profile_url
+        ctx.resource, ctx.resource_expr, ctx.profile_url = resource, expr, structure.profile_url
+        applied = ctx.profiles_applied.setdefault(id(resource), set())
+        first_walk = not applied
+        applied.add(structure.profile_url)
+        if outer_root is None or not _CONTAINED.search(expr):
+            ctx.root_resource = resource
         before = ctx.errors
         self.validate_object(resource, structure, expr, ctx, resource_root=True)
+        resource_rule = self.resource_rules.get(resource.get("resourceType")) if first_walk else None
+        if resource_rule is not None:
+            resource_rule(resource, expr, ctx)
         if before_invariants is not None:
             before_invariants()
         self.check_invariants(resource, structure.invariants, None, expr, ctx, before, suppress_roots=True)
-        ctx.resource, ctx.resource_expr = outer, outer_expr
+        ctx.resource, ctx.resource_expr, ctx.root_resource = outer, outer_expr, outer_root
+        ctx.profile_url = outer_profile
 
     def validate_object(
         self, obj: dict[str, Any], structure: Structure, expr: str, ctx: Context, resource_root: bool = False
@@ -342,7 +395,7 @@ class Walker:
         for item, _ext in items:
             chosen = None
             for position, slice_rule in enumerate(rule.slices):
-                if self._in_slice(item, type_rule, rule, slice_rule):
+                if self._in_slice(item, type_rule, rule, slice_rule, ctx):
                     chosen = slice_rule
                     counts[position] += 1
                     break
@@ -382,12 +435,22 @@ class Walker:
                 slice_type = slice_rule.types[0] if slice_rule.types else type_rule
                 self.validate_item(item, item_ext, slice_rule, slice_type, item_expr, ctx)
 
-    def _in_slice(self, item: Any, type_rule: TypeRule, rule: ElementRule, slice_rule: ElementRule) -> bool:
+    def _in_slice(
+        self, item: Any, type_rule: TypeRule, rule: ElementRule, slice_rule: ElementRule, ctx: Context
+    ) -> bool:
         if not rule.discriminators:
             return False
-        for discriminator, expected in zip(rule.discriminators, slice_rule.discriminator_values, strict=True):
+        values = slice_rule.discriminator_values
+        if not values:
+            return False  # a slice that constrains none of the discriminators cannot be told apart
+        for discriminator, expected in zip(rule.discriminators, values, strict=True):
             if expected is MISSING:
-                return False
+                continue  # this slice leaves the discriminator open: any value (profiling.html#discriminator)
+            if discriminator.kind == "profile":
+                targets = [item] if discriminator.path == "$this" else values_at(item, discriminator.path)
+                if not any(self.conforms(t, url, ctx) for t in targets for url in expected):
+                    return False
+                continue
             if discriminator.kind == "type":
                 if discriminator.path == "$this":
                     actual_types = [type_rule.code]
@@ -414,11 +477,50 @@ class Walker:
                 return False
         return True
 
+    def _unconstrained(self, rule: ElementRule) -> ElementRule:
+        """``rule`` without the constraints an open type slicing put on another of its types."""
+        plain = self._plain_rules.get(id(rule))
+        if plain is None:
+            plain = dataclasses.replace(
+                rule,
+                fixed=MISSING,
+                pattern=MISSING,
+                binding_strength=None,
+                binding_value_set=None,
+                invariants=[],
+                min_value=MISSING,
+                max_value=MISSING,
+                max_length=None,
+                structures={},
+            )
+            self._plain_rules[id(rule)] = plain
+            self._plain_rules_keep.append(rule)  # keeps id(rule) from being reused while cached
+        return plain
+
+    def conforms(self, value: Any, url: str, ctx: Context) -> bool:
+        """Whether ``value`` (a resource or a data type) meets profile ``url`` without errors: a trial walk
+        in a scratch context, for ``profile`` discriminators. An unknown profile matches nothing."""
+        structure = self.compiler.structure(url)
+        if structure is None or not isinstance(value, dict):
+            return False
+        trial = ctx.scratch()
+        if "resourceType" in value:
+            resource_type = value.get("resourceType")
+            if resource_type != structure.type_name and structure.type_name not in RESOURCE_CONTEXTS:
+                return False
+            self.validate_resource(value, structure, trial.resource_expr or "", trial)
+        else:
+            self.validate_object(value, structure, "", trial)
+            self.check_invariants(value, structure.invariants, structure.type_name, "", trial, 0)
+        return trial.errors == 0
+
     # -- single values -----------------------------------------------------------------------------
 
     def validate_item(
         self, value: Any, ext_value: Any, rule: ElementRule, type_rule: TypeRule, expr: str, ctx: Context
     ) -> None:
+        if type_rule.unconstrained:
+            rule = self._unconstrained(rule)
         primitive = type_rule.primitive
         if primitive is not None:
             self._validate_primitive(value, ext_value, rule, type_rule, expr, ctx)
@@ -434,7 +536,7 @@ class Walker:
             )
             return
         if code in ("Resource", "DomainResource") or self.compiler.is_resource_type(code):
-            self.dispatch(value, expr, ctx)
+            self.dispatch(value, expr, ctx, type_rule.profiles)
             return
         if rule.check_ele1 and not ele1_holds(value):
             ctx.add(
@@ -469,16 +571,38 @@ class Walker:
             return
         if not self._fixed_pattern(value, rule, expr, ctx):
             return
-        bound = rule.binding_strength in ("required", "extensible") and code in ("Coding", "CodeableConcept")
+        if code == "Coding" and not check_coding(value, expr, ctx.add, self._is_value_set):
+            return
+        if code == "Attachment" and not check_attachment(value, expr, ctx.add):
+            return
+        if code in QUANTITY_TYPES and not self._quantity_within_limits(value, rule, expr, ctx):
+            return
+        bound = rule.binding_strength in ("required", "extensible") and (
+            code in ("Coding", "CodeableConcept") or code in QUANTITY_TYPES
+        )
         if bound and not self._check_binding(value, rule, code, expr, ctx):
             return
         if code == "Reference" and isinstance(value.get("reference"), str):
+            constraints, unknown = self.compiler.target_constraints(type_rule.target_profiles)
+            for url in unknown:
+                ctx.add(
+                    WARNING,
+                    IssueType.NOT_FOUND,
+                    msg.PROFILE_UNKNOWN,
+                    f"{rule.label} may point at profile {url} (targetProfile), which is not loaded, so the "
+                    "target cannot be checked against it",
+                    f"{expr}.reference",
+                )
+            if unknown:
+                constraints = ()  # the target may conform to the one not loaded: no verdict on the others
             ctx.references.append(
                 Reference(
                     value["reference"],
                     f"{expr}.reference",
                     self.compiler.target_types(type_rule.target_profiles),
                     ctx.resource,
+                    ctx.root_resource,
+                    constraints,
                 )
             )
         if code == "Extension" and (rule.check_ext1 or structure.check_ext1) and not ext1_holds(value):
@@ -545,6 +669,19 @@ class Walker:
             return
         if not self._fixed_pattern(value, rule, expr, ctx) or not self._within_limits(value, rule, expr, ctx):
             return
+        if isinstance(value, str) and primitive.name in ("string", "markdown"):
+            size = string_too_long(value)
+            if size is not None:
+                ctx.add(
+                    ERROR,
+                    IssueType.TOO_LONG,
+                    msg.TOO_LONG,
+                    f"{rule.label} is {size} bytes; FHIR R4 strings may be at most 1 MB (1048576 bytes)",
+                    expr,
+                )
+                return
+        elif primitive.name == "xhtml" and isinstance(value, str):
+            check_narrative_links(value, expr, ctx.add, ctx.resource)
         if rule.binding_strength in ("required", "extensible") and type_rule.code == "code":
             self._check_binding(value, rule, "code", expr, ctx)
         if rule.invariants:
@@ -584,6 +721,36 @@ class Walker:
                 return False
         return True
 
+    def _quantity_within_limits(
+        self, value: dict[str, Any], rule: ElementRule, expr: str, ctx: Context
+    ) -> bool:
+        """minValueQuantity / maxValueQuantity, with UCUM conversion (quantities.py)."""
+        for bound, word, outside in ((rule.min_value, "at least", -1), (rule.max_value, "at most", 1)):
+            if not isinstance(bound, dict):
+                continue
+            result = compare_quantities(value, bound)
+            shown = f"{bound.get('value')} {bound.get('code') or bound.get('unit') or ''}".strip()
+            found = f"{value.get('value')} {value.get('code') or value.get('unit') or ''}".strip()
+            if result.order is None:
+                ctx.add(
+                    WARNING,
+                    IssueType.VALUE,
+                    msg.VALUE_UNCHECKED,
+                    f"{rule.label} must be {word} {shown} (profile {rule.profile_name}), but {found} "
+                    f"could not be compared: {result.why}",
+                    expr,
+                )
+            elif result.order == outside:
+                ctx.add(
+                    ERROR,
+                    IssueType.VALUE,
+                    msg.VALUE_RANGE,
+                    f"{rule.label} must be {word} {shown} (profile {rule.profile_name}), found {found}",
+                    expr,
+                )
+                return False
+        return True
+
     def _fixed_pattern(self, value: Any, rule: ElementRule, expr: str, ctx: Context) -> bool:
         if rule.fixed is not MISSING and value != rule.fixed:
             ctx.add(
@@ -611,7 +778,7 @@ class Walker:
         valueset = rule.binding_value_set or ""
         if code == "code":
             result = self.terminology.validate_code(valueset, None, value)
-        elif code == "Coding":
+        elif code == "Coding" or code in QUANTITY_TYPES:  # a Quantity's binding applies to its system|code
             if not isinstance(value.get("code"), str):
                 return True
             result = self.terminology.validate_code(valueset, value.get("system"), value["code"])
@@ -642,14 +809,27 @@ class Walker:
             ctx.add(unchecked, IssueType.CODE_INVALID, msg.CODE_UNCHECKED, result.message, expr)
             return True
         severity = ERROR if rule.binding_strength == "required" else WARNING
+        allowed = self.terminology.allowed_codes(valueset)
         ctx.add(
             severity,
             IssueType.CODE_INVALID,
             msg.CODE_NOT_IN_VS,
-            f"{rule.label} has a {rule.binding_strength} binding: {result.message}",
+            f"{rule.label} has a {rule.binding_strength} binding: {result.message}"
+            + (f"; {allowed}" if allowed else ""),
             expr,
         )
         return severity is not ERROR
+
+    def _is_value_set(self, url: str) -> bool:
+        """Whether ``url`` is the canonical of a ValueSet known here (and not a code system's); cached, as a
+        handful of systems recur in every input."""
+        known = self._value_set_urls.get(url)
+        if known is None:
+            resource = self.terminology.store.get(url)
+            known = isinstance(resource, dict) and resource.get("resourceType") == "ValueSet"
+            if len(self._value_set_urls) < 10_000:
+                self._value_set_urls[url] = known
+        return known
 
     @staticmethod
     def _owners(rule: ElementRule, owner: str, ctx: Context) -> set[str]:
@@ -673,12 +853,17 @@ class Walker:
             if relative and rule.profile_name == "Extension":
                 pass  # a part of an extension that is itself unknown (already reported): one fault, one issue
             elif isinstance(url, str):
+                severity = self.extension_policy.severity(url, ctx.profile_url)
+                why = {
+                    ERROR: "; unknown extensions are not allowed here (policy unknown_extensions)",
+                    IssueSeverity.INFORMATION: "; its domain is allowed (policy unknown_extensions)",
+                }.get(severity, "")
                 ctx.add(
-                    WARNING,
+                    severity,
                     IssueType.EXTENSION,
                     msg.EXT_UNKNOWN,
                     f"extension {url!r} is not defined by the guide or FHIR R4 core, so its content "
-                    "was not checked against a definition",
+                    f"was not checked against a definition{why}",
                     expr,
                 )
             return self.compiler.structure("Extension")
@@ -717,14 +902,27 @@ class Walker:
                 continue
             if suppress_roots and ctx.errors != errors_before and self._explained(invariant, ctx, expr):
                 continue
-            if invariant.evaluate(value, type_path, ctx.resource, ctx.root) is False:
+            verdict = invariant.evaluate(value, type_path, ctx.resource, ctx.root_resource)
+            if verdict is False:
                 severity = WARNING if invariant.severity == "warning" else ERROR
                 ctx.add(
                     severity,
                     IssueType.INVARIANT,
                     msg.INVARIANT,
-                    f"{invariant.key}: {invariant.human} (failed: {invariant.expression})",
+                    invariant.message(value),
                     expr,
+                    rule=invariant.expression,
+                )
+            elif verdict is None and invariant.skip_reason is None:
+                # the FHIRPath engine failed on this input: say so rather than let "not checked" pass silently
+                ctx.add(
+                    IssueSeverity.INFORMATION,
+                    IssueType.INFORMATIONAL,
+                    msg.INVARIANT_UNCHECKED,
+                    f"{invariant.key} could not be evaluated on this value (a gap in the FHIRPath engine), "
+                    f"so it was not checked: {invariant.human}",
+                    expr,
+                    rule=invariant.expression,
                 )
 
     @staticmethod

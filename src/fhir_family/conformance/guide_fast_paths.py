@@ -36,6 +36,14 @@ def _string_value(data: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def nhs_check_digit(first_nine: str) -> int | None:
+    """The modulus-11 check digit for an NHS number's first nine digits; None when it would be 10 (no valid
+    number starts with them)."""
+    total = sum(int(first_nine[i]) * weight for i, weight in enumerate(_NHS_WEIGHTS))
+    check = (11 - total % 11) % 11
+    return None if check == 10 else check
+
+
 def nhs_number(data: Any) -> bool | None:
     """ff-nhs-1: ten digits whose modulus-11 check digit is right (a check value of 10 never matches)."""
     value = _string_value(data)
@@ -43,8 +51,7 @@ def nhs_number(data: Any) -> bool | None:
         return None
     if _TEN_DIGITS.search(value) is None:
         return False
-    total = sum(int(value[i]) * weight for i, weight in enumerate(_NHS_WEIGHTS))
-    return (11 - total % 11) % 11 == int(value[9])
+    return nhs_check_digit(value[:9]) == int(value[9])
 
 
 def ods_code(data: Any) -> bool | None:

@@ -18,7 +18,9 @@ from fhirpathpy import compile as fhirpath_compile
 from fhirpathpy.engine.nodes import ResourceNode
 from fhirpathpy.models import models
 
-from .guide_fast_paths import GUIDE_FAST_PATHS
+from .datetimes import less_or_equal
+from .guide_fast_paths import GUIDE_FAST_PATHS, NHS_EXPRESSION, nhs_check_digit
+from .quantities import compare_quantities
 
 BEST_PRACTICE_EXTENSION = "http://hl7.org/fhir/StructureDefinition/elementdefinition-bestpractice"
 
@@ -101,15 +103,16 @@ def _bdl8(data: Any) -> bool | None:
 
 
 def _per1(data: Any) -> bool | None:
-    """per-1 when the answer is certain: a bound missing, or two full dates (``YYYY-MM-DD`` order as text)."""
+    """per-1 with FHIRPath's date/time comparison: a bound missing passes; bounds of different precision
+    that agree as far as both go (``2020`` / ``2020-01-01``) compare as empty, which fails the invariant."""
     if not isinstance(data, dict):
         return None
     start, end = data.get("start"), data.get("end")
     if start is None or end is None:
         return True
-    if isinstance(start, str) and isinstance(end, str) and len(start) == len(end) == 10:
-        return start <= end
-    return None  # other precisions and time zones: FHIRPath's date/time comparison decides
+    if isinstance(start, str) and isinstance(end, str):
+        return less_or_equal(start, end) is True
+    return None
 
 
 def _org1(data: Any) -> bool | None:
@@ -141,7 +144,6 @@ FAST_PATHS: dict[tuple[str, str], Any] = {
         "%rootResource.contained.id.trace('ids'))",
     ): _ref1,
     ("org-1", "(identifier.count() + name.count()) > 0"): _org1,
-    ("per-1", "start.hasValue().not() or end.hasValue().not() or (start <= end)"): _per1,
     ("bdl-1", "total.empty() or (type = 'searchset') or (type = 'history')"): _absent("total"),
     ("bdl-2", "entry.search.empty() or (type = 'searchset')"): lambda d: (
         True
@@ -157,6 +159,47 @@ FAST_PATHS: dict[tuple[str, str], Any] = {
     ("bdl-10", "type = 'document' implies (timestamp.hasValue())"): _type_not("document"),
     ("bdl-11", "type = 'document' implies entry.first().resource.is(Composition)"): _type_not("document"),
     ("bdl-12", "type = 'message' implies entry.first().resource.is(MessageHeader)"): _type_not("message"),
+}
+def _mdd1(data: Any) -> bool | None:
+    """mdd-1 (MedicationDispense): whenHandedOver >= whenPrepared, compared as FHIRPath compares dates."""
+    if not isinstance(data, dict):
+        return None
+    handed, prepared = data.get("whenHandedOver"), data.get("whenPrepared")
+    if handed is None or prepared is None:
+        return True
+    if isinstance(handed, str) and isinstance(prepared, str):
+        return less_or_equal(prepared, handed) is True
+    return None
+
+
+def _rng2(data: Any) -> bool | None:
+    """rng-2 (Range): low <= high, with UCUM conversion; units that cannot be compared give FHIRPath's empty,
+    i.e. not satisfied (fhirpathpy throws on Quantity comparisons, which left every Range passing)."""
+    if not isinstance(data, dict):
+        return None
+    low, high = data.get("low"), data.get("high")
+    if low is None or high is None:
+        return True
+    if not isinstance(low, dict) or not isinstance(high, dict):
+        return None
+    if "value" not in low or "value" not in high:
+        return True  # a bound without a value: nothing to compare
+    result = compare_quantities(low, high)
+    if result.order is None:
+        return None if "not installed" in result.why else False
+    return result.order <= 0
+
+
+#: core invariants whose FHIRPath fhirpathpy answers against the specification, so they are always evaluated
+#: natively (also with ``native_fast_paths=False``); tests/test_validator_invariants.py states the cases
+SPEC_NATIVE: dict[tuple[str, str], Any] = {
+    # fhirpathpy pads the coarser date (2020 <= 2020-01-01 is true there; FHIRPath says empty, i.e. failed)
+    ("per-1", "start.hasValue().not() or end.hasValue().not() or (start <= end)"): _per1,
+    (
+        "mdd-1",
+        "whenHandedOver.empty() or whenPrepared.empty() or whenHandedOver >= whenPrepared",
+    ): _mdd1,
+    ("rng-2", "low.empty() or high.empty() or (low <= high)"): _rng2,
 }
 #: fast paths that also need the enclosing resource (%resource)
 FAST_PATHS_WITH_RESOURCE: dict[tuple[str, str], Any] = {
@@ -179,7 +222,89 @@ _DOM3 = (
     "descendants().where(as(canonical) = '#').exists() or descendants().where(as(canonical) = '#').exists())"
     ".not()).trace('unmatched', id).empty()",
 )
-FAST_PATHS[_DOM3] = _absent("contained")
+
+
+def _strings(value: Any, into: set[str]) -> set[str]:
+    """Every string value under ``value`` (any depth): the candidates for '#id' references and canonicals."""
+    if isinstance(value, str):
+        into.add(value)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _strings(item, into)
+    elif isinstance(value, list):
+        for item in value:
+            _strings(item, into)
+    return into
+
+
+def _refers_to_container(value: Any) -> bool:
+    """A reference (or canonical/uri) '#' somewhere below: the contained resource points at its container."""
+    if isinstance(value, dict):
+        return any(v == "#" or _refers_to_container(v) for v in value.values())
+    if isinstance(value, list):
+        return any(v == "#" or _refers_to_container(v) for v in value)
+    return False
+
+
+def _dom3(data: Any) -> bool | None:
+    """dom-3: every contained resource is referenced from elsewhere in the resource ('#id') or refers to its
+    container ('#'). fhirpathpy cannot run the core expression (its ``trace`` with a projection), which left
+    contained resources unchecked; this is the expression's meaning, evaluated natively."""
+    if not isinstance(data, dict):
+        return None
+    contained = data.get("contained")
+    if contained is None:
+        return True
+    if not isinstance(contained, list):
+        return None
+    values = _strings(data, set())
+    for resource in contained:
+        if not isinstance(resource, dict):
+            return None
+        rid = resource.get("id")
+        if isinstance(rid, str) and f"#{rid}" in values:
+            continue
+        if _refers_to_container(resource):
+            continue
+        return False
+    return True
+
+
+SPEC_NATIVE[_DOM3] = _dom3
+
+
+def _explain_nhs(data: Any) -> str | None:
+    """What is wrong with an NHS number, without repeating the number (it identifies a person)."""
+    value = data.get("value") if isinstance(data, dict) else None
+    if not isinstance(value, str):
+        return None
+    if not (len(value) == 10 and value.isascii() and value.isdigit()):
+        return f"an NHS number is exactly 10 digits, found {len(value)} character(s)" + (
+            "" if value.isdigit() else " including non-digits (no spaces or dashes)"
+        )
+    expected = nhs_check_digit(value[:9])
+    if expected is None:
+        return "no NHS number starts with these nine digits (their modulus-11 check digit would be 10)"
+    return f"the check digit (10th digit) must be {expected} for the first nine digits given, not {value[9]}"
+
+
+def _explain_per1(data: Any) -> str | None:
+    start, end = (data.get("start"), data.get("end")) if isinstance(data, dict) else (None, None)
+    if not isinstance(start, str) or not isinstance(end, str):
+        return None
+    if less_or_equal(start, end) is None:
+        return (
+            f"start {start!r} and end {end!r} are given to different precisions and agree as far as both go, "
+            "so which comes first is unknown: give both to the same precision"
+        )
+    return f"start {start!r} is after end {end!r}"
+
+
+#: invariants whose failure can be explained in terms of the value (keyed like the fast paths)
+EXPLAINERS: dict[tuple[str, str], Any] = {
+    ("per-1", "start.hasValue().not() or end.hasValue().not() or (start <= end)"): _explain_per1,
+    ("ff-nhs-1", NHS_EXPRESSION): _explain_nhs,
+}
 
 
 @dataclass(eq=False, slots=True)
@@ -208,7 +333,10 @@ class Invariant:
             expression=expression,
             source=constraint.get("source"),
         )
-        if fast_paths:
+        spec_native = SPEC_NATIVE.get((key, expression))
+        if spec_native is not None:
+            invariant._fast = spec_native
+        elif fast_paths:
             invariant._fast = FAST_PATHS.get((key, expression)) or GUIDE_FAST_PATHS.get((key, expression))
             invariant._fast_with_resource = FAST_PATHS_WITH_RESOURCE.get((key, expression))
         if key in SKIPPED:
@@ -226,6 +354,14 @@ class Invariant:
                 invariant.skip_reason = f"uses {', '.join(unsupported)}(), which fhirpathpy lacks"
         return invariant
 
+    def message(self, data: Any) -> str:
+        """The failure in words: ``key: human`` (the rule as its author stated it), plus what is wrong in
+        this value where an explainer knows (the NHS number's expected check digit)."""
+        text = f"{self.key}: {self.human.rstrip('.')}" if self.human else f"{self.key} failed"
+        explain = EXPLAINERS.get((self.key, self.expression))
+        detail = explain(data) if explain is not None else None
+        return f"{text}; {detail}" if detail else text
+
     def evaluate(self, data: Any, type_path: str | None, resource: Any, root: Any) -> bool | None:
         """True/False for pass/fail; None when the expression cannot be evaluated (treated as not failing)."""
         if self._fast is not None:
@@ -240,6 +376,15 @@ class Invariant:
 
     def evaluate_fhirpath(self, data: Any, type_path: str | None, resource: Any, root: Any) -> bool | None:
         """The invariant through fhirpathpy only (also what the fast paths are tested against)."""
+        result = self.fhirpath_result(data, type_path, resource, root)
+        if result is None:
+            return None
+        # FHIRPath invariants hold only when the result is true: an empty result (e.g. dates of different
+        # precision compared) is not satisfied, as the HL7 reference validator reads it
+        return bool(result) and all(value is True for value in result)
+
+    def fhirpath_result(self, data: Any, type_path: str | None, resource: Any, root: Any) -> list[Any] | None:
+        """fhirpathpy's raw result (a collection), or None when it cannot evaluate the expression here."""
         if self._compiled is None:
             try:
                 self._compiled = compile_expression(self.expression)
@@ -248,11 +393,9 @@ class Invariant:
                 return None
         node = ResourceNode.create_node(data, type_path) if type_path else data
         try:
-            result = self._compiled(node, {"resource": resource, "rootResource": root})
+            return list(self._compiled(node, {"resource": resource, "rootResource": root}))
         except Exception:  # an engine gap on this input: do not turn it into a conformance failure
             return None
-        # an empty result is not a failure; anything but true in a non-empty one is
-        return all(value is True for value in result)
 
 
 def ele1_holds(value: Any, extension_value: Any = None) -> bool:

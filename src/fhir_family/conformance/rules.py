@@ -27,6 +27,9 @@ class TypeRule:
     profiles: tuple[str, ...] = ()
     target_profiles: tuple[str, ...] = ()
     primitive: Primitive | None = None
+    #: a type an open type slicing leaves as it is (``value[x]`` sliced to constrain ``valueQuantity``
+    #: still allows ``valueString``): none of the element's constraints apply to it, only the type's own
+    unconstrained: bool = False
 
 
 @dataclass(eq=False, slots=True)

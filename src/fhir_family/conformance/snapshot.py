@@ -11,7 +11,8 @@ memory, once per profile, and cached by the caller. The algorithm, as the FHIR s
   (``Patient.identifier:nhsNumber.system``) first "unrolls" the type: its children are copied from the type's
   (or type profile's) snapshot with their ids and paths re-rooted;
 * a slice (``Patient.identifier:nhsNumber``) is created as a copy of the sliced element and its subtree;
-* a type slice of a choice element (``value[x]:valueCodeableConcept``) narrows ``value[x]`` itself.
+* a type slice of a choice element (``value[x]:valueCodeableConcept``) narrows ``value[x]`` itself; when the
+  type slicing is open, the other types are recorded under ``_openTypes`` and stay allowed, unconstrained.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ SnapshotSource = Callable[[str], list[Element] | None]  # url or type name -> sn
 
 _TYPE_SLICE = re.compile(r"\[x\]:([a-z][A-Za-z]*)")
 _MERGE_SKIP = {"id", "path", "constraint"}
+#: key on a narrowed choice element: the types an open type slicing leaves unconstrained (not FHIR; internal)
+OPEN_TYPES = "_openTypes"
 _EXTENSION_SLICING = {
     "discriminator": [{"type": "value", "path": "url"}],
     "description": "Extensions are always sliced by (at least) url",
@@ -181,11 +184,23 @@ class _Snapshot:
                 return f"{parent_id}.{segment[:cut]}[x]", segment[cut:]
         return None
 
+    @staticmethod
+    def _keep_open_types(choice: Element, sliced_types: list[Any]) -> None:
+        """Before a type slice narrows ``choice``: with open slicing, the other types stay allowed as they
+        are (recorded under OPEN_TYPES for the compiler); closed slicing allows only the sliced types."""
+        if (choice.get("slicing") or {}).get("rules") != "open":
+            return
+        kept = [t for t in choice.get("type", []) if t.get("code") not in sliced_types]
+        known = {t.get("code") for t in choice.get(OPEN_TYPES, [])}
+        choice[OPEN_TYPES] = choice.get(OPEN_TYPES, []) + [t for t in kept if t.get("code") not in known]
+
     def merge(self, diff: Element) -> None:
         element_id, narrowings = self.resolve_id(diff["id"])
         position = self.ensure(element_id)
         target = self.elements[position]
         type_slice_itself = any(choice_id == element_id for choice_id, _type in narrowings)
+        if type_slice_itself and "type" in diff:
+            self._keep_open_types(target, [t.get("code") for t in diff["type"]])
         for key, value in diff.items():
             if key in _MERGE_SKIP or (key == "sliceName" and type_slice_itself):
                 continue
@@ -196,10 +211,13 @@ class _Snapshot:
             target["constraint"] = list(target["constraint"]) + [
                 copy.deepcopy(c) for c in diff["constraint"] if c.get("key") not in keys
             ]
+        sliced = {choice for choice, _type in _normalise_id(diff["id"])[1]}
         for choice_id, type_name in narrowings:
             choice = self.elements[self.ensure(choice_id)]
             narrowed = [t for t in choice.get("type", []) if t.get("code", "").lower() == type_name.lower()]
             if narrowed and not (choice_id == element_id and "type" in diff):
+                if choice_id in sliced:
+                    self._keep_open_types(choice, [t.get("code") for t in narrowed])
                 choice["type"] = narrowed
         if diff.get("max") == "0":
             target["min"] = 0

@@ -29,6 +29,8 @@ _HIERARCHY_PROPERTIES = {"child": True, "parent": False, "subsumedBy": False}
 _RESULT_CACHE_LIMIT = 20_000
 #: In ``Expansion.unchecked_systems``: membership of no system can be decided (an import is unavailable).
 ANY_SYSTEM = "*"
+#: how many allowed codes a "not in the ValueSet" message lists before pointing at the ValueSet
+ALLOWED_SHOWN = 10
 
 
 @dataclass(frozen=True)
@@ -405,6 +407,36 @@ class Terminology:
         else:
             message = f"{shown} is not in ValueSet {valueset_url}"
         return CodeResult(member, system_known, code_known, display, message)
+
+    def allowed_codes(self, valueset_url: str, limit: int = ALLOWED_SHOWN) -> str | None:
+        """The codes a ValueSet allows, in words for a message: all of them, or the first ``limit`` (in their
+        code system's order) and where to find the rest; None when the expansion is not complete here."""
+        expansion = self.expand(valueset_url)
+        if expansion is None or not expansion.complete or not expansion.codes:
+            return None
+        positions: dict[str, dict[str, int]] = {}
+        for system in {system for system, _code in expansion.codes}:
+            index = self.code_system(system)
+            positions[system] = {code: i for i, code in enumerate(index.displays)} if index else {}
+
+        def order(pair: Pair) -> tuple[str, int, str]:
+            return (pair[0], positions[pair[0]].get(pair[1], len(positions[pair[0]])), pair[1])
+
+        pairs = sorted(expansion.codes, key=order)
+        one_system = len(positions) == 1
+        shown = []
+        for system, code in pairs[:limit]:
+            text = f"'{code}'" if one_system else f"'{system}|{code}'"
+            display = expansion.displays.get((system, code)) or self.display(system, code)
+            shown.append(f"{text} ({display})" if display and display != code else text)
+        where = f" of {next(iter(positions))}" if one_system else ""
+        if len(pairs) <= limit:
+            return f"the allowed codes{where} are {', '.join(shown)}"
+        base, _version = split_canonical(valueset_url)
+        return (
+            f"the first {limit} of {len(pairs)} allowed codes{where} are {', '.join(shown)}; "
+            f"the full list is ValueSet {base}"
+        )
 
     def validate_codings(self, valueset_url: str, codings: Iterable[tuple[str | None, str]]) -> CodeResult:
         """A CodeableConcept's verdict: valid when any coding is in the ValueSet (None beats False)."""

@@ -12,26 +12,29 @@ A profile the input names (or a national return's role profile) that is not load
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from ..guide import CANONICAL, PACKAGE_ID, core_package_dir, guide_sources, require_guide_resources_dir
+from ..model import NATIONAL_RETURN_BUNDLE, SUBMISSION_SYSTEM
 from ..outcome import Issue, IssueSeverity, IssueType, operation_outcome
 from . import messages as msg
 from .bundle_rules import check_bundle
 from .compiler import Compiler
 from .engine import Context, Walker
+from .extension_policy import ExtensionPolicy
+from .implied_profiles import check_required_profiles, implied_profiles, vital_signs_codes
 from .package_cache import resolve_sources
 from .packages import STRUCTURE_DEFINITION_BASE, DefinitionStore
 from .rules import Structure
+from .sd_rules import check_structure_definition
 from .terminology import Terminology
 
 __all__ = ["ROLE_PROFILES", "Validator", "default_validator"]
 
 ERROR, WARNING = IssueSeverity.ERROR, IssueSeverity.WARNING
 PROFILE_BASE = f"{CANONICAL}/StructureDefinition/"
-NATIONAL_RETURN_BUNDLE = PROFILE_BASE + "national-return-bundle"
-SUBMISSION_SYSTEM = f"{CANONICAL}/Id/submission"
 ROLE_PROFILES = {
     "Patient": PROFILE_BASE + "parent-patient",
     "RelatedPerson": PROFILE_BASE + "dependent-child",
@@ -61,12 +64,15 @@ class Validator:
         *,
         role_profiles: bool = True,
         unknown_profiles: str = "error",
+        unknown_extensions: str | Iterable[str] = "error",
     ) -> None:
         """``native_fast_paths=False``: every invariant but ele-1/ext-1 through fhirpathpy (slower).
 
         ``role_profiles=False`` is plain-R4 mode: no national-return role profiles or rules, only what a
         resource declares (or a given profile) and R4 core. ``unknown_profiles="warning"`` reports a named but
-        unloaded profile as a warning instead of an error.
+        unloaded profile as a warning instead of an error. ``unknown_extensions``: "error" (the reference
+        validator's default; the guide's profiles keep their documented warning), "warning", or URL prefixes
+        whose extensions are allowed (extension_policy.py).
         """
         if unknown_profiles not in ("error", "warning"):
             raise ValueError(f"unknown_profiles must be 'error' or 'warning', not {unknown_profiles!r}")
@@ -75,7 +81,10 @@ class Validator:
         self.unknown_profile_severity = ERROR if unknown_profiles == "error" else WARNING
         self.compiler = Compiler(store, native_fast_paths)
         self.terminology = Terminology(store)
-        self.walker = Walker(self.compiler, self.terminology, self._dispatch)
+        policy = ExtensionPolicy.of(unknown_extensions)
+        rules = {"StructureDefinition": self._check_structure_definition}
+        self.walker = Walker(self.compiler, self.terminology, self._dispatch, policy, rules)
+        self._vital_signs = vital_signs_codes(store)
         self._profiles_by_alias: dict[str, str] = {}
         for sd in store.by_type("StructureDefinition"):
             url = sd.get("url")
@@ -105,6 +114,7 @@ class Validator:
         builtin_guide: bool = True,
         role_profiles: bool = True,
         unknown_profiles: str = "error",
+        unknown_extensions: str | Iterable[str] = "error",
     ) -> Validator:
         """R4 core, this project's guide (unless ``builtin_guide=False``) and each source, with dependencies.
 
@@ -118,7 +128,12 @@ class Validator:
         if builtin_guide and not builtin:
             builtin = [require_guide_resources_dir()]  # R4 core is missing: the store's error names it first
         store = DefinitionStore(core, [*builtin, *resolve_sources(sources, provided)])
-        return cls(store, role_profiles=role_profiles, unknown_profiles=unknown_profiles)
+        return cls(
+            store,
+            role_profiles=role_profiles,
+            unknown_profiles=unknown_profiles,
+            unknown_extensions=unknown_extensions,
+        )
 
     def warm_up(self) -> None:
         """Compile every guide profile now, so the first request does not pay for it."""
@@ -196,6 +211,7 @@ class Validator:
             structures = [self._structure(url)]
         else:
             structures = self._structures_for(resource, expr, run, top_level=True)
+        structures = self._with_implied(resource, structures)
         if resource_type == "Bundle":
             run.national = self._is_national(resource, structures)
         bundle_done = resource_type != "Bundle"
@@ -205,7 +221,8 @@ class Validator:
             if not bundle_done:
                 bundle_done = True
                 has_invariant = any(inv.key == "ff-bun-1" for s in structures for inv in s.invariants)
-                check_bundle(resource, expr, run, run.national, has_invariant)
+                conforms = lambda target, url: self.walker.conforms(target, url, run)  # noqa: E731
+                check_bundle(resource, expr, run, run.national, has_invariant, conforms)
 
         for structure in structures:
             self.walker.validate_resource(resource, structure, expr, run, bundle_rules)
@@ -305,6 +322,15 @@ class Validator:
                 )
         return [self._structure(STRUCTURE_DEFINITION_BASE + resource_type)]
 
+    def _check_structure_definition(self, sd: dict[str, Any], expr: str, ctx: Context) -> None:
+        check_structure_definition(sd, expr, ctx, self.compiler)
+
+    def _with_implied(self, resource: dict[str, Any], structures: list[Structure]) -> list[Structure]:
+        """Add the profiles R4 itself requires by content (vital signs by LOINC code; implied_profiles.py)."""
+        implied = implied_profiles(resource, self._vital_signs)
+        chosen = {s.profile_url for s in structures}
+        return structures + [self._structure(url) for url in implied if url not in chosen]
+
     @staticmethod
     def _looks_national(bundle: dict[str, Any]) -> bool:
         identifier = bundle.get("identifier")
@@ -321,8 +347,9 @@ class Validator:
             bundle
         )
 
-    def _dispatch(self, resource: Any, expr: str, ctx: Context) -> None:
-        """A resource met inside another (Bundle.entry.resource, contained): pick its profile and walk it."""
+    def _dispatch(self, resource: Any, expr: str, ctx: Context, profiles: tuple[str, ...] = ()) -> None:
+        """A resource met inside another (Bundle.entry.resource, contained): pick its profile and walk it,
+        plus the profiles the containing element's type names (``Bundle.entry:x.resource`` of a profile)."""
         assert isinstance(ctx, _Run)
         resource_type = resource.get("resourceType")
         if not self._known_type(resource_type):
@@ -332,8 +359,12 @@ class Validator:
         outer = ctx.national
         if resource_type == "Bundle":
             ctx.national = False  # a nested Bundle is not the national return itself
-        for structure in self._structures_for(resource, expr, ctx, top_level=False):
+        chosen = self._structures_for(resource, expr, ctx, top_level=False)
+        for structure in self._with_implied(resource, chosen):
             self.walker.validate_resource(resource, structure, expr, ctx)
+        if profiles:
+            already = {s.profile_url for s in chosen}
+            check_required_profiles(self.walker, resource, expr, ctx, profiles, already)
         ctx.national = outer
 
 

@@ -3,10 +3,12 @@
 ``build_examples(root)`` rewrites ``root/bundles/*.json`` (valid national returns, see ``valid.py``) and
 ``root/invalid/*.json`` beside ``*.expected.json`` (one fault each, see ``invalid.py``) and ``root/README.md``
 (the table of them, see ``readme.py``), and deletes JSON files in those two folders that it no longer makes.
+It also rewrites ``root/ehr/**/X.expected.json`` beside each hand-written EHR input (see ``ehr.py``).
 Output is byte-stable (insertion-ordered keys, 2-space indent, trailing newline) so
 ``python -m fhir_family.igbuild --check`` can compare it with what is committed.
 
     python -m fhir_family.examples_builder            # writes into the repository's examples/
+    make ig-check                                     # fails when any of them is stale
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 
 from fhir_family.mapping.bundle import build_bundle
 
+from .ehr import ehr_expected_documents
 from .invalid import INVALID_EXAMPLES as INVALID_EXAMPLES
 from .invalid import ExpectedIssue as ExpectedIssue
 from .invalid import InvalidExample as InvalidExample
@@ -62,6 +65,7 @@ def build_examples(root: Path) -> list[Path]:
     root = Path(root)
     texts = {relative: render(document) for relative, document in example_documents().items()}
     texts[README] = render_readme()
+    texts.update({relative: render(document) for relative, document in ehr_expected_documents(root).items()})
     written: list[Path] = []
     for relative, text in sorted(texts.items()):
         path = root / relative

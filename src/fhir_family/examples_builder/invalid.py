@@ -25,7 +25,7 @@ from fhir_family.mapping.bundle import build_bundle, to_fhir_patient
 from fhir_family.mapping.ids import entry_full_url
 from fhir_family.mapping.nhs_number import synthetic_nhs_number
 from fhir_family.mapping.record import ChildRecord, ReturnRecord
-from fhir_family.mapping.terminology import EXT_YOUNG_CARER, NHS_NUMBER_SYSTEM, YES_NO_UNKNOWN_SYSTEM
+from fhir_family.model import EXT_YOUNG_CARER, NHS_NUMBER_SYSTEM, YES_NO_UNKNOWN_SYSTEM
 
 from .valid import MOTHER_THREE_CHILDREN
 

@@ -36,8 +36,8 @@ DEFAULT_CONFIG: Final[dict[str, Any]] = {
 """MAX_CONTENT_LENGTH: limit for single documents and $validate (413 above it);
 BATCH_MAX_CONTENT_LENGTH: limit for /ehr/batch, which streams;
 VALIDATE: validate every bundle before answering (turn off only to measure mapping alone);
-VALIDATOR: an object with ``validate(resource, profile=None) -> OperationOutcome`` (default: the
-process-wide ``fhir_family.conformance.default_validator()``, loaded on first use);
+VALIDATOR: a ``fhir_family.validation.Validator`` (``issues(resource, profile=None)``) or a function making
+one (default: the process-wide ``fhir_family.conformance.default_validator()``, loaded on first use);
 GUIDE_DIR: folder of the guide's conformance resources to serve (default: ``fhir_family.guide``'s)."""
 
 

@@ -16,7 +16,11 @@ from collections.abc import Iterator
 from flask import Blueprint, Response, current_app, request, stream_with_context
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from fhir_family.mapping.csv_batch import CsvParser
 from fhir_family.mapping.factory import format_for_media_type, get_parser
+from fhir_family.mapping.hl7v2 import Hl7v2Parser
+from fhir_family.mapping.ndjson import NdjsonParser
+from fhir_family.mapping.payload import JsonPayloadParser
 from fhir_family.mapping.pipeline import Mapped, MappingPipeline
 from fhir_family.outcome import Issue, IssueSeverity, IssueType, operation_outcome
 
@@ -25,9 +29,9 @@ from .http import NDJSON, body_text, dumps, fhir_response, require_media_type, r
 
 blueprint = Blueprint("ehr", __name__, url_prefix="/ehr")
 
-JSON_TYPES = ("application/json", "application/fhir+json")
-HL7_TYPES = ("x-application/hl7-v2+er7", "text/plain", "application/hl7-v2")
-BATCH_TYPES = ("text/csv", "application/x-ndjson", "application/ndjson", "application/jsonl")
+JSON_TYPES = JsonPayloadParser.media_types
+HL7_TYPES = Hl7v2Parser.media_types
+BATCH_TYPES = CsvParser.media_types + NdjsonParser.media_types
 PREFER_OUTCOME = "return=operationoutcome"
 
 

@@ -16,15 +16,22 @@ from fhir_family import __version__
 from fhir_family.conformance.locations import add_locations
 from fhir_family.errors import InputError
 from fhir_family.guide import CANONICAL, FHIR_VERSION, PACKAGE_ID
-from fhir_family.mapping.terminology import NATIONAL_RETURN_BUNDLE
+from fhir_family.model import NATIONAL_RETURN_BUNDLE
 from fhir_family.outcome import Issue, IssueSeverity, IssueType, has_errors, operation_outcome
 
 from .conformance_store import CONFORMANCE_TYPES, ConformanceStore
-from .http import body_text, fhir_response, parse_json_body, require_media_type, response_media_type
+from .http import (
+    FHIR_JSON_TYPES,
+    body_text,
+    fhir_response,
+    parse_json_body,
+    require_media_type,
+    response_media_type,
+)
 
 blueprint = Blueprint("fhir", __name__)
 
-JSON_TYPES = ("application/fhir+json", "application/json")
+JSON_TYPES = FHIR_JSON_TYPES
 VALIDATE_DEFINITION = "http://hl7.org/fhir/OperationDefinition/Resource-validate"
 _TYPES = "any(" + ", ".join(CONFORMANCE_TYPES) + ")"
 
@@ -74,7 +81,7 @@ def _validate(expected_type: str | None) -> Response:
     if expected_type == "Bundle" and profile is None and not resource.get("meta", {}).get("profile"):
         profile = NATIONAL_RETURN_BUNDLE  # the only Bundle this service knows: judge it as a national return
     validator = current_app.extensions["fhir_family.pipeline"].validator
-    outcome = validator.validate(resource, profile)
+    outcome = operation_outcome(validator.issues(resource, profile))
     if resource is body:  # the resource is the whole body, so its issues can be placed at a line and column
         outcome = add_locations(outcome, text)
     return fhir_response(outcome, 422 if has_errors(outcome) else 200)

@@ -18,7 +18,8 @@ from fhir_family.jsontext import parse_json
 
 FHIR_JSON = "application/fhir+json"
 NDJSON = "application/x-ndjson"
-_JSON_TYPES = (FHIR_JSON, "application/json")
+FHIR_JSON_TYPES = (FHIR_JSON, "application/json")
+"""The media types of a FHIR resource in JSON, preferred first."""
 _FORMAT_PARAM = {"json": FHIR_JSON, FHIR_JSON: FHIR_JSON, "application/json": "application/json"}
 
 
@@ -32,7 +33,7 @@ def response_media_type() -> str:
         return chosen
     if not request.accept_mimetypes:
         return FHIR_JSON
-    best = request.accept_mimetypes.best_match(_JSON_TYPES)
+    best = request.accept_mimetypes.best_match(FHIR_JSON_TYPES)
     if best is None:
         raise NotAcceptable("This server answers in application/fhir+json (or application/json) only")
     return best

@@ -14,15 +14,20 @@ from typing import Any
 from flask import Blueprint, Response, current_app, request
 
 from fhir_family import __version__
-from fhir_family.mapping.payload import payload_schema
+from fhir_family.mapping.csv_batch import CsvParser
+from fhir_family.mapping.hl7v2 import Hl7v2Parser
+from fhir_family.mapping.ndjson import NdjsonParser
+from fhir_family.mapping.payload import JsonPayloadParser, payload_schema
 
 from .conformance_store import CONFORMANCE_TYPES
-from .http import fhir_response
+from .http import FHIR_JSON, FHIR_JSON_TYPES, fhir_response
 
 blueprint = Blueprint("openapi", __name__)
 
-FHIR_JSON = "application/fhir+json"
 PAYLOAD = "EhrPayloadV1"
+SITE_MEDIA_TYPES = ("text/html", "text/css", "image/svg+xml", "application/json", "application/gzip",
+                    "application/octet-stream")
+"""What the guide's pages under /ig/ are served as (by file name, see site/blueprint.py)."""
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -67,6 +72,9 @@ def _errors(*statuses: int) -> dict[str, Any]:
         413: "Request body over the size limit",
         415: "Wrong Content-Type",
         422: "Readable but unmappable or non-conformant",
+        502: "The collector could not be reached, or refused this facade's own token",
+        503: "No collector is configured (COLLECTOR_URL), or it is unavailable",
+        504: "The collector did not answer in time",
     }
     return {str(status): _fhir("OperationOutcome", meaning[status]) for status in statuses}
 
@@ -86,7 +94,7 @@ def _paths() -> dict[str, Any]:
                      "schema": {"type": "string", "enum": list(CONFORMANCE_TYPES)}}
     validate = {
         "requestBody": {"required": True, "content": {
-            t: {"schema": _ref("Resource")} for t in (FHIR_JSON, "application/json")
+            t: {"schema": _ref("Resource")} for t in FHIR_JSON_TYPES
         }},
         "parameters": [_query("profile")],
         "responses": {"200": _fhir("OperationOutcome", "The resource conforms (warnings may be listed)"),
@@ -97,25 +105,52 @@ def _paths() -> dict[str, Any]:
             "summary": "Map one JSON payload (contract v1) to a validated NationalReturnBundle",
             "operationId": "mapJson",
             "requestBody": {"required": True, "content": {
-                t: {"schema": _ref(PAYLOAD)} for t in ("application/json", FHIR_JSON)
+                t: {"schema": _ref(PAYLOAD)} for t in JsonPayloadParser.media_types
             }},
             "responses": {"200": _fhir("Bundle", "The NationalReturnBundle"), **single_errors},
         }},
         "/ehr/hl7v2": {"post": {
             "summary": "Map one HL7 v2 ADT A04/A08/A28/A31 message (ER7) to a validated NationalReturnBundle",
             "operationId": "mapHl7v2",
-            "requestBody": _text_body("x-application/hl7-v2+er7", "text/plain"),
+            "requestBody": _text_body(*Hl7v2Parser.media_types),
             "responses": {"200": _fhir("Bundle", "The NationalReturnBundle"), **single_errors},
         }},
         "/ehr/batch": {"post": {
             "summary": "Map a CSV or NDJSON batch; streamed NDJSON of Bundles and OperationOutcomes",
             "operationId": "mapBatch",
-            "requestBody": _text_body("text/csv", "application/x-ndjson"),
+            "requestBody": _text_body(*CsvParser.media_types, *NdjsonParser.media_types),
             "responses": {
                 "200": {"description": "One line per input item plus a summary OperationOutcome",
                         "content": {"application/x-ndjson": {"schema": {"type": "string"}}}},
                 **_errors(413, 415),
             },
+        }},
+        "/submit": {"post": {
+            "summary": "Map and validate (a JSON payload, an HL7 v2 message or a NationalReturnBundle), then "
+                       "forward the return to the collector; the answer is the collector's",
+            "operationId": "submit",
+            "requestBody": {"required": True, "content": {
+                **{t: {"schema": {"anyOf": [_ref(PAYLOAD), _ref("Bundle")]}}
+                   for t in JsonPayloadParser.media_types},
+                **_text_body(*Hl7v2Parser.media_types)["content"],
+            }},
+            "responses": {
+                "200": _fhir("Resource", "The collector's transaction-response"),
+                **{str(status): _fhir("OperationOutcome", "The collector's own refusal, relayed")
+                   for status in (401, 403, 409)},
+                **_errors(400, 406, 413, 415, 422, 502, 503, 504),
+            },
+        }},
+        "/ig": {"get": {"summary": "The guide's pages (redirects to /ig/)", "operationId": "guideRoot",
+                        "responses": {"308": {"description": "Redirect to /ig/"}}}},
+        "/ig/": {"get": {"summary": "The guide's home page", "operationId": "guideIndex",
+                         "responses": {"200": {"description": "HTML", "content": {"text/html": {}}}}}},
+        "/ig/{name}": {"get": {
+            "summary": "A page or file of the guide (HTML, its JSON resources, the NPM package)",
+            "operationId": "guidePage",
+            "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "The file", "content": {t: {} for t in SITE_MEDIA_TYPES}},
+                          **_errors(404)},
         }},
         "/$validate": {"post": {"summary": "Validate any resource", "operationId": "validate", **validate}},
         "/Bundle/$validate": {"post": {"summary": "Validate a Bundle (as a NationalReturnBundle by default)",

@@ -5,42 +5,59 @@ Accepts a national-return Bundle (validated as it is), a JSON EHR payload, or an
 facade never forwards a bundle that fails validation. Config: ``COLLECTOR_URL`` (the collector's FHIR base),
 ``COLLECTOR_TOKEN`` (default ``$FHIR_FAMILY_TOKEN``), ``COLLECTOR_RETRIES``, ``COLLECTOR_TIMEOUT`` ((connect,
 read) seconds), ``COLLECTOR_CA_BUNDLE`` (a CA file for a private CA; TLS verification is never off).
+``COLLECTOR_TRANSPORT = "mesh"`` (or ``$FHIR_FAMILY_COLLECTOR_TRANSPORT``) forwards by MESH instead, with the
+``FHIR_FAMILY_MESH_*`` settings or a ``MESH`` config dict, and answers 202 once MESH has the message
+(docs/mesh.md).
 """
 
 from __future__ import annotations
 
-from typing import Any
+import os
+from typing import TYPE_CHECKING
 
 from flask import Blueprint, Response, current_app
 
-from fhir_family.errors import FhirFamilyError, InputError
+from fhir_family.errors import FhirFamilyError
 from fhir_family.forwarding import CollectorClient
-from fhir_family.jsontext import parse_json
+from fhir_family.jsontext import json_bundle
 from fhir_family.mapping.factory import get_parser
-from fhir_family.mapping.pipeline import Mapped, MappingPipeline
-from fhir_family.outcome import Issue, IssueSeverity, IssueType, has_errors
+from fhir_family.mapping.hl7v2 import Hl7v2Parser
+from fhir_family.mapping.payload import JsonPayloadParser
+from fhir_family.mapping.pipeline import MappingPipeline
+from fhir_family.outcome import Issue, IssueSeverity, IssueType
 
 from .http import body_text, fhir_response, require_media_type, response_media_type
 
+if TYPE_CHECKING:
+    from fhir_family.mesh import MeshForwarder
+
 blueprint = Blueprint("submit", __name__)
 
-JSON_TYPES = ("application/json", "application/fhir+json")
-HL7_TYPES = ("x-application/hl7-v2+er7", "text/plain", "application/hl7-v2")
+JSON_TYPES = JsonPayloadParser.media_types
+HL7_TYPES = Hl7v2Parser.media_types
 _CLIENT_KEY = "fhir_family.forwarder"
+TRANSPORT_ENV = "FHIR_FAMILY_COLLECTOR_TRANSPORT"
 
 
 class CollectorNotConfiguredError(FhirFamilyError):
     """The facade has no collector to forward to: HTTP 503."""
 
     http_status = 503
+    message_id = "FF-FORWARD-NO-COLLECTOR"
 
 
 def _pipeline() -> MappingPipeline:
     return current_app.extensions["fhir_family.pipeline"]
 
 
-def _client() -> CollectorClient:
+def _client() -> CollectorClient | MeshForwarder:
     client = current_app.extensions.get(_CLIENT_KEY)
+    transport = current_app.config.get("COLLECTOR_TRANSPORT") or os.environ.get(TRANSPORT_ENV)
+    if client is None and transport == "mesh":
+        from fhir_family.mesh import MeshForwarder, MeshSettings
+
+        client = MeshForwarder(MeshSettings.from_env(current_app.config.get("MESH")))
+        current_app.extensions[_CLIENT_KEY] = client
     if client is None:
         url = current_app.config.get("COLLECTOR_URL")
         if not url:
@@ -58,20 +75,6 @@ def _client() -> CollectorClient:
     return client
 
 
-def validate_bundle(pipeline: MappingPipeline, bundle: dict[str, Any]) -> Mapped:
-    """An already-built bundle through the same validation as mapped ones."""
-    outcome = pipeline.validator.validate(bundle)
-    return Mapped(None, outcome, 422) if has_errors(outcome) else Mapped(bundle, outcome, 200)
-
-
-def _is_bundle(text: str) -> dict[str, Any] | None:
-    try:
-        value = parse_json(text, "FF-MAP-JSON")
-    except InputError:
-        return None
-    return value if isinstance(value, dict) and value.get("resourceType") == "Bundle" else None
-
-
 @blueprint.post("/submit")
 def submit() -> Response:
     media_type = require_media_type(JSON_TYPES + HL7_TYPES)
@@ -79,8 +82,8 @@ def submit() -> Response:
     pipeline = _pipeline()
     if media_type in JSON_TYPES:
         text = body_text()
-        bundle = _is_bundle(text)
-        mapped = validate_bundle(pipeline, bundle) if bundle else pipeline.map_text(get_parser("json"), text)
+        bundle = json_bundle(text)
+        mapped = pipeline.validate_bundle(bundle) if bundle else pipeline.map_text(get_parser("json"), text)
     else:
         mapped = pipeline.map_text(get_parser("hl7v2"), body_text(fallback_encoding="iso-8859-1"))
     if mapped.bundle is None:

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 from urllib.parse import quote
 
-from fhir_family.mapping import terminology as t
+from fhir_family import model as t
 from fhir_family.mapping.ids import entry_full_url
 from fhir_family.mapping.record import ChildRecord, ReturnRecord
 

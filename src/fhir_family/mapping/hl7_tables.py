@@ -2,7 +2,7 @@
 
 Relationship codes (NK1-3, table 0063) map to the guide's dependent-child relationships through the guide's
 own ConceptMap ``v2-0063-to-dependent-child-relationship``, so the facade and the published guide cannot
-disagree; the same table in ``terminology`` is the fallback before the guide has been generated.
+disagree; the same table in ``fhir_family.model`` is the fallback before the guide has been generated.
 """
 
 from __future__ import annotations
@@ -13,11 +13,7 @@ from types import MappingProxyType
 from typing import Final
 
 from fhir_family.guide import core_package_dir, guide_resources_dir
-
-from .terminology import (
-    PARENTAL_STATUS_TO_PRNTSTAT,
-    V2_0063_TO_RELATIONSHIP,
-)
+from fhir_family.model import V2_0063_TO_RELATIONSHIP
 
 CONCEPT_MAP_FILE: Final = "ConceptMap-v2-0063-to-dependent-child-relationship.json"
 
@@ -31,9 +27,6 @@ TABLE_0063_FALLBACK: Final = frozenset({
 SEX_TO_GENDER: Final = MappingProxyType({"M": "male", "F": "female", "O": "other", "U": "unknown",
                                          "A": "other", "N": "unknown"})
 """HL7 table 0001 (Administrative Sex) -> administrative-gender, as the FHIR v2 mapping guide does it."""
-
-PRNTSTAT_TO_PARENTAL_STATUS: Final = MappingProxyType({v: k for k, v in PARENTAL_STATUS_TO_PRNTSTAT.items()})
-"""NDTMS PRNTSTAT 11..15 -> parental-status (the guide's ConceptMap read backwards; it is 1:1)."""
 
 YES_NO_UNKNOWN_ALIASES: Final = MappingProxyType({"Y": "Y", "N": "N", "UNK": "UNK", "U": "UNK"})
 """HL7 table 0136 (Yes/No) plus the guide's UNK; ``U`` is read as unknown."""

@@ -22,17 +22,25 @@ Names (PID-5, NK1-2), addresses and phone numbers are never read. Issues name se
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
 from fhir_family.errors import InputError, MappingError
+from fhir_family.model import (
+    CHILD_HELP_CODES,
+    CHILD_RESIDENCE,
+    PARENTAL_STATUS,
+    PR_BASIS,
+    PRNTSTAT_TO_PARENTAL_STATUS,
+    UNBORN_HELP_CODES,
+    is_dependent_child,
+)
 from fhir_family.outcome import Issue, IssueSeverity, IssueType
 
 from .base import Parsed, Parser, error, located, warning
-from .dates import calendar_month, is_dependent_child
+from .dates import calendar_month
 from .hl7_tables import (
-    PRNTSTAT_TO_PARENTAL_STATUS,
     SEX_TO_GENDER,
     YES_NO_UNKNOWN_ALIASES,
     relationship_map,
@@ -41,7 +49,6 @@ from .hl7_tables import (
 from .nhs_number import is_valid_nhs_number
 from .payload import EPISODE_SYSTEM_BASE
 from .record import ChildRecord, ReturnRecord
-from .terminology import CHILD_HELP_CODES, CHILD_RESIDENCE, PARENTAL_STATUS, PR_BASIS, UNBORN_HELP_CODES
 
 SUPPORTED_EVENTS = ("A04", "A08", "A28", "A31")
 NHS_NUMBER_OID = "2.16.840.1.113883.2.1.4.1"
@@ -264,62 +271,98 @@ def _patient(reader: _Reader) -> tuple[str, date | None, str]:
     return nhs, birth, gender
 
 
-def _episode(reader: _Reader, ods: str, message_date: date) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _Episode:
+    """PV1's part of the return: the episode of care."""
+
+    start: date
+    status: str = "active"
+    end: date | None = None
+    identifier: tuple[str, str] | None = None
+
+
+def _episode(reader: _Reader, ods: str, message_date: date) -> _Episode:
     pv1 = reader.one("PV1")
-    episode: dict[str, Any] = {"episode_start": message_date, "episode_status": "active"}
     start = reader.date_field(pv1, 44, "admit date/time", required=False) if pv1 else None
     if start is None:
         where = pv1.where(44) if pv1 else "PV1"
         reader.inform(f"No {where} admit date: the episode starts on the message date {message_date}", where,
                       MSG_DEFAULTED)
-        return episode
-    episode["episode_start"] = start
+        return _Episode(message_date)
+    assert pv1 is not None
     end = reader.date_field(pv1, 45, "discharge date/time", required=False)
-    if end is not None:
-        episode.update(episode_end=end, episode_status="finished")
     visit = pv1.first(19)
-    if visit:
-        episode["episode_identifier"] = (f"{EPISODE_SYSTEM_BASE}/{ods}", visit)
-    return episode
+    return _Episode(
+        start,
+        status="finished" if end is not None else "active",
+        end=end,
+        identifier=(f"{EPISODE_SYSTEM_BASE}/{ods}", visit) if visit else None,
+    )
 
 
-def _parental_status(reader: _Reader) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _Status:
+    """ZPS's part of the return: the parental-status extension."""
+
+    parental_status: str
+    children_in_household: int | None = None
+    expecting_child: bool | None = None
+    expected_due_date: date | None = None
+    unborn_child_help: str | None = None
+    date_recorded: date | None = None
+
+
+def _parental_status(reader: _Reader) -> _Status:
     zps = reader.one("ZPS")
     if zps is None:
         text = ("ZPS segment is missing: parental status has no standard HL7 v2 field and the national "
                 "return requires it (ZPS-1: a parental-status code or NDTMS PRNTSTAT 11-15)")
         reader.fail(IssueType.REQUIRED, text, "ZPS")
-        return {"parental_status": "declined"}
+        return _Status("declined")
     raw_status = zps.first(1)
     status = PRNTSTAT_TO_PARENTAL_STATUS.get(raw_status, raw_status)
     if status not in PARENTAL_STATUS:
         allowed = ", ".join(PARENTAL_STATUS)
         reader.fail(IssueType.CODE_INVALID, f"ZPS-1 parental status {raw_status!r} is not one of: {allowed} "
                     "(or PRNTSTAT 11-15)", "ZPS-1")
-    result: dict[str, Any] = {"parental_status": status}
     household = zps.first(2)
-    if household:
-        if household.isdigit():
-            result["children_in_household"] = int(household)
-        else:
-            text = f"ZPS-2 children in household {household!r} is not a number"
-            reader.fail(IssueType.VALUE, text, "ZPS-2")
+    in_household = int(household) if household.isdigit() else None
+    if household and in_household is None:
+        reader.fail(IssueType.VALUE, f"ZPS-2 children in household {household!r} is not a number", "ZPS-2")
     expecting = reader.code_field(zps, 3, YES_NO_UNKNOWN_ALIASES, "expecting a child", "")
-    if expecting in ("Y", "N"):
-        result["expecting_child"] = expecting == "Y"
     due = reader.date_field(zps, 4, "expected due date", required=False)
     unborn_help = reader.code_field(zps, 5, UNBORN_HELP_CODES, "unborn child help", "")
     if (due or unborn_help) and expecting != "Y":
         reader.fail(IssueType.BUSINESS_RULE, "ZPS-4/ZPS-5 are allowed only when ZPS-3 is 'Y'", "ZPS-3")
-    result.update(expected_due_date=due, unborn_child_help=unborn_help or None)
-    result["date_recorded"] = reader.date_field(zps, 6, "date recorded", required=False)
-    return result
+    return _Status(
+        status,
+        children_in_household=in_household,
+        expecting_child=expecting == "Y" if expecting in ("Y", "N") else None,
+        expected_due_date=due,
+        unborn_child_help=unborn_help or None,
+        date_recorded=reader.date_field(zps, 6, "date recorded", required=False),
+    )
 
 
-def _child_details(reader: _Reader, zfc: _Segment | None) -> dict[str, Any]:
-    """ZFC fields for one child, or the coded unknowns when the child has no ZFC."""
+@dataclass(frozen=True)
+class _ChildDetails:
+    """ZFC's part of one child: what the NK1 segment cannot say."""
+
+    pr_held: str
+    pr_basis: tuple[str, ...]
+    residence: str
+    young_carer: str
+    help: tuple[str, ...]
+
+    def apply(self, child: ChildRecord) -> ChildRecord:
+        return replace(child, pr_held=self.pr_held, pr_basis=self.pr_basis, residence=self.residence,
+                       young_carer=self.young_carer, help=self.help)
+
+
+def _child_details(reader: _Reader, zfc: _Segment | None) -> _ChildDetails | None:
+    """ZFC fields for one child; None when the child has no ZFC (the record's coded unknowns apply)."""
     if zfc is None:
-        return {}
+        return None
     held = reader.yes_no_unknown(zfc, 2, "parental responsibility held")
     basis = reader.code_list(zfc, 3, PR_BASIS, "parental-responsibility-basis")
     if basis and held != "Y":
@@ -328,13 +371,7 @@ def _child_details(reader: _Reader, zfc: _Segment | None) -> dict[str, Any]:
     residence = reader.code_field(zfc, 4, CHILD_RESIDENCE, "residence", "unknown")
     young_carer = reader.yes_no_unknown(zfc, 5, "young carer")
     help_codes = reader.code_list(zfc, 6, CHILD_HELP_CODES, "help and protection")
-    return {
-        "pr_held": held,
-        "pr_basis": basis,
-        "residence": residence,
-        "young_carer": young_carer,
-        "help": help_codes or ("not-known",),
-    }
+    return _ChildDetails(held, basis, residence, young_carer, help_codes or ("not-known",))
 
 
 def _children(reader: _Reader, reporting_date: date) -> list[ChildRecord]:
@@ -391,10 +428,8 @@ def _children(reader: _Reader, reporting_date: date) -> list[ChildRecord]:
             reader.fail(IssueType.CODE_INVALID, f"{nk1.where(15)} sex {sex!r} is not in HL7 table 0001",
                         nk1.where(15))
         details = _child_details(reader, zfc_by_set_id.get(set_id) if set_id else None)
-        child = ChildRecord(
-            relationship=mapping[code], birth_date=birth, nhs_number=nhs, gender=gender, **details
-        )
-        children.append(child)
+        child = ChildRecord(relationship=mapping[code], birth_date=birth, nhs_number=nhs, gender=gender)
+        children.append(details.apply(child) if details else child)
     for set_id, zfc in zfc_by_set_id.items():
         if set_id not in linked:
             text = f"{zfc.where(1)} set id {set_id!r} matches no child NK1-1: ignored"
@@ -458,7 +493,11 @@ def parse_hl7v2(text: str) -> Parsed:
     record = ReturnRecord(
         submission_id=submission_id, ods_code=ods, nhs_number=nhs, birth_date=birth, gender=gender,
         reporting_period_start=period_start, reporting_period_end=period_end, children=tuple(children),
-        **episode, **status,
+        episode_start=episode.start, episode_status=episode.status, episode_end=episode.end,
+        episode_identifier=episode.identifier, parental_status=status.parental_status,
+        children_in_household=status.children_in_household, expecting_child=status.expecting_child,
+        expected_due_date=status.expected_due_date, unborn_child_help=status.unborn_child_help,
+        date_recorded=status.date_recorded,
     )
     return Parsed(record=record, issues=tuple(reader.issues))
 

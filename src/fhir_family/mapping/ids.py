@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 
-from fhir_family.mapping.terminology import SUBMISSION_SYSTEM
+from fhir_family.model import SUBMISSION_SYSTEM
 
 _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, SUBMISSION_SYSTEM)
 

@@ -2,6 +2,18 @@
 
 Parsers use ``is_valid_nhs_number`` to reject bad numbers at the door; examples and tests use
 ``synthetic_nhs_number`` so no example ever carries a real person's number (the 999 range is not issued).
+
+Why not the ``nhs-number`` package (PyPI, 2.2): checked against these rules, it does not do what this module
+must, so it is used only in the tests, as an independent cross-check of the modulus-11 rule
+(``tests/test_bundle_builder.py``):
+- it normalises before validating, so ``"943 476 5919"``, ``"943-476-5919"``, padded strings, integers
+  and even full-width digits (``"９４３４７６５９１９"``: its regex digit class is Unicode) count as
+  valid; a national return carries the bare ten ASCII digits, and the guide's invariant ``ff-nhs-1``
+  rejects anything else, so the parsers would accept numbers the validator then refuses;
+- it adds a Scottish CHI rule (numbers 010 101 0000 to 311 299 9999 must start with a real DDMMYY date) that
+  ``ff-nhs-1`` does not have: on random ten-digit strings the two disagree about 2.4% of the time, all there;
+- its generator is random; the examples need the same valid number for the same seed, in the 999 range.
+What the two share (weights 10..2, check = 11 - sum mod 11, 11 -> 0, 10 never valid) is these few lines.
 """
 
 from __future__ import annotations

@@ -22,10 +22,10 @@ from jsonschema.exceptions import ValidationError
 from fhir_family.errors import MappingError
 from fhir_family.guide import CANONICAL
 from fhir_family.jsontext import parse_json
+from fhir_family.model import is_dependent_child
 from fhir_family.outcome import Issue, IssueType
 
 from .base import Parsed, Parser, error
-from .dates import is_dependent_child
 from .nhs_number import is_valid_nhs_number
 from .record import ChildRecord, ReturnRecord
 

@@ -9,20 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Any
 
-from fhir_family.outcome import LINE_EXTENSION, Issue, has_errors, operation_outcome
+from fhir_family.outcome import LINE_EXTENSION, Issue, operation_outcome
+from fhir_family.validation import LazyValidator, Validator, ValidatorSource, any_errors
 
 from .base import Parsed, Parser
 from .bundle import build_bundle
-
-"""Standard extension carrying the input line an issue comes from (batch items)."""
-
-
-class Validator(Protocol):
-    """What the pipeline needs of ``fhir_family.conformance.default_validator()``."""
-
-    def validate(self, resource: dict[str, Any], profile: str | None = None) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -43,14 +36,6 @@ class Mapped:
         return self.bundle is not None
 
 
-def _real_issues(outcome: dict[str, Any]) -> list[dict[str, Any]]:
-    """Issues of an OperationOutcome without the conventional single 'all OK' placeholder."""
-    issues = outcome.get("issue", [])
-    if len(issues) == 1 and issues[0].get("code") == "informational" and "expression" not in issues[0]:
-        return []
-    return issues
-
-
 def _with_line(issues: list[Issue], line: int | None) -> list[Issue]:
     """Give every issue of a batch item a location, at least its line, so nothing is unplaceable."""
     if line is None:
@@ -60,47 +45,48 @@ def _with_line(issues: list[Issue], line: int | None) -> list[Issue]:
             for issue in issues]
 
 
-def _stamp_line(outcome: dict[str, Any], line: int | None) -> dict[str, Any]:
-    """Mark every issue of a batch item with the standard issue-line extension (validator issues too)."""
-    if line is not None:
-        for issue in outcome["issue"]:
-            extensions = issue.setdefault("extension", [])
-            if not any(ext.get("url") == LINE_EXTENSION for ext in extensions):
-                extensions.append({"url": LINE_EXTENSION, "valueInteger": line})
-    return outcome
+def _stamp_line(issue: Issue, line: int | None) -> Issue:
+    """Mark an issue of a batch item with the standard issue-line extension (validator issues too)."""
+    extensions = issue.extra.get("extension", [])
+    if line is None or any(ext.get("url") == LINE_EXTENSION for ext in extensions):
+        return issue
+    stamped = [*extensions, {"url": LINE_EXTENSION, "valueInteger": line}]
+    return replace(issue, extra={**issue.extra, "extension": stamped})
 
 
 class MappingPipeline:
     """Builds and validates bundles from parsed items. ``validate=False`` skips validation (CLI option)."""
 
-    def __init__(self, validator: Validator | None = None, validate: bool = True) -> None:
-        self._validator = validator
+    def __init__(self, validator: ValidatorSource = None, validate: bool = True) -> None:
+        self._validator = LazyValidator(validator)
         self.validate = validate
 
     @property
     def validator(self) -> Validator:
-        if self._validator is None:
-            from fhir_family.conformance import default_validator  # loaded once per process, on first use
-
-            self._validator = default_validator()
-        return self._validator
+        """The validator, loaded once per pipeline on first use."""
+        return self._validator.get()
 
     def map_parsed(self, parsed: Parsed) -> Mapped:
         """One parsed item -> Mapped (never raises for bad input)."""
         if parsed.record is None:
             status = parsed.error.http_status if parsed.error else 422
-            outcome = operation_outcome(_with_line(parsed.all_issues, parsed.line))
-            return Mapped(None, _stamp_line(outcome, parsed.line), status, parsed.line)
-        bundle = build_bundle(parsed.record)
-        rendered = [issue.to_fhir() for issue in _with_line(list(parsed.issues), parsed.line)]
+            issues = [_stamp_line(issue, parsed.line) for issue in _with_line(parsed.all_issues, parsed.line)]
+            return Mapped(None, operation_outcome(issues), status, parsed.line)
+        return self._judged(build_bundle(parsed.record), _with_line(list(parsed.issues), parsed.line),
+                            parsed.line)
+
+    def validate_bundle(self, bundle: dict[str, Any], line: int | None = None) -> Mapped:
+        """An already-built national return (posted or read from a file) through the same validation."""
+        return self._judged(bundle, [], line)
+
+    def _judged(self, bundle: dict[str, Any], issues: list[Issue], line: int | None) -> Mapped:
+        """The bundle with every issue found on the way to it plus the validator's, as one result."""
         if self.validate:
-            rendered.extend(_real_issues(self.validator.validate(bundle)))
-        outcome = operation_outcome([])
-        if rendered:
-            outcome = _stamp_line({"resourceType": "OperationOutcome", "issue": rendered}, parsed.line)
-        if has_errors(outcome):
-            return Mapped(None, outcome, 422, parsed.line)
-        return Mapped(bundle, outcome, 200, parsed.line)
+            issues = [*issues, *self._validator.issues(bundle)]
+        issues = [_stamp_line(issue, line) for issue in issues]
+        if any_errors(issues):
+            return Mapped(None, operation_outcome(issues), 422, line)
+        return Mapped(bundle, operation_outcome(issues), 200, line)
 
     def map_text(self, parser: Parser, text: str) -> Mapped:
         """A single document (JSON payload or HL7 v2 message) -> Mapped."""

@@ -13,16 +13,19 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from ..conformance.compiler import Compiler
 from ..conformance.packages import DefinitionStore, read_guide_source
+from ..conformance.terminology import Terminology
 from ..errors import FhirFamilyError
 from ..guide import core_package_dir, examples_dir, guide_dependency_dirs, guide_resources_dir
 from ..guide import docs_dir as docs_dir_default
 from ..igpackage import (
     GuideMetadata,
+    PackageContents,
     collect,
     deterministic_tgz,
     json_bytes,
@@ -30,9 +33,10 @@ from ..igpackage import (
     read_metadata,
     valid_example_paths,
 )
-from ..outcome import message_id
+from ..outcome import message_id, operation_outcome
+from ..validation import LazyValidator, Validator
 from .diagram import build_diagram
-from .elements import BaseResolver, element_rows
+from .elements import element_rows
 from .markdown import doc_page_name, render_markdown
 from .payload import field_rows, schema_paths
 from .terminology import concept_map_rows, concept_rows, expand
@@ -46,16 +50,14 @@ DOC_ORDER = ("guide", "payload", "hl7v2", "facade", "ehr-examples", "model", "ch
 class SiteBuildError(FhirFamilyError):
     """A source of the pages (an example, an expected outcome, a schema) cannot be read."""
 
+    message_id = "FF-SITE-BUILD"
+
 
 def _read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise SiteBuildError(f"{path} is not readable JSON ({exc})") from exc
-
-
-class ResourceValidator(Protocol):
-    def validate(self, resource: dict[str, Any], profile: str | None = None) -> dict[str, Any]: ...
 
 
 @dataclass
@@ -122,14 +124,14 @@ class SiteBuilder:
     """Renders every page of the guide into memory: relative path -> bytes."""
 
     def __init__(self, guide_dir: Path | None = None, examples_root: Path | None = None,
-                 docs_dir: Path | None = None, validator: ResourceValidator | None = None,
+                 docs_dir: Path | None = None, validator: Validator | None = None,
                  metadata: GuideMetadata | None = None, store: DefinitionStore | None = None) -> None:
         self.guide_dir = guide_dir or guide_resources_dir()
         self.examples_root = examples_root or examples_dir()
         self.docs_dir = docs_dir or docs_dir_default()
         self.metadata = metadata or read_metadata()
         self.store = store or DefinitionStore(core_package_dir(), [*guide_dependency_dirs(), self.guide_dir])
-        self._validator = validator
+        self._validator = LazyValidator(validator or self._guide_validator)
         self.env = Environment(
             loader=PackageLoader("fhir_family.site", "templates"),
             autoescape=select_autoescape(default=True, default_for_string=True),
@@ -145,6 +147,7 @@ class SiteBuilder:
         self.resources = [
             r for r in self.store.guide_resources() if (r.get("resourceType"), r.get("url")) in own
         ]
+        self.terminology = Terminology(self.store)
         self.pages: dict[str, str] = {}
         self.names: dict[str, str] = {}
         for resource in self.resources:
@@ -155,16 +158,17 @@ class SiteBuilder:
 
     # -- helpers ---------------------------------------------------------------------------------------
 
-    @property
-    def validator(self) -> ResourceValidator:
-        if self._validator is None:
-            from ..conformance import Validator, default_validator
+    def _guide_validator(self) -> Validator:
+        """The process-wide validator for the project's own guide; a guide elsewhere gets its own."""
+        from ..conformance import Validator as GuideValidator
+        from ..conformance import default_validator
 
-            if self.guide_dir.resolve() == guide_resources_dir().resolve():
-                self._validator = default_validator()
-            else:
-                self._validator = Validator.from_package(self.guide_dir)
-        return self._validator
+        if self.guide_dir.resolve() == guide_resources_dir().resolve():
+            return default_validator()
+        return GuideValidator.from_package(self.guide_dir)
+
+    def _outcome(self, resource: Resource) -> Resource:
+        return operation_outcome(self._validator.issues(resource))
 
     def link(self, url: str) -> str | None:
         """The page of a canonical url this guide defines (None: not ours)."""
@@ -204,7 +208,7 @@ class SiteBuilder:
         for path in valid_example_paths(self.examples_root):
             resource = _read_json(path)
             found.append(ExampleInfo(path.stem, f"example-{path.stem}.html", True, resource,
-                                     self.validator.validate(resource)))
+                                     self._outcome(resource)))
         invalid_dir = self.examples_root / "invalid"
         for path in sorted(invalid_dir.glob("*.json")):
             if path.name.endswith(".expected.json"):
@@ -215,7 +219,7 @@ class SiteBuilder:
             if expected_path.is_file():
                 expected = _read_json(expected_path)
             found.append(ExampleInfo(path.stem, f"invalid-{path.stem}.html", False, resource,
-                                     self.validator.validate(resource), expected.get("description", ""),
+                                     self._outcome(resource), expected.get("description", ""),
                                      expected.get("issues", [])))
         return found
 
@@ -270,24 +274,12 @@ class SiteBuilder:
     def build(self) -> dict[str, bytes]:
         """Every file of the site: relative path -> bytes."""
         files: dict[str, bytes] = {}
-        contents = collect(self.guide_dir, self.examples_root, self.metadata)
-        tarball = deterministic_tgz(package_files(contents))
-        files[contents.metadata.tarball_name] = tarball
-        # Each conformance resource as packaged (with its snapshot), beside its page, for vendors' tools.
-        for name, resource in contents.resources.items():
-            files[name] = json_bytes(resource)
-        package = {"name": contents.metadata.tarball_name, "size": len(tarball),
-                   "sha256": hashlib.sha256(tarball).hexdigest()}
+        contents, package = self._package(files)
         for name in STATIC_FILES:
             files[name] = (Path(__file__).parent / "static" / name).read_bytes()
-        resolver = BaseResolver(self.store)
-        summaries = {r["url"]: _first_sentence(r.get("description") or self.names[r["url"]])
-                     for r in self.of_type("StructureDefinition")}
         usages = self.usages()
         examples = self.examples()
-        docs = self.docs()
         diagram = build_diagram(self.of_type("StructureDefinition"), self.link, self.names)
-
         files["index.html"] = self._render(
             "index.html.j2", page="index.html", title="Home", diagram=diagram, profiles=self.profiles,
             extensions=self.extensions, package=package, examples=examples,
@@ -296,8 +288,38 @@ class SiteBuilder:
             "profiles.html.j2", page="profiles.html", title="Profiles and extensions", profiles=self.profiles,
             extensions=self.extensions,
         )
+        files.update(self._structure_pages(usages, examples))
+        files.update(self._terminology_pages(usages))
+        files.update(self._example_pages(examples))
+        files.update(self._mapping_pages())
+        files["download.html"] = self._render(
+            "download.html.j2", page="download.html", title="Download the package", package=package,
+            resources=[(f"package/{name}", contents.resources[name]) for name in sorted(contents.resources)],
+            examples=[(f"package/examples/{name}", _example_for(resource, examples))
+                      for name, resource in sorted(contents.examples.items())],
+        )
+        return files
+
+    def _package(self, files: dict[str, bytes]) -> tuple[PackageContents, dict[str, Any]]:
+        """The NPM package tarball and each packaged resource (with its snapshot), for vendors' tools."""
+        contents = collect(self.guide_dir, self.examples_root, self.metadata)
+        tarball = deterministic_tgz(package_files(contents))
+        files[contents.metadata.tarball_name] = tarball
+        for name, resource in contents.resources.items():
+            files[name] = json_bytes(resource)
+        package = {"name": contents.metadata.tarball_name, "size": len(tarball),
+                   "sha256": hashlib.sha256(tarball).hexdigest()}
+        return contents, package
+
+    def _structure_pages(self, usages: dict[str, list[tuple[str, str]]],
+                         examples: list[ExampleInfo]) -> dict[str, bytes]:
+        """One page per profile and extension: its element table, constraints, users and examples."""
+        compiler = Compiler(self.store)
+        summaries = {r["url"]: _first_sentence(r.get("description") or self.names[r["url"]])
+                     for r in self.of_type("StructureDefinition")}
+        files = {}
         for sd in self.of_type("StructureDefinition"):
-            rows = element_rows(sd, self.store, self.link, self.names, resolver, summaries)
+            rows = element_rows(sd, self.store, self.link, self.names, compiler, summaries)
             constraints: dict[str, tuple[dict[str, str], list[str]]] = {}
             for row in rows:
                 for constraint in row.constraints:
@@ -309,11 +331,15 @@ class SiteBuilder:
                 or f"{sd.get('baseDefinition', '').rsplit('/', 1)[-1]} (FHIR R4 core)",
                 examples=[e for e in examples if _uses_profile(e.resource, sd["url"])],
             )
-        files["terminology.html"] = self._render(
+        return files
+
+    def _terminology_pages(self, usages: dict[str, list[tuple[str, str]]]) -> dict[str, bytes]:
+        """The terminology index and one page per CodeSystem, ValueSet, ConceptMap (and the IG resource)."""
+        files = {"terminology.html": self._render(
             "terminology.html.j2", page="terminology.html", title="Terminology",
             code_systems=self.of_type("CodeSystem"), value_sets=self.of_type("ValueSet"),
             concept_maps=self.of_type("ConceptMap"),
-        )
+        )}
         for cs in self.of_type("CodeSystem"):
             page = self.pages[cs["url"]]
             value_sets = [vs for vs in self.of_type("ValueSet")
@@ -323,8 +349,9 @@ class SiteBuilder:
                                        concepts=concept_rows(cs), value_sets=value_sets)
         for vs in self.of_type("ValueSet"):
             page = self.pages[vs["url"]]
+            expansion = expand(vs, self.store, self.terminology)
             files[page] = self._render("valueset.html.j2", page=page, title=self.names[vs["url"]], vs=vs,
-                                       expansion=expand(vs, self.store), used_by=usages.get(vs["url"], []))
+                                       expansion=expansion, used_by=usages.get(vs["url"], []))
         for cm in self.of_type("ConceptMap"):
             page = self.pages[cm["url"]]
             files[page] = self._render("conceptmap.html.j2", page=page, title=self.names[cm["url"]], cm=cm,
@@ -333,12 +360,22 @@ class SiteBuilder:
             page = self.pages[resource["url"]]
             files[page] = self._render("resource.html.j2", page=page, title=self.names[resource["url"]],
                                        resource=resource)
-        files["examples.html"] = self._render("examples.html.j2", page="examples.html", title="Examples",
-                                              examples=examples)
+        return files
+
+    def _example_pages(self, examples: list[ExampleInfo]) -> dict[str, bytes]:
+        """The examples index, and each example's page beside its JSON download."""
+        files = {"examples.html": self._render("examples.html.j2", page="examples.html", title="Examples",
+                                               examples=examples)}
         for example in examples:
             files[example.download] = json_bytes(example.resource)
             files[example.page] = self._render("example.html.j2", page=example.page, title=example.stem,
                                                example=example)
+        return files
+
+    def _mapping_pages(self) -> dict[str, bytes]:
+        """The EHR mapping page with the payload schemas (also downloadable), and one page per doc."""
+        files = {}
+        docs = self.docs()
         schemas = []
         for path in schema_paths():
             schema = _read_json(path)
@@ -353,12 +390,6 @@ class SiteBuilder:
         for stem, title, html in docs:
             files[doc_page_name(stem)] = self._render("doc.html.j2", page=doc_page_name(stem), title=title,
                                                       body=html)
-        files["download.html"] = self._render(
-            "download.html.j2", page="download.html", title="Download the package", package=package,
-            resources=[(f"package/{name}", contents.resources[name]) for name in sorted(contents.resources)],
-            examples=[(f"package/examples/{name}", _example_for(resource, examples))
-                      for name, resource in sorted(contents.examples.items())],
-        )
         return files
 
 

@@ -1,11 +1,10 @@
 """Readable element tables for a profile or extension page.
 
 SUSHI writes differentials only, and a differential alone is hard to read: it lists what changed, not where it
-sits. So the table starts from the top-level elements of the core base type's snapshot and lays the guide's
-differential over them; an element the differential reaches below the top level (a slice, a slice's
-``system``) brings its own base definition with it (looked up through the datatype, e.g.
-``Identifier.system``), so every row shows a complete cardinality and type even when the profile narrowed
-only one of them.
+sits. So the table is the profile's snapshot as the validator generates it (``conformance.snapshot`` through
+the Compiler, the same elements the validator checks against), cut to the top-level elements plus what the
+guide's differentials reach (a slice, a slice's ``system``), so every row shows a complete cardinality and
+type even when the profile narrowed only one of them.
 """
 
 from __future__ import annotations
@@ -16,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..conformance.compiler import Compiler
 from ..conformance.packages import DefinitionStore
 
 Resource = dict[str, Any]
@@ -69,70 +69,8 @@ def parent_id(element_id: str) -> str | None:
     return head or None
 
 
-class BaseResolver:
-    """Finds the core definition of any element path, descending into datatypes where the snapshot stops."""
-
-    def __init__(self, store: DefinitionStore) -> None:
-        self.store = store
-        self._by_path: dict[str, dict[str, Resource]] = {}
-
-    def _elements(self, type_name: str) -> dict[str, Resource]:
-        if type_name not in self._by_path:
-            sd = self.store.structure_definition(type_name) or {}
-            elements = {}
-            for element in sd.get("snapshot", {}).get("element", []):
-                if "sliceName" not in element:
-                    elements.setdefault(element["path"], element)
-            self._by_path[type_name] = elements
-        return self._by_path[type_name]
-
-    def resolve(self, path: str, _depth: int = 0) -> Resource | None:
-        """The base ElementDefinition of ``path`` (``Patient.identifier.system`` -> ``Identifier.system``)."""
-        if _depth > 8:
-            return None
-        root = path.split(".", 1)[0]
-        elements = self._elements(root)
-        if path in elements:
-            return self._follow_content_reference(elements[path], root, _depth)
-        parts = path.split(".")
-        for cut in range(len(parts) - 1, 0, -1):
-            prefix = ".".join(parts[:cut])
-            element = elements.get(prefix)
-            if element is None:
-                continue
-            if "contentReference" in element:
-                target = element["contentReference"].lstrip("#")
-                return self.resolve(".".join([target, *parts[cut:]]), _depth + 1)
-            types = element.get("type", [])
-            if not types:
-                return None
-            type_code = types[0]["code"]
-            return self.resolve(".".join([type_code, *parts[cut:]]), _depth + 1)
-        return None
-
-    def _follow_content_reference(self, element: Resource, root: str, depth: int) -> Resource:
-        if "contentReference" in element and "type" not in element:
-            target = self.resolve(element["contentReference"].lstrip("#"), depth + 1)
-            if target:
-                merged = dict(target)
-                merged.update({k: v for k, v in element.items() if k in ("min", "max", "path", "id")})
-                return merged
-        return element
-
-    def top_level(self, type_name: str) -> list[Resource]:
-        """The root element and its direct children, in snapshot order."""
-        sd = self.store.structure_definition(type_name) or {}
-        rows = []
-        for element in sd.get("snapshot", {}).get("element", []):
-            if "sliceName" in element:
-                continue
-            if element["path"].count(".") <= 1:
-                rows.append(element)
-        return rows
-
-
-def _core_chain(sd: Resource, store: DefinitionStore) -> tuple[str, list[Resource]]:
-    """The core type the profile ends in, and the guide profiles from the most basic down to ``sd``."""
+def _profile_chain(sd: Resource, store: DefinitionStore) -> list[Resource]:
+    """The guide profiles from the most basic (right above the core type) down to ``sd``."""
     chain = [sd]
     current = sd
     for _ in range(10):
@@ -142,71 +80,49 @@ def _core_chain(sd: Resource, store: DefinitionStore) -> tuple[str, list[Resourc
             break
         chain.append(base)
         current = base
-    return sd["type"], list(reversed(chain))
+    return list(reversed(chain))
 
 
-def merged_elements(sd: Resource, store: DefinitionStore, resolver: BaseResolver | None = None
+def _is_top_level(element_id: str) -> bool:
+    """The root or one of its direct children (no slice): the rows every table starts from."""
+    return element_id.count(".") <= 1 and ":" not in element_id
+
+
+def merged_elements(sd: Resource, store: DefinitionStore, compiler: Compiler | None = None
                     ) -> list[tuple[Resource, bool]]:
-    """(element, in the guide's differential) in display order: base top level merged with differentials."""
-    resolver = resolver or BaseResolver(store)
-    core_type, chain = _core_chain(sd, store)
-    order: list[str] = []
-    elements: dict[str, Resource] = {}
-    touched: set[str] = set()
-    for element in resolver.top_level(core_type):
-        order.append(element["id"])
-        elements[element["id"]] = copy.deepcopy(element)
+    """(element, in the guide's differential) in snapshot order.
 
-    def insert(element_id: str, element: Resource) -> None:
-        parent = parent_id(element_id)
-        if parent is not None and parent not in elements:
-            base = resolver.resolve(_path_of(parent)) or {"path": _path_of(parent)}
-            insert(parent, {**copy.deepcopy(base), "id": parent, "path": _path_of(parent)})
-        position = len(order)
-        if parent is not None:
-            position = order.index(parent) + 1
-            while position < len(order) and _descends(order[position], parent):
-                position += 1
-        order.insert(position, element_id)
-        elements[element_id] = element
-
-    for profile in chain:
-        for diff in profile.get("differential", {}).get("element", []):
-            element_id = diff.get("id") or diff["path"]
-            touched.add(element_id)
-            own_constraints = copy.deepcopy(diff.get("constraint", []))
-            if element_id in elements:
-                target = elements[element_id]
-                target.update(copy.deepcopy(diff))
-                target[GUIDE_CONSTRAINTS] = target.get(GUIDE_CONSTRAINTS, []) + own_constraints
-                continue
-            base = _base_through_parent(element_id, diff["path"], elements, resolver) or {}
-            merged = copy.deepcopy(base)
-            # A slice starts from its sliced element's definition but not its slicing or its constraints.
-            merged.pop("slicing", None)
-            merged.pop("constraint", None)
-            merged.update(copy.deepcopy(diff))
-            merged["id"] = element_id
-            merged[GUIDE_CONSTRAINTS] = own_constraints
-            insert(element_id, merged)
-    return [(elements[i], i in touched) for i in order]
-
-
-def _base_through_parent(element_id: str, path: str, elements: dict[str, Resource],
-                         resolver: BaseResolver) -> Resource | None:
-    """The base of a child element through its parent's narrowed type (``value[x]`` narrowed to Period).
-
-    Without this, ``Extension.extension:reportingPeriod.value[x].start`` would be looked up under the first of
-    ``value[x]``'s fifty base types rather than under the Period the profile chose.
+    The elements are the validator's own snapshot of the profile (``Compiler.snapshot``), cut to the base's
+    top level plus every element the guide's differentials reach and the elements they hang under. A row
+    shows the constraints and, below the top level, the slicing the guide itself adds (in
+    ``GUIDE_CONSTRAINTS`` and ``slicing``), not those every extension inherits.
     """
-    parent = parent_id(element_id)
-    if parent is not None and parent in elements and element_id.startswith(parent + "."):
-        types = elements[parent].get("type", [])
-        if len(types) == 1:
-            found = resolver.resolve(f"{types[0]['code']}.{path.rsplit('.', 1)[-1]}")
-            if found:
-                return found
-    return resolver.resolve(path)
+    compiler = compiler or Compiler(store)
+    differentials: dict[str, list[Resource]] = {}
+    for profile in _profile_chain(sd, store):
+        for diff in profile.get("differential", {}).get("element", []):
+            differentials.setdefault(diff.get("id") or diff["path"], []).append(diff)
+    shown_ids = set(differentials)
+    for element_id in list(differentials):
+        parent = parent_id(element_id)
+        while parent is not None:
+            shown_ids.add(parent)
+            parent = parent_id(parent)
+    rows = []
+    for element in compiler.snapshot(sd["url"]) or []:
+        element_id = element["id"]
+        if not (_is_top_level(element_id) or element_id in shown_ids):
+            continue
+        shown = copy.deepcopy(element)
+        own = differentials.get(element_id, [])
+        shown[GUIDE_CONSTRAINTS] = [copy.deepcopy(c) for diff in own for c in diff.get("constraint", [])]
+        if not _is_top_level(element_id):
+            own_slicing = [diff["slicing"] for diff in own if "slicing" in diff]
+            shown.pop("slicing", None)
+            if own_slicing:
+                shown["slicing"] = copy.deepcopy(own_slicing[-1])
+        rows.append((shown, element_id in differentials))
+    return rows
 
 
 def _short(element: Resource, sd: Resource, summaries: dict[str, str]) -> str:
@@ -218,14 +134,6 @@ def _short(element: Resource, sd: Resource, summaries: dict[str, str]) -> str:
     if element.get("sliceName") and len(profiles) == 1 and profiles[0] in summaries:
         return summaries[profiles[0]]
     return element.get("short", "")
-
-
-def _path_of(element_id: str) -> str:
-    return ".".join(segment.split(":", 1)[0] for segment in element_id.split("."))
-
-
-def _descends(candidate: str, ancestor: str) -> bool:
-    return candidate.startswith(ancestor + ".") or candidate.startswith(ancestor + ":")
 
 
 def _compact(value: Any) -> str:
@@ -263,7 +171,7 @@ def _label(url: str, names: dict[str, str]) -> str:
 
 
 def element_rows(sd: Resource, store: DefinitionStore, linker: Linker, names: dict[str, str],
-                 resolver: BaseResolver | None = None, summaries: dict[str, str] | None = None
+                 compiler: Compiler | None = None, summaries: dict[str, str] | None = None
                  ) -> list[ElementRow]:
     """The rows of the element table of one profile or extension.
 
@@ -272,7 +180,7 @@ def element_rows(sd: Resource, store: DefinitionStore, linker: Linker, names: di
     """
     summaries = summaries or {}
     rows = []
-    for element, constrained in merged_elements(sd, store, resolver):
+    for element, constrained in merged_elements(sd, store, compiler):
         element_id = element["id"]
         last = element_id.rsplit(".", 1)[-1]
         base_name, _, slice_name = last.partition(":")

@@ -1,7 +1,7 @@
 """Tables for the terminology pages: CodeSystem concepts, ValueSet composition and expansion, ConceptMaps.
 
-Expansions are computed here, offline, from what the guide and the core package hold: enumerated concepts and
-whole code systems are expanded; a filter (``is-a`` ...) is not, and the page says so rather than guess.
+Expansions are the validator's (``conformance.terminology.Terminology``), so a page lists exactly the codes
+the validator accepts; what cannot be expanded offline is said on the page rather than guessed.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..conformance.packages import DefinitionStore
+from ..conformance.terminology import ANY_SYSTEM, Terminology
 
 Resource = dict[str, Any]
 
@@ -57,40 +58,32 @@ def _displays(code_system: Resource | None) -> dict[str, str]:
     return {row.code: row.display for row in concept_rows(code_system)}
 
 
-def expand(value_set: Resource, store: DefinitionStore) -> Expansion:
-    """The ValueSet's codes, from its enumerated concepts and the code systems available offline."""
-    expansion = Expansion()
-    excluded: set[tuple[str, str]] = set()
-    for exclude in value_set.get("compose", {}).get("exclude", []):
-        for concept in exclude.get("concept", []):
-            excluded.add((exclude.get("system", ""), concept.get("code", "")))
-    seen: set[tuple[str, str]] = set()
+def _listed_order(value_set: Resource, store: DefinitionStore) -> list[tuple[str, str]]:
+    """(system, code) in the order the ValueSet lists them: enumerated concepts, else the code system's."""
+    order = []
     for include in value_set.get("compose", {}).get("include", []):
         system = include.get("system", "")
-        code_system = store.get(system) if system else None
-        if code_system is not None and code_system.get("resourceType") != "CodeSystem":
-            code_system = None
-        displays = _displays(code_system)
-        if include.get("valueSet"):
-            expansion.incomplete.append(f"includes value sets {', '.join(include['valueSet'])}")
-            continue
-        if include.get("filter"):
-            expansion.incomplete.append(f"{system}: filtered include not expanded offline")
-            continue
         if include.get("concept"):
-            pairs = [(c.get("code", ""), c.get("display") or displays.get(c.get("code", ""), ""))
-                     for c in include["concept"]]
-        elif code_system is not None and code_system.get("content") in (None, "complete"):
-            pairs = [(row.code, row.display) for row in concept_rows(code_system)]
+            order += [(system, concept.get("code", "")) for concept in include["concept"]]
         else:
-            expansion.incomplete.append(f"{system}: code system not available offline")
-            continue
-        for code, display in pairs:
-            key = (system, code)
-            if key in excluded or key in seen:
-                continue
-            seen.add(key)
-            expansion.rows.append(ExpansionRow(system, code, display))
+            order += [(system, row.code) for row in concept_rows(_code_system(store, system) or {})]
+    return order
+
+
+def expand(value_set: Resource, store: DefinitionStore, terminology: Terminology | None = None) -> Expansion:
+    """The validator's own expansion of the ValueSet (``conformance.terminology``), so the page lists exactly
+    the codes the validator accepts, in the order the ValueSet lists them."""
+    url = value_set.get("url", "")
+    found = (terminology or Terminology(store)).expand(url)
+    if found is None:
+        return Expansion(incomplete=[f"{url} is not available offline"])
+    expansion = Expansion()
+    ordered = [pair for pair in dict.fromkeys(_listed_order(value_set, store)) if pair in found.codes]
+    for system, code in ordered + sorted(set(found.codes) - set(ordered)):
+        expansion.rows.append(ExpansionRow(system, code, found.displays.get((system, code)) or ""))
+    for system in sorted(found.unchecked_systems):
+        what = "an included value set" if system == ANY_SYSTEM else system
+        expansion.incomplete.append(f"{what}: not all codes can be listed offline")
     return expansion
 
 

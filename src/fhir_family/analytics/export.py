@@ -1,0 +1,61 @@
+"""Read the collector's Bulk Data export (``fhir-family export``): ``manifest.json`` plus one NDJSON file per
+resource type, a resource per line. Streamed line by line, so an export larger than memory still reads.
+
+The manifest's ``url`` values are the absolute file URIs of the moment of export; a folder copied elsewhere
+still reads, because each file is looked up by its name inside the export folder.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+from .errors import ExportReadError
+
+
+def export_files(folder: Path) -> dict[str, list[Path]]:
+    """Resource type -> its NDJSON files, as the manifest lists them."""
+    manifest_path = folder / "manifest.json"
+    if not folder.is_dir():
+        raise ExportReadError(f"{folder}: no such export folder")
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ExportReadError(f"{manifest_path}: missing (not a 'fhir-family export' folder?)") from exc
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ExportReadError(f"{manifest_path}: cannot read it ({exc})") from exc
+    outputs = manifest.get("output") if isinstance(manifest, dict) else None
+    if not isinstance(outputs, list):
+        raise ExportReadError(f"{manifest_path}: no 'output' list")
+    files: dict[str, list[Path]] = {}
+    for index, item in enumerate(outputs):
+        if not isinstance(item, dict) or not isinstance(item.get("type"), str) or not item.get("url"):
+            raise ExportReadError(f"{manifest_path}: output[{index}] needs a type and a url")
+        path = folder / Path(unquote(urlparse(str(item["url"])).path)).name
+        if not path.is_file():
+            raise ExportReadError(f"{manifest_path}: output[{index}] names {path.name}, not in {folder}")
+        files.setdefault(item["type"], []).append(path)
+    return files
+
+
+def read_ndjson(paths: list[Path], resource_type: str | None = None) -> Iterator[dict[str, Any]]:
+    """Every resource of the files, in order; a line that is not a resource is an error naming file:line."""
+    for path in paths:
+        with path.open(encoding="utf-8") as lines:
+            for number, line in enumerate(lines, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    resource = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise ExportReadError(f"{path.name}:{number}: not JSON ({exc.msg})") from exc
+                if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
+                    raise ExportReadError(f"{path.name}:{number}: not a FHIR resource")
+                if resource_type and resource["resourceType"] != resource_type:
+                    raise ExportReadError(
+                        f"{path.name}:{number}: a {resource['resourceType']} in the {resource_type} file"
+                    )
+                yield resource

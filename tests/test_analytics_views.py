@@ -1,0 +1,828 @@
+"""The guide's ViewDefinitions (profiles/views) over the example bundles: exact rows, and agreement with the
+collector's own reading of each bundle (collector/facts.py, an independent implementation).
+
+Keys are ids, so the expected rows name them by example file instead (``file#n`` for the n-th child).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from fhir_family.analytics.bundles import bundle_resources
+from fhir_family.analytics.runner import run_view
+from fhir_family.analytics.views import load_views
+from fhir_family.collector.facts import extract
+
+EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "examples" / "bundles").glob("*.json"))
+
+#: view name -> (columns, rows); rows in input order (examples sorted by file name)
+EXPECTED = {
+    "child_data_quality": (
+        (
+            "child_key",
+            "return_key",
+            "nhs_number_missing",
+            "pr_unknown",
+            "residence_unknown",
+            "young_carer_unknown",
+            "help_not_known",
+        ),
+        (
+            "adoptive-parent-elder-child-with-relatives#1",
+            "adoptive-parent-elder-child-with-relatives",
+            True,
+            False,
+            False,
+            False,
+            False,
+        ),
+        (
+            "adoptive-parent-elder-child-with-relatives#2",
+            "adoptive-parent-elder-child-with-relatives",
+            True,
+            False,
+            False,
+            False,
+            False,
+        ),
+        (
+            "father-without-pr-children-live-with-mother#1",
+            "father-without-pr-children-live-with-mother",
+            True,
+            False,
+            False,
+            False,
+            True,
+        ),
+        (
+            "father-without-pr-children-live-with-mother#2",
+            "father-without-pr-children-live-with-mother",
+            True,
+            False,
+            False,
+            False,
+            True,
+        ),
+        (
+            "guardian-niece-child-protection-plan#1",
+            "guardian-niece-child-protection-plan",
+            False,
+            False,
+            False,
+            True,
+            False,
+        ),
+        (
+            "guardian-niece-child-protection-plan#2",
+            "guardian-niece-child-protection-plan",
+            True,
+            True,
+            False,
+            True,
+            True,
+        ),
+        (
+            "kinship-grandmother-special-guardianship#1",
+            "kinship-grandmother-special-guardianship",
+            False,
+            False,
+            False,
+            False,
+            False,
+        ),
+        (
+            "mother-with-pr-three-children-living-with-her#1",
+            "mother-with-pr-three-children-living-with-her",
+            False,
+            False,
+            False,
+            False,
+            False,
+        ),
+        (
+            "mother-with-pr-three-children-living-with-her#2",
+            "mother-with-pr-three-children-living-with-her",
+            True,
+            False,
+            False,
+            False,
+            False,
+        ),
+        (
+            "mother-with-pr-three-children-living-with-her#3",
+            "mother-with-pr-three-children-living-with-her",
+            True,
+            False,
+            False,
+            False,
+            False,
+        ),
+        (
+            "parent-child-looked-after-care-order#1",
+            "parent-child-looked-after-care-order",
+            False,
+            False,
+            False,
+            False,
+            False,
+        ),
+        (
+            "shared-care-part-time-child-arrangements-order#1",
+            "shared-care-part-time-child-arrangements-order",
+            False,
+            False,
+            False,
+            False,
+            False,
+        ),
+        (
+            "step-parent-agreement-some-children-live-with-patient#1",
+            "step-parent-agreement-some-children-live-with-patient",
+            False,
+            False,
+            False,
+            False,
+            False,
+        ),
+        (
+            "step-parent-agreement-some-children-live-with-patient#2",
+            "step-parent-agreement-some-children-live-with-patient",
+            True,
+            False,
+            False,
+            False,
+            False,
+        ),
+        ("young-carer-daughter#1", "young-carer-daughter", True, False, False, False, False),
+    ),
+    "child_help": (
+        ("child_key", "return_key", "help_code"),
+        (
+            "adoptive-parent-elder-child-with-relatives#1",
+            "adoptive-parent-elder-child-with-relatives",
+            "none",
+        ),
+        (
+            "adoptive-parent-elder-child-with-relatives#2",
+            "adoptive-parent-elder-child-with-relatives",
+            "early-help",
+        ),
+        (
+            "father-without-pr-children-live-with-mother#1",
+            "father-without-pr-children-live-with-mother",
+            "not-known",
+        ),
+        (
+            "father-without-pr-children-live-with-mother#2",
+            "father-without-pr-children-live-with-mother",
+            "not-known",
+        ),
+        (
+            "guardian-niece-child-protection-plan#1",
+            "guardian-niece-child-protection-plan",
+            "child-protection-plan",
+        ),
+        ("guardian-niece-child-protection-plan#2", "guardian-niece-child-protection-plan", "not-known"),
+        (
+            "kinship-grandmother-special-guardianship#1",
+            "kinship-grandmother-special-guardianship",
+            "child-in-need",
+        ),
+        (
+            "mother-with-pr-three-children-living-with-her#1",
+            "mother-with-pr-three-children-living-with-her",
+            "none",
+        ),
+        (
+            "mother-with-pr-three-children-living-with-her#2",
+            "mother-with-pr-three-children-living-with-her",
+            "early-help",
+        ),
+        (
+            "mother-with-pr-three-children-living-with-her#3",
+            "mother-with-pr-three-children-living-with-her",
+            "none",
+        ),
+        ("parent-child-looked-after-care-order#1", "parent-child-looked-after-care-order", "looked-after"),
+        (
+            "shared-care-part-time-child-arrangements-order#1",
+            "shared-care-part-time-child-arrangements-order",
+            "none",
+        ),
+        (
+            "step-parent-agreement-some-children-live-with-patient#1",
+            "step-parent-agreement-some-children-live-with-patient",
+            "none",
+        ),
+        (
+            "step-parent-agreement-some-children-live-with-patient#2",
+            "step-parent-agreement-some-children-live-with-patient",
+            "none",
+        ),
+        ("young-carer-daughter#1", "young-carer-daughter", "early-help"),
+        ("young-carer-daughter#1", "young-carer-daughter", "child-in-need"),
+    ),
+    "dependent_child": (
+        (
+            "child_key",
+            "return_key",
+            "relationship",
+            "birth_date",
+            "gender",
+            "has_nhs_number",
+            "pr_held",
+            "pr_basis",
+            "residence",
+            "young_carer",
+            "help_none",
+            "help_early_help",
+            "help_child_in_need",
+            "help_child_protection_plan",
+            "help_looked_after",
+            "help_not_known",
+        ),
+        (
+            "adoptive-parent-elder-child-with-relatives#1",
+            "adoptive-parent-elder-child-with-relatives",
+            "CHLDADOPT",
+            "2016-03-12",
+            None,
+            False,
+            "Y",
+            ["adoption-order"],
+            "full-time",
+            "N",
+            True,
+            False,
+            False,
+            False,
+            False,
+            False,
+        ),
+        (
+            "adoptive-parent-elder-child-with-relatives#2",
+            "adoptive-parent-elder-child-with-relatives",
+            "CHLDADOPT",
+            "2009-12-31",
+            None,
+            False,
+            "Y",
+            ["adoption-order"],
+            "relatives",
+            "N",
+            False,
+            True,
+            False,
+            False,
+            False,
+            False,
+        ),
+        (
+            "father-without-pr-children-live-with-mother#1",
+            "father-without-pr-children-live-with-mother",
+            "NCHILD",
+            "2013-06-17",
+            None,
+            False,
+            "N",
+            [],
+            "other-parent",
+            "N",
+            False,
+            False,
+            False,
+            False,
+            False,
+            True,
+        ),
+        (
+            "father-without-pr-children-live-with-mother#2",
+            "father-without-pr-children-live-with-mother",
+            "NCHILD",
+            "2016-01-05",
+            None,
+            False,
+            "N",
+            [],
+            "other-parent",
+            "N",
+            False,
+            False,
+            False,
+            False,
+            False,
+            True,
+        ),
+        (
+            "guardian-niece-child-protection-plan#1",
+            "guardian-niece-child-protection-plan",
+            "NIECE",
+            "2009-01-15",
+            "female",
+            True,
+            "Y",
+            ["appointed-guardian"],
+            "full-time",
+            "UNK",
+            False,
+            False,
+            False,
+            True,
+            False,
+            False,
+        ),
+        (
+            "guardian-niece-child-protection-plan#2",
+            "guardian-niece-child-protection-plan",
+            "Dependant",
+            "2012-06-06",
+            None,
+            False,
+            "UNK",
+            [],
+            "full-time",
+            "UNK",
+            False,
+            False,
+            False,
+            False,
+            False,
+            True,
+        ),
+        (
+            "kinship-grandmother-special-guardianship#1",
+            "kinship-grandmother-special-guardianship",
+            "GRNDCHILD",
+            "2017-04-08",
+            "female",
+            True,
+            "Y",
+            ["special-guardianship-order"],
+            "full-time",
+            "N",
+            False,
+            False,
+            True,
+            False,
+            False,
+            False,
+        ),
+        (
+            "mother-with-pr-three-children-living-with-her#1",
+            "mother-with-pr-three-children-living-with-her",
+            "DAU",
+            "2011-09-02",
+            "female",
+            True,
+            "Y",
+            ["birth-mother"],
+            "full-time",
+            "N",
+            True,
+            False,
+            False,
+            False,
+            False,
+            False,
+        ),
+        (
+            "mother-with-pr-three-children-living-with-her#2",
+            "mother-with-pr-three-children-living-with-her",
+            "SON",
+            "2015-03-21",
+            "male",
+            False,
+            "Y",
+            ["birth-mother"],
+            "full-time",
+            "N",
+            False,
+            True,
+            False,
+            False,
+            False,
+            False,
+        ),
+        (
+            "mother-with-pr-three-children-living-with-her#3",
+            "mother-with-pr-three-children-living-with-her",
+            "DAU",
+            "2020-11-30",
+            "female",
+            False,
+            "Y",
+            ["birth-mother"],
+            "full-time",
+            "N",
+            True,
+            False,
+            False,
+            False,
+            False,
+            False,
+        ),
+        (
+            "parent-child-looked-after-care-order#1",
+            "parent-child-looked-after-care-order",
+            "SON",
+            "2019-12-24",
+            "male",
+            True,
+            "Y",
+            ["birth-mother", "care-order-shared"],
+            "looked-after",
+            "N",
+            False,
+            False,
+            False,
+            False,
+            True,
+            False,
+        ),
+        (
+            "shared-care-part-time-child-arrangements-order#1",
+            "shared-care-part-time-child-arrangements-order",
+            "SON",
+            "2018-10-31",
+            "male",
+            True,
+            "Y",
+            ["married-father", "child-arrangements-order"],
+            "part-time",
+            "N",
+            True,
+            False,
+            False,
+            False,
+            False,
+            False,
+        ),
+        (
+            "step-parent-agreement-some-children-live-with-patient#1",
+            "step-parent-agreement-some-children-live-with-patient",
+            "STPSON",
+            "2014-08-14",
+            "male",
+            True,
+            "Y",
+            ["step-parent-agreement"],
+            "full-time",
+            "N",
+            True,
+            False,
+            False,
+            False,
+            False,
+            False,
+        ),
+        (
+            "step-parent-agreement-some-children-live-with-patient#2",
+            "step-parent-agreement-some-children-live-with-patient",
+            "DAU",
+            "2010-02-27",
+            "female",
+            False,
+            "Y",
+            ["registered-parent"],
+            "other-parent",
+            "N",
+            True,
+            False,
+            False,
+            False,
+            False,
+            False,
+        ),
+        (
+            "young-carer-daughter#1",
+            "young-carer-daughter",
+            "DAU",
+            "2012-05-01",
+            "female",
+            False,
+            "Y",
+            ["registered-parent"],
+            "full-time",
+            "Y",
+            False,
+            True,
+            True,
+            False,
+            False,
+            False,
+        ),
+    ),
+    "national_return": (
+        (
+            "return_key",
+            "provider_key",
+            "parent_pseudonym",
+            "parent_birth_date",
+            "parent_gender",
+            "parental_status",
+            "reporting_period_start",
+            "reporting_period_end",
+            "date_recorded",
+            "children_in_household",
+            "expecting_child",
+            "expected_due_date",
+            "unborn_child_help",
+        ),
+        (
+            "adoptive-parent-elder-child-with-relatives",
+            "adoptive-parent-elder-child-with-relatives",
+            None,
+            "1980-06-18",
+            "other",
+            "some-children-live-with-patient",
+            "2026-12-01",
+            "2026-12-31",
+            "2026-12-01",
+            1,
+            None,
+            None,
+            None,
+        ),
+        (
+            "expecting-parent-no-children-yet",
+            "expecting-parent-no-children-yet",
+            None,
+            "1999-01-08",
+            "female",
+            "not-a-parent",
+            "2026-08-01",
+            "2026-08-31",
+            "2026-08-18",
+            0,
+            True,
+            "2026-11-20",
+            "unborn-child-protection-plan",
+        ),
+        (
+            "father-without-pr-children-live-with-mother",
+            "father-without-pr-children-live-with-mother",
+            None,
+            "1984-08-03",
+            "male",
+            "no-children-live-with-patient",
+            "2026-02-01",
+            "2026-02-28",
+            "2026-02-09",
+            0,
+            None,
+            None,
+            None,
+        ),
+        (
+            "guardian-niece-child-protection-plan",
+            "guardian-niece-child-protection-plan",
+            None,
+            "1976-09-09",
+            "female",
+            "all-children-live-with-patient",
+            "2026-11-01",
+            "2026-11-30",
+            "2026-11-03",
+            2,
+            None,
+            None,
+            None,
+        ),
+        (
+            "kinship-grandmother-special-guardianship",
+            "kinship-grandmother-special-guardianship",
+            None,
+            "1966-02-25",
+            "female",
+            "all-children-live-with-patient",
+            "2026-03-01",
+            "2026-03-31",
+            "2026-03-04",
+            1,
+            None,
+            None,
+            None,
+        ),
+        (
+            "mother-with-pr-three-children-living-with-her",
+            "mother-with-pr-three-children-living-with-her",
+            None,
+            "1987-05-14",
+            "female",
+            "all-children-live-with-patient",
+            "2026-01-01",
+            "2026-01-31",
+            "2026-01-12",
+            3,
+            False,
+            None,
+            None,
+        ),
+        (
+            "not-a-parent-children-in-household",
+            "not-a-parent-children-in-household",
+            None,
+            "1995-11-19",
+            "male",
+            "not-a-parent",
+            "2026-07-01",
+            "2026-07-31",
+            "2026-07-02",
+            2,
+            False,
+            None,
+            None,
+        ),
+        (
+            "parent-child-looked-after-care-order",
+            "parent-child-looked-after-care-order",
+            None,
+            "1992-10-11",
+            "female",
+            "no-children-live-with-patient",
+            "2026-04-01",
+            "2026-04-30",
+            "2026-04-15",
+            0,
+            None,
+            None,
+            None,
+        ),
+        (
+            "parent-declined-to-answer",
+            "parent-declined-to-answer",
+            None,
+            "1990-03-03",
+            "unknown",
+            "declined",
+            "2026-06-01",
+            "2026-06-30",
+            "2026-06-10",
+            None,
+            None,
+            None,
+            None,
+        ),
+        (
+            "shared-care-part-time-child-arrangements-order",
+            "shared-care-part-time-child-arrangements-order",
+            None,
+            "1986-04-22",
+            "male",
+            "all-children-live-with-patient",
+            "2026-10-01",
+            "2026-10-31",
+            "2026-10-07",
+            1,
+            None,
+            None,
+            None,
+        ),
+        (
+            "step-parent-agreement-some-children-live-with-patient",
+            "step-parent-agreement-some-children-live-with-patient",
+            None,
+            "1982-12-02",
+            "male",
+            "some-children-live-with-patient",
+            "2026-09-01",
+            "2026-09-30",
+            "2026-09-21",
+            1,
+            None,
+            None,
+            None,
+        ),
+        (
+            "young-carer-daughter",
+            "young-carer-daughter",
+            None,
+            "1979-07-30",
+            "male",
+            "all-children-live-with-patient",
+            "2026-05-01",
+            "2026-05-31",
+            "2026-05-06",
+            1,
+            None,
+            None,
+            None,
+        ),
+    ),
+    "reporting_provider": (
+        ("provider_key", "ods_code", "name"),
+        ("adoptive-parent-elder-child-with-relatives", "XFF01", "Example Mental Health NHS Foundation Trust"),
+        ("expecting-parent-no-children-yet", "XFF01", "Example Mental Health NHS Foundation Trust"),
+        (
+            "father-without-pr-children-live-with-mother",
+            "XFF01",
+            "Example Mental Health NHS Foundation Trust",
+        ),
+        ("guardian-niece-child-protection-plan", "XFF01", "Example Mental Health NHS Foundation Trust"),
+        ("kinship-grandmother-special-guardianship", "XFF01", "Example Mental Health NHS Foundation Trust"),
+        (
+            "mother-with-pr-three-children-living-with-her",
+            "XFF01",
+            "Example Mental Health NHS Foundation Trust",
+        ),
+        ("not-a-parent-children-in-household", "XFF01", "Example Mental Health NHS Foundation Trust"),
+        ("parent-child-looked-after-care-order", "XFF01", "Example Mental Health NHS Foundation Trust"),
+        ("parent-declined-to-answer", "XFF01", "Example Mental Health NHS Foundation Trust"),
+        (
+            "shared-care-part-time-child-arrangements-order",
+            "XFF01",
+            "Example Mental Health NHS Foundation Trust",
+        ),
+        (
+            "step-parent-agreement-some-children-live-with-patient",
+            "XFF01",
+            "Example Mental Health NHS Foundation Trust",
+        ),
+        ("young-carer-daughter", "XFF01", "Example Mental Health NHS Foundation Trust"),
+    ),
+}
+
+
+def _example_resources() -> tuple[list[dict], dict[str, str]]:
+    resources, names = [], {}
+    for path in EXAMPLES:
+        child = 0
+        for resource in bundle_resources(json.loads(path.read_text(encoding="utf-8"))):
+            if resource["resourceType"] == "RelatedPerson":
+                child += 1
+                names[resource["id"]] = f"{path.stem}#{child}"
+            else:
+                names[resource["id"]] = path.stem
+            resources.append(resource)
+    return resources, names
+
+
+@pytest.fixture(scope="module")
+def views():
+    return load_views()
+
+
+@pytest.fixture(scope="module")
+def example_rows(views):
+    resources, names = _example_resources()
+    out = {}
+    for name, view in views.items():
+        out[name] = [
+            tuple(names.get(v, v) if k.endswith("_key") else v for k, v in row.items())
+            for row in run_view(view, resources)
+        ]
+    return out
+
+
+def test_every_view_is_expected(views):
+    assert sorted(views) == sorted(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_view_rows_over_the_examples(views, example_rows, name):
+    columns, *rows = EXPECTED[name]
+    assert tuple(views[name].columns) == columns
+    assert example_rows[name] == rows
+
+
+def test_views_agree_with_the_collectors_facts(views):
+    """For every example: the return and child rows say what collector/facts.py reads from the same bundle."""
+    for path in EXAMPLES:
+        bundle = json.loads(path.read_text(encoding="utf-8"))
+        facts = extract(bundle)
+        resources = bundle_resources(bundle)
+        (ret,) = run_view(views["national_return"], resources)
+        (provider,) = run_view(views["reporting_provider"], resources)
+        assert provider["ods_code"] == facts.ods_code
+        assert ret["provider_key"] == provider["provider_key"]
+        assert ret["parental_status"] == facts.parental_status
+        assert ret["reporting_period_end"][:10] == facts.period_end.isoformat()
+        assert ret["children_in_household"] == facts.children_in_household
+        children = list(run_view(views["dependent_child"], resources))
+        assert len(children) == len(facts.children), path.name
+        for row, child in zip(children, facts.children, strict=True):
+            assert row["return_key"] == ret["return_key"]
+            assert row["relationship"] == child.relationship
+            assert row["residence"] == child.residence
+            assert row["pr_held"] == child.pr_held
+            assert row["young_carer"] == child.young_carer
+            assert row["has_nhs_number"] == (child.nhs_number is not None)
+            helps = {c for c in child.help}
+            assert {k for k, v in row.items() if k.startswith("help_") and v} == {
+                "help_" + c.replace("-", "_") for c in helps
+            }
+        help_rows = list(run_view(views["child_help"], resources))
+        assert sorted(r["help_code"] for r in help_rows) == sorted(
+            c for ch in facts.children for c in ch.help
+        )
+
+
+def test_docs_describe_every_view_and_column(views, repo_root):
+    text = (repo_root / "docs" / "analytics.md").read_text(encoding="utf-8")
+    for name, view in views.items():
+        assert f"### `{name}` ({view.resource}" in text
+        for column in view.columns:
+            assert f"| `{column}` |" in text, (name, column)

@@ -1,0 +1,122 @@
+"""The shape of the package: no import cycle among fhir_family's modules; the pure packages stay pure.
+
+The import graph is read from the source with ``ast`` (every ``import`` and ``from ... import``, including
+those inside functions, since a deferred import is still a dependency), so a cycle is caught before it bites
+at import time.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parent.parent / "src"
+PACKAGE = "fhir_family"
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(SRC).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _modules() -> dict[str, Path]:
+    return {
+        _module_name(path): path
+        for path in (SRC / PACKAGE).rglob("*.py")
+        if "migrations" not in path.parts  # Alembic scripts are loaded by Alembic, not imported
+    }
+
+
+def _resolve(module: str, is_package: bool, node: ast.ImportFrom) -> str:
+    if node.level == 0:
+        return node.module or ""
+    base = module.split(".") if is_package else module.split(".")[:-1]
+    base = base[: len(base) - (node.level - 1)]
+    return ".".join(base + ([node.module] if node.module else []))
+
+
+def import_graph() -> dict[str, set[str]]:
+    """module -> the fhir_family modules it imports (a name imported from a package counts when it is a
+    submodule, else the package itself)."""
+    modules = _modules()
+    graph: dict[str, set[str]] = {name: set() for name in modules}
+    for name, path in modules.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        is_package = path.name == "__init__.py"
+        for node in ast.walk(tree):
+            targets: list[str] = []
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = _resolve(name, is_package, node)
+                targets = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base
+                           for alias in node.names]
+            for target in targets:
+                while target and target not in modules:
+                    target = target.rpartition(".")[0]
+                if target and target != name and target.startswith(PACKAGE):
+                    graph[name].add(target)
+    return graph
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import cycle (as a path of modules), or None. Packages' ``__init__`` re-exports are edges too."""
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                return stack[stack.index(nxt):] + [nxt]
+            if nxt not in state and (found := visit(nxt)):
+                return found
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for start in sorted(graph):
+        if start not in state and (found := visit(start)):
+            return found
+    return None
+
+
+def _is_parent_package_edge(a: str, b: str) -> bool:
+    """A package's ``__init__`` importing its own submodule (and the submodule's implicit parent import) is
+    how Python packages work, not a design cycle."""
+    return b.startswith(a + ".") or a.startswith(b + ".")
+
+
+def test_the_import_graph_has_no_cycle() -> None:
+    graph = import_graph()
+    graph = {a: {b for b in targets if not _is_parent_package_edge(a, b)} for a, targets in graph.items()}
+    assert _cycle(graph) is None, "import cycle: " + " -> ".join(_cycle(graph) or [])
+
+
+def test_the_cycle_finder_finds_a_cycle() -> None:
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert _cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_the_graph_sees_deferred_imports() -> None:
+    """An import inside a function is an edge: the collector's blueprints once imported app.py that way."""
+    graph = import_graph()
+    assert "fhir_family.collector.http" in graph["fhir_family.collector.bulk"]
+    assert "fhir_family.conformance" in graph["fhir_family.validation"]  # imported inside _default()
+
+
+@pytest.mark.parametrize("package", ["fhir_family.conformance", "fhir_family.mapping", "fhir_family.model"])
+def test_pure_packages_load_neither_flask_nor_sqlalchemy(package: str) -> None:
+    code = (
+        f"import sys, importlib; importlib.import_module({package!r}); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('flask', 'sqlalchemy', 'werkzeug')))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
