@@ -442,9 +442,14 @@ def test_nhs_number_verification_status_is_must_support(sd_id: str) -> None:
 @pytest.mark.parametrize(
     ("sd_id", "element_id", "keys"),
     [
-        ("parental-status", "Extension", ["ff-ps-1"]),
+        ("parental-status", "Extension", ["ff-ps-1", "ff-ps-3"]),
         ("parental-responsibility", "Extension", ["ff-pr-1"]),
-        ("national-return-bundle", "Bundle", ["ff-bun-1", "ff-bun-2", "ff-bun-3", "ff-bun-4"]),
+        ("dependent-child", "RelatedPerson", ["ff-hp-1", "ff-hp-2", "ff-pr-2", "ff-pr-3"]),
+        (
+            "national-return-bundle",
+            "Bundle",
+            ["ff-bun-1", "ff-bun-2", "ff-bun-3", "ff-bun-4", "ff-bun-5", "ff-bun-6", "ff-bun-8", "ff-bun-9"],
+        ),
     ],
 )
 def test_invariants_sit_on_the_contract_element(sd_id: str, element_id: str, keys: list[str]) -> None:

@@ -30,6 +30,14 @@ _PR_BASIS = (
 )
 
 
+#: a basis that fits a child who is not the patient's birth child (a birth-parent basis would break ff-pr-3)
+_NON_BIRTH_BASIS = {
+    "STPCHLD": "step-parent-agreement",
+    "CHLDFOST": "child-arrangements-order",
+    "GRNDCHILD": "special-guardianship-order",
+}
+
+
 def _month_bounds(month: str) -> tuple[date, date]:
     start = date.fromisoformat(f"{month}-01")
     end = (start.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
@@ -45,11 +53,16 @@ def _child(rng: random.Random, period_end: date, seed: int, at_home: bool) -> Ch
     residence = rng.choice(_AT_HOME if at_home else _AWAY)
     help_code = "looked-after" if residence == "looked-after" else rng.choice(_HELP)
     pr_held = rng.choice(("Y", "Y", "Y", "N", "UNK"))
+    relationship = rng.choice(_RELATIONSHIPS)
+    birth_date = period_end - timedelta(days=age_days)
+    basis = rng.choice(_PR_BASIS) if pr_held == "Y" else None  # drawn as before, so the data stay the same
+    if basis is not None:
+        basis = _NON_BIRTH_BASIS.get(relationship, basis)
     return ChildRecord(
-        relationship=rng.choice(_RELATIONSHIPS),
-        birth_date=period_end - timedelta(days=age_days),
+        relationship=relationship,
+        birth_date=birth_date,
         pr_held=pr_held,
-        pr_basis=(rng.choice(_PR_BASIS),) if pr_held == "Y" else (),
+        pr_basis=(basis,) if basis else (),
         residence=residence,
         young_carer=rng.choice(("N", "N", "N", "N", "Y", "UNK")),
         help=(help_code,),

@@ -4,6 +4,7 @@ Id: dependent-child
 Title: "Dependent child"
 Description: "A dependent child (under 18 on the reporting date) of the patient, as a RelatedPerson of the patient: how the child is related to the patient, date of birth, NHS number where known, whether the patient holds parental responsibility, where the child lives, whether the child is a young carer and what help or protection the child has. No name, contact details or free text (data minimisation)."
 * insert GuideMetadata
+* obeys ff-hp-1 and ff-hp-2 and ff-pr-2 and ff-pr-3
 * insert NoIdentifyingDetail
 * active MS
 * period MS
