@@ -33,11 +33,11 @@ $(SUSHI):
 
 ## Rebuild the guide's JSON from the FSH sources (SUSHI) and the Python-built examples.
 ig: uk-core-package $(SUSHI) venv
-	$(BIN)/python -m fhir_family.igbuild --sushi $(SUSHI)
+	$(BIN)/python -m fhir_family.guide.build --sushi $(SUSHI)
 
 ## Fail when the committed generated JSON differs from a fresh rebuild.
 ig-check: uk-core-package $(SUSHI) venv
-	$(BIN)/python -m fhir_family.igbuild --sushi $(SUSHI) --check
+	$(BIN)/python -m fhir_family.guide.build --sushi $(SUSHI) --check
 
 lint: venv
 	$(BIN)/ruff check src tests bench

@@ -24,8 +24,8 @@ from typing import Any
 
 from run import Row
 
-from fhir_family.examples_builder.valid import VALID_EXAMPLES
 from fhir_family.guide import examples_dir
+from fhir_family.guide.examples.valid import VALID_EXAMPLES
 from fhir_family.mapping.bundle import build_bundle
 from fhir_family.mapping.record import ReturnRecord
 from fhir_family.outcome import has_errors

@@ -150,7 +150,7 @@ def sushi_inputs_digest(profiles: Path) -> str:
     """A digest of everything SUSHI and igbuild read from a profiles folder (not what SUSHI wrote)."""
     import hashlib
 
-    from fhir_family import igbuild
+    from fhir_family.guide import build as igbuild
 
     digest = hashlib.sha256()
     names = [*igbuild.SUSHI_INPUTS, igbuild.KNOWN_WARNINGS_FILE]
@@ -163,7 +163,7 @@ def sushi_inputs_digest(profiles: Path) -> str:
 @pytest.fixture(scope="session")
 def sushi_once(tmp_path_factory: pytest.TempPathFactory):
     """One real SUSHI build of the repository's profiles/: (inputs digest, generated folder, SushiResult)."""
-    from fhir_family import igbuild
+    from fhir_family.guide import build as igbuild
 
     sushi = find_sushi()
     if sushi is None:
@@ -179,7 +179,7 @@ def cached_sushi(monkeypatch: pytest.MonkeyPatch, sushi_once):
     (SUSHI is deterministic), and really runs SUSHI when a test changed them (e.g. broken FSH)."""
     import shutil
 
-    from fhir_family import igbuild
+    from fhir_family.guide import build as igbuild
 
     digest, generated, result = sushi_once
     real = igbuild.run_sushi

@@ -112,7 +112,11 @@ def test_the_graph_sees_deferred_imports() -> None:
     assert "fhir_family.conformance" in graph["fhir_family.validation"]  # imported inside _default()
 
 
-@pytest.mark.parametrize("package", ["fhir_family.conformance", "fhir_family.mapping", "fhir_family.model"])
+@pytest.mark.parametrize(
+    "package",
+    ["fhir_family.conformance", "fhir_family.mapping", "fhir_family.model", "fhir_family.guide",
+     "fhir_family.collector.client"],
+)
 def test_pure_packages_load_neither_flask_nor_sqlalchemy(package: str) -> None:
     code = (
         f"import sys, importlib; importlib.import_module({package!r}); "
@@ -120,3 +124,39 @@ def test_pure_packages_load_neither_flask_nor_sqlalchemy(package: str) -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+#: Names that are a role every Flask app has (its factory, its response/error helpers), one per app by design.
+PER_APP_ROLES = {"app.py", "http.py"}
+#: Files whose name is the module's place in a package, not what it does.
+PACKAGE_FILES = {"__init__.py", "__main__.py"}
+
+
+def shared_file_names() -> dict[str, list[str]]:
+    """file name -> the modules under src/fhir_family that have it, for names held by more than one module.
+
+    ``commands/X.py`` is the ``fhir-family X`` command, so it is named by the CLI and may share its name with
+    the library module it drives (``commands/submit.py`` calls the collector client, not
+    ``facade/submit.py``).
+    """
+    by_name: dict[str, list[str]] = {}
+    for path in sorted((SRC / PACKAGE).rglob("*.py")):
+        relative = path.relative_to(SRC / PACKAGE)
+        exempt = path.name in PACKAGE_FILES | PER_APP_ROLES or relative.parts[0] == "commands"
+        if exempt or "migrations" in relative.parts:
+            continue
+        by_name.setdefault(path.name, []).append(relative.as_posix())
+    return {name: paths for name, paths in by_name.items() if len(paths) > 1}
+
+
+def test_no_two_modules_share_a_file_name() -> None:
+    """A name says what a module does, once: two ``terminology.py`` or two ``errors.py`` made every grep and
+    traceback ambiguous."""
+    assert shared_file_names() == {}
+
+
+def test_the_app_roles_are_the_only_shared_names() -> None:
+    """The exemption stays narrow: each Flask app has exactly one module per role and nothing else does."""
+    for role in PER_APP_ROLES:
+        holders = sorted(p.relative_to(SRC / PACKAGE).as_posix() for p in (SRC / PACKAGE).rglob(role))
+        assert holders == [f"collector/{role}", f"facade/{role}"]

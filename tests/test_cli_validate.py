@@ -20,7 +20,7 @@ from fhir_family.guide import guide_resources_dir
 from fhir_family.mapping.bundle import build_bundle
 from fhir_family.mapping.nhs_number import synthetic_nhs_number
 from fhir_family.mapping.record import ChildRecord, ReturnRecord
-from fhir_family.outcome import message_id
+from fhir_family.outcome import Issue, message_id
 
 
 def _typical_record() -> ReturnRecord:
@@ -135,10 +135,10 @@ def test_validator_defect_is_reported_not_raised(
         def resolve_profile(self, profile: str) -> str | None:
             return real.resolve_profile(profile)
 
-        def validate(self, resource: dict[str, Any], profile: str | None = None) -> dict[str, Any]:
+        def issues(self, resource: dict[str, Any], profile: str | None = None) -> list[Issue]:
             if resource.get("id") == "crash":
                 raise RecursionError("maximum recursion depth exceeded")
-            return real.validate(resource, profile)
+            return real.issues(resource, profile)
 
     monkeypatch.setattr("fhir_family.conformance.default_validator", lambda: Fragile())
     crash = _write(tmp_path / "crash.json", {"resourceType": "Patient", "id": "crash"})

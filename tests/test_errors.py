@@ -3,6 +3,7 @@ and every command names its exit status the same way."""
 
 from __future__ import annotations
 
+import ast
 import importlib
 import inspect
 import pkgutil
@@ -17,14 +18,11 @@ from fhir_family.commands.exits import ExitCode
 from fhir_family.errors import FhirFamilyError
 from fhir_family.outcome import message_id
 
-# conformance/ keeps ValueError-based DefinitionError and SnapshotError for now (another change owns it).
-NOT_YET_IN_THE_CATALOGUE = {"fhir_family.conformance.compiler", "fhir_family.conformance.snapshot"}
-
 
 def _project_exceptions() -> list[type[BaseException]]:
     found = []
     for info in pkgutil.walk_packages(fhir_family.__path__, "fhir_family."):
-        if ".migrations" in info.name or info.name in NOT_YET_IN_THE_CATALOGUE:
+        if ".migrations" in info.name:
             continue
         try:
             module = importlib.import_module(info.name)
@@ -44,7 +42,8 @@ EXCEPTIONS = _project_exceptions()
 
 def test_the_catalogue_is_not_empty() -> None:
     names = {cls.__name__ for cls in EXCEPTIONS}
-    assert {"InputError", "IgBuildError", "SubmissionConflictError", "SiteBuildError"} <= names
+    assert {"InputError", "IgBuildError", "SubmissionConflictError", "SiteBuildError", "DefinitionError",
+            "SnapshotError"} <= names
 
 
 @pytest.mark.parametrize("cls", EXCEPTIONS, ids=lambda cls: f"{cls.__module__}.{cls.__name__}")
@@ -56,17 +55,44 @@ def test_every_project_exception_is_a_fhir_family_error_with_a_message_id(cls: t
 
 def test_an_error_raised_with_only_a_message_carries_its_class_message_id() -> None:
     from fhir_family.collector.store import SubmissionConflictError
+    from fhir_family.conformance.compiler import DefinitionError
+    from fhir_family.conformance.snapshot import SnapshotError
     from fhir_family.errors import InputError
-    from fhir_family.igbuild import IgBuildError
+    from fhir_family.guide.build import IgBuildError
 
     for cls, expected in [(InputError, "FF-INPUT"), (SubmissionConflictError, "FF-COLLECTOR-CONFLICT"),
-                          (IgBuildError, "FF-IG-BUILD")]:
+                          (IgBuildError, "FF-IG-BUILD"), (DefinitionError, "FF-DEFINITION"),
+                          (SnapshotError, "FF-SNAPSHOT")]:
         [issue] = cls("something was wrong").outcome["issue"]
         assert message_id(issue) == expected and issue["diagnostics"] == "something was wrong"
 
 
 def test_exit_codes_are_named_once() -> None:
     assert [int(code) for code in ExitCode] == [0, 1, 2]
+
+
+def _literal_exits(path: Path) -> list[str]:
+    """Literal exit statuses in one module: ``sys.exit(2)``, ``SystemExit(1)``, ``exit(2 if x else 0)``."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
+            name = ast.unparse(node.func)
+            if name in ("sys.exit", "SystemExit", "exit", "ctx.exit") and isinstance(node.args[0].value, int):
+                found.append(f"{path.name}:{node.lineno}: {ast.unparse(node)}")
+        if isinstance(node, ast.IfExp) and any(isinstance(v, ast.Constant) and isinstance(v.value, int)
+                                               for v in (node.body, node.orelse)):
+            found.append(f"{path.name}:{node.lineno}: {ast.unparse(node)}")
+    return found
+
+
+def test_the_cli_exits_only_with_named_codes(tmp_path: Path) -> None:
+    """Every ``fhir-family`` command says ExitCode.X, so a status means the same thing everywhere."""
+    commands = Path(fhir_family.__file__).parent / "commands"
+    modules = [commands.parent / "cli.py", *sorted(commands.glob("*.py"))]
+    assert [hit for module in modules for hit in _literal_exits(module)] == []
+    sample = tmp_path / "sample.py"
+    sample.write_text("import sys\nsys.exit(2)\nsys.exit(2 if bad else 0)\nsys.exit(ExitCode.OK)\n")
+    assert len(_literal_exits(sample)) == 2
 
 
 @pytest.mark.parametrize("command", ["build", "pages"])

@@ -12,9 +12,9 @@ import pytest
 from fhir.resources.R4B.bundle import Bundle
 
 from fhir_family import model as t
-from fhir_family.examples_builder import INVALID_EXAMPLES, VALID_EXAMPLES, build_examples
-from fhir_family.examples_builder.__main__ import main as builder_main
 from fhir_family.guide import core_package_dir
+from fhir_family.guide.examples import INVALID_EXAMPLES, VALID_EXAMPLES, build_examples
+from fhir_family.guide.examples.__main__ import main as builder_main
 from fhir_family.mapping.nhs_number import is_valid_nhs_number
 from fhir_family.outcome import IssueSeverity, IssueType
 
@@ -69,9 +69,9 @@ def test_committed_examples_equal_a_fresh_build(tmp_path):
         for p in (EXAMPLES / folder).glob("*.json")
     }
     committed["README.md"] = (EXAMPLES / "README.md").read_bytes()
-    assert sorted(fresh) == sorted(committed), "run: python -m fhir_family.examples_builder"
+    assert sorted(fresh) == sorted(committed), "run: python -m fhir_family.guide.examples"
     stale = [name for name in fresh if fresh[name] != committed[name]]
-    assert not stale, f"stale examples {stale}; run: python -m fhir_family.examples_builder"
+    assert not stale, f"stale examples {stale}; run: python -m fhir_family.guide.examples"
 
 
 def test_build_is_byte_stable_and_removes_files_it_no_longer_makes(tmp_path):

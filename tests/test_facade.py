@@ -366,6 +366,18 @@ def test_search_by_canonical(client, query: str, total: int) -> None:
     assert bundle["type"] == "searchset" and bundle["total"] == total == len(bundle.get("entry", []))
 
 
+def test_conformance_resources_come_from_the_apps_guide_dir(tmp_path) -> None:
+    """GUIDE_DIR is what the FHIR API serves (through the validator's DefinitionStore), R4 core behind it."""
+    value_set = {"resourceType": "ValueSet", "id": "only-here", "url": "https://example.org/ValueSet/only-here"}
+    (tmp_path / "ValueSet-only-here.json").write_text(json.dumps(value_set))
+    local = create_app({"GUIDE_DIR": str(tmp_path), "VALIDATE": False}).test_client()
+    assert local.get("/ValueSet/only-here").get_json() == value_set
+    assert local.get("/ValueSet").get_json()["total"] == 1
+    assert local.get(f"/ValueSet?url={value_set['url']}").get_json()["total"] == 1
+    assert local.get("/ValueSet/administrative-gender").status_code == 200
+    assert_outcome(local.get("/StructureDefinition/dependent-child"), 404, "not-found")
+
+
 @pytest.mark.parametrize("path", ["/StructureDefinition/nope", "/Patient/1", "/nowhere"])
 def test_unknown_resources_are_404_outcomes(client, path: str) -> None:
     assert_outcome(client.get(path), 404, "not-found")

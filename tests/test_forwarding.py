@@ -11,7 +11,7 @@ import pytest
 from werkzeug.wrappers import Request, Response
 
 from conftest import serving as serve
-from fhir_family.forwarding import (
+from fhir_family.collector.client import (
     CollectorClient,
     CollectorTimeoutError,
     CollectorUnreachableError,

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from conftest import find_sushi
-from fhir_family import igbuild
 from fhir_family.guide import CANONICAL, REPO_ROOT, core_package_dir, guide_resources_dir
+from fhir_family.guide import build as igbuild
 
 Resource = dict[str, Any]
 V3_ROLECODE = "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
@@ -877,7 +877,7 @@ def test_examples_comparison_reports_stale_missing_and_leftover_files(tmp_path: 
 
 
 @needs_sushi
-@pytest.mark.skipif(igbuild.examples_builder() is None, reason="fhir_family.examples_builder not installed")
+@pytest.mark.skipif(igbuild.examples_builder() is None, reason="fhir_family.guide.examples not installed")
 def test_check_fails_when_a_committed_example_is_hand_edited(
     profiles_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

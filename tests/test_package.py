@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from fhir_family.cli import main
 from fhir_family.conformance import Validator, default_validator
 from fhir_family.guide import CANONICAL, PACKAGE_ID, PACKAGE_VERSION, examples_dir, guide_resources_dir
-from fhir_family.igpackage import (
+from fhir_family.guide.package import (
     CONFORMANCE_TYPES,
     FIXED_MTIME,
     PackageBuildError,

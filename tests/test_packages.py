@@ -145,6 +145,19 @@ def test_guide_overrides_core(tmp_path: Path) -> None:
     assert store.get(patched["url"])["id"] == "p"
 
 
+def test_read_by_type_and_id_guide_first_then_core_lazily(tmp_path: Path) -> None:
+    """A FHIR read (``GET /ValueSet/test-vs``): the facade serves conformance resources through this."""
+    (tmp_path / "ValueSet-test-vs.json").write_text(json.dumps(GUIDE_VS))
+    store = DefinitionStore(core_package_dir(), [tmp_path])
+    assert store.read("ValueSet", "test-vs") == GUIDE_VS
+    assert store.read("CodeSystem", "test-vs") is None  # the type must match too
+    assert store.core_files_read == 0
+    gender = store.read("ValueSet", "administrative-gender")
+    assert gender is not None and gender["url"] == "http://hl7.org/fhir/ValueSet/administrative-gender"
+    assert store.core_files_read == 1
+    assert store.read("ValueSet", "no-such-id") is None
+
+
 @pytest.mark.parametrize("layout", ["no-folder", "no-index"])
 def test_missing_core_package_says_how_to_fetch_it(tmp_path: Path, layout: str) -> None:
     folder = tmp_path / "package"

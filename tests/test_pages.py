@@ -21,13 +21,13 @@ from fhir_family.conformance import default_validator
 from fhir_family.conformance.packages import DefinitionStore
 from fhir_family.errors import FhirFamilyError
 from fhir_family.guide import examples_dir, guide_resources_dir
-from fhir_family.igpackage import build_package_bytes, valid_example_paths
+from fhir_family.guide.package import build_package_bytes, valid_example_paths
 from fhir_family.site import blueprint as ig_blueprint
 from fhir_family.site.builder import SiteBuilder
+from fhir_family.site.code_tables import concept_rows, expand
 from fhir_family.site.elements import parent_id
 from fhir_family.site.markdown import render_markdown
-from fhir_family.site.payload import field_rows, schema_paths
-from fhir_family.site.terminology import concept_rows, expand
+from fhir_family.site.payload_fields import field_rows, schema_paths
 
 GUIDE = {r["url"]: r for r in (json.loads(p.read_text()) for p in guide_resources_dir().glob("*.json"))}
 SDS = [r for r in GUIDE.values() if r["resourceType"] == "StructureDefinition"]

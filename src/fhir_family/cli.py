@@ -12,6 +12,8 @@ from typing import Any
 
 import click
 
+from .commands.exits import ExitCode
+
 #: command name -> (module under fhir_family.commands, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("validate", "Validate bundles or resources against the guide and R4."),
@@ -83,7 +85,7 @@ class LazyGroup(click.Group):
                 f"pip install 'fhir-family[{extra}]'",
                 err=True,
             )
-            sys.exit(2)
+            sys.exit(ExitCode.UNUSABLE)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)

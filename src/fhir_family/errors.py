@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from fhir_family import messages as msg
+
 from .outcome import Issue, IssueSeverity, IssueType, operation_outcome
 
 
@@ -20,7 +22,7 @@ class FhirFamilyError(Exception):
     """Root of every error this project raises on purpose; ``issues`` say what was wrong and where."""
 
     http_status: int = 400
-    message_id: str = "FF-ERROR"
+    message_id: str = msg.ERROR
     """The message id of the default issue, made when the raiser passes no issues."""
 
     def __init__(self, message: str, issues: list[Issue] | None = None) -> None:
@@ -39,32 +41,32 @@ class InputError(FhirFamilyError, ValueError):
     """The input could not be read at all (not JSON, not HL7 v2, unreadable file): HTTP 400, CLI exit 2."""
 
     http_status = 400
-    message_id = "FF-INPUT"
+    message_id = msg.INPUT
 
 
 class MappingError(FhirFamilyError, ValueError):
     """The input was readable but could not be mapped to a national return (missing or impossible fields)."""
 
     http_status = 422
-    message_id = "FF-MAPPING"
+    message_id = msg.MAPPING
 
 
 class NonConformantError(FhirFamilyError):
     """A bundle or resource failed profile validation: HTTP 422, CLI exit 1."""
 
     http_status = 422
-    message_id = "FF-NONCONFORMANT"
+    message_id = msg.NONCONFORMANT
 
 
 class AuthError(FhirFamilyError):
     """Missing or bad credentials: HTTP 401."""
 
     http_status = 401
-    message_id = "FF-AUTH"
+    message_id = msg.AUTH
 
 
 class ForbiddenError(FhirFamilyError):
     """Credentials are valid but do not allow this action: HTTP 403."""
 
     http_status = 403
-    message_id = "FF-FORBIDDEN"
+    message_id = msg.FORBIDDEN

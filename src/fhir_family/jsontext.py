@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from fhir_family import messages as msg
+
 from .errors import InputError
 from .outcome import Issue, IssueSeverity, IssueType
 
@@ -39,7 +41,7 @@ def json_bundle(text: str | bytes) -> dict[str, Any] | None:
     """``text`` as a FHIR Bundle (a JSON object with resourceType Bundle), or None when it is anything else
     (then it is some other input: an EHR payload, or unreadable, which its own parser reports)."""
     try:
-        value = parse_json(text, "FF-NOT-A-BUNDLE")
+        value = parse_json(text, msg.NOT_A_BUNDLE)
     except InputError:
         return None
     return value if isinstance(value, dict) and value.get("resourceType") == "Bundle" else None

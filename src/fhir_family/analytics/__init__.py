@@ -4,7 +4,7 @@ No Flask and no SQLAlchemy in here: the views run over plain resource dicts (``r
 suite checks the runner (``suite``), and DuckDB materialises the views from a Bulk Data export.
 """
 
-from .errors import ViewDefinitionError as ViewDefinitionError
+from .exceptions import ViewDefinitionError as ViewDefinitionError
 from .runner import run_view as run_view
 from .viewdefinition import ViewDefinition as ViewDefinition
 from .viewdefinition import read_view as read_view

@@ -15,8 +15,8 @@ from typing import Any
 
 from ..guide import guide_resources_dir
 from .derived import DERIVED_TABLES, MEASURE_COLUMNS, UNRESOLVED_PROVIDERS
-from .errors import ExportReadError, ViewDefinitionError
-from .export import export_files, read_ndjson
+from .exceptions import ExportReadError, ViewDefinitionError
+from .export_reader import export_files, read_ndjson
 from .runner import run_view
 from .viewdefinition import ViewDefinition
 from .views import load_views

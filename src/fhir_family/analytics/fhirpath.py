@@ -35,7 +35,7 @@ from fhirpathpy.models import models
 from fhirpathpy.parser.generated.FHIRPathLexer import FHIRPathLexer
 from fhirpathpy.parser.generated.FHIRPathParser import FHIRPathParser
 
-from .errors import ViewDefinitionError
+from .exceptions import ViewDefinitionError
 from .fastpath import compile_fast
 
 Compiled = Callable[[Any, dict[str, Any]], list[Any]]

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from itertools import product
 from typing import Any
 
-from .errors import ViewDefinitionError
+from .exceptions import ViewDefinitionError
 from .fastpath import BAIL
 from .fhirpath import evaluate, to_value
 from .viewdefinition import Select, ViewDefinition, read_view

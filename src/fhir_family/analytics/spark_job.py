@@ -24,8 +24,8 @@ from typing import Any
 # Absolute imports: spark-submit runs this file as a script, not as a module of its package.
 from fhir_family.analytics.derived import DERIVED_TABLES, UNRESOLVED_PROVIDERS
 from fhir_family.analytics.duckdb_store import PRNTSTAT_CONCEPT_MAP
-from fhir_family.analytics.errors import ExportReadError
-from fhir_family.analytics.export import export_files
+from fhir_family.analytics.exceptions import ExportReadError
+from fhir_family.analytics.export_reader import export_files
 from fhir_family.analytics.viewdefinition import ViewDefinition
 from fhir_family.analytics.views import load_views
 from fhir_family.guide import guide_resources_dir

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import FhirFamilyError
-from .errors import ViewDefinitionError
+from .exceptions import ViewDefinitionError
 from .runner import run_view
 from .viewdefinition import read_view
 

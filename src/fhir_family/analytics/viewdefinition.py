@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import ViewDefinitionError
+from .exceptions import ViewDefinitionError
 from .fhirpath import Compiled, compile_path, fast_path
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 from .. import guide
-from .errors import ViewDefinitionError
+from .exceptions import ViewDefinitionError
 from .viewdefinition import ViewDefinition, read_view
 
 

@@ -23,6 +23,8 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
+from fhir_family import messages as msg
+
 from ..errors import FhirFamilyError, InputError
 from ..jsontext import parse_json
 from ..outcome import Issue, IssueSeverity, IssueType, operation_outcome
@@ -77,7 +79,7 @@ def start_import(
 def _line_outcome(collector: Collector, principal: Principal, number: int, text: str) -> dict[str, Any]:
     submission_id = None
     try:
-        bundle = parse_json(text, "FF-COLLECTOR-NOT-JSON", first_line=number)
+        bundle = parse_json(text, msg.COLLECTOR_NOT_JSON, first_line=number)
         if isinstance(bundle, dict) and isinstance(bundle.get("identifier"), dict):
             submission_id = bundle["identifier"].get("value")
         result = collector.submit(bundle, principal)
@@ -134,7 +136,7 @@ def line_outcomes(collector: Collector, principal: Principal, spool: Path) -> It
                 IssueType.STRUCTURE,
                 f"Line {number} is not UTF-8",
                 None,
-                "FF-COLLECTOR-NOT-UTF8",
+                msg.COLLECTOR_NOT_UTF8,
             )
             yield {"line": number, "submissionId": None, "status": 400, "outcome": operation_outcome([issue])}
         else:

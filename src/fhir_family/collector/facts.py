@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from fhir_family import messages as msg
+
 from ..errors import NonConformantError
 from ..model import (
     EXT_CHILD_RESIDENCE,
@@ -55,7 +57,7 @@ class ReturnFacts:
 
 
 def _fail(message: str, expression: str | None = None) -> NonConformantError:
-    issue = Issue(IssueSeverity.ERROR, IssueType.PROCESSING, message, expression, "FF-COLLECTOR-FACTS")
+    issue = Issue(IssueSeverity.ERROR, IssueType.PROCESSING, message, expression, msg.COLLECTOR_FACTS)
     return NonConformantError(message, [issue])
 
 

@@ -14,6 +14,8 @@ from typing import Any
 from flask import Flask, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException
 
+from fhir_family import messages as msg
+
 from ..errors import AuthError, FhirFamilyError
 from ..jsontext import parse_json
 from ..outcome import Issue, IssueSeverity, IssueType, operation_outcome
@@ -56,13 +58,13 @@ def require(*roles: str, action: str) -> Principal:
     target = request.path
     if token is None:
         raise _unauthenticated(
-            action, "no bearer token", IssueType.LOGIN, "FF-COLLECTOR-NO-TOKEN",
+            action, "no bearer token", IssueType.LOGIN, msg.COLLECTOR_NO_TOKEN,
             "Send an 'Authorization: Bearer <token>' header with a token issued by the collector",
         )
     principal = authenticate(collector().sessions, token)
     if principal is None:
         raise _unauthenticated(
-            action, "unknown or revoked token", IssueType.SECURITY, "FF-COLLECTOR-BAD-TOKEN",
+            action, "unknown or revoked token", IssueType.SECURITY, msg.COLLECTOR_BAD_TOKEN,
             "The bearer token is unknown or has been revoked",
         )
     if principal.role not in roles:
@@ -86,12 +88,12 @@ def _unauthenticated(
 def not_found(principal: Principal, action: str, target: str, diagnostics: str) -> Response:
     """An audited 404: a provider probing for ids it does not hold leaves a trace."""
     collector().audit(principal, action, target, 404)
-    issue = Issue(IssueSeverity.ERROR, IssueType.NOT_FOUND, diagnostics, None, "FF-COLLECTOR-NOT-FOUND")
+    issue = Issue(IssueSeverity.ERROR, IssueType.NOT_FOUND, diagnostics, None, msg.COLLECTOR_NOT_FOUND)
     return fhir_response(operation_outcome([issue]), 404)
 
 
 def read_json_body() -> Any:
-    return parse_json(request.get_data(cache=False), "FF-COLLECTOR-NOT-JSON")
+    return parse_json(request.get_data(cache=False), msg.COLLECTOR_NOT_JSON)
 
 
 def _fhir_family_error(exc: FhirFamilyError) -> Response:
@@ -118,7 +120,7 @@ def _unexpected_error(exc: Exception) -> Response:
                 IssueType.EXCEPTION,
                 "The collector failed unexpectedly; nothing of this request was stored. Resend it later.",
                 None,
-                "FF-COLLECTOR-INTERNAL",
+                msg.COLLECTOR_INTERNAL,
             )
         ]
     )

@@ -9,6 +9,8 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from fhir_family import messages as msg
+
 from ..errors import FhirFamilyError, ForbiddenError, InputError, NonConformantError
 from ..model import NATIONAL_RETURN_BUNDLE
 from ..outcome import Issue, IssueSeverity, IssueType
@@ -36,7 +38,7 @@ class RejectedBundleError(NonConformantError):
 def forbidden(message: str, expression: str | None = None) -> ForbiddenError:
     return ForbiddenError(
         message,
-        [Issue(IssueSeverity.ERROR, IssueType.FORBIDDEN, message, expression, "FF-COLLECTOR-FORBIDDEN")],
+        [Issue(IssueSeverity.ERROR, IssueType.FORBIDDEN, message, expression, msg.COLLECTOR_FORBIDDEN)],
     )
 
 
@@ -86,7 +88,7 @@ class Collector:
                             IssueType.STRUCTURE,
                             "Expected a FHIR Bundle resource",
                             "Bundle",
-                            "FF-COLLECTOR-NOT-BUNDLE",
+                            msg.COLLECTOR_NOT_BUNDLE,
                         )
                     ],
                 )
@@ -110,7 +112,7 @@ class Collector:
                             IssueType.TOO_LONG,
                             f"The submission id is longer than {MAX_SUBMISSION_ID} characters",
                             "Bundle.identifier.value",
-                            "FF-COLLECTOR-ID-LENGTH",
+                            msg.COLLECTOR_ID_LENGTH,
                         )
                     ],
                 )

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from fhir_family import messages as msg
+
 from ..errors import FhirFamilyError
 
 DEFAULT_DB_PATH = Path("var") / "collector.sqlite"
@@ -22,7 +24,7 @@ class ConfigurationError(FhirFamilyError):
     """The collector cannot start as configured (no pseudonymisation key, bad database URL)."""
 
     http_status = 500
-    message_id = "FF-COLLECTOR-CONFIG"
+    message_id = msg.COLLECTOR_CONFIG
 
 
 def default_database_url() -> str:

@@ -23,6 +23,8 @@ from sqlalchemy import Engine, func, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from fhir_family import messages as msg
+
 from ..errors import FhirFamilyError
 from ..outcome import Issue, IssueSeverity, IssueType
 from .audit import audit_row
@@ -39,14 +41,14 @@ class SubmissionConflictError(FhirFamilyError):
     """The submission id is already stored with different content: HTTP 409 (send a new submission id)."""
 
     http_status = 409
-    message_id = "FF-COLLECTOR-CONFLICT"
+    message_id = msg.COLLECTOR_CONFLICT
 
 
 class StorageError(FhirFamilyError):
     """The database failed; nothing of the submission was stored: HTTP 503, safe to retry."""
 
     http_status = 503
-    message_id = "FF-COLLECTOR-STORAGE"
+    message_id = msg.COLLECTOR_STORAGE
 
 
 class _Retry(Exception):
@@ -185,7 +187,7 @@ class SubmissionStore:
                         "patient "
                         "and reporting period)",
                         "Bundle.identifier",
-                        "FF-COLLECTOR-CONFLICT",
+                        msg.COLLECTOR_CONFLICT,
                     )
                 ],
             )

@@ -13,13 +13,16 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
+
+from .exits import ExitCode
 
 FORMATS = ["table", "json", "csv", "html"]
 
 
-def _fail(command: str, message: object, code: int = 2) -> None:
+def _fail(command: str, message: object, code: ExitCode = ExitCode.UNUSABLE) -> NoReturn:
     click.echo(f"fhir-family analytics {command}: {message}", err=True)
     sys.exit(code)
 
@@ -69,7 +72,7 @@ def test_suite(suite: Path | None, report_path: Path, failures: bool) -> None:
         _fail("test-suite", f"cannot write {report_path}: {exc.strerror}")
     click.echo(f"test report: {report_path}")
     if any(r.shareable and not r.passed for r in results):
-        sys.exit(1)
+        sys.exit(ExitCode.REJECTED)
 
 
 @command.command("run")
@@ -93,7 +96,7 @@ def run_one(view_name: str, inputs: tuple[Path, ...], fmt: str, views_dir: Path 
     import io
 
     from ..analytics.bundles import resources_of
-    from ..analytics.export import read_ndjson
+    from ..analytics.export_reader import read_ndjson
     from ..analytics.runner import run_view
     from ..analytics.viewdefinition import read_view
     from ..analytics.views import load_views
@@ -182,16 +185,10 @@ def report(database: Path, fmt: str, month: str | None, ods: str | None) -> None
     from ..analytics.duckdb_store import raw_counts
     from ..collector import reports
     from ..errors import FhirFamilyError
+    from .report import echo_report
 
     try:
         published = reports.publish(raw_counts(database, ods, month), ods)
     except FhirFamilyError as exc:
         _fail("report", exc)
-    if fmt == "json":
-        click.echo(json.dumps(reports.to_json(published), indent=2))
-    elif fmt == "csv":
-        click.echo(reports.to_csv(published), nl=False)
-    elif fmt == "html":
-        click.echo(reports.to_html(published))
-    else:
-        click.echo(reports.to_table(published))
+    echo_report(published, fmt)

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import FhirFamilyError
-from ..igpackage import build_package
+from ..guide.package import build_package
 from .exits import fail
 from .options import GUIDE_OPTION, examples_option, out_option
 

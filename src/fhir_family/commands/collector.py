@@ -9,23 +9,23 @@ collector refuses to start.
 from __future__ import annotations
 
 import ipaddress
-import sys
 from functools import partial
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
 from ..collector.settings import DEFAULT_KEY_PATH, default_database_url, read_pseudonym_key
 from ..errors import FhirFamilyError
+from .exits import fail
 
 DB_OPTION = click.option(
     "--db", "db_url", default=None, help="Database URL (default $DATABASE_URL or SQLite var/)."
 )
 
 
-def _fail(message: str, code: int = 2) -> None:
-    click.echo(f"fhir-family collector: {message}", err=True)
-    sys.exit(code)
+def _fail(message: str) -> NoReturn:
+    fail("collector", message)
 
 
 def _is_loopback(host: str) -> bool:

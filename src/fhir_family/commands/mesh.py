@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ import click
 
 from ..collector.settings import DEFAULT_KEY_PATH, default_database_url, read_pseudonym_key
 from ..errors import FhirFamilyError
+from .exits import ExitCode, fail
 
 DB_OPTION = click.option(
     "--db", "db_url", default=None, help="Database URL (default $DATABASE_URL or SQLite var/)."
@@ -24,11 +24,6 @@ MAILBOX_OPTION = click.option(
 URL_OPTION = click.option(
     "--mesh-url", default=None, help="MESH API base URL (default $FHIR_FAMILY_MESH_URL)."
 )
-
-
-def _fail(prefix: str, message: str, code: int = 2) -> None:
-    click.echo(f"fhir-family {prefix}: {message}", err=True)
-    sys.exit(code)
 
 
 def _sessions(db_url: str | None):  # type: ignore[no-untyped-def]
@@ -62,7 +57,7 @@ def mesh_poll(
         key = read_pseudonym_key(key_file)
         collector = Collector(CollectorSettings.from_config({"DATABASE_URL": db_url, "PSEUDONYM_KEY": key}))
     except FhirFamilyError as exc:
-        _fail("collector mesh-poll", str(exc))
+        fail("collector mesh-poll", str(exc))
     poller = MeshPoller(collector, settings)
     if not once:
         click.echo(f"fhir-family collector mesh-poll: {settings.mailbox}, every {interval} s", err=True)
@@ -74,7 +69,7 @@ def mesh_poll(
     try:
         results = poller.poll_once()
     except FhirFamilyError as exc:
-        _fail("collector mesh-poll", str(exc))
+        fail("collector mesh-poll", str(exc))
     for result in results:
         if result.refused_whole:
             what = "refused: mailbox not bound to a provider"
@@ -103,7 +98,7 @@ def add_mailbox(
     try:
         bind_mailbox(sessions, mailbox, ods, label, organisation_name)
     except FhirFamilyError as exc:
-        _fail("collector add-mailbox", str(exc))
+        fail("collector add-mailbox", str(exc))
     finally:
         engine.dispose()
     click.echo(f"mailbox {mailbox.upper()} submits for {ods}")
@@ -134,7 +129,7 @@ def revoke_mailbox_command(mailbox: str, db_url: str | None) -> None:
     done = revoke_mailbox(sessions, mailbox)
     engine.dispose()
     if not done:
-        _fail("collector revoke-mailbox", f"no active binding for mailbox {mailbox}")
+        fail("collector revoke-mailbox", f"no active binding for mailbox {mailbox}")
     click.echo(f"mailbox {mailbox.upper()} revoked")
 
 
@@ -154,7 +149,7 @@ def mesh_settings(mailbox: str | None, to_mailbox: str | None):  # type: ignore[
     try:
         return MeshSettings.from_env({"MAILBOX": mailbox, "TO": to_mailbox})
     except FhirFamilyError as exc:
-        _fail("submit", str(exc))
+        fail("submit", str(exc))
 
 
 def send_bundles(settings: Any, bundles: Iterable[dict[str, Any]]) -> tuple[str, str, int]:
@@ -173,7 +168,7 @@ def show_outcomes(settings: Any, out_dir: Path, verbose_limit: int = 20) -> int:
     try:
         files = fetch_outcomes(settings, out_dir)
     except FhirFamilyError as exc:
-        _fail("submit", str(exc))
+        fail("submit", str(exc))
     refused = 0
     for item in files:
         click.echo(
@@ -187,4 +182,4 @@ def show_outcomes(settings: Any, out_dir: Path, verbose_limit: int = 20) -> int:
                 shown += 1
         refused += item.refused
     click.echo(f"{len(files)} outcome message(s) fetched")
-    return 1 if refused else 0
+    return ExitCode.REJECTED if refused else ExitCode.OK

@@ -9,19 +9,19 @@ stderr and exit 2.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
 from ..conformance.package_cache import cache_root, installed_packages
 from ..conformance.package_install import DEFAULT_REGISTRY, Installed, install
 from ..errors import FhirFamilyError
+from .exits import fail
 
 
-def _fail(message: str) -> None:
-    click.echo(f"fhir-family packages: {' '.join(message.split())}", err=True)
-    sys.exit(2)
+def _fail(message: str) -> NoReturn:
+    fail("packages", " ".join(message.split()))
 
 
 @click.group("packages")

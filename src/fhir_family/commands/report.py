@@ -4,11 +4,15 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import click
 
 from ..collector.settings import default_database_url
 from .exits import fail
+
+if TYPE_CHECKING:
+    from ..collector.reports import Report
 
 
 @click.command()
@@ -30,6 +34,13 @@ def command(db_url: str | None, fmt: str, month: str | None, ods: str | None) ->
         report = reports.build_report(engine, ods_code=ods, month=month)
     except FhirFamilyError as exc:
         fail("report", str(exc))
+    echo_report(report, fmt)
+
+
+def echo_report(report: Report, fmt: str) -> None:
+    """Print a disclosure-controlled report as table, json, csv or html (``report``, ``analytics report``)."""
+    from ..collector import reports
+
     if fmt == "json":
         click.echo(json.dumps(reports.to_json(report), indent=2))
     elif fmt == "csv":

@@ -24,9 +24,12 @@ from typing import Any
 
 import click
 
+from fhir_family import messages as msg
+
 from ..errors import FhirFamilyError, InputError
 from ..jsontext import json_bundle
 from ..mapping.pipeline import Mapped, MappingPipeline
+from .exits import ExitCode, fail
 
 BUNDLE_SUFFIXES = (".json", ".ndjson", ".jsonl")
 
@@ -45,7 +48,7 @@ def _bundle_line(pipeline: MappingPipeline, line: str, number: int) -> Mapped:
     bundle = json_bundle(line)
     if bundle is None:
         text = f"line {number} is not a JSON Bundle"
-        issue = Issue(IssueSeverity.ERROR, IssueType.STRUCTURE, text, None, "FF-SUBMIT-NOT-BUNDLE")
+        issue = Issue(IssueSeverity.ERROR, IssueType.STRUCTURE, text, None, msg.SUBMIT_NOT_BUNDLE)
         return Mapped(None, operation_outcome([issue]), 400, number)
     return pipeline.validate_bundle(bundle, number)
 
@@ -153,16 +156,16 @@ def command(
     ca_bundle: str | None,
 ) -> None:
     """Map, validate and send returns to a collector."""
-    from ..forwarding import CollectorClient, ForwardingError
+    from ..collector.client import CollectorClient, ForwardingError
 
     if via == "mesh":
         _submit_by_mesh(files, fmt, mailbox, to_mailbox, outcomes_dir)
     if outcomes_dir is not None:
         click.echo("fhir-family submit: --fetch-outcomes needs --via mesh", err=True)
-        sys.exit(2)
+        sys.exit(ExitCode.UNUSABLE)
     if not files or not url:
         click.echo("fhir-family submit: give FILES and --to URL (or --via mesh)", err=True)
-        sys.exit(2)
+        sys.exit(ExitCode.UNUSABLE)
 
     pipeline = MappingPipeline()
     accepted = rejected = 0
@@ -172,8 +175,7 @@ def command(
             url, token, retries=retries, timeout=(5.0, timeout), verify=ca_bundle or True
         )
     except FhirFamilyError as exc:
-        click.echo(f"fhir-family submit: {exc}", err=True)
-        sys.exit(2)
+        fail("submit", str(exc))
     try:
         with client, click.progressbar(files, label="submitting", file=sys.stderr, show_pos=True) as progress:
             for path in progress:
@@ -204,12 +206,12 @@ def command(
                     click.echo(f"\n{exc}", err=True)
     except ForwardingError as exc:
         click.echo(f"\nfhir-family submit: {exc} ({accepted} accepted before it failed)", err=True)
-        sys.exit(2)
+        sys.exit(ExitCode.UNUSABLE)
     click.echo(
         f"{accepted} accepted, {rejected} rejected"
         + (f", {len(unusable)} file(s) unusable" if unusable else "")
     )
-    sys.exit(2 if unusable else 1 if rejected else 0)
+    sys.exit(ExitCode.UNUSABLE if unusable else ExitCode.REJECTED if rejected else ExitCode.OK)
 
 
 def _submit_by_mesh(
@@ -225,7 +227,7 @@ def _submit_by_mesh(
     settings = mesh.mesh_settings(mailbox, to_mailbox)
     if not files and outcomes is None:
         click.echo("fhir-family submit: give FILES to send, or --fetch-outcomes DIR", err=True)
-        sys.exit(2)
+        sys.exit(ExitCode.UNUSABLE)
     rejected = unusable = 0
     if files:
         pipeline = MappingPipeline()
@@ -249,12 +251,12 @@ def _submit_by_mesh(
             message_id, local_id, count = mesh.send_bundles(settings, conformant())
         except FhirFamilyError as exc:
             click.echo(f"fhir-family submit: {exc}", err=True)
-            sys.exit(2)
+            sys.exit(ExitCode.UNUSABLE)
         click.echo(
             f"{count} return(s) sent by MESH to {settings.to_mailbox} as message {message_id} "
             f"(local id {local_id}), {rejected} rejected before sending"
         )
-    status = 2 if unusable else 1 if rejected else 0
+    status = ExitCode.UNUSABLE if unusable else ExitCode.REJECTED if rejected else ExitCode.OK
     if outcomes is not None:
         status = max(status, mesh.show_outcomes(settings, outcomes))
     sys.exit(status)

@@ -138,8 +138,8 @@ def _load_examples(facade_url: str, examples: Path) -> tuple[int, list[str]]:
 
 def _load_synthetic(collector_url: str, tokens: dict[str, str], month: str, per_provider: int) -> list[str]:
     """One ``$import`` per provider, polled to completion; returns a line per provider."""
+    from ..collector.client import CollectorClient
     from ..collector.synthetic import synthetic_month
-    from ..forwarding import CollectorClient
     from ..mapping.bundle import build_bundle
 
     by_provider: dict[str, list[str]] = {}

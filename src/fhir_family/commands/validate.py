@@ -24,9 +24,11 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NoReturn
 
 import click
+
+from fhir_family import messages as msg
 
 from ..conformance.locations import add_locations
 from ..conformance.report import render_report
@@ -34,6 +36,8 @@ from ..conformance.xml_format import looks_like_xml
 from ..errors import FhirFamilyError, InputError
 from ..jsontext import parse_json
 from ..outcome import LINE_EXTENSION, Issue, IssueSeverity, IssueType, has_errors, operation_outcome
+from ..validation import LazyValidator, Validator
+from .exits import ExitCode, fail
 
 INPUT_SUFFIXES = (".json", ".ndjson", ".xml")
 SKIPPED_SUFFIX = ".expected.json"
@@ -41,12 +45,6 @@ SKIPPED_SUFFIX = ".expected.json"
 PROGRESS_THRESHOLD = 5
 #: the PATH that means standard input (a JSON resource, or NDJSON)
 STDIN = Path("-")
-
-
-class _Validator(Protocol):
-    def validate(self, resource: dict[str, Any], profile: str | None = None) -> dict[str, Any]: ...
-
-    def resolve_profile(self, profile: str) -> str | None: ...
 
 
 @dataclass
@@ -99,7 +97,7 @@ def _read_text(path: Path) -> str:
 
 def _as_resource(text: str, where: str) -> dict[str, Any]:
     try:
-        value = parse_json(text, "FF-INPUT-UNUSABLE")
+        value = parse_json(text, msg.INPUT_UNUSABLE)
     except InputError as exc:
         raise InputError(f"{where}: {exc}") from exc
     if not isinstance(value, dict) or not isinstance(value.get("resourceType"), str):
@@ -193,23 +191,29 @@ def _with_line(issue: dict[str, Any], line: int) -> dict[str, Any]:
     return issue
 
 
-def _all_ok(outcome: dict[str, Any]) -> bool:
-    """The conventional OperationOutcome of a clean validation: nothing but information issues."""
-    return all(issue.get("severity") == "information" for issue in outcome.get("issue", []))
+def _all_ok(issues: list[Issue]) -> bool:
+    """A clean validation: nothing but information issues."""
+    return all(issue.severity == IssueSeverity.INFORMATION for issue in issues)
 
 
-def validate_file(validator: _Validator, path: Path, profile: str | None) -> FileResult:
-    """Validate every resource in one file into a single OperationOutcome for the file."""
+def validate_file(
+    validator: Validator, path: Path, profile: str | None, xml: XmlReader = _no_xml
+) -> FileResult:
+    """Validate every resource in one file into a single OperationOutcome for the file.
+
+    The validator's typed issues are rendered here, at the edge, where lines and columns of the input are
+    added to them.
+    """
     ndjson = path.suffix == ".ndjson" or path == STDIN
     issues: list[dict[str, Any]] = []
     unusable: list[str] = []
-    for line, item, text in _read_resources(path, getattr(validator, "parse_xml", _no_xml)):
+    for line, item, text in _read_resources(path, xml):
         if isinstance(item, InputError):
             unusable.append(str(item))
-            issues.append(_input_issue(str(item), "FF-INPUT-UNUSABLE", line, IssueType.STRUCTURE).to_fhir())
+            issues.append(_input_issue(str(item), msg.INPUT_UNUSABLE, line, IssueType.STRUCTURE).to_fhir())
             continue
         try:
-            outcome = validator.validate(item, profile=profile)
+            found = validator.issues(item, profile)
         except FhirFamilyError:
             raise
         except (RecursionError, MemoryError, ValueError, TypeError, KeyError, LookupError) as exc:
@@ -218,13 +222,14 @@ def validate_file(validator: _Validator, path: Path, profile: str | None) -> Fil
             problem = f"{where}: the validator could not process this input ({type(exc).__name__}: {exc})"
             unusable.append(" ".join(problem.split()))
             issues.append(
-                _input_issue(unusable[-1], "FF-VALIDATOR-FAILURE", line, IssueType.EXCEPTION).to_fhir()
+                _input_issue(unusable[-1], msg.VALIDATOR_FAILURE, line, IssueType.EXCEPTION).to_fhir()
             )
             continue
+        if ndjson and _all_ok(found):
+            continue  # one "No issues found." per line of an NDJSON file would drown the real issues
+        outcome = operation_outcome(found)
         if text is not None:
             outcome = add_locations(outcome, text)
-        if ndjson and _all_ok(outcome):
-            continue  # one "No issues found." per line of an NDJSON file would drown the real issues
         issues.extend(_with_line(issue, line) if line is not None else issue for issue in outcome["issue"])
     if not issues:
         issues = operation_outcome([])["issue"]
@@ -247,39 +252,23 @@ class Definitions:
         return self == Definitions()
 
 
-class _LazyValidator:
-    """Loads the definitions on the first resource, so unusable input fails fast without loading them."""
+class _XmlReader:
+    """FHIR XML as FHIR JSON by the loaded core definitions; loads them on the first XML document only."""
 
-    def __init__(self, definitions: Definitions) -> None:
-        self._definitions = definitions
-        self._validator: _Validator | None = None
-        self._xml: Any = None
+    def __init__(self, validator: LazyValidator) -> None:
+        self._validator = validator
+        self._converter: Any = None
 
-    @property
-    def loaded(self) -> _Validator:
-        if self._validator is None:
-            self._validator = _load_validator(self._definitions)
-        return self._validator
-
-    def resolve_profile(self, profile: str) -> str | None:
-        return self.loaded.resolve_profile(profile)
-
-    def parse_xml(self, text: str, where: str) -> dict[str, Any]:
-        """A FHIR XML document as FHIR JSON, by the loaded core definitions."""
-        if self._xml is None:
+    def __call__(self, text: str, where: str) -> dict[str, Any]:
+        if self._converter is None:
             from ..conformance.xml_format import XmlConverter
 
-            store = self.loaded.store  # type: ignore[attr-defined] - the real Validator has one
-            self._xml = XmlConverter(store.structure_definition)
-        return self._xml.parse(text, where)
-
-    def validate(self, resource: dict[str, Any], profile: str | None = None) -> dict[str, Any]:
-        if profile is None:
-            return self.loaded.validate(resource)
-        return self.loaded.validate(resource, profile=profile)
+            store = self._validator.get().store  # type: ignore[attr-defined] - the real Validator has one
+            self._converter = XmlConverter(store.structure_definition)
+        return self._converter.parse(text, where)
 
 
-def _load_validator(definitions: Definitions) -> _Validator:
+def _load_validator(definitions: Definitions) -> Validator:
     from ..conformance import Validator, default_validator
 
     if definitions.is_default:
@@ -310,9 +299,8 @@ def _extension_policy(values: tuple[str, ...]) -> str | tuple[str, ...]:
     return keywords[0] if keywords else values
 
 
-def _fail(message: str) -> None:
-    click.echo(f"fhir-family validate: {' '.join(message.split())}", err=True)
-    sys.exit(2)
+def _fail(message: str) -> NoReturn:
+    fail("validate", " ".join(message.split()))
 
 
 @click.command("validate")
@@ -401,10 +389,12 @@ def command(
         unknown_profiles="warning" if allow_unknown_profiles else "error",
         unknown_extensions=_extension_policy(unknown_extensions),
     )
-    validator = _LazyValidator(definitions)
+    # Loaded on the first resource, so unusable input fails fast without loading the definitions.
+    validator = LazyValidator(lambda: _load_validator(definitions))
+    xml = _XmlReader(validator)
     if profile is not None:
         try:
-            known = validator.resolve_profile(profile)
+            known = validator.get().resolve_profile(profile)  # type: ignore[attr-defined]
         except FhirFamilyError as exc:
             _fail(str(exc))
         if known is None:
@@ -414,9 +404,9 @@ def command(
     try:
         if len(files) > PROGRESS_THRESHOLD:
             with click.progressbar(files, label="Validating", file=sys.stderr, show_pos=True) as progress:
-                results = [validate_file(validator, path, profile) for path in progress]
+                results = [validate_file(validator, path, profile, xml) for path in progress]
         else:
-            results = [validate_file(validator, path, profile) for path in files]
+            results = [validate_file(validator, path, profile, xml) for path in files]
     except FhirFamilyError as exc:  # the definitions (core package or --guide) are missing or unreadable
         _fail(str(exc))
 
@@ -432,5 +422,6 @@ def command(
         click.echo(render_report(outcomes), nl=False)
 
     if any(result.unusable for result in results):
-        sys.exit(2)
-    sys.exit(1 if any(has_errors(outcome) for outcome in outcomes.values()) else 0)
+        sys.exit(ExitCode.UNUSABLE)
+    rejected = any(has_errors(outcome) for outcome in outcomes.values())
+    sys.exit(ExitCode.REJECTED if rejected else ExitCode.OK)

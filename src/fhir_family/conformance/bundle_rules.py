@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from .. import messages as msg
 from ..model import EXT_CHILD_RESIDENCE, EXT_PARENTAL_STATUS, LIVES_ELSEWHERE, LIVES_WITH_PATIENT
 from ..model import eighteenth_birthday as eighteenth_birthday
 from ..outcome import IssueSeverity, IssueType
-from . import messages as msg
 from .engine import Context
 
 ERROR, WARNING = IssueSeverity.ERROR, IssueSeverity.WARNING

@@ -10,6 +10,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from .. import messages as msg
+from ..errors import FhirFamilyError
 from .invariants import NATIVE, Invariant
 from .packages import STRUCTURE_DEFINITION_BASE, DefinitionStore
 from .primitives import Primitive, load_primitives
@@ -31,8 +33,11 @@ from .snapshot import OPEN_TYPES, SnapshotError, generate_snapshot
 EXTENSION_URL = STRUCTURE_DEFINITION_BASE + "Extension"
 
 
-class DefinitionError(ValueError):
-    """A profile cannot be compiled (unknown base, bad differential)."""
+class DefinitionError(FhirFamilyError, ValueError):
+    """A profile cannot be compiled (unknown base, bad differential): the definitions are broken."""
+
+    http_status = 500
+    message_id = msg.DEFINITION
 
 
 class Compiler:

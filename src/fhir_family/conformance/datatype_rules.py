@@ -18,8 +18,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from .. import messages as msg
 from ..outcome import IssueSeverity, IssueType
-from . import messages as msg
 
 ERROR = IssueSeverity.ERROR
 #: R4 datatypes.html: "strings SHALL NOT exceed 1MB in size"

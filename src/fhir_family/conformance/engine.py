@@ -14,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import messages as msg
 from ..outcome import Issue, IssueSeverity, IssueType
-from . import messages as msg
 from .compiler import Compiler
 from .datatype_rules import check_attachment, check_coding, check_narrative_links, string_too_long
 from .extension_policy import ExtensionPolicy

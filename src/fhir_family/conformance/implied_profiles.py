@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import messages as msg
 from ..outcome import IssueSeverity, IssueType
-from . import messages as msg
 from .engine import Context, Walker
 from .packages import DefinitionStore
 

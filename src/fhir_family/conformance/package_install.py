@@ -217,7 +217,7 @@ def install(
             if hit is not None:
                 return hit, f"mirror {hit}"
         if (name, version) == (PACKAGE_ID, PACKAGE_VERSION):
-            from ..igpackage import build_package
+            from ..guide.package import build_package
 
             return build_package(workdir), "the built-in guide"
         if (name, version) == (CORE_NAME, "4.0.1"):

@@ -22,6 +22,8 @@ from ..guide import INSTALL_CORE_COMMAND, core_package_dir, guide_sources
 
 CORE_CANONICAL = "http://hl7.org/fhir"
 STRUCTURE_DEFINITION_BASE = f"{CORE_CANONICAL}/StructureDefinition/"
+#: The resource types a FHIR server serves as its conformance resources (the facade's read and search).
+CONFORMANCE_TYPES = ("StructureDefinition", "ValueSet", "CodeSystem", "ConceptMap", "ImplementationGuide")
 FETCH_HINT = f"run `{INSTALL_CORE_COMMAND}` to install it"
 
 Resource = dict[str, Any]
@@ -225,6 +227,16 @@ class DefinitionStore:
     def guide_resources(self) -> list[Resource]:
         """Every resource of the guide sources, in load order (sources in the given order, files by name)."""
         return list(self._guide)
+
+    def read(self, resource_type: str, resource_id: str) -> Resource | None:
+        """The resource with this type and logical id (a FHIR read): the guide's first, then core's."""
+        for resource in self._guide:
+            if resource.get("resourceType") == resource_type and resource.get("id") == resource_id:
+                return resource
+        for url, entry in self._core.entries.items():
+            if entry.get("resourceType") == resource_type and entry.get("id") == resource_id:
+                return self._core.get(url)
+        return None
 
     def by_type(self, resource_type: str) -> list[Resource]:
         """The guide's resources of one type (``"ValueSet"``, ``"StructureDefinition"`` ...)."""

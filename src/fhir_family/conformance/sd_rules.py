@@ -16,8 +16,8 @@ import copy
 import re
 from typing import Any
 
+from .. import messages as msg
 from ..outcome import IssueSeverity, IssueType
-from . import messages as msg
 from .compiler import Compiler, DefinitionError
 from .engine import Context
 from .invariants import compile_expression

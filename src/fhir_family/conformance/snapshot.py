@@ -22,6 +22,9 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from .. import messages as msg
+from ..errors import FhirFamilyError
+
 Element = dict[str, Any]
 SnapshotSource = Callable[[str], list[Element] | None]  # url or type name -> snapshot elements
 
@@ -36,8 +39,11 @@ _EXTENSION_SLICING = {
 }
 
 
-class SnapshotError(ValueError):
+class SnapshotError(FhirFamilyError, ValueError):
     """A differential cannot be applied (its base is unknown, an element cannot be placed)."""
+
+    http_status = 500
+    message_id = msg.SNAPSHOT
 
 
 def _normalise_id(element_id: str) -> tuple[str, list[tuple[str, str]]]:

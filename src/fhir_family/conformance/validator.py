@@ -16,10 +16,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from .. import messages as msg
 from ..guide import CANONICAL, PACKAGE_ID, core_package_dir, guide_sources, require_guide_resources_dir
 from ..model import NATIONAL_RETURN_BUNDLE, SUBMISSION_SYSTEM
 from ..outcome import Issue, IssueSeverity, IssueType, operation_outcome
-from . import messages as msg
 from .bundle_rules import check_bundle
 from .compiler import Compiler
 from .engine import Context, Walker

@@ -14,8 +14,7 @@ from flask import Flask
 
 from fhir_family.mapping.pipeline import MappingPipeline
 
-from . import errors
-from .conformance_store import ConformanceStore
+from . import error_handlers
 
 BLUEPRINTS: Final[list[str]] = [
     "fhir_family.facade.ehr:blueprint",
@@ -53,8 +52,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(config or {})
     app.json.sort_keys = False  # FHIR readers expect resourceType first, as built
     app.extensions["fhir_family.pipeline"] = MappingPipeline(app.config["VALIDATOR"], app.config["VALIDATE"])
-    app.extensions["fhir_family.conformance"] = ConformanceStore(app.config["GUIDE_DIR"])
-    errors.install(app)
+    error_handlers.install(app)
     for spec in BLUEPRINTS:
         app.register_blueprint(_load(spec))
     return app

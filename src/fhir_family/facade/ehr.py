@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from flask import Blueprint, Response, current_app, request, stream_with_context
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from fhir_family import messages as msg
 from fhir_family.mapping.csv_batch import CsvParser
 from fhir_family.mapping.factory import format_for_media_type, get_parser
 from fhir_family.mapping.hl7v2 import Hl7v2Parser
@@ -24,7 +25,7 @@ from fhir_family.mapping.payload import JsonPayloadParser
 from fhir_family.mapping.pipeline import Mapped, MappingPipeline
 from fhir_family.outcome import Issue, IssueSeverity, IssueType, operation_outcome
 
-from .errors import current_request_id, log
+from .error_handlers import current_request_id, log
 from .http import NDJSON, body_text, dumps, fhir_response, require_media_type, response_media_type
 
 blueprint = Blueprint("ehr", __name__, url_prefix="/ehr")
@@ -85,17 +86,17 @@ def post_batch() -> Response:
         except UnicodeDecodeError as exc:
             counts["failed"] += 1
             text = f"Batch is not UTF-8 ({exc.reason}): reading stopped here"
-            yield dumps(_stopped(IssueType.STRUCTURE, text, "FF-MAP-ENCODING")) + "\n"
+            yield dumps(_stopped(IssueType.STRUCTURE, text, msg.MAP_ENCODING)) + "\n"
         except RequestEntityTooLarge:
             counts["failed"] += 1
             limit = request.max_content_length
             text = f"Batch is larger than the limit of {limit} bytes: reading stopped here"
-            yield dumps(_stopped(IssueType.TOO_LONG, text, "FF-HTTP-413")) + "\n"
+            yield dumps(_stopped(IssueType.TOO_LONG, text, msg.http_status(413))) + "\n"
         except Exception:  # a bug mid-stream: the 200 is already sent, so say so in-band, never a traceback
             log.exception("unexpected error in batch [request_id=%s]", current_request_id())
             counts["failed"] += 1
             text = f"Internal error, reading stopped here. Quote request id {current_request_id()}."
-            yield dumps(_stopped(IssueType.EXCEPTION, text, "FF-HTTP-500")) + "\n"
+            yield dumps(_stopped(IssueType.EXCEPTION, text, msg.http_status(500))) + "\n"
         yield dumps(_summary(counts)) + "\n"
 
     return Response(stream_with_context(generate()), status=200, mimetype=NDJSON)
@@ -107,5 +108,5 @@ def _stopped(code: IssueType, text: str, message_id: str) -> dict:
 
 def _summary(counts: dict[str, int]) -> dict:
     text = f"Batch finished: {counts['bundles']} bundles, {counts['failed']} items failed"
-    issue = Issue(IssueSeverity.INFORMATION, IssueType.INFORMATIONAL, text, message_id="FF-BATCH-SUMMARY")
+    issue = Issue(IssueSeverity.INFORMATION, IssueType.INFORMATIONAL, text, message_id=msg.BATCH_SUMMARY)
     return operation_outcome([issue])

@@ -8,18 +8,26 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 
 from fhir_family import __version__
+from fhir_family import messages as msg
 from fhir_family.conformance.locations import add_locations
+from fhir_family.conformance.packages import CONFORMANCE_TYPES, DefinitionStore
 from fhir_family.errors import InputError
-from fhir_family.guide import CANONICAL, FHIR_VERSION, PACKAGE_ID
+from fhir_family.guide import (
+    CANONICAL,
+    FHIR_VERSION,
+    PACKAGE_ID,
+    core_package_dir,
+    require_guide_resources_dir,
+)
 from fhir_family.model import NATIONAL_RETURN_BUNDLE
 from fhir_family.outcome import Issue, IssueSeverity, IssueType, has_errors, operation_outcome
 
-from .conformance_store import CONFORMANCE_TYPES, ConformanceStore
 from .http import (
     FHIR_JSON_TYPES,
     body_text,
@@ -34,15 +42,24 @@ blueprint = Blueprint("fhir", __name__)
 JSON_TYPES = FHIR_JSON_TYPES
 VALIDATE_DEFINITION = "http://hl7.org/fhir/OperationDefinition/Resource-validate"
 _TYPES = "any(" + ", ".join(CONFORMANCE_TYPES) + ")"
+#: where ``store()`` keeps the app's DefinitionStore
+STORE = "fhir_family.conformance"
 
 
-def store() -> ConformanceStore:
-    return current_app.extensions["fhir_family.conformance"]
+def store() -> DefinitionStore:
+    """The app's conformance resources: the validator's ``DefinitionStore`` over the app's ``GUIDE_DIR`` (or
+    the installed guide) and R4 core, made on first use so the app starts without reading either."""
+    found = current_app.extensions.get(STORE)
+    if found is None:
+        guide_dir = current_app.config.get("GUIDE_DIR")
+        guide = Path(guide_dir) if guide_dir else require_guide_resources_dir()
+        found = current_app.extensions[STORE] = DefinitionStore(core_package_dir(), [guide])
+    return found
 
 
 def _bad_request(text: str, expression: str | None = None) -> InputError:
     return InputError(text, [Issue(IssueSeverity.ERROR, IssueType.INVALID, text, expression,
-                                   message_id="FF-VALIDATE-REQUEST")])
+                                   message_id=msg.VALIDATE_REQUEST)])
 
 
 def _resource_and_profile(body: Any) -> tuple[dict[str, Any], str | None]:
@@ -104,7 +121,7 @@ def read_conformance(resource_type: str, resource_id: str) -> Response:
     resource = store().read(resource_type, resource_id)
     if resource is None:
         text = f"{resource_type}/{resource_id} is not known (neither the guide nor FHIR R4 core has it)"
-        issue = Issue(IssueSeverity.ERROR, IssueType.NOT_FOUND, text, message_id="FF-HTTP-404")
+        issue = Issue(IssueSeverity.ERROR, IssueType.NOT_FOUND, text, message_id=msg.http_status(404))
         return fhir_response(operation_outcome([issue]), 404)
     return fhir_response(resource)
 
@@ -114,9 +131,11 @@ def search_conformance(resource_type: str) -> Response:
     """Search by ``url`` (canonical, ``|version`` allowed) and ``version``; with neither, the guide's own."""
     url = request.args.get("url")
     if url:
-        found = store().by_canonical(resource_type, url, request.args.get("version"))
+        version = request.args.get("version")
+        resource = store().get(f"{url}|{version}" if version and "|" not in url else url)
+        found = [resource] if resource is not None and resource.get("resourceType") == resource_type else []
     else:
-        found = [r for r in store().guide_resources() if r["resourceType"] == resource_type]
+        found = store().by_type(resource_type)
     base = request.url_root.rstrip("/")
     bundle = {
         "resourceType": "Bundle",

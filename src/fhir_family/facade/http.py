@@ -13,6 +13,7 @@ from typing import Any
 from flask import Response, request
 from werkzeug.exceptions import NotAcceptable, UnsupportedMediaType
 
+from fhir_family import messages as msg
 from fhir_family.errors import InputError
 from fhir_family.jsontext import parse_json
 
@@ -81,4 +82,4 @@ def body_text(fallback_encoding: str | None = None) -> str:
 def parse_json_body(text: str | None = None) -> Any:
     """The request body (or its ``text``, already read: the body can be read once) as JSON; a decode error
     is a 400 naming line and column."""
-    return parse_json(body_text() if text is None else text, "FF-MAP-JSON")
+    return parse_json(body_text() if text is None else text, msg.MAP_JSON)

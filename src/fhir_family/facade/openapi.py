@@ -14,12 +14,12 @@ from typing import Any
 from flask import Blueprint, Response, current_app, request
 
 from fhir_family import __version__
+from fhir_family.conformance.packages import CONFORMANCE_TYPES
 from fhir_family.mapping.csv_batch import CsvParser
 from fhir_family.mapping.hl7v2 import Hl7v2Parser
 from fhir_family.mapping.ndjson import NdjsonParser
 from fhir_family.mapping.payload import JsonPayloadParser, payload_schema
 
-from .conformance_store import CONFORMANCE_TYPES
 from .http import FHIR_JSON, FHIR_JSON_TYPES, fhir_response
 
 blueprint = Blueprint("openapi", __name__)

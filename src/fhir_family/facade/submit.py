@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING
 
 from flask import Blueprint, Response, current_app
 
+from fhir_family import messages as msg
+from fhir_family.collector.client import CollectorClient
 from fhir_family.errors import FhirFamilyError
-from fhir_family.forwarding import CollectorClient
 from fhir_family.jsontext import json_bundle
 from fhir_family.mapping.factory import get_parser
 from fhir_family.mapping.hl7v2 import Hl7v2Parser
@@ -43,7 +44,7 @@ class CollectorNotConfiguredError(FhirFamilyError):
     """The facade has no collector to forward to: HTTP 503."""
 
     http_status = 503
-    message_id = "FF-FORWARD-NO-COLLECTOR"
+    message_id = msg.FORWARD_NO_COLLECTOR
 
 
 def _pipeline() -> MappingPipeline:
@@ -62,7 +63,7 @@ def _client() -> CollectorClient | MeshForwarder:
         url = current_app.config.get("COLLECTOR_URL")
         if not url:
             text = "This facade has no collector configured (COLLECTOR_URL), so it cannot forward returns"
-            issue = Issue(IssueSeverity.ERROR, IssueType.NOT_SUPPORTED, text, None, "FF-FORWARD-NO-COLLECTOR")
+            issue = Issue(IssueSeverity.ERROR, IssueType.NOT_SUPPORTED, text, None, msg.FORWARD_NO_COLLECTOR)
             raise CollectorNotConfiguredError(text, [issue])
         client = CollectorClient(
             url,
@@ -96,7 +97,7 @@ def submit() -> Response:
     if answer.status in (401, 403) and answer.body and answer.body.get("resourceType") == "OperationOutcome":
         # The collector refused the facade's own credentials: the caller cannot fix that, the operator can.
         text = f"The collector refused this facade's token (HTTP {answer.status}); check COLLECTOR_TOKEN"
-        issue = Issue(IssueSeverity.ERROR, IssueType.EXCEPTION, text, None, "FF-FORWARD-REFUSED")
+        issue = Issue(IssueSeverity.ERROR, IssueType.EXCEPTION, text, None, msg.FORWARD_REFUSED)
         issues = [issue.to_fhir(), *answer.body.get("issue", [])]
         return fhir_response({"resourceType": "OperationOutcome", "issue": issues}, 502, headers)
     return fhir_response(answer.resource, answer.status, headers)

@@ -14,13 +14,14 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from fhir_family import messages as msg
 from fhir_family.errors import FhirFamilyError, InputError, MappingError
 from fhir_family.outcome import Issue, IssueType
 
 from .base import Parsed, Parser, error
 from .payload import payload_to_record
 
-MSG_CSV = "FF-MAP-CSV"
+MSG_CSV = msg.MAP_CSV
 MAX_ROWS_PER_RETURN: Final = 50
 """The payload allows at most 50 children; more rows in one group are reported, not held."""
 

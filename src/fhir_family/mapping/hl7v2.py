@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
+from fhir_family import messages as msg
 from fhir_family.errors import InputError, MappingError
 from fhir_family.model import (
     CHILD_HELP_CODES,
@@ -57,15 +58,15 @@ _ODS = re.compile(r"^[A-Z0-9]{3,6}$")
 _REPEATING = frozenset({"NK1", "ZFC"})
 """Segments always located with their occurrence (``NK1[1]-16``), even when the message has only one."""
 
-MSG_PARSE = "FF-HL7-PARSE"
-MSG_UNSUPPORTED = "FF-HL7-UNSUPPORTED"
-MSG_FIELD = "FF-HL7-FIELD"
-MSG_CHILD_ADULT = "FF-HL7-CHILD-ADULT"
-MSG_CHILD_NO_DOB = "FF-HL7-CHILD-NO-DOB"
-MSG_RELATIONSHIP = "FF-HL7-RELATIONSHIP"
-MSG_DEFAULTED = "FF-HL7-DEFAULTED"
-MSG_ZFC_UNLINKED = "FF-HL7-ZFC-UNLINKED"
-MSG_CHILD_NHS = "FF-HL7-CHILD-NHS-NUMBER"
+MSG_PARSE = msg.HL7_PARSE
+MSG_UNSUPPORTED = msg.HL7_UNSUPPORTED
+MSG_FIELD = msg.HL7_FIELD
+MSG_CHILD_ADULT = msg.HL7_CHILD_ADULT
+MSG_CHILD_NO_DOB = msg.HL7_CHILD_NO_DOB
+MSG_RELATIONSHIP = msg.HL7_RELATIONSHIP
+MSG_DEFAULTED = msg.HL7_DEFAULTED
+MSG_ZFC_UNLINKED = msg.HL7_ZFC_UNLINKED
+MSG_CHILD_NHS = msg.HL7_CHILD_NHS_NUMBER
 
 
 READ_SEGMENTS = frozenset({"MSH", "EVN", "PID", "PV1", "NK1", "ZFC", "ZPS"})

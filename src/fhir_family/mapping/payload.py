@@ -19,6 +19,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
+from fhir_family import messages as msg
 from fhir_family.errors import MappingError
 from fhir_family.guide import CANONICAL
 from fhir_family.jsontext import parse_json
@@ -36,11 +37,11 @@ EPISODE_SYSTEM_BASE = f"{CANONICAL}/Id/episode"
 Locate = Callable[[str], str]
 """Turns a JSON pointer into a location in the sender's input (a CSV column, an NDJSON line ...)."""
 
-MSG_JSON = "FF-MAP-JSON"
-MSG_SCHEMA = "FF-MAP-SCHEMA"
-MSG_NHS = "FF-MAP-NHS-NUMBER"
-MSG_DATE_ORDER = "FF-MAP-DATE-ORDER"
-MSG_CHILD_AGE = "FF-MAP-CHILD-AGE"
+MSG_JSON = msg.MAP_JSON
+MSG_SCHEMA = msg.MAP_SCHEMA
+MSG_NHS = msg.MAP_NHS_NUMBER
+MSG_DATE_ORDER = msg.MAP_DATE_ORDER
+MSG_CHILD_AGE = msg.MAP_CHILD_AGE
 
 
 @cache

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import messages as msg
 from ..outcome import Issue, IssueSeverity, IssueType, operation_outcome
 
 ACCEPTED = (200, 201)
@@ -20,18 +21,18 @@ def line_resource(result: dict[str, Any]) -> dict[str, Any]:
         what = "stored" if status == 201 else "already stored (a resend; nothing changed)"
         state = result.get("submissionStatus", "current")
         text = f"line {line}: submission {submission} {what}; it is {state}"
-        message_id = "FF-MESH-STORED" if status == 201 else "FF-MESH-UNCHANGED"
+        message_id = msg.MESH_STORED if status == 201 else msg.MESH_UNCHANGED
         issues = [Issue(IssueSeverity.INFORMATION, IssueType.INFORMATIONAL, text, None, message_id)]
         return {**operation_outcome(issues), "id": f"line-{line}"}
     text = f"line {line}: submission {submission} refused (HTTP {status})"
-    head = Issue(IssueSeverity.ERROR, IssueType.PROCESSING, text, None, "FF-MESH-LINE-REFUSED").to_fhir()
+    head = Issue(IssueSeverity.ERROR, IssueType.PROCESSING, text, None, msg.MESH_LINE_REFUSED).to_fhir()
     detail = (result.get("outcome") or {}).get("issue", [])
     return {"resourceType": "OperationOutcome", "id": f"line-{line}", "issue": [head, *detail]}
 
 
 def message_refused(text: str, message_id: str) -> dict[str, Any]:
     """The one outcome of a message refused whole (unbound mailbox, empty message)."""
-    issue = Issue(IssueSeverity.ERROR, IssueType.FORBIDDEN, text, None, "FF-MESH-REFUSED")
+    issue = Issue(IssueSeverity.ERROR, IssueType.FORBIDDEN, text, None, msg.MESH_REFUSED)
     return {**operation_outcome([issue]), "id": f"message-{message_id}"}
 
 

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..forwarding import CollectorAnswer
+from .. import messages as msg
+from ..collector.client import CollectorAnswer
 from ..outcome import Issue, IssueSeverity, IssueType, operation_outcome
 from .config import MeshSettings, MeshTransportError, mesh_errors, transport_error
 from .outcomes import is_accepted
@@ -168,7 +169,7 @@ class MeshForwarder:
             f"(local id {sent.local_id}, workflow {self.settings.workflow_id}); the collector's outcome "
             f"comes back to mailbox {self.settings.mailbox}"
         )
-        issue = Issue(IssueSeverity.INFORMATION, IssueType.INFORMATIONAL, text, None, "FF-MESH-SENT")
+        issue = Issue(IssueSeverity.INFORMATION, IssueType.INFORMATIONAL, text, None, msg.MESH_SENT)
         headers = {"X-Mesh-Message-Id": sent.message_id, "X-Mesh-Local-Id": sent.local_id}
         return CollectorAnswer(202, operation_outcome([issue]), headers)
 

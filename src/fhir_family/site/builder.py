@@ -17,13 +17,15 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from fhir_family import messages as msg
+
 from ..conformance.compiler import Compiler
 from ..conformance.packages import DefinitionStore, read_guide_source
 from ..conformance.terminology import Terminology
 from ..errors import FhirFamilyError
 from ..guide import core_package_dir, examples_dir, guide_dependency_dirs, guide_resources_dir
 from ..guide import docs_dir as docs_dir_default
-from ..igpackage import (
+from ..guide.package import (
     GuideMetadata,
     PackageContents,
     collect,
@@ -35,11 +37,11 @@ from ..igpackage import (
 )
 from ..outcome import message_id, operation_outcome
 from ..validation import LazyValidator, Validator
+from .code_tables import concept_map_rows, concept_rows, expand
 from .diagram import build_diagram
 from .elements import element_rows
 from .markdown import doc_page_name, render_markdown
-from .payload import field_rows, schema_paths
-from .terminology import concept_map_rows, concept_rows, expand
+from .payload_fields import field_rows, schema_paths
 
 Resource = dict[str, Any]
 STATIC_FILES = ("style.css", "favicon.svg")
@@ -50,7 +52,7 @@ DOC_ORDER = ("guide", "payload", "hl7v2", "facade", "ehr-examples", "model", "ch
 class SiteBuildError(FhirFamilyError):
     """A source of the pages (an example, an expected outcome, a schema) cannot be read."""
 
-    message_id = "FF-SITE-BUILD"
+    message_id = msg.SITE_BUILD
 
 
 def _read_json(path: Path) -> Any:

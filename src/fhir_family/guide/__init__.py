@@ -14,9 +14,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .errors import FhirFamilyError
+from ..errors import FhirFamilyError
 
-PACKAGE_ROOT = Path(__file__).resolve().parent
+#: the fhir_family package folder (this module is fhir_family/guide/__init__.py)
+PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 #: the guide's files inside an installed wheel (absent in a checkout; see setup.py)
 BUNDLED_DATA = PACKAGE_ROOT / "_data"
 #: the checkout this module sits in (meaningless for an installed wheel, whose data is BUNDLED_DATA)
@@ -80,7 +81,7 @@ def guide_dependency_dirs() -> list[Path]:
     A missing one is a PackageSpecError naming the install command: without UK Core the guide's profiles have
     no base, so nothing could be checked.
     """
-    from .conformance.package_cache import resolve_with_dependencies
+    from ..conformance.package_cache import resolve_with_dependencies
 
     folders: list[Path] = []
     for spec in GUIDE_DEPENDENCIES:
@@ -97,7 +98,7 @@ def guide_sources() -> list[Path]:
 
 def core_package_dir() -> Path:
     """The genuine hl7.fhir.r4.core 4.0.1 package in the FHIR package cache (``fhir-family packages``)."""
-    from .conformance.package_cache import package_folder
+    from ..conformance.package_cache import package_folder
 
     return package_folder("hl7.fhir.r4.core", "4.0.1")
 

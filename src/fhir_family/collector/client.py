@@ -19,8 +19,10 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
-from .errors import FhirFamilyError, InputError
-from .outcome import Issue, IssueSeverity, IssueType, operation_outcome
+from fhir_family import messages as msg
+
+from ..errors import FhirFamilyError, InputError
+from ..outcome import Issue, IssueSeverity, IssueType, operation_outcome
 
 __all__ = [
     "CollectorAnswer",
@@ -78,7 +80,7 @@ class CollectorAnswer:
         if self.body is not None:
             return self.body
         text = f"The collector answered HTTP {self.status} without a FHIR JSON body"
-        return operation_outcome(_issue(IssueType.EXCEPTION, text, "FF-FORWARD-BAD-ANSWER"))
+        return operation_outcome(_issue(IssueType.EXCEPTION, text, msg.FORWARD_BAD_ANSWER))
 
 
 def make_session(
@@ -163,7 +165,7 @@ class CollectorClient:
 
     def _timeout(self) -> CollectorTimeoutError:
         text = f"The collector at {self.base_url} did not answer within {self.timeout} seconds"
-        return CollectorTimeoutError(text, _issue(IssueType.TRANSIENT, text, "FF-FORWARD-TIMEOUT"))
+        return CollectorTimeoutError(text, _issue(IssueType.TRANSIENT, text, msg.FORWARD_TIMEOUT))
 
     def _send(self, method: str, url: str, data: bytes | None, content_type: str | None) -> CollectorAnswer:
         headers = {"Content-Type": content_type} if content_type else {}
@@ -173,7 +175,7 @@ class CollectorClient:
             raise self._timeout() from exc
         except requests.exceptions.SSLError as exc:
             text = f"TLS failure talking to {self.base_url}: the certificate could not be verified ({exc})"
-            raise CollectorUnreachableError(text, _issue(IssueType.SECURITY, text, "FF-FORWARD-TLS")) from exc
+            raise CollectorUnreachableError(text, _issue(IssueType.SECURITY, text, msg.FORWARD_TLS)) from exc
         except requests.exceptions.ConnectionError as exc:
             if isinstance(getattr(exc.args[0] if exc.args else None, "reason", None), ReadTimeoutError):
                 # urllib3 wraps a read timeout on the last retry in MaxRetryError; requests then calls it a
@@ -181,11 +183,11 @@ class CollectorClient:
                 raise self._timeout() from exc
             text = f"Could not reach the collector at {self.base_url}: {_reason(exc)}"
             raise CollectorUnreachableError(
-                text, _issue(IssueType.TRANSIENT, text, "FF-FORWARD-UNREACHABLE")
+                text, _issue(IssueType.TRANSIENT, text, msg.FORWARD_UNREACHABLE)
             ) from exc
         except requests.exceptions.RequestException as exc:
             text = f"Could not send to the collector at {self.base_url}: {exc}"
-            raise ForwardingError(text, _issue(IssueType.EXCEPTION, text, "FF-FORWARD-FAILED")) from exc
+            raise ForwardingError(text, _issue(IssueType.EXCEPTION, text, msg.FORWARD_FAILED)) from exc
         try:
             body = response.json()
         except ValueError:

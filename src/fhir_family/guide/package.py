@@ -24,9 +24,11 @@ from typing import Any
 
 import yaml
 
-from .conformance.package_cache import parse_spec
-from .errors import FhirFamilyError
-from .guide import (
+from fhir_family import messages as msg
+
+from ..conformance.package_cache import parse_spec
+from ..errors import FhirFamilyError
+from . import (
     CANONICAL,
     FHIR_VERSION,
     GUIDE_DEPENDENCIES,
@@ -54,7 +56,7 @@ TYPED_INDEX_FIELDS = {"StructureDefinition": ("kind", "type"), "CodeSystem": ("c
 class PackageBuildError(FhirFamilyError):
     """The guide's sources cannot be packaged (missing folder, unreadable JSON, clashing file names)."""
 
-    message_id = "FF-PACKAGE-BUILD"
+    message_id = msg.PACKAGE_BUILD
 
 
 @dataclass(frozen=True)
@@ -234,8 +236,8 @@ def add_snapshots(resources: dict[str, Resource], guide_dir: Path) -> None:
     (the IG publisher always writes them). They come from the same generator the validator uses, so a
     validator reading the package's snapshots checks exactly what one generating them would.
     """
-    from .conformance.compiler import Compiler
-    from .conformance.packages import DefinitionStore
+    from ..conformance.compiler import Compiler
+    from ..conformance.packages import DefinitionStore
 
     compiler = Compiler(DefinitionStore(core_package_dir(), [*guide_dependency_dirs(), guide_dir]))
     for name, resource in resources.items():

@@ -15,6 +15,7 @@ import uuid
 from flask import Flask, Response, g, has_request_context, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from fhir_family import messages as msg
 from fhir_family.errors import FhirFamilyError
 from fhir_family.outcome import Issue, IssueSeverity, IssueType, operation_outcome
 
@@ -77,7 +78,7 @@ def _handle_http_error(exc: HTTPException) -> Response:
     if status == 413:
         limit = request.max_content_length
         text = f"Request body is larger than this endpoint's limit of {limit} bytes" if limit else exc.name
-    issue = Issue(IssueSeverity.ERROR, code, text, message_id=f"FF-HTTP-{status}")
+    issue = Issue(IssueSeverity.ERROR, code, text, message_id=msg.http_status(status))
     headers = {}
     if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
         headers["Allow"] = ", ".join(exc.valid_methods)
@@ -89,7 +90,7 @@ def _handle_unexpected(exc: Exception) -> Response:
         return _handle_http_error(exc)
     log.exception("unexpected error [request_id=%s]", current_request_id())
     text = f"Internal error. Nothing was forwarded. Quote request id {current_request_id()} to support."
-    issue = Issue(IssueSeverity.FATAL, IssueType.EXCEPTION, text, message_id="FF-HTTP-500")
+    issue = Issue(IssueSeverity.FATAL, IssueType.EXCEPTION, text, message_id=msg.http_status(500))
     return _outcome_response(500, [issue])
 
 

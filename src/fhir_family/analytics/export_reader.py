@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from .errors import ExportReadError
+from .exceptions import ExportReadError
 
 
 def export_files(folder: Path) -> dict[str, list[Path]]:

@@ -1,12 +1,12 @@
 """Rebuild the guide's generated JSON from the FSH sources, or check that the committed JSON is not stale.
 
-    python -m fhir_family.igbuild --sushi build/sushi/node_modules/.bin/sushi          # refresh
-    python -m fhir_family.igbuild --sushi build/sushi/node_modules/.bin/sushi --check  # fail if stale
+    python -m fhir_family.guide.build --sushi build/sushi/node_modules/.bin/sushi          # refresh
+    python -m fhir_family.guide.build --sushi build/sushi/node_modules/.bin/sushi --check  # fail if stale
 
 SUSHI always compiles a copy of ``profiles/`` in a temporary folder, so a failed build never leaves
 half-written output behind and the check never touches the work tree. Refreshing then replaces
 ``profiles/fsh-generated/resources`` with exactly what SUSHI produced (stale files go), and regenerates the
-examples with ``fhir_family.examples_builder.build_examples`` when that module exists. The check does the
+examples with ``fhir_family.guide.examples.build_examples`` when that module exists. The check does the
 same into temporary copies and compares byte for byte: SUSHI's output is deterministic (the guide's ``date``
 is fixed and SUSHI is kept away from the package registry), so any difference means someone edited generated
 JSON by hand or forgot to rebuild.
@@ -27,8 +27,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import FhirFamilyError
-from .guide import REPO_ROOT
+from fhir_family import messages as msg
+
+from ..errors import FhirFamilyError
+from . import REPO_ROOT
 
 PROFILES_DIR = REPO_ROOT / "profiles"
 EXAMPLES_DIR = REPO_ROOT / "examples"
@@ -52,7 +54,7 @@ PINNED_SUSHI_VERSION = "3.21.0"
 class IgBuildError(FhirFamilyError):
     """The guide could not be built (SUSHI missing, failing or reporting errors); one line per problem."""
 
-    message_id = "FF-IG-BUILD"
+    message_id = msg.IG_BUILD
 
 
 @dataclass
@@ -190,10 +192,10 @@ def compare_examples(fresh_root: Path, written: Sequence[Path], committed_root: 
 
 
 def examples_builder() -> Callable[[Path], list[Path]] | None:
-    """``fhir_family.examples_builder.build_examples`` when that module is installed, else None."""
-    if importlib.util.find_spec("fhir_family.examples_builder") is None:
+    """``fhir_family.guide.examples.build_examples`` when that module is installed, else None."""
+    if importlib.util.find_spec("fhir_family.guide.examples") is None:
         return None
-    module = importlib.import_module("fhir_family.examples_builder")
+    module = importlib.import_module("fhir_family.guide.examples")
     build: Callable[[Path], list[Path]] = module.build_examples
 
     def guarded(root: Path) -> list[Path]:
@@ -255,7 +257,7 @@ def check(sushi: Path, profiles: Path, examples: Path | None) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     summary = (__doc__ or "").splitlines()[0]
-    parser = argparse.ArgumentParser(prog="python -m fhir_family.igbuild", description=summary)
+    parser = argparse.ArgumentParser(prog="python -m fhir_family.guide.build", description=summary)
     parser.add_argument("--sushi", type=Path, required=True, help="path to the sushi executable")
     parser.add_argument("--check", action="store_true", help="fail (exit 1) if the committed JSON is stale")
     parser.add_argument("--profiles", type=Path, default=PROFILES_DIR, help=argparse.SUPPRESS)

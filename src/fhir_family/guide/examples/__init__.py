@@ -3,11 +3,11 @@
 ``build_examples(root)`` rewrites ``root/bundles/*.json`` (valid national returns, see ``valid.py``) and
 ``root/invalid/*.json`` beside ``*.expected.json`` (one fault each, see ``invalid.py``) and ``root/README.md``
 (the table of them, see ``readme.py``), and deletes JSON files in those two folders that it no longer makes.
-It also rewrites ``root/ehr/**/X.expected.json`` beside each hand-written EHR input (see ``ehr.py``).
+It also rewrites ``root/ehr/**/X.expected.json`` beside each hand-written EHR input (see ``ehr_expected.py``).
 Output is byte-stable (insertion-ordered keys, 2-space indent, trailing newline) so
-``python -m fhir_family.igbuild --check`` can compare it with what is committed.
+``python -m fhir_family.guide.build --check`` can compare it with what is committed.
 
-    python -m fhir_family.examples_builder            # writes into the repository's examples/
+    python -m fhir_family.guide.examples            # writes into the repository's examples/
     make ig-check                                     # fails when any of them is stale
 """
 
@@ -19,7 +19,7 @@ from typing import Any
 
 from fhir_family.mapping.bundle import build_bundle
 
-from .ehr import ehr_expected_documents
+from .ehr_expected import ehr_expected_documents
 from .invalid import INVALID_EXAMPLES as INVALID_EXAMPLES
 from .invalid import ExpectedIssue as ExpectedIssue
 from .invalid import InvalidExample as InvalidExample
