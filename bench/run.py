@@ -2,7 +2,8 @@
 
 Each ``bench/bench_*.py`` module exposes ``run() -> list[Row]``. A row is one measured figure and, where the
 issue names one, the baseline it is judged against, measured in the same run; the ratio is printed so a reader
-sees at once whether the target holds. Usage: ``make bench`` or ``python bench/run.py [NAME_SUBSTRING ...]``.
+sees at once whether the target holds (a row that names the issue's target ratio prints it and whether this
+run met it). Usage: ``make bench`` or ``python bench/run.py [NAME_SUBSTRING ...]``.
 """
 
 from __future__ import annotations
@@ -25,12 +26,22 @@ class Row:
     baseline_name: str | None = None
     baseline_value: float | None = None
     lower_is_better: bool = True
+    #: the issue's target for ``ratio`` (at most, or at least when higher is better), if it names one
+    target: float | None = None
 
     @property
     def ratio(self) -> float | None:
         if not self.baseline_value:
             return None
         return self.value / self.baseline_value
+
+    @property
+    def verdict(self) -> str:
+        """The target and whether this run meets it: ``<=0.10 met``, ``>=1.00 NOT met``, or nothing."""
+        if self.target is None or self.ratio is None:
+            return ""
+        met = self.ratio <= self.target if self.lower_is_better else self.ratio >= self.target
+        return f"{'<=' if self.lower_is_better else '>='}{self.target:.2f} {'met' if met else 'NOT met'}"
 
 
 def _load(path: Path):
@@ -43,13 +54,16 @@ def _load(path: Path):
 
 
 def _format(rows: list[Row]) -> str:
-    header = f"{'benchmark':44} {'value':>12} {'unit':8} {'baseline':38} {'baseline value':>14} {'ratio':>7}"
+    header = (
+        f"{'benchmark':44} {'value':>12} {'unit':8} {'baseline':38} {'baseline value':>14} {'ratio':>7} "
+        f"{'target':14}"
+    )
     lines = [header, "-" * len(header)]
     for row in rows:
         ratio = f"{row.ratio:.2f}" if row.ratio is not None else ""
         base_value = f"{row.baseline_value:.3f}" if row.baseline_value is not None else ""
         baseline = row.baseline_name or ""
-        figures = f"{row.value:12.3f} {row.unit:8} {baseline:38} {base_value:>14} {ratio:>7}"
+        figures = f"{row.value:12.3f} {row.unit:8} {baseline:38} {base_value:>14} {ratio:>7} {row.verdict}"
         lines.append(f"{row.name:44} {figures}")
     return "\n".join(lines)
 

@@ -3,7 +3,7 @@
 # - a throwaway PostgreSQL 15 (initdb + pg_ctl in a temp dir, loopback, free port), so the collector is tested
 #   against PostgreSQL for real as well as SQLite; it is always stopped, whatever the tests do;
 # - Debian's chromium for the browser tests of the guide's pages (installed with apt-get when missing).
-# Extra arguments go to pytest.
+# Extra arguments go to pytest; `--exec CMD ARGS...` runs CMD instead (a bench that needs the PostgreSQL).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -49,4 +49,9 @@ stop_postgres() {
 trap stop_postgres EXIT
 ensure_chromium
 start_postgres
-.venv/bin/python -m pytest "$@"
+if [ "${1:-}" = "--exec" ]; then
+  shift
+  "$@"
+else
+  .venv/bin/python -m pytest "$@"
+fi

@@ -16,7 +16,7 @@ from typing import Any
 from ..guide import guide_resources_dir
 from .derived import DERIVED_TABLES, MEASURE_COLUMNS, UNRESOLVED_PROVIDERS
 from .exceptions import ExportReadError, ViewDefinitionError
-from .export_reader import export_files, read_ndjson
+from .export_reader import export_files, read_ndjson, read_parquet
 from .runner import run_view
 from .viewdefinition import ViewDefinition
 from .views import load_views
@@ -123,13 +123,23 @@ def _load_prntstat_map(con: Any) -> None:
 
 
 def materialise(
-    export_dir: Path, out: Path, views: dict[str, ViewDefinition] | None = None
+    export_dir: Path,
+    out: Path,
+    views: dict[str, ViewDefinition] | None = None,
+    source: str = "ndjson",
 ) -> MaterialiseResult:
-    """Run every view over the export into ``out``'s DuckDB database, add the derived tables, and write each
-    table as Parquet. Existing tables of the same names are replaced."""
+    """Run every view over the export (its NDJSON, or with ``source="parquet"`` its Parquet) into ``out``'s
+    DuckDB database, add the derived tables, and write each table as Parquet. Existing tables of the same
+    names are replaced."""
     duckdb, pa = _modules()
     views = views or load_views()
-    files = export_files(export_dir)
+    files = export_files(export_dir, source)
+
+    def resources(paths: list[Path], resource_type: str) -> Iterable[dict[str, Any]]:
+        if source == "parquet":
+            return read_parquet(duckdb, paths, resource_type)
+        return read_ndjson(paths, resource_type)
+
     output = Output.at(out)
     output.database.parent.mkdir(parents=True, exist_ok=True)
     output.parquet_dir.mkdir(parents=True, exist_ok=True)
@@ -137,7 +147,7 @@ def materialise(
     con = duckdb.connect(str(output.database))
     try:
         for name, view in views.items():
-            _load_view(con, pa, name, view, read_ndjson(files.get(view.resource, []), view.resource))
+            _load_view(con, pa, name, view, resources(files.get(view.resource, []), view.resource))
             tables[name] = con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
         _load_prntstat_map(con)
         for name, sql in DERIVED_TABLES:

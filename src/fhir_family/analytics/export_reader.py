@@ -16,8 +16,9 @@ from urllib.parse import unquote, urlparse
 from .exceptions import ExportReadError
 
 
-def export_files(folder: Path) -> dict[str, list[Path]]:
-    """Resource type -> its NDJSON files, as the manifest lists them."""
+def export_files(folder: Path, file_format: str = "ndjson") -> dict[str, list[Path]]:
+    """Resource type -> its NDJSON files, as the manifest's ``output`` lists them; with ``file_format`` =
+    ``parquet``, its Parquet files, as the manifest's ``extension.parquet`` lists them."""
     manifest_path = folder / "manifest.json"
     if not folder.is_dir():
         raise ExportReadError(f"{folder}: no such export folder")
@@ -30,6 +31,12 @@ def export_files(folder: Path) -> dict[str, list[Path]]:
     outputs = manifest.get("output") if isinstance(manifest, dict) else None
     if not isinstance(outputs, list):
         raise ExportReadError(f"{manifest_path}: no 'output' list")
+    if file_format == "parquet":
+        outputs = (manifest.get("extension") or {}).get("parquet")
+        if not isinstance(outputs, list):
+            raise ExportReadError(
+                f"{manifest_path}: no Parquet listed (extension.parquet); export again without --no-parquet"
+            )
     files: dict[str, list[Path]] = {}
     for index, item in enumerate(outputs):
         if not isinstance(item, dict) or not isinstance(item.get("type"), str) or not item.get("url"):
@@ -59,3 +66,40 @@ def read_ndjson(paths: list[Path], resource_type: str | None = None) -> Iterator
                         f"{path.name}:{number}: a {resource['resourceType']} in the {resource_type} file"
                     )
                 yield resource
+
+
+def read_parquet(
+    duckdb: Any, paths: list[Path], resource_type: str | None = None
+) -> Iterator[dict[str, Any]]:
+    """Every resource of the export's Parquet files, as the JSON it was exported from: DuckDB's rows carry a
+    null for every element a resource lacks (one schema for the whole file), which are dropped again."""
+    con = duckdb.connect()
+    try:
+        for path in paths:
+            try:
+                cursor = con.execute("SELECT to_json(t) FROM read_parquet(?) t", [str(path)])
+            except duckdb.Error as exc:
+                raise ExportReadError(f"{path.name}: not readable Parquet ({exc})") from exc
+            number = 0
+            while rows := cursor.fetchmany(1000):
+                for (text,) in rows:
+                    number += 1
+                    resource = _without_nulls(json.loads(text))
+                    if not isinstance(resource.get("resourceType"), str):
+                        raise ExportReadError(f"{path.name}: row {number} is not a FHIR resource")
+                    if resource_type and resource["resourceType"] != resource_type:
+                        raise ExportReadError(
+                            f"{path.name}: row {number} is a {resource['resourceType']} in the "
+                            f"{resource_type} file"
+                        )
+                    yield resource
+    finally:
+        con.close()
+
+
+def _without_nulls(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {key: _without_nulls(value) for key, value in node.items() if value is not None}
+    if isinstance(node, list):
+        return [_without_nulls(item) for item in node]
+    return node

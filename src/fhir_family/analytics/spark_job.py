@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
+import subprocess
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -80,43 +83,78 @@ def _prntstat_pairs() -> list[tuple[str, str]]:
 def run(
     spark: Any, export_dir: Path, out: Path, views: dict[str, ViewDefinition] | None = None
 ) -> dict[str, int]:
-    """Register every view and derived table as a Spark temporary view and write each as Parquet under
-    ``out/parquet``; returns table name -> row count."""
+    """Write every view and derived table as Parquet under ``out/parquet`` and register it (read back from its
+    Parquet) as a Spark temporary view; returns table name -> row count.
+
+    Reading each table back from its Parquet before later tables use it keeps Spark from re-running the views
+    (Python, in the executors) for every derived table that reads them."""
     from pyspark.sql import types
 
     views = views or load_views()
     files = export_files(export_dir)
     counts: dict[str, int] = {}
-    frames: dict[str, Any] = {}
+
+    def materialised(name: str, frame: Any) -> None:
+        target = str(out / "parquet" / name)
+        frame.write.mode("overwrite").parquet(target)
+        stored = spark.read.parquet(target)
+        stored.createOrReplaceTempView(name)
+        counts[name] = stored.count()
+
     for name, view in views.items():
         paths = [str(p) for p in files.get(view.resource, [])]
         schema = _schema(types, view)
         if paths:
             lines = spark.sparkContext.textFile(",".join(paths))
             rdd = lines.mapPartitions(_partition_rows(view.source, view.columns))
-            frame = spark.createDataFrame(rdd, schema)
+            materialised(name, spark.createDataFrame(rdd, schema))
         else:
-            frame = spark.createDataFrame([], schema)
-        frame.createOrReplaceTempView(name)
-        frames[name] = frame
+            materialised(name, spark.createDataFrame([], schema))
     prntstat = spark.createDataFrame(_prntstat_pairs(), "parental_status string, prntstat string")
-    prntstat.createOrReplaceTempView("prntstat_map")
-    frames["prntstat_map"] = prntstat
+    materialised("prntstat_map", prntstat)
     for name, sql in DERIVED_TABLES:
-        frame = spark.sql(sql)
-        frame.createOrReplaceTempView(name)
-        frames[name] = frame
+        materialised(name, spark.sql(sql))
     unresolved = spark.sql(UNRESOLVED_PROVIDERS).collect()[0][0]
     if unresolved:
         raise ExportReadError(
             f"{unresolved} returns refer to a provider (Organization) that is not in the export, so they "
             "cannot be counted by ODS code"
         )
-    for name, frame in frames.items():
-        target = out / "parquet" / name
-        frame.write.mode("overwrite").parquet(str(target))
-        counts[name] = spark.read.parquet(str(target)).count()
     return counts
+
+
+def submit_local(
+    export_dir: Path, out: Path, cores: int = 1, timeout: float = 3600
+) -> subprocess.CompletedProcess[str]:
+    """Run this job with ``spark-submit`` in local mode on ``cores`` cores, as a user would (tests, bench).
+
+    The interpreter running this is the job's Python; Spark's UI (a fixed port) is off."""
+    python = Path(sys.executable)
+    submit = shutil.which("spark-submit", path=str(python.parent)) or shutil.which("spark-submit")
+    if not submit:
+        raise FileNotFoundError("spark-submit not found (pip install 'fhir-family[spark]')")
+    env = {
+        **os.environ,
+        "PYSPARK_PYTHON": sys.executable,
+        "PYSPARK_DRIVER_PYTHON": sys.executable,
+        "SPARK_LOCAL_IP": "127.0.0.1",
+    }
+    command = [
+        submit,
+        "--master",
+        f"local[{cores}]",
+        "--driver-memory",
+        os.environ.get("FHIR_FAMILY_SPARK_DRIVER_MEMORY", "2g"),
+        "--conf",
+        "spark.ui.enabled=false",
+        "--conf",
+        f"spark.sql.shuffle.partitions={max(2, 2 * cores)}",
+        __file__,
+        str(export_dir),
+        "--out",
+        str(out),
+    ]
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,25 +1,50 @@
-"""Export pseudonymised returns as Bulk Data NDJSON: one file per resource type plus ``manifest.json``.
+"""Export pseudonymised returns as Bulk Data NDJSON: one file per resource type plus ``manifest.json``, and
+the same resources as Parquet beside them.
 
 Layout follows the FHIR Bulk Data Access ``$export`` output (http://hl7.org/fhir/uv/bulkdata/export.html):
 each line of ``Patient.ndjson`` etc. is one complete resource as compact JSON, so ``spark.read.json(folder)``
 or Pathling reads it as-is. Only current returns are exported unless asked (superseded ones are history).
 References between resources are ``Type/id`` (resolved when the return was stored), so they join across
 files.
+
+What the export changes from the stored returns, so that it matches the guide:
+
+* **One Organization per ODS code.** Every return carries its provider's Organization; exported once, with an
+  id derived from the ODS code (the same in every export), from the provider's latest return, and every
+  ``Organization/...`` reference points at it.
+* **No profile claim a pseudonymised Patient cannot meet.** ParentPatient requires the NHS number, which the
+  collector replaced by its pseudonym, so the claim is dropped (until the guide has a pseudonymised profile).
+* **Parquet beside NDJSON**: ``{Type}.parquet`` with the same resources, nested as in JSON (listed in the
+  manifest's ``extension.parquet``; written by DuckDB, the ``analytics`` extra).
 """
 
 from __future__ import annotations
 
 import json
+import re
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, select
 
+from ..errors import FhirFamilyError
+from ..guide import CANONICAL
 from .database import READ_ONLY
 from .schema import CURRENT, StoredResource, Submission
 
 RESOURCE_TYPES = ("Organization", "Patient", "EpisodeOfCare", "RelatedPerson")
+ODS_SYSTEM = "https://fhir.nhs.uk/Id/ods-organization-code"
+PARENT_PATIENT = f"{CANONICAL}/StructureDefinition/parent-patient"
+"""Claimed by submitted Patients; not met once the NHS number is a pseudonym, so not claimed in the export."""
+
+_ORGANIZATION_REFERENCE = re.compile(r'"reference":"Organization/[^"]*"')
+
+
+class ExportError(FhirFamilyError):
+    """The export could not be written as asked (one line, exit 2 in the CLI)."""
 
 
 @dataclass(frozen=True)
@@ -28,41 +53,121 @@ class ExportResult:
     folder: Path
 
 
+def organization_id(ods_code: str) -> str:
+    """The exported Organization's id: derived from the ODS code alone, so stable across exports."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{ODS_SYSTEM}|{ods_code}"))
+
+
+def export_request_url(base_url: str, include_superseded: bool = False) -> str:
+    """The request as Bulk Data names it: the collector's system-level ``$export`` kick-off URL."""
+    url = f"{base_url.rstrip('/')}/$export?_type={','.join(RESOURCE_TYPES)}"
+    return url + ("&includeSuperseded=true" if include_superseded else "")
+
+
 def export_ndjson(
-    engine: Engine, folder: Path, include_superseded: bool = False, request: str = ""
+    engine: Engine,
+    folder: Path,
+    include_superseded: bool = False,
+    request: str = "",
+    parquet: bool = False,
 ) -> ExportResult:
-    """Write ``{Type}.ndjson`` for each resource type that has rows, and ``manifest.json``; returns both."""
+    """Write ``{Type}.ndjson`` for each resource type that has rows (and ``{Type}.parquet`` when asked), and
+    ``manifest.json``; returns both. ``request`` is the URL the manifest names (``export_request_url``)."""
     folder.mkdir(parents=True, exist_ok=True)
     transaction_time = datetime.now(UTC).replace(microsecond=0).isoformat()
     output = []
     with engine.connect().execution_options(**READ_ONLY) as conn:
         for resource_type in RESOURCE_TYPES:
             query = (
-                select(StoredResource.body)
+                select(Submission.ods_code, StoredResource.body)
                 .join(Submission, Submission.id == StoredResource.submission_pk)
                 .where(StoredResource.resource_type == resource_type)
                 .order_by(Submission.id, StoredResource.position)
             )
             if not include_superseded:
                 query = query.where(Submission.status == CURRENT)
+            rows = conn.execute(query.execution_options(stream_results=True, yield_per=500))
             path = folder / f"{resource_type}.ndjson"
             count = 0
             with path.open("w", encoding="utf-8", newline="\n") as out:
-                for (body,) in conn.execute(query.execution_options(stream_results=True, yield_per=500)):
-                    # Stored bodies are already compact canonical JSON; re-dumping would only cost time.
-                    out.write(body)
+                lines = _organizations(rows) if resource_type == "Organization" else _resources(rows)
+                for line in lines:
+                    out.write(line)
                     out.write("\n")
                     count += 1
             if count:
                 output.append({"type": resource_type, "url": path.resolve().as_uri(), "count": count})
             else:
                 path.unlink()
-    manifest = {
+    manifest: dict[str, Any] = {
         "transactionTime": transaction_time,
-        "request": request or "fhir-family export",
+        "request": request or export_request_url("http://localhost:8081", include_superseded),
         "requiresAccessToken": False,
         "output": output,
         "error": [],
     }
+    if parquet:
+        manifest["extension"] = {"parquet": write_parquet(folder, output)}
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return ExportResult(manifest, folder)
+
+
+def _organizations(rows: Any) -> list[str]:
+    """One Organization per ODS code (the latest return's), id from the code, sorted by code."""
+    latest: dict[str, str] = {}
+    for ods_code, body in rows:
+        latest[ods_code] = body
+    out = []
+    for ods_code in sorted(latest):
+        organization = json.loads(latest[ods_code])
+        organization["id"] = organization_id(ods_code)
+        out.append(json.dumps(organization, ensure_ascii=False, separators=(",", ":")))
+    return out
+
+
+def _resources(rows: Any) -> Any:
+    for ods_code, body in rows:
+        # Stored bodies are compact JSON; a return references only its own provider's Organization.
+        body = _ORGANIZATION_REFERENCE.sub(f'"reference":"Organization/{organization_id(ods_code)}"', body)
+        if PARENT_PATIENT in body:
+            body = _without_claim(body, PARENT_PATIENT)
+        yield body
+
+
+def _without_claim(body: str, profile: str) -> str:
+    resource = json.loads(body)
+    meta = resource.get("meta") or {}
+    profiles = [p for p in meta.get("profile") or [] if p != profile]
+    if profiles:
+        meta["profile"] = profiles
+    else:
+        meta.pop("profile", None)
+    if not meta:
+        resource.pop("meta", None)
+    return json.dumps(resource, ensure_ascii=False, separators=(",", ":"))
+
+
+def write_parquet(folder: Path, output: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``{Type}.parquet`` beside each ``{Type}.ndjson``: the same resources, one row each, nested columns
+    (DuckDB infers one schema over the whole file). Returns the manifest entries."""
+    try:
+        import duckdb
+    except ImportError as exc:
+        raise ExportError(
+            "Parquet needs the analytics extra: pip install 'fhir-family[analytics]' (or export --no-parquet)"
+        ) from exc
+    entries = []
+    con = duckdb.connect()
+    try:
+        for item in output:
+            source = folder / f"{item['type']}.ndjson"
+            target = folder / f"{item['type']}.parquet"
+            con.execute(
+                "COPY (SELECT * FROM read_json(?, format = 'newline_delimited', sample_size = -1,"
+                " maximum_depth = -1)) TO '" + str(target).replace("'", "''") + "' (FORMAT parquet)",
+                [str(source)],
+            )
+            entries.append({"type": item["type"], "url": target.resolve().as_uri(), "count": item["count"]})
+    finally:
+        con.close()
+    return entries

@@ -129,6 +129,27 @@ def transaction_response(bundle: dict[str, Any], submission_id: str, created: bo
     return {"resourceType": "Bundle", "type": "transaction-response", "entry": entries}
 
 
+def submission_values(
+    facts: ReturnFacts, stored: dict[str, Any], content_hash: str, patient_pseudonym: str
+) -> dict[str, Any]:
+    """The ``submissions`` columns a return's facts and stored bundle give (not status, received_at,
+    superseded_by)."""
+    return {
+        "submission_id": facts.submission_id,
+        "ods_code": facts.ods_code,
+        "patient_pseudonym": patient_pseudonym,
+        "period_start": facts.period_start,
+        "period_end": facts.period_end,
+        "report_month": facts.report_month,
+        "parental_status": facts.parental_status,
+        "children_in_household": facts.children_in_household,
+        "expecting_child": facts.expecting_child,
+        "bundle_timestamp": facts.timestamp,
+        "content_hash": content_hash,
+        "bundle_json": canonical_json(stored),
+    }
+
+
 class SubmissionStore:
     """The write path of the collector, and the reads a provider makes of its own returns."""
 
@@ -217,21 +238,10 @@ class SubmissionStore:
                 superseded = (current.submission_id,)
         now = datetime.now(UTC)
         submission = Submission(
-            submission_id=sid,
-            ods_code=facts.ods_code,
-            patient_pseudonym=patient,
-            period_start=facts.period_start,
-            period_end=facts.period_end,
-            report_month=facts.report_month,
-            parental_status=facts.parental_status,
-            children_in_household=facts.children_in_household,
-            expecting_child=facts.expecting_child,
-            bundle_timestamp=facts.timestamp,
+            **submission_values(facts, stored, content_hash, patient),
             received_at=now,
             status=status,
             superseded_by=superseded_by,
-            content_hash=content_hash,
-            bundle_json=canonical_json(stored),
         )
         session.add(submission)
         session.flush()
@@ -288,41 +298,52 @@ class SubmissionStore:
             return row, row.submission.ods_code
 
 
+def child_fact_values(facts: ReturnFacts, pseudo: Pseudonymiser) -> list[dict[str, Any]]:
+    """The ``child_facts`` columns of each child of a return (all but ``submission_pk``)."""
+    return [
+        {
+            "position": child.position,
+            "child_pseudonym": pseudo.pseudonym(child.nhs_number) if child.nhs_number else None,
+            "relationship_code": child.relationship[:20],
+            "age_years": child.age_years,
+            "residence": child.residence[:20],
+            "pr_held": child.pr_held[:3],
+            "young_carer": child.young_carer[:3],
+            "early_help": "early-help" in child.help,
+            "child_in_need": "child-in-need" in child.help,
+            "child_protection_plan": "child-protection-plan" in child.help,
+            "looked_after": "looked-after" in child.help or child.residence == "looked-after",
+        }
+        for child in facts.children
+    ]
+
+
+def resource_values(stored: dict[str, Any], submission_id: str) -> list[dict[str, Any]]:
+    """The ``resources`` columns of each resource of a stored (pseudonymised) return (all but
+    ``submission_pk``)."""
+    return [
+        {
+            "position": position,
+            "resource_type": resource_type,
+            "resource_id": resource_id,
+            # Compact, in the order built (resourceType first), one line: ready for NDJSON export.
+            "body": json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+        }
+        for position, resource_type, resource_id, body in stored_resources(stored, submission_id)
+    ]
+
+
 def _insert_children(
     session: Session, submission: Submission, facts: ReturnFacts, pseudo: Pseudonymiser
 ) -> None:
-    for child in facts.children:
-        session.add(
-            ChildFact(
-                submission_pk=submission.id,
-                position=child.position,
-                child_pseudonym=pseudo.pseudonym(child.nhs_number) if child.nhs_number else None,
-                relationship_code=child.relationship[:20],
-                age_years=child.age_years,
-                residence=child.residence[:20],
-                pr_held=child.pr_held[:3],
-                young_carer=child.young_carer[:3],
-                early_help="early-help" in child.help,
-                child_in_need="child-in-need" in child.help,
-                child_protection_plan="child-protection-plan" in child.help,
-                looked_after="looked-after" in child.help or child.residence == "looked-after",
-            )
-        )
+    for values in child_fact_values(facts, pseudo):
+        session.add(ChildFact(submission_pk=submission.id, **values))
     session.flush()
 
 
 def _insert_resources(session: Session, submission: Submission, stored: dict[str, Any]) -> None:
-    for position, resource_type, resource_id, body in stored_resources(stored, submission.submission_id):
-        session.add(
-            StoredResource(
-                submission_pk=submission.id,
-                position=position,
-                resource_type=resource_type,
-                resource_id=resource_id,
-                # Compact, in the order built (resourceType first), one line: ready for NDJSON export.
-                body=json.dumps(body, ensure_ascii=False, separators=(",", ":")),
-            )
-        )
+    for values in resource_values(stored, submission.submission_id):
+        session.add(StoredResource(submission_pk=submission.id, **values))
     session.flush()
 
 

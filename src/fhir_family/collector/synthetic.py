@@ -37,6 +37,11 @@ _NON_BIRTH_BASIS = {
     "GRNDCHILD": "special-guardianship-order",
 }
 
+SYNTHETIC_NUMBERS = 500_000
+"""How many synthetic NHS numbers there are (``synthetic_nhs_number`` seeds). Beyond 30,000 patients in one
+call, children's numbers repeat (and may equal a parent's): harmless for synthetic data, where only parents
+must be distinct per provider, which holds up to 500,000 patients per call."""
+
 
 def _month_bounds(month: str) -> tuple[date, date]:
     start = date.fromisoformat(f"{month}-01")
@@ -105,7 +110,10 @@ def synthetic_month(
                     "no-": [False] * count,
                     "som": [True] + [False] + [rng.random() < 0.5 for _ in range(count - 2)],
                 }[status[:3]]
-                children = tuple(_child(rng, end, 200_000 + person * 10 + k, home[k]) for k in range(count))
+                children = tuple(
+                    _child(rng, end, (200_000 + person * 10 + k) % SYNTHETIC_NUMBERS, home[k])
+                    for k in range(count)
+                )
             in_household = sum(1 for c in children if c.residence in LIVES_WITH_PATIENT)
             yield ReturnRecord(
                 submission_id=f"{submission_prefix}-{ods}-{month}-{n:05d}",
@@ -122,3 +130,23 @@ def synthetic_month(
                 timestamp=datetime(end.year, end.month, end.day, 18, 0, tzinfo=UTC),
                 children=children,
             )
+
+
+SMALL_PROVIDERS: tuple[tuple[str, str], ...] = (
+    ("RYA", "Southmere Community Trust (synthetic)"),
+    ("RYB", "Northcliff Care Trust (synthetic)"),
+    ("RYC", "Highdown Health (synthetic)"),
+    ("RYD", "Lowmoor Partnership (synthetic)"),
+)
+SMALL_PROVIDER_RETURNS = 6
+
+
+def synthetic_national_month(total: int, month: str = "2026-10", seed: int = 20261) -> Iterator[ReturnRecord]:
+    """At least ``total`` returns for ``month``: the three demo providers share most of them and four small
+    providers send 6 each, so a published table has suppressed cells (primary and secondary) at any size."""
+    small = SMALL_PROVIDER_RETURNS * len(SMALL_PROVIDERS)
+    per_large = max(1, -(-(total - small) // len(DEMO_PROVIDERS)))
+    yield from synthetic_month(month, per_large, DEMO_PROVIDERS, seed)
+    yield from synthetic_month(
+        month, SMALL_PROVIDER_RETURNS, SMALL_PROVIDERS, seed, submission_prefix="synthetic-small"
+    )

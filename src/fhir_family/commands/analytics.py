@@ -156,14 +156,22 @@ def _read_json(command_name: str, path: Path):
     default=None,
     help="ViewDefinitions folder (default: the guide's profiles/views).",
 )
-def materialise(export_dir: Path, out: Path, views_dir: Path | None) -> None:
+@click.option(
+    "--from",
+    "source",
+    type=click.Choice(["ndjson", "parquet"]),
+    default="ndjson",
+    show_default=True,
+    help="Read the export's NDJSON files or its Parquet files (the same resources).",
+)
+def materialise(export_dir: Path, out: Path, views_dir: Path | None, source: str) -> None:
     """Run the views over a 'fhir-family export' folder into DuckDB tables and Parquet files."""
     from ..analytics.duckdb_store import materialise as run
     from ..analytics.views import load_views
     from ..errors import FhirFamilyError
 
     try:
-        result = run(export_dir, out, load_views(views_dir))
+        result = run(export_dir, out, load_views(views_dir), source)
     except FhirFamilyError as exc:
         _fail("materialise", exc)
     except OSError as exc:

@@ -479,6 +479,8 @@ def _list(value: Any) -> list[Any]:
 
 
 def _has_error_at(ctx: Context, expression: str) -> bool:
+    if not ctx.errors:
+        return False  # no error anywhere (the usual case): no need to read the issues
     return any(
         issue.severity is ERROR and issue.expression and issue.expression.startswith(expression)
         for issue in ctx.issues

@@ -51,6 +51,9 @@ class Compiler:
         self._structures: dict[str, Structure | None] = {}
         self._lock = threading.RLock()
         self._resource_types: dict[str, bool] = {}
+        #: per Reference type's targetProfile tuple: its target types, and its (constraints, unknown)
+        self._target_types: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self._target_constraints: dict[tuple[str, ...], tuple[tuple[str, ...], tuple[str, ...]]] = {}
         self._compiling: set[str] = set()
 
     # -- snapshots ---------------------------------------------------------------------------------
@@ -286,6 +289,7 @@ class Compiler:
             values = [self._slice_value(slice_rule, d) for d in rule.discriminators]
             # a slice constraining none of the discriminators cannot be told apart: no values, no match
             slice_rule.discriminator_values = [] if all(v is MISSING for v in values) else values
+        rule.slice_table = _slice_table(rule)
 
     def _slice_value(self, slice_rule: ElementRule, discriminator: Discriminator) -> Any:
         if discriminator.kind in ("type", "profile"):
@@ -367,7 +371,13 @@ class Compiler:
         return sd.get("type") if sd else None
 
     def target_types(self, target_profiles: tuple[str, ...]) -> tuple[str, ...]:
-        """The resource types a Reference may point at (empty: any)."""
+        """The resource types a Reference may point at (empty: any); cached, as every reference asks."""
+        cached = self._target_types.get(target_profiles)
+        if cached is None:
+            cached = self._target_types[target_profiles] = self._find_target_types(target_profiles)
+        return cached
+
+    def _find_target_types(self, target_profiles: tuple[str, ...]) -> tuple[str, ...]:
         types = []
         for url in target_profiles:
             resource_type = self.profile_type(url)
@@ -378,6 +388,15 @@ class Compiler:
     def target_constraints(self, target_profiles: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """(profiles that constrain a resource type, profiles not loaded) among a Reference's targetProfile:
         the first are checked against the target where the Bundle holds it, the second cannot be."""
+        cached = self._target_constraints.get(target_profiles)
+        if cached is None:
+            cached = self._find_target_constraints(target_profiles)
+            self._target_constraints[target_profiles] = cached
+        return cached
+
+    def _find_target_constraints(
+        self, target_profiles: tuple[str, ...]
+    ) -> tuple[tuple[str, ...], tuple[str, ...]]:
         constraints, unknown = [], []
         for url in target_profiles:
             sd = self.store.structure_definition(url)
@@ -400,3 +419,22 @@ class Compiler:
         if sd is None:
             return []
         return [c.get("expression", "") for c in sd.get("context", []) if c.get("type") in ("element", None)]
+
+
+def _slice_table(rule: ElementRule) -> tuple[str, dict[str, int]] | None:
+    """The look-up table for slicing by one ``value`` discriminator at a property, when every slice requires
+    a string there (or constrains nothing, so it matches nothing); otherwise None."""
+    if len(rule.discriminators) != 1:
+        return None
+    discriminator = rule.discriminators[0]
+    if discriminator.kind != "value" or discriminator.path == "$this" or "." in discriminator.path:
+        return None
+    table: dict[str, int] = {}
+    for position, slice_rule in enumerate(rule.slices):
+        if not slice_rule.discriminator_values:
+            continue  # a slice constraining no discriminator matches nothing
+        (expected,) = slice_rule.discriminator_values
+        if not isinstance(expected, str):
+            return None
+        table.setdefault(expected, position)
+    return discriminator.path, table

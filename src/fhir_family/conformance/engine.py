@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -143,6 +143,8 @@ class Walker:
         self._plain_rules: dict[int, ElementRule] = {}
         self._value_set_urls: dict[str, bool] = {}
         self._plain_rules_keep: list[ElementRule] = []
+        #: type code -> whether an element of that type holds a resource (Resource, Patient ...)
+        self._resource_codes: dict[str, bool] = {}
 
     # -- objects -----------------------------------------------------------------------------------
 
@@ -182,9 +184,19 @@ class Walker:
         self, obj: dict[str, Any], structure: Structure, expr: str, ctx: Context, resource_root: bool = False
     ) -> None:
         lookup = structure.lookup
-        groups: dict[int, list[tuple[str, TypeRule, Any]]] = {}
-        extensions: dict[str, Any] = {}
+        # position of the element in structure.children -> its JSON entries (an empty list: the element was
+        # given under a disallowed choice name, already reported, so it is not also missing)
+        present: dict[int, list[tuple[str, TypeRule, Any]]] = {}
+        extensions: dict[str, Any] | None = None
         for key, value in obj.items():
+            hit = lookup.get(key)
+            if hit is not None:
+                entries = present.get(hit[2])
+                if entries is None:
+                    present[hit[2]] = [(key, hit[1], value)]
+                else:
+                    entries.append((key, hit[1], value))
+                continue
             if key == "resourceType" and resource_root:
                 continue
             if key.startswith("_") and len(key) > 1:
@@ -198,41 +210,52 @@ class Walker:
                         f"{expr}.{key}",
                     )
                 else:
+                    if extensions is None:
+                        extensions = {}
                     extensions[key[1:]] = value
                 continue
-            hit = lookup.get(key)
-            if hit is None:
-                choice = _choice_for(structure, key)
-                if choice is not None:
-                    allowed = ", ".join(t.code for t in choice.types)
-                    ctx.add(
-                        ERROR,
-                        IssueType.VALUE,
-                        msg.TYPE,
-                        f"{choice.label} allows only {allowed} (profile {choice.profile_name}), "
-                        f"found '{key}'",
-                        f"{expr}.{choice.name}.ofType({key[len(choice.name) :][:1].lower()}"
-                        f"{key[len(choice.name) + 1 :]})",
-                    )
-                    groups.setdefault(id(choice), [])
-                    continue
+            choice = _choice_for(structure, key)
+            if choice is not None:
+                allowed = ", ".join(t.code for t in choice.types)
                 ctx.add(
                     ERROR,
-                    IssueType.STRUCTURE,
-                    msg.UNKNOWN_ELEMENT,
-                    f"'{key}' is not an element of {structure.type_name}"
-                    + (
-                        f" (profile {structure.profile_name})"
-                        if structure.profile_name and structure.profile_name != structure.type_name
-                        else ""
-                    ),
-                    f"{expr}.{key}",
+                    IssueType.VALUE,
+                    msg.TYPE,
+                    f"{choice.label} allows only {allowed} (profile {choice.profile_name}), found '{key}'",
+                    f"{expr}.{choice.name}.ofType({key[len(choice.name) :][:1].lower()}"
+                    f"{key[len(choice.name) + 1 :]})",
                 )
+                present.setdefault(structure.children.index(choice), [])
                 continue
-            groups.setdefault(id(hit[0]), []).append((key, hit[1], value))
-        for rule in structure.children:
-            entries = groups.get(id(rule))
-            ext_entries = [(name, extensions[name]) for name in rule.json_names if name in extensions]
+            ctx.add(
+                ERROR,
+                IssueType.STRUCTURE,
+                msg.UNKNOWN_ELEMENT,
+                f"'{key}' is not an element of {structure.type_name}"
+                + (
+                    f" (profile {structure.profile_name})"
+                    if structure.profile_name and structure.profile_name != structure.type_name
+                    else ""
+                ),
+                f"{expr}.{key}",
+            )
+        # visit, in the definition's order, the elements present and the required ones (not the many
+        # optional elements left out: that loop was the walker's largest cost)
+        if extensions is not None:
+            positions = sorted({*present, *structure.required, *(lookup[name][2] for name in extensions)})
+        elif structure.required:
+            positions = sorted({*present, *structure.required})
+        else:
+            positions = sorted(present)
+        children = structure.children
+        for position in positions:
+            rule = children[position]
+            entries = present.get(position)
+            ext_entries = (
+                [(name, extensions[name]) for name in rule.json_names if name in extensions]
+                if extensions is not None
+                else ()
+            )
             if not entries and not ext_entries:
                 if entries is None and rule.min > 0:
                     # name the required slices (Patient.extension:parentalStatus), not just the element
@@ -268,11 +291,15 @@ class Walker:
         self,
         rule: ElementRule,
         entries: list[tuple[str, TypeRule, Any]],
-        ext_entries: list[tuple[str, Any]],
+        ext_entries: Sequence[tuple[str, Any]],
         expr: str,
         ctx: Context,
     ) -> None:
-        if rule.choice and len({name for name, _t, _v in entries} | {n for n, _e in ext_entries}) > 1:
+        if (
+            rule.choice
+            and len(entries) + len(ext_entries) > 1
+            and len({name for name, _t, _v in entries} | {n for n, _e in ext_entries}) > 1
+        ):
             names = sorted({name for name, _t, _v in entries} | {n for n, _e in ext_entries})
             ctx.add(
                 ERROR,
@@ -296,7 +323,7 @@ class Walker:
         else:
             json_name, type_rule, value = ext_entries[0][0], rule.json_names[ext_entries[0][0]], None
         ext_value = ext_entries[0][1] if ext_entries else None
-        base_expr = self._element_expr(rule, expr, type_rule)
+        base_expr = self._element_expr(rule, expr, type_rule) if rule.choice else f"{expr}.{rule.name}"
         items = self._items(rule, json_name, value, ext_value, base_expr, ctx)
         if items is None:
             return
@@ -317,14 +344,28 @@ class Walker:
             return
         if count < rule.min:
             self._missing(rule, expr, ctx)
+        # a primitive of the element's own type goes straight to its check (what validate_item would do)
+        validate = (
+            self._validate_primitive
+            if type_rule.primitive is not None and not type_rule.unconstrained
+            else self.validate_item
+        )
+        if not rule.repeats:
+            validate(items[0][0], items[0][1], rule, type_rule, base_expr, ctx)
+            return
         for index, (item, item_ext) in enumerate(items):
-            item_expr = f"{base_expr}[{index}]" if rule.repeats else base_expr
-            self.validate_item(item, item_ext, rule, type_rule, item_expr, ctx)
+            validate(item, item_ext, rule, type_rule, f"{base_expr}[{index}]", ctx)
 
     def _items(
         self, rule: ElementRule, json_name: str, value: Any, ext_value: Any, expr: str, ctx: Context
     ) -> list[tuple[Any, Any]] | None:
         """The values paired with their ``_name`` extensions, or None after reporting a shape error."""
+        if ext_value is None and value is not None:  # the usual shapes first
+            if not rule.repeats:
+                if type(value) is not list:
+                    return [(value, None)]
+            elif type(value) is list and value:
+                return [(item, None) for item in value]
         if rule.repeats:
             if value is not None and not isinstance(value, list):
                 ctx.add(
@@ -392,8 +433,19 @@ class Walker:
     ) -> None:
         counts = [0] * len(rule.slices)
         assigned: list[ElementRule | None] = []
+        table = rule.slice_table
         for item, _ext in items:
             chosen = None
+            if table is not None:
+                # the compiled table answers for an item whose discriminator value is absent or one string
+                actual = item.get(table[0], MISSING) if isinstance(item, dict) else MISSING
+                if actual is MISSING or isinstance(actual, str):
+                    position = table[1].get(actual) if actual is not MISSING else None
+                    if position is not None:
+                        chosen = rule.slices[position]
+                        counts[position] += 1
+                    assigned.append(chosen)
+                    continue
             for position, slice_rule in enumerate(rule.slices):
                 if self._in_slice(item, type_rule, rule, slice_rule, ctx):
                     chosen = slice_rule
@@ -535,10 +587,14 @@ class Walker:
                 expr,
             )
             return
-        if code in ("Resource", "DomainResource") or self.compiler.is_resource_type(code):
+        resource = self._resource_codes.get(code)
+        if resource is None:
+            resource = code in RESOURCE_CONTEXTS or self.compiler.is_resource_type(code)
+            self._resource_codes[code] = resource
+        if resource:
             self.dispatch(value, expr, ctx, type_rule.profiles)
             return
-        if rule.check_ele1 and not ele1_holds(value):
+        if rule.check_ele1 and (not value or (len(value) == 1 and "id" in value)):  # ele1_holds, inline
             ctx.add(
                 ERROR,
                 IssueType.INVARIANT,
@@ -562,14 +618,16 @@ class Walker:
                     "so its content was not checked against it",
                     expr,
                 )
-            structure = self.compiler.content_structure(rule, type_rule)
+            structure = rule.structures.get(code) or self.compiler.content_structure(rule, type_rule)
             if structure is None:
                 return
         before = ctx.errors
         self.validate_object(value, structure, expr, ctx)
         if ctx.errors != before:
             return
-        if not self._fixed_pattern(value, rule, expr, ctx):
+        if (rule.fixed is not MISSING or rule.pattern is not MISSING) and not self._fixed_pattern(
+            value, rule, expr, ctx
+        ):
             return
         if code == "Coding" and not check_coding(value, expr, ctx.add, self._is_value_set):
             return
@@ -654,11 +712,12 @@ class Walker:
                     expr,
                 )
             return
-        why = primitive.check(value)
+        is_string = isinstance(value, str)
+        why = None if is_string and primitive.json_kind == "string" else primitive.check(value)
         if why is not None:
             ctx.add(ERROR, IssueType.VALUE, msg.TYPE, f"{rule.label} must be {why}", expr)
             return
-        if isinstance(value, str) and not primitive.check_format(value):
+        if is_string and not primitive.check_format(value):
             ctx.add(
                 ERROR,
                 IssueType.VALUE,
@@ -667,9 +726,16 @@ class Walker:
                 expr,
             )
             return
-        if not self._fixed_pattern(value, rule, expr, ctx) or not self._within_limits(value, rule, expr, ctx):
+        if (rule.fixed is not MISSING or rule.pattern is not MISSING) and not self._fixed_pattern(
+            value, rule, expr, ctx
+        ):
             return
-        if isinstance(value, str) and primitive.name in ("string", "markdown"):
+        limited = (
+            rule.max_length is not None or rule.min_value is not MISSING or rule.max_value is not MISSING
+        )
+        if limited and not self._within_limits(value, rule, expr, ctx):
+            return
+        if is_string and primitive.name in ("string", "markdown"):
             size = string_too_long(value)
             if size is not None:
                 ctx.add(

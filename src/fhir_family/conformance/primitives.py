@@ -9,7 +9,7 @@ true/false, integers and decimals as JSON numbers, everything else as JSON strin
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -42,6 +42,11 @@ INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 
 # A length the core regex for id does not state (R4 datatypes.html#id: 1 to 64 characters).
 _EXTRA_MAX_LENGTH = {"id": 64}
+#: types whose values recur in every return (codes, code and identifier systems, canonicals): a value that
+#: matched once is remembered, so the next check is a set look-up instead of a regex. Not ``url`` (an
+#: attachment's or endpoint's address may name a person) nor any free-text type.
+_REMEMBERED_TYPES = {"code", "uri", "canonical"}
+_REMEMBER_AT_MOST = 4096  # then start afresh, so values seen once (fullUrls) cannot crowd out the rest
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +56,12 @@ class Primitive:
     name: str
     json_kind: str  # "boolean" | "integer" | "decimal" | "string"
     pattern: re.Pattern[str] | None
+    #: values known to match (only for ``_REMEMBERED_TYPES``; None: this type's values are not remembered)
+    valid: set[str] | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.name in _REMEMBERED_TYPES:
+            object.__setattr__(self, "valid", set())
 
     def check(self, value: Any) -> str | None:
         """None when ``value`` is a valid JSON representation of this type, otherwise why it is not."""
@@ -73,6 +84,16 @@ class Primitive:
 
     def check_format(self, value: str) -> bool:
         """True when a string value matches the type's lexical rule."""
+        valid = self.valid
+        if valid is not None:
+            if value in valid:
+                return True
+            if self.pattern is not None and self.pattern.fullmatch(value) is None:
+                return False
+            if len(valid) >= _REMEMBER_AT_MOST:
+                valid.clear()
+            valid.add(value)
+            return True
         limit = _EXTRA_MAX_LENGTH.get(self.name)
         if limit is not None and len(value) > limit:
             return False

@@ -72,6 +72,10 @@ class ElementRule:
     #: for a slice: the discriminator value each item must have (one per discriminator, same order)
     discriminator_values: list[Any] = field(default_factory=list)
     json_names: dict[str, TypeRule] = field(default_factory=dict)
+    #: for a sliced element whose one discriminator is a ``value`` at a plain property (extension ``url``,
+    #: identifier ``system``): that property's name and its string value -> the position of the first slice
+    #: requiring it, so an item finds its slice by one look-up (None: match slice by slice)
+    slice_table: tuple[str, dict[str, int]] | None = None
     #: cache of the structure used for the element's content, per type code
     structures: dict[str, Structure] = field(default_factory=dict)
 
@@ -93,19 +97,26 @@ class Structure:
 
     type_name: str
     children: list[ElementRule]
-    lookup: dict[str, tuple[ElementRule, TypeRule]]
+    #: JSON name -> (element, its type under that name, the element's position in ``children``)
+    lookup: dict[str, tuple[ElementRule, TypeRule, int]]
     invariants: list[Invariant] = field(default_factory=list)  # the root element's (profile-level) ones
     check_ext1: bool = False
     profile_url: str | None = None
     profile_name: str | None = None
     root: ElementRule | None = None
+    #: positions in ``children`` of the elements with min > 0: the walker visits only these and the
+    #: elements present in the JSON, never the (many) optional elements an object leaves out
+    required: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        self.required = tuple(position for position, child in enumerate(self.children) if child.min > 0)
 
 
-def build_lookup(children: list[ElementRule]) -> dict[str, tuple[ElementRule, TypeRule]]:
-    lookup: dict[str, tuple[ElementRule, TypeRule]] = {}
-    for child in children:
+def build_lookup(children: list[ElementRule]) -> dict[str, tuple[ElementRule, TypeRule, int]]:
+    lookup: dict[str, tuple[ElementRule, TypeRule, int]] = {}
+    for position, child in enumerate(children):
         for json_name, type_rule in child.json_names.items():
-            lookup[json_name] = (child, type_rule)
+            lookup[json_name] = (child, type_rule, position)
     return lookup
 
 
