@@ -361,7 +361,7 @@ def test_read_conformance_resource(client, path: str, url: str) -> None:
     ("query", "total"),
     [
         ("url=https://fhir-family.uk/fhir/StructureDefinition/dependent-child", 1),
-        ("url=https://fhir-family.uk/fhir/StructureDefinition/dependent-child|0.1.0", 1),
+        ("url=https://fhir-family.uk/fhir/StructureDefinition/dependent-child|0.2.0", 1),
         ("url=https://fhir-family.uk/fhir/StructureDefinition/dependent-child&version=9", 0),
         ("url=http://hl7.org/fhir/StructureDefinition/RelatedPerson", 1),
         ("url=https://example.org/nothing", 0),

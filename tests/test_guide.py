@@ -48,6 +48,22 @@ def element(sd: Resource, element_id: str) -> Resource:
     return matches[0]
 
 
+@cache
+def _compiler() -> Any:
+    from fhir_family.conformance.compiler import Compiler
+    from fhir_family.conformance.packages import DefinitionStore
+
+    return Compiler(DefinitionStore.default())
+
+
+def snapshot_element(sd_id: str, element_id: str) -> Resource:
+    """An element of a profile's generated snapshot: what it inherits from UK Core plus its differential."""
+    elements = _compiler().snapshot(f"{CANONICAL}/StructureDefinition/{sd_id}")
+    matches = [e for e in elements if e["id"] == element_id]
+    assert matches, f"{sd_id} has no snapshot element {element_id}"
+    return matches[0]
+
+
 def local_codes(cs_id: str) -> dict[str, str]:
     return {c["code"]: c["display"] for c in get("CodeSystem", cs_id)["concept"]}
 
@@ -148,26 +164,33 @@ def test_the_generated_folder_holds_exactly_the_guide() -> None:
 def test_every_conformance_resource_carries_the_package_metadata(key: tuple[str, str]) -> None:
     resource = get(*key)
     assert resource["url"] == f"{CANONICAL}/{key[0]}/{key[1]}"
-    assert resource["version"] == "0.1.0"
+    assert resource["version"] == "0.2.0"
     assert resource["status"] == "draft"
     assert resource["publisher"] == "fhir-family"
     assert resource["date"] == "2026-11-23"
     assert resource["jurisdiction"][0]["coding"][0] | {"display": None} == {
-        "system": "urn:iso:std:iso:3166",
-        "code": "GB",
+        "system": "urn:iso:std:iso:3166:-2",
+        "code": "GB-ENG",
         "display": None,
     }
     assert resource["name"][0].isupper() and resource["name"].isidentifier()
+    assert resource["contact"][0]["telecom"][0] == {"system": "email", "value": "guide@fhir-family.uk"}
+    assert "OHID" in resource["copyright"]
+    if key[0] != "ConceptMap":
+        assert resource["purpose"]
 
 
 def test_implementation_guide_is_the_package_metadata() -> None:
     ig = get("ImplementationGuide", "uk.fhir-family.r4")
     assert ig["url"] == f"{CANONICAL}/ImplementationGuide/uk.fhir-family.r4"
     assert ig["packageId"] == "uk.fhir-family.r4"
-    assert ig["version"] == "0.1.0"
+    assert ig["version"] == "0.2.0"
     assert ig["fhirVersion"] == ["4.0.1"]
     assert ig["status"] == "draft"
-    assert ig["jurisdiction"][0]["coding"][0]["code"] == "GB"
+    assert ig["jurisdiction"][0]["coding"][0]["code"] == "GB-ENG"
+    assert [(d["packageId"], d["version"]) for d in ig["dependsOn"]] == [
+        ("fhir.r4.ukcore.stu3.currentbuild", "0.0.0-3d2827e3")
+    ]
     listed = [entry["reference"]["reference"] for entry in ig["definition"]["resource"]]
     assert sorted(listed) == sorted(f"{t}/{i}" for (t, i) in resources() if t != "ImplementationGuide")
     groups = {g["id"] for g in ig["definition"]["grouping"]}
@@ -217,7 +240,10 @@ def test_profile_identity(sd_id: str) -> None:
         False,
         "4.0.1",
     )
-    assert sd["baseDefinition"] == f"http://hl7.org/fhir/StructureDefinition/{base}"
+    if base == "Bundle":  # UK Core has no Bundle profile
+        assert sd["baseDefinition"] == "http://hl7.org/fhir/StructureDefinition/Bundle"
+    else:
+        assert sd["baseDefinition"] == f"https://fhir.hl7.org.uk/StructureDefinition/UKCore-{base}"
 
 
 @pytest.mark.parametrize("sd_id", EXTENSIONS)
@@ -308,7 +334,7 @@ PROHIBITED = {
         "generalPractitioner",
         "link",
     ],
-    "dependent-child": ["text", "name", "telecom", "address", "photo", "communication", "period"],
+    "dependent-child": ["text", "name", "telecom", "address", "photo", "communication"],
     "mental-health-episode": ["text", "diagnosis", "referralRequest", "careManager", "team", "account"],
 }
 
@@ -346,8 +372,8 @@ CARDINALITIES = {
     ("dependent-child", "RelatedPerson.extension:childResidence"): (1, "1"),
     ("dependent-child", "RelatedPerson.extension:youngCarer"): (1, "1"),
     ("dependent-child", "RelatedPerson.extension:helpAndProtection"): (1, "*"),
-    ("reporting-provider", "Organization.identifier:odsCode"): (1, "1"),
-    ("reporting-provider", "Organization.identifier:odsCode.value"): (1, None),
+    ("reporting-provider", "Organization.identifier:odsOrganisationCode"): (1, "1"),
+    ("reporting-provider", "Organization.identifier:odsOrganisationCode.value"): (1, None),
     ("mental-health-episode", "EpisodeOfCare.managingOrganization"): (1, None),
     ("mental-health-episode", "EpisodeOfCare.period"): (1, None),
     ("mental-health-episode", "EpisodeOfCare.period.start"): (1, None),
@@ -364,7 +390,7 @@ CARDINALITIES = {
 
 @pytest.mark.parametrize(("where", "expected"), CARDINALITIES.items(), ids=[e for _, e in CARDINALITIES])
 def test_cardinality(where: tuple[str, str], expected: tuple[int | None, str | None]) -> None:
-    found = element(get("StructureDefinition", where[0]), where[1])
+    found = snapshot_element(*where)  # the final cardinality, UK Core's included
     minimum, maximum = expected
     assert found.get("min") == minimum
     if maximum is not None:
@@ -389,28 +415,41 @@ def test_extension_slices_use_the_guide_extensions() -> None:
     [
         ("parent-patient", "Patient", "nhsNumber", NHS, "ff-nhs-1"),
         ("dependent-child", "RelatedPerson", "nhsNumber", NHS, "ff-nhs-1"),
-        ("reporting-provider", "Organization", "odsCode", ODS, "ff-ods-1"),
+        ("reporting-provider", "Organization", "odsOrganisationCode", ODS, "ff-ods-1"),
     ],
 )
 def test_identifier_slices(sd_id: str, base: str, slice_name: str, system: str, invariant: str) -> None:
-    sd = get("StructureDefinition", sd_id)
-    assert element(sd, f"{base}.identifier")["slicing"] | {"description": None} == {
-        "discriminator": [{"type": "value", "path": "system"}],
-        "rules": "open",
-        "description": None,
-    }
-    identifier = element(sd, f"{base}.identifier:{slice_name}")
-    assert [c["key"] for c in identifier["constraint"]] == [invariant]
-    system_element = element(sd, f"{base}.identifier:{slice_name}.system")
+    """UK Core's slicing and slice names (inherited by Patient and Organization, copied by RelatedPerson)."""
+    slicing = snapshot_element(sd_id, f"{base}.identifier")["slicing"]
+    assert (slicing["discriminator"], slicing["rules"]) == ([{"type": "value", "path": "system"}], "open")
+    identifier = snapshot_element(sd_id, f"{base}.identifier:{slice_name}")
+    assert invariant in [c["key"] for c in identifier["constraint"]]
+    assert identifier["mustSupport"] is True
+    system_element = snapshot_element(sd_id, f"{base}.identifier:{slice_name}.system")
     assert (system_element["min"], system_element["fixedUri"]) == (1, system)
+
+
+@pytest.mark.parametrize("sd_id", ["parent-patient", "dependent-child"])
+def test_nhs_number_verification_status_is_must_support(sd_id: str) -> None:
+    base = "Patient" if sd_id == "parent-patient" else "RelatedPerson"
+    found = snapshot_element(sd_id, f"{base}.identifier:nhsNumber.extension:nhsNumberVerificationStatus")
+    assert found["mustSupport"] is True
+    assert found["type"][0]["profile"] == [
+        "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSNumberVerificationStatus"
+    ]
 
 
 @pytest.mark.parametrize(
     ("sd_id", "element_id", "keys"),
     [
-        ("parental-status", "Extension", ["ff-ps-1"]),
+        ("parental-status", "Extension", ["ff-ps-1", "ff-ps-3"]),
         ("parental-responsibility", "Extension", ["ff-pr-1"]),
-        ("national-return-bundle", "Bundle", ["ff-bun-1", "ff-bun-2", "ff-bun-3", "ff-bun-4"]),
+        ("dependent-child", "RelatedPerson", ["ff-hp-1", "ff-hp-2", "ff-pr-2", "ff-pr-3"]),
+        (
+            "national-return-bundle",
+            "Bundle",
+            ["ff-bun-1", "ff-bun-2", "ff-bun-3", "ff-bun-4", "ff-bun-5", "ff-bun-6", "ff-bun-8", "ff-bun-9"],
+        ),
     ],
 )
 def test_invariants_sit_on_the_contract_element(sd_id: str, element_id: str, keys: list[str]) -> None:

@@ -19,7 +19,11 @@ from fhirpathpy.models import models
 from fhir_family.guide import CANONICAL, REPO_ROOT, guide_resources_dir
 
 YNU = f"{CANONICAL}/CodeSystem/yes-no-unknown"
-ALL_KEYS = ["ff-nhs-1", "ff-ods-1", "ff-pr-1", "ff-ps-1", "ff-bun-1", "ff-bun-2", "ff-bun-3", "ff-bun-4"]
+ALL_KEYS = [
+    "ff-nhs-1", "ff-ods-1", "ff-pr-1", "ff-ps-1", "ff-bun-1", "ff-bun-2", "ff-bun-3", "ff-bun-4",
+    # the 0.2 consistency rules (docs/guide.md section 0.5)
+    "ff-hp-1", "ff-hp-2", "ff-pr-2", "ff-pr-3", "ff-ps-3", "ff-bun-5", "ff-bun-6", "ff-bun-8", "ff-bun-9",
+]
 
 
 @cache

@@ -29,7 +29,7 @@ from typing import Any
 
 import pytest
 
-from fhir_family.guide import core_package_dir
+from fhir_family.guide import UKCORE_PACKAGE, core_package_dir, guide_dependency_dirs
 
 REPO = Path(__file__).resolve().parent.parent
 #: what the wheel is built from (everything else in the checkout is not needed to build it)
@@ -117,6 +117,9 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     mirror.mkdir()
     with tarfile.open(mirror / "core.tgz", "w:gz", compresslevel=1) as archive:
         archive.add(core_package_dir(), arcname="package")
+    for folder in guide_dependency_dirs():  # UK Core, which the guide's profiles derive from
+        with tarfile.open(mirror / f"{folder.parent.name}.tgz", "w:gz", compresslevel=1) as archive:
+            archive.add(folder, arcname="package")
     home, work = root / "home", root / "work"
     home.mkdir()
     shutil.copytree(
@@ -157,6 +160,13 @@ def test_installed_wheel_end_to_end(installed: dict[str, Any]) -> None:
     fetched = _cli(ctx, "packages", "install", "--mirror", str(ctx["mirror"]), "hl7.fhir.r4.core#4.0.1")
     assert fetched.returncode == 0, fetched.stderr
     assert (ctx["home"] / "cache" / "hl7.fhir.r4.core#4.0.1" / "package" / ".index.json").is_file()
+
+    # Nor without UK Core, the base of the guide's profiles.
+    missing = _cli(ctx, "validate", "examples/invalid/child-missing-birthdate.json")
+    assert missing.returncode == 2, missing.stdout + missing.stderr
+    assert f"fhir-family packages install {UKCORE_PACKAGE}" in missing.stderr
+    fetched = _cli(ctx, "packages", "install", "--mirror", str(ctx["mirror"]), UKCORE_PACKAGE)
+    assert fetched.returncode == 0, fetched.stderr
 
     # The false pass: this invalid example must fail, exit 1.
     single = _cli(ctx, "validate", "examples/invalid/child-missing-birthdate.json")
@@ -200,7 +210,7 @@ def test_installed_wheel_end_to_end(installed: dict[str, Any]) -> None:
 
     package = _cli(ctx, "build", "--out", "dist")
     assert package.returncode == 0, package.stderr
-    assert Path(package.stdout.strip()).name == "uk.fhir-family.r4-0.1.0.tgz"
+    assert Path(package.stdout.strip()).name == "uk.fhir-family.r4-0.2.0.tgz"
 
     _check_the_facade_serves(ctx)
     _check_up_runs(ctx)

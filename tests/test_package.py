@@ -84,9 +84,12 @@ def test_package_json(members: dict[str, bytes]) -> None:
     assert manifest["canonical"] == CANONICAL
     assert manifest["url"] == CANONICAL
     assert manifest["fhirVersions"] == ["4.0.1"]
-    assert manifest["dependencies"] == {"hl7.fhir.r4.core": "4.0.1"}
+    assert manifest["dependencies"] == {
+        "hl7.fhir.r4.core": "4.0.1",
+        "fhir.r4.ukcore.stu3.currentbuild": "0.0.0-3d2827e3",
+    }
     assert manifest["type"] == "fhir.ig"
-    assert manifest["jurisdiction"] == "urn:iso:std:iso:3166#GB"
+    assert manifest["jurisdiction"] == "urn:iso:std:iso:3166:-2#GB-ENG"
     assert manifest["license"]
     assert "parent" in manifest["title"].lower()
     assert manifest["description"]

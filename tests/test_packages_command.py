@@ -255,3 +255,49 @@ def test_uk_core_from_the_shared_mirror(cache: Path) -> None:
     folder = cache / UK_CORE_SPEC / "package"
     assert (folder / "StructureDefinition-UKCore-Patient.json").is_file()
     assert [p.spec for p in resolve_with_dependencies(UK_CORE_SPEC)] == [UK_CORE_SPEC]
+    # the mirror's build has differentials only; SUSHI needs snapshots, so the install wrote them
+    for path in folder.glob("StructureDefinition-*.json"):
+        ids = [e["id"] for e in json.loads(path.read_text())["snapshot"]["element"]]
+        assert ids and len(ids) == len(set(ids)), path.name  # a slice its extension profile has is not copied
+    patient = json.loads((folder / "StructureDefinition-UKCore-Patient.json").read_text())
+    ids = {e["id"] for e in patient["snapshot"]["element"]}
+    assert "Patient.identifier:nhsNumber.extension:nhsNumberVerificationStatus" in ids
+    assert "Patient.birthDate" in ids  # inherited from R4 core's Patient
+
+
+DIFFERENTIAL_ONLY = {
+    "resourceType": "StructureDefinition",
+    "id": "vendor-patient",
+    "url": "http://x/StructureDefinition/vendor-patient",
+    "name": "VendorPatient",
+    "status": "draft",
+    "kind": "resource",
+    "abstract": False,
+    "type": "Patient",
+    "baseDefinition": "http://hl7.org/fhir/StructureDefinition/Patient",
+    "derivation": "constraint",
+    "differential": {"element": [{"id": "Patient.birthDate", "path": "Patient.birthDate", "min": 1}]},
+}
+
+
+def test_install_generates_missing_snapshots(cache: Path, tmp_path: Path) -> None:
+    tgz = tmp_path / "diff.tgz"
+    tgz.write_bytes(package_tgz("vendor.diff", "1.0.0", {"hl7.fhir.r4.core": "4.0.1"}, [DIFFERENTIAL_ONLY]))
+    result = run("install", str(tgz))
+    assert result.exit_code == 0, result.output
+    written = json.loads((cache / "vendor.diff#1.0.0" / "package" / "StructureDefinition-vendor-patient.json")
+                         .read_text())
+    assert list(written)[-2:] == ["snapshot", "differential"]
+    birth = [e for e in written["snapshot"]["element"] if e["id"] == "Patient.birthDate"]
+    assert birth and birth[0]["min"] == 1 and birth[0]["max"] == "1"
+
+
+def test_a_profile_without_a_known_base_fails_the_install(cache: Path, tmp_path: Path) -> None:
+    orphan = {**DIFFERENTIAL_ONLY, "baseDefinition": "http://nowhere/StructureDefinition/missing"}
+    tgz = tmp_path / "orphan.tgz"
+    tgz.write_bytes(package_tgz("vendor.orphan", "1.0.0", {"hl7.fhir.r4.core": "4.0.1"}, [orphan]))
+    result = run("install", str(tgz))
+    assert result.exit_code == 2
+    assert "StructureDefinition-vendor-patient.json" in result.output and "snapshot" in result.output
+    assert not (cache / "vendor.orphan#1.0.0").exists()
+    assert not list(cache.glob(".vendor.orphan*"))

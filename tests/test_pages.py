@@ -207,7 +207,8 @@ def test_home_page_diagram_shows_every_profile_and_extension(files: dict[str, by
     expected = set()
     for sd in SDS:
         for element in sd.get("differential", {}).get("element", []):
-            if element.get("sliceName") and element["path"].endswith(".extension") and element.get("type"):
+            top_level = element["path"] == f"{sd['type']}.extension"  # not identifier.extension (UK Core's)
+            if element.get("sliceName") and top_level and element.get("type"):
                 for url in element["type"][0].get("profile", []):
                     expected.add((_page(sd), f"extension:{element['sliceName']}",
                                   f"{element['min']}..{element['max']}", _page(GUIDE[url])))

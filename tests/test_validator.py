@@ -387,7 +387,6 @@ def _set_residence(b: dict, index: int, code: str) -> None:
     ("mutate", "count"),
     [
         (lambda b: _set_residence(b, 4, "other-parent"), 1),  # all live with patient, but one does not
-        (lambda b: _set_status(b, "not-a-parent"), 1),  # not a parent, yet children listed
         (lambda b: _set_status(b, "no-children-live-with-patient"), 1),
         (lambda b: _set_status(b, "all-children-live-with-patient", in_household=2), 1),
         (lambda b: _set_status(b, "some-children-live-with-patient"), 1),  # every child lives with patient
@@ -401,6 +400,13 @@ def test_status_counts_disagreement_is_a_warning(mutate, count: int) -> None:
         result
         == [("warning", "business-rule", "Bundle.entry[1].resource.extension[0]", "FF-STATUS-COUNTS")] * count
     )
+
+
+def test_not_a_parent_with_children_is_the_guide_error_not_a_count_warning() -> None:
+    """Changed in 0.2: ff-bun-9 (an error in the guide) replaces the FF-STATUS-COUNTS warning here."""
+    b = bundle()
+    _set_status(b, "not-a-parent")
+    assert issues(b) == [("error", "invariant", "Bundle", "FF-INVARIANT")]
 
 
 def test_duplicate_full_url() -> None:

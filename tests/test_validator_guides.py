@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from fhir_family.cli import main
 from fhir_family.conformance import Validator, default_validator
-from fhir_family.guide import CANONICAL, PACKAGE_ID, PACKAGE_VERSION, core_package_dir
+from fhir_family.guide import CANONICAL, PACKAGE_ID, PACKAGE_VERSION, core_package_dir, guide_dependency_dirs
 from fhir_family.outcome import message_id
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -115,6 +115,8 @@ def test_guides_by_name_from_the_cache_with_dependencies(
     cache = tmp_path / "cache"
     cache.mkdir()
     (cache / "hl7.fhir.r4.core#4.0.1").symlink_to(core_package_dir().parent)
+    for folder in guide_dependency_dirs():  # UK Core, which the built-in guide depends on
+        (cache / folder.parent.name).symlink_to(folder.parent)
     monkeypatch.setenv("FHIR_PACKAGE_CACHE", str(cache))
     # vendor.app depends on vendor.guide (the profile); both are installed, then named by name#version.
     base = write_tgz(

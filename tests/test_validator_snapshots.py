@@ -21,7 +21,7 @@ import pytest
 
 from fhir_family.conformance import Validator
 from fhir_family.conformance.packages import DefinitionStore
-from fhir_family.guide import core_package_dir
+from fhir_family.guide import core_package_dir, guide_dependency_dirs
 
 REPO = Path(__file__).resolve().parent.parent
 CANDIDATES = [
@@ -62,7 +62,7 @@ def ours(sushi_snapshots: dict[str, dict], tmp_path_factory: pytest.TempPathFact
     for url, sd in sushi_snapshots.items():
         stripped = {key: value for key, value in sd.items() if key != "snapshot"}
         (folder / f"StructureDefinition-{url.rsplit('/', 1)[-1]}.json").write_text(json.dumps(stripped))
-    return Validator(DefinitionStore(core_package_dir(), [folder]))
+    return Validator(DefinitionStore(core_package_dir(), [*guide_dependency_dirs(), folder]))
 
 
 def _digest(element: dict[str, Any]) -> dict[str, Any]:

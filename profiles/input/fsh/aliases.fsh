@@ -7,3 +7,5 @@ Alias: $v2-0063-vs = http://terminology.hl7.org/ValueSet/v2-0063
 Alias: $ukcore-rel = https://fhir.hl7.org.uk/CodeSystem/UKCore-AdditionalPersonRelationshipRole
 Alias: $submission = https://fhir-family.uk/fhir/Id/submission
 Alias: $iso3166 = urn:iso:std:iso:3166
+Alias: $iso3166-2 = urn:iso:std:iso:3166:-2
+Alias: $nhs-number-verification = https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSNumberVerificationStatus

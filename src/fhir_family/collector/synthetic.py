@@ -30,6 +30,13 @@ _PR_BASIS = (
 )
 
 
+#: a basis that fits a child who is not the patient's birth child (a birth-parent basis would break ff-pr-3)
+_NON_BIRTH_BASIS = {
+    "STPCHLD": "step-parent-agreement",
+    "CHLDFOST": "child-arrangements-order",
+    "GRNDCHILD": "special-guardianship-order",
+}
+
 SYNTHETIC_NUMBERS = 500_000
 """How many synthetic NHS numbers there are (``synthetic_nhs_number`` seeds). Beyond 30,000 patients in one
 call, children's numbers repeat (and may equal a parent's): harmless for synthetic data, where only parents
@@ -51,11 +58,16 @@ def _child(rng: random.Random, period_end: date, seed: int, at_home: bool) -> Ch
     residence = rng.choice(_AT_HOME if at_home else _AWAY)
     help_code = "looked-after" if residence == "looked-after" else rng.choice(_HELP)
     pr_held = rng.choice(("Y", "Y", "Y", "N", "UNK"))
+    relationship = rng.choice(_RELATIONSHIPS)
+    birth_date = period_end - timedelta(days=age_days)
+    basis = rng.choice(_PR_BASIS) if pr_held == "Y" else None  # drawn as before, so the data stay the same
+    if basis is not None:
+        basis = _NON_BIRTH_BASIS.get(relationship, basis)
     return ChildRecord(
-        relationship=rng.choice(_RELATIONSHIPS),
-        birth_date=period_end - timedelta(days=age_days),
+        relationship=relationship,
+        birth_date=birth_date,
         pr_held=pr_held,
-        pr_basis=(rng.choice(_PR_BASIS),) if pr_held == "Y" else (),
+        pr_basis=(basis,) if basis else (),
         residence=residence,
         young_carer=rng.choice(("N", "N", "N", "N", "Y", "UNK")),
         help=(help_code,),

@@ -533,8 +533,7 @@ def _check_status_counts(parent: Entry, status: dict[str, Any], children: list[E
     all_known = all(r in LIVES_WITH_PATIENT | LIVES_ELSEWHERE for r in residences)
     listed = len(children)
     problems = []
-    if code == "not-a-parent" and listed:
-        problems.append(f"status is not-a-parent but {listed} dependent child(ren) are listed")
+    # not-a-parent (or declined) with children listed is the guide's error ff-bun-9 (ff-bun-8), not a warning
     if code in ("all-children-live-with-patient", "some-children-live-with-patient") and not listed:
         problems.append(f"status is {code} but no dependent children are listed")
     if code == "all-children-live-with-patient" and elsewhere:

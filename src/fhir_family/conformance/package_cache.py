@@ -181,6 +181,44 @@ def resolve_with_dependencies(
     return order
 
 
+def _implementation_guides(source: Path) -> list[Any]:
+    """The JSON ImplementationGuides of a folder (or its ``package/``), or of a ``.tgz``'s ``package/``."""
+    raw: list[bytes] = []
+    if source.is_dir():
+        folder = source / "package" if (source / "package").is_dir() else source
+        raw = [path.read_bytes() for path in sorted(folder.glob("ImplementationGuide*.json"))]
+    elif source.suffix == ".tgz":
+        try:
+            with tarfile.open(source, "r:*") as archive:
+                for member in archive.getmembers():
+                    folder, _, name = member.name.removeprefix("./").rpartition("/")
+                    handle = archive.extractfile(member) if member.isfile() else None
+                    if folder == "package" and name.startswith("ImplementationGuide") and handle is not None:
+                        raw.append(handle.read())
+        except (tarfile.TarError, OSError, EOFError):
+            return []
+    guides = []
+    for data in raw:
+        try:
+            guides.append(json.loads(data))
+        except ValueError:
+            continue
+    return guides
+
+
+def _guide_depends_on(source: Path) -> dict[str, str]:
+    """Without a package.json (a folder of SUSHI output, a bare tarball), the dependencies are those its
+    ImplementationGuide resources declare in ``dependsOn`` (packageId and version)."""
+    found: dict[str, str] = {}
+    for guide in _implementation_guides(source):
+        if not isinstance(guide, dict) or guide.get("resourceType") != "ImplementationGuide":
+            continue
+        for depends in guide.get("dependsOn") or []:
+            if isinstance(depends, dict) and depends.get("packageId") and depends.get("version"):
+                found[str(depends["packageId"])] = str(depends["version"])
+    return found
+
+
 def dependencies_of(
     source: Path, include_core: bool = False, provided: frozenset[str] = frozenset()
 ) -> list[InstalledPackage]:
@@ -188,7 +226,8 @@ def dependencies_of(
     order: list[InstalledPackage] = []
     manifest = read_manifest(source)
     needed_by = f"{manifest.get('name')}#{manifest.get('version')} ({source})" if manifest else str(source)
-    for dep_name, dep_version in sorted(_dependencies(manifest).items()):
+    declared = _dependencies(manifest) if manifest is not None else _guide_depends_on(source)
+    for dep_name, dep_version in sorted(declared.items()):
         spec = f"{dep_name}#{dep_version}"
         for package in resolve_with_dependencies(spec, include_core, provided, needed_by):
             if package not in order:

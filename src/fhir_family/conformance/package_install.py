@@ -15,7 +15,8 @@ Where a package comes from, first hit wins:
 
 A package is unpacked into a temporary folder beside its place in the cache and renamed into place only when
 it is complete, so an interrupted install leaves nothing half-written. Missing ``.index.json`` files are
-generated, as the validator reads R4 core through it.
+generated, as the validator reads R4 core through it, and so are missing snapshots (``package_snapshots``):
+dependencies are installed before the package that needs them.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ import requests
 from ..errors import FhirFamilyError
 from ..guide import PACKAGE_ID, PACKAGE_VERSION
 from .package_cache import CORE_NAME, cache_root, installed, parse_spec, read_manifest
+from .package_snapshots import SnapshotInstallError, add_snapshots
 
 __all__ = ["DEFAULT_REGISTRY", "InstallError", "Installed", "install"]
 
@@ -145,7 +147,11 @@ def _write_index(folder: Path) -> None:
 
 
 def _unpack(tgz: Path, expect: tuple[str, str], origin: str) -> tuple[str, str, Path]:
-    """Unpack ``tgz`` into the cache; returns (name, version, package folder). Checks it is a FHIR package."""
+    """Unpack ``tgz`` into the cache; returns (name, version, package folder). Checks it is a FHIR package.
+
+    Profiles that come with a differential only get their snapshots here, before the package is renamed into
+    place (its dependencies are installed first), so a package in the cache is always usable by SUSHI.
+    """
     try:
         manifest = read_manifest(tgz)
     except FhirFamilyError as exc:
@@ -168,6 +174,11 @@ def _unpack(tgz: Path, expect: tuple[str, str], origin: str) -> tuple[str, str, 
             raise InstallError(f"{origin}: not a FHIR package (no package/package.json in the tarball)")
         if not (package / ".index.json").is_file():
             _write_index(package)
+        try:
+            if name != CORE_NAME:  # R4 core ships snapshots (its two example SDs without stay as they are)
+                add_snapshots(package)
+        except SnapshotInstallError as exc:
+            raise InstallError(f"{origin}: {exc}") from exc
         if target.exists():
             shutil.rmtree(target)
         staging.rename(target)
@@ -228,13 +239,15 @@ def install(
         package = installed(name, version) if given is None else None
         if package is not None:
             note(Installed(spec, package.folder, "cache"))
-            folder = package.folder
-        else:
-            with tempfile.TemporaryDirectory(prefix="fhir-family-package-") as work:
-                tgz, source = (given, str(given)) if given is not None else fetch(name, version, Path(work))
-                _name, _version, folder = _unpack(tgz, (name, version), source)
-                note(Installed(spec, folder, source))
-        manifest = read_manifest(folder) or {}
+            visit_dependencies(read_manifest(package.folder) or {})
+            return
+        with tempfile.TemporaryDirectory(prefix="fhir-family-package-") as work:
+            tgz, source = (given, str(given)) if given is not None else fetch(name, version, Path(work))
+            visit_dependencies(_checked_manifest(tgz))  # first: snapshots are generated against them
+            _name, _version, folder = _unpack(tgz, (name, version), source)
+            note(Installed(spec, folder, source))
+
+    def visit_dependencies(manifest: dict[str, Any]) -> None:
         for dep_name, dep_version in sorted((manifest.get("dependencies") or {}).items()):
             visit(str(dep_name), str(dep_version))
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import FhirFamilyError
-from ..guide import INSTALL_CORE_COMMAND, core_package_dir, require_guide_resources_dir
+from ..guide import INSTALL_CORE_COMMAND, core_package_dir, guide_sources
 
 CORE_CANONICAL = "http://hl7.org/fhir"
 STRUCTURE_DEFINITION_BASE = f"{CORE_CANONICAL}/StructureDefinition/"
@@ -185,11 +185,15 @@ class DefinitionStore:
 
     @classmethod
     def default(cls) -> DefinitionStore:
-        """Core from the FHIR package cache plus this project's guide; either missing is an error saying why.
+        """Core and UK Core from the FHIR package cache plus this project's guide; any missing is an error
+        saying why.
 
         A missing guide is never dropped in silence: without it every profile would go unchecked.
         """
-        return cls(core_package_dir(), [require_guide_resources_dir()])
+        core = core_package_dir()
+        if not (core / ".index.json").is_file():  # say R4 core is missing before naming UK Core
+            _CorePackage(core)
+        return cls(core, guide_sources())
 
     @property
     def core_folder(self) -> Path:

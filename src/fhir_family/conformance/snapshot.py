@@ -115,6 +115,9 @@ class _Snapshot:
             name, _, _slice_name = last.partition(":")
             sliced_id = f"{parent}.{name}" if parent else name
             sliced_position = self.ensure(sliced_id)
+            position = self.index_of(element_id)
+            if position is not None:  # ensuring the sliced element unrolled a profile that has the slice
+                return position
             end = self.subtree_end(sliced_position)
             sliced = self.elements[sliced_position]
             if "slicing" not in sliced and [t.get("code") for t in sliced.get("type") or []] == ["Extension"]:

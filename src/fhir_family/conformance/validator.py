@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import messages as msg
-from ..guide import CANONICAL, PACKAGE_ID, core_package_dir, require_guide_resources_dir
+from ..guide import CANONICAL, PACKAGE_ID, core_package_dir, guide_sources, require_guide_resources_dir
 from ..model import NATIONAL_RETURN_BUNDLE, SUBMISSION_SYSTEM
 from ..outcome import Issue, IssueSeverity, IssueType, operation_outcome
 from .bundle_rules import check_bundle
@@ -105,7 +105,7 @@ class Validator:
     @classmethod
     def from_package(cls, path: str | Path) -> Validator:
         """A validator for the guide in a FHIR NPM package (``.tgz`` or unpacked folder) over R4 core."""
-        return cls(DefinitionStore(core_package_dir(), [Path(path)]))
+        return cls(DefinitionStore(core_package_dir(), resolve_sources([Path(path)])))
 
     @classmethod
     def from_packages(
@@ -122,9 +122,12 @@ class Validator:
         FHIR package cache; the dependencies in its ``package.json`` are read from the cache (``fhir-family
         packages install`` puts them there). Later sources win over earlier ones for the same url.
         """
-        builtin = [require_guide_resources_dir()] if builtin_guide else []
+        core = core_package_dir()
+        builtin = guide_sources() if builtin_guide and (core / ".index.json").is_file() else []
         provided = frozenset({PACKAGE_ID} if builtin_guide else ())  # a derived guide depends on the built-in
-        store = DefinitionStore(core_package_dir(), [*builtin, *resolve_sources(sources, provided)])
+        if builtin_guide and not builtin:
+            builtin = [require_guide_resources_dir()]  # R4 core is missing: the store's error names it first
+        store = DefinitionStore(core, [*builtin, *resolve_sources(sources, provided)])
         return cls(
             store,
             role_profiles=role_profiles,

@@ -24,11 +24,16 @@ BUNDLED_DATA = PACKAGE_ROOT / "_data"
 REPO_ROOT = PACKAGE_ROOT.parents[1]
 CANONICAL = "https://fhir-family.uk/fhir"
 PACKAGE_ID = "uk.fhir-family.r4"
-PACKAGE_VERSION = "0.1.0"
+PACKAGE_VERSION = "0.2.0"
 FHIR_VERSION = "4.0.1"
 CORE_PACKAGE = "hl7.fhir.r4.core#4.0.1"
 #: the command that puts R4 core into the package cache (named by every "core package missing" error)
 INSTALL_CORE_COMMAND = f"fhir-family packages install {CORE_PACKAGE}"
+#: UK Core (HL7 UK): the guide's four resource profiles derive from it. No reachable registry carries this
+#: build; `fhir-family packages install --mirror DIR` puts it in the cache (Makefile: `uk-core-package`).
+UKCORE_PACKAGE = "fhir.r4.ukcore.stu3.currentbuild#0.0.0-3d2827e3"
+#: the packages the guide depends on besides R4 core (sushi-config.yaml, package.json, IG dependsOn)
+GUIDE_DEPENDENCIES = (UKCORE_PACKAGE,)
 
 #: data name -> its place in a checkout; setup.py copies each into BUNDLED_DATA under the same name
 CHECKOUT_SOURCES = {
@@ -68,6 +73,27 @@ def require_guide_resources_dir() -> Path:
             "guide) or, in a checkout, run `make ig`"
         )
     return folder
+
+
+def guide_dependency_dirs() -> list[Path]:
+    """The cached folders of the packages the guide depends on (UK Core), dependencies first.
+
+    A missing one is a PackageSpecError naming the install command: without UK Core the guide's profiles have
+    no base, so nothing could be checked.
+    """
+    from ..conformance.package_cache import resolve_with_dependencies
+
+    folders: list[Path] = []
+    for spec in GUIDE_DEPENDENCIES:
+        for package in resolve_with_dependencies(spec, needed_by=f"{PACKAGE_ID}#{PACKAGE_VERSION}"):
+            if package.folder not in folders:
+                folders.append(package.folder)
+    return folders
+
+
+def guide_sources() -> list[Path]:
+    """What a definition store loads for the built-in guide: its dependencies, then the guide's own folder."""
+    return [*guide_dependency_dirs(), require_guide_resources_dir()]
 
 
 def core_package_dir() -> Path:

@@ -26,14 +26,17 @@ import yaml
 
 from fhir_family import messages as msg
 
+from ..conformance.package_cache import parse_spec
 from ..errors import FhirFamilyError
 from . import (
     CANONICAL,
     FHIR_VERSION,
+    GUIDE_DEPENDENCIES,
     PACKAGE_ID,
     PACKAGE_VERSION,
     core_package_dir,
     examples_dir,
+    guide_dependency_dirs,
     guide_resources_dir,
     sushi_config_path,
 )
@@ -236,7 +239,7 @@ def add_snapshots(resources: dict[str, Resource], guide_dir: Path) -> None:
     from ..conformance.compiler import Compiler
     from ..conformance.packages import DefinitionStore
 
-    compiler = Compiler(DefinitionStore(core_package_dir(), [guide_dir]))
+    compiler = Compiler(DefinitionStore(core_package_dir(), [*guide_dependency_dirs(), guide_dir]))
     for name, resource in resources.items():
         if resource["resourceType"] != "StructureDefinition" or resource.get("snapshot"):
             continue
@@ -275,7 +278,7 @@ def package_manifest(metadata: GuideMetadata) -> dict[str, Any]:
         "url": metadata.canonical,
         "fhirVersions": [FHIR_VERSION],
         "jurisdiction": metadata.jurisdiction,
-        "dependencies": {CORE_PACKAGE: FHIR_VERSION},
+        "dependencies": {CORE_PACKAGE: FHIR_VERSION, **dict(parse_spec(spec) for spec in GUIDE_DEPENDENCIES)},
     }
 
 

@@ -20,11 +20,11 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from fhir_family import messages as msg
 
 from ..conformance.compiler import Compiler
-from ..conformance.packages import DefinitionStore
+from ..conformance.packages import DefinitionStore, read_guide_source
 from ..conformance.terminology import Terminology
 from ..conformance.xml_writer import XmlWriter
 from ..errors import FhirFamilyError
-from ..guide import core_package_dir, examples_dir, guide_resources_dir
+from ..guide import core_package_dir, examples_dir, guide_dependency_dirs, guide_resources_dir
 from ..guide import docs_dir as docs_dir_default
 from ..guide.package import (
     GuideMetadata,
@@ -48,7 +48,7 @@ from .vendor_pages import R4_SPEC, artifact_groups, dependencies, search_index_j
 Resource = dict[str, Any]
 STATIC_FILES = ("style.css", "favicon.svg", "search.js")
 #: Docs rendered as pages, in the order the mapping page lists them (others follow by name).
-DOC_ORDER = ("guide", "payload", "hl7v2", "facade", "ehr-examples", "model")
+DOC_ORDER = ("guide", "payload", "hl7v2", "facade", "ehr-examples", "model", "changelog")
 
 
 class SiteBuildError(FhirFamilyError):
@@ -134,7 +134,7 @@ class SiteBuilder:
         self.examples_root = examples_root or examples_dir()
         self.docs_dir = docs_dir or docs_dir_default()
         self.metadata = metadata or read_metadata()
-        self.store = store or DefinitionStore(core_package_dir(), [self.guide_dir])
+        self.store = store or DefinitionStore(core_package_dir(), [*guide_dependency_dirs(), self.guide_dir])
         self._validator = LazyValidator(validator or self._guide_validator)
         self.env = Environment(
             loader=PackageLoader("fhir_family.site", "templates"),
@@ -148,7 +148,11 @@ class SiteBuilder:
         self.env.filters["message_id"] = lambda issue: message_id(issue) or ""
         self.xml_writer = XmlWriter(self.store.structure_definition)
         self.env.filters["fhir_xml"] = lambda resource: self.xml_writer.to_xml(resource).decode("utf-8")
-        self.resources = self.store.guide_resources()
+        # pages for the guide's own resources only: UK Core, loaded as the profiles' base, has its own pages
+        own = {(r.get("resourceType"), r.get("url")) for r in read_guide_source(self.guide_dir)}
+        self.resources = [
+            r for r in self.store.guide_resources() if (r.get("resourceType"), r.get("url")) in own
+        ]
         self.terminology = Terminology(self.store)
         self.pages: dict[str, str] = {}
         self.names: dict[str, str] = {}

@@ -4,7 +4,7 @@ Title: "Parental status"
 Description: "Whether the patient is a parent or carer of dependent children (under 18) and whether they live with the patient (1:1 with NDTMS PRNTSTAT), with the NDTMS household count, an expected child, and the reporting period the answer belongs to."
 Context: Patient
 * insert GuideMetadata
-* obeys ff-ps-1
+* obeys ff-ps-1 and ff-ps-3
 * extension contains
     status 1..1 and
     childrenInHousehold 0..1 and

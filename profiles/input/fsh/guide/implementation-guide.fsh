@@ -14,7 +14,7 @@ InstanceOf: ImplementationGuide
 Usage: #definition
 * id = "uk.fhir-family.r4"
 * url = "https://fhir-family.uk/fhir/ImplementationGuide/uk.fhir-family.r4"
-* version = "0.1.0"
+* version = "0.2.0"
 * name = "FhirFamily"
 * title = "fhir-family: parents and carers of dependent children in adult mental health services"
 * status = #draft
@@ -24,11 +24,18 @@ Usage: #definition
 * contact[0].name = "fhir-family"
 * contact[0].telecom[0].system = #url
 * contact[0].telecom[0].value = "https://fhir-family.uk"
+* contact[0].telecom[1].system = #email
+* contact[0].telecom[1].value = "guide@fhir-family.uk"
 * description = "Profiles, extensions and terminology for recording, in adult mental health services in England, that a patient is a parent or carer of dependent children (under 18), who holds parental responsibility and on what legal basis, where each child lives, whether the child is a young carer and what help or protection the child has, and for sending that as a national-return Bundle."
-* jurisdiction = $iso3166#GB "United Kingdom of Great Britain and Northern Ireland"
+* jurisdiction = $iso3166-2#GB-ENG "England"
+* copyright = "CC0-1.0. Codes from HL7 (v3 RoleCode, v2 table 0063) and HL7 UK (UK Core) are used under their licences; NDTMS codes are owned by the Office for Health Improvement and Disparities (OHID)."
 * packageId = "uk.fhir-family.r4"
 * license = #CC0-1.0
 * fhirVersion = #4.0.1
+* dependsOn[0].id = "ukcore"
+* dependsOn[0].uri = "https://fhir.hl7.org.uk/ImplementationGuide/fhir.r4.ukcore.stu3.currentbuild"
+* dependsOn[0].packageId = "fhir.r4.ukcore.stu3.currentbuild"
+* dependsOn[0].version = "0.0.0-3d2827e3"
 * definition.grouping[+].id = "profiles"
 * definition.grouping[=].name = "Profiles"
 * definition.grouping[=].description = "What a national return is made of."

@@ -1,5 +1,5 @@
 Profile: MentalHealthEpisode
-Parent: EpisodeOfCare
+Parent: UKCore-EpisodeOfCare
 Id: mental-health-episode
 Title: "Mental health episode"
 Description: "The adult mental health service episode that puts the parent in scope of the return, with its period."

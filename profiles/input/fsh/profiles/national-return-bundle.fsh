@@ -4,7 +4,7 @@ Id: national-return-bundle
 Title: "National return bundle"
 Description: "One provider's national return about one parent: a transaction Bundle (so any FHIR server can take it as-is) holding the ReportingProvider, the ParentPatient, the MentalHealthEpisode and one DependentChild per child. Entries use conditional create/update on identifiers, so resending the same return changes nothing; Bundle.identifier is the submission id."
 * insert GuideMetadata
-* obeys ff-bun-1 and ff-bun-2 and ff-bun-3 and ff-bun-4
+* obeys ff-bun-1 and ff-bun-2 and ff-bun-3 and ff-bun-4 and ff-bun-5 and ff-bun-6 and ff-bun-8 and ff-bun-9
 * identifier 1..1
 * identifier ^short = "Submission id (system https://fhir-family.uk/fhir/Id/submission)"
 * identifier.system 1..1

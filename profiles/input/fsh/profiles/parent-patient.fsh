@@ -1,5 +1,5 @@
 Profile: ParentPatient
-Parent: Patient
+Parent: UKCore-Patient
 Id: parent-patient
 Title: "Parent patient"
 Description: "An adult in a mental health service, as sent in a national return: NHS number, date of birth, gender, the reporting provider and the parental-status extension. No name, contact details or free text (data minimisation)."
@@ -11,7 +11,12 @@ Description: "An adult in a mental health service, as sent in a national return:
 * link 0..0
 * extension contains ParentalStatus named parentalStatus 1..1
 * identifier 1..*
-* insert NhsNumberSlice(1)
+* identifier[nhsNumber] 1..1 MS
+* identifier[nhsNumber] ^short = "NHS number"
+* identifier[nhsNumber] ^definition = "The person's NHS number: 10 digits, the last a modulus-11 check digit."
+* identifier[nhsNumber] obeys ff-nhs-1
+* identifier[nhsNumber].extension[nhsNumberVerificationStatus] MS
+* insert PopulateIfKnown(identifier[nhsNumber].extension[nhsNumberVerificationStatus])
 * gender 1..1
 * birthDate 1..1
 * managingOrganization 1..1

@@ -361,4 +361,65 @@ INVALID_EXAMPLES: tuple[InvalidExample, ...] = (
         from_bundle(_add_second_patient),
         (error("invariant", "Bundle"),),
     ),
+    InvalidExample(
+        "child-help-none-with-other-help",
+        "The first child has help-and-protection 'none' and also 'early-help': 'none' and 'not-known' stand "
+        "alone (ff-hp-1).",
+        from_child(0, help=("none", "early-help")),
+        (error("invariant", "Bundle.entry[3].resource"),),
+    ),
+    InvalidExample(
+        "child-help-recorded-twice",
+        "The first child has 'early-help' recorded twice: each kind of help is recorded once (ff-hp-2).",
+        from_child(0, help=("early-help", "early-help")),
+        (error("invariant", "Bundle.entry[3].resource"),),
+    ),
+    InvalidExample(
+        "adopted-child-without-pr",
+        "The first child is the patient's adopted child (CHLDADOPT) but parental responsibility is held = N: "
+        "an adoption order always gives the adopter parental responsibility, ACA 2002 s.46(1) (ff-pr-2).",
+        from_child(0, relationship="CHLDADOPT", pr_held="N", pr_basis=()),
+        (error("invariant", "Bundle.entry[3].resource"),),
+    ),
+    InvalidExample(
+        "niece-with-birth-mother-basis",
+        "The first child is the patient's niece, yet the basis of parental responsibility is 'birth-mother': "
+        "a birth-parent basis contradicts the relationship (ff-pr-3).",
+        from_child(0, relationship="NIECE"),
+        (error("invariant", "Bundle.entry[3].resource"),),
+    ),
+    InvalidExample(
+        "child-born-after-reporting-date",
+        "The first child's birthDate (2026-02-10) is after the reporting date (reportingPeriod.end "
+        "2026-01-31) (ff-bun-5). The child is under 18, so no age issue.",
+        from_child(0, birth_date=date(2026, 2, 10)),
+        (error("invariant", "Bundle"),),
+    ),
+    InvalidExample(
+        "episode-starts-after-reporting-date",
+        "The episode starts on 2026-02-03, after the reporting date 2026-01-31: the patient was not in the "
+        "population of that month (ff-bun-6).",
+        from_record(lambda record: replace(record, episode_start=date(2026, 2, 3))),
+        (error("invariant", "Bundle"),),
+    ),
+    InvalidExample(
+        "date-asked-after-reporting-date",
+        "The patient was asked (dateRecorded) on 2026-02-10, after the reporting date 2026-01-31 (ff-ps-3).",
+        from_record(lambda record: replace(record, date_recorded=date(2026, 2, 10))),
+        (error("invariant", "Bundle.entry[1].resource.extension[0]"),),
+    ),
+    InvalidExample(
+        "declined-with-children-listed",
+        "The patient declined to answer, yet three children are listed: a 'declined' return lists no "
+        "children (ff-bun-8).",
+        from_record(lambda record: replace(record, parental_status="declined")),
+        (error("invariant", "Bundle"),),
+    ),
+    InvalidExample(
+        "not-a-parent-with-children-listed",
+        "The parental status is 'not-a-parent', yet three children are listed (ff-bun-9; an error, so the "
+        "count check does not also warn).",
+        from_record(lambda record: replace(record, parental_status="not-a-parent")),
+        (error("invariant", "Bundle"),),
+    ),
 )

@@ -1,0 +1,5 @@
+// On NationalReturnBundle: a patient who declined to answer lists no children (guide.md 0.3).
+Invariant: ff-bun-8
+Description: "A return whose parental status is 'declined' lists no dependent children"
+Severity: #error
+Expression: "entry.resource.ofType(Patient).extension.where(url = 'https://fhir-family.uk/fhir/StructureDefinition/parental-status').extension.where(url = 'status').value.coding.where(system = 'https://fhir-family.uk/fhir/CodeSystem/parental-status' and code = 'declined').exists() implies entry.resource.ofType(RelatedPerson).empty()"
