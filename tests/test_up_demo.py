@@ -43,7 +43,8 @@ def test_the_welcome_names_the_pages_and_the_report_explains_its_columns(tmp_pat
     demo = up.Demo(
         var_dir=tmp_path, collector_url="http://127.0.0.1:9", facade_url="http://127.0.0.1:8",
         collector_port=9, facade_port=8, db_url="sqlite://", key_file=tmp_path / "k", engine=None,
-        tokens={"analyst": "t"}, token_file=tmp_path / "t.json", logs={}, env={},
+        tokens={"analyst": "t"}, token_file=tmp_path / "t.json", feed_token_file=tmp_path / "f.json",
+        logs={}, env={},
     )
     text = up._welcome(demo)
     assert "http://127.0.0.1:8/ig/" in text and "http://127.0.0.1:8/openapi.json" in text

@@ -5,7 +5,8 @@
   answer carrying data is kept by a browser or a shared cache.
 - ``Content-Security-Policy``: on HTML pages the page's own files only (inline style attributes are allowed,
   inline script is not); on everything else ``default-src 'none'``. Both with ``frame-ancestors 'none'``, and
-  ``X-Frame-Options: DENY`` for older browsers, so no other site can frame a page.
+  ``X-Frame-Options: DENY`` for older browsers, so no other site can frame a page. A view that sets a
+  stricter policy of its own (the analyst dashboard: no script at all) keeps it.
 - ``Referrer-Policy: no-referrer``: a URL is never passed on to another site.
 """
 
@@ -25,7 +26,7 @@ def add_security_headers(response: Response) -> Response:
     headers["X-Content-Type-Options"] = "nosniff"
     headers.setdefault("Cache-Control", "no-store")
     page = response.mimetype == "text/html" and request.method != "OPTIONS"  # Flask's OPTIONS: empty "HTML"
-    headers["Content-Security-Policy"] = HTML_POLICY if page else DATA_POLICY
+    headers.setdefault("Content-Security-Policy", HTML_POLICY if page else DATA_POLICY)
     headers["X-Frame-Options"] = "DENY"
     headers["Referrer-Policy"] = "no-referrer"
     return response
