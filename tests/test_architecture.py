@@ -160,3 +160,31 @@ def test_the_app_roles_are_the_only_shared_names() -> None:
     for role in PER_APP_ROLES:
         holders = sorted(p.relative_to(SRC / PACKAGE).as_posix() for p in (SRC / PACKAGE).rglob(role))
         assert holders == [f"collector/{role}", f"facade/{role}"]
+
+
+def _positional_issue_calls(source: str, name: str = "<src>") -> list[str]:
+    """Every ``Issue(...)`` call that passes an argument by position (``Issue`` is keyword-only)."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call) and node.args:
+            func = node.func
+            called = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+            if called == "Issue":
+                found.append(f"{name}:{node.lineno}")
+    return found
+
+
+def test_every_issue_is_built_with_keywords() -> None:
+    """``Issue`` takes keywords only, so which string is the diagnostics and which the message id is always
+    written at the call; a positional call would fail at run time, on whatever path reaches it first."""
+    from fhir_family.outcome import Issue, IssueSeverity, IssueType
+
+    with pytest.raises(TypeError):
+        Issue(IssueSeverity.ERROR, IssueType.VALUE, "positional")  # type: ignore[misc]
+    calls = [
+        call
+        for path in sorted(SRC.rglob("*.py"))
+        for call in _positional_issue_calls(path.read_text(encoding="utf-8"), str(path.relative_to(SRC)))
+    ]
+    assert calls == []
+    assert _positional_issue_calls("Issue(IssueSeverity.ERROR, IssueType.VALUE, 'x')") == ["<src>:1"]

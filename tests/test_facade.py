@@ -113,7 +113,14 @@ def test_unmappable_json_payload_locates_every_problem(client) -> None:
 def test_bundle_failing_validation_is_422_not_200() -> None:
     class Refuses:
         def issues(self, resource, profile=None):
-            return [Issue(IssueSeverity.ERROR, IssueType.INVARIANT, "no", "Bundle")]
+            return [
+                Issue(
+                    severity=IssueSeverity.ERROR,
+                    code=IssueType.INVARIANT,
+                    diagnostics="no",
+                    expression="Bundle",
+                )
+            ]
 
     response = create_app({"VALIDATOR": Refuses()}).test_client().post("/ehr/json", json=payload())
     body = assert_outcome(response, 422, "invariant")
@@ -374,7 +381,11 @@ def test_search_by_canonical(client, query: str, total: int) -> None:
 
 def test_conformance_resources_come_from_the_apps_guide_dir(tmp_path) -> None:
     """GUIDE_DIR is what the FHIR API serves (through the validator's DefinitionStore), R4 core behind it."""
-    value_set = {"resourceType": "ValueSet", "id": "only-here", "url": "https://example.org/ValueSet/only-here"}
+    value_set = {
+        "resourceType": "ValueSet",
+        "id": "only-here",
+        "url": "https://example.org/ValueSet/only-here",
+    }
     (tmp_path / "ValueSet-only-here.json").write_text(json.dumps(value_set))
     local = create_app({"GUIDE_DIR": str(tmp_path), "VALIDATE": False}).test_client()
     assert local.get("/ValueSet/only-here").get_json() == value_set

@@ -28,8 +28,20 @@ class Verdict:
         return list(self.found)
 
 
-REFUSAL = Issue(IssueSeverity.ERROR, IssueType.INVARIANT, "refused by the double", "Bundle", "FF-TEST-NO")
-ADVICE = Issue(IssueSeverity.WARNING, IssueType.BUSINESS_RULE, "just advice", "Bundle", "FF-TEST-ADVICE")
+REFUSAL = Issue(
+    severity=IssueSeverity.ERROR,
+    code=IssueType.INVARIANT,
+    diagnostics="refused by the double",
+    expression="Bundle",
+    message_id="FF-TEST-NO",
+)
+ADVICE = Issue(
+    severity=IssueSeverity.WARNING,
+    code=IssueType.BUSINESS_RULE,
+    diagnostics="just advice",
+    expression="Bundle",
+    message_id="FF-TEST-ADVICE",
+)
 
 
 def _bundle(examples_dir) -> dict:
@@ -77,15 +89,18 @@ def test_validate_bundle_passes_a_bundle_with_warnings_and_stops_one_with_errors
 def test_any_errors_counts_errors_and_fatals_only() -> None:
     assert not any_errors([ADVICE])
     assert any_errors([ADVICE, REFUSAL])
-    assert any_errors([Issue(IssueSeverity.FATAL, IssueType.EXCEPTION, "boom")])
+    assert any_errors([Issue(severity=IssueSeverity.FATAL, code=IssueType.EXCEPTION, diagnostics="boom")])
 
 
 def test_the_facade_validates_submit_and_dollar_validate_with_the_configured_validator(
     examples_dir, feed_tokens
 ) -> None:
     double = Verdict(REFUSAL)
-    config = {"VALIDATOR": double, "COLLECTOR_URL": "http://127.0.0.1:9/unused",
-              "FEED_TOKENS_FILE": feed_tokens[0]}
+    config = {
+        "VALIDATOR": double,
+        "COLLECTOR_URL": "http://127.0.0.1:9/unused",
+        "FEED_TOKENS_FILE": feed_tokens[0],
+    }
     client = create_app(config).test_client()
     bundle = _bundle(examples_dir)
     submitted = client.post("/submit", json=bundle, headers=feed_tokens[1])

@@ -28,7 +28,13 @@ class FhirFamilyError(Exception):
     def __init__(self, message: str, issues: list[Issue] | None = None) -> None:
         super().__init__(message)
         self.issues: list[Issue] = issues or [
-            Issue(IssueSeverity.ERROR, IssueType.INVALID, message, None, self.message_id)
+            Issue(
+                severity=IssueSeverity.ERROR,
+                code=IssueType.INVALID,
+                diagnostics=message,
+                expression=None,
+                message_id=self.message_id,
+            )
         ]
 
     @property

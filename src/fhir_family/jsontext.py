@@ -55,7 +55,14 @@ def parse_json(text: str | bytes, message_id: str, first_line: int = 1) -> Any:
         return value
     diagnostics = f"Not valid JSON at {location}: {problem}"
     where = {"location": [location]}
-    issue = Issue(IssueSeverity.ERROR, IssueType.STRUCTURE, diagnostics, None, message_id, where)
+    issue = Issue(
+        severity=IssueSeverity.ERROR,
+        code=IssueType.STRUCTURE,
+        diagnostics=diagnostics,
+        expression=None,
+        message_id=message_id,
+        extra=where,
+    )
     raise InputError(f"not valid JSON ({location}): {problem}", [issue]) from None
 
 

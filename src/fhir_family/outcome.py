@@ -57,9 +57,10 @@ class IssueType(StrEnum):
     THROTTLED = "throttled"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Issue:
-    """One problem found in one place."""
+    """One problem found in one place. Keyword-only: ``Issue(severity=..., code=..., diagnostics=...)`` says
+    which string is the diagnostics and which the message id, where five positional strings did not."""
 
     severity: IssueSeverity
     code: IssueType

@@ -89,14 +89,22 @@ def _error_outcome(number: int, submission_id: Any, exc: Exception) -> dict[str,
         return {"line": number, "submissionId": submission_id, "status": status, "outcome": outcome}
     # One broken line must not stop the job; logged for the operator, no internals to the client.
     log.error("import line %s failed", number, exc_info=exc)
-    issue = Issue(IssueSeverity.FATAL, IssueType.EXCEPTION, "The collector failed on this line; resend it")
+    issue = Issue(
+        severity=IssueSeverity.FATAL,
+        code=IssueType.EXCEPTION,
+        diagnostics="The collector failed on this line; resend it",
+    )
     outcome = operation_outcome([issue])
     return {"line": number, "submissionId": submission_id, "status": 500, "outcome": outcome}
 
 
 def _not_utf8(number: int) -> dict[str, Any]:
     issue = Issue(
-        IssueSeverity.ERROR, IssueType.STRUCTURE, f"Line {number} is not UTF-8", None, msg.COLLECTOR_NOT_UTF8
+        severity=IssueSeverity.ERROR,
+        code=IssueType.STRUCTURE,
+        diagnostics=f"Line {number} is not UTF-8",
+        expression=None,
+        message_id=msg.COLLECTOR_NOT_UTF8,
     )
     return {"line": number, "submissionId": None, "status": 400, "outcome": operation_outcome([issue])}
 
@@ -274,7 +282,13 @@ def import_ndjson() -> Response:
     job_id = start_import(collector(), principal, spool, total, request.url)
     status_url = f"{request.url_root.rstrip('/')}/$import-status/{job_id}"
     outcome = operation_outcome(
-        [Issue(IssueSeverity.INFORMATION, IssueType.INFORMATIONAL, f"Import accepted; poll {status_url}")]
+        [
+            Issue(
+                severity=IssueSeverity.INFORMATION,
+                code=IssueType.INFORMATIONAL,
+                diagnostics=f"Import accepted; poll {status_url}",
+            )
+        ]
     )
     return fhir_response(outcome, 202, {"Content-Location": status_url})
 

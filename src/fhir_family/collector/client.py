@@ -58,7 +58,11 @@ class CollectorTimeoutError(ForwardingError, TimeoutError):
 
 
 def _issue(code: IssueType, text: str, message_id: str) -> list[Issue]:
-    return [Issue(IssueSeverity.ERROR, code, text, None, message_id)]
+    return [
+        Issue(
+            severity=IssueSeverity.ERROR, code=code, diagnostics=text, expression=None, message_id=message_id
+        )
+    ]
 
 
 @dataclass(frozen=True)

@@ -57,7 +57,13 @@ class ReturnFacts:
 
 
 def _fail(message: str, expression: str | None = None) -> NonConformantError:
-    issue = Issue(IssueSeverity.ERROR, IssueType.PROCESSING, message, expression, msg.COLLECTOR_FACTS)
+    issue = Issue(
+        severity=IssueSeverity.ERROR,
+        code=IssueType.PROCESSING,
+        diagnostics=message,
+        expression=expression,
+        message_id=msg.COLLECTOR_FACTS,
+    )
     return NonConformantError(message, [issue])
 
 
@@ -163,13 +169,9 @@ def _extract(bundle: dict[str, Any]) -> ReturnFacts:
             continue
         pr = _extensions(resource, EXT_PARENTAL_RESPONSIBILITY)
         pr_held = _code((_part(pr[0], "held") or {}).get("valueCodeableConcept")) if pr else None
-        residence = [
-            _code(e.get("valueCodeableConcept")) for e in _extensions(resource, EXT_CHILD_RESIDENCE)
-        ]
+        residence = [_code(e.get("valueCodeableConcept")) for e in _extensions(resource, EXT_CHILD_RESIDENCE)]
         carer = [_code(e.get("valueCodeableConcept")) for e in _extensions(resource, EXT_YOUNG_CARER)]
-        helps = {
-            _code(e.get("valueCodeableConcept")) for e in _extensions(resource, EXT_HELP_AND_PROTECTION)
-        }
+        helps = {_code(e.get("valueCodeableConcept")) for e in _extensions(resource, EXT_HELP_AND_PROTECTION)}
         relationship = _code((resource.get("relationship") or [{}])[0])
         children.append(
             ChildFacts(

@@ -79,7 +79,18 @@ def _unauthenticated(
 ) -> AuthError:
     """An audited 401: every refusal leaves an audit row, whatever was wrong with the credentials."""
     collector().audit(None, action, request.path, 401, reason)
-    return AuthError(reason.capitalize(), [Issue(IssueSeverity.ERROR, code, diagnostics, None, message_id)])
+    return AuthError(
+        reason.capitalize(),
+        [
+            Issue(
+                severity=IssueSeverity.ERROR,
+                code=code,
+                diagnostics=diagnostics,
+                expression=None,
+                message_id=message_id,
+            )
+        ],
+    )
 
 
 # -- responses for errors ------------------------------------------------------------------------------------
@@ -88,7 +99,13 @@ def _unauthenticated(
 def not_found(principal: Principal, action: str, target: str, diagnostics: str) -> Response:
     """An audited 404: a provider probing for ids it does not hold leaves a trace."""
     collector().audit(principal, action, target, 404)
-    issue = Issue(IssueSeverity.ERROR, IssueType.NOT_FOUND, diagnostics, None, msg.COLLECTOR_NOT_FOUND)
+    issue = Issue(
+        severity=IssueSeverity.ERROR,
+        code=IssueType.NOT_FOUND,
+        diagnostics=diagnostics,
+        expression=None,
+        message_id=msg.COLLECTOR_NOT_FOUND,
+    )
     return fhir_response(operation_outcome([issue]), 404)
 
 
@@ -107,7 +124,9 @@ def _http_error(exc: HTTPException) -> Response:
     code = {404: IssueType.NOT_FOUND, 405: IssueType.NOT_SUPPORTED, 413: IssueType.TOO_LONG}.get(
         exc.code or 400, IssueType.PROCESSING
     )
-    outcome = operation_outcome([Issue(IssueSeverity.ERROR, code, f"{exc.name}: {exc.description}")])
+    outcome = operation_outcome(
+        [Issue(severity=IssueSeverity.ERROR, code=code, diagnostics=f"{exc.name}: {exc.description}")]
+    )
     return fhir_response(outcome, exc.code or 400)
 
 
@@ -116,11 +135,13 @@ def _unexpected_error(exc: Exception) -> Response:
     outcome = operation_outcome(
         [
             Issue(
-                IssueSeverity.FATAL,
-                IssueType.EXCEPTION,
-                "The collector failed unexpectedly; nothing of this request was stored. Resend it later.",
-                None,
-                msg.COLLECTOR_INTERNAL,
+                severity=IssueSeverity.FATAL,
+                code=IssueType.EXCEPTION,
+                diagnostics=(
+                    "The collector failed unexpectedly; nothing of this request was stored. Resend it later."
+                ),
+                expression=None,
+                message_id=msg.COLLECTOR_INTERNAL,
             )
         ]
     )

@@ -39,7 +39,15 @@ class RejectedBundleError(NonConformantError):
 def forbidden(message: str, expression: str | None = None) -> ForbiddenError:
     return ForbiddenError(
         message,
-        [Issue(IssueSeverity.ERROR, IssueType.FORBIDDEN, message, expression, msg.COLLECTOR_FORBIDDEN)],
+        [
+            Issue(
+                severity=IssueSeverity.ERROR,
+                code=IssueType.FORBIDDEN,
+                diagnostics=message,
+                expression=expression,
+                message_id=msg.COLLECTOR_FORBIDDEN,
+            )
+        ],
     )
 
 
@@ -97,11 +105,11 @@ class Collector:
                     "Expected a FHIR Bundle (a JSON object with resourceType 'Bundle')",
                     [
                         Issue(
-                            IssueSeverity.ERROR,
-                            IssueType.STRUCTURE,
-                            "Expected a FHIR Bundle resource",
-                            "Bundle",
-                            msg.COLLECTOR_NOT_BUNDLE,
+                            severity=IssueSeverity.ERROR,
+                            code=IssueType.STRUCTURE,
+                            diagnostics="Expected a FHIR Bundle resource",
+                            expression="Bundle",
+                            message_id=msg.COLLECTOR_NOT_BUNDLE,
                         )
                     ],
                 )
@@ -121,11 +129,11 @@ class Collector:
                     "Submission id too long",
                     [
                         Issue(
-                            IssueSeverity.ERROR,
-                            IssueType.TOO_LONG,
-                            f"The submission id is longer than {MAX_SUBMISSION_ID} characters",
-                            "Bundle.identifier.value",
-                            msg.COLLECTOR_ID_LENGTH,
+                            severity=IssueSeverity.ERROR,
+                            code=IssueType.TOO_LONG,
+                            diagnostics=f"The submission id is longer than {MAX_SUBMISSION_ID} characters",
+                            expression="Bundle.identifier.value",
+                            message_id=msg.COLLECTOR_ID_LENGTH,
                         )
                     ],
                 )

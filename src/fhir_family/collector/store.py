@@ -243,7 +243,13 @@ class SubmissionStore:
         raise StorageError(
             f"The submission could not be stored after {MAX_ATTEMPTS} attempts (concurrent writers); "
             "nothing was stored, resend it",
-            [Issue(IssueSeverity.ERROR, IssueType.TRANSIENT, f"Storage contention: {last_error}")],
+            [
+                Issue(
+                    severity=IssueSeverity.ERROR,
+                    code=IssueType.TRANSIENT,
+                    diagnostics=f"Storage contention: {last_error}",
+                )
+            ],
         )
 
     def store_many(self, items: list[tuple[PreparedReturn, Principal]]) -> list[IngestResult | Exception]:
@@ -304,14 +310,15 @@ class SubmissionStore:
                 f"Submission id {sid!r} is already stored with different content",
                 [
                     Issue(
-                        IssueSeverity.ERROR,
-                        IssueType.CONFLICT,
-                        f"Submission id {sid!r} is already stored with different content; a corrected return "
-                        "needs a new submission id (it then supersedes the earlier return for the same "
-                        "patient "
-                        "and reporting period)",
-                        "Bundle.identifier",
-                        msg.COLLECTOR_CONFLICT,
+                        severity=IssueSeverity.ERROR,
+                        code=IssueType.CONFLICT,
+                        diagnostics=(
+                            f"Submission id {sid!r} is already stored with different content; a corrected "
+                            "return needs a new submission id (it then supersedes the earlier return for the "
+                            "same patient and reporting period)"
+                        ),
+                        expression="Bundle.identifier",
+                        message_id=msg.COLLECTOR_CONFLICT,
                     )
                 ],
             )

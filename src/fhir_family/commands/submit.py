@@ -49,7 +49,13 @@ def _bundle_line(pipeline: MappingPipeline, line: str, number: int) -> Mapped:
     bundle = json_bundle(line)
     if bundle is None:
         text = f"line {number} is not a JSON Bundle"
-        issue = Issue(IssueSeverity.ERROR, IssueType.STRUCTURE, text, None, msg.SUBMIT_NOT_BUNDLE)
+        issue = Issue(
+            severity=IssueSeverity.ERROR,
+            code=IssueType.STRUCTURE,
+            diagnostics=text,
+            expression=None,
+            message_id=msg.SUBMIT_NOT_BUNDLE,
+        )
         return Mapped(None, operation_outcome([issue]), 400, number)
     return pipeline.validate_bundle(bundle, number)
 
@@ -171,8 +177,11 @@ def command(
     token = token or os.environ.get(TOKEN_ENV)
     if not token:
         # Once, before any file: every file would otherwise come back 401 with the same hint.
-        fail("submit", f"no token: set {TOKEN_ENV} or --token (a provider token: fhir-family collector "
-             "add-token --help)")
+        fail(
+            "submit",
+            f"no token: set {TOKEN_ENV} or --token (a provider token: fhir-family collector "
+            "add-token --help)",
+        )
     pipeline = MappingPipeline()
     accepted = rejected = 0
     unusable: list[str] = []

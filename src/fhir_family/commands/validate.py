@@ -83,7 +83,9 @@ def _walk(folder: Path) -> Iterator[Path]:
 def _input_issue(message: str, message_id: str, line: int | None, code: IssueType) -> Issue:
     """A fatal issue for input that could not be validated at all."""
     extra = {"extension": [{"url": LINE_EXTENSION, "valueInteger": line}]} if line is not None else {}
-    return Issue(IssueSeverity.FATAL, code, message, message_id=message_id, extra=extra)
+    return Issue(
+        severity=IssueSeverity.FATAL, code=code, diagnostics=message, message_id=message_id, extra=extra
+    )
 
 
 def _read_text(path: Path) -> str:

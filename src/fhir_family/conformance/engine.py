@@ -83,7 +83,16 @@ class Context:
         """Record one issue; ``rule`` is the FHIRPath of a failed invariant (kept out of the sentence)."""
         if severity in (IssueSeverity.ERROR, IssueSeverity.FATAL):
             self.errors += 1
-        self.issues.append(Issue(severity, code, diagnostics, expression, message_id, rule=rule))
+        self.issues.append(
+            Issue(
+                severity=severity,
+                code=code,
+                diagnostics=diagnostics,
+                expression=expression,
+                message_id=message_id,
+                rule=rule,
+            )
+        )
 
 
 #: (resource, expression, context, profiles the containing element's type names)

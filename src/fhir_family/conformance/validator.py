@@ -161,11 +161,11 @@ class Validator:
             detail = f"{type(exc).__name__}: {exc}"  # DefinitionError) from becoming a 500
         return [
             Issue(
-                ERROR,
-                IssueType.EXCEPTION,
-                f"the validator could not complete on this input ({detail})",
-                None,
-                msg.INTERNAL,
+                severity=ERROR,
+                code=IssueType.EXCEPTION,
+                diagnostics=f"the validator could not complete on this input ({detail})",
+                expression=None,
+                message_id=msg.INTERNAL,
             )
         ]
 
@@ -173,11 +173,11 @@ class Validator:
         if not isinstance(resource, dict):
             return [
                 Issue(
-                    ERROR,
-                    IssueType.STRUCTURE,
-                    f"a FHIR resource must be a JSON object, found {type(resource).__name__}",
-                    None,
-                    msg.NOT_JSON_OBJECT,
+                    severity=ERROR,
+                    code=IssueType.STRUCTURE,
+                    diagnostics=f"a FHIR resource must be a JSON object, found {type(resource).__name__}",
+                    expression=None,
+                    message_id=msg.NOT_JSON_OBJECT,
                 )
             ]
         resource_type = resource.get("resourceType")
@@ -190,22 +190,24 @@ class Validator:
             if url is None:
                 return [
                     Issue(
-                        ERROR,
-                        IssueType.NOT_FOUND,
-                        f"profile {profile!r} is not known to this validator",
-                        None,
-                        msg.PROFILE_UNKNOWN,
+                        severity=ERROR,
+                        code=IssueType.NOT_FOUND,
+                        diagnostics=f"profile {profile!r} is not known to this validator",
+                        expression=None,
+                        message_id=msg.PROFILE_UNKNOWN,
                     )
                 ]
             profile_type = self.compiler.profile_type(url)
             if profile_type not in (resource_type, "Resource", "DomainResource"):
                 return [
                     Issue(
-                        ERROR,
-                        IssueType.STRUCTURE,
-                        f"profile {profile} constrains {profile_type}, but a {resource_type} was given",
-                        None,
-                        msg.PROFILE_TYPE,
+                        severity=ERROR,
+                        code=IssueType.STRUCTURE,
+                        diagnostics=(
+                            f"profile {profile} constrains {profile_type}, but a {resource_type} was given"
+                        ),
+                        expression=None,
+                        message_id=msg.PROFILE_TYPE,
                     )
                 ]
             structures = [self._structure(url)]
@@ -250,7 +252,13 @@ class Validator:
             found = f"its resourceType is not a string ({resource_type!r})"
         else:
             found = f"{resource_type!r} is not an R4 resource type"
-        return Issue(ERROR, IssueType.STRUCTURE, f"not a FHIR R4 resource: {found}", expr, msg.RESOURCE_TYPE)
+        return Issue(
+            severity=ERROR,
+            code=IssueType.STRUCTURE,
+            diagnostics=f"not a FHIR R4 resource: {found}",
+            expression=expr,
+            message_id=msg.RESOURCE_TYPE,
+        )
 
     def _structure(self, url: str) -> Structure:
         structure = self.compiler.structure(url)

@@ -32,7 +32,18 @@ def install(app: Flask) -> None:
 
 
 def _refuse(text: str, message_id: str) -> AuthError:
-    error = AuthError(text, [Issue(IssueSeverity.ERROR, IssueType.LOGIN, text, None, message_id)])
+    error = AuthError(
+        text,
+        [
+            Issue(
+                severity=IssueSeverity.ERROR,
+                code=IssueType.LOGIN,
+                diagnostics=text,
+                expression=None,
+                message_id=message_id,
+            )
+        ],
+    )
     error.headers = {"WWW-Authenticate": 'Bearer realm="fhir-family facade"'}
     return error
 
@@ -56,5 +67,15 @@ def require_ods(feed: Feed, bundle: dict[str, Any]) -> None:
     if ods not in feed.ods_codes:
         allowed = ", ".join(sorted(feed.ods_codes))
         text = f"Feed {feed.name} submits for ODS {allowed} only; this return's reporting provider is {ods}"
-        raise ForbiddenError(text, [Issue(IssueSeverity.ERROR, IssueType.FORBIDDEN, text, None,
-                                          msg.FACADE_ODS_FORBIDDEN)])
+        raise ForbiddenError(
+            text,
+            [
+                Issue(
+                    severity=IssueSeverity.ERROR,
+                    code=IssueType.FORBIDDEN,
+                    diagnostics=text,
+                    expression=None,
+                    message_id=msg.FACADE_ODS_FORBIDDEN,
+                )
+            ],
+        )

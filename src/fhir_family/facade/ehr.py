@@ -114,18 +114,32 @@ def post_batch() -> Response:
 
 
 def _stopped(code: IssueType, text: str, message_id: str) -> dict:
-    return operation_outcome([Issue(IssueSeverity.ERROR, code, text, message_id=message_id)])
+    return operation_outcome(
+        [Issue(severity=IssueSeverity.ERROR, code=code, diagnostics=text, message_id=message_id)]
+    )
 
 
 def _not_utf8(number: int, exc: UnicodeDecodeError) -> dict:
     """The outcome of one NDJSON line that is not UTF-8 (the lines around it are read as usual)."""
     text = f"Line {number} is not UTF-8 text (byte {exc.start} of the line): this line was not read"
     where = {"location": [f"line {number}"], "extension": [{"url": LINE_EXTENSION, "valueInteger": number}]}
-    issue = Issue(IssueSeverity.ERROR, IssueType.STRUCTURE, text, None, msg.MAP_ENCODING, where)
+    issue = Issue(
+        severity=IssueSeverity.ERROR,
+        code=IssueType.STRUCTURE,
+        diagnostics=text,
+        expression=None,
+        message_id=msg.MAP_ENCODING,
+        extra=where,
+    )
     return operation_outcome([issue])
 
 
 def _summary(counts: dict[str, int]) -> dict:
     text = f"Batch finished: {counts['bundles']} bundles, {counts['failed']} items failed"
-    issue = Issue(IssueSeverity.INFORMATION, IssueType.INFORMATIONAL, text, message_id=msg.BATCH_SUMMARY)
+    issue = Issue(
+        severity=IssueSeverity.INFORMATION,
+        code=IssueType.INFORMATIONAL,
+        diagnostics=text,
+        message_id=msg.BATCH_SUMMARY,
+    )
     return operation_outcome([issue])

@@ -78,7 +78,9 @@ def _handle_http_error(exc: HTTPException) -> Response:
     if status == 413:
         limit = request.max_content_length
         text = f"Request body is larger than this endpoint's limit of {limit} bytes" if limit else exc.name
-    issue = Issue(IssueSeverity.ERROR, code, text, message_id=msg.http_status(status))
+    issue = Issue(
+        severity=IssueSeverity.ERROR, code=code, diagnostics=text, message_id=msg.http_status(status)
+    )
     headers = {}
     if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
         headers["Allow"] = ", ".join(exc.valid_methods)
@@ -90,7 +92,12 @@ def _handle_unexpected(exc: Exception) -> Response:
         return _handle_http_error(exc)
     log.exception("unexpected error [request_id=%s]", current_request_id())
     text = f"Internal error. Nothing was forwarded. Quote request id {current_request_id()} to support."
-    issue = Issue(IssueSeverity.FATAL, IssueType.EXCEPTION, text, message_id=msg.http_status(500))
+    issue = Issue(
+        severity=IssueSeverity.FATAL,
+        code=IssueType.EXCEPTION,
+        diagnostics=text,
+        message_id=msg.http_status(500),
+    )
     return _outcome_response(500, [issue])
 
 

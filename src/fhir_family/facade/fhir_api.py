@@ -58,8 +58,18 @@ def store() -> DefinitionStore:
 
 
 def _bad_request(text: str, expression: str | None = None) -> InputError:
-    return InputError(text, [Issue(IssueSeverity.ERROR, IssueType.INVALID, text, expression,
-                                   message_id=msg.VALIDATE_REQUEST)])
+    return InputError(
+        text,
+        [
+            Issue(
+                severity=IssueSeverity.ERROR,
+                code=IssueType.INVALID,
+                diagnostics=text,
+                expression=expression,
+                message_id=msg.VALIDATE_REQUEST,
+            )
+        ],
+    )
 
 
 def _resource_and_profile(body: Any) -> tuple[dict[str, Any], str | None]:
@@ -81,8 +91,9 @@ def _resource_and_profile(body: Any) -> tuple[dict[str, Any], str | None]:
         elif part.get("name") == "profile":
             profile = part.get("valueUri") or part.get("valueCanonical") or profile
     if not isinstance(resource, dict):
-        raise _bad_request("Parameters has no 'resource' part holding the resource to validate",
-                           "Parameters.parameter")
+        raise _bad_request(
+            "Parameters has no 'resource' part holding the resource to validate", "Parameters.parameter"
+        )
     return resource, profile
 
 
@@ -121,7 +132,12 @@ def read_conformance(resource_type: str, resource_id: str) -> Response:
     resource = store().read(resource_type, resource_id)
     if resource is None:
         text = f"{resource_type}/{resource_id} is not known (neither the guide nor FHIR R4 core has it)"
-        issue = Issue(IssueSeverity.ERROR, IssueType.NOT_FOUND, text, message_id=msg.http_status(404))
+        issue = Issue(
+            severity=IssueSeverity.ERROR,
+            code=IssueType.NOT_FOUND,
+            diagnostics=text,
+            message_id=msg.http_status(404),
+        )
         return fhir_response(operation_outcome([issue]), 404)
     return fhir_response(resource)
 

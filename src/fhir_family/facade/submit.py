@@ -68,7 +68,13 @@ def _client() -> CollectorClient | MeshForwarder:
         url = current_app.config.get("COLLECTOR_URL")
         if not url:
             text = "This facade has no collector configured (COLLECTOR_URL), so it cannot forward returns"
-            issue = Issue(IssueSeverity.ERROR, IssueType.NOT_SUPPORTED, text, None, msg.FORWARD_NO_COLLECTOR)
+            issue = Issue(
+                severity=IssueSeverity.ERROR,
+                code=IssueType.NOT_SUPPORTED,
+                diagnostics=text,
+                expression=None,
+                message_id=msg.FORWARD_NO_COLLECTOR,
+            )
             raise CollectorNotConfiguredError(text, [issue])
         client = CollectorClient(
             url,
@@ -104,7 +110,13 @@ def submit() -> Response:
     if answer.status in (401, 403) and answer.body and answer.body.get("resourceType") == "OperationOutcome":
         # The collector refused the facade's own credentials: the caller cannot fix that, the operator can.
         text = f"The collector refused this facade's token (HTTP {answer.status}); check COLLECTOR_TOKEN"
-        issue = Issue(IssueSeverity.ERROR, IssueType.EXCEPTION, text, None, msg.FORWARD_REFUSED)
+        issue = Issue(
+            severity=IssueSeverity.ERROR,
+            code=IssueType.EXCEPTION,
+            diagnostics=text,
+            expression=None,
+            message_id=msg.FORWARD_REFUSED,
+        )
         issues = [issue.to_fhir(), *answer.body.get("issue", [])]
         return fhir_response({"resourceType": "OperationOutcome", "issue": issues}, 502, headers)
     return fhir_response(answer.resource, answer.status, headers)

@@ -28,7 +28,7 @@ def located(
 ) -> Issue:
     """An issue pointing at a place in the input (``OperationOutcome.issue.location``, not a FHIRPath)."""
     extra = {"location": [location]} if location else {}
-    return Issue(severity, code, diagnostics, message_id=message_id, extra=extra)
+    return Issue(severity=severity, code=code, diagnostics=diagnostics, message_id=message_id, extra=extra)
 
 
 def error(code: IssueType, diagnostics: str, location: str | None, message_id: str) -> Issue:

@@ -22,17 +22,37 @@ def line_resource(result: dict[str, Any]) -> dict[str, Any]:
         state = result.get("submissionStatus", "current")
         text = f"line {line}: submission {submission} {what}; it is {state}"
         message_id = msg.MESH_STORED if status == 201 else msg.MESH_UNCHANGED
-        issues = [Issue(IssueSeverity.INFORMATION, IssueType.INFORMATIONAL, text, None, message_id)]
+        issues = [
+            Issue(
+                severity=IssueSeverity.INFORMATION,
+                code=IssueType.INFORMATIONAL,
+                diagnostics=text,
+                expression=None,
+                message_id=message_id,
+            )
+        ]
         return {**operation_outcome(issues), "id": f"line-{line}"}
     text = f"line {line}: submission {submission} refused (HTTP {status})"
-    head = Issue(IssueSeverity.ERROR, IssueType.PROCESSING, text, None, msg.MESH_LINE_REFUSED).to_fhir()
+    head = Issue(
+        severity=IssueSeverity.ERROR,
+        code=IssueType.PROCESSING,
+        diagnostics=text,
+        expression=None,
+        message_id=msg.MESH_LINE_REFUSED,
+    ).to_fhir()
     detail = (result.get("outcome") or {}).get("issue", [])
     return {"resourceType": "OperationOutcome", "id": f"line-{line}", "issue": [head, *detail]}
 
 
 def message_refused(text: str, message_id: str) -> dict[str, Any]:
     """The one outcome of a message refused whole (unbound mailbox, empty message)."""
-    issue = Issue(IssueSeverity.ERROR, IssueType.FORBIDDEN, text, None, msg.MESH_REFUSED)
+    issue = Issue(
+        severity=IssueSeverity.ERROR,
+        code=IssueType.FORBIDDEN,
+        diagnostics=text,
+        expression=None,
+        message_id=msg.MESH_REFUSED,
+    )
     return {**operation_outcome([issue]), "id": f"message-{message_id}"}
 
 

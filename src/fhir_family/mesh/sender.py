@@ -119,7 +119,9 @@ def read_outcomes(path: Path) -> Iterator[dict[str, Any]]:
                 resource = None
             if not isinstance(resource, dict) or resource.get("resourceType") != "OperationOutcome":
                 text = f"{path.name} line {number} is not an OperationOutcome"
-                resource = operation_outcome([Issue(IssueSeverity.ERROR, IssueType.STRUCTURE, text)])
+                resource = operation_outcome(
+                    [Issue(severity=IssueSeverity.ERROR, code=IssueType.STRUCTURE, diagnostics=text)]
+                )
             yield resource
 
 
@@ -169,7 +171,13 @@ class MeshForwarder:
             f"(local id {sent.local_id}, workflow {self.settings.workflow_id}); the collector's outcome "
             f"comes back to mailbox {self.settings.mailbox}"
         )
-        issue = Issue(IssueSeverity.INFORMATION, IssueType.INFORMATIONAL, text, None, msg.MESH_SENT)
+        issue = Issue(
+            severity=IssueSeverity.INFORMATION,
+            code=IssueType.INFORMATIONAL,
+            diagnostics=text,
+            expression=None,
+            message_id=msg.MESH_SENT,
+        )
         headers = {"X-Mesh-Message-Id": sent.message_id, "X-Mesh-Local-Id": sent.local_id}
         return CollectorAnswer(202, operation_outcome([issue]), headers)
 
