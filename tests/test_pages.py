@@ -319,6 +319,21 @@ def test_mapping_page_lists_every_payload_field(files: dict[str, bytes]) -> None
     assert "/children/-/relationship" in text
 
 
+def test_mapping_page_shows_the_hl7_field_table_and_z_segments(
+    files: dict[str, bytes], repo_root: Path
+) -> None:
+    """The HL7 v2 fields and the ZPS/ZFC segments, from docs/payload.md (their one home), on the mapping page
+    itself (issue 14), not only on the doc page it links."""
+    text = files["mapping.html"].decode("utf-8")
+    v2 = text.split('id="v2"', 1)[1]
+    for field in ("NK1-3", "NK1-16", "PID-3", "ZPS", "ZFC-1", "ZFC-2"):
+        assert field in v2, field
+    assert "<table>" in v2
+    source = (repo_root / "docs" / "payload.md").read_text(encoding="utf-8")
+    section = source.split("## 2. HL7 v2", 1)[1].split("\n## ", 1)[0]
+    assert section.count("\n| ZFC-") == v2.count("<td>ZFC-")
+
+
 def test_docs_become_pages_with_working_links(files: dict[str, bytes], repo_root: Path) -> None:
     for path in (repo_root / "docs").glob("*.md"):
         assert f"doc-{path.stem}.html" in files

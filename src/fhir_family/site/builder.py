@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -256,6 +257,17 @@ class SiteBuilder:
             rendered.append((stem, title, render_markdown(text, set(sources))))
         return rendered
 
+    def hl7_field_tables(self) -> str:
+        """The HL7 v2 field table and the Z-segments (docs/payload.md section 2, their one home), as HTML for
+        the mapping page, so a vendor reads them where the mapping is described."""
+        sources = self.doc_sources()
+        payload = sources.get("payload")
+        if payload is None:
+            return ""
+        text = payload.read_text(encoding="utf-8")
+        match = re.search(r"^## \d+\. HL7 v2.*?$(.*?)(?=^## )", text, flags=re.S | re.M)
+        return render_markdown(match.group(1), set(sources)) if match else ""
+
     def ehr_samples(self) -> dict[str, str]:
         """One sample input per EHR format (the first valid, non-edge-case file), as text."""
         samples = {}
@@ -423,7 +435,7 @@ class SiteBuilder:
         files["mapping.html"] = self._render(
             "mapping.html.j2", page="mapping.html", title="Mapping EHR feeds", docs=docs,
             doc_page=doc_page_name, concept_maps=self.of_type("ConceptMap"), schemas=schemas,
-            samples=self.ehr_samples(),
+            samples=self.ehr_samples(), hl7_fields=self.hl7_field_tables(),
         )
         for stem, title, html in docs:
             files[doc_page_name(stem)] = self._render("doc.html.j2", page=doc_page_name(stem), title=title,
