@@ -334,6 +334,11 @@ def test_mapping_page_shows_the_hl7_field_table_and_z_segments(
     assert section.count("\n| ZFC-") == v2.count("<td>ZFC-")
 
 
+def test_the_artifacts_page_links_the_change_log(files: dict[str, bytes]) -> None:
+    assert "doc-changelog.html" in files
+    assert 'href="doc-changelog.html"' in files["artifacts.html"].decode("utf-8")
+
+
 def test_docs_become_pages_with_working_links(files: dict[str, bytes], repo_root: Path) -> None:
     for path in (repo_root / "docs").glob("*.md"):
         assert f"doc-{path.stem}.html" in files

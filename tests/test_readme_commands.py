@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from fhir_family.guide import core_package_dir
+from fhir_family.guide import UKCORE_PACKAGE, core_package_dir, guide_dependency_dirs
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -97,6 +97,9 @@ def fresh_clone(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[st
     mirror.mkdir()
     with tarfile.open(mirror / "core.tgz", "w:gz", compresslevel=1) as archive:
         archive.add(core_package_dir(), arcname="package")
+    for folder in guide_dependency_dirs():  # UK Core, which the guide's profiles derive from
+        with tarfile.open(mirror / f"{folder.parent.name}.tgz", "w:gz", compresslevel=1) as archive:
+            archive.add(folder, arcname="package")
     home = root / "home"
     home.mkdir()
     env = {k: v for k, v in os.environ.items()
@@ -107,6 +110,7 @@ def fresh_clone(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[st
 
 
 HL7_EXAMPLE = "examples/ehr/hl7v2/a04-register-mother-two-children.hl7"
+UKCORE = UKCORE_PACKAGE
 NO_MESH = "MESH is not configured"
 
 EXPECTED: dict[str, tuple[int, list[str]]] = {
@@ -131,9 +135,10 @@ EXPECTED: dict[str, tuple[int, list[str]]] = {
     "fhir-family export --out export/": (0, ["export/manifest.json"]),
     "fhir-family analytics materialise export/ --out analytics/": (0, ["analytics/analytics.duckdb"]),
     "fhir-family analytics report analytics/": (0, ["PS11", "(no current returns)"]),
-    "fhir-family build": (0, ["uk.fhir-family.r4-0.1.0.tgz"]),
+    "fhir-family build": (0, ["uk.fhir-family.r4-0.2.0.tgz"]),
     "fhir-family pages --out site/": (0, ["site"]),
     "fhir-family packages install hl7.fhir.r4.core#4.0.1": (0, ["hl7.fhir.r4.core#4.0.1"]),
+    f"fhir-family packages install {UKCORE}": (0, [UKCORE]),
 }
 """Each README command -> (exit status, fragments its output must contain)."""
 

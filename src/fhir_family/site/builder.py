@@ -333,7 +333,7 @@ class SiteBuilder:
         pages = {
             "artifacts.html": self._render("artifacts.html.j2", page="artifacts.html", title="Artifacts",
                                            groups=artifact_groups(self.resources, self.link),
-                                           changelog="changelog.html" in files),
+                                           changelog=_changelog_page(files)),
             "dependencies.html": self._render("dependencies.html.j2", page="dependencies.html",
                                               title="Dependencies", deps=dependencies(self.metadata),
                                               spec=R4_SPEC),
@@ -441,6 +441,12 @@ class SiteBuilder:
             files[doc_page_name(stem)] = self._render("doc.html.j2", page=doc_page_name(stem), title=title,
                                                       body=html)
         return files
+
+
+def _changelog_page(files: dict[str, bytes]) -> str | None:
+    """The change log's page (docs/changelog.md becomes ``doc-changelog.html``), when one was built."""
+    name = doc_page_name("changelog")
+    return name if name in files else None
 
 
 def _first_sentence(text: str, limit: int = 120) -> str:
