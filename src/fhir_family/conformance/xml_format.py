@@ -75,8 +75,8 @@ class _Type:
         return None
 
 
-class XmlConverter:
-    """Converts FHIR XML documents to FHIR JSON (as Python objects) using core type definitions."""
+class XmlTypes:
+    """The core types' element order and kinds, read once per type name: what both directions need."""
 
     def __init__(self, lookup: DefinitionLookup) -> None:
         self._lookup = lookup
@@ -87,6 +87,10 @@ class XmlConverter:
             sd = self._lookup(name)
             self._types[name] = _Type(sd) if sd is not None and sd.get("snapshot") else None
         return self._types[name]
+
+
+class XmlConverter(XmlTypes):
+    """Converts FHIR XML documents to FHIR JSON (as Python objects) using core type definitions."""
 
     # -- public ------------------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from lxml import etree
 
-from .xml_format import FHIR_NS, DefinitionLookup, _parser, _Type
+from .xml_format import FHIR_NS, XmlTypes, _parser, _Type
 
 __all__ = ["XmlWriter"]
 
@@ -24,18 +24,8 @@ Resource = dict[str, Any]
 _NS = f"{{{FHIR_NS}}}"
 
 
-class XmlWriter:
+class XmlWriter(XmlTypes):
     """Writes FHIR JSON resources (Python objects) as FHIR XML using core type definitions."""
-
-    def __init__(self, lookup: DefinitionLookup) -> None:
-        self._lookup = lookup
-        self._types: dict[str, _Type | None] = {}
-
-    def _type(self, name: str) -> _Type | None:
-        if name not in self._types:
-            sd = self._lookup(name)
-            self._types[name] = _Type(sd) if sd is not None and sd.get("snapshot") else None
-        return self._types[name]
 
     def to_xml(self, resource: Resource) -> bytes:
         """The resource as an indented, UTF-8 FHIR XML document."""
