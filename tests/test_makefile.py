@@ -16,8 +16,14 @@ pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make is no
 
 def _dry_run(*args: str) -> list[str]:
     # -B: print every step, as on a fresh clone, whatever this checkout has already built.
+    # --no-print-directory: under `make test` (as CI runs the suite) this make is a sub-make, which would
+    # otherwise add "Entering/Leaving directory" lines.
     done = subprocess.run(
-        ["make", "-n", "-B", *args], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+        ["make", "-n", "-B", "--no-print-directory", *args],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return done.stdout.splitlines()
 
