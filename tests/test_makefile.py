@@ -39,3 +39,25 @@ def test_make_run_installs_the_running_extras_with_progress_and_passes_ports():
 
 def test_make_test_still_installs_the_development_extras():
     assert any("-e '.[dev]'" in step for step in _dry_run("test"))
+
+
+def test_what_make_run_installs_includes_the_mesh_sandbox_up_starts():
+    """`up` sends the EHR examples by MESH through a mesh-sandbox it starts (issue 15): '.[all]', what
+    `make run` installs, must bring it, or the demo silently skips MESH."""
+    import re
+    import tomllib
+
+    extras = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+
+    def resolved(name: str) -> set[str]:
+        names = set()
+        for requirement in extras[name]:
+            nested = re.fullmatch(r"fhir-family\[(.+)\]", requirement)
+            if nested:
+                for extra in nested.group(1).split(","):
+                    names |= resolved(extra.strip())
+            else:
+                names.add(re.split(r"[<>=\[ ;]", requirement, maxsplit=1)[0])
+        return names
+
+    assert {"mesh-sandbox", "uvicorn", "mesh-client", "flask", "sqlalchemy"} <= resolved("all")

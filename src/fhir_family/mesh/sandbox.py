@@ -33,7 +33,7 @@ class MeshSandbox:
             import mesh_sandbox  # noqa: F401 - only to say clearly that it is missing
         except ImportError as exc:
             raise MeshConfigurationError(
-                "mesh-sandbox is not installed (pip install -e '.[dev]')"
+                "mesh-sandbox is not installed (pip install 'fhir-family[demo]', which make run installs)"
             ) from exc
         env = {
             **os.environ,
