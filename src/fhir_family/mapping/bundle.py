@@ -25,28 +25,52 @@ def build_bundle(record: ReturnRecord) -> Resource:
     """The NationalReturnBundle (a FHIR R4 transaction Bundle) for one patient's return.
 
     https://hl7.org/fhir/R4/bundle.html. Entries: Organization, Patient, EpisodeOfCare, then one
-    RelatedPerson per child, in the record's order. The same record always gives the same dict.
+    RelatedPerson per child, in the record's order. Every entry but the Organization is a conditional update
+    on its provider-scoped identifier (guide.md 0.7), so loading the same return twice changes nothing and two
+    providers never write the same resource. The return's own facts (reporting period, legal basis) are on
+    ``Bundle.meta``: an R4 Bundle has no extensions of its own, and they belong to the return, not the person.
+    The same record always gives the same dict.
     """
     org_url = entry_full_url(record.submission_id, "organization")
     patient_url = entry_full_url(record.submission_id, "patient")
     episode_url = entry_full_url(record.submission_id, "episode")
+    patient_key = provider_record_value(record.ods_code, record.local_patient_id)
     entries = [
         _entry(org_url, to_fhir_organization(record), _organization_request(record)),
-        _entry(patient_url, to_fhir_patient(record, org_url), _patient_request(record)),
-        _entry(episode_url, to_fhir_episode_of_care(record, patient_url, org_url), _episode_request(record)),
+        _entry(patient_url, to_fhir_patient(record, org_url), _conditional_put("Patient", patient_key)),
+        _entry(
+            episode_url,
+            to_fhir_episode_of_care(record, patient_url, org_url),
+            _conditional_put("EpisodeOfCare", episode_key(record)),
+        ),
     ]
     for position, child in enumerate(record.children):
         child_url = entry_full_url(record.submission_id, "child", position)
         entries.append(
             _entry(
                 child_url,
-                to_fhir_related_person(child, patient_url),
-                {"method": "POST", "url": "RelatedPerson"},
+                to_fhir_related_person(child, patient_url, record),
+                _conditional_put("RelatedPerson", child_key(record, child)),
             )
         )
     return {
         "resourceType": "Bundle",
-        "meta": {"profile": [t.NATIONAL_RETURN_BUNDLE]},
+        "meta": {
+            "extension": [
+                {
+                    "url": t.EXT_REPORTING_PERIOD,
+                    "valuePeriod": {
+                        "start": _date(record.reporting_period_start),
+                        "end": _date(record.reporting_period_end),
+                    },
+                },
+                {
+                    "url": t.EXT_LEGAL_BASIS,
+                    "valueCodeableConcept": _concept(t.LEGAL_BASIS_SYSTEM, record.legal_basis, t.LEGAL_BASIS),
+                },
+            ],
+            "profile": [t.NATIONAL_RETURN_BUNDLE],
+        },
         "identifier": {"system": t.SUBMISSION_SYSTEM, "value": record.submission_id},
         "type": "transaction",
         # When the return was assembled (the guide's meaning): now, unless the record fixes it (the committed
@@ -54,6 +78,25 @@ def build_bundle(record: ReturnRecord) -> Resource:
         "timestamp": _instant(record.timestamp or datetime.now(UTC).replace(microsecond=0)),
         "entry": entries,
     }
+
+
+def provider_record_value(ods_code: str, *local_ids: str) -> str:
+    """A provider-scoped business identifier: ``<ODS>/<local id>[/<local child id>]``.
+
+    Each local id is percent-encoded (``/`` and ``%`` included), so two different id pairs can never give the
+    same value, whatever characters a vendor's ids contain. ODS codes are alphanumeric.
+    """
+    return "/".join((ods_code, *(quote(local_id, safe="") for local_id in local_ids)))
+
+
+def episode_key(record: ReturnRecord) -> str:
+    """The MentalHealthEpisode's provider-scoped identifier: the ODS code and the MHSDS service request id."""
+    return provider_record_value(record.ods_code, record.service_request_id)
+
+
+def child_key(record: ReturnRecord, child: ChildRecord) -> str:
+    """A DependentChild's provider-scoped identifier: ODS code, the patient's and the child's local ids."""
+    return provider_record_value(record.ods_code, record.local_patient_id, child.local_id)
 
 
 def to_fhir_organization(record: ReturnRecord) -> Resource:
@@ -71,17 +114,47 @@ def to_fhir_organization(record: ReturnRecord) -> Resource:
 def to_fhir_patient(record: ReturnRecord, organization_ref: str) -> Resource:
     """The adult patient as a ParentPatient (https://hl7.org/fhir/R4/patient.html).
 
-    Identity is the NHS number and date of birth only: no name, telecom, address or text (data minimisation).
+    Identity is the NHS number (with its UK Core verification status), the provider's own patient id and the
+    date of birth only: no name, telecom, address or text (data minimisation); geography is the local
+    authority's GSS code, never an address.
     """
+    extensions = [parental_status_extension(record)]
+    if record.local_authority is not None:
+        extensions.append(local_authority_extension(record.local_authority))
     return {
         "resourceType": "Patient",
         "meta": {"profile": [t.PARENT_PATIENT]},
-        "extension": [parental_status_extension(record)],
-        "identifier": [{"system": t.NHS_NUMBER_SYSTEM, "value": record.nhs_number}],
+        "extension": extensions,
+        "identifier": [
+            nhs_number_identifier(record.nhs_number, record.nhs_number_verification),
+            {"system": t.PROVIDER_RECORD_SYSTEM,
+             "value": provider_record_value(record.ods_code, record.local_patient_id)},
+        ],
         "gender": record.gender,
         "birthDate": _date(record.birth_date),
         "managingOrganization": {"reference": organization_ref},
     }
+
+
+def nhs_number_identifier(nhs_number: str, verification: str | None) -> Resource:
+    """An NHS number identifier, with UK Core's verification-status extension when the status is known."""
+    identifier: Resource = {}
+    if verification is not None:
+        identifier["extension"] = [
+            {
+                "url": t.NHS_NUMBER_VERIFICATION_EXT,
+                "valueCodeableConcept": _concept(
+                    t.NHS_NUMBER_VERIFICATION_SYSTEM, verification, t.NHS_NUMBER_VERIFICATION
+                ),
+            }
+        ]
+    identifier.update({"system": t.NHS_NUMBER_SYSTEM, "value": nhs_number})
+    return identifier
+
+
+def local_authority_extension(gss_code: str) -> Resource:
+    """The ``local-authority`` extension: a local authority of residence as its ONS GSS code."""
+    return {"url": t.EXT_LOCAL_AUTHORITY, "valueCoding": {"system": t.GSS_SYSTEM, "code": gss_code}}
 
 
 def parental_status_extension(record: ReturnRecord) -> Resource:
@@ -109,49 +182,56 @@ def parental_status_extension(record: ReturnRecord) -> Resource:
                 ),
             }
         )
-    parts.append(
-        {
-            "url": "reportingPeriod",
-            "valuePeriod": {
-                "start": _date(record.reporting_period_start),
-                "end": _date(record.reporting_period_end),
-            },
-        }
+    if record.date_asked is not None:
+        parts.append({"url": "dateAsked", "valueDate": _date(record.date_asked)})
+    if record.asked_by is not None:
+        parts.append(
+            {"url": "askedBy", "valueCodeableConcept": _concept(t.ASKED_BY_ROLE_SYSTEM, record.asked_by,
+                                                                 t.ASKED_BY_ROLE)}
+        )
+    if record.status_source is not None:
+        parts.append(
+            {"url": "source", "valueCodeableConcept": _concept(t.STATUS_SOURCE_SYSTEM, record.status_source,
+                                                               t.STATUS_SOURCE)}
+        )
+    parts.extend(
+        {"url": "supportOffered", "valueCodeableConcept": _concept(t.SUPPORT_OFFERED_SYSTEM, code,
+                                                                   t.SUPPORT_OFFERED)}
+        for code in _codes(record.support_offered)
     )
-    if record.date_recorded is not None:
-        parts.append({"url": "dateRecorded", "valueDate": _date(record.date_recorded)})
     return {"url": t.EXT_PARENTAL_STATUS, "extension": parts}
 
 
 def to_fhir_episode_of_care(record: ReturnRecord, patient_ref: str, organization_ref: str) -> Resource:
-    """The mental health service episode that puts the parent in scope (https://hl7.org/fhir/R4/episodeofcare.html)."""
-    episode: Resource = {
-        "resourceType": "EpisodeOfCare",
-        "meta": {"profile": [t.MENTAL_HEALTH_EPISODE]},
-    }
-    if record.episode_identifier is not None:
-        system, value = record.episode_identifier
-        episode["identifier"] = [{"system": system, "value": value}]
+    """The mental health service episode that puts the parent in scope (https://hl7.org/fhir/R4/episodeofcare.html).
+
+    Its MHSDS service request id and team type join the return to MHSDS and let the collector check the scope.
+    """
     period = {"start": _date(record.episode_start)}
     if record.episode_end is not None:
         period["end"] = _date(record.episode_end)
-    episode.update(
-        {
-            "status": record.episode_status,
-            "patient": {"reference": patient_ref},
-            "managingOrganization": {"reference": organization_ref},
-            "period": period,
-        }
-    )
-    return episode
+    return {
+        "resourceType": "EpisodeOfCare",
+        "meta": {"profile": [t.MENTAL_HEALTH_EPISODE]},
+        "identifier": [
+            {"system": t.PROVIDER_RECORD_SYSTEM, "value": episode_key(record)},
+            {"system": t.MHSDS_SERVICE_REQUEST_SYSTEM, "value": record.service_request_id},
+        ],
+        "status": record.episode_status,
+        "type": [_concept(t.MHSDS_TEAM_TYPE_SYSTEM, record.team_type, t.MHSDS_TEAM_TYPE)],
+        "patient": {"reference": patient_ref},
+        "managingOrganization": {"reference": organization_ref},
+        "period": period,
+    }
 
 
-def to_fhir_related_person(child: ChildRecord, patient_ref: str) -> Resource:
+def to_fhir_related_person(child: ChildRecord, patient_ref: str, record: ReturnRecord) -> Resource:
     """One dependent child as a DependentChild RelatedPerson (https://hl7.org/fhir/R4/relatedperson.html).
 
     ``relationship`` is the role the child plays towards the patient; the extensions say what the patient's
-    parental responsibility is, where the child lives, whether the child is a young carer and what help the
-    child has (one ``help-and-protection`` extension per kind of help).
+    parental responsibility is, where the child lives, whether the child is a young carer, what help the
+    child has (one ``help-and-protection`` extension per kind of help), any think-family referral and, where
+    it differs from the patient's, the child's local authority. An ended child has ``period.end``.
     """
     extensions: list[Resource] = [
         parental_responsibility_extension(child),
@@ -171,13 +251,20 @@ def to_fhir_related_person(child: ChildRecord, patient_ref: str) -> Resource:
         }
         for code in _codes(child.help)
     )
+    if child.think_family_action is not None:
+        extensions.append(think_family_extension(child))
+    if child.local_authority is not None:
+        extensions.append(local_authority_extension(child.local_authority))
+    identifiers: list[Resource] = []
+    if child.nhs_number is not None:
+        identifiers.append(nhs_number_identifier(child.nhs_number, child.nhs_number_verification))
+    identifiers.append({"system": t.PROVIDER_RECORD_SYSTEM, "value": child_key(record, child)})
     person: Resource = {
         "resourceType": "RelatedPerson",
         "meta": {"profile": [t.DEPENDENT_CHILD]},
         "extension": extensions,
+        "identifier": identifiers,
     }
-    if child.nhs_number is not None:
-        person["identifier"] = [{"system": t.NHS_NUMBER_SYSTEM, "value": child.nhs_number}]
     relationship_system = t.relationship_system(child.relationship)
     person["patient"] = {"reference": patient_ref}
     person["relationship"] = [
@@ -191,11 +278,36 @@ def to_fhir_related_person(child: ChildRecord, patient_ref: str) -> Resource:
         person["gender"] = child.gender
     if child.birth_date is not None:
         person["birthDate"] = _date(child.birth_date)
+    if child.ended is not None:
+        person["period"] = {"end": _date(child.ended)}
     return person
 
 
+def think_family_extension(child: ChildRecord) -> Resource:
+    """The ``think-family-referral`` extension: the ``action`` taken and, when known, its ``outcome``."""
+    parts: list[Resource] = [
+        {
+            "url": "action",
+            "valueCodeableConcept": _concept(
+                t.THINK_FAMILY_ACTION_SYSTEM, child.think_family_action or "", t.THINK_FAMILY_ACTION
+            ),
+        }
+    ]
+    if child.think_family_outcome is not None:
+        parts.append(
+            {
+                "url": "outcome",
+                "valueCodeableConcept": _concept(
+                    t.THINK_FAMILY_OUTCOME_SYSTEM, child.think_family_outcome, t.THINK_FAMILY_OUTCOME
+                ),
+            }
+        )
+    return {"url": t.EXT_THINK_FAMILY_REFERRAL, "extension": parts}
+
+
 def parental_responsibility_extension(child: ChildRecord) -> Resource:
-    """The patient's parental responsibility for this child: ``held`` then each legal ``basis``."""
+    """The patient's parental responsibility for this child: ``held``, each legal ``basis`` (how it was
+    acquired), then each ``restriction`` (what shares or limits it)."""
     parts: list[Resource] = [
         {
             "url": "held",
@@ -206,11 +318,19 @@ def parental_responsibility_extension(child: ChildRecord) -> Resource:
         {"url": "basis", "valueCodeableConcept": _concept(t.PR_BASIS_SYSTEM, code, t.PR_BASIS)}
         for code in _codes(child.pr_basis)
     )
+    parts.extend(
+        {
+            "url": "restriction",
+            "valueCodeableConcept": _concept(t.PR_RESTRICTION_SYSTEM, code, t.PR_RESTRICTION),
+        }
+        for code in _codes(child.pr_restriction)
+    )
     return {"url": t.EXT_PARENTAL_RESPONSIBILITY, "extension": parts}
 
 
 def _organization_request(record: ReturnRecord) -> Resource:
-    # Conditional create: a provider's Organization is created once, however many returns it sends.
+    # Conditional create: a provider's Organization is created once, however many returns it sends, and a
+    # return never changes it (http.html, "Conditional create").
     return {
         "method": "POST",
         "url": "Organization",
@@ -218,17 +338,11 @@ def _organization_request(record: ReturnRecord) -> Resource:
     }
 
 
-def _patient_request(record: ReturnRecord) -> Resource:
-    # Conditional update on the NHS number: a resend updates the same Patient instead of creating another.
-    return {"method": "PUT", "url": f"Patient?{identifier_query(t.NHS_NUMBER_SYSTEM, record.nhs_number)}"}
-
-
-def _episode_request(record: ReturnRecord) -> Resource:
-    request: Resource = {"method": "POST", "url": "EpisodeOfCare"}
-    if record.episode_identifier is not None:
-        system, value = record.episode_identifier
-        request["ifNoneExist"] = identifier_query(system, value)
-    return request
+def _conditional_put(resource_type: str, provider_key: str) -> Resource:
+    # Conditional update on the provider-scoped identifier (http.html, "Conditional update"): no match
+    # creates, one match updates that resource, so a resend or next month's return updates in place.
+    query = identifier_query(t.PROVIDER_RECORD_SYSTEM, provider_key)
+    return {"method": "PUT", "url": f"{resource_type}?{query}"}
 
 
 def identifier_query(system: str, value: str) -> str:

@@ -404,8 +404,8 @@ INVALID_EXAMPLES: tuple[InvalidExample, ...] = (
     ),
     InvalidExample(
         "date-asked-after-reporting-date",
-        "The patient was asked (dateRecorded) on 2026-02-10, after the reporting date 2026-01-31 (ff-ps-3).",
-        from_record(lambda record: replace(record, date_recorded=date(2026, 2, 10))),
+        "The patient was asked (dateAsked) on 2026-02-10, after the reporting date 2026-01-31 (ff-ps-3).",
+        from_record(lambda record: replace(record, date_asked=date(2026, 2, 10))),
         (error("invariant", "Bundle.entry[1].resource.extension[0]"),),
     ),
     InvalidExample(

@@ -26,7 +26,8 @@ from fhir_family.mapping.record import ChildRecord, ReturnRecord
 
 ODS_CODE = "XFF01"
 ORGANISATION_NAME = "Example Mental Health NHS Foundation Trust"
-EPISODE_SYSTEM = "https://ehr.example.org/Id/mental-health-episode"
+LOCAL_AUTHORITY = "E08000025"
+"""Birmingham (ONS GSS code): the example provider's patients live there unless a record says otherwise."""
 
 
 def _month(year: int, month: int) -> tuple[date, date]:
@@ -46,7 +47,14 @@ def _record(serial: int, month: int, **fields) -> ReturnRecord:
         "nhs_number": synthetic_nhs_number(100 + serial),
         "reporting_period_start": start,
         "reporting_period_end": end,
-        "episode_identifier": (EPISODE_SYSTEM, f"EP{serial:06d}"),
+        "local_patient_id": f"P{serial:06d}",
+        "nhs_number_verification": "01",
+        "local_authority": LOCAL_AUTHORITY,
+        "asked_by": "care-coordinator",
+        "status_source": "self-report",
+        "legal_basis": "national-direction",
+        "service_request_id": f"SR{serial:06d}",
+        "team_type": "A03",
         # Assembled at 09:00 UTC on the third day after the month ends.
         "timestamp": datetime.combine(end + timedelta(days=3), time(9, 0), UTC),
     }
@@ -66,10 +74,11 @@ MOTHER_THREE_CHILDREN = _record(
     parental_status="all-children-live-with-patient",
     children_in_household=3,
     expecting_child=False,
-    date_recorded=date(2026, 1, 12),
+    date_asked=date(2026, 1, 12),
     episode_start=date(2025, 10, 6),
     children=(
         ChildRecord(
+            local_id="C1",
             relationship="DAU",
             birth_date=date(2011, 9, 2),
             pr_held="Y",
@@ -81,6 +90,7 @@ MOTHER_THREE_CHILDREN = _record(
             gender="female",
         ),
         ChildRecord(
+            local_id="C2",
             relationship="SON",
             birth_date=date(2015, 3, 21),
             pr_held="Y",
@@ -91,6 +101,7 @@ MOTHER_THREE_CHILDREN = _record(
             gender="male",
         ),
         ChildRecord(
+            local_id="C3",
             relationship="DAU",
             birth_date=date(2020, 11, 30),
             pr_held="Y",
@@ -110,10 +121,11 @@ FATHER_WITHOUT_PR = _record(
     gender="male",
     parental_status="no-children-live-with-patient",
     children_in_household=0,
-    date_recorded=date(2026, 2, 9),
+    date_asked=date(2026, 2, 9),
     episode_start=date(2026, 1, 19),
     children=(
         ChildRecord(
+            local_id="C4",
             relationship="NCHILD",
             birth_date=date(2013, 6, 17),
             pr_held="N",
@@ -122,6 +134,7 @@ FATHER_WITHOUT_PR = _record(
             help=("not-known",),
         ),
         ChildRecord(
+            local_id="C5",
             relationship="NCHILD",
             birth_date=date(2016, 1, 5),
             pr_held="N",
@@ -139,10 +152,11 @@ KINSHIP_GRANDMOTHER = _record(
     gender="female",
     parental_status="all-children-live-with-patient",
     children_in_household=1,
-    date_recorded=date(2026, 3, 4),
+    date_asked=date(2026, 3, 4),
     episode_start=date(2025, 12, 1),
     children=(
         ChildRecord(
+            local_id="C6",
             relationship="GRNDCHILD",
             birth_date=date(2017, 4, 8),
             pr_held="Y",
@@ -163,14 +177,16 @@ PARENT_CHILD_LOOKED_AFTER = _record(
     gender="female",
     parental_status="no-children-live-with-patient",
     children_in_household=0,
-    date_recorded=date(2026, 4, 15),
+    date_asked=date(2026, 4, 15),
     episode_start=date(2025, 6, 2),
     children=(
         ChildRecord(
+            local_id="C7",
             relationship="SON",
             birth_date=date(2019, 12, 24),
             pr_held="Y",
-            pr_basis=("birth-mother", "care-order-shared"),
+            pr_basis=("birth-mother",),
+            pr_restriction=("care-order",),
             residence="looked-after",
             young_carer="N",
             help=("looked-after",),
@@ -187,14 +203,15 @@ YOUNG_CARER = _record(
     gender="male",
     parental_status="all-children-live-with-patient",
     children_in_household=1,
-    date_recorded=date(2026, 5, 6),
+    date_asked=date(2026, 5, 6),
     episode_start=date(2024, 9, 16),
     children=(
         ChildRecord(
+            local_id="C8",
             relationship="DAU",
             birth_date=date(2012, 5, 1),
             pr_held="Y",
-            pr_basis=("registered-parent",),
+            pr_basis=("registered-father",),
             residence="full-time",
             young_carer="Y",
             help=("early-help", "child-in-need"),
@@ -209,7 +226,7 @@ DECLINED = _record(
     birth_date=date(1990, 3, 3),
     gender="unknown",
     parental_status="declined",
-    date_recorded=date(2026, 6, 10),
+    date_asked=date(2026, 6, 10),
     episode_start=date(2026, 5, 28),
 )
 
@@ -221,7 +238,7 @@ NOT_A_PARENT_CHILDREN_IN_HOUSEHOLD = _record(
     parental_status="not-a-parent",
     children_in_household=2,
     expecting_child=False,
-    date_recorded=date(2026, 7, 2),
+    date_asked=date(2026, 7, 2),
     episode_start=date(2026, 3, 9),
 )
 
@@ -235,7 +252,7 @@ EXPECTING_NO_CHILDREN = _record(
     expecting_child=True,
     expected_due_date=date(2026, 11, 20),
     unborn_child_help="unborn-child-protection-plan",
-    date_recorded=date(2026, 8, 18),
+    date_asked=date(2026, 8, 18),
     episode_start=date(2026, 4, 27),
 )
 
@@ -246,10 +263,11 @@ STEP_PARENT_SOME_CHILDREN = _record(
     gender="male",
     parental_status="some-children-live-with-patient",
     children_in_household=1,
-    date_recorded=date(2026, 9, 21),
+    date_asked=date(2026, 9, 21),
     episode_start=date(2026, 2, 2),
     children=(
         ChildRecord(
+            local_id="C9",
             relationship="STPSON",
             birth_date=date(2014, 8, 14),
             pr_held="Y",
@@ -261,10 +279,11 @@ STEP_PARENT_SOME_CHILDREN = _record(
             gender="male",
         ),
         ChildRecord(
+            local_id="C10",
             relationship="DAU",
             birth_date=date(2010, 2, 27),
             pr_held="Y",
-            pr_basis=("registered-parent",),
+            pr_basis=("registered-father",),
             residence="other-parent",
             young_carer="N",
             help=("none",),
@@ -280,16 +299,17 @@ SHARED_CARE_PART_TIME = _record(
     gender="male",
     parental_status="all-children-live-with-patient",
     children_in_household=1,
-    date_recorded=date(2026, 10, 7),
+    date_asked=date(2026, 10, 7),
     episode_start=date(2026, 9, 14),
     episode_status="finished",
     episode_end=date(2026, 10, 23),
     children=(
         ChildRecord(
+            local_id="C11",
             relationship="SON",
             birth_date=date(2018, 10, 31),
             pr_held="Y",
-            pr_basis=("married-father", "child-arrangements-order"),
+            pr_basis=("married-father",),
             residence="part-time",
             young_carer="N",
             help=("none",),
@@ -306,10 +326,11 @@ GUARDIAN_CHILD_PROTECTION_PLAN = _record(
     gender="female",
     parental_status="all-children-live-with-patient",
     children_in_household=2,
-    date_recorded=date(2026, 11, 3),
+    date_asked=date(2026, 11, 3),
     episode_start=date(2026, 8, 3),
     children=(
         ChildRecord(
+            local_id="C12",
             relationship="NIECE",
             birth_date=date(2009, 1, 15),
             pr_held="Y",
@@ -321,6 +342,7 @@ GUARDIAN_CHILD_PROTECTION_PLAN = _record(
             gender="female",
         ),
         ChildRecord(
+            local_id="C13",
             relationship="Dependant",
             birth_date=date(2012, 6, 6),
             pr_held="UNK",
@@ -338,10 +360,11 @@ ADOPTIVE_PARENT_CHILD_WITH_RELATIVES = _record(
     gender="other",
     parental_status="some-children-live-with-patient",
     children_in_household=1,
-    date_recorded=date(2026, 12, 1),
+    date_asked=date(2026, 12, 1),
     episode_start=date(2026, 11, 16),
     children=(
         ChildRecord(
+            local_id="C14",
             relationship="CHLDADOPT",
             birth_date=date(2016, 3, 12),
             pr_held="Y",
@@ -351,6 +374,7 @@ ADOPTIVE_PARENT_CHILD_WITH_RELATIVES = _record(
             help=("none",),
         ),
         ChildRecord(
+            local_id="C15",
             relationship="CHLDADOPT",
             birth_date=date(2009, 12, 31),
             pr_held="Y",
