@@ -60,6 +60,10 @@ DEPENDENT_CHILD: Final = profile_url("dependent-child")
 REPORTING_PROVIDER: Final = profile_url("reporting-provider")
 MENTAL_HEALTH_EPISODE: Final = profile_url("mental-health-episode")
 NATIONAL_RETURN_BUNDLE: Final = profile_url("national-return-bundle")
+PSEUDONYMISED_PARENT_PATIENT: Final = profile_url("pseudonymised-parent-patient")
+"""ParentPatient as the collector exports it: the NHS number replaced by the pseudonym identifier."""
+PSEUDONYMISED_DEPENDENT_CHILD: Final = profile_url("pseudonymised-dependent-child")
+"""DependentChild as the collector exports it: any NHS number replaced by the pseudonym identifier."""
 
 EXT_PARENTAL_STATUS: Final = profile_url("parental-status")
 EXT_PARENTAL_RESPONSIBILITY: Final = profile_url("parental-responsibility")
