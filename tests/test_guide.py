@@ -115,14 +115,31 @@ PROFILES = {
     "reporting-provider": ("ReportingProvider", "Organization"),
     "mental-health-episode": ("MentalHealthEpisode", "EpisodeOfCare"),
     "national-return-bundle": ("NationalReturnBundle", "Bundle"),
+    "pseudonymised-parent-patient": ("PseudonymisedParentPatient", "Patient"),
+    "pseudonymised-dependent-child": ("PseudonymisedDependentChild", "RelatedPerson"),
 }
 EXTENSIONS = {
-    "parental-status": "Patient",
-    "parental-responsibility": "RelatedPerson",
-    "child-residence": "RelatedPerson",
-    "young-carer": "RelatedPerson",
-    "help-and-protection": "RelatedPerson",
+    "parental-status": ["Patient"],
+    "parental-responsibility": ["RelatedPerson"],
+    "child-residence": ["RelatedPerson"],
+    "young-carer": ["RelatedPerson"],
+    "help-and-protection": ["RelatedPerson"],
+    "reporting-period": ["Bundle.meta"],
+    "legal-basis": ["Bundle.meta"],
+    "local-authority": ["Patient", "RelatedPerson"],
+    "think-family-referral": ["RelatedPerson"],
 }
+#: the 0.2 CodeSystems whose ValueSet holds every code (same id), beside the 0.1 ones
+NEW_CODE_SYSTEMS = [
+    "parental-responsibility-restriction",
+    "asked-by-role",
+    "parental-status-source",
+    "support-offered",
+    "think-family-action",
+    "think-family-outcome",
+    "legal-basis",
+    "mhsds-team-type",
+]
 CODE_SYSTEMS = [
     "parental-status",
     "ndtms-prntstat",
@@ -130,6 +147,7 @@ CODE_SYSTEMS = [
     "parental-responsibility-basis",
     "child-residence",
     "help-and-protection",
+    *NEW_CODE_SYSTEMS,
 ]
 VALUE_SETS = [
     "parental-status",
@@ -139,6 +157,7 @@ VALUE_SETS = [
     "child-help-and-protection",
     "unborn-help-and-protection",
     "dependent-child-relationship",
+    *NEW_CODE_SYSTEMS,
 ]
 CONCEPT_MAPS = ["v2-0063-to-dependent-child-relationship", "parental-status-to-ndtms-prntstat"]
 
@@ -191,15 +210,31 @@ def test_implementation_guide_is_the_package_metadata() -> None:
     assert [(d["packageId"], d["version"]) for d in ig["dependsOn"]] == [
         ("fhir.r4.ukcore.stu3.currentbuild", "0.0.0-3d2827e3")
     ]
-    listed = [entry["reference"]["reference"] for entry in ig["definition"]["resource"]]
+    definitions = [e for e in ig["definition"]["resource"] if "exampleCanonical" not in e]
+    listed = [entry["reference"]["reference"] for entry in definitions]
     assert sorted(listed) == sorted(f"{t}/{i}" for (t, i) in resources() if t != "ImplementationGuide")
     groups = {g["id"] for g in ig["definition"]["grouping"]}
-    for entry in ig["definition"]["resource"]:
+    for entry in definitions:
         resource = get(*entry["reference"]["reference"].split("/"))
         assert entry["name"] == resource["title"]
         assert entry["exampleBoolean"] is False
         assert entry["groupingId"] in groups  # ig-1
     assert "page" not in ig["definition"] and "parameter" not in ig["definition"]
+
+
+def test_implementation_guide_lists_every_valid_example_by_its_id() -> None:
+    """Each valid example Bundle has its file slug as id and is listed as an example of the Bundle profile."""
+    from fhir_family.guide.examples import VALID_EXAMPLES
+
+    ig = get("ImplementationGuide", "uk.fhir-family.r4")
+    examples = [e for e in ig["definition"]["resource"] if "exampleCanonical" in e]
+    assert [e["reference"]["reference"] for e in examples] == [f"Bundle/{slug}" for slug in VALID_EXAMPLES]
+    bundle_profile = f"{CANONICAL}/StructureDefinition/national-return-bundle"
+    assert {e["exampleCanonical"] for e in examples} == {bundle_profile}
+    assert {e["groupingId"] for e in examples} == {"examples"}
+    for slug in VALID_EXAMPLES:
+        bundle = json.loads((REPO_ROOT / "examples" / "bundles" / f"{slug}.json").read_text(encoding="utf-8"))
+        assert bundle["id"] == slug
 
 
 def test_implementation_guide_says_what_sushi_config_says() -> None:
@@ -251,7 +286,7 @@ def test_extension_identity_and_context(sd_id: str) -> None:
     sd = get("StructureDefinition", sd_id)
     assert (sd["type"], sd["kind"], sd["derivation"]) == ("Extension", "complex-type", "constraint")
     assert sd["baseDefinition"] == "http://hl7.org/fhir/StructureDefinition/Extension"
-    assert sd["context"] == [{"type": "element", "expression": EXTENSIONS[sd_id]}]
+    assert sd["context"] == [{"type": "element", "expression": where} for where in EXTENSIONS[sd_id]]
     assert element(sd, "Extension.url")["fixedUri"] == sd["url"]
 
 
@@ -279,10 +314,17 @@ COMPLEX_PARTS = {
     ("parental-status", "expectingChild"): (0, "1", "boolean", None),
     ("parental-status", "expectedDueDate"): (0, "1", "date", None),
     ("parental-status", "unbornChildHelp"): (0, "1", "CodeableConcept", "unborn-help-and-protection"),
-    ("parental-status", "reportingPeriod"): (1, "1", "Period", None),
-    ("parental-status", "dateRecorded"): (0, "1", "date", None),
+    ("parental-status", "dateAsked"): (0, "1", "date", None),
+    ("parental-status", "askedBy"): (0, "1", "CodeableConcept", "asked-by-role"),
+    ("parental-status", "source"): (0, "1", "CodeableConcept", "parental-status-source"),
+    ("parental-status", "supportOffered"): (0, "*", "CodeableConcept", "support-offered"),
     ("parental-responsibility", "held"): (1, "1", "CodeableConcept", "yes-no-unknown"),
     ("parental-responsibility", "basis"): (0, "*", "CodeableConcept", "parental-responsibility-basis"),
+    ("parental-responsibility", "restriction"): (
+        0, "*", "CodeableConcept", "parental-responsibility-restriction"
+    ),
+    ("think-family-referral", "action"): (1, "1", "CodeableConcept", "think-family-action"),
+    ("think-family-referral", "outcome"): (0, "1", "CodeableConcept", "think-family-outcome"),
 }
 
 
@@ -305,7 +347,7 @@ def test_complex_extension_parts(where: tuple[str, str], expected: tuple[Any, ..
 
 
 def test_complex_extensions_have_no_other_parts() -> None:
-    for sd_id in ["parental-status", "parental-responsibility"]:
+    for sd_id in ["parental-status", "parental-responsibility", "think-family-referral"]:
         sd = get("StructureDefinition", sd_id)
         slices = {
             e["sliceName"]
@@ -316,9 +358,51 @@ def test_complex_extensions_have_no_other_parts() -> None:
 
 
 def test_reporting_period_needs_start_and_end() -> None:
-    sd = get("StructureDefinition", "parental-status")
+    sd = get("StructureDefinition", "reporting-period")
+    assert element(sd, "Extension.value[x]")["type"] == [{"code": "Period"}]
     for end in ["start", "end"]:
-        assert element(sd, f"Extension.extension:reportingPeriod.value[x].{end}")["min"] == 1
+        assert element(sd, f"Extension.value[x].{end}")["min"] == 1
+    assert "reportingPeriod" not in json.dumps(get("StructureDefinition", "parental-status"))
+
+
+def test_local_authority_is_a_gss_coding() -> None:
+    sd = get("StructureDefinition", "local-authority")
+    assert element(sd, "Extension.value[x]")["type"] == [{"code": "Coding"}]
+    assert element(sd, "Extension.value[x].system")["fixedUri"] == (
+        "http://statistics.data.gov.uk/id/statistical-geography"
+    )
+    assert element(sd, "Extension.value[x].code")["min"] == 1
+    assert [c["key"] for c in element(sd, "Extension")["constraint"]] == ["ff-la-1"]
+
+
+def test_bundle_meta_carries_the_return_facts() -> None:
+    sd = get("StructureDefinition", "national-return-bundle")
+    for slice_name, ext in [("reportingPeriod", "reporting-period"), ("legalBasis", "legal-basis")]:
+        found = element(sd, f"Bundle.meta.extension:{slice_name}")
+        assert (found["min"], found["max"]) == (1, "1")
+        assert found["type"] == [{"code": "Extension", "profile": [f"{CANONICAL}/StructureDefinition/{ext}"]}]
+    assert element(sd, "Bundle.identifier.system")["fixedUri"] == "https://fhir-family.uk/fhir/Id/submission"
+
+
+def test_bundle_entries_are_sliced_by_type_with_a_profile_each() -> None:
+    """As HL7 IPS slices its Bundle: a generic validator enforces each entry's profile (no meta.profile)."""
+    sd = get("StructureDefinition", "national-return-bundle")
+    slicing = element(sd, "Bundle.entry")["slicing"]
+    assert slicing["discriminator"] == [{"type": "type", "path": "resource"}]
+    expected = {
+        "organization": (1, "1", "Organization", "reporting-provider", "ff-bun-14"),
+        "patient": (1, "1", "Patient", "parent-patient", "ff-bun-11"),
+        "episode": (1, "1", "EpisodeOfCare", "mental-health-episode", "ff-bun-12"),
+        "child": (0, "*", "RelatedPerson", "dependent-child", "ff-bun-13"),
+    }
+    for name, (minimum, maximum, type_code, profile, key) in expected.items():
+        entry = element(sd, f"Bundle.entry:{name}")
+        assert (entry["min"], entry["max"]) == (minimum, maximum)
+        assert [c["key"] for c in entry["constraint"]] == [key]
+        resource = element(sd, f"Bundle.entry:{name}.resource")
+        assert resource["type"] == [
+            {"code": type_code, "profile": [f"{CANONICAL}/StructureDefinition/{profile}"]}
+        ]
 
 
 PROHIBITED = {
@@ -336,6 +420,22 @@ PROHIBITED = {
     ],
     "dependent-child": ["text", "name", "telecom", "address", "photo", "communication"],
     "mental-health-episode": ["text", "diagnosis", "referralRequest", "careManager", "team", "account"],
+    "pseudonymised-parent-patient": [
+        "text",
+        "name",
+        "telecom",
+        "address",
+        "photo",
+        "contact",
+        "maritalStatus",
+        "communication",
+        "generalPractitioner",
+        "link",
+        "identifier:nhsNumber",
+    ],
+    "pseudonymised-dependent-child": [
+        "text", "name", "telecom", "address", "photo", "communication", "identifier:nhsNumber"
+    ],
 }
 
 
@@ -372,6 +472,21 @@ CARDINALITIES = {
     ("dependent-child", "RelatedPerson.extension:childResidence"): (1, "1"),
     ("dependent-child", "RelatedPerson.extension:youngCarer"): (1, "1"),
     ("dependent-child", "RelatedPerson.extension:helpAndProtection"): (1, "*"),
+    ("dependent-child", "RelatedPerson.extension:thinkFamilyReferral"): (0, "1"),
+    ("dependent-child", "RelatedPerson.extension:localAuthority"): (0, "1"),
+    ("dependent-child", "RelatedPerson.identifier:providerRecord"): (1, "1"),
+    ("parent-patient", "Patient.identifier:providerRecord"): (1, "1"),
+    ("parent-patient", "Patient.extension:localAuthority"): (0, "1"),
+    ("mental-health-episode", "EpisodeOfCare.identifier:providerRecord"): (1, "1"),
+    ("mental-health-episode", "EpisodeOfCare.identifier:mhsdsServiceRequest"): (1, "1"),
+    ("mental-health-episode", "EpisodeOfCare.type"): (1, None),
+    ("pseudonymised-parent-patient", "Patient.identifier:nhsNumber"): (0, "0"),
+    ("pseudonymised-parent-patient", "Patient.identifier:pseudonym"): (1, "1"),
+    ("pseudonymised-parent-patient", "Patient.identifier:providerRecord"): (0, "1"),
+    ("pseudonymised-parent-patient", "Patient.extension:parentalStatus"): (1, "1"),
+    ("pseudonymised-dependent-child", "RelatedPerson.identifier:nhsNumber"): (0, "0"),
+    ("pseudonymised-dependent-child", "RelatedPerson.identifier:pseudonym"): (0, "1"),
+    ("pseudonymised-dependent-child", "RelatedPerson.extension:parentalResponsibility"): (1, "1"),
     ("reporting-provider", "Organization.identifier:odsOrganisationCode"): (1, "1"),
     ("reporting-provider", "Organization.identifier:odsOrganisationCode.value"): (1, None),
     ("mental-health-episode", "EpisodeOfCare.managingOrganization"): (1, None),
@@ -404,6 +519,9 @@ def test_extension_slices_use_the_guide_extensions() -> None:
         ("dependent-child", "RelatedPerson.extension:childResidence"): "child-residence",
         ("dependent-child", "RelatedPerson.extension:youngCarer"): "young-carer",
         ("dependent-child", "RelatedPerson.extension:helpAndProtection"): "help-and-protection",
+        ("dependent-child", "RelatedPerson.extension:thinkFamilyReferral"): "think-family-referral",
+        ("dependent-child", "RelatedPerson.extension:localAuthority"): "local-authority",
+        ("parent-patient", "Patient.extension:localAuthority"): "local-authority",
     }
     for (sd_id, element_id), ext in expected.items():
         found = element(get("StructureDefinition", sd_id), element_id)
@@ -429,26 +547,83 @@ def test_identifier_slices(sd_id: str, base: str, slice_name: str, system: str, 
     assert (system_element["min"], system_element["fixedUri"]) == (1, system)
 
 
-@pytest.mark.parametrize("sd_id", ["parent-patient", "dependent-child"])
-def test_nhs_number_verification_status_is_must_support(sd_id: str) -> None:
-    base = "Patient" if sd_id == "parent-patient" else "RelatedPerson"
-    found = snapshot_element(sd_id, f"{base}.identifier:nhsNumber.extension:nhsNumberVerificationStatus")
+def test_nhs_number_verification_status_is_must_support_on_the_patient_only() -> None:
+    """UK Core defines the extension for Patient.identifier only: a child's NHS number has no slice """
+    found = snapshot_element(
+        "parent-patient", "Patient.identifier:nhsNumber.extension:nhsNumberVerificationStatus"
+    )
     assert found["mustSupport"] is True
     assert found["type"][0]["profile"] == [
         "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSNumberVerificationStatus"
     ]
+    ukcore_path = core_package_dir().parent.parent / "fhir.r4.ukcore.stu3.currentbuild#0.0.0-3d2827e3"
+    ukcore = ukcore_path / "package" / "StructureDefinition-Extension-UKCore-NHSNumberVerificationStatus.json"
+    if ukcore.is_file():
+        assert json.loads(ukcore.read_text(encoding="utf-8"))["context"] == [
+            {"type": "element", "expression": "Patient.identifier"}
+        ]
+    child = json.dumps(get("StructureDefinition", "dependent-child"))
+    assert "nhsNumberVerificationStatus" not in child
+
+
+@pytest.mark.parametrize(
+    ("sd_id", "base", "slice_name", "system"),
+    [
+        ("parent-patient", "Patient", "providerRecord", "https://fhir-family.uk/fhir/Id/provider-record"),
+        ("dependent-child", "RelatedPerson", "providerRecord", "https://fhir-family.uk/fhir/Id/provider-record"),
+        ("mental-health-episode", "EpisodeOfCare", "providerRecord",
+         "https://fhir-family.uk/fhir/Id/provider-record"),
+        ("mental-health-episode", "EpisodeOfCare", "mhsdsServiceRequest",
+         "https://fhir-family.uk/fhir/Id/mhsds-service-request"),
+        ("pseudonymised-parent-patient", "Patient", "pseudonym",
+         "https://fhir-family.uk/fhir/Id/nhs-number-pseudonym"),
+        ("pseudonymised-dependent-child", "RelatedPerson", "pseudonym",
+         "https://fhir-family.uk/fhir/Id/nhs-number-pseudonym"),
+    ],
+)
+def test_business_identifier_slices(sd_id: str, base: str, slice_name: str, system: str) -> None:
+    identifier = snapshot_element(sd_id, f"{base}.identifier:{slice_name}")
+    assert identifier["mustSupport"] is True
+    system_element = snapshot_element(sd_id, f"{base}.identifier:{slice_name}.system")
+    assert (system_element["min"], system_element["fixedUri"]) == (1, system)
+    assert snapshot_element(sd_id, f"{base}.identifier:{slice_name}.value")["min"] == 1
+
+
+def test_pseudonym_system_is_the_models() -> None:
+    from fhir_family import model
+
+    assert model.PSEUDONYM_SYSTEM == "https://fhir-family.uk/fhir/Id/nhs-number-pseudonym"
+    assert model.PROVIDER_RECORD_SYSTEM == "https://fhir-family.uk/fhir/Id/provider-record"
+    assert model.MHSDS_SERVICE_REQUEST_SYSTEM == "https://fhir-family.uk/fhir/Id/mhsds-service-request"
+
+
+def test_team_type_binding_is_extensible() -> None:
+    found = element(get("StructureDefinition", "mental-health-episode"), "EpisodeOfCare.type")
+    assert found["binding"] == {"strength": "extensible", "valueSet": f"{CANONICAL}/ValueSet/mhsds-team-type"}
 
 
 @pytest.mark.parametrize(
     ("sd_id", "element_id", "keys"),
     [
-        ("parental-status", "Extension", ["ff-ps-1", "ff-ps-3"]),
+        ("parental-status", "Extension", ["ff-ps-1", "ff-ps-2", "ff-ps-4"]),
+        ("think-family-referral", "Extension", ["ff-tf-1"]),
+        ("local-authority", "Extension", ["ff-la-1"]),
         ("parental-responsibility", "Extension", ["ff-pr-1"]),
         ("dependent-child", "RelatedPerson", ["ff-hp-1", "ff-hp-2", "ff-pr-2", "ff-pr-3"]),
         (
             "national-return-bundle",
             "Bundle",
-            ["ff-bun-1", "ff-bun-2", "ff-bun-3", "ff-bun-4", "ff-bun-5", "ff-bun-6", "ff-bun-8", "ff-bun-9"],
+            [
+                "ff-bun-1",
+                "ff-bun-2",
+                "ff-bun-3",
+                "ff-bun-4",
+                "ff-bun-5",
+                "ff-bun-6",
+                "ff-bun-8",
+                "ff-bun-9",
+                "ff-ps-3",
+            ],
         ),
     ],
 )
@@ -497,50 +672,40 @@ def test_every_binding_in_the_guide_is_required_and_resolves_to_a_guide_value_se
         for e in sd["differential"]["element"]
         if "binding" in e
     ]
-    assert len(bindings) == 8
+    assert len(bindings) == 17
     for sd_id, element_id, binding in bindings:
-        assert binding["strength"] == "required", (sd_id, element_id)
+        # the one extensible binding: the MHSDS team type, an informative copy to be confirmed
+        extensible = (sd_id, element_id) == ("mental-health-episode", "EpisodeOfCare.type")
+        assert binding["strength"] == ("extensible" if extensible else "required"), (sd_id, element_id)
         vs_id = binding["valueSet"].removeprefix(f"{CANONICAL}/ValueSet/")
         assert ("ValueSet", vs_id) in resources(), (sd_id, element_id)
 
 
 # --- terminology ---
 
-CONTRACT_CODES = {
-    "parental-status": [
-        "all-children-live-with-patient",
-        "some-children-live-with-patient",
-        "no-children-live-with-patient",
-        "not-a-parent",
-        "declined",
-    ],
-    "ndtms-prntstat": ["11", "12", "13", "14", "15"],
-    "yes-no-unknown": ["Y", "N", "UNK"],
-    "parental-responsibility-basis": [
-        "birth-mother",
-        "married-father",
-        "married-second-female-parent",
-        "registered-parent",
-        "pr-agreement",
-        "step-parent-agreement",
-        "pr-order",
-        "child-arrangements-order",
-        "special-guardianship-order",
-        "appointed-guardian",
-        "adoption-order",
-        "care-order-shared",
-    ],
-    "child-residence": ["full-time", "part-time", "other-parent", "relatives", "looked-after", "unknown"],
-    "help-and-protection": [
-        "none",
-        "early-help",
-        "child-in-need",
-        "child-protection-plan",
-        "looked-after",
-        "unborn-child-protection-plan",
-        "not-known",
-    ],
-}
+def _contract_codes() -> dict[str, list[str]]:
+    from fhir_family import model as m
+
+    return {
+        "parental-status": list(m.PARENTAL_STATUS),
+        "ndtms-prntstat": ["11", "12", "13", "14", "15"],
+        "yes-no-unknown": list(m.YES_NO_UNKNOWN),
+        "parental-responsibility-basis": list(m.PR_BASIS),
+        "child-residence": list(m.CHILD_RESIDENCE),
+        "help-and-protection": list(m.HELP_AND_PROTECTION),
+        "parental-responsibility-restriction": list(m.PR_RESTRICTION),
+        "asked-by-role": list(m.ASKED_BY_ROLE),
+        "parental-status-source": list(m.STATUS_SOURCE),
+        "support-offered": list(m.SUPPORT_OFFERED),
+        "think-family-action": list(m.THINK_FAMILY_ACTION),
+        "think-family-outcome": list(m.THINK_FAMILY_OUTCOME),
+        "legal-basis": list(m.LEGAL_BASIS),
+        "mhsds-team-type": list(m.MHSDS_TEAM_TYPE),
+    }
+
+
+#: the codes of each CodeSystem, in order: model.py's tables (tests/test_model.py ties them to docs/model.md)
+CONTRACT_CODES = _contract_codes()
 
 
 @pytest.mark.parametrize("cs_id", CODE_SYSTEMS)
@@ -549,6 +714,8 @@ def test_code_system_holds_the_contract_codes(cs_id: str) -> None:
     assert [c["code"] for c in cs["concept"]] == CONTRACT_CODES[cs_id]
     assert all(c["display"] for c in cs["concept"])
     assert (cs["content"], cs["caseSensitive"], cs["count"]) == ("complete", True, len(CONTRACT_CODES[cs_id]))
+    if cs_id != "ndtms-prntstat":  # NDTMS's own definitions are not at hand: its description says so
+        assert all(len(c.get("definition", "")) > 10 for c in cs["concept"]), cs_id
 
 
 def contract_displays() -> dict[str, dict[str, str]]:
@@ -576,25 +743,40 @@ def test_code_system_displays_are_the_contract_displays(cs_id: str) -> None:
     assert local_codes(cs_id) == contract_displays()[cs_id]
 
 
-def test_ndtms_displays_match_parental_status() -> None:
-    assert list(local_codes("ndtms-prntstat").values()) == list(local_codes("parental-status").values())
+def test_ndtms_copy_names_its_owner_and_does_not_claim_to_be_verbatim() -> None:
+    cs = get("CodeSystem", "ndtms-prntstat")
+    assert "OHID" in cs["description"] and "not claimed to be verbatim" in cs["description"]
+    assert local_codes("ndtms-prntstat")["15"] == "Client declined to answer"
+    assert "definition" not in json.dumps(cs["concept"])
 
 
 def test_some_displays_word_for_word() -> None:
     assert local_codes("yes-no-unknown") == {"Y": "Yes", "N": "No", "UNK": "Unknown"}
     assert local_codes("parental-status")["declined"] == "Patient declined to answer"
+    assert local_codes("parental-status")["not-asked"] == "Not asked or not recorded"
     assert local_codes("help-and-protection")["child-in-need"] == "Child in need (Children Act 1989 s.17)"
     assert (
         local_codes("parental-responsibility-basis")["special-guardianship-order"]
-        == "Special guardianship order (s.14A-C)"
+        == "Special guardianship order (s.14C(1)(a))"
     )
+    assert "CP-IS" not in json.dumps(local_codes("help-and-protection"))  # no code claims to be a CP-IS code
+    assert "4B" in get("CodeSystem", "help-and-protection")["description"]  # the social-care comparator
 
 
 G = f"{CANONICAL}/CodeSystem/help-and-protection"
 EXPECTED_VALUE_SETS = {
     "child-help-and-protection": {
         (G, c)
-        for c in ["none", "early-help", "child-in-need", "child-protection-plan", "looked-after", "not-known"]
+        for c in [
+            "none",
+            "early-help",
+            "child-in-need",
+            "child-protection-plan",
+            "looked-after",
+            "previous-child-protection-plan",
+            "previous-looked-after",
+            "not-known",
+        ]
     },
     "unborn-help-and-protection": {
         (G, c) for c in ["none", "early-help", "unborn-child-protection-plan", "not-known"]
@@ -624,12 +806,20 @@ EXPECTED_VALUE_SETS = {
             "SIB",
             "BRO",
             "SIS",
+            "DAUC",
+            "SONC",
+            "HSIB",
+            "HBRO",
+            "HSIS",
+            "COUSN",
+            "EXT",
         ]
     }
     | {(UKCORE_REL, "Dependant")},
 } | {
     vs: {(f"{CANONICAL}/CodeSystem/{vs}", c) for c in CONTRACT_CODES[vs]}
-    for vs in ["parental-status", "yes-no-unknown", "parental-responsibility-basis", "child-residence"]
+    for vs in ["parental-status", "yes-no-unknown", "parental-responsibility-basis", "child-residence",
+               *NEW_CODE_SYSTEMS]
 }
 
 
@@ -645,7 +835,7 @@ def test_value_set_codes_exist_in_their_code_system_with_the_same_display(vs_id:
         if known is None:  # UK Core is not in the package cache; the contract fixes its one code
             assert include == {
                 "system": UKCORE_REL,
-                "concept": [{"code": "Dependant", "display": "Dependant"}],
+                "concept": [{"code": "Dependant", "display": "Dependant of patient"}],
             }
             continue
         for concept in include.get("concept", []):
@@ -668,6 +858,8 @@ def concept_map_pairs(cm_id: str) -> dict[tuple[str, str], tuple[str, str, str]]
         for item in group["element"]:
             assert len(item["target"]) == 1
             target = item["target"][0]
+            if target["equivalence"] == "unmatched":
+                continue  # no target code (not-asked has no PRNTSTAT code)
             pairs[(group["source"], item["code"])] = (group["target"], target["code"], target["equivalence"])
     return pairs
 
@@ -691,15 +883,28 @@ def test_v2_0063_map_is_the_contract_map() -> None:
     assert concept_map_pairs(cm["id"]) == {(V2_0063, code): target for code, target in expected.items()}
 
 
-def test_parental_status_map_is_one_to_one() -> None:
+def test_parental_status_map_has_the_models_equivalences() -> None:
+    """'Parent or carer' is wider than NDTMS 'parent' (narrower targets); not-asked has no PRNTSTAT code."""
+    from fhir_family import model
+
     cm = get("ConceptMap", "parental-status-to-ndtms-prntstat")
     assert cm["sourceCanonical"] == f"{CANONICAL}/ValueSet/parental-status"
-    pairs = concept_map_pairs(cm["id"])
-    source, target = f"{CANONICAL}/CodeSystem/parental-status", f"{CANONICAL}/CodeSystem/ndtms-prntstat"
-    assert pairs == {
-        (source, code): (target, str(11 + i), "equivalent")
-        for i, code in enumerate(CONTRACT_CODES["parental-status"])
+    (group,) = cm["group"]
+    assert group["target"] == f"{CANONICAL}/CodeSystem/ndtms-prntstat"
+    found = {item["code"]: (item["target"][0].get("code"), item["target"][0]["equivalence"])
+             for item in group["element"]}
+    assert found == {
+        code: (model.PARENTAL_STATUS_TO_PRNTSTAT.get(code), model.PARENTAL_STATUS_EQUIVALENCE[code])
+        for code in model.PARENTAL_STATUS
     }
+    comments = " ".join(item["target"][0].get("comment", "") for item in group["element"])
+    assert "part-time" in comments and "unknown" in comments  # the residence rule is in the map too
+
+
+def test_every_v2_map_has_a_comment() -> None:
+    for group in get("ConceptMap", "v2-0063-to-dependent-child-relationship")["group"]:
+        for item in group["element"]:
+            assert item["target"][0].get("comment"), item["code"]
 
 
 @pytest.mark.parametrize("cm_id", CONCEPT_MAPS)

@@ -23,6 +23,8 @@ ALL_KEYS = [
     "ff-nhs-1", "ff-ods-1", "ff-pr-1", "ff-ps-1", "ff-bun-1", "ff-bun-2", "ff-bun-3", "ff-bun-4",
     # the 0.2 consistency rules (docs/guide.md section 0.5)
     "ff-hp-1", "ff-hp-2", "ff-pr-2", "ff-pr-3", "ff-ps-3", "ff-bun-5", "ff-bun-6", "ff-bun-8", "ff-bun-9",
+    # 0.2: who was asked, support, think family, geography, and each entry's conditional request
+    "ff-ps-2", "ff-ps-4", "ff-tf-1", "ff-la-1", "ff-bun-11", "ff-bun-12", "ff-bun-13", "ff-bun-14",
 ]
 
 
@@ -256,3 +258,112 @@ def test_nhs_number_expression_is_the_contract_expression_word_for_word() -> Non
     contract = text.split("`ff-nhs-1` expression (Identifier context):\n`", 1)[1].split("`\n", 1)[0]
     assert constraints()["ff-nhs-1"]["expression"] == contract
     assert constraints()["ff-ods-1"]["expression"] == "value.matches('^[A-Z0-9]{3,6}$')"
+
+
+PS_SYSTEM = f"{CANONICAL}/CodeSystem/parental-status"
+
+
+def _status(code: str, *parts: dict[str, Any]) -> dict[str, Any]:
+    status = {"url": "status", "valueCodeableConcept": {"coding": [{"system": PS_SYSTEM, "code": code}]}}
+    return {"url": f"{CANONICAL}/StructureDefinition/parental-status", "extension": [status, *parts]}
+
+
+ASKED = {"url": "dateAsked", "valueDate": "2026-01-12"}
+ROLE = {"url": "askedBy", "valueCodeableConcept": {"coding": [{"code": "nurse"}]}}
+
+
+@pytest.mark.parametrize(
+    ("extension", "ok"),
+    [
+        (_status("declined", ASKED), True),
+        (_status("declined"), False),  # asked, so dateAsked is required
+        (_status("not-asked"), True),
+        (_status("not-asked", ASKED), False),  # nobody asked: no date
+        (_status("not-asked", ROLE), False),  # ... and no role
+    ],
+)
+def test_date_asked_unless_not_asked(extension: dict[str, Any], ok: bool) -> None:
+    assert holds("ff-ps-2", extension) is ok
+
+
+def _support(*codes: str) -> dict[str, Any]:
+    system = f"{CANONICAL}/CodeSystem/support-offered"
+    return _status("declined", *(
+        {"url": "supportOffered", "valueCodeableConcept": {"coding": [{"system": system, "code": c}]}}
+        for c in codes
+    ))
+
+
+def test_support_none_stands_alone() -> None:
+    assert holds("ff-ps-4", _support("none"))
+    assert holds("ff-ps-4", _support("parenting-support", "carers-assessment"))
+    assert not holds("ff-ps-4", _support("none", "parenting-support"))
+
+
+def _think_family(action: str, outcome: str | None) -> dict[str, Any]:
+    parts = [{"url": "action", "valueCodeableConcept": {"coding": [
+        {"system": f"{CANONICAL}/CodeSystem/think-family-action", "code": action}]}}]
+    if outcome:
+        parts.append({"url": "outcome", "valueCodeableConcept": {"coding": [
+            {"system": f"{CANONICAL}/CodeSystem/think-family-outcome", "code": outcome}]}})
+    return {"url": f"{CANONICAL}/StructureDefinition/think-family-referral", "extension": parts}
+
+
+@pytest.mark.parametrize(
+    ("action", "outcome", "ok"),
+    [
+        ("referred", "accepted-cin", True),
+        ("notified", "no-further-action", True),
+        ("not-needed", None, True),
+        ("not-needed", "no-further-action", False),
+        ("already-known", "awaited", False),
+    ],
+)
+def test_think_family_outcome_only_after_referral_or_notification(action: str, outcome: str | None,
+                                                                  ok: bool) -> None:
+    assert holds("ff-tf-1", _think_family(action, outcome)) is ok
+
+
+@pytest.mark.parametrize(
+    ("code", "ok"),
+    [("E08000025", True), ("E09000002", True), ("E10000014", True), ("E06000001", True),
+     ("W06000015", False), ("E05000001", False), ("E0800002", False), ("e08000025", False)],
+)
+def test_local_authority_is_an_english_gss_code(code: str, ok: bool) -> None:
+    """ff-la-1 through the validator (it types valueCoding; bare fhirpathpy on an untyped dict does not)."""
+    from dataclasses import replace
+
+    from fhir_family.conformance import default_validator
+    from fhir_family.guide.examples.valid import MOTHER_THREE_CHILDREN
+    from fhir_family.mapping.bundle import build_bundle
+
+    bundle = build_bundle(replace(MOTHER_THREE_CHILDREN, local_authority=code))
+    found = [
+        (i["code"], i["expression"][0], i["diagnostics"][:8])
+        for i in default_validator().validate(bundle)["issue"]
+        if i["severity"] == "error"
+    ]
+    assert found == ([] if ok else [("invariant", "Bundle.entry[1].resource.extension[1]", "ff-la-1:")])
+
+
+PROVIDER_RECORD = "https://fhir-family.uk/fhir/Id/provider-record"
+NHS = "https://fhir.nhs.uk/Id/nhs-number"
+
+
+@pytest.mark.parametrize(
+    ("key", "request_", "ok"),
+    [
+        ("ff-bun-11", {"method": "PUT", "url": f"Patient?identifier={PROVIDER_RECORD}|XFF01/P1"}, True),
+        ("ff-bun-11", {"method": "PUT", "url": f"Patient?identifier={NHS}|9434765919"}, False),
+        ("ff-bun-11", {"method": "POST", "url": "Patient"}, False),
+        ("ff-bun-12", {"method": "PUT", "url": f"EpisodeOfCare?identifier={PROVIDER_RECORD}|X/SR1"}, True),
+        ("ff-bun-12", {"method": "POST", "url": "EpisodeOfCare"}, False),
+        ("ff-bun-13", {"method": "PUT", "url": f"RelatedPerson?identifier={PROVIDER_RECORD}|X/P1/C1"}, True),
+        ("ff-bun-13", {"method": "PUT", "url": f"Patient?identifier={PROVIDER_RECORD}|XFF01/P1/C1"}, False),
+        ("ff-bun-14", {"method": "POST", "url": "Organization",
+                       "ifNoneExist": "identifier=https://fhir.nhs.uk/Id/ods-organization-code|XFF01"}, True),
+        ("ff-bun-14", {"method": "POST", "url": "Organization"}, False),
+    ],
+)
+def test_each_entry_is_its_conditional_interaction(key: str, request_: dict[str, Any], ok: bool) -> None:
+    assert holds(key, {"fullUrl": "urn:uuid:x", "request": request_}) is ok

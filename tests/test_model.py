@@ -51,6 +51,8 @@ def test_profile_and_extension_urls_match_the_model_page() -> None:
         model.REPORTING_PROVIDER,
         model.MENTAL_HEALTH_EPISODE,
         model.NATIONAL_RETURN_BUNDLE,
+        model.PSEUDONYMISED_PARENT_PATIENT,
+        model.PSEUDONYMISED_DEPENDENT_CHILD,
     ]
     extension_ids = [row[0] for row in _rows(_section("Extensions"))]
     assert [model.profile_url(eid) for eid in extension_ids] == [
@@ -59,26 +61,53 @@ def test_profile_and_extension_urls_match_the_model_page() -> None:
         model.EXT_CHILD_RESIDENCE,
         model.EXT_YOUNG_CARER,
         model.EXT_HELP_AND_PROTECTION,
+        model.EXT_REPORTING_PERIOD,
+        model.EXT_LEGAL_BASIS,
+        model.EXT_LOCAL_AUTHORITY,
+        model.EXT_THINK_FAMILY_REFERRAL,
     ]
 
 
 def test_parental_status_and_prntstat_match_the_model_page() -> None:
     rows = _rows(_section("`parental-status`"))
-    assert {code: display for code, display, _ in rows} == dict(model.PARENTAL_STATUS)
-    assert {code: prntstat for code, _, prntstat in rows} == dict(model.PARENTAL_STATUS_TO_PRNTSTAT)
-    assert {prntstat: code for code, _, prntstat in rows} == dict(model.PRNTSTAT_TO_PARENTAL_STATUS)
-    parents = {prntstat for code, _, prntstat in rows if code.endswith("-live-with-patient")}
+    assert {code: display for code, display, _, _ in rows} == dict(model.PARENTAL_STATUS)
+    mapped = [(code, prntstat) for code, _, prntstat, _ in rows if prntstat != "none"]
+    assert dict(mapped) == dict(model.PARENTAL_STATUS_TO_PRNTSTAT)
+    assert {prntstat: code for code, prntstat in mapped} == dict(model.PRNTSTAT_TO_PARENTAL_STATUS)
+    assert {code: equivalence for code, _, _, equivalence in rows} == dict(model.PARENTAL_STATUS_EQUIVALENCE)
+    # not-asked is the one code without a PRNTSTAT code, and the one unmatched
+    assert [code for code, _, prntstat, _ in rows if prntstat == "none"] == [model.NOT_ASKED]
+    parents = {prntstat for code, prntstat in mapped if code.endswith("-live-with-patient")}
     assert parents == set(model.PARENT_PRNTSTAT_CODES)
 
 
 def test_code_tables_match_the_model_page() -> None:
     assert {c: d for c, d in _rows(_section("`parental-responsibility-basis`"))} == dict(model.PR_BASIS)
+    assert {c: d for c, d in _rows(_section("`parental-responsibility-restriction`"))} == dict(
+        model.PR_RESTRICTION
+    )
     yes_no = re.findall(r"`(\w+)` (\w+)", _section("`yes-no-unknown`"))
     assert dict(yes_no) == dict(model.YES_NO_UNKNOWN)
     residence = re.findall(r"`([a-z-]+)` ([^;`]+?)[;.]?\s*(?=`|$)", _section("`child-residence`").strip())
     assert {code: display.strip() for code, display in residence} == dict(model.CHILD_RESIDENCE)
     assert set(model.CHILD_RESIDENCE) - {"unknown"} == model.LIVES_WITH_PATIENT | model.LIVES_ELSEWHERE
     assert not model.LIVES_WITH_PATIENT & model.LIVES_ELSEWHERE
+
+
+@pytest.mark.parametrize(
+    ("section", "table"),
+    [
+        ("asked-by-role", model.ASKED_BY_ROLE),
+        ("parental-status-source", model.STATUS_SOURCE),
+        ("support-offered", model.SUPPORT_OFFERED),
+        ("think-family-action", model.THINK_FAMILY_ACTION),
+        ("think-family-outcome", model.THINK_FAMILY_OUTCOME),
+        ("legal-basis", model.LEGAL_BASIS),
+        ("mhsds-team-type", model.MHSDS_TEAM_TYPE),
+    ],
+)
+def test_new_code_tables_match_the_model_page(section: str, table) -> None:
+    assert {c: d for c, d in _rows(_section(f"`{section}`"))} == dict(table)
 
 
 def test_help_and_protection_value_sets_match_the_model_page() -> None:

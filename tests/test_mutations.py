@@ -147,10 +147,12 @@ def unknown_code(bundle: dict[str, Any]) -> Iterator[tuple[str, dict, Expected]]
             mutated = copy.deepcopy(bundle)
             get(mutated, tokens)[0]["code"] = "no-such-code"
             concept = tokens[:-1]
+            # the team type's binding is extensible (an informative MHSDS copy): an unknown code is a warning
+            severity = "warning" if system.endswith("/CodeSystem/mhsds-team-type") else "error"
             yield (
                 f"unknown code at {expression(concept)}",
                 mutated,
-                ("error", "code-invalid", expression(concept)),
+                (severity, "code-invalid", expression(concept)),
             )
     for index, entry in enumerate(bundle["entry"]):
         if "gender" in entry["resource"]:

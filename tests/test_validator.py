@@ -23,6 +23,7 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 BASE_BUNDLE = EXAMPLES / "bundles" / "mother-with-pr-three-children-living-with-her.json"
 CORE_PATIENT = "http://hl7.org/fhir/StructureDefinition/Patient"
 PS_URL = "https://fhir-family.uk/fhir/StructureDefinition/parental-status"
+REPORTING_PERIOD_URL = "https://fhir-family.uk/fhir/StructureDefinition/reporting-period"
 
 
 def bundle() -> dict[str, Any]:
@@ -235,7 +236,9 @@ def test_prohibited_element_is_reported_once() -> None:
 
 def test_missing_nhs_number_slice() -> None:
     b = bundle()
-    b["entry"][1]["resource"]["identifier"] = [{"system": "https://example.org/mrn", "value": "123"}]
+    provider_record = b["entry"][1]["resource"]["identifier"][1]
+    mrn = {"system": "https://example.org/mrn", "value": "123"}
+    b["entry"][1]["resource"]["identifier"] = [mrn, provider_record]
     assert issues(b) == [("error", "required", "Bundle.entry[1].resource.identifier", "FF-CARDINALITY-MIN")]
 
 
@@ -274,7 +277,7 @@ def test_nhs_check_digit_invariant() -> None:
 def test_complex_extension_missing_sub_extension() -> None:
     b = bundle()
     status = b["entry"][1]["resource"]["extension"][0]
-    status["extension"] = [e for e in status["extension"] if e["url"] != "reportingPeriod"]
+    status["extension"] = [e for e in status["extension"] if e["url"] != "status"]
     assert issues(b) == [
         ("error", "required", "Bundle.entry[1].resource.extension[0].extension", "FF-CARDINALITY-MIN")
     ]
@@ -309,7 +312,8 @@ def test_unknown_extension_is_a_warning_only() -> None:
     b["entry"][1]["resource"]["extension"].append({"url": "https://vendor.example/ext/x", "valueString": "y"})
     outcome = default_validator().validate(b)
     assert not has_errors(outcome)
-    assert issues(b) == [("warning", "extension", "Bundle.entry[1].resource.extension[1]", "FF-EXT-UNKNOWN")]
+    # extension[0] parental-status, [1] local-authority, [2] the vendor's
+    assert issues(b) == [("warning", "extension", "Bundle.entry[1].resource.extension[2]", "FF-EXT-UNKNOWN")]
 
 
 def test_extensible_binding_is_a_warning() -> None:
@@ -332,8 +336,8 @@ def test_is_a_filter_value_set_relationship() -> None:
 
 def _set_child_and_reporting_date(b: dict, child_birth: str, reporting_end: str) -> None:
     b["entry"][3]["resource"]["birthDate"] = child_birth
-    for part in b["entry"][1]["resource"]["extension"][0]["extension"]:
-        if part["url"] == "reportingPeriod":
+    for part in b["meta"]["extension"]:  # the reporting period is the return's, on Bundle.meta
+        if part["url"] == "https://fhir-family.uk/fhir/StructureDefinition/reporting-period":
             part["valuePeriod"] = {"start": reporting_end[:8] + "01", "end": reporting_end}
 
 
@@ -580,7 +584,8 @@ def test_snapshot_generated_from_differential() -> None:
         e["id"] for e in snapshot
     ].index("Patient.identifier")
     ps = {e["id"]: e for e in default_validator().compiler.snapshot(PS_URL)}
-    assert ps["Extension.extension:reportingPeriod.value[x].end"]["min"] == 1  # unrolled below value[x]
+    period = {e["id"]: e for e in default_validator().compiler.snapshot(REPORTING_PERIOD_URL)}
+    assert period["Extension.value[x].end"]["min"] == 1  # unrolled below value[x]
     assert ps["Extension.extension:status.value[x]"]["binding"]["strength"] == "required"
 
 
@@ -911,12 +916,10 @@ def test_exists_discriminator_max_length_and_value_bounds(own_guide: Validator) 
 
 def test_resource_invariant_not_suppressed_by_an_unrelated_error() -> None:
     b = bundle()
-    second_patient = copy.deepcopy(b["entry"][1])
-    second_patient["fullUrl"] = "urn:uuid:0b7c9d5e-0000-5000-8000-0000000000ff"
-    b["entry"].append(second_patient)
-    b["entry"][2]["resource"]["type"] = [{"coding": [{"system": "http://example.org/t", "code": "x"}]}, {}]
+    b["entry"][3]["resource"]["birthDate"] = "2026-02-10"  # after the reporting date
+    b["entry"][2]["resource"]["type"].append({})
     result = issues(b)
-    assert ("error", "invariant", "Bundle", "FF-INVARIANT") in result  # ff-bun-1: two Patients
+    assert ("error", "invariant", "Bundle", "FF-INVARIANT") in result  # ff-bun-5: born after reporting date
     assert ("error", "invariant", "Bundle.entry[2].resource.type[1]", "FF-INVARIANT") in result  # ele-1
 
 

@@ -9,3 +9,7 @@ Alias: $submission = https://fhir-family.uk/fhir/Id/submission
 Alias: $iso3166 = urn:iso:std:iso:3166
 Alias: $iso3166-2 = urn:iso:std:iso:3166:-2
 Alias: $nhs-number-verification = https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSNumberVerificationStatus
+Alias: $provider-record = https://fhir-family.uk/fhir/Id/provider-record
+Alias: $mhsds-service-request = https://fhir-family.uk/fhir/Id/mhsds-service-request
+Alias: $pseudonym = https://fhir-family.uk/fhir/Id/nhs-number-pseudonym
+Alias: $gss = http://statistics.data.gov.uk/id/statistical-geography

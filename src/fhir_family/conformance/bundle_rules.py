@@ -16,7 +16,14 @@ from datetime import date
 from typing import Any
 
 from .. import messages as msg
-from ..model import EXT_CHILD_RESIDENCE, EXT_PARENTAL_STATUS, LIVES_ELSEWHERE, LIVES_WITH_PATIENT
+from ..model import (
+    CHILD_RESIDENCE,
+    EXT_CHILD_RESIDENCE,
+    EXT_PARENTAL_STATUS,
+    EXT_REPORTING_PERIOD,
+    LIVES_WITH_PATIENT,
+    STATUS_WITH_CHILDREN,
+)
 from ..model import eighteenth_birthday as eighteenth_birthday
 from ..outcome import IssueSeverity, IssueType
 from .engine import Context
@@ -99,7 +106,7 @@ def check_bundle(
     children = [e for e in entries if e.resource and e.resource.get("resourceType") == "RelatedPerson"]
     parent = patients[0]
     status = _parental_status(parent)
-    reporting_date = status.get("reporting_date") if status else None
+    reporting_date = reporting_date_of(bundle)
     if reporting_date is not None:
         for child in children:
             _check_child_age(child, reporting_date, ctx)
@@ -464,12 +471,21 @@ def _parental_status(parent: Entry) -> dict[str, Any] | None:
                 continue
             _key, value = _ext_value(part)
             parts[part.get("url")] = value
-        period = parts.get("reportingPeriod")
-        if isinstance(period, dict):
-            end = period.get("end")
-            if isinstance(end, str) and len(end) >= 10:
-                parts["reporting_date"] = _parse_date(end, latest=False)
         return parts
+    return None
+
+
+def reporting_date_of(bundle: dict[str, Any]) -> date | None:
+    """The reporting date: the end of the ``reporting-period`` extension on ``Bundle.meta`` (the return's
+    fact, not the person's), when it is a full date; None when absent or malformed (the walk reports that)."""
+    meta = bundle.get("meta")
+    for extension in _list(meta.get("extension") if isinstance(meta, dict) else None):
+        if not isinstance(extension, dict) or extension.get("url") != EXT_REPORTING_PERIOD:
+            continue
+        period = extension.get("valuePeriod")
+        end = period.get("end") if isinstance(period, dict) else None
+        if isinstance(end, str) and len(end) >= 10:
+            return _parse_date(end, latest=False)
     return None
 
 
@@ -529,29 +545,29 @@ def _check_status_counts(parent: Entry, status: dict[str, Any], children: list[E
     code = _code(status.get("status"))
     residences = [_residence(child) for child in children]
     living_with = sum(1 for r in residences if r in LIVES_WITH_PATIENT)
-    elsewhere = sum(1 for r in residences if r in LIVES_ELSEWHERE)
-    all_known = all(r in LIVES_WITH_PATIENT | LIVES_ELSEWHERE for r in residences)
     listed = len(children)
     problems = []
-    # not-a-parent (or declined) with children listed is the guide's error ff-bun-9 (ff-bun-8), not a warning
-    if code in ("all-children-live-with-patient", "some-children-live-with-patient") and not listed:
+    # not-a-parent (or declined, not-asked) with children listed is the guide's error ff-bun-9 (ff-bun-8)
+    if code in STATUS_WITH_CHILDREN and not listed:
         problems.append(f"status is {code} but no dependent children are listed")
-    if code == "all-children-live-with-patient" and elsewhere:
+    # an `unknown` residence counts as not living with the patient (guide.md 0.3); a code outside the
+    # CodeSystem is reported by its binding and counts neither way
+    known = [r for r in residences if r in CHILD_RESIDENCE]
+    not_with = len(known) - living_with
+    all_known = len(known) == listed
+    if code == "all-children-live-with-patient" and not_with:
         problems.append(
-            f"status is all-children-live-with-patient but {elsewhere} listed child(ren) live elsewhere"
+            f"status is all-children-live-with-patient but {not_with} listed child(ren) do not live with the "
+            "patient (elsewhere or not known)"
         )
     if code == "no-children-live-with-patient" and living_with:
         problems.append(
             f"status is no-children-live-with-patient but {living_with} listed child(ren) "
             "live with the patient"
         )
-    if (
-        code == "some-children-live-with-patient"
-        and listed
-        and all_known
-        and (not living_with or not elsewhere)
-    ):
-        where = "with the patient" if not elsewhere else "elsewhere"
+    mixed = living_with and not_with
+    if code == "some-children-live-with-patient" and listed and all_known and not mixed:
+        where = "with the patient" if not not_with else "elsewhere (or where is not known)"
         problems.append(f"status is some-children-live-with-patient but every listed child lives {where}")
     in_household = status.get("childrenInHousehold")
     full_time = sum(1 for r in residences if r == "full-time")

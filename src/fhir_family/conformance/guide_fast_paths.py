@@ -174,7 +174,10 @@ def only_return_resources(bundle: Any) -> bool | None:
 #: The guide's invariants that fhirpathpy evaluates with no native twin (consistency rules of 0.2, each cheap
 #: next to the ones above); a twin may be added later once proven equal like the others.
 FHIRPATH_ONLY = frozenset(
-    {"ff-hp-1", "ff-hp-2", "ff-pr-2", "ff-pr-3", "ff-ps-3", "ff-bun-5", "ff-bun-6", "ff-bun-8", "ff-bun-9"}
+    {
+        "ff-hp-1", "ff-hp-2", "ff-pr-2", "ff-pr-3", "ff-ps-2", "ff-ps-3", "ff-ps-4", "ff-tf-1", "ff-la-1",
+        "ff-bun-5", "ff-bun-6", "ff-bun-8", "ff-bun-9", "ff-bun-11", "ff-bun-12", "ff-bun-13", "ff-bun-14",
+    }
 )
 
 GUIDE_FAST_PATHS: dict[tuple[str, str], Any] = {

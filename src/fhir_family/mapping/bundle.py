@@ -257,7 +257,8 @@ def to_fhir_related_person(child: ChildRecord, patient_ref: str, record: ReturnR
         extensions.append(local_authority_extension(child.local_authority))
     identifiers: list[Resource] = []
     if child.nhs_number is not None:
-        identifiers.append(nhs_number_identifier(child.nhs_number, child.nhs_number_verification))
+        # No verification status on a child: UK Core defines that extension for Patient.identifier only.
+        identifiers.append(nhs_number_identifier(child.nhs_number, None))
     identifiers.append({"system": t.PROVIDER_RECORD_SYSTEM, "value": child_key(record, child)})
     person: Resource = {
         "resourceType": "RelatedPerson",

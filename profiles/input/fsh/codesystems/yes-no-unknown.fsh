@@ -6,6 +6,6 @@ Description: "A three-valued answer, so that 'not known' is recorded rather than
 * ^caseSensitive = true
 * ^content = #complete
 * ^valueSet = Canonical(YesNoUnknownValueSet)
-* #Y "Yes"
-* #N "No"
-* #UNK "Unknown"
+* #Y "Yes" "The answer is yes."
+* #N "No" "The answer is no."
+* #UNK "Unknown" "The answer is not known to the sender."

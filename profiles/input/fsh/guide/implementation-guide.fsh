@@ -9,6 +9,13 @@ RuleSet: GuideResource(type, id, name, group)
 * definition.resource[=].exampleBoolean = false
 * definition.resource[=].groupingId = "{group}"
 
+// An example national return (examples/bundles/<slug>.json, whose Bundle.id is the slug), claiming the Bundle profile.
+RuleSet: GuideExample(id)
+* definition.resource[+].reference.reference = "Bundle/{id}"
+* definition.resource[=].name = "{id}"
+* definition.resource[=].exampleCanonical = "https://fhir-family.uk/fhir/StructureDefinition/national-return-bundle"
+* definition.resource[=].groupingId = "examples"
+
 Instance: FhirFamilyImplementationGuide
 InstanceOf: ImplementationGuide
 Usage: #definition
@@ -45,16 +52,25 @@ Usage: #definition
 * definition.grouping[+].id = "terminology"
 * definition.grouping[=].name = "Terminology"
 * definition.grouping[=].description = "Code systems, value sets and concept maps."
+* definition.grouping[+].id = "examples"
+* definition.grouping[=].name = "Examples"
+* definition.grouping[=].description = "Valid national returns (examples/bundles), one per real situation; tests/test_guide.py checks this list against them."
 * insert GuideResource(StructureDefinition, parent-patient, Parent patient, profiles)
 * insert GuideResource(StructureDefinition, dependent-child, Dependent child, profiles)
 * insert GuideResource(StructureDefinition, reporting-provider, Reporting provider, profiles)
 * insert GuideResource(StructureDefinition, mental-health-episode, Mental health episode, profiles)
 * insert GuideResource(StructureDefinition, national-return-bundle, National return bundle, profiles)
+* insert GuideResource(StructureDefinition, pseudonymised-parent-patient, Pseudonymised parent patient, profiles)
+* insert GuideResource(StructureDefinition, pseudonymised-dependent-child, Pseudonymised dependent child, profiles)
 * insert GuideResource(StructureDefinition, parental-status, Parental status, extensions)
 * insert GuideResource(StructureDefinition, parental-responsibility, Parental responsibility, extensions)
 * insert GuideResource(StructureDefinition, child-residence, Child residence, extensions)
 * insert GuideResource(StructureDefinition, young-carer, Young carer, extensions)
 * insert GuideResource(StructureDefinition, help-and-protection, Help and protection, extensions)
+* insert GuideResource(StructureDefinition, reporting-period, Reporting period, extensions)
+* insert GuideResource(StructureDefinition, legal-basis, Legal basis of the return, extensions)
+* insert GuideResource(StructureDefinition, local-authority, Local authority of residence, extensions)
+* insert GuideResource(StructureDefinition, think-family-referral, Think family referral, extensions)
 * insert GuideResource(CodeSystem, parental-status, Parental status, terminology)
 * insert GuideResource(ValueSet, parental-status, Parental status, terminology)
 * insert GuideResource(CodeSystem, ndtms-prntstat, NDTMS parental status (PRNTSTAT\), terminology)
@@ -63,6 +79,8 @@ Usage: #definition
 * insert GuideResource(ValueSet, yes-no-unknown, Yes\, no or unknown, terminology)
 * insert GuideResource(CodeSystem, parental-responsibility-basis, Legal basis of parental responsibility, terminology)
 * insert GuideResource(ValueSet, parental-responsibility-basis, Legal basis of parental responsibility, terminology)
+* insert GuideResource(CodeSystem, parental-responsibility-restriction, What shares or restricts parental responsibility, terminology)
+* insert GuideResource(ValueSet, parental-responsibility-restriction, What shares or restricts parental responsibility, terminology)
 * insert GuideResource(CodeSystem, child-residence, Where the child lives, terminology)
 * insert GuideResource(ValueSet, child-residence, Where the child lives, terminology)
 * insert GuideResource(CodeSystem, help-and-protection, Help and protection, terminology)
@@ -70,3 +88,33 @@ Usage: #definition
 * insert GuideResource(ValueSet, unborn-help-and-protection, Help and protection for an expected child, terminology)
 * insert GuideResource(ValueSet, dependent-child-relationship, Dependent child relationship, terminology)
 * insert GuideResource(ConceptMap, v2-0063-to-dependent-child-relationship, HL7 v2 table 0063 to dependent child relationship, terminology)
+* insert GuideResource(CodeSystem, asked-by-role, Role of who asked, terminology)
+* insert GuideResource(ValueSet, asked-by-role, Role of who asked, terminology)
+* insert GuideResource(CodeSystem, parental-status-source, Source of the parental status, terminology)
+* insert GuideResource(ValueSet, parental-status-source, Source of the parental status, terminology)
+* insert GuideResource(CodeSystem, support-offered, Support offered to the parent, terminology)
+* insert GuideResource(ValueSet, support-offered, Support offered to the parent, terminology)
+* insert GuideResource(CodeSystem, think-family-action, Think family action, terminology)
+* insert GuideResource(ValueSet, think-family-action, Think family action, terminology)
+* insert GuideResource(CodeSystem, think-family-outcome, Think family outcome, terminology)
+* insert GuideResource(ValueSet, think-family-outcome, Think family outcome, terminology)
+* insert GuideResource(CodeSystem, legal-basis, Legal basis of the return, terminology)
+* insert GuideResource(ValueSet, legal-basis, Legal basis of the return, terminology)
+* insert GuideResource(CodeSystem, mhsds-team-type, In-scope MHSDS service or team types, terminology)
+* insert GuideResource(ValueSet, mhsds-team-type, In-scope MHSDS service or team types, terminology)
+* insert GuideExample(mother-with-pr-three-children-living-with-her)
+* insert GuideExample(father-without-pr-children-live-with-mother)
+* insert GuideExample(kinship-grandmother-special-guardianship)
+* insert GuideExample(parent-child-looked-after-care-order)
+* insert GuideExample(young-carer-daughter)
+* insert GuideExample(parent-declined-to-answer)
+* insert GuideExample(not-a-parent-children-in-household)
+* insert GuideExample(expecting-parent-no-children-yet)
+* insert GuideExample(step-parent-agreement-some-children-live-with-patient)
+* insert GuideExample(shared-care-part-time-child-arrangements-order)
+* insert GuideExample(guardian-niece-child-protection-plan)
+* insert GuideExample(adoptive-parent-elder-child-with-relatives)
+* insert GuideExample(patient-not-asked)
+* insert GuideExample(kinship-cousin-special-guardianship)
+* insert GuideExample(mother-daughter-son-think-family-referral)
+* insert GuideExample(parent-placement-order-consent-withheld)

@@ -4,7 +4,7 @@
 ValueSet: DependentChildRelationshipValueSet
 Id: dependent-child-relationship
 Title: "Dependent child relationship"
-Description: "How a dependent child is related to the patient: v3 RoleCode child and kinship codes, plus UK Core Dependant."
+Description: "How a dependent child is related to the patient: v3 RoleCode child and kinship codes, generic daughter and son (DAUC, SONC) for an EHR that does not record biology, half-siblings, cousin and extended family member for kinship care, plus UK Core Dependant."
 * insert GuideMetadata
 * $v3-RoleCode#CHILD "child"
 * $v3-RoleCode#NCHILD "natural child"
@@ -28,4 +28,11 @@ Description: "How a dependent child is related to the patient: v3 RoleCode child
 * $v3-RoleCode#SIB "sibling"
 * $v3-RoleCode#BRO "brother"
 * $v3-RoleCode#SIS "sister"
-* $ukcore-rel#Dependant "Dependant"
+* $v3-RoleCode#DAUC "daughter"
+* $v3-RoleCode#SONC "son"
+* $v3-RoleCode#HSIB "half-sibling"
+* $v3-RoleCode#HBRO "half-brother"
+* $v3-RoleCode#HSIS "half-sister"
+* $v3-RoleCode#COUSN "cousin"
+* $v3-RoleCode#EXT "extended family member"
+* $ukcore-rel#Dependant "Dependant of patient"

@@ -1,6 +1,6 @@
 ValueSet: ParentalStatusValueSet
 Id: parental-status
 Title: "Parental status"
-Description: "Every parental-status code (1:1 with NDTMS PRNTSTAT)."
+Description: "Every parental-status code, not-asked included."
 * insert GuideMetadata
 * include codes from system ParentalStatusCodeSystem

@@ -5,5 +5,5 @@ Description: "Help or protection an unborn child can have (child in need, child 
 * insert GuideMetadata
 * HelpAndProtectionCodeSystem#none "No help or protection known to be in place"
 * HelpAndProtectionCodeSystem#early-help "Early help"
-* HelpAndProtectionCodeSystem#unborn-child-protection-plan "Unborn child protection plan (CP-IS UCP)"
+* HelpAndProtectionCodeSystem#unborn-child-protection-plan "Unborn child protection plan (pre-birth)"
 * HelpAndProtectionCodeSystem#not-known "Not known"

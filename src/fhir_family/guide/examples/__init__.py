@@ -49,11 +49,18 @@ def example_documents() -> dict[str, Any]:
     """Relative path (``bundles/x.json``) -> JSON document, for every generated example file."""
     documents: dict[str, Any] = {}
     for stem, (_, record) in VALID_EXAMPLES.items():
-        documents[f"{VALID_DIR}/{stem}.json"] = build_bundle(record)
+        documents[f"{VALID_DIR}/{stem}.json"] = with_id(build_bundle(record), stem)
     for example in INVALID_EXAMPLES:
         documents[f"{INVALID_DIR}/{example.name}.json"] = example.build()
         documents[f"{INVALID_DIR}/{example.name}.expected.json"] = example.expected_json()
     return documents
+
+
+def with_id(bundle: dict[str, Any], slug: str) -> dict[str, Any]:
+    """The example Bundle with ``id`` = its file slug (right after ``resourceType``), so the
+    ImplementationGuide resource can list it as ``Bundle/<slug>``. A sender's Bundle needs no id."""
+    return {"resourceType": bundle["resourceType"], "id": slug, **{k: v for k, v in bundle.items()
+                                                                  if k != "resourceType"}}
 
 
 def build_examples(root: Path) -> list[Path]:

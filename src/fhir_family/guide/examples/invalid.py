@@ -21,11 +21,22 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
-from fhir_family.mapping.bundle import build_bundle, to_fhir_patient
+from fhir_family.mapping.bundle import (
+    build_bundle,
+    identifier_query,
+    nhs_number_identifier,
+    provider_record_value,
+    to_fhir_patient,
+)
 from fhir_family.mapping.ids import entry_full_url
 from fhir_family.mapping.nhs_number import synthetic_nhs_number
 from fhir_family.mapping.record import ChildRecord, ReturnRecord
-from fhir_family.model import EXT_YOUNG_CARER, NHS_NUMBER_SYSTEM, YES_NO_UNKNOWN_SYSTEM
+from fhir_family.model import (
+    EXT_YOUNG_CARER,
+    NHS_NUMBER_SYSTEM,
+    PROVIDER_RECORD_SYSTEM,
+    YES_NO_UNKNOWN_SYSTEM,
+)
 
 from .valid import MOTHER_THREE_CHILDREN
 
@@ -145,15 +156,18 @@ def _add_second_patient(bundle: Bundle) -> None:
     other = replace(
         BASE,
         nhs_number=synthetic_nhs_number(99),
+        local_patient_id="P999999",
         parental_status="not-a-parent",
         children_in_household=0,
         children=(),
     )
+    other_key = provider_record_value(other.ods_code, other.local_patient_id)
+    other_query = identifier_query(PROVIDER_RECORD_SYSTEM, other_key)
     bundle["entry"].append(
         {
             "fullUrl": entry_full_url(BASE.submission_id, "patient", 1),
             "resource": to_fhir_patient(other, bundle["entry"][0]["fullUrl"]),
-            "request": {"method": "PUT", "url": f"Patient?identifier={NHS_NUMBER_SYSTEM}|{other.nhs_number}"},
+            "request": {"method": "PUT", "url": f"Patient?{other_query}"},
         }
     )
 
@@ -169,6 +183,38 @@ def _eighteenth_birthday(reporting_date: date) -> date:
         return reporting_date.replace(year=reporting_date.year - 18)
     except ValueError:
         return date(reporting_date.year - 18, 3, 1)
+
+
+def _not_asked(record: ReturnRecord) -> ReturnRecord:
+    """The base record as a not-asked return: no date asked, no role, no source, no children."""
+    return replace(record, parental_status="not-asked", date_asked=None, asked_by=None, status_source=None,
+                   children=(), children_in_household=None, expecting_child=None)
+
+
+def _set_request(index: int, request: dict[str, Any]) -> Callable[[Bundle], None]:
+    def edit(bundle: Bundle) -> None:
+        bundle["entry"][index]["request"] = request
+
+    return edit
+
+
+def _delete_identifier(index: int, position: int) -> Callable[[Bundle], None]:
+    def edit(bundle: Bundle) -> None:
+        del _resource(bundle, index)["identifier"][position]
+
+    return edit
+
+
+def _delete_meta_extension(position: int) -> Callable[[Bundle], None]:
+    def edit(bundle: Bundle) -> None:
+        del bundle["meta"]["extension"][position]
+
+    return edit
+
+
+def _child_nhs_verification(bundle: Bundle) -> None:
+    """UK Core's NHS number verification status on a child: that extension is for Patient.identifier only."""
+    _resource(bundle, 3)["identifier"][0] = nhs_number_identifier(BASE.children[0].nhs_number or "", "01")
 
 
 INVALID_EXAMPLES: tuple[InvalidExample, ...] = (
@@ -336,14 +382,14 @@ INVALID_EXAMPLES: tuple[InvalidExample, ...] = (
         "The Patient carries the young-carer extension, which the guide defines for a RelatedPerson (a child "
         "who cares) only: a known extension used outside its context.",
         from_bundle(_add_young_carer_to_patient),
-        (error("structure", "Bundle.entry[1].resource.extension[1]"),),
+        (error("structure", "Bundle.entry[1].resource.extension[2]"),),
     ),
     InvalidExample(
         "unknown-extension-warning",
         "The Patient carries a vendor extension that neither the guide nor FHIR core defines: a warning "
         "only, so the Bundle is still acceptable.",
         from_bundle(_add_unknown_extension),
-        (warning("extension", "Bundle.entry[1].resource.extension[1]"),),
+        (warning("extension", "Bundle.entry[1].resource.extension[2]"),),
     ),
     InvalidExample(
         "bundle-type-batch",
@@ -355,11 +401,13 @@ INVALID_EXAMPLES: tuple[InvalidExample, ...] = (
     ),
     InvalidExample(
         "two-patients",
-        "A second Patient (another synthetic NHS number, not a parent, no children) is appended as entry[6]. "
-        "It is valid on its own and no child refers to it, so the only fault is ff-bun-1 (exactly one "
-        "Patient), on the Bundle.",
+        "A second Patient (another synthetic NHS number and local id, not a parent, no children, its own "
+        "conditional update) is appended as entry[6]. It is valid on its own and no child refers to it, so "
+        "the "
+        "only fault is the second Patient: reported once, by the entry slicing (entry:patient is 1..1, as a "
+        "generic validator reports it), which makes ff-bun-1 (exactly one Patient) say nothing more.",
         from_bundle(_add_second_patient),
-        (error("invariant", "Bundle"),),
+        (error("structure", "Bundle.entry"),),
     ),
     InvalidExample(
         "child-help-none-with-other-help",
@@ -404,9 +452,11 @@ INVALID_EXAMPLES: tuple[InvalidExample, ...] = (
     ),
     InvalidExample(
         "date-asked-after-reporting-date",
-        "The patient was asked (dateAsked) on 2026-02-10, after the reporting date 2026-01-31 (ff-ps-3).",
+        "The patient was asked (dateAsked) on 2026-02-10, after the reporting date 2026-01-31 (ff-ps-3, on "
+        "the "
+        "Bundle: the reporting period is the return's, on Bundle.meta).",
         from_record(lambda record: replace(record, date_asked=date(2026, 2, 10))),
-        (error("invariant", "Bundle.entry[1].resource.extension[0]"),),
+        (error("invariant", "Bundle"),),
     ),
     InvalidExample(
         "declined-with-children-listed",
@@ -421,5 +471,101 @@ INVALID_EXAMPLES: tuple[InvalidExample, ...] = (
         "count check does not also warn).",
         from_record(lambda record: replace(record, parental_status="not-a-parent")),
         (error("invariant", "Bundle"),),
+    ),
+    InvalidExample(
+        "not-asked-with-date-asked",
+        "The status is not-asked (no children listed), yet a dateAsked, an askedBy role and a source are "
+        "given: "
+        "nobody asked, so there is nothing to date or attribute (ff-ps-2, on the parental-status extension).",
+        from_record(lambda record: replace(_not_asked(record), date_asked=date(2026, 1, 12),
+                                           asked_by="nurse", status_source="self-report")),
+        (error("invariant", "Bundle.entry[1].resource.extension[0]"),),
+    ),
+    InvalidExample(
+        "date-asked-missing",
+        "The patient has a parental status (all the children live with her) but no dateAsked: it is required "
+        "unless the status is not-asked (ff-ps-2).",
+        from_record(lambda record: replace(record, date_asked=None)),
+        (error("invariant", "Bundle.entry[1].resource.extension[0]"),),
+    ),
+    InvalidExample(
+        "not-asked-with-children-listed",
+        "Nobody asked the patient (not-asked, no date, role or source), yet three children are listed: a "
+        "not-asked return lists no children (ff-bun-8).",
+        from_record(lambda record: replace(_not_asked(record), children=record.children)),
+        (error("invariant", "Bundle"),),
+    ),
+    InvalidExample(
+        "support-none-with-other-support",
+        "supportOffered says 'none' and also 'parenting-support': 'none' stands alone (ff-ps-4).",
+        from_record(lambda record: replace(record, support_offered=("none", "parenting-support"))),
+        (error("invariant", "Bundle.entry[1].resource.extension[0]"),),
+    ),
+    InvalidExample(
+        "think-family-outcome-without-referral",
+        "The first child's think-family action is 'not-needed', yet an outcome ('no-further-action') is "
+        "given: "
+        "an outcome follows only a referral or a notification (ff-tf-1, on the think-family-referral "
+        "extension).",
+        from_child(0, think_family_action="not-needed", think_family_outcome="no-further-action"),
+        (error("invariant", "Bundle.entry[3].resource.extension[4]"),),
+    ),
+    InvalidExample(
+        "local-authority-not-english-gss",
+        "The patient's local authority is W06000015 (a Welsh GSS code): the return's local authorities are "
+        "English, E06/E07/E08/E09/E10 and six digits (ff-la-1).",
+        from_record(lambda record: replace(record, local_authority="W06000015")),
+        (error("invariant", "Bundle.entry[1].resource.extension[1]"),),
+    ),
+    InvalidExample(
+        "reporting-period-missing",
+        "Bundle.meta has the legal basis but no reporting-period extension, which NationalReturnBundle "
+        "requires (1..1). The date rules that read it then have nothing to compare and say nothing more.",
+        from_bundle(_delete_meta_extension(0)),
+        (error("required", "Bundle.meta.extension"),),
+    ),
+    InvalidExample(
+        "patient-put-on-nhs-number",
+        "The Patient entry is a conditional update on the NHS number (guide 0.1's form), so two providers "
+        "reporting one parent would overwrite each other: the key must be the provider-record identifier "
+        "(ff-bun-11, on the entry).",
+        from_bundle(_set_request(1, {"method": "PUT",
+                                     "url": f"Patient?identifier={NHS_NUMBER_SYSTEM}|{BASE.nhs_number}"})),
+        (error("invariant", "Bundle.entry[1]"),),
+    ),
+    InvalidExample(
+        "child-unconditional-post",
+        "The first child's entry is an unconditional POST RelatedPerson, which creates a new copy on every "
+        "resend: it must be a conditional update on its provider-record identifier (ff-bun-13).",
+        from_bundle(_set_request(3, {"method": "POST", "url": "RelatedPerson"})),
+        (error("invariant", "Bundle.entry[3]"),),
+    ),
+    InvalidExample(
+        "episode-missing-service-request-id",
+        "The EpisodeOfCare has its provider-record identifier but not its MHSDS service request id "
+        "(identifier:mhsdsServiceRequest 1..1), so the return cannot be joined to MHSDS.",
+        from_bundle(_delete_identifier(2, 1)),
+        (error("required", "Bundle.entry[2].resource.identifier"),),
+    ),
+    InvalidExample(
+        "episode-missing-team-type",
+        "The EpisodeOfCare has no type (MentalHealthEpisode.type 1..1: the MHSDS team type that puts the "
+        "patient in scope).",
+        from_bundle(_delete(2, "type")),
+        (error("required", "Bundle.entry[2].resource.type"),),
+    ),
+    InvalidExample(
+        "patient-missing-provider-record",
+        "The Patient has its NHS number but not the provider-record identifier (identifier:providerRecord "
+        "1..1), the key of its conditional update.",
+        from_bundle(_delete_identifier(1, 1)),
+        (error("required", "Bundle.entry[1].resource.identifier"),),
+    ),
+    InvalidExample(
+        "child-nhs-number-verification-status",
+        "The first child's NHS number carries UK Core's NHS number verification status extension, which UK "
+        "Core defines for Patient.identifier only: a known extension outside its context.",
+        from_bundle(_child_nhs_verification),
+        (error("structure", "Bundle.entry[3].resource.identifier[0].extension[0]"),),
     ),
 )

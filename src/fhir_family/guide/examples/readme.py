@@ -19,13 +19,17 @@ Nothing here is hand-edited JSON: `python -m fhir_family.guide.examples` rewrite
 All data is synthetic: NHS numbers come from the unissued `999` range with valid modulus-11 check digits, the
 provider's ODS code `XFF01` and the episode ids are made up, and no example carries a name, address, phone
 number or free text (except the two invalid examples that exist to show one). Reporting periods are calendar
-months of 2026; every child is under 18 on the reporting date (`reportingPeriod.end`).
+months of 2026, on `Bundle.meta` (extension `reporting-period`, with `legal-basis`); every child is under 18
+on the reporting date (the period's end). Each valid Bundle's `id` is its file slug, and the
+ImplementationGuide resource lists it.
 
 Every Bundle has the same layout: `entry[0]` Organization (ReportingProvider, conditional create on the ODS
-code), `entry[1]` Patient (ParentPatient, conditional update on the NHS number), `entry[2]` EpisodeOfCare
-(MentalHealthEpisode), then one RelatedPerson (DependentChild) per child. On the Patient `extension[0]` is
-`parental-status`; on each child `extension[0]` is `parental-responsibility`, `[1]` `child-residence`, `[2]`
-`young-carer` and `[3]` onwards `help-and-protection` (one per kind of help).
+code), `entry[1]` Patient (ParentPatient), `entry[2]` EpisodeOfCare (MentalHealthEpisode, with the MHSDS
+service request id and team type), then one RelatedPerson (DependentChild) per child; the last three are
+conditional updates on their provider-scoped identifier (`provider-record`, `<ODS>/<local id>`). On the
+Patient `extension[0]` is `parental-status` and `[1]` `local-authority`; on each child `extension[0]` is
+`parental-responsibility`, `[1]` `child-residence`, `[2]` `young-carer`, `[3]` onwards
+`help-and-protection` (one per kind of help), then any `think-family-referral` and `local-authority`.
 
 What EHRs send before it becomes one of these Bundles (JSON payload, HL7 v2 ADT, CSV and NDJSON batches) is in
 [`ehr/`](ehr/README.md).
@@ -43,8 +47,16 @@ MODELLING = """\
 - A kinship carer with parental responsibility (special guardian, appointed guardian) is reported like a
   parent; `relationship` says how the child is related (`GRNDCHILD`, `NIECE`), and residence is relative to
   the patient, so a grandchild living with the grandmother who cares for them is `full-time`.
-- A looked-after child whose mother keeps parental responsibility carries both bases, `birth-mother` and
-  `care-order-shared` (the local authority shares it under s.33(3)).
+- A looked-after child whose mother keeps parental responsibility has the basis `birth-mother` and the
+  restriction `care-order` (the local authority shares it under s.33(3)); a placement order is a second
+  restriction (`parent-placement-order-consent-withheld`). A restriction is never a basis.
+- A married father's basis is `married-father` alone: a child arrangements order gives a parent no further
+  basis (`shared-care-part-time-child-arrangements-order`).
+- A patient nobody asked has status `not-asked` and no date asked, role, source or children
+  (`patient-not-asked`); the return is still sent, so non-identification is counted.
+- A child who stops being a dependant is ended with `period.end` in the last return that lists them
+  (`mother-daughter-son-think-family-referral`); a child living in another local authority carries its own
+  `local-authority`.
 - An expected child is recorded on the patient (`expectingChild`, `expectedDueDate`, `unbornChildHelp`),
   never as a RelatedPerson; with no children yet the status is `not-a-parent` (NDTMS `PRNTSTAT` 14,
   `PREGNANT` Y).
@@ -66,7 +78,11 @@ def render_readme() -> str:
                 f"`{c.relationship}` {c.residence}, PR {c.pr_held}"
                 + (f" ({', '.join(c.pr_basis)})" if c.pr_basis else "")
                 + (", young carer" if c.young_carer == "Y" else "")
+                + (f" restricted by {', '.join(c.pr_restriction)}" if c.pr_restriction else "")
                 + f", help: {', '.join(c.help)}"
+                + (f", think family: {c.think_family_action}" if c.think_family_action else "")
+                + (f" ({c.think_family_outcome})" if c.think_family_outcome else "")
+                + (f", ended {c.ended.isoformat()}" if c.ended else "")
                 for c in record.children
             )
             or "none listed"

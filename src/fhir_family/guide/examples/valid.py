@@ -386,6 +386,131 @@ ADOPTIVE_PARENT_CHILD_WITH_RELATIVES = _record(
     ),
 )
 
+NOT_ASKED = _record(
+    13,
+    1,
+    birth_date=date(1991, 7, 21),
+    gender="female",
+    parental_status="not-asked",
+    asked_by=None,
+    status_source=None,
+    episode_start=date(2025, 11, 24),
+    team_type="A02",
+)
+
+KINSHIP_COUSIN_SPECIAL_GUARDIAN = _record(
+    14,
+    2,
+    birth_date=date(1972, 3, 15),
+    gender="male",
+    parental_status="all-children-live-with-patient",
+    children_in_household=1,
+    date_asked=date(2026, 2, 12),
+    asked_by="social-worker",
+    status_source="records",
+    support_offered=("carers-assessment", "think-family-discussion"),
+    episode_start=date(2025, 9, 1),
+    team_type="A13",
+    children=(
+        ChildRecord(
+            local_id="K1",
+            relationship="COUSN",
+            birth_date=date(2014, 10, 9),
+            pr_held="Y",
+            pr_basis=("special-guardianship-order",),
+            residence="full-time",
+            young_carer="N",
+            help=("child-in-need", "previous-child-protection-plan"),
+            nhs_number=_child_nhs(14, 0),
+            gender="male",
+        ),
+    ),
+)
+
+MOTHER_DAUGHTER_SON_THINK_FAMILY = _record(
+    15,
+    3,
+    birth_date=date(1988, 1, 27),
+    gender="female",
+    parental_status="some-children-live-with-patient",
+    children_in_household=1,
+    date_asked=date(2026, 3, 10),
+    asked_by="nurse",
+    support_offered=("parenting-support",),
+    episode_start=date(2026, 1, 5),
+    team_type="C02",
+    children=(
+        ChildRecord(
+            local_id="D1",
+            relationship="DAUC",
+            birth_date=date(2019, 5, 3),
+            pr_held="Y",
+            pr_basis=("parental-order",),
+            residence="full-time",
+            young_carer="N",
+            help=("none",),
+            think_family_action="referred",
+            think_family_outcome="accepted-early-help",
+            gender="female",
+        ),
+        ChildRecord(
+            local_id="D2",
+            relationship="SONC",
+            birth_date=date(2011, 8, 19),
+            pr_held="Y",
+            pr_basis=("birth-mother",),
+            residence="other-parent",
+            young_carer="N",
+            help=("early-help",),
+            local_authority="E08000026",
+            think_family_action="already-known",
+            gender="male",
+        ),
+        ChildRecord(
+            local_id="D3",
+            relationship="STPDAU",
+            birth_date=date(2013, 2, 11),
+            pr_held="N",
+            residence="other-parent",
+            young_carer="N",
+            help=("not-known",),
+            ended=date(2026, 3, 20),
+            gender="female",
+        ),
+    ),
+)
+
+PARENT_PLACEMENT_ORDER_CONSENT_WITHHELD = _record(
+    16,
+    4,
+    birth_date=date(1996, 9, 2),
+    gender="female",
+    parental_status="no-children-live-with-patient",
+    children_in_household=0,
+    date_asked=date(2026, 4, 8),
+    status_source="other-agency",
+    legal_basis="consent-withheld",
+    support_offered=("none",),
+    episode_start=date(2026, 2, 16),
+    team_type="A03",
+    children=(
+        ChildRecord(
+            local_id="L1",
+            relationship="DAU",
+            birth_date=date(2024, 12, 1),
+            pr_held="Y",
+            pr_basis=("birth-mother",),
+            pr_restriction=("care-order", "placement-order"),
+            residence="looked-after",
+            young_carer="N",
+            help=("looked-after",),
+            nhs_number=_child_nhs(16, 0),
+            local_authority="E09000002",
+            gender="female",
+        ),
+    ),
+)
+
 VALID_EXAMPLES: dict[str, tuple[str, ReturnRecord]] = {
     "mother-with-pr-three-children-living-with-her": (
         "Mother with parental responsibility (birth mother) and three children who all live with her "
@@ -404,7 +529,8 @@ VALID_EXAMPLES: dict[str, tuple[str, ReturnRecord]] = {
     ),
     "parent-child-looked-after-care-order": (
         "Mother whose son is looked after by the local authority under a care order: she keeps parental "
-        "responsibility as birth mother, shared with the local authority (s.33(3)).",
+        "responsibility as birth mother, and the care order is a restriction (the local authority shares it, "
+        "s.33(3)), not a basis.",
         PARENT_CHILD_LOOKED_AFTER,
     ),
     "young-carer-daughter": (
@@ -432,8 +558,9 @@ VALID_EXAMPLES: dict[str, tuple[str, ReturnRecord]] = {
         STEP_PARENT_SOME_CHILDREN,
     ),
     "shared-care-part-time-child-arrangements-order": (
-        "Married father with a child arrangements order: his son lives with him part of the week; the "
-        "episode finished during the month.",
+        "Married father (parental responsibility as married to the mother, s.2(1)): his son lives with him "
+        "part of the week (at least 2 nights in 14), which counts as living with him; the episode finished "
+        "during the month. A child arrangements order would give a parent no further basis.",
         SHARED_CARE_PART_TIME,
     ),
     "guardian-niece-child-protection-plan": (
@@ -445,6 +572,37 @@ VALID_EXAMPLES: dict[str, tuple[str, ReturnRecord]] = {
         "Adoptive parent (adoption order) of two children: the younger lives with the patient, the elder "
         "with relatives and gets early help, so some of the children live with the patient.",
         ADOPTIVE_PARENT_CHILD_WITH_RELATIVES,
+    ),
+    "patient-not-asked": (
+        "Nobody asked the patient about children by the reporting date: status not-asked, with no date "
+        "asked, "
+        "no role and no source (ff-ps-2) and no children listed (ff-bun-8). The return is still sent, so "
+        "non-identification is counted.",
+        NOT_ASKED,
+    ),
+    "kinship-cousin-special-guardianship": (
+        "Kinship carer who is his cousin's special guardian (s.14C(1)(a)): the boy lives with him, is a "
+        "child "
+        "in need and had a child protection plan in the previous 12 months; the status came from records, "
+        "asked "
+        "by a social worker, and a carer's assessment was offered.",
+        KINSHIP_COUSIN_SPECIAL_GUARDIAN,
+    ),
+    "mother-daughter-son-think-family-referral": (
+        "Mother (perinatal service) of a daughter born through surrogacy (parental order; DAUC, as the EHR "
+        "records no biology) who lives with her and was referred to early help (accepted), and a son (SONC) "
+        "who "
+        "lives with his father in another local authority and is already known to children's social care; a "
+        "stepdaughter stopped being her dependant on 20 March when her father moved away (period.end).",
+        MOTHER_DAUGHTER_SON_THINK_FAMILY,
+    ),
+    "parent-placement-order-consent-withheld": (
+        "Mother whose daughter is looked after under a care order and a placement order (both restrictions "
+        "on "
+        "the parental responsibility she holds as birth mother), placed in another local authority; the "
+        "patient withheld consent, so only the provider's counts use the record (legal basis "
+        "consent-withheld); no support offered.",
+        PARENT_PLACEMENT_ORDER_CONSENT_WITHHELD,
     ),
 }
 """File stem -> (what the example shows, the record it is built from)."""

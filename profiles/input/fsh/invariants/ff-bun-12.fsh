@@ -1,0 +1,5 @@
+// On NationalReturnBundle.entry:episode: a conditional update on the provider-scoped identifier (guide.md 0.7).
+Invariant: ff-bun-12
+Description: "The EpisodeOfCare entry is a conditional update (PUT) keyed on its provider-record identifier"
+Severity: #error
+Expression: "request.method = 'PUT' and request.url.startsWith('EpisodeOfCare?identifier=https://fhir-family.uk/fhir/Id/provider-record|')"
