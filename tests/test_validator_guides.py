@@ -306,3 +306,21 @@ def test_a_missing_built_in_guide_is_an_error_not_a_pass(tmp_path: Path) -> None
     assert done.returncode == 2, done.stdout + done.stderr
     assert "FHIR_FAMILY_GUIDE: no StructureDefinitions at" in done.stderr and "make ig" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_entry_slicing_enforces_each_entry_profile_without_meta_profile() -> None:
+    """Plain-R4 mode (no role profiles, as a generic validator): only the Bundle names NationalReturnBundle,
+    yet its entry slicing checks the child against DependentChild and the Patient against ParentPatient."""
+    from fhir_family.conformance.packages import DefinitionStore
+
+    bundle = json.loads((EXAMPLES / "bundles" / "young-carer-daughter.json").read_text())
+    for entry in bundle["entry"]:
+        entry["resource"].pop("meta")
+    generic = Validator(DefinitionStore.default(), role_profiles=False)
+    assert errors(generic.validate(bundle)) == []
+    bundle["entry"][3]["resource"]["telecom"] = [{"system": "phone", "value": "07700900123"}]
+    bundle["entry"][1]["resource"]["identifier"].pop(1)  # the provider-record id ParentPatient requires
+    assert errors(generic.validate(bundle)) == [
+        ("Bundle.entry[1].resource.identifier", "FF-CARDINALITY-MIN"),
+        ("Bundle.entry[3].resource.telecom", "FF-CARDINALITY-MAX"),
+    ]

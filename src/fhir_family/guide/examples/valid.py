@@ -558,9 +558,9 @@ VALID_EXAMPLES: dict[str, tuple[str, ReturnRecord]] = {
         STEP_PARENT_SOME_CHILDREN,
     ),
     "shared-care-part-time-child-arrangements-order": (
-        "Married father (parental responsibility as married to the mother, s.2(1)): his son lives with him "
-        "part of the week (at least 2 nights in 14), which counts as living with him; the episode finished "
-        "during the month. A child arrangements order would give a parent no further basis.",
+        "Married father (parental responsibility as married to the mother, s.2(1), and no other basis: a "
+        "child arrangements order gives a parent none) whose son lives with him part of the week (at least 2 "
+        "nights in 14), which counts as living with him; the episode finished during the month.",
         SHARED_CARE_PART_TIME,
     ),
     "guardian-niece-child-protection-plan": (
@@ -574,10 +574,9 @@ VALID_EXAMPLES: dict[str, tuple[str, ReturnRecord]] = {
         ADOPTIVE_PARENT_CHILD_WITH_RELATIVES,
     ),
     "patient-not-asked": (
-        "Nobody asked the patient about children by the reporting date: status not-asked, with no date "
-        "asked, "
-        "no role and no source (ff-ps-2) and no children listed (ff-bun-8). The return is still sent, so "
-        "non-identification is counted.",
+        "Nobody asked the patient about children by the reporting date, so the status is not-asked with "
+        "no date asked, role or source (ff-ps-2) and no children listed (ff-bun-8); the return is still "
+        "sent, so non-identification is counted.",
         NOT_ASKED,
     ),
     "kinship-cousin-special-guardianship": (
