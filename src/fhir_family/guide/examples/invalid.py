@@ -351,7 +351,7 @@ INVALID_EXAMPLES: tuple[InvalidExample, ...] = (
     ),
     InvalidExample(
         "child-aged-18-on-reporting-date",
-        "The first child turns 18 on the reporting date (reportingPeriod.end 2026-01-31), so is not a "
+        "The first child turns 18 on the reporting date (the period's end, 2026-01-31), so is not a "
         "dependent child on it. Only the age is reported: the counts are not re-checked because of it.",
         from_child(0, birth_date=_eighteenth_birthday(BASE.reporting_period_end)),
         (error("business-rule", "Bundle.entry[3].resource.birthDate"),),
@@ -438,7 +438,7 @@ INVALID_EXAMPLES: tuple[InvalidExample, ...] = (
     ),
     InvalidExample(
         "child-born-after-reporting-date",
-        "The first child's birthDate (2026-02-10) is after the reporting date (reportingPeriod.end "
+        "The first child's birthDate (2026-02-10) is after the reporting date (the reporting period's end, "
         "2026-01-31) (ff-bun-5). The child is under 18, so no age issue.",
         from_child(0, birth_date=date(2026, 2, 10)),
         (error("invariant", "Bundle"),),
