@@ -541,6 +541,22 @@ INVALID_EXAMPLES: tuple[InvalidExample, ...] = (
         (error("invariant", "Bundle.entry[3]"),),
     ),
     InvalidExample(
+        "episode-post-with-if-none-exist",
+        "The EpisodeOfCare entry is a POST with ifNoneExist (guide 0.1's form): a conditional create never "
+        "updates, so next month's return could not change the episode's status or end; it must be a "
+        "conditional update on its provider-record identifier (ff-bun-12).",
+        from_bundle(_set_request(2, {"method": "POST", "url": "EpisodeOfCare",
+                                     "ifNoneExist": f"identifier={PROVIDER_RECORD_SYSTEM}|XFF01/SR000001"})),
+        (error("invariant", "Bundle.entry[2]"),),
+    ),
+    InvalidExample(
+        "organization-unconditional-post",
+        "The Organization entry is a POST without ifNoneExist, which creates the provider again with every "
+        "return: it must be a conditional create on its ODS code (ff-bun-14).",
+        from_bundle(_set_request(0, {"method": "POST", "url": "Organization"})),
+        (error("invariant", "Bundle.entry[0]"),),
+    ),
+    InvalidExample(
         "episode-missing-service-request-id",
         "The EpisodeOfCare has its provider-record identifier but not its MHSDS service request id "
         "(identifier:mhsdsServiceRequest 1..1), so the return cannot be joined to MHSDS.",
