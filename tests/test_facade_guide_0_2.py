@@ -151,17 +151,17 @@ def test_hl7v2_fields_arrive_in_the_bundle(client) -> None:
     response = client.post("/ehr/hl7v2", data=body, content_type=HL7)
     assert response.status_code == 200, response.get_data(as_text=True)
     got = facts(response.get_json())
-    assert (got["patient"], got["verification"], got["localAuthority"]) == ("RX4/MRN4471", "01", "E08000035")
+    assert (got["patient"], got["verification"], got["localAuthority"]) == ("RX4/MRN4401", "01", "E08000035")
     assert (got["status"], got["dateAsked"], got["askedBy"], got["source"]) == (
         "all-children-live-with-patient", "2026-10-01", "care-coordinator", "self-report")
     assert got["supportOffered"] == ["parenting-support", "think-family-discussion"]
     assert (got["legalBasis"], got["teamType"]) == ("national-direction", "A03")
-    assert got["serviceRequest"] == "SR-2026-0412"
+    assert got["serviceRequest"] == "SR-2026-0401"
     first, second = got["children"]
     assert (first["key"], first["verification"], first["thinkFamily"]) == (
-        "RX4/MRN4471/C1", "01", ["referred", "accepted-early-help"])
+        "RX4/MRN4401/C1", "01", ["referred", "accepted-early-help"])
     assert (second["key"], second["localAuthority"], second["thinkFamily"]) == (
-        "RX4/MRN4471/C3", "E08000036", ["not-needed"])
+        "RX4/MRN4401/C3", "E08000036", ["not-needed"])
 
 
 def test_hl7v2_ended_child_and_not_asked_arrive(client) -> None:
@@ -251,6 +251,6 @@ def test_submit_forwards_a_bundle_carrying_the_fields(submit_client, collector, 
     if content_type == "application/json":
         assert got == MOTHER_TWO_CHILDREN
     else:
-        assert (got["patient"], got["serviceRequest"]) == ("RX4/MRN4471", "SR-2026-0412")
+        assert (got["patient"], got["serviceRequest"]) == ("RX4/MRN4401", "SR-2026-0401")
         assert got["legalBasis"] == "national-direction"
         assert got["children"][0]["thinkFamily"] == ["referred", "accepted-early-help"]
