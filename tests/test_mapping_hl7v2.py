@@ -292,9 +292,13 @@ def test_not_asked_needs_no_date_asked_and_takes_none() -> None:
     assert _errors_of(text) == [("ZPS-6", "business-rule")]
 
 
-def test_pid_32_is_the_nhs_number_verification_status() -> None:
-    pid = PID + "|" * 18 + "|02"
-    assert parse_hl7v2(message(pid, PV1, ZPS)).record.nhs_number_verification == "02"
+@pytest.mark.parametrize(
+    ("pid_32", "status"), [("NSTS02", "02"), ("02", "02"), ("UA~NSTS01", "01"), ("AL", None), ("", None)]
+)
+def test_pid_32_is_the_nhs_number_verification_status(pid_32: str, status: str | None) -> None:
+    # NHS England's HL7 v2 ADT specification sends it as table 0445 code NSTS01..NSTS08 among other 0445 codes
+    pid = PID + "|" * 18 + "|" + pid_32
+    assert parse_hl7v2(message(pid, PV1, ZPS)).record.nhs_number_verification == status
 
 
 @pytest.mark.parametrize(
@@ -333,6 +337,7 @@ def test_names_addresses_and_phones_never_reach_the_record() -> None:
         ((PID, PV1, "ZEP|" + "S" * 65 + "|A03"), "ZEP-1", "value"),
         (("PID|1||9990000026^^^NHS^NH||X||19880412|F", PV1, ZPS), "PID-3", "required"),
         ((PID + "|" * 18 + "|09", PV1, ZPS), "PID-32", "code-invalid"),
+        ((PID + "|" * 18 + "|NSTS09", PV1, ZPS), "PID-32", "code-invalid"),
         ((PID, PV1, "ZPS|not-a-parent|0"), "ZPS-6", "required"),
         ((PID, PV1, "ZPS|not-a-parent|0|||||||"), "ZPS-10", "required"),
         ((PID, PV1, "ZPS|not-a-parent|0||||20261001|boss|||national-direction"), "ZPS-7", "code-invalid"),

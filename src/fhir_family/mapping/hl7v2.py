@@ -7,7 +7,8 @@ The mapping (docs/payload.md has the full table and the Z-segment definitions):
   (else MSH-7).
 * PID-3 (the repetition whose CX-5 is ``NH`` or whose assigning authority is ``NHS``) -> NHS number; PID-3
   (the repetition whose CX-5 is ``MR``, the one assigned by the sender's ODS code when several) -> the local
-  patient id; PID-32 -> NHS number verification status; PID-7 -> birth date, PID-8 (table 0001) -> gender.
+  patient id; PID-32 (``NSTS01``..``NSTS08``) -> NHS number verification status; PID-7 -> birth date, PID-8
+  (table 0001) -> gender.
 * ZEP (one, required): ZEP-1 MHSDS service request id, ZEP-2 team type. PV1-44 -> episode start, PV1-45 ->
   episode end (status ``finished``); with no PV1 or no PV1-44 the episode starts on the message date and is
   ``active``.
@@ -71,6 +72,8 @@ NHS_NUMBER_OID = "2.16.840.1.113883.2.1.4.1"
 _HL7_DATE = re.compile(r"^([0-9]{4})([0-9]{2})([0-9]{2})")
 _ODS = re.compile(r"^[A-Z0-9]{3,6}$")
 _GSS = re.compile(GSS_LOCAL_AUTHORITY_PATTERN)
+_NHS_STATUS_PREFIX = "NSTS"
+"""NHS England's table 0445 codes for the NHS number status: ``NSTS`` and the UK Core code."""
 _LOCAL_ID_MAX = 64
 """Local ids (PID-3 MR, ZEP-1, ZFC-7) are at most 64 characters, as in the JSON payload."""
 _REPEATING = frozenset({"NK1", "ZFC"})
@@ -224,6 +227,22 @@ class _Reader:
             return None
         return raw or None
 
+    def verification(self, segment: _Segment, number: int) -> str | None:
+        """The NHS number verification status among the field's repetitions: ``NSTS01``..``NSTS08`` (table
+        0445 as NHS England's HL7 v2 ADT specification extends it for PID-32) or the bare UK Core code
+        ``01``..``08``; other table 0445 codes (``AL``, ``UA`` ...) say something else and are skipped."""
+        for rep in segment.reps(number):
+            raw = _first_component(rep).upper()
+            if not (raw.startswith(_NHS_STATUS_PREFIX) or raw.isdigit()):
+                continue
+            code = raw.removeprefix(_NHS_STATUS_PREFIX)
+            if code in NHS_NUMBER_VERIFICATION:
+                return code
+            allowed = [f"{_NHS_STATUS_PREFIX}{c}" for c in NHS_NUMBER_VERIFICATION]
+            self._wrong_code(segment, number, "NHS number verification status", raw, allowed)
+            return None
+        return None
+
     def optional_code(self, segment: _Segment, number: int, allowed: Any, what: str) -> str | None:
         """A coded field with no default: None when empty (or wrong, which is also an error)."""
         return self.code_field(segment, number, allowed, what, "") or None
@@ -333,7 +352,7 @@ def _patient(reader: _Reader, ods: str) -> _Patient:
     else:
         where = pid.where(3) + (f"[{local[1]}]" if len(pid.reps(3)) > 1 else "")
         local_id = reader.local_id(local[0], where, "local patient id")
-    verification = reader.optional_code(pid, 32, NHS_NUMBER_VERIFICATION, "NHS number verification status")
+    verification = reader.verification(pid, 32)
     birth = reader.date_field(pid, 7, "date of birth", required=True)
     sex = pid.first(8).upper()
     gender = SEX_TO_GENDER.get(sex)
@@ -522,8 +541,7 @@ def _child_details(reader: _Reader, zfc: _Segment | None) -> _ChildDetails | Non
         young_carer=young_carer,
         help=help_codes or ("not-known",),
         pr_restriction=reader.code_list(zfc, 8, PR_RESTRICTION, "parental-responsibility-restriction"),
-        nhs_number_verification=reader.optional_code(zfc, 9, NHS_NUMBER_VERIFICATION,
-                                                     "NHS number verification status"),
+        nhs_number_verification=reader.verification(zfc, 9),
         local_authority=reader.local_authority(zfc, 10),
         think_family_action=action,
         think_family_outcome=outcome,
