@@ -115,6 +115,15 @@ def test_a_not_asked_row_needs_no_date_asked_but_any_other_status_does() -> None
     assert [i.extra["location"][0] for i in second.error.issues] == [f"line 3, column {column} (dateAsked)"]
 
 
+def test_a_rule_about_a_whole_object_points_at_its_first_column() -> None:
+    rows = [{**PARENT, **CHILD, "childThinkFamilyAction": "not-needed", "childThinkFamilyOutcome": "awaited"}]
+    (item,) = CsvParser().iter_parse(csv_lines(rows))
+    column = ALL_COLUMNS.index("childThinkFamilyAction") + 1
+    assert [i.extra["location"][0] for i in item.error.issues] == [
+        f"line 2, column {column} (childThinkFamilyAction)"
+    ]
+
+
 def test_a_version_1_header_names_each_retired_column() -> None:
     header = (*ALL_COLUMNS, "episodeId", "dateRecorded")
     (item,) = CsvParser().iter_parse(csv_lines([], header))

@@ -132,15 +132,16 @@ class _Group:
         if pointer.startswith("/children/"):
             index_text, _, rest = pointer[len("/children/") :].partition("/")
             line = self.rows[int(index_text)][0] if index_text.isdigit() else self.first_line
-            rest = "/" + rest
-            for column, child_pointer in CHILD_COLUMNS.items():
-                if rest == child_pointer or rest.startswith(child_pointer + "/"):
-                    return self.where(line, column if column in self.header else None)
-            return self.where(line, None)
-        for column, parent_pointer in PARENT_COLUMNS.items():
-            if pointer == parent_pointer:
-                return self.where(self.first_line, column if column in self.header else None)
-        return self.where(self.first_line, None)
+            return self.where(line, self._column(f"/{rest}", CHILD_COLUMNS))
+        return self.where(self.first_line, self._column(pointer, PARENT_COLUMNS))
+
+    def _column(self, pointer: str, columns: dict[str, str]) -> str | None:
+        """The column a pointer came from: its own (or its list's, for ``/help/1``); for a rule about a whole
+        object (``/children/0/thinkFamily``), the object's first column; None when not in the header."""
+        own = [column for column, at in columns.items() if pointer == at or pointer.startswith(at + "/")]
+        inside = [column for column, at in columns.items() if pointer != "/" and at.startswith(pointer + "/")]
+        found = next(iter(own or inside), None)
+        return found if found in self.header else None
 
     def payload(self) -> dict[str, Any]:
         """The JSON payload these rows stand for; parent cells come from the first row."""
