@@ -179,16 +179,23 @@ def test_not_asked_needs_no_date_asked_and_takes_none() -> None:
     assert record.nhs_number_verification == "02"
 
 
-@pytest.mark.parametrize("version", ["1", 1])
-def test_a_version_1_payload_is_refused_with_one_issue_naming_version_2(version) -> None:
+def test_a_version_1_payload_is_refused_with_one_issue_naming_version_2() -> None:
     old = json.loads(EXAMPLE.with_name("invalid-version-1.json").read_text())
-    old["payloadVersion"] = version
     with pytest.raises(MappingError) as caught:
         payload_to_record(old)
     (issue,) = caught.value.issues
     assert issue.extra["location"] == ["/payloadVersion"]
     assert 'payloadVersion "2"' in issue.diagnostics and "ehr-payload-v2.schema.json" in issue.diagnostics
     assert caught.value.http_status == 422
+
+
+@pytest.mark.parametrize("version", [1, True, "3"])
+def test_any_other_version_is_a_schema_error_at_payload_version(payload: dict, version) -> None:
+    payload["payloadVersion"] = version
+    with pytest.raises(MappingError) as caught:
+        payload_to_record(payload)
+    assert _locations(caught.value) == ["/payloadVersion"]
+    assert "payload v1" not in caught.value.issues[0].diagnostics
 
 
 def test_a_payload_without_a_version_is_told_it_is_required(payload: dict) -> None:

@@ -34,7 +34,8 @@ from .record import ChildRecord, ReturnRecord
 
 PAYLOAD_VERSION = "2"
 SCHEMA_RESOURCE = f"ehr-payload-v{PAYLOAD_VERSION}.schema.json"
-RETIRED_VERSIONS = frozenset({"1", 1})
+RETIRED_VERSIONS = frozenset({"1"})
+"""``payloadVersion`` values of earlier contracts, refused with one issue naming the current version."""
 
 Locate = Callable[[str], str]
 """Turns a JSON pointer into a location in the sender's input (a CSV column, an NDJSON line ...)."""
@@ -207,9 +208,10 @@ def _child(child: dict[str, Any]) -> ChildRecord:
 
 def _retired_version(payload: Any, locate: Locate) -> list[Issue]:
     """One issue for a version 1 payload: v2's thirty missing fields would hide what is actually wrong."""
-    if not isinstance(payload, dict) or payload.get("payloadVersion") not in RETIRED_VERSIONS:
+    version = payload.get("payloadVersion") if isinstance(payload, dict) else None
+    if not isinstance(version, str) or version not in RETIRED_VERSIONS:
         return []
-    text = (f"Payload version {payload['payloadVersion']!r} is no longer accepted: send payloadVersion "
+    text = (f"Payload version {version!r} is no longer accepted: send payloadVersion "
             f"\"{PAYLOAD_VERSION}\" ({SCHEMA_RESOURCE}, docs/payload.md), which carries the local patient "
             "and child ids, the MHSDS service request id and team type, the local authority and the legal "
             "basis that guide 0.2 requires")
