@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -524,3 +525,11 @@ def test_the_zfc_of_an_nk1_left_out_keeps_its_own_errors_and_is_not_called_unlin
 )
 def test_no_follow_on_error_repeats_the_first(segments: tuple[str, ...], only: str) -> None:
     assert _errors_of(message(*segments)) == [(only, "code-invalid")]
+
+
+@pytest.mark.parametrize(("segment", "fields"), [("ZEP", 2), ("ZPS", 11), ("ZFC", 13)])
+def test_every_z_segment_field_is_documented(repo_root, segment: str, fields: int) -> None:
+    # docs/payload.md section 2 is the Z-segments' one home (the guide's mapping page renders it)
+    section = (repo_root / "docs" / "payload.md").read_text().split("## 2. HL7 v2", 1)[1].split("\n## ", 1)[0]
+    documented = {int(n) for n in re.findall(rf"^\| {segment}-(\d+) \|", section, flags=re.M)}
+    assert documented == set(range(1, fields + 1))
