@@ -12,7 +12,7 @@ from fhir.resources.R4B.bundle import Bundle
 
 from fhir_family import model as t
 from fhir_family.guide import guide_resources_dir
-from fhir_family.mapping.bundle import build_bundle, identifier_query
+from fhir_family.mapping.bundle import build_bundle, identifier_query, provider_record_value
 from fhir_family.mapping.ids import entry_full_url
 from fhir_family.mapping.nhs_number import check_digit, is_valid_nhs_number, synthetic_nhs_number
 from fhir_family.mapping.record import ChildRecord, ReturnRecord
@@ -25,23 +25,32 @@ def record() -> ReturnRecord:
     return ReturnRecord(
         submission_id="RX4-2026-01-0001",
         ods_code="RX4",
+        local_patient_id="P-77",
         nhs_number=synthetic_nhs_number(1),
+        nhs_number_verification="01",
         birth_date=date(1988, 4, 12),
         gender="female",
+        local_authority="E08000035",
         parental_status="some-children-live-with-patient",
         reporting_period_start=date(2026, 1, 1),
         reporting_period_end=date(2026, 1, 31),
+        legal_basis="national-direction",
+        service_request_id="SR-77",
+        team_type="A03",
         episode_start=date(2025, 11, 3),
         episode_status="active",
-        episode_identifier=("https://trust.example.nhs.uk/Id/episode", "EP-77"),
         organisation_name="Example Mental Health NHS Foundation Trust",
         children_in_household=1,
         expecting_child=True,
         expected_due_date=date(2026, 5, 20),
         unborn_child_help="early-help",
-        date_recorded=date(2026, 1, 14),
+        date_asked=date(2026, 1, 14),
+        asked_by="nurse",
+        status_source="self-report",
+        support_offered=("parenting-support", "carers-assessment"),
         children=(
             ChildRecord(
+                local_id="C-1",
                 relationship="DAU",
                 birth_date=date(2014, 2, 1),
                 pr_held="Y",
@@ -53,7 +62,8 @@ def record() -> ReturnRecord:
                 gender="female",
             ),
             ChildRecord(
-                relationship="Dependant", birth_date=date(2010, 7, 30), pr_held="N", residence="other-parent"
+                local_id="C-2", relationship="Dependant", birth_date=date(2010, 7, 30), pr_held="N",
+                residence="other-parent",
             ),
         ),
     )
@@ -110,23 +120,29 @@ def test_bundle_envelope(record):
     ]
 
 
-def test_entry_requests_are_conditional_where_identifiers_allow(record):
+def test_the_returns_facts_are_on_bundle_meta(record):
+    meta = build_bundle(record)["meta"]
+    period, legal_basis = meta["extension"]
+    assert period == {"url": t.EXT_REPORTING_PERIOD,
+                      "valuePeriod": {"start": "2026-01-01", "end": "2026-01-31"}}
+    assert legal_basis["url"] == t.EXT_LEGAL_BASIS
+    assert _code(legal_basis["valueCodeableConcept"]) == (t.LEGAL_BASIS_SYSTEM, "national-direction")
+
+
+def test_every_entry_but_the_organization_is_a_conditional_update_on_its_provider_key(record):
     requests = [e["request"] for e in build_bundle(record)["entry"]]
     assert requests[0] == {
         "method": "POST",
         "url": "Organization",
         "ifNoneExist": f"identifier={t.ODS_SYSTEM}|RX4",
     }
-    assert requests[1] == {
-        "method": "PUT",
-        "url": f"Patient?identifier={t.NHS_NUMBER_SYSTEM}|{record.nhs_number}",
-    }
-    assert requests[2] == {
-        "method": "POST",
-        "url": "EpisodeOfCare",
-        "ifNoneExist": "identifier=https://trust.example.nhs.uk/Id/episode|EP-77",
-    }
-    assert requests[3:] == [{"method": "POST", "url": "RelatedPerson"}] * 2
+    key = f"identifier={t.PROVIDER_RECORD_SYSTEM}|"
+    assert requests[1:] == [
+        {"method": "PUT", "url": f"Patient?{key}RX4/P-77"},
+        {"method": "PUT", "url": f"EpisodeOfCare?{key}RX4/SR-77"},
+        {"method": "PUT", "url": f"RelatedPerson?{key}RX4/P-77/C-1"},
+        {"method": "PUT", "url": f"RelatedPerson?{key}RX4/P-77/C-2"},
+    ]
 
 
 @pytest.mark.parametrize(
@@ -146,16 +162,25 @@ def test_identifier_query_escapes_search_and_url_specials(system, value, query):
     assert identifier_query(system, value) == query
 
 
-def test_episode_identifier_with_specials_gives_a_safe_if_none_exist(record):
-    bundle = build_bundle(replace(record, episode_identifier=("urn:oid:1.2.3", "EP 7&8")))
-    assert bundle["entry"][2]["request"]["ifNoneExist"] == "identifier=urn:oid:1.2.3|EP%207%268"
-    assert bundle["entry"][2]["resource"]["identifier"] == [{"system": "urn:oid:1.2.3", "value": "EP 7&8"}]
+def test_a_service_request_id_with_specials_gives_a_safe_conditional_url(record):
+    bundle = build_bundle(replace(record, service_request_id="EP 7&8|9"))
+    episode = bundle["entry"][2]
+    assert episode["resource"]["identifier"] == [
+        {"system": t.PROVIDER_RECORD_SYSTEM, "value": "RX4/EP%207%268%7C9"},
+        {"system": t.MHSDS_SERVICE_REQUEST_SYSTEM, "value": "EP 7&8|9"},
+    ]
+    # the key's own % is percent-encoded again in the URL, so the server's decoding gives the key back
+    assert episode["request"]["url"] == (
+        f"EpisodeOfCare?identifier={t.PROVIDER_RECORD_SYSTEM}|RX4/EP%25207%25268%257C9"
+    )
 
 
-def test_episode_without_identifier_has_plain_post(record):
-    bundle = build_bundle(replace(record, episode_identifier=None))
-    assert bundle["entry"][2]["request"] == {"method": "POST", "url": "EpisodeOfCare"}
-    assert "identifier" not in bundle["entry"][2]["resource"]
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [(("a/b",), ("a", "b")), (("a%2Fb",), ("a/b",)), (("P1", "C/2"), ("P1/C", "2"))],
+)
+def test_provider_keys_of_different_local_ids_never_collide(first, second):
+    assert provider_record_value("RX4", *first) != provider_record_value("RX4", *second)
 
 
 def test_organization_fields(record):
@@ -169,7 +194,15 @@ def test_organization_fields(record):
 def test_patient_fields_round_trip(record):
     bundle = build_bundle(record)
     (patient,) = _resources(bundle, "Patient")
-    assert patient["identifier"] == [{"system": t.NHS_NUMBER_SYSTEM, "value": record.nhs_number}]
+    nhs, local = patient["identifier"]
+    assert (nhs["system"], nhs["value"]) == (t.NHS_NUMBER_SYSTEM, record.nhs_number)
+    (verification,) = nhs["extension"]
+    assert verification["url"] == t.NHS_NUMBER_VERIFICATION_EXT
+    assert _code(verification["valueCodeableConcept"]) == (t.NHS_NUMBER_VERIFICATION_SYSTEM, "01")
+    assert local == {"system": t.PROVIDER_RECORD_SYSTEM, "value": "RX4/P-77"}
+    assert _ext(patient, t.EXT_LOCAL_AUTHORITY) == [
+        {"url": t.EXT_LOCAL_AUTHORITY, "valueCoding": {"system": t.GSS_SYSTEM, "code": "E08000035"}}
+    ]
     assert patient["birthDate"] == "1988-04-12"
     assert patient["gender"] == "female"
     assert patient["managingOrganization"] == {"reference": bundle["entry"][0]["fullUrl"]}
@@ -180,8 +213,11 @@ def test_patient_fields_round_trip(record):
         "expectingChild",
         "expectedDueDate",
         "unbornChildHelp",
-        "reportingPeriod",
-        "dateRecorded",
+        "dateAsked",
+        "askedBy",
+        "source",
+        "supportOffered",
+        "supportOffered",
     ]
     assert _sub(status, "status")[0]["valueCodeableConcept"] == {
         "coding": [
@@ -199,8 +235,13 @@ def test_patient_fields_round_trip(record):
         t.HELP_AND_PROTECTION_SYSTEM,
         "early-help",
     )
-    assert _sub(status, "reportingPeriod")[0]["valuePeriod"] == {"start": "2026-01-01", "end": "2026-01-31"}
-    assert _sub(status, "dateRecorded")[0]["valueDate"] == "2026-01-14"
+    assert _sub(status, "dateAsked")[0]["valueDate"] == "2026-01-14"
+    assert _code(_sub(status, "askedBy")[0]["valueCodeableConcept"]) == (t.ASKED_BY_ROLE_SYSTEM, "nurse")
+    assert _code(_sub(status, "source")[0]["valueCodeableConcept"]) == (t.STATUS_SOURCE_SYSTEM, "self-report")
+    assert [_code(p["valueCodeableConcept"]) for p in _sub(status, "supportOffered")] == [
+        (t.SUPPORT_OFFERED_SYSTEM, "parenting-support"),
+        (t.SUPPORT_OFFERED_SYSTEM, "carers-assessment"),
+    ]
 
 
 def test_optional_parental_status_parts_are_left_out(record):
@@ -210,11 +251,18 @@ def test_optional_parental_status_parts_are_left_out(record):
         expecting_child=None,
         expected_due_date=None,
         unborn_child_help=None,
-        date_recorded=None,
+        date_asked=None,
+        asked_by=None,
+        status_source=None,
+        support_offered=(),
+        local_authority=None,
+        nhs_number_verification=None,
     )
     (patient,) = _resources(build_bundle(minimal), "Patient")
     (status,) = _ext(patient, PS)
-    assert [part["url"] for part in status["extension"]] == ["status", "reportingPeriod"]
+    assert [part["url"] for part in status["extension"]] == ["status"]
+    assert [ext["url"] for ext in patient["extension"]] == [PS]
+    assert "extension" not in patient["identifier"][0]
 
 
 def test_zero_and_false_are_kept_not_dropped(record):
@@ -233,7 +281,11 @@ def test_episode_fields(record):
     assert episode["period"] == {"start": "2025-11-03", "end": "2026-01-20"}
     assert episode["patient"] == {"reference": bundle["entry"][1]["fullUrl"]}
     assert episode["managingOrganization"] == {"reference": bundle["entry"][0]["fullUrl"]}
-    assert episode["identifier"] == [{"system": "https://trust.example.nhs.uk/Id/episode", "value": "EP-77"}]
+    assert episode["identifier"] == [
+        {"system": t.PROVIDER_RECORD_SYSTEM, "value": "RX4/SR-77"},
+        {"system": t.MHSDS_SERVICE_REQUEST_SYSTEM, "value": "SR-77"},
+    ]
+    assert [_code(concept) for concept in episode["type"]] == [(t.MHSDS_TEAM_TYPE_SYSTEM, "A03")]
     (episode,) = _resources(build_bundle(record), "EpisodeOfCare")
     assert episode["period"] == {"start": "2025-11-03"}
 
@@ -248,7 +300,10 @@ def test_child_fields_round_trip(record):
     ]
     assert first["birthDate"] == "2014-02-01"
     assert first["gender"] == "female"
-    assert first["identifier"] == [{"system": t.NHS_NUMBER_SYSTEM, "value": record.children[0].nhs_number}]
+    assert first["identifier"] == [
+        {"system": t.NHS_NUMBER_SYSTEM, "value": record.children[0].nhs_number},
+        {"system": t.PROVIDER_RECORD_SYSTEM, "value": "RX4/P-77/C-1"},
+    ]
     (pr,) = _ext(first, t.EXT_PARENTAL_RESPONSIBILITY)
     assert [part["url"] for part in pr["extension"]] == ["held", "basis"]
     assert _code(_sub(pr, "held")[0]["valueCodeableConcept"]) == (t.YES_NO_UNKNOWN_SYSTEM, "Y")
@@ -271,8 +326,10 @@ def test_child_fields_round_trip(record):
         t.EXT_HELP_AND_PROTECTION,
     ]
 
+    assert "period" not in first
+
     # The second child: defaults, no NHS number, no gender, no basis when PR is not held.
-    assert "identifier" not in second
+    assert second["identifier"] == [{"system": t.PROVIDER_RECORD_SYSTEM, "value": "RX4/P-77/C-2"}]
     assert "gender" not in second
     (pr,) = _ext(second, t.EXT_PARENTAL_RESPONSIBILITY)
     assert [part["url"] for part in pr["extension"]] == ["held"]
@@ -285,10 +342,33 @@ def test_child_fields_round_trip(record):
     ]
 
 
+def test_the_0_2_child_facts_reach_their_elements(record):
+    child = replace(
+        record.children[0], pr_restriction=("care-order",), nhs_number_verification="02",
+        local_authority="E09000033", think_family_action="referred", think_family_outcome="s47-enquiry",
+        ended=date(2026, 1, 20),
+    )
+    (person, _) = _resources(build_bundle(replace(record, children=(child, record.children[1]))),
+                             "RelatedPerson")
+    (pr,) = _ext(person, t.EXT_PARENTAL_RESPONSIBILITY)
+    assert [part["url"] for part in pr["extension"]] == ["held", "basis", "restriction"]
+    (restriction,) = _sub(pr, "restriction")
+    assert _code(restriction["valueCodeableConcept"]) == (t.PR_RESTRICTION_SYSTEM, "care-order")
+    assert _code(person["identifier"][0]["extension"][0]["valueCodeableConcept"])[1] == "02"
+    (referral,) = _ext(person, t.EXT_THINK_FAMILY_REFERRAL)
+    assert [(p["url"], _code(p["valueCodeableConcept"])[1]) for p in referral["extension"]] == [
+        ("action", "referred"), ("outcome", "s47-enquiry")
+    ]
+    assert _ext(person, t.EXT_LOCAL_AUTHORITY)[0]["valueCoding"]["code"] == "E09000033"
+    assert person["period"] == {"end": "2026-01-20"}
+    urls = [e["url"] for e in person["extension"]]
+    assert urls[-2:] == [t.EXT_THINK_FAMILY_REFERRAL, t.EXT_LOCAL_AUTHORITY]
+
+
 @pytest.mark.parametrize(
     ("code", "system", "display"),
     [
-        ("Dependant", t.UKCORE_REL_SYSTEM, "Dependant"),
+        ("Dependant", t.UKCORE_REL_SYSTEM, "Dependant of patient"),
         ("CHILD", t.V3_ROLE_CODE_SYSTEM, "child"),
         ("GRNDCHILD", t.V3_ROLE_CODE_SYSTEM, "grandchild"),
         ("STPCHLD", t.V3_ROLE_CODE_SYSTEM, "step child"),
@@ -554,9 +634,12 @@ def test_every_child_code_builds_a_conformant_bundle(validator, record, field, v
 
 @pytest.mark.parametrize("status", list(t.PARENTAL_STATUS))
 def test_every_parental_status_builds_a_conformant_bundle(validator, record, status):
-    # a not-a-parent or declined return lists no children (ff-bun-8, ff-bun-9)
-    children = () if status in ("not-a-parent", "declined") else record.children
+    # a not-a-parent, declined or not-asked return lists no children (ff-bun-8, ff-bun-9), and nobody asked a
+    # not-asked patient: no date asked, asked by or source (ff-ps-2)
+    children = () if status not in t.STATUS_WITH_CHILDREN else record.children
     changed = replace(record, parental_status=status, children=children)
+    if status == t.NOT_ASKED:
+        changed = replace(changed, date_asked=None, asked_by=None, status_source=None)
     assert _problems(validator, build_bundle(changed)) == []
 
 

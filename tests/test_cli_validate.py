@@ -27,6 +27,7 @@ def _typical_record() -> ReturnRecord:
     """A parent with three children, an organisation and an episode: the typical national return."""
     children = tuple(
         ChildRecord(
+            local_id=f"C{number}",
             relationship=relationship,
             birth_date=birth_date,
             pr_held="Y",
@@ -43,12 +44,17 @@ def _typical_record() -> ReturnRecord:
     return ReturnRecord(
         submission_id="RX4-2026-01-0042",
         ods_code="RX4",
+        local_patient_id="P42",
         nhs_number=synthetic_nhs_number(1),
         birth_date=date(1986, 1, 2),
         gender="female",
         parental_status="all-children-live-with-patient",
+        date_asked=date(2026, 1, 12),
         reporting_period_start=date(2026, 1, 1),
         reporting_period_end=date(2026, 1, 31),
+        legal_basis="national-direction",
+        service_request_id="SR42",
+        team_type="A03",
         episode_start=date(2025, 10, 1),
         children_in_household=3,
         children=children,

@@ -412,7 +412,7 @@ def test_openapi_document_is_openapi_3_1_and_its_payload_schema_is_the_contract(
     for path in ("/ehr/json", "/ehr/hl7v2", "/ehr/batch", "/$validate", "/Bundle/$validate", "/metadata"):
         assert path in document["paths"]
     # the payload schema resolves from the document root and accepts the examples it should
-    root = {**document, "$ref": "#/components/schemas/EhrPayloadV1"}
+    root = {**document, "$ref": "#/components/schemas/EhrPayloadV2"}
     validator = Draft202012Validator(root, format_checker=Draft202012Validator.FORMAT_CHECKER)
     assert validator.is_valid(payload()) and validator.is_valid(payload("expecting-first-child"))
     assert not validator.is_valid(payload("invalid-contract"))

@@ -19,30 +19,38 @@ PARENT = {
     "submissionId": "S-1",
     "reportingPeriodStart": "2026-10-01",
     "reportingPeriodEnd": "2026-10-31",
+    "legalBasis": "national-direction",
     "providerOdsCode": "RX4",
+    "patientLocalId": "P-1",
     "patientNhsNumber": "9990000026",
     "patientBirthDate": "1988-04-12",
     "patientGender": "female",
+    "episodeServiceRequestId": "SR-1",
+    "episodeTeamType": "A03",
     "episodeStart": "2026-03-02",
     "episodeStatus": "active",
     "parentalStatus": "all-children-live-with-patient",
+    "dateAsked": "2026-10-01",
 }
 CHILD = {
+    "childLocalId": "C-1",
     "childRelationship": "CHILD",
     "childBirthDate": "2015-06-01",
     "childPrHeld": "Y",
-    "childPrBasis": "birth-mother;registered-parent",
+    "childPrBasis": "birth-mother;registered-father",
     "childResidence": "full-time",
     "childYoungCarer": "N",
     "childHelp": "early-help; child-in-need",
 }
 PAYLOAD = {
+    "payloadVersion": "2",
     "submissionId": "N-1",
     "reportingPeriod": {"start": "2026-10-01", "end": "2026-10-31"},
+    "legalBasis": "national-direction",
     "provider": {"odsCode": "RX4"},
-    "patient": {"nhsNumber": "9990000026", "birthDate": "1988-04-12", "gender": "female"},
-    "episode": {"start": "2026-03-02", "status": "active"},
-    "parentalStatus": {"status": "declined"},
+    "patient": {"localId": "P-1", "nhsNumber": "9990000026", "birthDate": "1988-04-12", "gender": "female"},
+    "episode": {"serviceRequestId": "SR-1", "teamType": "A03", "start": "2026-03-02", "status": "active"},
+    "parentalStatus": {"status": "declined", "dateAsked": "2026-10-01"},
     "children": [],
 }
 
@@ -63,6 +71,7 @@ def test_rows_of_a_submission_become_one_return_with_lists_and_types() -> None:
             "childrenInHousehold": "2",
             "expectingChild": "N",
             **CHILD,
+            "childLocalId": "C-2",
             "childBirthDate": "2017-01-01",
         },
     ]
@@ -71,8 +80,55 @@ def test_rows_of_a_submission_become_one_return_with_lists_and_types() -> None:
     record = item.record
     assert (record.children_in_household, record.expecting_child) == (2, False)
     assert [c.birth_date for c in record.children] == [date(2015, 6, 1), date(2017, 1, 1)]
-    assert record.children[0].pr_basis == ("birth-mother", "registered-parent")
+    assert record.children[0].pr_basis == ("birth-mother", "registered-father")
     assert record.children[0].help == ("early-help", "child-in-need")
+    assert [c.local_id for c in record.children] == ["C-1", "C-2"]
+    assert (record.local_patient_id, record.service_request_id, record.team_type) == ("P-1", "SR-1", "A03")
+    assert (record.legal_basis, record.date_asked) == ("national-direction", date(2026, 10, 1))
+
+
+def test_every_new_column_reaches_the_record() -> None:
+    parent = {**PARENT, "patientNhsNumberVerification": "01", "patientLocalAuthority": "E08000035",
+              "askedBy": "nurse", "statusSource": "records",
+              "supportOffered": "parenting-support; carers-assessment"}
+    child = {**CHILD, "childNhsNumber": "9990000042", "childNhsNumberVerification": "02",
+             "childLocalAuthority": "E09000033", "childPrRestriction": "care-order",
+             "childThinkFamilyAction": "referred", "childThinkFamilyOutcome": "awaited",
+             "childEnded": "2026-10-20"}
+    (item,) = CsvParser().iter_parse(csv_lines([{**parent, **child}]))
+    record, (kid,) = item.record, item.record.children
+    assert (record.nhs_number_verification, record.local_authority) == ("01", "E08000035")
+    assert (record.asked_by, record.status_source) == ("nurse", "records")
+    assert record.support_offered == ("parenting-support", "carers-assessment")
+    assert (kid.nhs_number_verification, kid.local_authority, kid.pr_restriction) == ("02", "E09000033",
+                                                                                     ("care-order",))
+    assert (kid.think_family_action, kid.think_family_outcome, kid.ended) == ("referred", "awaited",
+                                                                             date(2026, 10, 20))
+
+
+def test_a_not_asked_row_needs_no_date_asked_but_any_other_status_does() -> None:
+    not_asked = {**PARENT, "parentalStatus": "not-asked", "dateAsked": ""}
+    missing = {**PARENT, "submissionId": "S-2", "dateAsked": ""}
+    first, second = CsvParser().iter_parse(csv_lines([not_asked, missing]))
+    assert (first.record.parental_status, first.record.date_asked) == ("not-asked", None)
+    column = ALL_COLUMNS.index("dateAsked") + 1
+    assert [i.extra["location"][0] for i in second.error.issues] == [f"line 3, column {column} (dateAsked)"]
+
+
+def test_a_rule_about_a_whole_object_points_at_its_first_column() -> None:
+    rows = [{**PARENT, **CHILD, "childThinkFamilyAction": "not-needed", "childThinkFamilyOutcome": "awaited"}]
+    (item,) = CsvParser().iter_parse(csv_lines(rows))
+    column = ALL_COLUMNS.index("childThinkFamilyAction") + 1
+    assert [i.extra["location"][0] for i in item.error.issues] == [
+        f"line 2, column {column} (childThinkFamilyAction)"
+    ]
+
+
+def test_a_version_1_header_names_each_retired_column() -> None:
+    header = (*ALL_COLUMNS, "episodeId", "dateRecorded")
+    (item,) = CsvParser().iter_parse(csv_lines([], header))
+    texts = [i.diagnostics for i in item.error.issues]
+    assert any("'episodeId'" in text for text in texts) and any("'dateRecorded'" in text for text in texts)
 
 
 def test_parent_without_children_is_one_row_with_empty_child_columns() -> None:
@@ -100,7 +156,7 @@ def test_errors_are_located_by_line_and_column_and_do_not_stop_the_batch() -> No
 
 
 def test_parent_fields_must_repeat_unchanged() -> None:
-    rows = [{**PARENT, **CHILD}, {**PARENT, "patientBirthDate": "1988-04-13", **CHILD}]
+    rows = [{**PARENT, **CHILD}, {**PARENT, "patientBirthDate": "1988-04-13", **CHILD, "childLocalId": "C-2"}]
     (item,) = CsvParser().iter_parse(csv_lines(rows))
     column = ALL_COLUMNS.index("patientBirthDate") + 1
     assert [i.extra["location"][0] for i in item.error.issues] == [

@@ -121,7 +121,7 @@ EXPECTED: dict[str, tuple[int, list[str]]] = {
     "fhir-family map --format json examples/ehr/hl7v2/invalid-no-zps.hl7": (
         1, ['"resourceType": "OperationOutcome"', "ZPS"]),
     "fhir-family map examples/ehr/csv/returns.csv --out out/": (
-        1, ["1 of 4 items failed", "outcomes.ndjson"]),
+        1, ["1 of 5 items failed", "outcomes.ndjson"]),
     "fhir-family collector add-token --help": (0, ["Usage:", "--ods"]),
     "fhir-family serve-token issue --feed epr --ods RX4 --file var/feed-tokens.json": (0, ["fff_"]),
     "fhir-family submit examples/bundles/*.json --to http://127.0.0.1:8081": (

@@ -52,7 +52,7 @@ def _single_response(mapped: Mapped) -> Response:
 
 @blueprint.post("/json")
 def post_json() -> Response:
-    """One JSON payload (schema ehr-payload-v1) -> Bundle."""
+    """One JSON payload (schema ehr-payload-v2; v1 is refused with a 422 naming v2) -> Bundle."""
     require_media_type(JSON_TYPES)
     response_media_type()  # refuse an unacceptable Accept before doing the work
     return _single_response(pipeline().map_text(get_parser("json"), body_text()))

@@ -202,7 +202,7 @@ def capability_statement(base_url: str) -> dict[str, Any]:
             {
                 "mode": "server",
                 "documentation": (
-                    "EHR input is mapped to NationalReturnBundles by POST /ehr/json (payload contract v1), "
+                    "EHR input is mapped to NationalReturnBundles by POST /ehr/json (payload contract v2), "
                     "POST /ehr/hl7v2 (ADT A04/A08/A28/A31) and POST /ehr/batch (CSV or NDJSON); "
                     "the OpenAPI document is at /openapi.json."
                 ),

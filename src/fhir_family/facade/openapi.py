@@ -25,7 +25,7 @@ from .submit import HL7_TYPES as SUBMIT_HL7_TYPES
 
 blueprint = Blueprint("openapi", __name__)
 
-PAYLOAD = "EhrPayloadV1"
+PAYLOAD = "EhrPayloadV2"
 SITE_MEDIA_TYPES = ("text/html", "text/css", "image/svg+xml", "application/json", "application/gzip",
                     "application/xml", "text/xml", "text/javascript", "application/javascript",
                     "application/octet-stream")
@@ -104,7 +104,7 @@ def _paths() -> dict[str, Any]:
     }
     return {
         "/ehr/json": {"post": {
-            "summary": "Map one JSON payload (contract v1) to a validated NationalReturnBundle",
+            "summary": "Map one JSON payload (contract v2) to a validated NationalReturnBundle",
             "operationId": "mapJson",
             "requestBody": {"required": True, "content": {
                 t: {"schema": _ref(PAYLOAD)} for t in JsonPayloadParser.media_types

@@ -1,7 +1,7 @@
 """CSV batches: one row per child, the parent's fields repeated on each row, rows of a return adjacent.
 
 Rows are grouped into one return while ``submissionId`` stays the same, turned into a JSON payload (contract
-v1) and checked by the same code as ``/ehr/json``; a problem is reported at the CSV line and column it came
+v2) and checked by the same code as ``/ehr/json``; a problem is reported at the CSV line and column it came
 from. A return with no children is one row with the child columns empty. Only the current group is held in
 memory, so a 1 GB file streams in constant memory; because of that, rows of one submission must be adjacent
 (a later group with the same id becomes a second return with that id). The layout is in docs/payload.md.
@@ -20,7 +20,7 @@ from fhir_family.errors import FhirFamilyError, InputError, MappingError
 from fhir_family.outcome import LINE_EXTENSION, Issue, IssueType
 
 from .base import Parsed, Parser, error
-from .payload import payload_to_record
+from .payload import PAYLOAD_VERSION, payload_to_record
 
 MSG_CSV = msg.MAP_CSV
 MAX_ROWS_PER_RETURN: Final = 50
@@ -30,13 +30,17 @@ PARENT_COLUMNS: Final = {
     "submissionId": "/submissionId",
     "reportingPeriodStart": "/reportingPeriod/start",
     "reportingPeriodEnd": "/reportingPeriod/end",
+    "legalBasis": "/legalBasis",
     "providerOdsCode": "/provider/odsCode",
     "providerName": "/provider/name",
+    "patientLocalId": "/patient/localId",
     "patientNhsNumber": "/patient/nhsNumber",
+    "patientNhsNumberVerification": "/patient/nhsNumberVerification",
     "patientBirthDate": "/patient/birthDate",
     "patientGender": "/patient/gender",
-    "episodeId": "/episode/id",
-    "episodeIdSystem": "/episode/idSystem",
+    "patientLocalAuthority": "/patient/localAuthority",
+    "episodeServiceRequestId": "/episode/serviceRequestId",
+    "episodeTeamType": "/episode/teamType",
     "episodeStart": "/episode/start",
     "episodeEnd": "/episode/end",
     "episodeStatus": "/episode/status",
@@ -45,23 +49,32 @@ PARENT_COLUMNS: Final = {
     "expectingChild": "/parentalStatus/expectingChild",
     "expectedDueDate": "/parentalStatus/expectedDueDate",
     "unbornChildHelp": "/parentalStatus/unbornChildHelp",
-    "dateRecorded": "/parentalStatus/dateRecorded",
+    "dateAsked": "/parentalStatus/dateAsked",
+    "askedBy": "/parentalStatus/askedBy",
+    "statusSource": "/parentalStatus/source",
+    "supportOffered": "/parentalStatus/supportOffered",
 }
 """Parent columns -> JSON pointer in the payload; repeated on every row of a return."""
 
 CHILD_COLUMNS: Final = {
+    "childLocalId": "/localId",
     "childRelationship": "/relationship",
     "childBirthDate": "/birthDate",
     "childNhsNumber": "/nhsNumber",
+    "childNhsNumberVerification": "/nhsNumberVerification",
     "childGender": "/gender",
+    "childLocalAuthority": "/localAuthority",
     "childPrHeld": "/parentalResponsibility/held",
     "childPrBasis": "/parentalResponsibility/basis",
+    "childPrRestriction": "/parentalResponsibility/restriction",
     "childResidence": "/residence",
     "childYoungCarer": "/youngCarer",
     "childHelp": "/help",
+    "childThinkFamilyAction": "/thinkFamily/action",
+    "childThinkFamilyOutcome": "/thinkFamily/outcome",
+    "childEnded": "/ended",
 }
-"""Child columns -> JSON pointer under ``/children/{n}``; ``childPrBasis`` and ``childHelp`` are lists
-separated by ``;``."""
+"""Child columns -> JSON pointer under ``/children/{n}``; the list columns are codes separated by ``;``."""
 
 DROPPED_COLUMNS: Final = frozenset(
     {"patientName", "patientAddress", "patientTelecom", "childName", "childAddress"}
@@ -69,11 +82,12 @@ DROPPED_COLUMNS: Final = frozenset(
 """Accepted so an EHR extract can be sent as it is; never read (a national return carries no names)."""
 
 REQUIRED_COLUMNS: Final = (
-    "submissionId", "reportingPeriodStart", "reportingPeriodEnd", "providerOdsCode", "patientNhsNumber",
-    "patientBirthDate", "patientGender", "episodeStart", "episodeStatus", "parentalStatus",
-    "childRelationship", "childBirthDate", "childPrHeld", "childResidence", "childYoungCarer", "childHelp",
+    "submissionId", "reportingPeriodStart", "reportingPeriodEnd", "legalBasis", "providerOdsCode",
+    "patientLocalId", "patientNhsNumber", "patientBirthDate", "patientGender", "episodeServiceRequestId",
+    "episodeTeamType", "episodeStart", "episodeStatus", "parentalStatus", "childLocalId", "childRelationship",
+    "childBirthDate", "childPrHeld", "childResidence", "childYoungCarer", "childHelp",
 )
-LIST_COLUMNS: Final = frozenset({"childPrBasis", "childHelp"})
+LIST_COLUMNS: Final = frozenset({"supportOffered", "childPrBasis", "childPrRestriction", "childHelp"})
 INTEGER_COLUMNS: Final = frozenset({"childrenInHousehold"})
 BOOLEAN_COLUMNS: Final = frozenset({"expectingChild"})
 _BOOLEANS: Final = {"y": True, "yes": True, "true": True, "n": False, "no": False, "false": False}
@@ -118,20 +132,21 @@ class _Group:
         if pointer.startswith("/children/"):
             index_text, _, rest = pointer[len("/children/") :].partition("/")
             line = self.rows[int(index_text)][0] if index_text.isdigit() else self.first_line
-            rest = "/" + rest
-            for column, child_pointer in CHILD_COLUMNS.items():
-                if rest == child_pointer or rest.startswith(child_pointer + "/"):
-                    return self.where(line, column if column in self.header else None)
-            return self.where(line, None)
-        for column, parent_pointer in PARENT_COLUMNS.items():
-            if pointer == parent_pointer:
-                return self.where(self.first_line, column if column in self.header else None)
-        return self.where(self.first_line, None)
+            return self.where(line, self._column(f"/{rest}", CHILD_COLUMNS))
+        return self.where(self.first_line, self._column(pointer, PARENT_COLUMNS))
+
+    def _column(self, pointer: str, columns: dict[str, str]) -> str | None:
+        """The column a pointer came from: its own (or its list's, for ``/help/1``); for a rule about a whole
+        object (``/children/0/thinkFamily``), the object's first column; None when not in the header."""
+        own = [column for column, at in columns.items() if pointer == at or pointer.startswith(at + "/")]
+        inside = [column for column, at in columns.items() if pointer != "/" and at.startswith(pointer + "/")]
+        found = next(iter(own or inside), None)
+        return found if found in self.header else None
 
     def payload(self) -> dict[str, Any]:
         """The JSON payload these rows stand for; parent cells come from the first row."""
         first = self.rows[0][1]
-        payload: dict[str, Any] = {"children": []}
+        payload: dict[str, Any] = {"payloadVersion": PAYLOAD_VERSION, "children": []}
         for column, pointer in PARENT_COLUMNS.items():
             if first.get(column):
                 _set(payload, pointer, _cell_value(column, first[column]))

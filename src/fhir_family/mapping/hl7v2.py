@@ -5,15 +5,20 @@ The mapping (docs/payload.md has the full table and the Z-segment definitions):
 * MSH-4 sending facility -> ODS code (MSH-4.1, or MSH-4.2 when it is set and MSH-4.3 is ``ODS``);
   MSH-10 -> submission id ``{ODS}-{MSH-10}``; the reporting period is the calendar month of EVN-2
   (else MSH-7).
-* PID-3 (the repetition whose CX-5 is ``NH`` or whose assigning authority is ``NHS``) -> NHS number,
-  PID-7 -> birth date, PID-8 (table 0001) -> administrative gender.
-* PV1-19 -> episode id, PV1-44 -> episode start, PV1-45 -> episode end (status ``finished``); with no PV1 or
-  no PV1-44 the episode starts on the message date and is ``active``.
+* PID-3 (the repetition whose CX-5 is ``NH`` or whose assigning authority is ``NHS``) -> NHS number; PID-3
+  (the repetition whose CX-5 is ``MR``, the one assigned by the sender's ODS code when several) -> the local
+  patient id; PID-32 (``NSTS01``..``NSTS08``) -> NHS number verification status; PID-7 -> birth date, PID-8
+  (table 0001) -> gender.
+* ZEP (one, required): ZEP-1 MHSDS service request id, ZEP-2 team type. PV1-44 -> episode start, PV1-45 ->
+  episode end (status ``finished``); with no PV1 or no PV1-44 the episode starts on the message date and is
+  ``active``.
 * NK1 whose NK1-3 (table 0063) maps through ConceptMap v2-0063-to-dependent-child-relationship -> a child:
   NK1-16 birth date, NK1-15 sex, NK1-33 then NK1-12 for an NHS-number identifier. Adults (codes with no map)
   are ignored; children 18 or over on the reporting date, or without a birth date, are left out with an issue.
-* ZPS (one, required): the patient's parental status. ZFC (one per child, ZFC-1 = the child's NK1-1): parental
-  responsibility, residence, young carer, help; absent -> ``UNK`` / ``unknown`` / ``not-known``.
+* ZPS (one, required): the patient's parental status, who asked and how it is known, support offered, the
+  legal basis and the patient's local authority. ZFC (one per child, ZFC-1 = the child's NK1-1, required for
+  ZFC-7, the local child id): parental responsibility, residence, young carer, help, restriction, the child's
+  NHS number verification and local authority, the think-family referral and the day the child was ended.
 
 Names (PID-5, NK1-2), addresses and phone numbers are never read. Issues name segment and field the HL7 way:
 ``NK1[2]-16`` is field 16 of the second NK1 segment.
@@ -22,18 +27,29 @@ Names (PID-5, NK1-2), addresses and phone numbers are never read. Issues name se
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from fhir_family import messages as msg
 from fhir_family.errors import InputError, MappingError
 from fhir_family.model import (
+    ASKED_BY_ROLE,
     CHILD_HELP_CODES,
     CHILD_RESIDENCE,
+    GSS_LOCAL_AUTHORITY_PATTERN,
+    LEGAL_BASIS,
+    MHSDS_TEAM_TYPE,
+    NHS_NUMBER_VERIFICATION,
+    NOT_ASKED,
     PARENTAL_STATUS,
     PR_BASIS,
+    PR_RESTRICTION,
     PRNTSTAT_TO_PARENTAL_STATUS,
+    STATUS_SOURCE,
+    SUPPORT_OFFERED,
+    THINK_FAMILY_ACTION,
+    THINK_FAMILY_OUTCOME,
     UNBORN_HELP_CODES,
     is_dependent_child,
 )
@@ -49,13 +65,17 @@ from .hl7_tables import (
     table_0063,
 )
 from .nhs_number import is_valid_nhs_number
-from .payload import EPISODE_SYSTEM_BASE
 from .record import ChildRecord, ReturnRecord
 
 SUPPORTED_EVENTS = ("A04", "A08", "A28", "A31")
 NHS_NUMBER_OID = "2.16.840.1.113883.2.1.4.1"
 _HL7_DATE = re.compile(r"^([0-9]{4})([0-9]{2})([0-9]{2})")
 _ODS = re.compile(r"^[A-Z0-9]{3,6}$")
+_GSS = re.compile(GSS_LOCAL_AUTHORITY_PATTERN)
+_NHS_STATUS_PREFIX = "NSTS"
+"""NHS England's table 0445 codes for the NHS number status: ``NSTS`` and the UK Core code."""
+_LOCAL_ID_MAX = 64
+"""Local ids (PID-3 MR, ZEP-1, ZFC-7) are at most 64 characters, as in the JSON payload."""
 _REPEATING = frozenset({"NK1", "ZFC"})
 """Segments always located with their occurrence (``NK1[1]-16``), even when the message has only one."""
 
@@ -70,7 +90,7 @@ MSG_ZFC_UNLINKED = msg.HL7_ZFC_UNLINKED
 MSG_CHILD_NHS = msg.HL7_CHILD_NHS_NUMBER
 
 
-READ_SEGMENTS = frozenset({"MSH", "EVN", "PID", "PV1", "NK1", "ZFC", "ZPS"})
+READ_SEGMENTS = frozenset({"MSH", "EVN", "PID", "PV1", "NK1", "ZFC", "ZPS", "ZEP"})
 """The only segments the mapping reads; others (PD1, OBX, AL1, DG1 ...) are not parsed at all."""
 
 
@@ -186,6 +206,47 @@ class _Reader:
         """A Y/N/UNK field (``U`` accepted for UNK); empty or wrong is UNK, wrong also an issue."""
         return YES_NO_UNKNOWN_ALIASES[self.code_field(segment, number, YES_NO_UNKNOWN_ALIASES, what, "UNK")]
 
+    def local_id(self, raw: str, where: str, what: str) -> str:
+        """A required local id (ST) found at ``where``: not empty, at most 64 characters; '' after reporting
+        the problem."""
+        if not raw:
+            self.fail(IssueType.REQUIRED, f"{where} ({what}) is empty", where)
+        elif len(raw) > _LOCAL_ID_MAX:
+            self.fail(IssueType.VALUE, f"{where} ({what}) is {len(raw)} characters: at most {_LOCAL_ID_MAX}",
+                      where)
+            return ""
+        return raw
+
+    def local_authority(self, segment: _Segment, number: int) -> str | None:
+        """An ONS GSS local authority code, checked against its pattern; None when empty or wrong."""
+        raw = segment.first(number)
+        if raw and not _GSS.match(raw):
+            text = (f"{segment.where(number)} (local authority) {raw!r} is not an ONS GSS local authority "
+                    "code (E06, E07, E08, E09 or E10 and six digits)")
+            self.fail(IssueType.VALUE, text, segment.where(number))
+            return None
+        return raw or None
+
+    def verification(self, segment: _Segment, number: int) -> str | None:
+        """The NHS number verification status among the field's repetitions: ``NSTS01``..``NSTS08`` (table
+        0445 as NHS England's HL7 v2 ADT specification extends it for PID-32) or the bare UK Core code
+        ``01``..``08``; other table 0445 codes (``AL``, ``UA`` ...) say something else and are skipped."""
+        for rep in segment.reps(number):
+            raw = _first_component(rep).upper()
+            if not (raw.startswith(_NHS_STATUS_PREFIX) or raw.isdigit()):
+                continue
+            code = raw.removeprefix(_NHS_STATUS_PREFIX)
+            if code in NHS_NUMBER_VERIFICATION:
+                return code
+            allowed = [f"{_NHS_STATUS_PREFIX}{c}" for c in NHS_NUMBER_VERIFICATION]
+            self._wrong_code(segment, number, "NHS number verification status", raw, allowed)
+            return None
+        return None
+
+    def optional_code(self, segment: _Segment, number: int, allowed: Any, what: str) -> str | None:
+        """A coded field with no default: None when empty (or wrong, which is also an error)."""
+        return self.code_field(segment, number, allowed, what, "") or None
+
     def code_list(self, segment: _Segment, number: int, allowed: Any, what: str) -> tuple[str, ...]:
         """The first component of each repetition of a coded field, each checked against ``allowed``."""
         codes = tuple(_first_component(rep) for rep in segment.reps(number) if _first_component(rep))
@@ -218,6 +279,17 @@ def _nhs_number_in(reps: list[Any]) -> tuple[str, int] | None:
     return None
 
 
+def _local_patient_id(reps: list[Any], ods: str) -> tuple[str, int] | None:
+    """(value, repetition number) of the provider's own patient id: a repetition whose CX-5 is ``MR``; when
+    several are, the one whose assigning authority (CX-4.1) is the sender's ODS code, else the first."""
+    records = [(number, rep) for number, rep in enumerate(reps, 1) if _component(rep, 5).upper() == "MR"]
+    for number, rep in records:
+        authority = [c for c in rep.children if _index(c) == 4]
+        if authority and _first_component(authority[0]) == ods:
+            return _component(rep, 1), number
+    return (_component(records[0][1], 1), records[0][0]) if records else None
+
+
 def _message_header(reader: _Reader) -> tuple[str, str, date]:
     """(ODS code, submission id, message date) from MSH and EVN."""
     msh = reader.one("MSH")
@@ -244,11 +316,22 @@ def _message_header(reader: _Reader) -> tuple[str, str, date]:
     return ods, f"{ods}-{control_id}", when or date.min
 
 
-def _patient(reader: _Reader) -> tuple[str, date | None, str]:
+@dataclass(frozen=True)
+class _Patient:
+    """PID's part of the return."""
+
+    nhs_number: str
+    local_id: str
+    birth_date: date | None
+    gender: str
+    nhs_number_verification: str | None = None
+
+
+def _patient(reader: _Reader, ods: str) -> _Patient:
     pid = reader.one("PID")
     if pid is None:
         reader.fail(IssueType.REQUIRED, "PID segment is missing", "PID")
-        return "", None, "unknown"
+        return _Patient("", "", None, "unknown")
     found = _nhs_number_in(pid.reps(3))
     nhs = ""
     if found is None:
@@ -260,6 +343,16 @@ def _patient(reader: _Reader) -> tuple[str, date | None, str]:
         if not is_valid_nhs_number(nhs):
             text = f"{where} NHS number {nhs!r} fails the modulus-11 check digit"
             reader.fail(IssueType.VALUE, text, where)
+    local = _local_patient_id(pid.reps(3), ods)
+    local_id = ""
+    if local is None:
+        text = ("PID-3 has no local patient id (a repetition with CX-5 'MR', assigned by the sender's ODS "
+                "code): it keys the Patient's conditional update")
+        reader.fail(IssueType.REQUIRED, text, "PID-3")
+    else:
+        where = pid.where(3) + (f"[{local[1]}]" if len(pid.reps(3)) > 1 else "")
+        local_id = reader.local_id(local[0], where, "local patient id")
+    verification = reader.verification(pid, 32)
     birth = reader.date_field(pid, 7, "date of birth", required=True)
     sex = pid.first(8).upper()
     gender = SEX_TO_GENDER.get(sex)
@@ -269,48 +362,65 @@ def _patient(reader: _Reader) -> tuple[str, date | None, str]:
         else:
             reader.inform("PID-8 (sex) is empty: gender sent as 'unknown'", "PID-8", MSG_DEFAULTED)
         gender = "unknown"
-    return nhs, birth, gender
+    return _Patient(nhs, local_id, birth, gender, verification)
 
 
 @dataclass(frozen=True)
 class _Episode:
-    """PV1's part of the return: the episode of care."""
+    """PV1's and ZEP's part of the return: the episode of care."""
 
     start: date
     status: str = "active"
     end: date | None = None
-    identifier: tuple[str, str] | None = None
+    service_request_id: str = ""
+    team_type: str = ""
 
 
-def _episode(reader: _Reader, ods: str, message_date: date) -> _Episode:
+def _episode(reader: _Reader, message_date: date) -> _Episode:
+    zep = reader.one("ZEP")
+    if zep is None:
+        text = ("ZEP segment is missing: the episode's MHSDS service request id (ZEP-1) and team type "
+                "(ZEP-2) have no standard HL7 v2 field and the national return requires them")
+        reader.fail(IssueType.REQUIRED, text, "ZEP")
+        service_request, team_type = "", ""
+    else:
+        service_request = reader.local_id(zep.first(1), zep.where(1), "MHSDS service request id")
+        team_type = reader.code_field(zep, 2, MHSDS_TEAM_TYPE, "MHSDS team type", "")
+        if not zep.first(2):
+            reader.fail(IssueType.REQUIRED, "ZEP-2 (MHSDS team type) is empty", "ZEP-2")
     pv1 = reader.one("PV1")
     start = reader.date_field(pv1, 44, "admit date/time", required=False) if pv1 else None
     if start is None:
         where = pv1.where(44) if pv1 else "PV1"
         reader.inform(f"No {where} admit date: the episode starts on the message date {message_date}", where,
                       MSG_DEFAULTED)
-        return _Episode(message_date)
+        return _Episode(message_date, service_request_id=service_request, team_type=team_type)
     assert pv1 is not None
     end = reader.date_field(pv1, 45, "discharge date/time", required=False)
-    visit = pv1.first(19)
     return _Episode(
         start,
         status="finished" if end is not None else "active",
         end=end,
-        identifier=(f"{EPISODE_SYSTEM_BASE}/{ods}", visit) if visit else None,
+        service_request_id=service_request,
+        team_type=team_type,
     )
 
 
 @dataclass(frozen=True)
 class _Status:
-    """ZPS's part of the return: the parental-status extension."""
+    """ZPS's part of the return: the parental-status extension, the legal basis and the local authority."""
 
     parental_status: str
     children_in_household: int | None = None
     expecting_child: bool | None = None
     expected_due_date: date | None = None
     unborn_child_help: str | None = None
-    date_recorded: date | None = None
+    date_asked: date | None = None
+    asked_by: str | None = None
+    source: str | None = None
+    support_offered: tuple[str, ...] = ()
+    legal_basis: str = ""
+    local_authority: str | None = None
 
 
 def _parental_status(reader: _Reader) -> _Status:
@@ -336,13 +446,37 @@ def _parental_status(reader: _Reader) -> _Status:
     expecting_readable = zps.first(3) in ("", *YES_NO_UNKNOWN_ALIASES)  # else already reported
     if (due or unborn_help) and expecting != "Y" and expecting_readable:
         reader.fail(IssueType.BUSINESS_RULE, "ZPS-4/ZPS-5 are allowed only when ZPS-3 is 'Y'", "ZPS-3")
+    asked = reader.date_field(zps, 6, "date asked", required=False)
+    asked_by = reader.optional_code(zps, 7, ASKED_BY_ROLE, "asked by (role)")
+    source = reader.optional_code(zps, 8, STATUS_SOURCE, "source")
+    if status == NOT_ASKED:
+        given = [zps.where(n) for n in (6, 7, 8) if zps.first(n)]
+        if given:
+            text = (f"{', '.join(given)} given but ZPS-1 is 'not-asked': a patient nobody asked has none "
+                    "(ff-ps-2)")
+            reader.fail(IssueType.BUSINESS_RULE, text, given[0])
+    elif not zps.first(6) and status in PARENTAL_STATUS:
+        reader.fail(IssueType.REQUIRED, "ZPS-6 (date asked) is empty: required unless ZPS-1 is 'not-asked' "
+                    "(ff-ps-2)", "ZPS-6")
+    support = reader.code_list(zps, 9, SUPPORT_OFFERED, "support offered")
+    if "none" in support and len(support) > 1:
+        reader.fail(IssueType.BUSINESS_RULE, "ZPS-9 support offered 'none' must stand alone", "ZPS-9")
+    legal_basis = reader.code_field(zps, 10, LEGAL_BASIS, "legal basis", "")
+    if not zps.first(10):
+        reader.fail(IssueType.REQUIRED, "ZPS-10 (legal basis) is empty: every return states the basis under "
+                    "which it flows", "ZPS-10")
     return _Status(
         status,
         children_in_household=in_household,
         expecting_child=expecting == "Y" if expecting in ("Y", "N") else None,
         expected_due_date=due,
         unborn_child_help=unborn_help or None,
-        date_recorded=reader.date_field(zps, 6, "date recorded", required=False),
+        date_asked=asked,
+        asked_by=asked_by,
+        source=source,
+        support_offered=support,
+        legal_basis=legal_basis,
+        local_authority=reader.local_authority(zps, 11),
     )
 
 
@@ -350,19 +484,38 @@ def _parental_status(reader: _Reader) -> _Status:
 class _ChildDetails:
     """ZFC's part of one child: what the NK1 segment cannot say."""
 
-    pr_held: str
-    pr_basis: tuple[str, ...]
-    residence: str
-    young_carer: str
-    help: tuple[str, ...]
+    local_id: str
+    pr_held: str = "UNK"
+    pr_basis: tuple[str, ...] = ()
+    residence: str = "unknown"
+    young_carer: str = "UNK"
+    help: tuple[str, ...] = ("not-known",)
+    pr_restriction: tuple[str, ...] = ()
+    nhs_number_verification: str | None = None
+    local_authority: str | None = None
+    think_family_action: str | None = None
+    think_family_outcome: str | None = None
+    ended: date | None = None
 
-    def apply(self, child: ChildRecord) -> ChildRecord:
-        return replace(child, pr_held=self.pr_held, pr_basis=self.pr_basis, residence=self.residence,
-                       young_carer=self.young_carer, help=self.help)
+    def record(self, *, relationship: str, birth_date: date, nhs_number: str | None,
+               gender: str | None) -> ChildRecord:
+        """The child's record: NK1's fields with these; a verification status only with an NHS number."""
+        return ChildRecord(
+            local_id=self.local_id, relationship=relationship, birth_date=birth_date, nhs_number=nhs_number,
+            gender=gender, pr_held=self.pr_held, pr_basis=self.pr_basis, pr_restriction=self.pr_restriction,
+            residence=self.residence, young_carer=self.young_carer, help=self.help,
+            nhs_number_verification=self.nhs_number_verification if nhs_number else None,
+            local_authority=self.local_authority, think_family_action=self.think_family_action,
+            think_family_outcome=self.think_family_outcome, ended=self.ended,
+        )
+
+
+_OUTCOME_ACTIONS = frozenset({"referred", "notified"})
+"""Think-family actions that have an outcome (ZFC-12)."""
 
 
 def _child_details(reader: _Reader, zfc: _Segment | None) -> _ChildDetails | None:
-    """ZFC fields for one child; None when the child has no ZFC (the record's coded unknowns apply)."""
+    """ZFC fields for one child; None when the child has no ZFC (then it has no local id: an error)."""
     if zfc is None:
         return None
     held = reader.yes_no_unknown(zfc, 2, "parental responsibility held")
@@ -374,7 +527,26 @@ def _child_details(reader: _Reader, zfc: _Segment | None) -> _ChildDetails | Non
     residence = reader.code_field(zfc, 4, CHILD_RESIDENCE, "residence", "unknown")
     young_carer = reader.yes_no_unknown(zfc, 5, "young carer")
     help_codes = reader.code_list(zfc, 6, CHILD_HELP_CODES, "help and protection")
-    return _ChildDetails(held, basis, residence, young_carer, help_codes or ("not-known",))
+    action = reader.optional_code(zfc, 11, THINK_FAMILY_ACTION, "think-family action")
+    outcome = reader.optional_code(zfc, 12, THINK_FAMILY_OUTCOME, "think-family outcome")
+    action_readable = zfc.first(11) in ("", *THINK_FAMILY_ACTION)  # else already reported: no follow-on
+    if zfc.first(12) and action_readable and action not in _OUTCOME_ACTIONS:
+        text = f"{zfc.where(12)} gives an outcome but {zfc.where(11)} is not 'referred' or 'notified'"
+        reader.fail(IssueType.BUSINESS_RULE, text, zfc.where(12))
+    return _ChildDetails(
+        local_id=reader.local_id(zfc.first(7), zfc.where(7), "local child id"),
+        pr_held=held,
+        pr_basis=basis,
+        residence=residence,
+        young_carer=young_carer,
+        help=help_codes or ("not-known",),
+        pr_restriction=reader.code_list(zfc, 8, PR_RESTRICTION, "parental-responsibility-restriction"),
+        nhs_number_verification=reader.verification(zfc, 9),
+        local_authority=reader.local_authority(zfc, 10),
+        think_family_action=action,
+        think_family_outcome=outcome,
+        ended=reader.date_field(zfc, 13, "ended", required=False),
+    )
 
 
 def _child_fields(
@@ -447,8 +619,17 @@ def _children(reader: _Reader, reporting_date: date | None) -> list[ChildRecord]
             continue
         nhs = _child_nhs_number(reader, nk1)
         gender, details = _child_fields(reader, nk1, zfc)
-        child = ChildRecord(relationship=mapping[code], birth_date=birth, nhs_number=nhs, gender=gender)
-        children.append(details.apply(child) if details else child)
+        if details is None:
+            text = (f"{nk1.where(1)}: the child has no ZFC segment (ZFC-1 = NK1-1), so no local child id "
+                    "(ZFC-7), which keys the child's conditional update")
+            reader.fail(IssueType.REQUIRED, text, nk1.where(1))
+            continue
+        if details.nhs_number_verification and not _has_nhs_number(nk1):
+            text = (f"{zfc.where(9) if zfc else 'ZFC-9'} gives an NHS number verification status but "
+                    f"{nk1.label} has no NHS number (NK1-33 or NK1-12)")
+            reader.fail(IssueType.BUSINESS_RULE, text, zfc.where(9) if zfc else nk1.label)
+        children.append(details.record(relationship=mapping[code], birth_date=birth, nhs_number=nhs,
+                                       gender=gender))
     for set_id, zfc in zfc_by_set_id.items():
         if set_id in ignored and set_id not in linked:
             _child_details(reader, zfc)  # its NK1 was left out (said once, there); its own errors still count
@@ -456,6 +637,11 @@ def _children(reader: _Reader, reporting_date: date | None) -> list[ChildRecord]
             text = f"{zfc.where(1)} set id {set_id!r} matches no child NK1-1: ignored"
             reader.warn(IssueType.NOT_FOUND, text, zfc.where(1), MSG_ZFC_UNLINKED)
     return children
+
+
+def _has_nhs_number(nk1: _Segment) -> bool:
+    """The NK1 marks an NHS number in NK1-33 or NK1-12, valid or not."""
+    return any(_nhs_number_in(nk1.reps(number)) for number in (33, 12))
 
 
 def _child_nhs_number(reader: _Reader, nk1: _Segment) -> str | None:
@@ -495,23 +681,26 @@ def parse_hl7v2(text: str) -> Parsed:
     ods, submission_id, message_date = _message_header(reader)
     known_date = message_date != date.min
     period_start, period_end = calendar_month(message_date) if known_date else (date.min, date.min)
-    nhs, birth, gender = _patient(reader)
-    episode = _episode(reader, ods, message_date)
+    patient = _patient(reader, ods)
+    episode = _episode(reader, message_date)
     status = _parental_status(reader)
     children = _children(reader, period_end if known_date else None)
     if reader.errors:
         count = len(reader.errors)
         raise MappingError(f"HL7 v2 message cannot be mapped ({count} problem{'s' * (count > 1)})",
                            reader.issues + reader.errors)
-    assert birth is not None
+    assert patient.birth_date is not None
     record = ReturnRecord(
-        submission_id=submission_id, ods_code=ods, nhs_number=nhs, birth_date=birth, gender=gender,
-        reporting_period_start=period_start, reporting_period_end=period_end, children=tuple(children),
+        submission_id=submission_id, ods_code=ods, local_patient_id=patient.local_id,
+        nhs_number=patient.nhs_number, nhs_number_verification=patient.nhs_number_verification,
+        birth_date=patient.birth_date, gender=patient.gender, local_authority=status.local_authority,
+        reporting_period_start=period_start, reporting_period_end=period_end, legal_basis=status.legal_basis,
+        children=tuple(children), service_request_id=episode.service_request_id, team_type=episode.team_type,
         episode_start=episode.start, episode_status=episode.status, episode_end=episode.end,
-        episode_identifier=episode.identifier, parental_status=status.parental_status,
-        children_in_household=status.children_in_household, expecting_child=status.expecting_child,
-        expected_due_date=status.expected_due_date, unborn_child_help=status.unborn_child_help,
-        date_recorded=status.date_recorded,
+        parental_status=status.parental_status, children_in_household=status.children_in_household,
+        expecting_child=status.expecting_child, expected_due_date=status.expected_due_date,
+        unborn_child_help=status.unborn_child_help, date_asked=status.date_asked, asked_by=status.asked_by,
+        status_source=status.source, support_offered=status.support_offered,
     )
     return Parsed(record=record, issues=tuple(reader.issues))
 

@@ -1,4 +1,4 @@
-"""NDJSON batches: one JSON payload (contract v1) per line, read one line at a time.
+"""NDJSON batches: one JSON payload (contract v2) per line, read one line at a time.
 
 Every non-blank line yields exactly one Parsed, carrying its line number, so a sender can match each output
 (bundle or OperationOutcome) to its input line; blank lines are not items and are skipped. Memory use does

@@ -1,10 +1,13 @@
-"""The JSON payload contract (schema/ehr-payload-v1.schema.json) -> ReturnRecord.
+"""The JSON payload contract (schema/ehr-payload-v2.schema.json) -> ReturnRecord.
 
 The schema is the published contract: EHR vendors validate against it themselves, and every field's
 description names the FHIR element it becomes (docs/payload.md has the table). ``jsonschema`` reports every
 problem at once, each as an issue located by JSON pointer; a few rules a schema cannot say (modulus-11 check
-digits, date order, the under-18 rule) are checked after it. Names, addresses and telecoms are accepted by
-the schema and never read, so they cannot reach a Bundle.
+digits, date order, the under-18 rule, child ids unique in a return) are checked after it. Names, addresses
+and telecoms are accepted by the schema and never read, so they cannot reach a Bundle.
+
+Version 2 (guide 0.2) is the only version read: version 1 cannot carry the local ids every conditional update
+is keyed on, so a v1 payload is refused with one issue naming v2 instead of a list of v2's missing fields.
 """
 
 from __future__ import annotations
@@ -21,7 +24,6 @@ from jsonschema.exceptions import ValidationError
 
 from fhir_family import messages as msg
 from fhir_family.errors import MappingError
-from fhir_family.guide import CANONICAL
 from fhir_family.jsontext import parse_json
 from fhir_family.model import is_dependent_child
 from fhir_family.outcome import Issue, IssueType
@@ -30,9 +32,10 @@ from .base import Parsed, Parser, error
 from .nhs_number import is_valid_nhs_number
 from .record import ChildRecord, ReturnRecord
 
-SCHEMA_RESOURCE = "ehr-payload-v1.schema.json"
-EPISODE_SYSTEM_BASE = f"{CANONICAL}/Id/episode"
-"""Default episode identifier system: ``{EPISODE_SYSTEM_BASE}/{odsCode}`` (episode ids are provider-local)."""
+PAYLOAD_VERSION = "2"
+SCHEMA_RESOURCE = f"ehr-payload-v{PAYLOAD_VERSION}.schema.json"
+RETIRED_VERSIONS = frozenset({"1"})
+"""``payloadVersion`` values of earlier contracts, refused with one issue naming the current version."""
 
 Locate = Callable[[str], str]
 """Turns a JSON pointer into a location in the sender's input (a CSV column, an NDJSON line ...)."""
@@ -93,11 +96,19 @@ def _schema_issue(err: ValidationError, locate: Locate) -> Iterator[Issue]:
                 where = locate(f"{pointer.rstrip('/')}/{name}")
                 yield error(IssueType.REQUIRED, f"Required field {name!r} is missing", where, MSG_SCHEMA)
         return
+    if err.validator == "dependentRequired":
+        present = err.instance if isinstance(err.instance, dict) else {}
+        for name, needs in err.validator_value.items():
+            for need in (need for need in needs if name in present and need not in present):
+                where = locate(f"{pointer.rstrip('/')}/{need}")
+                yield error(IssueType.REQUIRED, f"Field {need!r} is required when {name!r} is sent", where,
+                            MSG_SCHEMA)
+        return
     if err.validator == "additionalProperties":
         allowed = set(err.schema.get("properties", {}))
         for name in sorted(set(err.instance) - allowed):
             where = locate(f"{pointer.rstrip('/')}/{name}")
-            text = f"Unknown field {name!r}: not part of payload v1"
+            text = f"Unknown field {name!r}: not part of payload v{PAYLOAD_VERSION}"
             yield error(IssueType.STRUCTURE, text, where, MSG_SCHEMA)
         return
     if err.validator == "enum":
@@ -106,10 +117,11 @@ def _schema_issue(err: ValidationError, locate: Locate) -> Iterator[Issue]:
         yield error(IssueType.CODE_INVALID, text, locate(pointer), MSG_SCHEMA)
         return
     described = err.schema.get("description") if isinstance(err.schema, dict) else None
-    if err.validator == "maxItems" and err.validator_value > 0:
+    if err.validator == "maxItems" and err.validator_value > 0 and "then" not in err.relative_schema_path:
         # The schema's description says what the field is, not what is wrong with it: say the limit.
         text = f"Too many entries: at most {err.validator_value} allowed here, found {len(err.instance)}"
-    elif err.validator in ("not", "maxItems") and described:
+    elif described and (err.validator == "not" or "then" in err.relative_schema_path):
+        # a rule (``if``/``then``, ``not``) says in its description what it requires
         text = described
     elif err.validator == "pattern":
         text = f"Value {err.instance!r} has the wrong format (expected to match {err.validator_value})"
@@ -130,7 +142,8 @@ def _date(value: str | None) -> date | None:
 
 
 def _semantic_issues(payload: dict[str, Any], locate: Locate) -> list[Issue]:
-    """Rules the schema cannot state: check digits, date order, children under 18 on the reporting date."""
+    """Rules the schema cannot state: check digits, date order, children under 18 on the reporting date,
+    child ids unique in the return (two children with one id would be one conditional update)."""
     issues: list[Issue] = []
 
     def check_nhs(value: str | None, pointer: str) -> None:
@@ -148,8 +161,17 @@ def _semantic_issues(payload: dict[str, Any], locate: Locate) -> list[Issue]:
     check_order(payload["episode"]["start"], payload["episode"].get("end"), "/episode/end", "The episode")
     check_nhs(payload["patient"]["nhsNumber"], "/patient/nhsNumber")
     reporting_date = date.fromisoformat(period["end"])
+    first_with_id: dict[str, int] = {}
     for index, child in enumerate(payload["children"]):
         check_nhs(child.get("nhsNumber"), f"/children/{index}/nhsNumber")
+        local_id = child["localId"]
+        if local_id in first_with_id:
+            text = (f"Child localId {local_id!r} is also /children/{first_with_id[local_id]}: each child of "
+                    "a return needs its own id (it keys the child's conditional update)")
+            issues.append(error(IssueType.DUPLICATE, text, locate(f"/children/{index}/localId"), MSG_SCHEMA))
+        first_with_id.setdefault(local_id, index)
+        ended_at = f"/children/{index}/ended"
+        check_order(child["birthDate"], child.get("ended"), ended_at, "The child's dependence")
         born = date.fromisoformat(child["birthDate"])
         where = locate(f"/children/{index}/birthDate")
         if born > reporting_date:
@@ -163,22 +185,42 @@ def _semantic_issues(payload: dict[str, Any], locate: Locate) -> list[Issue]:
 
 def _child(child: dict[str, Any]) -> ChildRecord:
     responsibility = child["parentalResponsibility"]
+    think_family = child.get("thinkFamily", {})
     return ChildRecord(
+        local_id=child["localId"],
         relationship=child["relationship"],
         birth_date=date.fromisoformat(child["birthDate"]),
         pr_held=responsibility["held"],
         pr_basis=tuple(responsibility.get("basis", ())),
+        pr_restriction=tuple(responsibility.get("restriction", ())),
         residence=child["residence"],
         young_carer=child["youngCarer"],
         help=tuple(child["help"]),
         nhs_number=child.get("nhsNumber"),
+        nhs_number_verification=child.get("nhsNumberVerification"),
         gender=child.get("gender"),
+        local_authority=child.get("localAuthority"),
+        think_family_action=think_family.get("action"),
+        think_family_outcome=think_family.get("outcome"),
+        ended=_date(child.get("ended")),
     )
+
+
+def _retired_version(payload: Any, locate: Locate) -> list[Issue]:
+    """One issue for a version 1 payload: v2's thirty missing fields would hide what is actually wrong."""
+    version = payload.get("payloadVersion") if isinstance(payload, dict) else None
+    if not isinstance(version, str) or version not in RETIRED_VERSIONS:
+        return []
+    text = (f"Payload version {version!r} is no longer accepted: send payloadVersion "
+            f"\"{PAYLOAD_VERSION}\" ({SCHEMA_RESOURCE}, docs/payload.md), which carries the local patient "
+            "and child ids, the MHSDS service request id and team type, the local authority and the legal "
+            "basis that guide 0.2 requires")
+    return [error(IssueType.NOT_SUPPORTED, text, locate("/payloadVersion"), MSG_SCHEMA)]
 
 
 def payload_to_record(payload: Any, locate: Locate = lambda p: p) -> ReturnRecord:
     """Check ``payload`` against the contract and build its ReturnRecord; MappingError lists every problem."""
-    issues = schema_issues(payload, locate)
+    issues = _retired_version(payload, locate) or schema_issues(payload, locate)
     if not issues:
         issues = _semantic_issues(payload, locate)
     if issues:
@@ -186,29 +228,33 @@ def payload_to_record(payload: Any, locate: Locate = lambda p: p) -> ReturnRecor
         raise MappingError(f"payload does not meet the contract ({count} problem{'s' * (count > 1)})", issues)
     period, provider = payload["reportingPeriod"], payload["provider"]
     patient, episode, status = payload["patient"], payload["episode"], payload["parentalStatus"]
-    episode_identifier = None
-    if "id" in episode:
-        system = episode.get("idSystem") or f"{EPISODE_SYSTEM_BASE}/{provider['odsCode']}"
-        episode_identifier = (system, episode["id"])
     return ReturnRecord(
         submission_id=payload["submissionId"],
         ods_code=provider["odsCode"],
         organisation_name=provider.get("name"),
+        local_patient_id=patient["localId"],
         nhs_number=patient["nhsNumber"],
+        nhs_number_verification=patient.get("nhsNumberVerification"),
         birth_date=date.fromisoformat(patient["birthDate"]),
         gender=patient["gender"],
+        local_authority=patient.get("localAuthority"),
         parental_status=status["status"],
         children_in_household=status.get("childrenInHousehold"),
         expecting_child=status.get("expectingChild"),
         expected_due_date=_date(status.get("expectedDueDate")),
         unborn_child_help=status.get("unbornChildHelp"),
-        date_recorded=_date(status.get("dateRecorded")),
+        date_asked=_date(status.get("dateAsked")),
+        asked_by=status.get("askedBy"),
+        status_source=status.get("source"),
+        support_offered=tuple(status.get("supportOffered", ())),
         reporting_period_start=date.fromisoformat(period["start"]),
         reporting_period_end=date.fromisoformat(period["end"]),
+        legal_basis=payload["legalBasis"],
+        service_request_id=episode["serviceRequestId"],
+        team_type=episode["teamType"],
         episode_start=date.fromisoformat(episode["start"]),
         episode_end=_date(episode.get("end")),
         episode_status=episode["status"],
-        episode_identifier=episode_identifier,
         children=tuple(_child(child) for child in payload["children"]),
     )
 
@@ -219,7 +265,7 @@ def load_json(text: str) -> Any:
 
 
 class JsonPayloadParser(Parser):
-    """One JSON payload document (contract v1)."""
+    """One JSON payload document (contract v2)."""
 
     name = "json"
     media_types = ("application/json", "application/fhir+json")
@@ -229,4 +275,4 @@ class JsonPayloadParser(Parser):
         return Parsed(record=payload_to_record(load_json(text)))
 
     def describe(self) -> str:
-        return "one JSON payload (schema ehr-payload-v1)"
+        return f"one JSON payload (schema ehr-payload-v{PAYLOAD_VERSION})"
