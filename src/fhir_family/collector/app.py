@@ -23,6 +23,7 @@ from ..model import NATIONAL_RETURN_BUNDLE
 from . import http
 from .bulk import bulk_api
 from .dashboard_api import dashboard_api
+from .fhir_endpoints import fhir_api
 from .http import EXTENSION_KEY, FHIR_JSON, collector, fhir_response, not_found, read_json_body, require
 from .reports_api import reports_api
 from .service import Collector, forbidden
@@ -54,6 +55,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(bulk_api)
     app.register_blueprint(reports_api)
     app.register_blueprint(dashboard_api)
+    app.register_blueprint(fhir_api)
     http.install(app)
     security_headers.install(app)
     return app
