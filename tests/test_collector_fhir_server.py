@@ -18,7 +18,7 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from conftest import TEST_PSEUDONYM_KEY
+from conftest import TEST_PSEUDONYM_KEY, wait_until
 from fhir_family.collector import facts
 from fhir_family.collector.database import make_engine, migrate
 from fhir_family.collector.fhir_store import (
@@ -467,3 +467,31 @@ def test_every_accepted_return_is_applied_and_a_rejected_one_writes_nothing(app,
     assert outcome["resourceType"] == "OperationOutcome" and outcome["issue"][0]["code"] == "duplicate"
     assert submissions(collector) == 1  # neither the return's facts nor any resource of it
     assert snapshot(collector.engine) == before
+
+
+def test_a_bulk_import_applies_each_line_and_a_line_that_fails_rolls_back_alone(app, collector, tokens):
+    """``$import`` stores a batch of lines in one transaction with a savepoint per line: each accepted line
+    is applied to the FHIR store with its facts, a line refused by the FHIR rules (412) leaves nothing."""
+    _plant(collector.engine, "Patient", PROVIDER_RECORD_SYSTEM, patient_key(MOTHER_THREE_CHILDREN))
+    lines = [json.dumps(bundle) for bundle in EXAMPLES.values()]
+    client = app.test_client()
+    mine = auth(tokens[ODS_CODE])
+    started = client.post("/$import", data="\n".join(lines + lines), headers=mine)
+    assert started.status_code == 202
+    status_path = "/" + started.headers["Content-Location"].split("://", 1)[1].split("/", 1)[1]
+
+    def finished() -> dict | None:
+        response = client.get(status_path, headers=mine)
+        return response.get_json() if response.status_code == 200 else None
+
+    done = wait_until(finished)
+    rejected = [item for item in done["outcomes"] if item["status"] >= 400]
+    assert [(item["line"], item["status"]) for item in rejected] == [(1, 412), (len(lines) + 1, 412)]
+    others = [record for stem, (_, record) in VALID_EXAMPLES.items() if record is not MOTHER_THREE_CHILDREN]
+    assert counts(collector.engine) == {
+        "Organization": 1,
+        "Patient": len(others) + 2,  # and the two planted ones
+        "EpisodeOfCare": len(others),
+        "RelatedPerson": sum(len(record.children) for record in others),
+    }
+    assert submissions(collector) == len(others)
