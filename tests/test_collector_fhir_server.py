@@ -367,6 +367,102 @@ def test_search_tokens_follow_the_fhir_escaping_rules():
     assert parse_identifier_query("identifier=sys|&_count=5", ignore=("_count",)) == [[Token("sys", None)]]
 
 
+# -- reads and searches of the FHIR API ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def reader(db_url, make_collector):
+    """A collector app whose FHIR store holds the mother's return (applied straight to the store) and tokens
+    for its provider, another provider and an analyst."""
+    app = make_collector(db_url)
+    collector = app.extensions["fhir_family_collector"]
+    load(collector.engine, build_bundle(MOTHER_THREE_CHILDREN))
+    sessions = collector.sessions
+    tokens = {
+        "mine": issue_token(sessions, "provider", ODS_CODE),
+        "theirs": issue_token(sessions, "provider", "XFF02"),
+        "analyst": issue_token(sessions, "analyst"),
+    }
+    return app.test_client(), {name: auth(token) for name, token in tokens.items()}
+
+
+def test_a_provider_reads_and_searches_its_own_resources(reader):
+    client, headers = reader
+    key = f"{PROVIDER_RECORD_SYSTEM}|{patient_key(MOTHER_THREE_CHILDREN)}"
+    found = client.get("/fhir/Patient", query_string={"identifier": key}, headers=headers["mine"])
+    assert found.status_code == 200 and found.content_type == "application/fhir+json"
+    searchset = found.get_json()
+    assert searchset["type"] == "searchset" and searchset["total"] == 1
+    patient = searchset["entry"][0]["resource"]
+    assert searchset["entry"][0]["fullUrl"].endswith(f"/fhir/Patient/{patient['id']}")
+    by_nhs = {"identifier": f"{NHS_NUMBER_SYSTEM}|{MOTHER_THREE_CHILDREN.nhs_number}"}
+    assert client.get("/fhir/Patient", query_string=by_nhs, headers=headers["mine"]).get_json()["total"] == 1
+    read = client.get(f"/fhir/Patient/{patient['id']}", headers=headers["mine"])
+    assert read.status_code == 200 and read.headers["ETag"] == 'W/"1"' and read.get_json() == patient
+    assert client.get(f"/fhir/Patient/{patient['id']}/_history/1", headers=headers["mine"]).status_code == 200
+    children = client.get("/fhir/RelatedPerson?_count=2", headers=headers["mine"]).get_json()
+    assert children["total"] == 3 and len(children["entry"]) == 2
+    assert "_offset=2" in children["link"][0]["url"]
+    # Another provider: sees nothing, reads nothing.
+    theirs = client.get("/fhir/Patient", query_string=by_nhs, headers=headers["theirs"])
+    assert theirs.get_json()["total"] == 0
+    refused = client.get(f"/fhir/Patient/{patient['id']}", headers=headers["theirs"])
+    assert refused.status_code == 403 and refused.get_json()["issue"][0]["code"] == "forbidden"
+
+
+@pytest.mark.parametrize(
+    ("path", "who", "status"),
+    [
+        ("/fhir/Patient?name=smith", "mine", 400),
+        ("/fhir/Patient?identifier=", "mine", 400),
+        ("/fhir/Patient?identifier=a|b|c", "mine", 400),
+        ("/fhir/Patient?_count=many", "mine", 400),
+        ("/fhir/Patient?_offset=99999999999999999999", "mine", 400),
+        ("/fhir/Patient?identifier=%00", "mine", 400),
+        ("/fhir/Patient/no-such-id", "mine", 404),
+        ("/fhir/Patient/no-such-id/_history/abc", "mine", 404),
+        ("/fhir/Patient/no-such-id/_history/99999999999999999999", "mine", 404),
+        ("/fhir/Observation/1", "mine", 404),
+        ("/fhir/Patient", None, 401),
+        ("/fhir/Patient", "analyst", 403),
+    ],
+)
+def test_bad_reads_and_searches_are_operation_outcomes(reader, path, who, status):
+    client, headers = reader
+    response = client.get(path, headers=headers[who] if who else {})
+    assert response.status_code == status
+    assert response.get_json()["resourceType"] == "OperationOutcome"
+
+
+@pytest.mark.parametrize(
+    ("who", "body", "status"),
+    [
+        (None, "{}", 401),
+        ("mine", "{not json", 400),
+        ("mine", '{"resourceType": "Patient"}', 400),
+        ("analyst", json.dumps(EXAMPLES["young-carer-daughter"]), 403),
+    ],
+    ids=["no-token", "not-json", "not-a-bundle", "analyst"],
+)
+def test_bad_transactions_are_operation_outcomes_and_write_nothing(reader, who, body, status):
+    client, headers = reader
+    response = client.post("/fhir", data=body, headers=headers[who] if who else {})
+    assert response.status_code == status
+    assert response.get_json()["resourceType"] == "OperationOutcome"
+    assert client.get("/fhir/Patient", headers=headers["mine"]).get_json()["total"] == 1
+
+
+def test_the_fhir_api_describes_itself(reader):
+    client, _ = reader
+    statement = client.get("/fhir/metadata").get_json()
+    assert statement["resourceType"] == "CapabilityStatement" and statement["fhirVersion"] == "4.0.1"
+    rest = statement["rest"][0]
+    assert rest["interaction"] == [{"code": "transaction"}]
+    assert {r["type"]: (r["conditionalCreate"], r["conditionalUpdate"]) for r in rest["resource"]} == {
+        t: (True, True) for t in ("Patient", "RelatedPerson", "EpisodeOfCare", "Organization")
+    }
+
+
 # -- the collector's submit path and the FHIR API over HTTP ----------------------------------------------
 
 

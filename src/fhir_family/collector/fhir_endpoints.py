@@ -75,12 +75,12 @@ def _answer(principal: Principal, action: str, target: str, found: StoredResourc
 
 @fhir_api.get(f"/<{_TYPES}:resource_type>")
 def search(resource_type: str) -> Response:
-    """``identifier`` search (search.html#token), a provider's own resources only; ``_count``/``_offset``
-    page it."""
+    """``identifier`` search (search.html#token), a provider's own resources only (all of them without an
+    ``identifier``); ``_count``/``_offset`` page it."""
     principal = require(PROVIDER, action="fhir-search")
     assert principal.ods_code is not None
     conditions = fhir_store.parse_identifier_query(
-        request.query_string.decode("utf-8", "replace"), ignore=("_count", "_offset")
+        request.query_string.decode("utf-8", "replace"), ignore=("_count", "_offset"), required=False
     )
     conditions = fhir_store.pseudonymised(conditions, collector().pseudonymiser)
     count, offset = _paging()

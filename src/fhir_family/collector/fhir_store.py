@@ -146,10 +146,13 @@ def parse_token(text: str) -> Token:
     return Token(system, value or None)
 
 
-def parse_identifier_query(query: str, ignore: Sequence[str] = ()) -> list[list[Token]]:
+def parse_identifier_query(
+    query: str, ignore: Sequence[str] = (), required: bool = True
+) -> list[list[Token]]:
     """The ``identifier`` parameters of a URL query: AND of ORs. Any other parameter (but those in
     ``ignore``, such as ``_count`` on a search) is refused: a conditional operation that ignored a parameter
-    could match the wrong resource."""
+    could match the wrong resource. ``required``: a conditional operation needs a condition (one without would
+    match everything); a search without one lists every resource of the type."""
     conditions: list[list[Token]] = []
     for name, value in parse_qsl(query, keep_blank_values=True, strict_parsing=False):
         if name in ignore:
@@ -157,8 +160,8 @@ def parse_identifier_query(query: str, ignore: Sequence[str] = ()) -> list[list[
         if name != "identifier":
             raise search_error(f"Search parameter {name!r} is not supported; use identifier=system|value")
         conditions.append([parse_token(part) for part in split_unescaped(value, ",")])
-    if not conditions:
-        raise search_error("A search needs at least one identifier=system|value")
+    if required and not conditions:
+        raise search_error("A condition needs at least one identifier=system|value")
     return conditions
 
 
