@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import copy
 import json
+import threading
+import time
 from dataclasses import replace
 from datetime import UTC, date, datetime
 
@@ -239,6 +241,38 @@ def test_a_child_ended_in_a_later_return_keeps_one_related_person_with_period_en
     load(engine, build_bundle(february))  # and a resend of that return changes nothing
     assert counts(engine)["RelatedPerson"] == 3
     assert [v for v, _, _ in by_key(engine, "RelatedPerson", child_key(february, eldest))] == [2]
+
+
+def test_concurrent_returns_for_one_patient_create_it_once(engine):
+    """Two returns for one patient in flight at once: the second's conditional update must wait for the
+    first to commit and then find its Patient, not see "no match" and create a second one (on PostgreSQL the
+    advisory lock on the key, on SQLite BEGIN IMMEDIATE)."""
+    january = MOTHER_THREE_CHILDREN
+    february = replace(january, **FEBRUARY, date_asked=date(2026, 2, 10))
+    results: list[dict] = []
+    with engine.connect() as first:
+        transaction = first.begin()
+        apply_transaction(first, PSEUDO.pseudonymise_bundle(build_bundle(january)), ODS_CODE)
+        second = threading.Thread(target=lambda: results.append(load(engine, build_bundle(february))))
+        second.start()
+        if engine.dialect.name == "postgresql":  # the second transaction is waiting for the key's lock
+            wait_until(lambda: _waiting_for_advisory_locks(engine))
+        else:
+            time.sleep(0.3)
+        assert second.is_alive()
+        transaction.commit()
+    second.join(60)
+    assert counts(engine) == {"Organization": 1, "Patient": 1, "EpisodeOfCare": 1, "RelatedPerson": 3}
+    assert set(statuses(results[0])) == {"200 OK"}
+    assert [v for v, _, _ in by_key(engine, "Patient", patient_key(february))] == [2]
+
+
+def _waiting_for_advisory_locks(engine) -> bool:
+    with engine.connect() as connection:
+        waiting = connection.exec_driver_sql(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+        ).scalar_one()
+    return waiting > 0
 
 
 def _plant(engine, resource_type: str, key_system: str, key: str, copies: int = 2) -> None:

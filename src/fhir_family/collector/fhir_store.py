@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
-from sqlalchemy import Connection, exists, func, or_, select
+from sqlalchemy import Connection, func, or_, select
 
 from fhir_family import messages as msg
 
@@ -179,17 +179,23 @@ def pseudonymised(conditions: list[list[Token]], pseudonymiser: Pseudonymiser) -
 
 
 def _token_matches(resource_type: str, token: Token) -> Any:
+    # An IN over the token index (resource_type, value, system), not a correlated EXISTS: SQLite would run
+    # an EXISTS once per resource of the type, a scan that grows with every return stored.
     ids = IDENTIFIERS.c
-    clauses = [ids.resource_pk == RESOURCES.c.id, ids.resource_type == resource_type]
+    clauses = [ids.resource_type == resource_type]
     if token.system is not None:
         clauses.append(ids.system == token.system if token.system else ids.system.is_(None))
     if token.value is not None:
         clauses.append(ids.value == token.value)
-    return exists(select(ids.id).where(*clauses))
+    return RESOURCES.c.id.in_(select(ids.resource_pk).where(*clauses))
 
 
 def _where(resource_type: str, conditions: list[list[Token]]) -> list[Any]:
-    return [RESOURCES.c.resource_type == resource_type] + [
+    if not conditions:
+        return [RESOURCES.c.resource_type == resource_type]
+    # The token rows carry the type, so the resources are reached by primary key from the token index (a
+    # type filter here too would make SQLite walk every resource of the type instead).
+    return [
         or_(*(_token_matches(resource_type, token) for token in alternatives)) for alternatives in conditions
     ]
 
