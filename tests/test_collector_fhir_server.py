@@ -35,6 +35,7 @@ from fhir_family.collector.fhir_store import (
 from fhir_family.collector.fhir_transaction import (
     ForeignResourceError,
     PreconditionFailedError,
+    apply_return,
     apply_transaction,
 )
 from fhir_family.collector.pseudonym import Pseudonymiser
@@ -241,6 +242,23 @@ def test_a_child_ended_in_a_later_return_keeps_one_related_person_with_period_en
     load(engine, build_bundle(february))  # and a resend of that return changes nothing
     assert counts(engine)["RelatedPerson"] == 3
     assert [v for v, _, _ in by_key(engine, "RelatedPerson", child_key(february, eldest))] == [2]
+
+
+def test_a_return_kept_as_history_on_arrival_is_described_not_applied(engine):
+    """The collector's hook: a return stored as superseded on arrival (a later return for the same patient
+    and period is already current) must not overwrite the newer resources; its answer says what the store
+    holds."""
+    newer = replace(MOTHER_THREE_CHILDREN, parental_status="some-children-live-with-patient")
+    load(engine, build_bundle(newer))
+    before = snapshot(engine)
+    with engine.begin() as connection:
+        stored = PSEUDO.pseudonymise_bundle(build_bundle(MOTHER_THREE_CHILDREN))
+        answer = apply_return(connection, stored, ODS_CODE, current=False)
+    assert snapshot(engine) == before
+    assert set(statuses(answer)) == {"200 OK"}
+    assert sorted(location.rsplit("/_history", 1)[0] for location in locations(answer)) == sorted(
+        "/".join(key) for key in before
+    )
 
 
 def test_concurrent_returns_for_one_patient_create_it_once(engine):
