@@ -37,6 +37,7 @@ from fhir_family.collector.fhir_transaction import (
     PreconditionFailedError,
     apply_return,
     apply_transaction,
+    describe_transaction,
 )
 from fhir_family.collector.pseudonym import Pseudonymiser
 from fhir_family.collector.schema import Submission
@@ -314,6 +315,14 @@ def test_a_conditional_update_matching_two_resources_is_412_and_writes_nothing(e
     # The Organization's POST is processed before the PUTs and was rolled back with them: all or nothing.
     assert snapshot(engine) == before
     assert counts(engine) == {"Patient": 2}
+
+
+def test_describing_a_resend_never_fails_even_where_a_condition_became_ambiguous(engine):
+    _plant(engine, "Patient", PROVIDER_RECORD_SYSTEM, patient_key(MOTHER_THREE_CHILDREN))
+    with engine.connect() as connection:
+        stored = PSEUDO.pseudonymise_bundle(build_bundle(MOTHER_THREE_CHILDREN))
+        answer = describe_transaction(connection, stored)
+    assert [entry["response"] for entry in answer["entry"]][1] == {"status": "200 OK"}  # no single Patient
 
 
 def test_a_conditional_create_matching_two_resources_is_412(engine):

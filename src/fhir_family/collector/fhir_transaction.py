@@ -243,15 +243,15 @@ class Step:
         return f"{self.request.resource_type}/{self.resource_id}"
 
 
-def plan(connection: Connection, requests: list[Request], ods_code: str | None) -> list[Step]:
-    """Each entry's target, found in the processing order (http.html#trules); ``ods_code`` None plans
-    read-only (no owner check). Raises 412 for an ambiguous condition, 400 for overlapping identities."""
+def plan(connection: Connection, requests: list[Request], ods_code: str) -> list[Step]:
+    """Each entry's target, found in the processing order (http.html#trules). Raises 412 for an ambiguous
+    condition, 403 for another provider's resource, 400 for overlapping identities."""
     steps: list[Step] = []
     identities: dict[str, int] = {}
     keys: dict[str, int] = {}
     for request in sorted(requests, key=lambda r: PROCESSING_ORDER[r.method]):
         step = _resolve(connection, request)
-        if ods_code is not None and step.target is not None and step.target.ods_code != ods_code:
+        if step.target is not None and step.target.ods_code != ods_code:
             message = (
                 f"{request.method} {step.reference} would change a resource another provider created; "
                 "a provider's business identifiers are its own (guide.md 0.7)"
@@ -387,16 +387,25 @@ def apply_transaction(connection: Connection, bundle: Any, ods_code: str) -> dic
 def describe_transaction(connection: Connection, bundle: Any) -> dict[str, Any]:
     """The transaction-response for a Bundle the collector keeps without applying (a resend, or a return
     already superseded on arrival): each entry answered ``200 OK`` with what the server holds now."""
-    requests = parse_requests(bundle)
-    steps = {step.request.index: step for step in plan(connection, requests, None)}
     entries = []
-    for request in requests:
-        target = steps[request.index].target
-        if target is None:
+    for request in parse_requests(bundle):
+        target = _current_target(connection, request)
+        if target is None:  # nothing, or no single resource, answers to this entry now
             entries.append({"response": {"status": OK}})
         else:
             entries.append(_response(OK, target.reference, target.version_id, target.last_updated))
     return _transaction_response(entries)
+
+
+def _current_target(connection: Connection, request: Request) -> StoredResource | None:
+    """The one resource an entry names now, read-only: a stored return's resend must stay a no-op even if
+    the store has since come to hold two matches (that is for the next write to refuse with 412)."""
+    if request.resource_id is not None:
+        return fhir_store.read(connection, request.resource_type, request.resource_id)
+    if request.conditions is None:
+        return None
+    matches = fhir_store.find(connection, request.resource_type, request.conditions, limit=2)
+    return matches[0] if len(matches) == 1 else None
 
 
 def _lock(connection: Connection, keys: list[str]) -> None:
