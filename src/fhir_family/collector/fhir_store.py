@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
-from sqlalchemy import Connection, func, or_, select
+from sqlalchemy import Connection, bindparam, func, or_, select
 
 from fhir_family import messages as msg
 
@@ -220,23 +220,55 @@ _COLUMNS = (
 )
 
 
+# The hot path's statements, built once (as in store.py: building a statement and its cache key per call
+# cost more than the database's own work). A conditional key is one system|value token.
+_FIND_BY_TOKEN = (
+    select(*_COLUMNS)
+    .where(
+        RESOURCES.c.id.in_(
+            select(IDENTIFIERS.c.resource_pk).where(
+                IDENTIFIERS.c.resource_type == bindparam("type"),
+                IDENTIFIERS.c.value == bindparam("value"),
+                IDENTIFIERS.c.system == bindparam("system"),
+            )
+        )
+    )
+    .order_by(RESOURCES.c.id)
+)
+_READ = select(*_COLUMNS).where(
+    RESOURCES.c.resource_type == bindparam("type"), RESOURCES.c.resource_id == bindparam("id")
+)
+_INSERT_RESOURCE = RESOURCES.insert()
+_INSERT_VERSION = VERSIONS.insert()
+_INSERT_TOKENS = IDENTIFIERS.insert()
+_UPDATE_RESOURCE = (
+    RESOURCES.update()
+    .where(RESOURCES.c.id == bindparam("pk"), RESOURCES.c.version_id == bindparam("was"))
+    .values(version_id=bindparam("now_version"), last_updated=bindparam("at"), body=bindparam("text"))
+)
+_DELETE_TOKENS = IDENTIFIERS.delete().where(IDENTIFIERS.c.resource_pk == bindparam("pk"))
+
+
 def find(
     connection: Connection, resource_type: str, conditions: list[list[Token]], limit: int | None = None
 ) -> list[StoredResource]:
-    """Every resource of ``resource_type`` matching ``conditions``, whoever owns it (the conditional
-    operations of a transaction see the whole server, as a generic FHIR server's do)."""
-    query = select(*_COLUMNS).where(*_where(resource_type, conditions)).order_by(RESOURCES.c.id)
-    if limit is not None:
-        query = query.limit(limit)
-    return [_stored(row) for row in connection.execute(query)]
+    """Every resource of ``resource_type`` matching ``conditions`` (at most ``limit``), whoever owns it: the
+    conditional operations of a transaction see the whole server, as a generic FHIR server's do."""
+    token = conditions[0][0] if len(conditions) == 1 and len(conditions[0]) == 1 else None
+    if token is not None and token.system and token.value:
+        result = connection.execute(
+            _FIND_BY_TOKEN, {"type": resource_type, "system": token.system, "value": token.value}
+        )
+    else:
+        query = select(*_COLUMNS).where(*_where(resource_type, conditions)).order_by(RESOURCES.c.id)
+        result = connection.execute(query)
+    with result:
+        rows = result.fetchmany(limit) if limit is not None else result.fetchall()
+    return [_stored(row) for row in rows]
 
 
 def read(connection: Connection, resource_type: str, resource_id: str) -> StoredResource | None:
-    row = connection.execute(
-        select(*_COLUMNS).where(
-            RESOURCES.c.resource_type == resource_type, RESOURCES.c.resource_id == resource_id
-        )
-    ).first()
+    row = connection.execute(_READ, {"type": resource_type, "id": resource_id}).first()
     return None if row is None else _stored(row)
 
 
@@ -320,16 +352,18 @@ def insert_resource(
     """A new resource at version 1: its row, its first version and its identifier tokens."""
     text = _compact(body)
     pk = connection.execute(
-        RESOURCES.insert().values(
-            resource_type=resource_type,
-            resource_id=resource_id,
-            version_id=1,
-            last_updated=now,
-            ods_code=ods_code,
-            body=text,
-        )
+        _INSERT_RESOURCE,
+        {
+            "resource_type": resource_type,
+            "resource_id": resource_id,
+            "version_id": 1,
+            "last_updated": now,
+            "ods_code": ods_code,
+            "body": text,
+        },
     ).inserted_primary_key[0]
-    connection.execute(VERSIONS.insert().values(resource_pk=pk, version_id=1, last_updated=now, body=text))
+    version = {"resource_pk": pk, "version_id": 1, "last_updated": now, "body": text}
+    connection.execute(_INSERT_VERSION, version)
     _insert_tokens(connection, pk, resource_type, body)
 
 
@@ -340,16 +374,16 @@ def update_resource(
     since ``current`` was read (the caller retries the whole transaction)."""
     text = _compact(body)
     changed = connection.execute(
-        RESOURCES.update()
-        .where(RESOURCES.c.id == current.pk, RESOURCES.c.version_id == current.version_id)
-        .values(version_id=version_id, last_updated=now, body=text)
+        _UPDATE_RESOURCE,
+        {"pk": current.pk, "was": current.version_id, "now_version": version_id, "at": now, "text": text},
     ).rowcount
     if changed != 1:
         return False
     connection.execute(
-        VERSIONS.insert().values(resource_pk=current.pk, version_id=version_id, last_updated=now, body=text)
+        _INSERT_VERSION,
+        {"resource_pk": current.pk, "version_id": version_id, "last_updated": now, "body": text},
     )
-    connection.execute(IDENTIFIERS.delete().where(IDENTIFIERS.c.resource_pk == current.pk))
+    connection.execute(_DELETE_TOKENS, {"pk": current.pk})
     _insert_tokens(connection, current.pk, current.resource_type, body)
     return True
 
@@ -360,7 +394,7 @@ def _insert_tokens(connection: Connection, pk: int, resource_type: str, body: di
         for system, value in identifier_tokens(body)
     ]
     if rows:
-        connection.execute(IDENTIFIERS.insert(), rows)
+        connection.execute(_INSERT_TOKENS, rows)
 
 
 def _compact(body: dict[str, Any]) -> str:
