@@ -3,8 +3,8 @@
 Routes: ``POST /`` and ``POST /Bundle`` (ingest), ``GET /Bundle/{submission id}``, ``GET /Bundle?...`` and
 ``GET /{type}/{id}`` (a provider's own returns), ``POST /$import`` + ``GET /$import-status/{job}``
 (bulk NDJSON),
-``GET /reports/monthly`` (aggregates with disclosure control), ``GET /metadata``. Every error is an
-OperationOutcome; every refusal is audited.
+``GET /reports/monthly`` (aggregates with disclosure control), ``GET /metadata``, and the FHIR API under
+``/fhir`` (``fhir_endpoints.py``). Every error is an OperationOutcome; every refusal is audited.
 """
 
 from __future__ import annotations
