@@ -119,6 +119,10 @@ COLLECTOR_CONFLICT = "FF-COLLECTOR-CONFLICT"  # the same submission id with diff
 COLLECTOR_STORAGE = "FF-COLLECTOR-STORAGE"  # the database failed
 COLLECTOR_CONFIG = "FF-COLLECTOR-CONFIG"  # the collector's settings are unusable (key, database URL)
 COLLECTOR_INTERNAL = "FF-COLLECTOR-INTERNAL"  # an unexpected error while serving a request (500)
+COLLECTOR_FHIR_TRANSACTION = "FF-COLLECTOR-FHIR-TRANSACTION"  # a transaction the FHIR API refuses (400)
+COLLECTOR_FHIR_PRECONDITION = "FF-COLLECTOR-FHIR-PRECONDITION"  # a condition matching 2+ resources (412)
+COLLECTOR_FHIR_OWNER = "FF-COLLECTOR-FHIR-OWNER"  # an entry changing another provider's resource (403)
+COLLECTOR_FHIR_SEARCH = "FF-COLLECTOR-FHIR-SEARCH"  # a search or condition the FHIR API cannot evaluate (400)
 
 # -- MESH transport (mesh/, docs/mesh.md) ------------------------------------------------------------------
 MESH_SENT = "FF-MESH-SENT"  # the facade handed a return to MESH (202; names the message and local id)

@@ -3,8 +3,8 @@
 Routes: ``POST /`` and ``POST /Bundle`` (ingest), ``GET /Bundle/{submission id}``, ``GET /Bundle?...`` and
 ``GET /{type}/{id}`` (a provider's own returns), ``POST /$import`` + ``GET /$import-status/{job}``
 (bulk NDJSON),
-``GET /reports/monthly`` (aggregates with disclosure control), ``GET /metadata``. Every error is an
-OperationOutcome; every refusal is audited.
+``GET /reports/monthly`` (aggregates with disclosure control), ``GET /metadata``, and the FHIR API under
+``/fhir`` (``fhir_endpoints.py``). Every error is an OperationOutcome; every refusal is audited.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from ..model import NATIONAL_RETURN_BUNDLE
 from . import http
 from .bulk import bulk_api
 from .dashboard_api import dashboard_api
+from .fhir_endpoints import fhir_api
 from .http import EXTENSION_KEY, FHIR_JSON, collector, fhir_response, not_found, read_json_body, require
 from .reports_api import reports_api
 from .service import Collector, forbidden
@@ -54,6 +55,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(bulk_api)
     app.register_blueprint(reports_api)
     app.register_blueprint(dashboard_api)
+    app.register_blueprint(fhir_api)
     http.install(app)
     security_headers.install(app)
     return app

@@ -209,3 +209,52 @@ class CollectorSetting(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(String(200))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# -- the FHIR resource store (fhir_store.py, fhir_transaction.py; migration 0007) ----------------------------
+
+
+class FhirResource(Base):
+    """The current version of one FHIR resource of the collector's FHIR API, by type and logical id, owned by
+    the provider (ODS code) whose return created it. Pseudonymised: NHS numbers appear only as pseudonyms."""
+
+    __tablename__ = "fhir_resources"
+    __table_args__ = (Index("uq_fhir_resources_type_id", "resource_type", "resource_id", unique=True),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    resource_type: Mapped[str] = mapped_column(String(40))
+    resource_id: Mapped[str] = mapped_column(String(64))
+    version_id: Mapped[int] = mapped_column(Integer)
+    last_updated: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ods_code: Mapped[str] = mapped_column(String(6), index=True)
+    body: Mapped[str] = mapped_column(Text)
+    """The current version's JSON, with ``id`` and ``meta.versionId``/``meta.lastUpdated`` set."""
+
+
+class FhirResourceVersion(Base):
+    """Every version of a FHIR resource (the current one included): ``GET /fhir/{type}/{id}/_history/{v}``."""
+
+    __tablename__ = "fhir_resource_versions"
+
+    resource_pk: Mapped[int] = mapped_column(
+        ForeignKey("fhir_resources.id", ondelete="CASCADE"), primary_key=True
+    )
+    version_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_updated: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    body: Mapped[str] = mapped_column(Text)
+
+
+class FhirIdentifier(Base):
+    """One ``identifier`` token (system|value) of a resource's current version: what ``identifier=`` searches
+    and conditional create/update match on."""
+
+    __tablename__ = "fhir_identifiers"
+    __table_args__ = (Index("ix_fhir_identifiers_token", "resource_type", "value", "system"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    resource_pk: Mapped[int] = mapped_column(
+        ForeignKey("fhir_resources.id", ondelete="CASCADE"), index=True
+    )
+    resource_type: Mapped[str] = mapped_column(String(40))
+    system: Mapped[str | None] = mapped_column(String(500))
+    value: Mapped[str | None] = mapped_column(String(500))

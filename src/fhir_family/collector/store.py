@@ -26,6 +26,7 @@ from fhir_family import messages as msg
 
 from ..errors import FhirFamilyError
 from ..outcome import Issue, IssueSeverity, IssueType
+from . import fhir_transaction
 from .audit import audit_row
 from .database import session_factory
 from .facts import ReturnFacts, resources
@@ -63,6 +64,8 @@ class IngestResult:
     """``current``, or ``superseded`` when a later return for the same patient and period is stored."""
     superseded: tuple[str, ...] = ()
     response: dict[str, Any] = field(default_factory=dict)
+    fhir_response: dict[str, Any] = field(default_factory=dict)
+    """The FHIR API's transaction-response (``fhir_transaction.py``): ids and versions of the FHIR store."""
 
 
 def canonical_json(resource: dict[str, Any]) -> str:
@@ -305,7 +308,9 @@ class SubmissionStore:
                     _INSERT_AUDIT,
                     _audit_values(principal, "submit", sid, 200, "resend of a stored submission: no change"),
                 )
-                return IngestResult(sid, False, existing.status, (), transaction_response(prepared, False))
+                fhir = fhir_transaction.describe_transaction(connection, prepared.stored)
+                answer = transaction_response(prepared, False)
+                return IngestResult(sid, False, existing.status, (), answer, fhir)
             raise SubmissionConflictError(
                 f"Submission id {sid!r} is already stored with different content",
                 [
@@ -348,9 +353,10 @@ class SubmissionStore:
         ).inserted_primary_key[0]
         _insert_children(connection, submission_pk, facts, self.pseudonymiser)
         _insert_resources(connection, submission_pk, prepared)
+        fhir = fhir_transaction.apply_return(connection, prepared.stored, facts.ods_code, status == CURRENT)
         detail = f"stored as {status}" + (f"; supersedes {', '.join(superseded)}" if superseded else "")
         connection.execute(_INSERT_AUDIT, _audit_values(principal, "submit", sid, 201, detail))
-        return IngestResult(sid, True, status, superseded, transaction_response(prepared, True))
+        return IngestResult(sid, True, status, superseded, transaction_response(prepared, True), fhir)
 
     # -- reads -------------------------------------------------------------------------------------------
 
