@@ -406,6 +406,20 @@ def test_status_counts_disagreement_is_a_warning(mutate, count: int) -> None:
     )
 
 
+@pytest.mark.parametrize(("end", "warned"), [(None, True), ("2026-01-20", False), ("2026-02-03", True)])
+def test_a_child_ended_by_the_reporting_date_no_longer_counts_for_the_status(end: str | None,
+                                                                              warned: bool) -> None:
+    """A child listed for the last time with period.end (guide.md 0.2) is no longer the patient's dependant
+    on the reporting date (2026-01-31), so a child who moved out and was ended does not contradict
+    all-children-live-with-patient; an end after the reporting date is not yet an end."""
+    b = bundle()
+    _set_residence(b, 4, "elsewhere")
+    if end is not None:
+        b["entry"][4]["resource"]["period"] = {"end": end}
+    counts = [i for i in issues(b) if i[3] == "FF-STATUS-COUNTS"]
+    assert bool(counts) is warned
+
+
 def test_not_a_parent_with_children_is_the_guide_error_not_a_count_warning() -> None:
     """Changed in 0.2: ff-bun-9 (an error in the guide) replaces the FF-STATUS-COUNTS warning here."""
     b = bundle()

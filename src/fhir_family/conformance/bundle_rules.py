@@ -111,7 +111,19 @@ def check_bundle(
         for child in children:
             _check_child_age(child, reporting_date, ctx)
     if status:
-        _check_status_counts(parent, status, children, ctx)
+        current = [child for child in children if not _ended_by(child, reporting_date)]
+        _check_status_counts(parent, status, current, ctx)
+
+
+def _ended_by(child: Entry, reporting_date: date | None) -> bool:
+    """An ended child (``period.end`` on or before the reporting date) is listed for the last time and no
+    longer counts for the parental status (guide.md 0.2, 0.3); without a reporting date any end counts."""
+    period = child.resource.get("period") if child.resource else None
+    end = period.get("end") if isinstance(period, dict) else None
+    if end is None:
+        return False
+    ended = _parse_date(end, latest=True)
+    return ended is not None and (reporting_date is None or ended <= reporting_date)
 
 
 # -- fullUrls and references ----------------------------------------------------------------------
