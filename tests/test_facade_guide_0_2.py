@@ -82,7 +82,7 @@ def _child(person: Resource) -> dict[str, Any]:
     nhs = [i for i in person["identifier"] if i["system"] == t.NHS_NUMBER_SYSTEM]
     return {
         "key": _key(person),
-        "verification": _code(_ext(nhs[0], t.NHS_NUMBER_VERIFICATION_EXT)) if nhs else None,
+        "verification": _code(_ext(nhs[0], t.EXT_CHILD_NHS_NUMBER_VERIFICATION)) if nhs else None,
         "restriction": [_code(p) for p in responsibility["extension"] if p["url"] == "restriction"],
         "thinkFamily": [_code(part) for part in referral["extension"]] if referral else [],
         "localAuthority": local_authority["valueCoding"]["code"] if local_authority else None,

@@ -128,6 +128,7 @@ EXTENSIONS = {
     "legal-basis": ["Bundle.meta"],
     "local-authority": ["Patient", "RelatedPerson"],
     "think-family-referral": ["RelatedPerson"],
+    "child-nhs-number-verification": ["RelatedPerson.identifier"],
 }
 #: the 0.2 CodeSystems whose ValueSet holds every code (same id), beside the 0.1 ones
 NEW_CODE_SYSTEMS = [
@@ -547,8 +548,9 @@ def test_identifier_slices(sd_id: str, base: str, slice_name: str, system: str, 
     assert (system_element["min"], system_element["fixedUri"]) == (1, system)
 
 
-def test_nhs_number_verification_status_is_must_support_on_the_patient_only() -> None:
-    """UK Core defines the extension for Patient.identifier only: a child's NHS number has no slice """
+def test_nhs_number_verification_status_is_must_support_on_parent_and_child() -> None:
+    """UK Core defines its extension for Patient.identifier only, so a child's NHS number carries the guide's
+    child-nhs-number-verification (same UK Core value set) instead."""
     found = snapshot_element(
         "parent-patient", "Patient.identifier:nhsNumber.extension:nhsNumberVerificationStatus"
     )
@@ -562,8 +564,20 @@ def test_nhs_number_verification_status_is_must_support_on_the_patient_only() ->
         assert json.loads(ukcore.read_text(encoding="utf-8"))["context"] == [
             {"type": "element", "expression": "Patient.identifier"}
         ]
-    child = json.dumps(get("StructureDefinition", "dependent-child"))
-    assert "nhsNumberVerificationStatus" not in child
+    child = snapshot_element(
+        "dependent-child", "RelatedPerson.identifier:nhsNumber.extension:nhsNumberVerificationStatus"
+    )
+    assert child["mustSupport"] is True
+    assert child["type"][0]["profile"] == [
+        "https://fhir-family.uk/fhir/StructureDefinition/child-nhs-number-verification"
+    ]
+    extension = get("StructureDefinition", "child-nhs-number-verification")
+    assert extension["context"] == [{"type": "element", "expression": "RelatedPerson.identifier"}]
+    value = next(e for e in extension["differential"]["element"] if e["id"] == "Extension.value[x]")
+    binding = value["binding"]
+    assert binding == {
+        "strength": "required", "valueSet": "https://fhir.hl7.org.uk/ValueSet/UKCore-NHSNumberVerificationStatus"
+    }
 
 
 @pytest.mark.parametrize(
@@ -664,6 +678,10 @@ def test_bundle_type_fixed_to_transaction() -> None:
     )
 
 
+UKCORE_VALUE_SETS = {"https://fhir.hl7.org.uk/ValueSet/UKCore-NHSNumberVerificationStatus"}
+"""UK Core value sets the guide binds to (reused, not copied)."""
+
+
 def test_every_binding_in_the_guide_is_required_and_resolves_to_a_guide_value_set() -> None:
     bindings = [
         (sd["id"], e["id"], e["binding"])
@@ -672,11 +690,13 @@ def test_every_binding_in_the_guide_is_required_and_resolves_to_a_guide_value_se
         for e in sd["differential"]["element"]
         if "binding" in e
     ]
-    assert len(bindings) == 17
+    assert len(bindings) == 18
     for sd_id, element_id, binding in bindings:
         # the one extensible binding: the MHSDS team type, an informative copy to be confirmed
         extensible = (sd_id, element_id) == ("mental-health-episode", "EpisodeOfCare.type")
         assert binding["strength"] == ("extensible" if extensible else "required"), (sd_id, element_id)
+        if binding["valueSet"] in UKCORE_VALUE_SETS:
+            continue
         vs_id = binding["valueSet"].removeprefix(f"{CANONICAL}/ValueSet/")
         assert ("ValueSet", vs_id) in resources(), (sd_id, element_id)
 

@@ -64,6 +64,7 @@ def test_profile_and_extension_urls_match_the_model_page() -> None:
         model.EXT_REPORTING_PERIOD,
         model.EXT_LEGAL_BASIS,
         model.EXT_LOCAL_AUTHORITY,
+        model.EXT_CHILD_NHS_NUMBER_VERIFICATION,
         model.EXT_THINK_FAMILY_REFERRAL,
     ]
 

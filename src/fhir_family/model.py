@@ -76,6 +76,8 @@ EXT_LEGAL_BASIS: Final = profile_url("legal-basis")
 """On ``Bundle.meta``: the basis under which the record flows."""
 EXT_LOCAL_AUTHORITY: Final = profile_url("local-authority")
 """On Patient, and on a DependentChild whose local authority differs: the GSS code of residence."""
+EXT_CHILD_NHS_NUMBER_VERIFICATION: Final = profile_url("child-nhs-number-verification")
+"""On a DependentChild's NHS number: its verification status (UK Core's extension is for Patient only)."""
 EXT_THINK_FAMILY_REFERRAL: Final = profile_url("think-family-referral")
 """On DependentChild: referral or notification to children's social care or early help, and its outcome."""
 

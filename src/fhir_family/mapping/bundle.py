@@ -136,13 +136,16 @@ def to_fhir_patient(record: ReturnRecord, organization_ref: str) -> Resource:
     }
 
 
-def nhs_number_identifier(nhs_number: str, verification: str | None) -> Resource:
-    """An NHS number identifier, with UK Core's verification-status extension when the status is known."""
+def nhs_number_identifier(
+    nhs_number: str, verification: str | None, extension_url: str = t.NHS_NUMBER_VERIFICATION_EXT
+) -> Resource:
+    """An NHS number identifier, with its verification status when known: UK Core's extension on a Patient,
+    the guide's ``child-nhs-number-verification`` on a RelatedPerson (UK Core's is for Patient only)."""
     identifier: Resource = {}
     if verification is not None:
         identifier["extension"] = [
             {
-                "url": t.NHS_NUMBER_VERIFICATION_EXT,
+                "url": extension_url,
                 "valueCodeableConcept": _concept(
                     t.NHS_NUMBER_VERIFICATION_SYSTEM, verification, t.NHS_NUMBER_VERIFICATION
                 ),
@@ -257,8 +260,11 @@ def to_fhir_related_person(child: ChildRecord, patient_ref: str, record: ReturnR
         extensions.append(local_authority_extension(child.local_authority))
     identifiers: list[Resource] = []
     if child.nhs_number is not None:
-        # No verification status on a child: UK Core defines that extension for Patient.identifier only.
-        identifiers.append(nhs_number_identifier(child.nhs_number, None))
+        identifiers.append(
+            nhs_number_identifier(
+                child.nhs_number, child.nhs_number_verification, t.EXT_CHILD_NHS_NUMBER_VERIFICATION
+            )
+        )
     identifiers.append({"system": t.PROVIDER_RECORD_SYSTEM, "value": child_key(record, child)})
     person: Resource = {
         "resourceType": "RelatedPerson",

@@ -70,6 +70,7 @@ Usage: #definition
 * insert GuideResource(StructureDefinition, reporting-period, Reporting period, extensions)
 * insert GuideResource(StructureDefinition, legal-basis, Legal basis of the return, extensions)
 * insert GuideResource(StructureDefinition, local-authority, Local authority of residence, extensions)
+* insert GuideResource(StructureDefinition, child-nhs-number-verification, NHS number verification status (dependent child\), extensions)
 * insert GuideResource(StructureDefinition, think-family-referral, Think family referral, extensions)
 * insert GuideResource(CodeSystem, parental-status, Parental status, terminology)
 * insert GuideResource(ValueSet, parental-status, Parental status, terminology)

@@ -25,12 +25,14 @@ Profile: DependentChild
 Parent: UKCore-RelatedPerson
 Id: dependent-child
 Title: "Dependent child"
-Description: "A dependent child (under 18 on the reporting date) of the patient, as a RelatedPerson of the patient: how the child is related to the patient, date of birth, NHS number where known, the provider-record identifier (the key of the conditional update), whether the patient holds parental responsibility, where the child lives, whether the child is a young carer, what help or protection the child has, any think-family referral and, where it differs, the child's local authority. No name, contact details or free text (data minimisation). UK Core's NHS number verification status extension is defined for Patient.identifier only, so a child's NHS number carries none."
+Description: "A dependent child (under 18 on the reporting date) of the patient, as a RelatedPerson of the patient: how the child is related to the patient, date of birth, NHS number where known, the provider-record identifier (the key of the conditional update), whether the patient holds parental responsibility, where the child lives, whether the child is a young carer, what help or protection the child has, any think-family referral and, where it differs, the child's local authority. No name, contact details or free text (data minimisation). A child's NHS number carries its verification status in the guide's child-nhs-number-verification extension (UK Core's own is defined for Patient.identifier only)."
 * insert GuideMetadata
 * insert DependentChildRules
 * insert NhsNumberSlice(0)
 * identifier[nhsNumber] MS
 * insert PopulateIfKnown(identifier[nhsNumber])
+* identifier[nhsNumber].extension contains ChildNhsNumberVerification named nhsNumberVerificationStatus 0..1 MS
+* insert PopulateIfKnown(identifier[nhsNumber].extension[nhsNumberVerificationStatus])
 * insert ProviderRecordSlice(1)
 * patient only Reference(ParentPatient)
 
