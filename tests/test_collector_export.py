@@ -19,6 +19,12 @@ from fhir_family.collector.synthetic import synthetic_month
 from fhir_family.collector.tokens import issue_token
 from fhir_family.conformance import Validator
 from fhir_family.mapping.bundle import build_bundle
+from fhir_family.model import (
+    EXT_LEGAL_BASIS,
+    EXT_REPORTING_PERIOD,
+    PSEUDONYMISED_DEPENDENT_CHILD,
+    PSEUDONYMISED_PARENT_PATIENT,
+)
 from fhir_family.outcome import IssueSeverity
 
 KEY = "export-test-key-0123456789abcdef"
@@ -91,8 +97,25 @@ def test_every_exported_resource_validates_against_what_it_claims(exported, clai
             ]
             assert errors == [], (resource_type, resource["id"], errors[:3])
             claimed += bool(resource.get("meta", {}).get("profile"))
-    assert claimed > 0  # the children, episodes and organisations still claim their profiles
-    assert not any(PARENT_PATIENT in json.dumps(p) for p in _ndjson(folder, "Patient"))
+    assert claimed > 0
+    patients, children = _ndjson(folder, "Patient"), _ndjson(folder, "RelatedPerson")
+    assert all(p["meta"]["profile"] == [PSEUDONYMISED_PARENT_PATIENT] for p in patients)
+    assert all(c["meta"]["profile"] == [PSEUDONYMISED_DEPENDENT_CHILD] for c in children)
+    assert not any(PARENT_PATIENT in json.dumps(p) for p in patients)
+
+
+def test_each_exported_patient_carries_its_returns_period_and_legal_basis(exported):
+    """The return's Bundle.meta facts travel with its Patient (one per return) in the export."""
+    folder, records = exported
+    patients = _ndjson(folder, "Patient")
+    assert len(patients) == len(records)
+    for patient in patients:
+        by_url = {e["url"]: e for e in patient["meta"]["extension"]}
+        period = by_url[EXT_REPORTING_PERIOD]["valuePeriod"]
+        assert period["end"] >= period["start"] and period["end"][:7] in {
+            r.reporting_period_end.strftime("%Y-%m") for r in records}
+        assert by_url[EXT_LEGAL_BASIS]["valueCodeableConcept"]["coding"][0]["code"] in {
+            r.legal_basis for r in records}
 
 
 def test_a_pseudonymised_patient_would_fail_parentpatient(exported, collector_validator):

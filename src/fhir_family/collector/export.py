@@ -12,8 +12,15 @@ What the export changes from the stored returns, so that it matches the guide:
 * **One Organization per ODS code.** Every return carries its provider's Organization; exported once, with an
   id derived from the ODS code (the same in every export), from the provider's latest return, and every
   ``Organization/...`` reference points at it.
-* **No profile claim a pseudonymised Patient cannot meet.** ParentPatient requires the NHS number, which the
-  collector replaced by its pseudonym, so the claim is dropped (until the guide has a pseudonymised profile).
+* **The pseudonymised profiles.** ParentPatient and DependentChild require the NHS number, which the
+  collector replaced by its pseudonym, so exported Patients claim ``pseudonymised-parent-patient`` and
+  children ``pseudonymised-dependent-child`` instead (the guide's profiles for exactly this, issue 13).
+* **The return's facts on its Patient.** The reporting period and legal basis sit on the return's
+  ``Bundle.meta``; a Bulk export has no Bundles, so each exported Patient (one per return) carries them on
+  its ``meta.extension``, where the SQL on FHIR views read them (``analytics/bundles.py`` does the same
+  for a Bundle read from a file).
+* **Consent withheld.** A ``consent-withheld`` return stored no resources (only its counts flow), so it is
+  not in the export; its counts are in the collector's own report only.
 * **Parquet beside NDJSON**: ``{Type}.parquet`` with the same resources, nested as in JSON (listed in the
   manifest's ``extension.parquet``; written by DuckDB, the ``analytics`` extra).
 """
@@ -31,8 +38,18 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+from ..analytics.bundles import stamp_return
 from ..errors import FhirFamilyError
 from ..guide import CANONICAL
+from ..model import (
+    DEPENDENT_CHILD,
+    EXT_LEGAL_BASIS,
+    EXT_REPORTING_PERIOD,
+    LEGAL_BASIS,
+    LEGAL_BASIS_SYSTEM,
+    PSEUDONYMISED_DEPENDENT_CHILD,
+    PSEUDONYMISED_PARENT_PATIENT,
+)
 from ..private_files import FILE_MODE, open_private, private_folder, touch_private
 from .database import READ_ONLY
 from .schema import CURRENT, StoredResource, Submission
@@ -40,7 +57,12 @@ from .schema import CURRENT, StoredResource, Submission
 RESOURCE_TYPES = ("Organization", "Patient", "EpisodeOfCare", "RelatedPerson")
 ODS_SYSTEM = "https://fhir.nhs.uk/Id/ods-organization-code"
 PARENT_PATIENT = f"{CANONICAL}/StructureDefinition/parent-patient"
-"""Claimed by submitted Patients; not met once the NHS number is a pseudonym, so not claimed in the export."""
+"""Claimed by submitted Patients; not met once the NHS number is a pseudonym: exported as
+``PSEUDONYMISED_PARENT_PATIENT``."""
+EXPORT_CLAIMS = {
+    PARENT_PATIENT: PSEUDONYMISED_PARENT_PATIENT,
+    DEPENDENT_CHILD: PSEUDONYMISED_DEPENDENT_CHILD,
+}
 
 _ORGANIZATION_REFERENCE = re.compile(r'"reference":"Organization/[^"]*"')
 
@@ -81,7 +103,13 @@ def export_ndjson(
     with engine.connect().execution_options(**READ_ONLY) as conn:
         for resource_type in RESOURCE_TYPES:
             query = (
-                select(Submission.ods_code, StoredResource.body)
+                select(
+                    Submission.ods_code,
+                    StoredResource.body,
+                    Submission.period_start,
+                    Submission.period_end,
+                    Submission.legal_basis,
+                )
                 .join(Submission, Submission.id == StoredResource.submission_pk)
                 .where(StoredResource.resource_type == resource_type)
                 .order_by(Submission.id, StoredResource.position)
@@ -118,7 +146,7 @@ def export_ndjson(
 def _organizations(rows: Any) -> list[str]:
     """One Organization per ODS code (the latest return's), id from the code, sorted by code."""
     latest: dict[str, str] = {}
-    for ods_code, body in rows:
+    for ods_code, body, *_return in rows:
         latest[ods_code] = body
     out = []
     for ods_code in sorted(latest):
@@ -129,25 +157,38 @@ def _organizations(rows: Any) -> list[str]:
 
 
 def _resources(rows: Any) -> Any:
-    for ods_code, body in rows:
+    for ods_code, body, period_start, period_end, legal_basis in rows:
         # Stored bodies are compact JSON; a return references only its own provider's Organization.
         body = _ORGANIZATION_REFERENCE.sub(f'"reference":"Organization/{organization_id(ods_code)}"', body)
-        if PARENT_PATIENT in body:
-            body = _without_claim(body, PARENT_PATIENT)
+        if PARENT_PATIENT in body or DEPENDENT_CHILD in body:
+            resource = json.loads(body)
+            _claim_pseudonymised(resource)
+            if resource.get("resourceType") == "Patient":
+                stamp_return(resource, return_extensions(period_start, period_end, legal_basis))
+            body = json.dumps(resource, ensure_ascii=False, separators=(",", ":"))
         yield body
 
 
-def _without_claim(body: str, profile: str) -> str:
-    resource = json.loads(body)
+def _claim_pseudonymised(resource: dict[str, Any]) -> None:
     meta = resource.get("meta") or {}
-    profiles = [p for p in meta.get("profile") or [] if p != profile]
-    if profiles:
-        meta["profile"] = profiles
-    else:
-        meta.pop("profile", None)
-    if not meta:
-        resource.pop("meta", None)
-    return json.dumps(resource, ensure_ascii=False, separators=(",", ":"))
+    if meta.get("profile"):
+        meta["profile"] = [EXPORT_CLAIMS.get(profile, profile) for profile in meta["profile"]]
+
+
+def return_extensions(period_start: Any, period_end: Any, legal_basis: str | None) -> list[dict[str, Any]]:
+    """The return's ``Bundle.meta`` facts, rebuilt from its stored row (the bundle is not re-read)."""
+    extensions: list[dict[str, Any]] = [
+        {
+            "url": EXT_REPORTING_PERIOD,
+            "valuePeriod": {"start": period_start.isoformat(), "end": period_end.isoformat()},
+        }
+    ]
+    if legal_basis:
+        coding = {"system": LEGAL_BASIS_SYSTEM, "code": legal_basis}
+        if legal_basis in LEGAL_BASIS:
+            coding["display"] = LEGAL_BASIS[legal_basis]
+        extensions.append({"url": EXT_LEGAL_BASIS, "valueCodeableConcept": {"coding": [coding]}})
+    return extensions
 
 
 def write_parquet(folder: Path, output: list[dict[str, Any]]) -> list[dict[str, Any]]:
