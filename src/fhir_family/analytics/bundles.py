@@ -2,14 +2,18 @@
 between entries made ``Type/id``. Views key rows on ids (``getResourceKey()``, ``getReferenceKey()``), so a
 Bundle read straight from a file gives the same rows as the collector's export of it.
 
-The return's own facts sit on ``Bundle.meta`` (guide 0.2: reporting period, legal basis); a flat view is of
-one resource, so each return's Patient carries them on its ``meta.extension``, as the collector's export
-writes them (``collector/export.py``).
+The return's own facts sit on ``Bundle.meta`` (guide 0.2: reporting period, legal basis), and a flat view is
+of one resource, so a return is also given as a **return Bundle** (``return_bundle``): a ``collection`` Bundle
+with those ``Bundle.meta`` extensions, the submission id, and the return's Patient as its one entry (no
+timestamp: DuckDB would type it on the way to Parquet and give back another text). The ``return_bundle``
+view reads the period and legal basis from it and joins to ``national_return`` on the Patient's id. The
+collector's export writes the same Bundles (``Bundle.ndjson``).
 """
 
 from __future__ import annotations
 
 import copy
+import uuid
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -18,16 +22,26 @@ RETURN_EXTENSIONS = (
     "https://fhir-family.uk/fhir/StructureDefinition/reporting-period",
     "https://fhir-family.uk/fhir/StructureDefinition/legal-basis",
 )
-"""The Bundle.meta extensions that are facts of the return, copied to its Patient's ``meta.extension``."""
+"""The Bundle.meta extensions that are facts of the return (not of the person)."""
 
 
-def stamp_return(patient: dict[str, Any], extensions: list[dict[str, Any]]) -> None:
-    """Put the return's ``extensions`` on ``patient.meta.extension`` (replacing any of the same url)."""
-    if not extensions:
-        return
-    meta = patient.setdefault("meta", {})
-    urls = {ext.get("url") for ext in extensions}
-    meta["extension"] = [e for e in meta.get("extension") or [] if e.get("url") not in urls] + extensions
+def return_bundle(
+    extensions: list[dict[str, Any]], identifier: Any, patient: dict[str, Any]
+) -> dict[str, Any]:
+    """A return as a ``collection`` Bundle holding its Patient: the return's ``Bundle.meta`` facts
+    (``extensions``) beside the person, where an R4 extension on ``Bundle.meta`` may sit. Its id is derived
+    from the Patient's, so the same return always gives the same Bundle."""
+    bundle: dict[str, Any] = {
+        "resourceType": "Bundle",
+        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"return-bundle|{patient.get('id')}")),
+    }
+    if extensions:
+        bundle["meta"] = {"extension": extensions}
+    if isinstance(identifier, dict):
+        bundle["identifier"] = identifier
+    bundle["type"] = "collection"
+    bundle["entry"] = [{"fullUrl": f"{_URN_UUID}{patient.get('id')}", "resource": patient}]
+    return bundle
 
 
 def _rewrite(node: Any, ids: dict[str, str]) -> None:
@@ -44,7 +58,7 @@ def _rewrite(node: Any, ids: dict[str, str]) -> None:
 
 def bundle_resources(bundle: dict[str, Any]) -> list[dict[str, Any]]:
     """Copies of the entries' resources with ids from their ``urn:uuid`` fullUrls (an id already present wins)
-    and internal references resolved."""
+    and internal references resolved; then, for a return (one Patient), its ``return_bundle``."""
     entries = [
         e for e in bundle.get("entry") or [] if isinstance(e, dict) and isinstance(e.get("resource"), dict)
     ]
@@ -58,13 +72,19 @@ def bundle_resources(bundle: dict[str, Any]) -> list[dict[str, Any]]:
         if isinstance(full_url, str) and "id" in resource:
             ids[full_url] = f"{resource.get('resourceType')}/{resource['id']}"
         resources.append(resource)
-    meta = bundle.get("meta") if isinstance(bundle.get("meta"), dict) else {}
-    facts = [copy.deepcopy(e) for e in meta.get("extension") or [] if isinstance(e, dict)
-             and e.get("url") in RETURN_EXTENSIONS]
     for resource in resources:
         _rewrite(resource, ids)
-        if resource.get("resourceType") == "Patient":
-            stamp_return(resource, facts)
+    patients = [r for r in resources if r.get("resourceType") == "Patient" and isinstance(r.get("id"), str)]
+    if len(patients) == 1:
+        meta = bundle.get("meta") if isinstance(bundle.get("meta"), dict) else {}
+        facts = [
+            copy.deepcopy(e)
+            for e in meta.get("extension") or []
+            if isinstance(e, dict) and e.get("url") in RETURN_EXTENSIONS
+        ]
+        resources.append(
+            return_bundle(facts, copy.deepcopy(bundle.get("identifier")), copy.deepcopy(patients[0]))
+        )
     return resources
 
 

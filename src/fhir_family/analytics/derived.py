@@ -2,7 +2,7 @@
 
 Plain SQL that DuckDB and Spark SQL (``spark_job.py``) both run as written. Each entry is
 ``(table name, SELECT ...)``, created in order, so later tables may read earlier ones. The view tables
-(``national_return``, ``reporting_provider``, ``dependent_child``, ``child_data_quality``,
+(``national_return``, ``return_bundle``, ``reporting_provider``, ``dependent_child``, ``child_data_quality``,
 ``mental_health_episode``) and
 ``prntstat_map`` (from the guide's ConceptMap) exist first.
 """
@@ -48,10 +48,10 @@ DERIVED_TABLES: tuple[tuple[str, str], ...] = (
     (
         "returns",
         """
-        SELECT r.return_key, p.ods_code, substr(r.reporting_period_end, 1, 7) AS reporting_month,
-               TRY_CAST(substr(r.reporting_period_end, 1, 10) AS DATE) AS reporting_date,
+        SELECT r.return_key, p.ods_code, substr(b.reporting_period_end, 1, 7) AS reporting_month,
+               TRY_CAST(substr(b.reporting_period_end, 1, 10) AS DATE) AS reporting_date,
                r.parental_status, m.prntstat, r.not_asked, TRY_CAST(r.date_asked AS DATE) AS date_asked,
-               r.asked_by, r.status_source, r.legal_basis, r.local_authority, e.team_type,
+               r.asked_by, r.status_source, b.legal_basis, r.local_authority, e.team_type,
                r.children_in_household, coalesce(c.children_listed, 0) AS children_listed,
                CASE WHEN coalesce(c.pr_y, 0) > 0 THEN 'Y'
                     WHEN r.parental_status = 'not-a-parent'
@@ -59,6 +59,10 @@ DERIVED_TABLES: tuple[tuple[str, str], ...] = (
                     ELSE 'U' END AS parental_resp,
                r.expecting_child, r.parent_pseudonym
         FROM national_return r
+        LEFT JOIN (SELECT return_key, min(reporting_period_end) AS reporting_period_end,
+                          min(legal_basis) AS legal_basis
+                   FROM return_bundle GROUP BY return_key) b
+               ON b.return_key = r.return_key
         LEFT JOIN (SELECT DISTINCT provider_key, ods_code FROM reporting_provider) p
                ON p.provider_key = r.provider_key
         LEFT JOIN prntstat_map m ON m.parental_status = r.parental_status
