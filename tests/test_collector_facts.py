@@ -195,3 +195,57 @@ def test_consent_withheld_keeps_counts_only(db_url):
 
     with pytest.raises(SubmissionConflictError):
         _ingest(store, changed)
+
+
+def test_migration_0005_adds_the_columns_and_backfills_has_nhs_number(db_url):
+    """A database with returns stored before 0005 upgrades in place (SQLite and PostgreSQL): the new columns
+    are null or false, except has_nhs_number, which is true where a child pseudonym shows a number was sent;
+    and 0005 downgrades."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import text
+
+    from fhir_family.collector.database import MIGRATIONS_DIR
+
+    engine = make_engine(db_url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+
+    def upgrade(revision: str, down: bool = False) -> None:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            (command.downgrade if down else command.upgrade)(config, revision)
+
+    upgrade("0004")
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO submissions (submission_id, ods_code, patient_pseudonym, period_start, period_end, "
+            "report_month, parental_status, bundle_timestamp, received_at, status, content_hash, "
+            "bundle_json) VALUES ('old-1', 'RXA', 'p', '2026-09-01', '2026-09-30', '2026-09', "
+            "'all-children-live-with-patient', '2026-10-01 09:00:00', '2026-10-01 09:00:00', 'current', "
+            "'h', '{}')"
+        ))
+        pk = connection.execute(text("SELECT id FROM submissions")).scalar_one()
+        for position, pseudonym in ((2, "'c'"), (3, "NULL")):
+            connection.execute(text(
+                "INSERT INTO child_facts (submission_pk, position, child_pseudonym, relationship_code, "
+                "age_years, residence, pr_held, young_carer, early_help, child_in_need, "
+                "child_protection_plan, looked_after) "
+                f"VALUES ({pk}, {position}, {pseudonym}, 'CHILD', 5, 'full-time', 'Y', 'N', false, false, "
+                "false, false)"
+            ))
+    upgrade("head")
+    with engine.connect() as connection:
+        flags = connection.execute(text(
+            "SELECT position, has_nhs_number, previous_looked_after, ended FROM child_facts "
+            "ORDER BY position"
+        )).all()
+        assert [(p, bool(h), bool(lac), e) for p, h, lac, e in flags] == [(2, True, False, None),
+                                                                           (3, False, False, None)]
+        query = "SELECT legal_basis, local_authority, parental_resp FROM submissions"
+        row = connection.execute(text(query)).one()
+        assert tuple(row) == (None, None, None)
+    upgrade("0004", down=True)
+    with engine.connect() as connection:
+        columns = connection.execute(text("SELECT * FROM child_facts")).keys()
+        assert "has_nhs_number" not in columns and "ended" not in columns
