@@ -249,3 +249,18 @@ def test_migration_0005_adds_the_columns_and_backfills_has_nhs_number(db_url):
     with engine.connect() as connection:
         columns = connection.execute(text("SELECT * FROM child_facts")).keys()
         assert "has_nhs_number" not in columns and "ended" not in columns
+
+
+def test_withholding_consent_supersedes_the_earlier_record_level_return(db_url):
+    """A correction that withholds consent replaces the provider's earlier return for the patient and period
+    (no second current return, nothing of it exported); giving consent again replaces the counts-only one."""
+    store = _store(db_url)
+    _ingest(store, build_bundle(record()))
+    withheld = record(legal_basis="consent-withheld", submission_id="sub-facts-2",
+                      timestamp=datetime(2026, 11, 5, tzinfo=UTC))
+    assert _ingest(store, build_bundle(withheld)).superseded == ("sub-facts-1",)
+    given = record(submission_id="sub-facts-3", timestamp=datetime(2026, 11, 6, tzinfo=UTC))
+    assert _ingest(store, build_bundle(given)).superseded == ("sub-facts-2",)
+    with store.sessions() as session:
+        current = session.scalars(select(Submission).where(Submission.status == "current")).all()
+        assert [s.submission_id for s in current] == ["sub-facts-3"]

@@ -163,6 +163,15 @@ def patient_pseudonym(facts: ReturnFacts, pseudo: Pseudonymiser) -> str:
     return pseudo.pseudonym(facts.nhs_number)
 
 
+def other_basis_pseudonym(facts: ReturnFacts, pseudo: Pseudonymiser) -> str:
+    """The key the same patient's return would have under the other kind of legal basis, so a correction that
+    withholds consent supersedes the provider's earlier record-level return for the period (and one that
+    gives it supersedes the counts-only one): the two keys never sit side by side as two current returns."""
+    if facts.consent_withheld:
+        return pseudo.pseudonym(facts.nhs_number)
+    return pseudo.pseudonym(f"{PROVIDER_RECORD_SYSTEM}|{facts.local_patient_key or facts.submission_id}")
+
+
 def transaction_response(prepared: PreparedReturn, created: bool) -> dict[str, Any]:
     entries = [
         {
@@ -359,10 +368,12 @@ class SubmissionStore:
                 ],
             )
         patient = patient_pseudonym(facts, self.pseudonymiser)
-        current = connection.execute(
-            _CURRENT_RETURN,
-            {"ods": facts.ods_code, "patient": patient, "start": facts.period_start, "end": facts.period_end},
-        ).first()
+        current = None
+        for key in (patient, other_basis_pseudonym(facts, self.pseudonymiser)):
+            current = current or connection.execute(
+                _CURRENT_RETURN,
+                {"ods": facts.ods_code, "patient": key, "start": facts.period_start, "end": facts.period_end},
+            ).first()
         status, superseded_by, superseded = CURRENT, None, ()
         if current is not None:
             if _aware(current.bundle_timestamp) > _aware(facts.timestamp):
