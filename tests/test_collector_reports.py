@@ -291,3 +291,16 @@ def test_figures_per_local_authority_match_the_returns_and_are_protected(db_url)
         for measure in ("returns", "not_asked", "parents", "children"):
             if 1 <= true[measure] <= 7:
                 assert row[measure] == "*"
+
+
+def test_the_table_by_local_authority_is_in_the_collectors_report_only(db_url):
+    """The collector's report carries the table by local authority (JSON, HTML); a report another engine
+    counted (publish over its counts) has none, rather than an empty table that would read as counted."""
+    from fhir_family.collector.reports import to_html, to_json
+
+    engine, _records = _synthetic_store(db_url, patients=20)
+    ours = build_report(engine)
+    assert to_json(ours)["byLocalAuthority"] == ours.local_authorities and ours.local_authorities
+    assert "By local authority" in to_html(ours) and "E08000025" in to_html(ours)
+    other = publish(raw_counts(engine))
+    assert "byLocalAuthority" not in to_json(other) and "By local authority" not in to_html(other)

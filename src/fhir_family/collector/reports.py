@@ -15,7 +15,7 @@ import html
 import io
 from collections import defaultdict
 from collections.abc import Hashable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -60,8 +60,9 @@ class Report:
     rows: list[dict[str, Any]]
     """One dict per (ods, month): ``ods``, ``month`` and every measure (int or ``*``)."""
     scope: str
-    local_authorities: list[dict[str, Any]] = field(default_factory=list)
-    """``local_authority_report`` rows (the collector's own report; empty where another engine counted)."""
+    local_authorities: list[dict[str, Any]] | None = None
+    """``local_authority_report`` rows: the collector's own report; None where another engine counted (the
+    analytics engines publish the provider table only), so no empty table is shown as if it were counted."""
 
 
 def raw_counts(
@@ -269,15 +270,17 @@ def local_authority_report(
 
 
 def to_json(report: Report) -> dict[str, Any]:
-    return {
+    document: dict[str, Any] = {
         "generatedAt": report.generated_at,
         "scope": report.scope,
         "disclosureControl": LEGEND,
         "measures": MEASURES,
         "rows": report.rows,
-        "localAuthorityMeasures": LA_MEASURES,
-        "byLocalAuthority": report.local_authorities,
     }
+    if report.local_authorities is not None:
+        document["localAuthorityMeasures"] = LA_MEASURES
+        document["byLocalAuthority"] = report.local_authorities
+    return document
 
 
 def to_csv(report: Report) -> str:
@@ -343,7 +346,14 @@ def to_html(report: Report) -> str:
             f"<td class='{'sup' if row[m] == SUPPRESSED else 'num'}'>{row[m]}</td>" for m in LA_MEASURES
         )
         + "</tr>"
-        for row in report.local_authorities
+        for row in report.local_authorities or []
+    )
+    by_la = (
+        "<h2>By local authority of residence (ONS GSS code)</h2>"
+        "<table><thead><tr><th scope='col'>Local authority</th><th scope='col'>Month</th>"
+        f"{la_head}</tr></thead><tbody>{la_rows}</tbody></table>"
+        if report.local_authorities is not None
+        else ""
     )
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
@@ -355,9 +365,5 @@ def to_html(report: Report) -> str:
         f"<p>Current returns by provider and month ({html.escape(report.scope)}); generated "
         f"{html.escape(report.generated_at)}. {html.escape(LEGEND)}</p>"
         f"<table><thead><tr><th scope='col'>ODS</th><th scope='col'>Month</th>{head}</tr></thead>"
-        f"<tbody>{rows}</tbody></table>"
-        "<h2>By local authority of residence (ONS GSS code)</h2>"
-        "<table><thead><tr><th scope='col'>Local authority</th><th scope='col'>Month</th>"
-        f"{la_head}</tr></thead>"
-        f"<tbody>{la_rows}</tbody></table></body></html>"
+        f"<tbody>{rows}</tbody></table>{by_la}</body></html>"
     )
