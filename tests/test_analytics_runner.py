@@ -174,7 +174,8 @@ def test_run_command_prints_a_views_rows_over_bundles_and_ndjson(tmp_path, examp
     header, row = out.output.splitlines()
     assert header.startswith("child_key,return_key,relationship,birth_date")
     assert ",DAU,2012-05-01,female,false,Y," in row and row.endswith(
-        ",full-time,Y,false,true,true,false,false,false"
+        # residence, young carer, then (empty) LA, think-family action and outcome, ended, then the help flags
+        ",full-time,Y,,,,,false,true,true,false,false,false,false,false"
     )
 
     patient = next(

@@ -31,13 +31,15 @@ def _contents(store: SubmissionStore) -> tuple[list, list, list]:
         submissions = [
             (s.submission_id, s.ods_code, s.patient_pseudonym, s.period_start, s.period_end, s.report_month,
              s.parental_status, s.children_in_household, s.expecting_child, s.status, s.superseded_by,
-             s.content_hash, s.bundle_json)
+             s.content_hash, s.bundle_json, s.legal_basis, s.date_asked, s.asked_by, s.status_source,
+             s.support_offered, s.local_authority, s.team_type, s.service_request_id, s.parental_resp)
             for s in session.scalars(select(Submission).order_by(Submission.submission_id))
         ]
         children = sorted(
             (c.submission.submission_id, c.position, c.child_pseudonym, c.relationship_code, c.age_years,
              c.residence, c.pr_held, c.young_carer, c.early_help, c.child_in_need, c.child_protection_plan,
-             c.looked_after)
+             c.looked_after, c.has_nhs_number, c.previous_child_protection_plan, c.previous_looked_after,
+             c.pr_restriction, c.local_authority, c.think_family_action, c.think_family_outcome, c.ended)
             for c in session.scalars(select(ChildFact))
         )
         resources = sorted(

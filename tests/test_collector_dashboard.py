@@ -108,13 +108,32 @@ def test_secondary_suppression_in_a_breakdown():
     assert published == {"a": SUPPRESSED, "b": SUPPRESSED, "c": 55, "t": 100}
 
 
-def test_declined_rate_is_computed_from_the_reports_published_counts(loaded):
-    rows = _csv(loaded, "/dashboard/declined-rate.csv?month=2026-10", loaded.analyst)
-    report = {r["ods"]: r for r in _report(loaded, loaded.analyst, month="2026-10")}
+def test_not_asked_rate_is_computed_from_the_reports_published_counts(loaded):
+    rows = _csv(loaded, "/dashboard/not-asked-rate.csv?month=2026-10", loaded.analyst)
+    assert rows[0] == ["provider (ODS)", "not asked %", "declined %"]
+    report = {r["ods"] if r["ods"] != NATIONAL else "England": r
+              for r in _report(loaded, loaded.analyst, month="2026-10")}
     assert [row[0] for row in rows[1:]] == list(report)
-    for ods, text in rows[1:]:
-        assert _value(text) == dashboard_data.rate(report[ods]["prntstat_15"], report[ods]["returns"])
-    assert any(row[1] == SUPPRESSED for row in rows[1:]) and any(row[1] != SUPPRESSED for row in rows[1:])
+    for ods, not_asked, declined in rows[1:]:
+        assert _value(not_asked) == dashboard_data.rate(report[ods]["not_asked"], report[ods]["returns"])
+        assert _value(declined) == dashboard_data.rate(report[ods]["prntstat_15"], report[ods]["returns"])
+    shown = [float(row[1]) for row in rows[1:] if row[1] != SUPPRESSED]
+    assert any(row[1] == SUPPRESSED for row in rows[1:]) and len(set(shown)) > 1  # providers differ
+
+
+def test_local_authority_chart_is_the_reports_table(loaded):
+    rows = _csv(loaded, "/dashboard/local-authority.csv?month=2026-10", loaded.analyst)
+    assert rows[0] == ["local authority (ONS GSS code)", "returns", "children"]
+    response = _get(loaded, "/reports/monthly?format=json&month=2026-10", loaded.analyst).get_json()
+    table = {r["la"]: r for r in response["byLocalAuthority"] if r["la"] != NATIONAL}
+    assert [row[0] for row in rows[1:]] == list(table) and len(table) >= 6
+    for la, returns, children in rows[1:]:
+        assert (_value(returns), _value(children)) == (table[la]["returns"], table[la]["children"])
+    october = [r for r in loaded.records if r.reporting_period_end.strftime("%Y-%m") == "2026-10"]
+    birmingham = sum(r.local_authority == "E08000025" for r in october)
+    assert table["E08000025"]["returns"] == 5 * ((birmingham + 2) // 5)
+    own = _csv(loaded, "/dashboard/local-authority.csv?month=2026-10", loaded.providers["RXA"])
+    assert {row[0] for row in own[1:]} <= {"E08000025", "E08000028", "E08000029"}  # RXA's patients only
 
 
 def test_a_provider_sees_its_own_data_only(loaded):
@@ -125,7 +144,7 @@ def test_a_provider_sees_its_own_data_only(loaded):
     assert "provider RXB" in text and "RXA" not in text and "England" not in text
     policy = page.headers["Content-Security-Policy"]
     assert "default-src 'none'" in policy and "script-src" not in policy  # no scripts at all
-    rates = _csv(loaded, "/dashboard/declined-rate.csv", token)
+    rates = _csv(loaded, "/dashboard/not-asked-rate.csv", token)
     assert [row[0] for row in rates[1:]] == ["RXB"]
     refused = _get(loaded, "/dashboard?ods=RXA", token)
     assert refused.status_code == 403 and refused.get_json()["resourceType"] == "OperationOutcome"
@@ -157,7 +176,7 @@ def test_the_dashboard_needs_a_token(loaded):
 def test_data_quality_report(loaded):
     rows = _csv(loaded, "/dashboard/quality.csv?month=2026-10", loaded.analyst)
     header, body = rows[0], rows[1:]
-    assert header[:4] == ["ods", "month", "returns", "declined"]
+    assert header[:6] == ["ods", "month", "returns", "not_asked", "not_asked_share", "declined"]
     by_ods = {row[0]: dict(zip(header, row, strict=True)) for row in body}
     october = [r for r in loaded.records if r.reporting_period_end.strftime("%Y-%m") == "2026-10"]
     rxa = [r for r in october if r.ods_code == "RXA"]
@@ -166,6 +185,8 @@ def test_data_quality_report(loaded):
     assert abs(int(by_ods["RXA"]["without_nhs_number"]) - no_nhs) <= 2  # rounded to 5
     assert by_ods["RXA"]["children"] == str(5 * ((children + 2) // 5))
     assert by_ods[NATIONAL]["returns"] == str(5 * ((len(october) + 2) // 5))
+    not_asked = sum(1 for r in rxa if r.parental_status == "not-asked")
+    assert by_ods["RXA"]["not_asked"] == str(5 * ((not_asked + 2) // 5))
 
     page = _get(loaded, "/dashboard/quality", loaded.analyst).get_data(as_text=True)
     assert "HTTP 422" in page and "HTTP 403" in page  # the refused submissions and why

@@ -19,6 +19,12 @@ from fhir_family.collector.synthetic import synthetic_month
 from fhir_family.collector.tokens import issue_token
 from fhir_family.conformance import Validator
 from fhir_family.mapping.bundle import build_bundle
+from fhir_family.model import (
+    EXT_LEGAL_BASIS,
+    EXT_REPORTING_PERIOD,
+    PSEUDONYMISED_DEPENDENT_CHILD,
+    PSEUDONYMISED_PARENT_PATIENT,
+)
 from fhir_family.outcome import IssueSeverity
 
 KEY = "export-test-key-0123456789abcdef"
@@ -68,7 +74,7 @@ def test_the_manifest_names_the_request_as_the_export_url(exported):
     folder, _records = exported
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["request"] == (
-        "https://collector.example/fhir/$export?_type=Organization,Patient,EpisodeOfCare,RelatedPerson"
+        "https://collector.example/fhir/$export?_type=Organization,Patient,EpisodeOfCare,RelatedPerson,Bundle"
     )
 
 
@@ -82,7 +88,7 @@ def claims_validator():
 def test_every_exported_resource_validates_against_what_it_claims(exported, claims_validator):
     folder, _records = exported
     claimed = 0
-    for resource_type in ("Organization", "Patient", "EpisodeOfCare", "RelatedPerson"):
+    for resource_type in ("Organization", "Patient", "EpisodeOfCare", "RelatedPerson", "Bundle"):
         for resource in _ndjson(folder, resource_type):
             errors = [
                 issue
@@ -91,8 +97,35 @@ def test_every_exported_resource_validates_against_what_it_claims(exported, clai
             ]
             assert errors == [], (resource_type, resource["id"], errors[:3])
             claimed += bool(resource.get("meta", {}).get("profile"))
-    assert claimed > 0  # the children, episodes and organisations still claim their profiles
-    assert not any(PARENT_PATIENT in json.dumps(p) for p in _ndjson(folder, "Patient"))
+    assert claimed > 0
+    patients, children = _ndjson(folder, "Patient"), _ndjson(folder, "RelatedPerson")
+    assert all(p["meta"]["profile"] == [PSEUDONYMISED_PARENT_PATIENT] for p in patients)
+    assert all(c["meta"]["profile"] == [PSEUDONYMISED_DEPENDENT_CHILD] for c in children)
+    assert not any(PARENT_PATIENT in json.dumps(p) for p in patients)
+
+
+def test_each_return_is_exported_as_a_bundle_with_its_meta_facts_and_patient(exported):
+    """The return's Bundle.meta facts (reporting period, legal basis) are exported on a collection Bundle per
+    current return, holding that return's exported Patient."""
+    folder, records = exported
+    patients = {p["id"]: p for p in _ndjson(folder, "Patient")}
+    bundles = _ndjson(folder, "Bundle")
+    assert len(bundles) == len(patients)
+    by_submission = {r.submission_id: r for r in records}
+    for bundle in bundles:
+        assert bundle["type"] == "collection"
+        (entry,) = bundle["entry"]
+        assert entry["resource"] == patients[entry["resource"]["id"]]
+        assert entry["fullUrl"] == f"urn:uuid:{entry['resource']['id']}"
+        record = by_submission[bundle["identifier"]["value"]]
+        by_url = {e["url"]: e for e in bundle["meta"]["extension"]}
+        period = {
+            "start": record.reporting_period_start.isoformat(),
+            "end": record.reporting_period_end.isoformat(),
+        }
+        assert by_url[EXT_REPORTING_PERIOD]["valuePeriod"] == period
+        assert by_url[EXT_LEGAL_BASIS]["valueCodeableConcept"]["coding"][0]["code"] == record.legal_basis
+    assert all("extension" not in p.get("meta", {}) for p in patients.values())
 
 
 def test_a_pseudonymised_patient_would_fail_parentpatient(exported, collector_validator):

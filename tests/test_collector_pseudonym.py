@@ -30,16 +30,24 @@ def nhs_numbers(bundle) -> set[str]:
 def test_every_copy_of_every_nhs_number_is_replaced(bundle):
     numbers = nhs_numbers(bundle)
     assert len(numbers) >= 2  # the parent and at least one child
-    assert any(n in entry["request"]["url"] for entry in bundle["entry"] for n in numbers)
+    # guide 0.2: conditional updates key on provider-scoped ids, so no request URL carries an NHS number
+    assert not any(n in entry["request"]["url"] for entry in bundle["entry"] for n in numbers)
     pseudo = Pseudonymiser(b"k" * 32)
     stored = pseudo.pseudonymise_bundle(bundle)
     text = json.dumps(stored)
     assert not any(n in text for n in numbers)
     parent_number = bundle["entry"][1]["resource"]["identifier"][0]["value"]
     patient = stored["entry"][1]["resource"]
-    assert patient["identifier"][0] == {"system": PSEUDONYM_SYSTEM, "value": pseudo.pseudonym(parent_number)}
-    expected_url = f"Patient?identifier={PSEUDONYM_SYSTEM}|{pseudo.pseudonym(parent_number)}"
-    assert stored["entry"][1]["request"]["url"] == expected_url
+    original = bundle["entry"][1]["resource"]["identifier"][0]
+    pseudonymised = patient["identifier"][0]
+    assert pseudonymised["system"] == PSEUDONYM_SYSTEM
+    assert pseudonymised["value"] == pseudo.pseudonym(parent_number)
+    # anything else on the identifier (UK Core's NHS number verification status) is kept
+    assert {k: v for k, v in pseudonymised.items() if k not in ("system", "value")} == {
+        k: v for k, v in original.items() if k not in ("system", "value")
+    }
+    # guide 0.2 requests key on the provider-scoped id, which holds no NHS number: kept as sent
+    assert stored["entry"][1]["request"]["url"] == bundle["entry"][1]["request"]["url"]
     assert nhs_numbers(bundle) == numbers  # the input is not modified
 
 

@@ -11,7 +11,7 @@ from collections import Counter
 import pytest
 
 from fhir_family.collector.disclosure import PRIMARY, SECONDARY, SUPPRESSED, Group, protect, round_to_5
-from fhir_family.collector.reports import MEASURES, NATIONAL, _groups, build_report, raw_counts
+from fhir_family.collector.reports import MEASURES, NATIONAL, _groups, build_report, publish, raw_counts
 from fhir_family.collector.synthetic import synthetic_month
 from fhir_family.collector.tokens import issue_token
 from fhir_family.mapping.bundle import build_bundle
@@ -217,3 +217,90 @@ def test_long_sqlite_reads_do_not_hold_the_write_lock(tmp_path):
         with pytest.raises(sqlite3.OperationalError):
             other.execute("BEGIN IMMEDIATE")  # the default transaction does take the write lock
         other.close()
+
+
+# -- guide 0.2 figures: not asked, ParentalResp, local authorities (loaded without the HTTP path) ----------
+
+
+def _synthetic_store(url: str, patients: int = 60):
+    from fhir_family.collector.bulk_load import bulk_load
+    from fhir_family.collector.database import make_engine, migrate
+    from fhir_family.collector.pseudonym import Pseudonymiser
+    from fhir_family.collector.store import SubmissionStore
+    from fhir_family.collector.synthetic import synthetic_month
+
+    records = list(synthetic_month("2026-10", patients))
+    engine = make_engine(url)
+    migrate(engine)
+    store = SubmissionStore(engine, Pseudonymiser(b"report-02-test-key-0123456789abcdef"))
+    bulk_load(store, (build_bundle(r) for r in records), "test")
+    return engine, records
+
+
+def test_not_asked_and_parental_resp_are_counted_per_provider(db_url):
+    from fhir_family.collector.facts import parental_resp
+
+    engine, records = _synthetic_store(db_url)
+    counts = raw_counts(engine)
+    for ods in {r.ods_code for r in records}:
+        mine = [r for r in records if r.ods_code == ods]
+        row = counts[(ods, "2026-10")]
+        assert row["not_asked"] == sum(r.parental_status == "not-asked" for r in mine) > 0
+        assert row["parental_resp_y"] == sum(
+            parental_resp(r.parental_status, [c.pr_held for c in r.children]) == "Y" for r in mine
+        )
+        assert row["returns"] == sum(row[f"prntstat_{c}"] for c in ("11", "12", "13", "14", "15")) + row[
+            "not_asked"]
+
+
+def test_a_lone_hidden_not_asked_cell_gets_a_partner():
+    """not_asked is part of the status breakdown that adds up to returns: hiding it alone would let a reader
+    subtract it back, so a second cell of the row is hidden too."""
+    row = dict.fromkeys(MEASURES, 0)
+    row.update(returns=100, prntstat_11=40, prntstat_12=20, prntstat_13=10, prntstat_14=27, not_asked=3,
+               parents=70)
+    published = publish({("RXA", "2026-10"): row}, "RXA").rows[0]
+    assert published["not_asked"] == "*"
+    assert published["prntstat_13"] == "*"  # the smallest non-zero partner in the row
+
+
+def test_figures_per_local_authority_match_the_returns_and_are_protected(db_url):
+    from fhir_family.collector.reports import local_authority_counts, local_authority_report
+
+    engine, records = _synthetic_store(db_url)
+    counts = local_authority_counts(engine)
+    expected_returns: dict[str, int] = {}
+    expected_children: dict[str, int] = {}
+    for r in records:
+        expected_returns[r.local_authority] = expected_returns.get(r.local_authority, 0) + 1
+        for c in r.children:
+            la = c.local_authority or r.local_authority
+            expected_children[la] = expected_children.get(la, 0) + 1
+    assert {la: row["returns"] for (la, _m), row in counts.items() if row["returns"]} == expected_returns
+    assert {la: row["children"] for (la, _m), row in counts.items() if row["children"]} == expected_children
+    published = local_authority_report(engine)
+    england = next(row for row in published if row["la"] == NATIONAL)
+    assert england["returns"] == 5 * ((len(records) + 2) // 5)
+    cells = [row[m] for row in published for m in ("returns", "not_asked", "parents", "children")]
+    assert all(v == "*" or v % 5 == 0 for v in cells)
+    # no true count from 1 to 7 is ever shown
+    for row in published:
+        if row["la"] == NATIONAL:
+            continue
+        true = counts[(row["la"], row["month"])]
+        for measure in ("returns", "not_asked", "parents", "children"):
+            if 1 <= true[measure] <= 7:
+                assert row[measure] == "*"
+
+
+def test_the_table_by_local_authority_is_in_the_collectors_report_only(db_url):
+    """The collector's report carries the table by local authority (JSON, HTML); a report another engine
+    counted (publish over its counts) has none, rather than an empty table that would read as counted."""
+    from fhir_family.collector.reports import to_html, to_json
+
+    engine, _records = _synthetic_store(db_url, patients=20)
+    ours = build_report(engine)
+    assert to_json(ours)["byLocalAuthority"] == ours.local_authorities and ours.local_authorities
+    assert "By local authority" in to_html(ours) and "E08000025" in to_html(ours)
+    other = publish(raw_counts(engine))
+    assert "byLocalAuthority" not in to_json(other) and "By local authority" not in to_html(other)

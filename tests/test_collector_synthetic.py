@@ -11,8 +11,36 @@ def test_every_synthetic_return_is_valid() -> None:
     validator = default_validator()
     records = list(synthetic_month("2026-10", patients_per_provider=40))
     statuses = {r.parental_status for r in records}
-    assert statuses >= {"not-a-parent", "declined", "all-children-live-with-patient"}
+    assert statuses >= {"not-a-parent", "declined", "all-children-live-with-patient", "not-asked"}
     for record in records:
         outcome = validator.validate(build_bundle(record))
         errors = [i for i in outcome["issue"] if i["severity"] in ("error", "fatal")]
         assert errors == [], (record.submission_id, errors)
+
+
+def test_the_synthetic_month_carries_the_02_fields_with_realistic_shares() -> None:
+    records = list(synthetic_month("2026-10", patients_per_provider=200))
+    by_provider: dict[str, list] = {}
+    for record in records:
+        by_provider.setdefault(record.ods_code, []).append(record)
+    shares = {
+        ods: sum(r.parental_status == "not-asked" for r in rows) / len(rows)
+        for ods, rows in by_provider.items()
+    }
+    # every provider has some not asked, and the providers differ (as the regulators found)
+    assert all(0.02 < share < 0.40 for share in shares.values()), shares
+    assert max(shares.values()) - min(shares.values()) > 0.08, shares
+    assert len({r.local_authority for r in records}) >= 6
+    not_asked = [r for r in records if r.parental_status == "not-asked"]
+    assert all(r.date_asked is None and r.asked_by is None for r in not_asked)
+    assert all(r.date_asked and r.date_asked <= r.reporting_period_end
+               for r in records if r.parental_status != "not-asked")
+    assert not any(r.children for r in records if r.parental_status == "not-asked")
+    children = [c for r in records for c in r.children]
+    actions = {c.think_family_action for c in children}
+    assert {"referred", "notified", "already-known"} <= actions
+    assert any(c.pr_restriction for c in children) and any(c.ended for c in children)
+    assert any(c.local_authority for c in children)
+    assert len({r.team_type for r in records}) >= 5
+    assert {r.legal_basis for r in records} <= {"national-direction", "consent", "safeguarding"}
+    assert len({(r.ods_code, r.local_patient_id) for r in records}) == len(records)

@@ -23,7 +23,7 @@ from fhir_family.collector.disclosure import SUPPRESSED
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "dashboard"
-CHARTS = ("parental-status", "age-bands", "residence", "help", "declined-rate")
+CHARTS = ("parental-status", "age-bands", "residence", "help", "not-asked-rate", "local-authority")
 
 
 @pytest.fixture(scope="module")
@@ -136,6 +136,19 @@ def test_analyst_dashboard(served, browser):
         assert [row[0] for row in table[1:]] == list(MONTHS)
         expected = [[str(r[f"prntstat_{c}"]) for c in PRNTSTAT_CODES] for r in report]
         assert [row[1:] for row in table[1:]] == expected
+        # The "not asked" rates and the local-authority figures are the report's (latest month).
+        october = visit.context.request.get(f"{base}/reports/monthly?format=json&month=2026-10").json()
+        by_ods = {r["ods"] if r["ods"] != NATIONAL else "England": r for r in october["rows"]}
+        for label, not_asked, _declined in visit.table("not-asked-rate")[1:]:
+            row = by_ods[label]
+            expected_rate = "*" if SUPPRESSED in (row["not_asked"], row["returns"]) else str(
+                round(100 * row["not_asked"] / row["returns"], 1))
+            assert not_asked == expected_rate, label
+        by_la = {r["la"]: r for r in october["byLocalAuthority"] if r["la"] != NATIONAL}
+        la_table = visit.table("local-authority")[1:]
+        assert len(la_table) == len(by_la) >= 6
+        for la, returns, children in la_table:
+            assert [returns, children] == [str(by_la[la]["returns"]), str(by_la[la]["children"])]
         visit.screenshot("analyst-charts")
 
         # Filters: one provider, one month.
@@ -146,7 +159,7 @@ def test_analyst_dashboard(served, browser):
         assert "month=2026-09" in visit.page.url and "ods=RXA" in visit.page.url
         assert "RXA" in visit.page.inner_text("h1")
         assert [row[0] for row in visit.table("parental-status")[1:]] == ["2026-09"]
-        assert {row[0] for row in visit.table("declined-rate")[1:]} == {"RXA", NATIONAL}
+        assert {row[0] for row in visit.table("not-asked-rate")[1:]} == {"RXA", "England"}
         _check_charts(visit)
         visit.screenshot("analyst-charts-RXA-2026-09")
 
@@ -169,7 +182,7 @@ def test_provider_pages_hold_its_own_data_only(served, browser):
         assert "provider RXB" in visit.page.inner_text("h1")
         assert visit.page.locator("select[name='ods']").count() == 0  # no provider filter
         _check_charts(visit)
-        assert [row[0] for row in visit.table("declined-rate")[1:]] == ["RXB"]
+        assert [row[0] for row in visit.table("not-asked-rate")[1:]] == ["RXB"]
         body = visit.page.inner_text("body")
         assert "RXA" not in body and "England" not in body
         visit.screenshot("provider-RXB-charts")

@@ -2,7 +2,8 @@
 
 Plain SQL that DuckDB and Spark SQL (``spark_job.py``) both run as written. Each entry is
 ``(table name, SELECT ...)``, created in order, so later tables may read earlier ones. The view tables
-(``national_return``, ``reporting_provider``, ``dependent_child``, ``child_data_quality``) and
+(``national_return``, ``return_bundle``, ``reporting_provider``, ``dependent_child``, ``child_data_quality``,
+``mental_health_episode``) and
 ``prntstat_map`` (from the guide's ConceptMap) exist first.
 """
 
@@ -32,6 +33,8 @@ MEASURE_COLUMNS: tuple[str, ...] = (
     "prntstat_13",
     "prntstat_14",
     "prntstat_15",
+    "not_asked",
+    "parental_resp_y",
     "children",
     "children_full_time",
     "children_part_time",
@@ -45,17 +48,32 @@ DERIVED_TABLES: tuple[tuple[str, str], ...] = (
     (
         "returns",
         """
-        SELECT r.return_key, p.ods_code, substr(r.reporting_period_end, 1, 7) AS reporting_month,
-               TRY_CAST(substr(r.reporting_period_end, 1, 10) AS DATE) AS reporting_date,
-               r.parental_status, m.prntstat, TRY_CAST(r.date_recorded AS DATE) AS date_recorded,
+        SELECT r.return_key, p.ods_code, substr(b.reporting_period_end, 1, 7) AS reporting_month,
+               TRY_CAST(substr(b.reporting_period_end, 1, 10) AS DATE) AS reporting_date,
+               r.parental_status, m.prntstat, r.not_asked, TRY_CAST(r.date_asked AS DATE) AS date_asked,
+               r.asked_by, r.status_source, b.legal_basis, r.local_authority, e.team_type,
                r.children_in_household, coalesce(c.children_listed, 0) AS children_listed,
+               CASE WHEN coalesce(c.pr_y, 0) > 0 THEN 'Y'
+                    WHEN r.parental_status = 'not-a-parent'
+                         OR (coalesce(c.children_listed, 0) > 0 AND coalesce(c.pr_unk, 0) = 0) THEN 'N'
+                    ELSE 'U' END AS parental_resp,
                r.expecting_child, r.parent_pseudonym
         FROM national_return r
+        LEFT JOIN (SELECT return_key, min(reporting_period_end) AS reporting_period_end,
+                          min(legal_basis) AS legal_basis
+                   FROM return_bundle GROUP BY return_key) b
+               ON b.return_key = r.return_key
         LEFT JOIN (SELECT DISTINCT provider_key, ods_code FROM reporting_provider) p
                ON p.provider_key = r.provider_key
         LEFT JOIN prntstat_map m ON m.parental_status = r.parental_status
-        LEFT JOIN (SELECT return_key, count(*) AS children_listed FROM dependent_child GROUP BY return_key) c
+        LEFT JOIN (SELECT return_key, count(*) AS children_listed,
+                          count(*) FILTER (WHERE pr_held = 'Y') AS pr_y,
+                          count(*) FILTER (WHERE pr_held = 'UNK' OR pr_held IS NULL) AS pr_unk
+                   FROM dependent_child GROUP BY return_key) c
                ON c.return_key = r.return_key
+        LEFT JOIN (SELECT return_key, min(team_type) AS team_type
+                   FROM mental_health_episode GROUP BY return_key) e
+               ON e.return_key = r.return_key
         """,
     ),
     (
@@ -96,6 +114,8 @@ DERIVED_TABLES: tuple[tuple[str, str], ...] = (
                count(*) FILTER (WHERE r.prntstat = '13') AS prntstat_13,
                count(*) FILTER (WHERE r.prntstat = '14') AS prntstat_14,
                count(*) FILTER (WHERE r.prntstat = '15') AS prntstat_15,
+               count(*) FILTER (WHERE r.parental_status = 'not-asked') AS not_asked,
+               count(*) FILTER (WHERE r.parental_resp = 'Y') AS parental_resp_y,
                coalesce(sum(c.children), 0) AS children,
                coalesce(sum(c.full_time), 0) AS children_full_time,
                coalesce(sum(c.part_time), 0) AS children_part_time,

@@ -117,6 +117,7 @@ def _load_prntstat_map(con: Any) -> None:
         for group in concept_map.get("group", [])
         for element in group.get("element", [])
         for target in element.get("target", [])
+        if target.get("code")  # not-asked is "unmatched": no PRNTSTAT code (guide.md 0.3)
     ]
     con.execute("CREATE OR REPLACE TABLE prntstat_map (parental_status VARCHAR, prntstat VARCHAR)")
     con.executemany("INSERT INTO prntstat_map VALUES (?, ?)", pairs)

@@ -77,6 +77,7 @@ def _prntstat_pairs() -> list[tuple[str, str]]:
         for group in concept_map.get("group", [])
         for element in group.get("element", [])
         for target in element.get("target", [])
+        if target.get("code")  # not-asked is "unmatched": no PRNTSTAT code (guide.md 0.3)
     ]
 
 

@@ -26,7 +26,14 @@ from ..errors import FhirFamilyError
 from .audit import audit_row
 from .facts import extract
 from .schema import CURRENT, ChildFact, StoredResource, Submission
-from .store import SubmissionStore, child_fact_values, prepare_return, resource_values, submission_values
+from .store import (
+    SubmissionStore,
+    child_fact_values,
+    patient_pseudonym,
+    prepare_return,
+    resource_values,
+    submission_values,
+)
 
 
 class BulkLoadError(FhirFamilyError):
@@ -53,7 +60,7 @@ def _load_batch(store: SubmissionStore, batch: list[dict[str, Any]], actor: str)
     for bundle in batch:
         facts = extract(bundle)
         prepared = prepare_return(bundle, facts, store.pseudonymiser)
-        patient = store.pseudonymiser.pseudonym(facts.nhs_number)
+        patient = patient_pseudonym(facts, store.pseudonymiser)
         submissions.append(
             {
                 **submission_values(prepared, patient),
@@ -75,7 +82,9 @@ def _load_batch(store: SubmissionStore, batch: list[dict[str, Any]], actor: str)
             child_rows = _with_keys(keys, children)
             if child_rows:
                 session.execute(insert(ChildFact), child_rows)
-            session.execute(insert(StoredResource), _with_keys(keys, resources))
+            resource_rows = _with_keys(keys, resources)
+            if resource_rows:
+                session.execute(insert(StoredResource), resource_rows)
             session.add(
                 audit_row(actor, "bulk-load", first, 201, f"{len(batch)} return(s) stored as current")
             )

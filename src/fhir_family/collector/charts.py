@@ -51,6 +51,7 @@ def bar_svg(chart: Chart) -> str:
         or [1.0]
     )
     for s_index, series in enumerate(chart.series):
+        labelled = False  # the legend names a series at its first drawn bar (the first may be suppressed)
         for x_index, row in enumerate(chart.rows):
             value = row.get(series)
             x = x_index - 0.4 + width * (s_index + 0.5)
@@ -59,8 +60,9 @@ def bar_svg(chart: Chart) -> str:
                 continue
             (bar,) = axes.bar(
                 x, float(value), width * 0.95, color=PALETTE[s_index % len(PALETTE)],
-                label=series if x_index == 0 else None,
+                label=None if labelled else series,
             )
+            labelled = True
             bar.set_gid(f"bar-{s_index}-{x_index}")
     axes.set_xticks(range(len(labels)), labels, fontsize=8, rotation=0 if len(labels) < 8 else 45)
     axes.set_xlabel(chart.x_title, fontsize=9)
@@ -69,7 +71,7 @@ def bar_svg(chart: Chart) -> str:
     pad = max(0.6, (4 - len(labels)) / 2)  # few bars stay bar-shaped instead of filling the width
     axes.set_xlim(-pad, len(labels) - 1 + pad)
     axes.spines[["top", "right"]].set_visible(False)
-    if len(chart.series) > 1:
+    if len(chart.series) > 1 and axes.get_legend_handles_labels()[1]:
         axes.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     if not chart.rows:
         axes.text(0.5, 0.5, "no current returns", ha="center", va="center", transform=axes.transAxes)

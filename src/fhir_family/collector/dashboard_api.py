@@ -195,6 +195,8 @@ def chart_csv(name: str) -> Response:
 
 _QUALITY_HEADINGS = {
     "returns": "patients with a return",
+    "not_asked": "not asked",
+    "not_asked_share": "not asked %",
     "declined": "declined to answer",
     "declined_share": "declined %",
     "children": "children listed",

@@ -1,8 +1,9 @@
 """The analyst dashboard's figures: each chart's numbers per provider and month, published with the report's
 disclosure control (``disclosure.protect``: primary and secondary suppression, rounding to 5).
 
-Every figure comes from current returns only, like the monthly report. The parental-status chart and the
-declined rate are read from the monthly report itself (``reports.build_report``), so they are its numbers.
+Every figure comes from current returns only, like the monthly report. The parental-status chart, the "not
+asked" rate and the local-authority chart are read from the monthly report itself (``reports.build_report``),
+so they are its numbers.
 The breakdowns the report does not carry (children by age band, residence, help) are counted here and
 protected the same way: within a provider's month the categories add up to its children (a group), and the
 providers add up to the national row (a group per category), so no hidden cell can be recovered by
@@ -38,7 +39,7 @@ PRNTSTAT_LABELS = {
     "15": "15 declined",
 }
 AGE_BANDS = ("0-4", "5-9", "10-14", "15-17")
-RESIDENCES = ("full-time", "part-time", "other-parent", "relatives", "looked-after", "unknown")
+RESIDENCES = ("full-time", "part-time", "other-parent", "relatives", "looked-after", "elsewhere", "unknown")
 HELP = {
     "early_help": "early help",
     "child_in_need": "child in need",
@@ -103,7 +104,7 @@ def child_counts(engine: Engine, ods_code: str | None = None) -> dict[tuple[str,
         ChildFact.child_in_need,
         ChildFact.child_protection_plan,
         ChildFact.looked_after,
-        ChildFact.child_pseudonym.is_(None),
+        ChildFact.has_nhs_number,
         ChildFact.pr_held,
     )
     query = (
@@ -116,14 +117,14 @@ def child_counts(engine: Engine, ods_code: str | None = None) -> dict[tuple[str,
         query = query.where(Submission.ods_code == ods_code)
     counts: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     with engine.connect().execution_options(**READ_ONLY) as conn:
-        for ods, month, age, residence, early, need, cpp, lac, no_nhs, pr_held, n in conn.execute(query):
+        for ods, month, age, residence, early, need, cpp, lac, has_nhs, pr_held, n in conn.execute(query):
             row = counts[(ods, month)]
             row["children"] += n
             row[f"age:{_age_band(age)}"] += n
             row[f"residence:{residence if residence in RESIDENCES else 'unknown'}"] += n
             for key, flag in zip(HELP, (early, need, cpp, lac), strict=True):
                 row[f"help:{key}"] += n if flag else 0
-            row["without_nhs_number"] += n if no_nhs else 0
+            row["without_nhs_number"] += 0 if has_nhs else n
             row["pr_unknown"] += n if pr_held == "UNK" else 0
     return {key: dict(value) for key, value in counts.items()}
 
@@ -235,19 +236,38 @@ def build_dashboard(engine: Engine, scope: Scope) -> Dashboard:
     )
     dashboard.charts.append(
         Chart(
-            "declined-rate",
-            f"Declined to answer, share of returns by provider, {month or 'no month'}",
+            "not-asked-rate",
+            f"Not asked about children, share of returns by provider, {month or 'no month'}",
             "provider (ODS)",
-            ("declined %",),
+            ("not asked %", "declined %"),
             [
-                {"label": row["ods"], "declined %": rate(row["prntstat_15"], row["returns"])}
+                {
+                    "label": row["ods"] if row["ods"] != NATIONAL else "England",
+                    "not asked %": rate(row["not_asked"], row["returns"]),
+                    "declined %": rate(row["prntstat_15"], row["returns"]),
+                }
                 for row in report_rows
                 if row["month"] == month and (scope.ods is None or row["ods"] in (scope.ods, NATIONAL))
             ],
-            "PRNTSTAT 15 over patients with a return, from the monthly report's published (rounded) counts; "
-            "* where either is suppressed. The guide does not carry 'not asked' yet (issue 9): this is the "
-            "declined rate until it does.",
+            "Patients nobody asked (status not-asked, guide 0.1) and patients who declined, over patients "
+            "with a return, from the monthly report's published (rounded) counts; * where either is "
+            "suppressed.",
             percent=True,
+        )
+    )
+    by_la = [
+        row for row in reports.local_authority_report(engine, scope.ods, month) if row["la"] != NATIONAL
+    ]
+    dashboard.charts.append(
+        Chart(
+            "local-authority",
+            f"Returns and children by local authority of residence, {month or 'no month'}",
+            "local authority (ONS GSS code)",
+            ("returns", "children"),
+            [{"label": row["la"], "returns": row["returns"], "children": row["children"]} for row in by_la],
+            "Returns by the patient's local authority, children by their own (else the patient's); the "
+            "monthly report's table by local authority"
+            + (f", patients of {scope.ods} only." if scope.ods else "."),
         )
     )
     return dashboard
@@ -276,6 +296,7 @@ class QualityReport:
 
 QUALITY_MEASURES = (
     "returns",
+    "not_asked",
     "declined",
     "children",
     "without_nhs_number",
@@ -298,9 +319,11 @@ def build_quality(engine: Engine, scope: Scope) -> QualityReport:
     month = scope.month or (months[-1] if months else None)
     counts: dict[tuple[str, str], dict[str, int]] = {}
     for key, row in reports.raw_counts(engine, own).items():
-        counts[key] = {"returns": row["returns"], "declined": row["prntstat_15"]}
+        counts[key] = {
+            "returns": row["returns"], "not_asked": row["not_asked"], "declined": row["prntstat_15"]
+        }
     for key, row in child_counts(engine, own).items():
-        entry = counts.setdefault(key, {"returns": 0, "declined": 0})
+        entry = counts.setdefault(key, {"returns": 0, "not_asked": 0, "declined": 0})
         entry.update(
             children=row["children"],
             without_nhs_number=row.get("without_nhs_number", 0),
@@ -317,6 +340,7 @@ def build_quality(engine: Engine, scope: Scope) -> QualityReport:
             {
                 "ods": ods,
                 **cells,
+                "not_asked_share": rate(cells["not_asked"], cells["returns"]),
                 "declined_share": rate(cells["declined"], cells["returns"]),
                 "without_nhs_number_share": rate(cells["without_nhs_number"], cells["children"]),
                 "pr_unknown_share": rate(cells["pr_unknown"], cells["children"]),

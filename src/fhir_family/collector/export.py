@@ -12,8 +12,16 @@ What the export changes from the stored returns, so that it matches the guide:
 * **One Organization per ODS code.** Every return carries its provider's Organization; exported once, with an
   id derived from the ODS code (the same in every export), from the provider's latest return, and every
   ``Organization/...`` reference points at it.
-* **No profile claim a pseudonymised Patient cannot meet.** ParentPatient requires the NHS number, which the
-  collector replaced by its pseudonym, so the claim is dropped (until the guide has a pseudonymised profile).
+* **The pseudonymised profiles.** ParentPatient and DependentChild require the NHS number, which the
+  collector replaced by its pseudonym, so exported Patients claim ``pseudonymised-parent-patient`` and
+  children ``pseudonymised-dependent-child`` instead (the guide's profiles for exactly this, issue 13).
+* **Each return as a Bundle too** (``Bundle.ndjson``). The reporting period and legal basis are facts of
+  the return, on its ``Bundle.meta`` (guide 0.2), not of the person, and an R4 extension with context
+  ``Bundle.meta`` may only sit there. So each current return is also exported as a ``collection`` Bundle
+  holding those extensions, the submission id and the return's (exported) Patient
+  (``analytics.bundles.return_bundle``); the ``return_bundle`` view reads it and joins on the Patient's id.
+* **Consent withheld.** A ``consent-withheld`` return stored no resources (only its counts flow), so it is
+  not in the export; its counts are in the collector's own report only.
 * **Parquet beside NDJSON**: ``{Type}.parquet`` with the same resources, nested as in JSON (listed in the
   manifest's ``extension.parquet``; written by DuckDB, the ``analytics`` extra).
 """
@@ -31,16 +39,34 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+from ..analytics.bundles import return_bundle
 from ..errors import FhirFamilyError
 from ..guide import CANONICAL
+from ..model import (
+    DEPENDENT_CHILD,
+    EXT_LEGAL_BASIS,
+    EXT_REPORTING_PERIOD,
+    LEGAL_BASIS,
+    LEGAL_BASIS_SYSTEM,
+    PSEUDONYMISED_DEPENDENT_CHILD,
+    PSEUDONYMISED_PARENT_PATIENT,
+    SUBMISSION_SYSTEM,
+)
 from ..private_files import FILE_MODE, open_private, private_folder, touch_private
 from .database import READ_ONLY
 from .schema import CURRENT, StoredResource, Submission
 
 RESOURCE_TYPES = ("Organization", "Patient", "EpisodeOfCare", "RelatedPerson")
+"""The stored resource types the export writes; ``Bundle`` (each return, ``return_bundle``) comes after."""
+EXPORT_TYPES = (*RESOURCE_TYPES, "Bundle")
 ODS_SYSTEM = "https://fhir.nhs.uk/Id/ods-organization-code"
 PARENT_PATIENT = f"{CANONICAL}/StructureDefinition/parent-patient"
-"""Claimed by submitted Patients; not met once the NHS number is a pseudonym, so not claimed in the export."""
+"""Claimed by submitted Patients; not met once the NHS number is a pseudonym: exported as
+``PSEUDONYMISED_PARENT_PATIENT``."""
+EXPORT_CLAIMS = {
+    PARENT_PATIENT: PSEUDONYMISED_PARENT_PATIENT,
+    DEPENDENT_CHILD: PSEUDONYMISED_DEPENDENT_CHILD,
+}
 
 _ORGANIZATION_REFERENCE = re.compile(r'"reference":"Organization/[^"]*"')
 
@@ -62,7 +88,7 @@ def organization_id(ods_code: str) -> str:
 
 def export_request_url(base_url: str, include_superseded: bool = False) -> str:
     """The request as Bulk Data names it: the collector's system-level ``$export`` kick-off URL."""
-    url = f"{base_url.rstrip('/')}/$export?_type={','.join(RESOURCE_TYPES)}"
+    url = f"{base_url.rstrip('/')}/$export?_type={','.join(EXPORT_TYPES)}"
     return url + ("&includeSuperseded=true" if include_superseded else "")
 
 
@@ -73,15 +99,24 @@ def export_ndjson(
     request: str = "",
     parquet: bool = False,
 ) -> ExportResult:
-    """Write ``{Type}.ndjson`` for each resource type that has rows (and ``{Type}.parquet`` when asked), and
-    ``manifest.json``; returns both. ``request`` is the URL the manifest names (``export_request_url``)."""
+    """Write ``{Type}.ndjson`` for each resource type that has rows, ``Bundle.ndjson`` (each return, its
+    Patient and its ``Bundle.meta`` facts), ``{Type}.parquet`` beside each when asked, and ``manifest.json``;
+    returns both. ``request`` is the URL the manifest names (``export_request_url``)."""
     private_folder(folder)  # the export is pseudonymised but still personal data: folder 0700, files 0600
     transaction_time = datetime.now(UTC).replace(microsecond=0).isoformat()
-    output = []
+    output: list[dict[str, Any]] = []
+    bundles: ReturnBundles | None = None
     with engine.connect().execution_options(**READ_ONLY) as conn:
         for resource_type in RESOURCE_TYPES:
             query = (
-                select(Submission.ods_code, StoredResource.body)
+                select(
+                    Submission.ods_code,
+                    StoredResource.body,
+                    Submission.submission_id,
+                    Submission.period_start,
+                    Submission.period_end,
+                    Submission.legal_basis,
+                )
                 .join(Submission, Submission.id == StoredResource.submission_pk)
                 .where(StoredResource.resource_type == resource_type)
                 .order_by(Submission.id, StoredResource.position)
@@ -89,18 +124,17 @@ def export_ndjson(
             if not include_superseded:
                 query = query.where(Submission.status == CURRENT)
             rows = conn.execute(query.execution_options(stream_results=True, yield_per=500))
-            path = folder / f"{resource_type}.ndjson"
-            count = 0
-            with open_private(path) as out:
-                lines = _organizations(rows) if resource_type == "Organization" else _resources(rows)
-                for line in lines:
-                    out.write(line)
-                    out.write("\n")
-                    count += 1
-            if count:
-                output.append({"type": resource_type, "url": path.resolve().as_uri(), "count": count})
+            if resource_type == "Organization":
+                _write(output, folder, resource_type, _organizations(rows))
+            elif resource_type == "Patient":
+                # each return's Bundle is written as its Patient streams past: memory stays flat
+                bundles = ReturnBundles(folder / "Bundle.ndjson")
+                with open_private(bundles.path) as bundles.out:
+                    _write(output, folder, resource_type, _resources(rows, bundles))
             else:
-                path.unlink()
+                _write(output, folder, resource_type, _resources(rows, None))
+    if bundles is not None:
+        _keep(output, bundles.path, "Bundle", bundles.count)
     manifest: dict[str, Any] = {
         "transactionTime": transaction_time,
         "request": request or export_request_url("http://localhost:8081", include_superseded),
@@ -115,10 +149,43 @@ def export_ndjson(
     return ExportResult(manifest, folder)
 
 
+class ReturnBundles:
+    """Where each exported Patient's return Bundle goes (``Bundle.ndjson``), and how many were written."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.out: Any = None
+        self.count = 0
+
+    def write(self, line: str) -> None:
+        self.out.write(line)
+        self.out.write("\n")
+        self.count += 1
+
+
+def _write(output: list[dict[str, Any]], folder: Path, resource_type: str, lines: Any) -> None:
+    path = folder / f"{resource_type}.ndjson"
+    count = 0
+    with open_private(path) as out:
+        for line in lines:
+            out.write(line)
+            out.write("\n")
+            count += 1
+    _keep(output, path, resource_type, count)
+
+
+def _keep(output: list[dict[str, Any]], path: Path, resource_type: str, count: int) -> None:
+    """List a file that holds resources in the manifest; remove an empty one."""
+    if count:
+        output.append({"type": resource_type, "url": path.resolve().as_uri(), "count": count})
+    else:
+        path.unlink()
+
+
 def _organizations(rows: Any) -> list[str]:
     """One Organization per ODS code (the latest return's), id from the code, sorted by code."""
     latest: dict[str, str] = {}
-    for ods_code, body in rows:
+    for ods_code, body, *_return in rows:
         latest[ods_code] = body
     out = []
     for ods_code in sorted(latest):
@@ -128,26 +195,42 @@ def _organizations(rows: Any) -> list[str]:
     return out
 
 
-def _resources(rows: Any) -> Any:
-    for ods_code, body in rows:
+def _resources(rows: Any, bundles: ReturnBundles | None) -> Any:
+    for ods_code, body, submission_id, period_start, period_end, legal_basis in rows:
         # Stored bodies are compact JSON; a return references only its own provider's Organization.
         body = _ORGANIZATION_REFERENCE.sub(f'"reference":"Organization/{organization_id(ods_code)}"', body)
-        if PARENT_PATIENT in body:
-            body = _without_claim(body, PARENT_PATIENT)
+        if PARENT_PATIENT in body or DEPENDENT_CHILD in body:
+            resource = json.loads(body)
+            _claim_pseudonymised(resource)
+            body = json.dumps(resource, ensure_ascii=False, separators=(",", ":"))
+            if bundles is not None and resource.get("resourceType") == "Patient":
+                identifier = {"system": SUBMISSION_SYSTEM, "value": submission_id}
+                extensions = return_extensions(period_start, period_end, legal_basis)
+                bundle = return_bundle(extensions, identifier, resource)
+                bundles.write(json.dumps(bundle, ensure_ascii=False, separators=(",", ":")))
         yield body
 
 
-def _without_claim(body: str, profile: str) -> str:
-    resource = json.loads(body)
+def _claim_pseudonymised(resource: dict[str, Any]) -> None:
     meta = resource.get("meta") or {}
-    profiles = [p for p in meta.get("profile") or [] if p != profile]
-    if profiles:
-        meta["profile"] = profiles
-    else:
-        meta.pop("profile", None)
-    if not meta:
-        resource.pop("meta", None)
-    return json.dumps(resource, ensure_ascii=False, separators=(",", ":"))
+    if meta.get("profile"):
+        meta["profile"] = [EXPORT_CLAIMS.get(profile, profile) for profile in meta["profile"]]
+
+
+def return_extensions(period_start: Any, period_end: Any, legal_basis: str | None) -> list[dict[str, Any]]:
+    """The return's ``Bundle.meta`` facts, rebuilt from its stored row (the bundle is not re-read)."""
+    extensions: list[dict[str, Any]] = [
+        {
+            "url": EXT_REPORTING_PERIOD,
+            "valuePeriod": {"start": period_start.isoformat(), "end": period_end.isoformat()},
+        }
+    ]
+    if legal_basis:
+        coding = {"system": LEGAL_BASIS_SYSTEM, "code": legal_basis}
+        if legal_basis in LEGAL_BASIS:
+            coding["display"] = LEGAL_BASIS[legal_basis]
+        extensions.append({"url": EXT_LEGAL_BASIS, "valueCodeableConcept": {"coding": [coding]}})
+    return extensions
 
 
 def write_parquet(folder: Path, output: list[dict[str, Any]]) -> list[dict[str, Any]]:

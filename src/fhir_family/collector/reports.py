@@ -2,7 +2,10 @@
 
 Only current returns count (superseded ones are history). The parental-status breakdown is published under
 the NDTMS PRNTSTAT codes 11-15 (docs/model.md ConceptMap ``parental-status-to-ndtms-prntstat``), so figures
-compare with the drug and alcohol return.
+compare with the drug and alcohol return; ``not-asked`` has no PRNTSTAT code and is its own column, so the
+share of patients nobody asked is a published figure (guide.md 0.1). ``parental_resp_y`` is the MHSDS
+``ParentalResp`` indicator derived as guide.md 0.6 writes it. Figures per local authority (the patient's for
+returns, the child's own or else the patient's for children) are a second table (``local_authority_report``).
 """
 
 from __future__ import annotations
@@ -12,13 +15,13 @@ import html
 import io
 from collections import defaultdict
 from collections.abc import Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, and_, case, func, select
 
-from ..model import PARENT_PRNTSTAT_CODES, PARENTAL_STATUS_TO_PRNTSTAT
+from ..model import NOT_ASKED, PARENT_PRNTSTAT_CODES, PARENTAL_STATUS_TO_PRNTSTAT
 from .database import READ_ONLY
 from .disclosure import SUPPRESSED, Cell, Group, protect
 from .schema import CURRENT, ChildFact, Submission
@@ -34,6 +37,8 @@ MEASURES: dict[str, str] = {
     "prntstat_13": "PRNTSTAT 13: no children live with patient",
     "prntstat_14": "PRNTSTAT 14: not a parent",
     "prntstat_15": "PRNTSTAT 15: declined to answer",
+    "not_asked": "Not asked (no PRNTSTAT code)",
+    "parental_resp_y": "MHSDS ParentalResp Y: holds PR for a child under 18",
     "children": "Dependent children",
     "children_full_time": "Children living with the patient full-time",
     "children_part_time": "Children living with the patient part-time",
@@ -55,6 +60,9 @@ class Report:
     rows: list[dict[str, Any]]
     """One dict per (ods, month): ``ods``, ``month`` and every measure (int or ``*``)."""
     scope: str
+    local_authorities: list[dict[str, Any]] | None = None
+    """``local_authority_report`` rows: the collector's own report; None where another engine counted (the
+    analytics engines publish the provider table only), so no empty table is shown as if it were counted."""
 
 
 def raw_counts(
@@ -77,10 +85,20 @@ def raw_counts(
             row = counts[(ods, month_value)]
             row["returns"] += n
             code = PARENTAL_STATUS_TO_PRNTSTAT.get(status)
+            if status == NOT_ASKED:
+                row["not_asked"] += n
             if code:
                 row[f"prntstat_{code}"] += n
                 if code in PARENT_PRNTSTAT_CODES:
                     row["parents"] += n
+
+        resp_rows = conn.execute(
+            select(Submission.ods_code, Submission.report_month, func.count())
+            .where(*filters, Submission.parental_resp == "Y")
+            .group_by(Submission.ods_code, Submission.report_month)
+        )
+        for ods, month_value, n in resp_rows:
+            counts[(ods, month_value)]["parental_resp_y"] += n
 
         def flag(condition: Any) -> Any:
             return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
@@ -121,7 +139,8 @@ def _groups(keys: list[tuple[str, str]], with_national: bool) -> list[Group]:
     for ods, month in keys:
         groups.append(
             Group(
-                tuple((ods, month, f"prntstat_{c}") for c in ("11", "12", "13", "14", "15")),
+                (*((ods, month, f"prntstat_{c}") for c in ("11", "12", "13", "14", "15")),
+                 (ods, month, "not_asked")),
                 (ods, month, "returns"),
             )
         )
@@ -142,8 +161,10 @@ def _groups(keys: list[tuple[str, str]], with_national: bool) -> list[Group]:
 
 
 def build_report(engine: Engine, ods_code: str | None = None, month: str | None = None) -> Report:
-    """The published report: all providers plus national rows (analysts), or one provider's own rows."""
-    return publish(raw_counts(engine, ods_code, month), ods_code)
+    """The published report: all providers plus national rows (analysts), or one provider's own rows; with
+    the figures per local authority."""
+    report = publish(raw_counts(engine, ods_code, month), ods_code)
+    return replace(report, local_authorities=local_authority_report(engine, ods_code, month))
 
 
 def publish(counts: dict[tuple[str, str], dict[str, int]], ods_code: str | None = None) -> Report:
@@ -172,14 +193,94 @@ def publish(counts: dict[tuple[str, str], dict[str, int]], ods_code: str | None 
     )
 
 
+#: local-authority measure key -> column heading
+LA_MEASURES: dict[str, str] = {
+    "returns": "Patients with a return (patient's local authority)",
+    "not_asked": "Not asked",
+    "parents": "Parents identified (PRNTSTAT 11-13)",
+    "children": "Dependent children (child's local authority)",
+}
+UNKNOWN_LA = "unknown"
+"""Returns and children with no local authority (returns stored before guide 0.2)."""
+
+
+def local_authority_counts(
+    engine: Engine, ods_code: str | None = None, month: str | None = None
+) -> dict[tuple[str, str], dict[str, int]]:
+    """True counts per (GSS code, month) from current returns; never published as they are."""
+    filters = [Submission.status == CURRENT]
+    if ods_code:
+        filters.append(Submission.ods_code == ods_code)
+    if month:
+        filters.append(Submission.report_month == month)
+    counts: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: dict.fromkeys(LA_MEASURES, 0))
+    parent_statuses = [s for s, c in PARENTAL_STATUS_TO_PRNTSTAT.items() if c in PARENT_PRNTSTAT_CODES]
+    with engine.connect().execution_options(**READ_ONLY) as conn:
+        for la, month_value, status, n in conn.execute(
+            select(
+                Submission.local_authority, Submission.report_month, Submission.parental_status, func.count()
+            )
+            .where(*filters)
+            .group_by(Submission.local_authority, Submission.report_month, Submission.parental_status)
+        ):
+            row = counts[(la or UNKNOWN_LA, month_value)]
+            row["returns"] += n
+            row["not_asked"] += n if status == NOT_ASKED else 0
+            row["parents"] += n if status in parent_statuses else 0
+        for la, month_value, n in conn.execute(
+            select(ChildFact.local_authority, Submission.report_month, func.count(ChildFact.id))
+            .join(Submission, ChildFact.submission_pk == Submission.id)
+            .where(*filters)
+            .group_by(ChildFact.local_authority, Submission.report_month)
+        ):
+            counts[(la or UNKNOWN_LA, month_value)]["children"] += n
+    return dict(counts)
+
+
+def local_authority_report(
+    engine: Engine, ods_code: str | None = None, month: str | None = None
+) -> list[dict[str, Any]]:
+    """Published figures per local authority and month (``la``, ``month``, each LA measure): disclosure
+    controlled like the monthly report, each column's local authorities adding up to the England row
+    (``ALL``, analysts only). For a provider, its own patients only, protected on their own."""
+    counts = local_authority_counts(engine, ods_code, month)
+    with_national = ods_code is None and bool(counts)
+    if with_national:
+        for (_la, month_value), row in list(counts.items()):
+            national = counts.setdefault((NATIONAL, month_value), dict.fromkeys(LA_MEASURES, 0))
+            for measure, value in row.items():
+                national[measure] += value
+    keys = sorted(counts, key=lambda k: (k[1], k[0] == NATIONAL, k[0]))
+    flat: dict[Hashable, int] = {
+        (la, m, measure): v for (la, m) in keys for measure, v in counts[(la, m)].items()
+    }
+    groups = []
+    if with_national:
+        for month_value in sorted({m for _la, m in keys}):
+            members = [la for la, m in keys if m == month_value and la != NATIONAL]
+            groups += [
+                Group(tuple((la, month_value, measure) for la in members), (NATIONAL, month_value, measure))
+                for measure in LA_MEASURES
+            ]
+    cells = protect(flat, groups)
+    return [
+        {"la": la, "month": m, **{measure: cells[(la, m, measure)].published for measure in LA_MEASURES}}
+        for la, m in keys
+    ]
+
+
 def to_json(report: Report) -> dict[str, Any]:
-    return {
+    document: dict[str, Any] = {
         "generatedAt": report.generated_at,
         "scope": report.scope,
         "disclosureControl": LEGEND,
         "measures": MEASURES,
         "rows": report.rows,
     }
+    if report.local_authorities is not None:
+        document["localAuthorityMeasures"] = LA_MEASURES
+        document["byLocalAuthority"] = report.local_authorities
+    return document
 
 
 def to_csv(report: Report) -> str:
@@ -199,6 +300,8 @@ _SHORT = {
     "prntstat_13": "PS13",
     "prntstat_14": "PS14",
     "prntstat_15": "PS15",
+    "not_asked": "not asked",
+    "parental_resp_y": "PR (MHSDS)",
     "children": "children",
     "children_full_time": "full-time",
     "children_part_time": "part-time",
@@ -235,6 +338,23 @@ def to_html(report: Report) -> str:
         + "</tr>"
         for row in report.rows
     )
+    la_head = "".join(f"<th scope='col'>{html.escape(LA_MEASURES[m])}</th>" for m in LA_MEASURES)
+    la_rows = "".join(
+        "<tr>"
+        + f"<th scope='row'>{html.escape(row['la'])}</th><td>{html.escape(row['month'])}</td>"
+        + "".join(
+            f"<td class='{'sup' if row[m] == SUPPRESSED else 'num'}'>{row[m]}</td>" for m in LA_MEASURES
+        )
+        + "</tr>"
+        for row in report.local_authorities or []
+    )
+    by_la = (
+        "<h2>By local authority of residence (ONS GSS code)</h2>"
+        "<table><thead><tr><th scope='col'>Local authority</th><th scope='col'>Month</th>"
+        f"{la_head}</tr></thead><tbody>{la_rows}</tbody></table>"
+        if report.local_authorities is not None
+        else ""
+    )
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         "<title>fhir-family collector: monthly report</title>"
@@ -245,5 +365,5 @@ def to_html(report: Report) -> str:
         f"<p>Current returns by provider and month ({html.escape(report.scope)}); generated "
         f"{html.escape(report.generated_at)}. {html.escape(LEGEND)}</p>"
         f"<table><thead><tr><th scope='col'>ODS</th><th scope='col'>Month</th>{head}</tr></thead>"
-        f"<tbody>{rows}</tbody></table></body></html>"
+        f"<tbody>{rows}</tbody></table>{by_la}</body></html>"
     )

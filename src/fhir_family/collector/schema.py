@@ -17,6 +17,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -84,6 +85,20 @@ class Submission(Base):
     parental_status: Mapped[str] = mapped_column(String(40))
     children_in_household: Mapped[int | None] = mapped_column(Integer)
     expecting_child: Mapped[bool | None] = mapped_column(Boolean)
+    # guide 0.2 facts (migration 0005); null on returns stored before it
+    legal_basis: Mapped[str | None] = mapped_column(String(24))
+    """``consent-withheld``: only counts were kept (no linkable pseudonym, no resources, no child ids)."""
+    date_asked: Mapped[date | None] = mapped_column(Date)
+    asked_by: Mapped[str | None] = mapped_column(String(24))
+    status_source: Mapped[str | None] = mapped_column(String(16))
+    support_offered: Mapped[str | None] = mapped_column(String(200))
+    """support-offered codes joined by ``;`` in the order sent."""
+    local_authority: Mapped[str | None] = mapped_column(String(9), index=True)
+    """GSS code of the patient's local authority of residence."""
+    team_type: Mapped[str | None] = mapped_column(String(4))
+    service_request_id: Mapped[str | None] = mapped_column(String(200))
+    parental_resp: Mapped[str | None] = mapped_column(String(1))
+    """MHSDS ``ParentalResp`` derived from the return (guide.md 0.6): ``Y``, ``N`` or ``U``."""
     bundle_timestamp: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     status: Mapped[str] = mapped_column(String(12))
@@ -118,6 +133,18 @@ class ChildFact(Base):
     child_in_need: Mapped[bool] = mapped_column(Boolean)
     child_protection_plan: Mapped[bool] = mapped_column(Boolean)
     looked_after: Mapped[bool] = mapped_column(Boolean)
+    # guide 0.2 facts (migration 0005)
+    has_nhs_number: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    """Whether the child's NHS number was sent (kept also when no pseudonym is, as for consent withheld)."""
+    previous_child_protection_plan: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    previous_looked_after: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    pr_restriction: Mapped[str | None] = mapped_column(String(80))
+    """parental-responsibility-restriction codes joined by ``;``."""
+    local_authority: Mapped[str | None] = mapped_column(String(9))
+    """GSS code where the child lives: the child's own, else the patient's."""
+    think_family_action: Mapped[str | None] = mapped_column(String(16))
+    think_family_outcome: Mapped[str | None] = mapped_column(String(24))
+    ended: Mapped[date | None] = mapped_column(Date)
 
     submission: Mapped[Submission] = relationship(back_populates="children")
 

@@ -25,6 +25,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from fhir_family import messages as msg
 
 from ..errors import FhirFamilyError
+from ..model import PROVIDER_RECORD_SYSTEM
 from ..outcome import Issue, IssueSeverity, IssueType
 from . import fhir_transaction
 from .audit import audit_row
@@ -130,16 +131,48 @@ class PreparedReturn:
 def prepare_return(
     bundle: dict[str, Any], facts: ReturnFacts, pseudonymiser: Pseudonymiser
 ) -> PreparedReturn:
-    """Pseudonymise ``bundle`` and derive its stored forms (no database work)."""
+    """Pseudonymise ``bundle`` and derive its stored forms (no database work).
+
+    A ``consent-withheld`` return keeps only what counts need (guide.md 0.6: "only the provider's counts
+    flow"): its stored bundle is the return's header without entries (``counts_only``), its content hash
+    ignores the timestamp (so a resend is still recognised without the entries to compare), and no resource
+    of it is stored or exported (``resource_values``)."""
     stored = pseudonymiser.pseudonymise_bundle(bundle)
-    text = canonical_json(stored)
+    if facts.consent_withheld:
+        text = canonical_json(counts_only(stored))
+        digest = canonical_json({**stored, "timestamp": None})
+    else:
+        text = digest = canonical_json(stored)
     return PreparedReturn(
         facts=facts,
-        stored=stored,
+        stored=counts_only(stored) if facts.consent_withheld else stored,
         bundle_json=text,
-        content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        content_hash=hashlib.sha256(digest.encode("utf-8")).hexdigest(),
         resources=stored_resources(stored, facts.submission_id),
     )
+
+
+def counts_only(bundle: dict[str, Any]) -> dict[str, Any]:
+    """A return's header without its entries: what the collector keeps of a ``consent-withheld`` return."""
+    return {key: value for key, value in bundle.items() if key != "entry"}
+
+
+def patient_pseudonym(facts: ReturnFacts, pseudo: Pseudonymiser) -> str:
+    """The key that links a patient's returns: the NHS number's pseudonym (links across providers and
+    months). Under ``consent-withheld`` the provider-scoped patient id's pseudonym instead: a corrected
+    return still supersedes the provider's earlier one, but nothing links the patient beyond that provider."""
+    if facts.consent_withheld:
+        return pseudo.pseudonym(f"{PROVIDER_RECORD_SYSTEM}|{facts.local_patient_key or facts.submission_id}")
+    return pseudo.pseudonym(facts.nhs_number)
+
+
+def other_basis_pseudonym(facts: ReturnFacts, pseudo: Pseudonymiser) -> str:
+    """The key the same patient's return would have under the other kind of legal basis, so a correction that
+    withholds consent supersedes the provider's earlier record-level return for the period (and one that
+    gives it supersedes the counts-only one): the two keys never sit side by side as two current returns."""
+    if facts.consent_withheld:
+        return pseudo.pseudonym(facts.nhs_number)
+    return pseudo.pseudonym(f"{PROVIDER_RECORD_SYSTEM}|{facts.local_patient_key or facts.submission_id}")
 
 
 def transaction_response(prepared: PreparedReturn, created: bool) -> dict[str, Any]:
@@ -170,6 +203,15 @@ def submission_values(prepared: PreparedReturn, patient_pseudonym: str) -> dict[
         "parental_status": facts.parental_status,
         "children_in_household": facts.children_in_household,
         "expecting_child": facts.expecting_child,
+        "legal_basis": facts.legal_basis,
+        "date_asked": facts.date_asked,
+        "asked_by": facts.asked_by,
+        "status_source": facts.status_source,
+        "support_offered": ";".join(facts.support_offered)[:200] or None,
+        "local_authority": facts.local_authority,
+        "team_type": facts.team_type,
+        "service_request_id": None if facts.consent_withheld else facts.service_request_id,
+        "parental_resp": facts.parental_resp,
         "bundle_timestamp": facts.timestamp,
         "content_hash": prepared.content_hash,
         "bundle_json": prepared.bundle_json,
@@ -300,8 +342,11 @@ class SubmissionStore:
         sid = facts.submission_id
         existing = connection.execute(_EXISTING, {"sid": sid}).first()
         if existing is not None:
-            same = existing.content_hash == prepared.content_hash or _same_return(
-                connection.execute(_EXISTING_JSON, {"sid": sid}).scalar_one(), prepared.stored
+            same = existing.content_hash == prepared.content_hash or (
+                not facts.consent_withheld
+                and _same_return(
+                    connection.execute(_EXISTING_JSON, {"sid": sid}).scalar_one(), prepared.stored
+                )
             )
             if existing.ods_code == facts.ods_code and same:
                 connection.execute(
@@ -327,11 +372,13 @@ class SubmissionStore:
                     )
                 ],
             )
-        patient = self.pseudonymiser.pseudonym(facts.nhs_number)
-        current = connection.execute(
-            _CURRENT_RETURN,
-            {"ods": facts.ods_code, "patient": patient, "start": facts.period_start, "end": facts.period_end},
-        ).first()
+        patient = patient_pseudonym(facts, self.pseudonymiser)
+        current = None
+        for key in (patient, other_basis_pseudonym(facts, self.pseudonymiser)):
+            current = current or connection.execute(
+                _CURRENT_RETURN,
+                {"ods": facts.ods_code, "patient": key, "start": facts.period_start, "end": facts.period_end},
+            ).first()
         status, superseded_by, superseded = CURRENT, None, ()
         if current is not None:
             if _aware(current.bundle_timestamp) > _aware(facts.timestamp):
@@ -405,11 +452,18 @@ class SubmissionStore:
 
 
 def child_fact_values(facts: ReturnFacts, pseudo: Pseudonymiser) -> list[dict[str, Any]]:
-    """The ``child_facts`` columns of each child of a return (all but ``submission_pk``)."""
+    """The ``child_facts`` columns of each child of a return (all but ``submission_pk``). A child's local
+    authority is its own where sent, else the patient's (the guide sends it only where it differs). Under
+    ``consent-withheld`` no child pseudonym is kept, only whether an NHS number was sent."""
     return [
         {
             "position": child.position,
-            "child_pseudonym": pseudo.pseudonym(child.nhs_number) if child.nhs_number else None,
+            "child_pseudonym": (
+                pseudo.pseudonym(child.nhs_number)
+                if child.nhs_number and not facts.consent_withheld
+                else None
+            ),
+            "has_nhs_number": bool(child.nhs_number),
             "relationship_code": child.relationship[:20],
             "age_years": child.age_years,
             "residence": child.residence[:20],
@@ -419,6 +473,13 @@ def child_fact_values(facts: ReturnFacts, pseudo: Pseudonymiser) -> list[dict[st
             "child_in_need": "child-in-need" in child.help,
             "child_protection_plan": "child-protection-plan" in child.help,
             "looked_after": "looked-after" in child.help or child.residence == "looked-after",
+            "previous_child_protection_plan": "previous-child-protection-plan" in child.help,
+            "previous_looked_after": "previous-looked-after" in child.help,
+            "pr_restriction": ";".join(sorted(child.pr_restriction))[:80] or None,
+            "local_authority": child.local_authority or facts.local_authority,
+            "think_family_action": child.think_family_action,
+            "think_family_outcome": child.think_family_outcome,
+            "ended": child.ended,
         }
         for child in facts.children
     ]
@@ -426,7 +487,9 @@ def child_fact_values(facts: ReturnFacts, pseudo: Pseudonymiser) -> list[dict[st
 
 def resource_values(prepared: PreparedReturn) -> list[dict[str, Any]]:
     """The ``resources`` columns of each resource of a prepared (pseudonymised) return (all but
-    ``submission_pk``)."""
+    ``submission_pk``); none for a ``consent-withheld`` return, whose records do not flow."""
+    if prepared.facts.consent_withheld:
+        return []
     return [
         {
             "position": position,

@@ -2,6 +2,12 @@
 
 Same arguments, same records, byte for byte. NHS numbers come from the unissued 999 range
 (``mapping.nhs_number.synthetic_nhs_number``), so no real person can be identified.
+
+The guide 0.2 fields are drawn from a second random stream (``_extra``), so the 0.1 fields of every return
+stay as they were: a share of patients is ``not-asked`` (a different share per provider, as the regulators
+found services differ), each provider serves a few local authorities, children get think-family referrals,
+PR restrictions, previous CP plans and, rarely, an end date. No return is ``consent-withheld``: such a return
+is not exported (only its counts flow), so the three engines would count different populations.
 """
 
 from __future__ import annotations
@@ -24,18 +30,32 @@ _HELP = ("none", "none", "none", "early-help", "child-in-need", "child-protectio
 _PR_BASIS = (
     "birth-mother",
     "married-father",
-    "registered-parent",
+    "registered-father",
     "pr-agreement",
-    "child-arrangements-order",
+    "child-arrangements-order-lives-with",
 )
 
 
 #: a basis that fits a child who is not the patient's birth child (a birth-parent basis would break ff-pr-3)
 _NON_BIRTH_BASIS = {
     "STPCHLD": "step-parent-agreement",
-    "CHLDFOST": "child-arrangements-order",
+    "CHLDFOST": "child-arrangements-order-lives-with",
     "GRNDCHILD": "special-guardianship-order",
 }
+
+#: per provider: the share of patients nobody asked, and the local authorities (GSS codes) its patients
+#: live in, the first the most common
+PROVIDER_PROFILES: dict[str, tuple[float, tuple[str, ...]]] = {
+    "RXA": (0.08, ("E08000025", "E08000029", "E08000028")),  # Birmingham, Solihull, Sandwell
+    "RXB": (0.15, ("E06000018", "E10000024", "E07000172")),  # Nottingham, Nottinghamshire, Broxtowe
+    "RXC": (0.25, ("E06000023", "E06000022", "E06000025")),  # Bristol, Bath and NE Somerset, S Glos
+}
+_DEFAULT_PROFILE = (0.10, ("E09000033", "E09000028"))  # Westminster, Southwark
+_TEAM_TYPES = ("A03", "A03", "A03", "A03", "A02", "A13", "IP", "IP", "C02", "A05", "A08", "C10")
+_ASKED_BY = ("care-coordinator", "care-coordinator", "nurse", "psychiatrist", "social-worker", "other")
+_SOURCES = ("self-report", "self-report", "self-report", "records", "other-agency")
+_SUPPORT = ("parenting-support", "family-intervention", "carers-assessment", "think-family-discussion")
+_LEGAL_BASES = ("national-direction",) * 8 + ("consent", "safeguarding")
 
 SYNTHETIC_NUMBERS = 500_000
 """How many synthetic NHS numbers there are (``synthetic_nhs_number`` seeds). Beyond 30,000 patients in one
@@ -53,7 +73,15 @@ _AT_HOME = ("full-time", "full-time", "full-time", "part-time")
 _AWAY = ("other-parent", "relatives", "looked-after", "other-parent")
 
 
-def _child(rng: random.Random, period_end: date, seed: int, at_home: bool) -> ChildRecord:
+def _child(
+    rng: random.Random,
+    extra: random.Random,
+    period_end: date,
+    seed: int,
+    at_home: bool,
+    k: int,
+    las: tuple[str, ...],
+) -> ChildRecord:
     age_days = rng.randint(30, 17 * 365)
     residence = rng.choice(_AT_HOME if at_home else _AWAY)
     help_code = "looked-after" if residence == "looked-after" else rng.choice(_HELP)
@@ -63,16 +91,41 @@ def _child(rng: random.Random, period_end: date, seed: int, at_home: bool) -> Ch
     basis = rng.choice(_PR_BASIS) if pr_held == "Y" else None  # drawn as before, so the data stay the same
     if basis is not None:
         basis = _NON_BIRTH_BASIS.get(relationship, basis)
+    young_carer = rng.choice(("N", "N", "N", "N", "Y", "UNK"))
+    nhs_number = synthetic_nhs_number(seed) if rng.random() < 0.6 else None
+    gender = rng.choice(("male", "female"))
+    if help_code == "none" and extra.random() < 0.05:
+        help_code = extra.choice(("previous-child-protection-plan", "previous-looked-after"))
+    action = outcome = None
+    draw = extra.random()
+    if help_code in ("child-protection-plan", "child-in-need", "looked-after"):
+        action = "already-known"
+    elif draw < 0.08:
+        action, outcome = "referred", extra.choice(("accepted-early-help", "accepted-cin", "s47-enquiry",
+                                                    "no-further-action", "awaited"))
+    elif draw < 0.12:
+        action, outcome = "notified", extra.choice(("no-further-action", "awaited"))
+    elif draw < 0.40:
+        action = "not-needed"
+    restriction = ("care-order",) if residence == "looked-after" and pr_held == "Y" else ()
+    ended = period_end - timedelta(days=extra.randint(0, 25)) if extra.random() < 0.01 else None
     return ChildRecord(
+        local_id=f"C{k + 1}",
         relationship=relationship,
         birth_date=birth_date,
         pr_held=pr_held,
         pr_basis=(basis,) if basis else (),
+        pr_restriction=restriction,
         residence=residence,
-        young_carer=rng.choice(("N", "N", "N", "N", "Y", "UNK")),
+        young_carer=young_carer,
         help=(help_code,),
-        nhs_number=synthetic_nhs_number(seed) if rng.random() < 0.6 else None,
-        gender=rng.choice(("male", "female")),
+        nhs_number=nhs_number,
+        nhs_number_verification="01" if nhs_number else None,
+        gender=gender,
+        local_authority=extra.choice(las) if not at_home and extra.random() < 0.3 else None,
+        think_family_action=action,
+        think_family_outcome=outcome,
+        ended=ended,
     )
 
 
@@ -85,9 +138,11 @@ def synthetic_month(
 ) -> Iterator[ReturnRecord]:
     """``patients_per_provider`` returns for each provider for ``month`` (``YYYY-MM``)."""
     rng = random.Random(f"{seed}-{month}")
+    extra = random.Random(f"{seed}-{month}-0.2")
     start, end = _month_bounds(month)
     person = 0
     for ods, name in providers:
+        not_asked_share, las = PROVIDER_PROFILES.get(ods, _DEFAULT_PROFILE)
         for n in range(patients_per_provider):
             person += 1
             status = rng.choices(
@@ -110,21 +165,46 @@ def synthetic_month(
                     "no-": [False] * count,
                     "som": [True] + [False] + [rng.random() < 0.5 for _ in range(count - 2)],
                 }[status[:3]]
+                patient_la = las[0] if extra.random() < 0.6 else extra.choice(las)
+                others = tuple(la for la in las if la != patient_la)
                 children = tuple(
-                    _child(rng, end, (200_000 + person * 10 + k) % SYNTHETIC_NUMBERS, home[k])
+                    _child(rng, extra, end, (200_000 + person * 10 + k) % SYNTHETIC_NUMBERS, home[k], k,
+                           others)
                     for k in range(count)
                 )
+            else:
+                patient_la = las[0] if extra.random() < 0.6 else extra.choice(las)
             in_household = sum(1 for c in children if c.residence in LIVES_WITH_PATIENT)
+            birth_date = date(rng.randint(1966, 2004), rng.randint(1, 12), rng.randint(1, 28))
+            gender = rng.choice(("male", "female"))
+            episode_start = start - timedelta(days=rng.randint(0, 400))
+            asked = extra.random() >= not_asked_share
+            if not asked:
+                status, children, in_household = "not-asked", (), 0
+            support: tuple[str, ...] = ()
+            if asked and status.endswith("live-with-patient"):
+                offered = extra.sample(_SUPPORT, extra.choice((0, 0, 1, 1, 2)))
+                support = tuple(sorted(offered)) or ("none",)
             yield ReturnRecord(
                 submission_id=f"{submission_prefix}-{ods}-{month}-{n:05d}",
                 ods_code=ods,
+                local_patient_id=f"{ods}-P{person:07d}",
                 nhs_number=synthetic_nhs_number(person),
-                birth_date=date(rng.randint(1966, 2004), rng.randint(1, 12), rng.randint(1, 28)),
-                gender=rng.choice(("male", "female")),
+                nhs_number_verification="01",
+                birth_date=birth_date,
+                gender=gender,
+                local_authority=patient_la,
                 parental_status=status,
+                date_asked=end - timedelta(days=extra.randint(0, 300)) if asked else None,
+                asked_by=extra.choice(_ASKED_BY) if asked else None,
+                status_source=extra.choice(_SOURCES) if asked else None,
+                support_offered=support,
                 reporting_period_start=start,
                 reporting_period_end=end,
-                episode_start=start - timedelta(days=rng.randint(0, 400)),
+                legal_basis=extra.choice(_LEGAL_BASES),
+                service_request_id=f"SR{ods}{person:08d}",
+                team_type=extra.choice(_TEAM_TYPES),
+                episode_start=episode_start,
                 organisation_name=name,
                 children_in_household=in_household if children else None,
                 timestamp=datetime(end.year, end.month, end.day, 18, 0, tzinfo=UTC),
