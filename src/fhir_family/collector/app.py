@@ -25,7 +25,7 @@ from .bulk import bulk_api
 from .dashboard_api import dashboard_api
 from .http import EXTENSION_KEY, FHIR_JSON, collector, fhir_response, not_found, read_json_body, require
 from .reports_api import reports_api
-from .service import Collector, forbidden
+from .service import Collector
 from .settings import CollectorSettings
 from .tokens import ANALYST, PROVIDER
 
@@ -78,13 +78,12 @@ def ingest() -> Response:
 @api.get("/Bundle/<path:submission_id>")
 def read_bundle(submission_id: str) -> Response:
     principal = require(PROVIDER, action="read-submission")
-    submission = collector().store.submission(submission_id)
+    assert principal.ods_code is not None
+    # Ids are each provider's own: another provider's id answers exactly as a never-used one.
+    submission = collector().store.submission(principal.ods_code, submission_id)
     if submission is None:
         missing = f"No submission with id {submission_id!r}"
         return not_found(principal, "read-submission", submission_id, missing)
-    if submission.ods_code != principal.ods_code:
-        collector().audit(principal, "read-submission", submission_id, 403, "submission of another provider")
-        raise forbidden("A provider may read only its own submissions")
     collector().audit(principal, "read-submission", submission_id, 200)
     headers = {"X-Submission-Status": submission.status}
     if submission.superseded_by:
@@ -148,12 +147,11 @@ def read_resource(resource_type: str, resource_id: str) -> Response:
     principal = require(PROVIDER, action="read-resource")
     target = f"{resource_type}/{resource_id}"
     found = collector().store.resource(resource_type, resource_id)
-    if found is None:
+    # Another provider's resource answers exactly as a missing one (resource ids derive from submission ids,
+    # so a 403 would confirm a guessed id exists).
+    if found is None or found[1] != principal.ods_code:
         return not_found(principal, "read-resource", target, f"No {target}")
-    row, ods = found
-    if ods != principal.ods_code:
-        collector().audit(principal, "read-resource", target, 403, "resource of another provider")
-        raise forbidden("A provider may read only its own submissions")
+    row, _ods = found
     collector().audit(principal, "read-resource", target, 200)
     return Response(row.body, 200, content_type=FHIR_JSON)
 

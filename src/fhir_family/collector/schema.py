@@ -17,6 +17,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -71,10 +72,13 @@ class Submission(Base):
             postgresql_where=text("status = 'current'"),
         ),
         Index("ix_submissions_month", "report_month", "ods_code"),
+        # Submission ids are each provider's own namespace: two providers may use the same id.
+        UniqueConstraint("ods_code", "submission_id", name="uq_submissions_provider_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    submission_id: Mapped[str] = mapped_column(String(200), unique=True)
+    submission_id: Mapped[str] = mapped_column(String(200))
+    """Unique per provider (``ods_code``), not globally (migration 0006)."""
     ods_code: Mapped[str] = mapped_column(String(6), index=True)
     patient_pseudonym: Mapped[str] = mapped_column(String(64))
     period_start: Mapped[date] = mapped_column(Date)
