@@ -20,16 +20,22 @@ _TEN_DIGITS = re.compile(r"(?<!\d)\d{10}(?!\d)|(?<!\d)\d{3} \d{3} \d{4}(?!\d)")
 
 
 class Pseudonymiser:
-    """Replaces NHS numbers with keyed pseudonyms; holds the key so callers never handle it."""
+    """Replaces NHS numbers with keyed pseudonyms; holds the key so callers never handle it.
 
-    def __init__(self, key: bytes) -> None:
+    After a re-keying (``rekey.py``) the database's pseudonyms were made through a chain of keys: ``earlier``
+    holds the keys before the current one, oldest first, and a pseudonym is ``HMAC(key_n, ... HMAC(key_1,
+    number))`` in hex at each step. Without ``earlier`` (never re-keyed) it is ``HMAC(key, number)``."""
+
+    def __init__(self, key: bytes, earlier: tuple[bytes, ...] | list[bytes] = ()) -> None:
         if len(key) < 32:
             raise ValueError("The pseudonymisation key must be at least 32 bytes")
-        self._key = key
+        self._keys = (*earlier, key)
 
     def pseudonym(self, nhs_number: str) -> str:
-        normalised = nhs_number.replace(" ", "")
-        return hmac.new(self._key, normalised.encode("ascii", "replace"), hashlib.sha256).hexdigest()
+        value = nhs_number.replace(" ", "")
+        for key in self._keys:
+            value = chain_step(key, value)
+        return value
 
     def pseudonymise_bundle(self, bundle: dict[str, Any]) -> dict[str, Any]:
         """A deep copy of ``bundle`` with every NHS number replaced by its pseudonym."""
@@ -69,6 +75,11 @@ def _rewrite(node: Any, replacements: dict[str, str]) -> Any:
                 node = node.replace(raw, pseudo)
         return node
     return node
+
+
+def chain_step(key: bytes, value: str) -> str:
+    """One step of the chain: ``HMAC-SHA256(key, value)`` in hex (a number, or the previous pseudonym)."""
+    return hmac.new(key, value.encode("ascii", "replace"), hashlib.sha256).hexdigest()
 
 
 def redact_numbers(text: str) -> str:

@@ -17,6 +17,7 @@ from ..outcome import Issue, IssueSeverity, IssueType
 from ..validation import LazyValidator, Validator, ValidatorSource, any_errors
 from . import audit, facts
 from .database import make_engine, migrate, session_factory
+from .keychain import load_earlier_keys
 from .keys import check_fingerprint
 from .pseudonym import Pseudonymiser
 from .settings import CollectorSettings
@@ -66,7 +67,8 @@ class Collector:
             migrate(self.engine)
         self.sessions = session_factory(self.engine)
         check_fingerprint(self.sessions, settings.pseudonym_key)
-        self.pseudonymiser = Pseudonymiser(settings.pseudonym_key)
+        earlier = load_earlier_keys(self.sessions, settings.pseudonym_key)  # after a re-keying (rekey.py)
+        self.pseudonymiser = Pseudonymiser(settings.pseudonym_key, earlier)
         self.store = SubmissionStore(self.engine, self.pseudonymiser)
         self._validator = LazyValidator(validator)
 

@@ -184,6 +184,59 @@ def revoke_token_command(token_id: int, db_url: str | None) -> None:
     click.echo(f"token {token_id} revoked")
 
 
+def _rekey_key(option: str, path: Path | None, variable: str) -> bytes:
+    """A key for ``rekey``: the environment variable first, else the file; normalised as every key is."""
+    import os
+
+    from ..collector.settings import usable_key
+
+    value = os.environ.get(variable)
+    if value:
+        return usable_key(value)
+    if path is None:
+        _fail(f"rekey needs {option} FILE (or ${variable})")
+    try:
+        return usable_key(path.read_bytes())
+    except OSError as exc:
+        _fail(f"cannot read {option} {path}: {exc.strerror}")
+
+
+@command.command("rekey")
+@click.option("--old-key-file", type=click.Path(path_type=Path), default=None,
+              help="The key the database's pseudonyms were made with (or $FHIR_FAMILY_OLD_PSEUDONYM_KEY).")
+@click.option("--new-key-file", type=click.Path(path_type=Path), default=None,
+              help="The key to move them to (or $FHIR_FAMILY_NEW_PSEUDONYM_KEY).")
+@DB_OPTION
+def rekey_command(old_key_file: Path | None, new_key_file: Path | None, db_url: str | None) -> None:
+    """Move every pseudonym (and the key fingerprint) to a new pseudonymisation key, in one transaction.
+    Stop every collector process first; start them again with the new key."""
+    from ..collector.database import make_engine, migrate
+    from ..collector.rekey import rekey
+
+    old_key = _rekey_key("--old-key-file", old_key_file, "FHIR_FAMILY_OLD_PSEUDONYM_KEY")
+    new_key = _rekey_key("--new-key-file", new_key_file, "FHIR_FAMILY_NEW_PSEUDONYM_KEY")
+    shown: dict[str, int] = {}
+
+    def progress(table: str, done: int, total: int) -> None:
+        # Large tables: a line per 10,000 rows and the last; small ones: the last only.
+        if done == total or done - shown.get(table, 0) >= 10_000:
+            shown[table] = done
+            click.echo(f"rekey: {table} {done}/{total}", err=True)
+
+    engine = make_engine(db_url or default_database_url())
+    try:
+        migrate(engine)
+        counts = rekey(engine, old_key, new_key, progress)
+    except FhirFamilyError as exc:
+        _fail(str(exc))
+    finally:
+        engine.dispose()
+    click.echo(
+        f"re-keyed {counts['submissions']} submission(s), {counts['child_facts']} child fact(s), "
+        f"{counts['resources']} resource(s): start the collector with the new key"
+    )
+
+
 from .mesh import register as _register_mesh  # noqa: E402 - the MESH subcommands live in their own module
 
 _register_mesh(command)
