@@ -80,7 +80,8 @@ def read_bundle(submission_id: str) -> Response:
     principal = require(PROVIDER, action="read-submission")
     assert principal.ods_code is not None
     # Ids are each provider's own: another provider's id answers exactly as a never-used one.
-    submission = collector().store.submission(principal.ods_code, submission_id)
+    stored_id = collector().pseudonymiser.pseudonymise_text(submission_id)  # as stored (prepare_return)
+    submission = collector().store.submission(principal.ods_code, stored_id)
     if submission is None:
         missing = f"No submission with id {submission_id!r}"
         return not_found(principal, "read-submission", submission_id, missing)
@@ -98,6 +99,8 @@ def search_bundles() -> Response:
     identifier = request.args.get("identifier")
     if identifier and "|" in identifier:
         identifier = identifier.split("|", 1)[1]
+    if identifier:
+        identifier = collector().pseudonymiser.pseudonymise_text(identifier)  # as stored (prepare_return)
     try:
         count = max(1, min(int(request.args.get("_count", 50)), 500))
         offset = max(0, int(request.args.get("_offset", 0)))

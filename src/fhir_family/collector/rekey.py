@@ -4,22 +4,22 @@ Pseudonyms are one-way and the numbers are not stored, so each pseudonym ``p`` m
 becomes ``HMAC(new, p)`` (``pseudonym.chain_step``), and the old key joins the chain of earlier keys kept
 wrapped under the new one (``keychain.py``): a number received later goes through the whole chain and links
 to what is stored, so resends stay no-ops and corrections still supersede. Rewritten: the patient and child
-pseudonym columns, every pseudonym inside the stored bundles and resources (identifiers and the conditional
-request URLs), the content hashes, the key fingerprint and the wrapped chain. Run it with every collector
-process stopped: one still running with the old key would store pseudonyms the new chain does not make.
+pseudonym columns, every pseudonym inside the stored bundles and resources (identifiers, conditional request
+URLs, numbers pseudonymised inside other strings) and submission ids, the content hashes, the key fingerprint
+and the wrapped chain. Run it with every collector process stopped: one still running with the old key would
+store pseudonyms the new chain does not make.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-from collections.abc import Callable, Iterable
+import re
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from ..model import PSEUDONYM_SYSTEM
 from .keychain import earlier_keys, hmac_key, store_earlier_keys
 from .keys import FINGERPRINT_SETTING, fingerprint
 from .pseudonym import chain_step
@@ -68,26 +68,15 @@ def rekey(engine: Engine, old_key: bytes, new_key: bytes, progress: Progress | N
     return counts
 
 
-def _pseudonyms_in(node: Any, found: set[str]) -> None:
-    """Every pseudonym value in a stored resource or bundle (identifiers with the pseudonym system)."""
-    if isinstance(node, dict):
-        if node.get("system") == PSEUDONYM_SYSTEM and isinstance(node.get("value"), str):
-            found.add(node["value"])
-        for value in node.values():
-            _pseudonyms_in(value, found)
-    elif isinstance(node, list):
-        for item in node:
-            _pseudonyms_in(item, found)
+_PSEUDONYM = re.compile(r"(?<![0-9a-f])[0-9a-f]{64}(?![0-9a-f])")
 
 
-def rewrite_text(text: str, move: Callable[[str], str], extra: Iterable[str] = ()) -> str:
-    """``text`` (stored JSON) with every pseudonym it holds moved, wherever it appears (identifier values and
-    the ``Patient?identifier=<system>|<pseudonym>`` request URLs alike)."""
-    found = set(extra)
-    _pseudonyms_in(json.loads(text), found)
-    for old in found:
-        text = text.replace(old, move(old))
-    return text
+def rewrite_text(text: str, move: Callable[[str], str]) -> str:
+    """``text`` with every pseudonym in it moved, wherever it stands: an identifier's value, a conditional
+    request URL, or a valid NHS number pseudonymised inside another string (``pseudonymise_text``: an episode
+    identifier, a submission id, free text). A pseudonym is 64 lower-case hex digits; a provider's own 64-hex
+    string in free text would be moved too (a resend of exactly that return would then be a 409)."""
+    return _PSEUDONYM.sub(lambda match: move(match.group(0)), text)
 
 
 def _batches(connection: Connection, table: Any, columns: list[Any]):  # type: ignore[no-untyped-def]
@@ -109,19 +98,24 @@ def _rekey_submissions(connection: Connection, move: Callable[[str], str], repor
         update(_S)
         .where(_S.c.id == bindparam("pk"))
         .values(
+            submission_id=bindparam("sid"),
+            superseded_by=bindparam("by"),
             patient_pseudonym=bindparam("patient"),
             bundle_json=bindparam("json"),
             content_hash=bindparam("hash"),
         )
     )
     done = 0
-    for rows in _batches(connection, _S, [_S.c.patient_pseudonym, _S.c.bundle_json]):
+    columns = [_S.c.submission_id, _S.c.superseded_by, _S.c.patient_pseudonym, _S.c.bundle_json]
+    for rows in _batches(connection, _S, columns):
         values = []
         for row in rows:
-            text = rewrite_text(row.bundle_json, move, {row.patient_pseudonym})
+            text = rewrite_text(row.bundle_json, move)
             values.append(
                 {
                     "pk": row.id,
+                    "sid": rewrite_text(row.submission_id, move),
+                    "by": rewrite_text(row.superseded_by, move) if row.superseded_by else None,
                     "patient": move(row.patient_pseudonym),
                     "json": text,
                     "hash": hashlib.sha256(text.encode("utf-8")).hexdigest(),

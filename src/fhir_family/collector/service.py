@@ -126,14 +126,19 @@ class Collector:
                     f"the bundle's ReportingProvider is {ods}",
                     "Bundle.entry.resource.ofType(Organization).identifier",
                 )
-            if isinstance(target, str) and len(target) > MAX_SUBMISSION_ID:
+            # Measured as stored: a valid NHS number inside the id becomes its 64-character pseudonym.
+            stored_id = self.pseudonymiser.pseudonymise_text(target) if isinstance(target, str) else None
+            if stored_id is not None and len(stored_id) > MAX_SUBMISSION_ID:
                 raise NonConformantError(
                     "Submission id too long",
                     [
                         Issue(
                             severity=IssueSeverity.ERROR,
                             code=IssueType.TOO_LONG,
-                            diagnostics=f"The submission id is longer than {MAX_SUBMISSION_ID} characters",
+                            diagnostics=(
+                                f"The submission id is longer than {MAX_SUBMISSION_ID} characters (an NHS "
+                                "number in it counts as its 64-character pseudonym)"
+                            ),
                             expression="Bundle.identifier.value",
                             message_id=msg.COLLECTOR_ID_LENGTH,
                         )

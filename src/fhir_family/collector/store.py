@@ -15,7 +15,7 @@ import json
 import random
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -130,8 +130,10 @@ class PreparedReturn:
 def prepare_return(
     bundle: dict[str, Any], facts: ReturnFacts, pseudonymiser: Pseudonymiser
 ) -> PreparedReturn:
-    """Pseudonymise ``bundle`` and derive its stored forms (no database work)."""
+    """Pseudonymise ``bundle`` and derive its stored forms (no database work). A valid NHS number inside the
+    submission id is pseudonymised there too, so the id is stored (and looked up) in that form."""
     stored = pseudonymiser.pseudonymise_bundle(bundle)
+    facts = replace(facts, submission_id=pseudonymiser.pseudonymise_text(facts.submission_id))
     text = canonical_json(stored)
     return PreparedReturn(
         facts=facts,
