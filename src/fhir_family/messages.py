@@ -102,12 +102,12 @@ FORWARD_BAD_ANSWER = "FF-FORWARD-BAD-ANSWER"  # the collector answered with some
 
 # -- the facade's write endpoints (facade/auth.py; README "Security") ----------------------------------------
 FACADE_NO_TOKEN = "FF-FACADE-NO-TOKEN"  # a write without Authorization: Bearer (401)
-FACADE_BAD_TOKEN = "FF-FACADE-BAD-TOKEN"  # unknown or revoked feed token, or no token file (401)
+FACADE_BAD_TOKEN = "FF-FACADE-BAD-TOKEN"  # unknown, expired or revoked feed token, or no token file (401)
 FACADE_ODS_FORBIDDEN = "FF-FACADE-ODS-FORBIDDEN"  # the return's provider is not one of the feed's (403)
 
 # -- the collector -------------------------------------------------------------------------------------------
 COLLECTOR_NO_TOKEN = "FF-COLLECTOR-NO-TOKEN"  # no bearer token (401)
-COLLECTOR_BAD_TOKEN = "FF-COLLECTOR-BAD-TOKEN"  # unknown or revoked token (401)
+COLLECTOR_BAD_TOKEN = "FF-COLLECTOR-BAD-TOKEN"  # unknown, expired or revoked token (401)
 COLLECTOR_FORBIDDEN = "FF-COLLECTOR-FORBIDDEN"  # the token's role does not allow this (403)
 COLLECTOR_NOT_FOUND = "FF-COLLECTOR-NOT-FOUND"  # no such route, return or import job (404)
 COLLECTOR_NOT_JSON = "FF-COLLECTOR-NOT-JSON"  # a request body that is not JSON

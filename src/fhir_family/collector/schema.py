@@ -53,6 +53,10 @@ class ApiToken(Base):
     label: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """Refused from then on, as an unknown token is (set at issue, or by a rotation's grace period)."""
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """When it last authenticated, to the minute: written at most once a minute per token (``tokens.py``)."""
 
 
 class Submission(Base):

@@ -9,6 +9,7 @@ collector refuses to start.
 from __future__ import annotations
 
 import ipaddress
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import NoReturn
@@ -111,6 +112,13 @@ def _safe(db_url: str) -> str:
     return make_url(db_url).render_as_string(hide_password=True)
 
 
+EXPIRES_OPTION = click.option(
+    "--expires-in",
+    default=None,
+    help="Refuse the token after this: a duration (90d, 12h, 2w) or a date (2027-03-01). Default: never.",
+)
+
+
 @command.command("add-token")
 @click.option("--role", type=click.Choice(["provider", "analyst"]), default="provider", show_default=True)
 @click.option("--ods", default=None, help="The provider's ODS code (provider tokens only).")
@@ -118,18 +126,26 @@ def _safe(db_url: str) -> str:
 @click.option(
     "--name", "organisation_name", default=None, help="The organisation's name, for a new ODS code."
 )
+@EXPIRES_OPTION
 @DB_OPTION
 def add_token(
-    role: str, ods: str | None, label: str | None, organisation_name: str | None, db_url: str | None
+    role: str,
+    ods: str | None,
+    label: str | None,
+    organisation_name: str | None,
+    expires_in: str | None,
+    db_url: str | None,
 ) -> None:
     """Issue a bearer token and print it: it is shown only this once (only its hash is stored)."""
     from ..collector.database import make_engine, migrate, session_factory
     from ..collector.tokens import issue_token
+    from ..expiry import parse_expiry
 
     engine = make_engine(db_url or default_database_url())
     try:
+        expires_at = parse_expiry(expires_in) if expires_in else None
         migrate(engine)
-        token = issue_token(session_factory(engine), role, ods, label, organisation_name)
+        token = issue_token(session_factory(engine), role, ods, label, organisation_name, expires_at)
     except FhirFamilyError as exc:
         _fail(str(exc))
     finally:
@@ -152,19 +168,58 @@ def migrate_command(db_url: str | None) -> None:
 @command.command("list-tokens")
 @DB_OPTION
 def list_tokens_command(db_url: str | None) -> None:
-    """List tokens (id, role, ODS code, label, created, revoked); the tokens themselves are not stored."""
+    """List tokens (id, role, ODS code, label, created, state, last use); the tokens themselves are not
+    stored. State: active, active until an expiry, expired, or revoked."""
     from ..collector.database import make_engine, migrate, session_factory
     from ..collector.tokens import list_tokens
+    from ..expiry import aware
 
     engine = make_engine(db_url or default_database_url())
     migrate(engine)
+    now = datetime.now(UTC)
     for row in list_tokens(session_factory(engine)):
-        revoked = f"revoked {row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "active"
+        if row.revoked_at:
+            state = f"revoked {row.revoked_at:%Y-%m-%d %H:%M}"
+        elif row.expires_at and aware(row.expires_at) <= now:
+            state = f"expired {row.expires_at:%Y-%m-%d %H:%M}"
+        elif row.expires_at:
+            state = f"active until {row.expires_at:%Y-%m-%d %H:%M}"
+        else:
+            state = "active"
+        used = f"last used {row.last_used_at:%Y-%m-%d %H:%M}" if row.last_used_at else "never used"
         click.echo(
             f"{row.id:>5}  {row.role:8}  {row.ods_code or '-':6}  {row.label:24}  "
-            f"{row.created_at:%Y-%m-%d %H:%M}  {revoked}"
+            f"{row.created_at:%Y-%m-%d %H:%M}  {state:28}  {used}"
         )
     engine.dispose()
+
+
+@command.command("rotate-token")
+@click.argument("token_id", type=int)
+@click.option("--grace", default="1d", show_default=True,
+              help="How long the old token keeps working (30m, 12h, 2d; 0 revokes it at once).")
+@EXPIRES_OPTION
+@DB_OPTION
+def rotate_token_command(token_id: int, grace: str, expires_in: str | None, db_url: str | None) -> None:
+    """Issue a new token for the same role, provider and label as token TOKEN_ID and print it (shown only
+    this once); the old one keeps working for the grace period, so the client can switch without downtime."""
+    from ..collector.database import make_engine, migrate, session_factory
+    from ..collector.tokens import rotate_token
+    from ..expiry import parse_duration, parse_expiry
+
+    engine = make_engine(db_url or default_database_url())
+    try:
+        period = parse_duration(grace)
+        expires_at = parse_expiry(expires_in) if expires_in else None
+        migrate(engine)
+        token, new_id = rotate_token(session_factory(engine), token_id, period, expires_at)
+    except FhirFamilyError as exc:
+        _fail(str(exc))
+    finally:
+        engine.dispose()
+    old = "revoked now" if not period else f"valid for {grace} more"
+    click.echo(f"token {new_id} replaces token {token_id} ({old})", err=True)
+    click.echo(token)
 
 
 @command.command("revoke-token")
