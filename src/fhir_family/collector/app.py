@@ -20,7 +20,7 @@ from ..errors import InputError
 from ..guide import CANONICAL
 from ..landing import Link, landing
 from ..model import NATIONAL_RETURN_BUNDLE
-from . import http
+from . import http, request_audit
 from .bulk import bulk_api
 from .dashboard_api import dashboard_api
 from .http import EXTENSION_KEY, FHIR_JSON, collector, fhir_response, not_found, read_json_body, require
@@ -55,6 +55,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(reports_api)
     app.register_blueprint(dashboard_api)
     http.install(app)
+    request_audit.install(app)  # first among the before_request hooks: every request gets its audit row
     security_headers.install(app)
     return app
 

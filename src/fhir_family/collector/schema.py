@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -147,9 +148,12 @@ class StoredResource(Base):
 
 
 class AuditEvent(Base):
-    """Who did what, when, and how it ended; refusals included. Never holds an NHS number."""
+    """Who did what, when, and how it ended; refusals included. Never holds an NHS number, a token or a query
+    value. Append-only: triggers refuse UPDATE and DELETE (migration 0006c). Every request leaves one row with
+    action ``request``; rows of what it did (``submit``, ``read-submission``...) share its ``request_id``."""
 
     __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_request_id", "request_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
@@ -160,6 +164,17 @@ class AuditEvent(Base):
     outcome: Mapped[int] = mapped_column(Integer)
     """The HTTP status the request ended with."""
     detail: Mapped[str | None] = mapped_column(Text)
+    request_id: Mapped[str | None] = mapped_column(String(36))
+    """Also answered as ``X-Request-ID``."""
+    source: Mapped[str | None] = mapped_column(String(64))
+    """The client's address as the server saw it (the reverse proxy's, behind one)."""
+    token_id: Mapped[int | None] = mapped_column(Integer)
+    """``api_tokens.id`` of the bearer token, never the token."""
+    method: Mapped[str | None] = mapped_column(String(10))
+    path: Mapped[str | None] = mapped_column(String(300))
+    """The path, numbers masked, and the names (not values) of query parameters."""
+    bytes_in: Mapped[int | None] = mapped_column(BigInteger)
+    bytes_out: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class ImportJob(Base):

@@ -26,7 +26,7 @@ from fhir_family import messages as msg
 
 from ..errors import FhirFamilyError
 from ..outcome import Issue, IssueSeverity, IssueType
-from .audit import audit_row
+from .audit import audit_row, row_values
 from .database import session_factory
 from .facts import ReturnFacts, resources
 from .pseudonym import Pseudonymiser
@@ -477,15 +477,7 @@ def _insert_resources(connection: Connection, submission_pk: int, prepared: Prep
 def _audit_values(
     principal: Principal, action: str, target: str, outcome: int, detail: str
 ) -> dict[str, Any]:
-    row = audit_row(principal, action, target, outcome, detail)
-    return {
-        "at": row.at,
-        "actor": row.actor,
-        "action": row.action,
-        "target": row.target,
-        "outcome": row.outcome,
-        "detail": row.detail,
-    }
+    return row_values(audit_row(principal, action, target, outcome, detail))
 
 
 def _is_transient(exc: DBAPIError) -> bool:
