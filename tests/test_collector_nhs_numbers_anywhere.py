@@ -181,3 +181,28 @@ def test_numbers_pseudonymised_anywhere_follow_a_rekeying(db_url, make_collector
     assert {e["response"]["status"] for e in again.get_json()["entry"]} == {"200 OK"}, again.get_json()
     assert client.get(f"/Bundle/{sent['identifier']['value']}", headers=auth(token)).status_code == 200
     app.extensions["fhir_family_collector"].engine.dispose()
+
+
+def test_the_stored_form_of_an_id_reads_even_when_its_pseudonym_holds_ten_digits(app):
+    """A pseudonym's hex may hold ten digits that pass modulus 11 (about 1 in 170): reading the id in its
+    stored form (the Content-Location answered) must not pseudonymise it a second time and miss."""
+    from conftest import TEST_PSEUDONYM_KEY
+    from fhir_family.collector.pseudonym import Pseudonymiser
+
+    pseudo = Pseudonymiser(TEST_PSEUDONYM_KEY.encode())
+    number = next(
+        candidate for candidate in (synthetic_nhs_number(n) for n in range(60_000, 70_000))
+        if pseudo.pseudonymise_text(pseudo.pseudonym(candidate)) != pseudo.pseudonym(candidate)
+    )
+    collector = app.extensions["fhir_family_collector"]
+    token = issue_token(collector.sessions, "provider", "RXA")
+    client = app.test_client()
+    sent = build_bundle(replace(make_record(1), submission_id=f"sub-{number}"))
+    response = post(client, sent, token)
+    assert response.status_code == 200
+    location = response.headers["Content-Location"]
+    assert location == f"Bundle/sub-{pseudo.pseudonym(number)}"
+    assert client.get(f"/{location}", headers=auth(token)).status_code == 200
+    assert client.get(f"/Bundle/sub-{number}", headers=auth(token)).status_code == 200
+    stored_id = location.removeprefix("Bundle/")
+    assert client.get(f"/Bundle?identifier={stored_id}", headers=auth(token)).get_json()["total"] == 1

@@ -81,8 +81,9 @@ def read_bundle(submission_id: str) -> Response:
     principal = require(PROVIDER, action="read-submission")
     assert principal.ods_code is not None
     # Ids are each provider's own: another provider's id answers exactly as a never-used one.
-    stored_id = collector().pseudonymiser.pseudonymise_text(submission_id)  # as stored (prepare_return)
-    submission = collector().store.submission(principal.ods_code, stored_id)
+    submission = None
+    for form in _id_forms(submission_id):
+        submission = submission or collector().store.submission(principal.ods_code, form)
     if submission is None:
         missing = f"No submission with id {submission_id!r}"
         return not_found(principal, "read-submission", submission_id, missing)
@@ -93,6 +94,14 @@ def read_bundle(submission_id: str) -> Response:
     return Response(submission.bundle_json, 200, headers=headers, content_type=FHIR_JSON)
 
 
+def _id_forms(submission_id: str) -> list[str]:
+    """The forms a provider may give its submission id in: as it sent it (looked up as stored, a valid NHS
+    number in it pseudonymised: ``prepare_return``), then as given (the stored form itself, from a
+    ``Content-Location``, whose hex may happen to hold ten digits that pass modulus 11)."""
+    stored = collector().pseudonymiser.pseudonymise_text(submission_id)
+    return [stored] if stored == submission_id else [stored, submission_id]
+
+
 @api.get("/Bundle")
 def search_bundles() -> Response:
     principal = require(PROVIDER, action="search-submissions")
@@ -100,8 +109,6 @@ def search_bundles() -> Response:
     identifier = request.args.get("identifier")
     if identifier and "|" in identifier:
         identifier = identifier.split("|", 1)[1]
-    if identifier:
-        identifier = collector().pseudonymiser.pseudonymise_text(identifier)  # as stored (prepare_return)
     try:
         count = max(1, min(int(request.args.get("_count", 50)), 500))
         offset = max(0, int(request.args.get("_offset", 0)))
@@ -109,14 +116,18 @@ def search_bundles() -> Response:
         raise InputError("_count and _offset must be whole numbers") from exc
     if offset > MAX_OFFSET:  # a database integer is 64-bit: 2^63 would be a 500 from the driver
         raise InputError(f"_offset must be at most {MAX_OFFSET}")
-    rows, total = collector().store.submissions_of(
-        principal.ods_code,
-        submission_id=identifier,
-        month=request.args.get("reporting-month"),
-        status=request.args.get("status"),
-        limit=count,
-        offset=offset,
-    )
+    rows, total = [], 0
+    for form in _id_forms(identifier) if identifier else [None]:
+        rows, total = collector().store.submissions_of(
+            principal.ods_code,
+            submission_id=form,
+            month=request.args.get("reporting-month"),
+            status=request.args.get("status"),
+            limit=count,
+            offset=offset,
+        )
+        if total:
+            break
     collector().audit(
         principal,
         "search-submissions",
