@@ -149,7 +149,7 @@ class StoredResource(Base):
 
 class AuditEvent(Base):
     """Who did what, when, and how it ended; refusals included. Never holds an NHS number, a token or a query
-    value. Append-only: triggers refuse UPDATE and DELETE (migration 0006c). Every request leaves one row with
+    value. Append-only: triggers refuse UPDATE and DELETE (migration 0006). Every request leaves one row with
     action ``request``; rows of what it did (``submit``, ``read-submission``...) share its ``request_id``."""
 
     __tablename__ = "audit_log"
