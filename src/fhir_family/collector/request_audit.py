@@ -55,7 +55,10 @@ def _record(response: Response) -> Response:
 def _end(_error: BaseException | None) -> None:
     token = getattr(g, "audit_token", None)
     if token is not None:
-        CURRENT_REQUEST.reset(token)
+        try:
+            CURRENT_REQUEST.reset(token)
+        except ValueError:  # torn down in another context (a streamed answer): nothing of ours is set there
+            CURRENT_REQUEST.set(None)
 
 
 def install(app: Flask) -> None:
