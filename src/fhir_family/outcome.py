@@ -55,6 +55,7 @@ class IssueType(StrEnum):
     CONFLICT = "conflict"
     TRANSIENT = "transient"
     THROTTLED = "throttled"
+    TIMEOUT = "timeout"
 
 
 @dataclass(frozen=True, kw_only=True)
