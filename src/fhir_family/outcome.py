@@ -56,6 +56,7 @@ class IssueType(StrEnum):
     TRANSIENT = "transient"
     THROTTLED = "throttled"
     TIMEOUT = "timeout"
+    TOO_COSTLY = "too-costly"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -19,6 +19,7 @@ from .. import security_headers
 from ..errors import InputError
 from ..guide import CANONICAL
 from ..landing import Link, landing
+from ..limits import SINGLE_BODY_BYTES
 from ..model import NATIONAL_RETURN_BUNDLE
 from . import http
 from .bulk import bulk_api
@@ -46,7 +47,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # One return is small; a month-end $import file is not (1M returns ~4.7 GB): it is spooled to disk in
     # chunks, never held in memory, so the limit is about disk, not RAM.
     app.config["MAX_CONTENT_LENGTH"] = int(config.get("MAX_CONTENT_LENGTH", 8 * 1024 * 1024 * 1024))
-    app.config["BUNDLE_MAX_CONTENT_LENGTH"] = int(config.get("BUNDLE_MAX_CONTENT_LENGTH", 5 * 1024 * 1024))
+    app.config["BUNDLE_MAX_CONTENT_LENGTH"] = int(config.get("BUNDLE_MAX_CONTENT_LENGTH", SINGLE_BODY_BYTES))
     app.json.sort_keys = False  # type: ignore[attr-defined]
     collector = Collector(settings, validator=config.get("VALIDATOR"), engine=config.get("ENGINE"))
     app.extensions[EXTENSION_KEY] = collector

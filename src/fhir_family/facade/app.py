@@ -13,6 +13,7 @@ from typing import Any, Final
 from flask import Flask
 
 from fhir_family import security_headers
+from fhir_family.limits import SINGLE_BODY_BYTES
 from fhir_family.mapping.pipeline import MappingPipeline
 
 from . import auth, cors, error_handlers
@@ -28,7 +29,7 @@ BLUEPRINTS: Final[list[str]] = [
 """Every blueprint the facade serves, registered in this order."""
 
 DEFAULT_CONFIG: Final[dict[str, Any]] = {
-    "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
+    "MAX_CONTENT_LENGTH": SINGLE_BODY_BYTES,
     "BATCH_MAX_CONTENT_LENGTH": 2 * 1024 * 1024 * 1024,
     "VALIDATE": True,
     "VALIDATOR": None,
