@@ -33,11 +33,11 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from gunicorn import util
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
-from . import messages as msg
-from .jsontext import dumps_compact
-from .outcome import Issue, IssueSeverity, IssueType, operation_outcome
+from .outcome import IssueType
+from .server_errors import error_answer, refusal
 
 BODY_BUFFER = 1 << 20
 """Body bytes read in the main loop before a thread takes over (bounded memory per slow connection)."""
@@ -123,19 +123,8 @@ def _chunked_complete(data: bytearray, start: int) -> bool:
 
 def timeout_answer() -> bytes:
     """The 408 a client past its deadline gets: an OperationOutcome, as every error of these servers."""
-    body = dumps_compact(
-        operation_outcome([Issue(
-            severity=IssueSeverity.ERROR,
-            code=IssueType.TIMEOUT,
-            diagnostics="the request did not arrive in time (a slow or stalled client); send it again whole",
-            message_id=msg.http_status(408),
-        )])
-    ).encode()
-    head = (
-        "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Type: application/fhir+json\r\n"
-        f"Content-Length: {len(body)}\r\nX-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\n\r\n"
-    )
-    return head.encode("latin-1") + body
+    return error_answer(408, IssueType.TIMEOUT,
+                        "the request did not arrive in time (a slow or stalled client); send it again whole")
 
 
 class BufferingThreadWorker(ThreadWorker):
@@ -216,6 +205,20 @@ class BufferingThreadWorker(ThreadWorker):
                 conn.sock.send(answer)
         self.nr_conns -= 1
         conn.close()
+
+    def handle_error(self, req: Any, client: Any, addr: Any, exc: BaseException) -> None:
+        """gunicorn's refusals (request line or headers too long, malformed requests) and unexpected failures
+        as an OperationOutcome, not gunicorn's HTML page (``server_errors.py``)."""
+        status, code, diagnostics = refusal(exc)
+        where = addr[0] if isinstance(addr, tuple) and addr else addr
+        if status >= 500:
+            self.log.exception("Error handling request from %s", where)
+        else:
+            self.log.warning("Invalid request from ip=%s: %s", where, exc)
+        try:
+            util.write_nonblock(client, error_answer(status, code, diagnostics))
+        except Exception:  # noqa: BLE001 - the client may be gone; nothing more to tell it
+            self.log.debug("Failed to send error message.")
 
     def murder_keepalived(self) -> None:
         """gunicorn's idle keep-alive sweep, then the same for requests past their deadline (408)."""
