@@ -25,6 +25,7 @@ from . import http
 from .bulk import bulk_api
 from .dashboard_api import dashboard_api
 from .http import EXTENSION_KEY, FHIR_JSON, collector, fhir_response, not_found, read_json_body, require
+from .openapi import openapi_api
 from .reports_api import reports_api
 from .service import Collector, forbidden
 from .settings import CollectorSettings
@@ -57,6 +58,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(bulk_api)
     app.register_blueprint(reports_api)
     app.register_blueprint(dashboard_api)
+    app.register_blueprint(openapi_api)
     http.install(app)
     security_headers.install(app)
     rate_limit.install(app, lambda: request.method not in ("GET", "HEAD", "OPTIONS"))
