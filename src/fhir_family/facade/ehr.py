@@ -79,8 +79,11 @@ def post_batch() -> Response:
     assert name is not None  # require_media_type allowed only batch types
     parser, mapper = get_parser(name), pipeline()
     # Line by line, ends kept (the csv module sees quoted line breaks): a bad NDJSON line fails alone.
+    # A bad NDJSON line is its own item: left out and reported. A bad CSV row is handed on marked, so the
+    # parser fails the return it belongs to (a return spans rows) and reads on.
     lines = DecodedLines(
-        io.BufferedReader(request.stream), skip_bad=name == "ndjson", max_line_bytes=LINE_BYTES
+        io.BufferedReader(request.stream), skip_bad=name == "ndjson", max_line_bytes=LINE_BYTES,
+        mark_bad=name == "csv",
     )
 
     def not_utf8(bad: list[tuple[int, UnicodeDecodeError | LineTooLong]]) -> Iterator[str]:
