@@ -145,6 +145,21 @@ def test_slow_clients_do_not_starve_the_server(server: str, health: str,
             sock.close()
 
 
+def test_a_client_that_waits_for_100_continue_gets_it_once(facade: int) -> None:
+    body = b'{"resourceType": "Patient"}'
+    with socket.create_connection(("127.0.0.1", facade), timeout=10) as sock:
+        sock.sendall(b"POST /$validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/fhir+json\r\n"
+                     b"Expect: 100-continue\r\nConnection: close\r\n"
+                     b"Content-Length: %d\r\n\r\n" % len(body))
+        assert sock.recv(100) == b"HTTP/1.1 100 Continue\r\n\r\n"
+        sock.sendall(body)
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    assert received.split(b" ", 2)[1] in (b"200", b"422")  # the validator's answer to the body sent
+    assert b"100 Continue" not in received
+
+
 def test_a_request_is_complete_only_when_its_buffered_body_is_in() -> None:
     pending = PendingRequest(deadline=0)
     pending.data += b"POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nab"

@@ -72,6 +72,21 @@ class PendingRequest:
                 self.framing = _body_framing(bytes(self.data[: self.head_end]))
         return self.head_end >= 0
 
+    def take_expect_continue(self) -> bool:
+        """Whether the head asks ``Expect: 100-continue``; the header is removed, since this worker answers
+        it (a client may wait for the interim answer before sending its body, which is read here)."""
+        head = bytes(self.data[: self.head_end])
+        lines = head.split(b"\r\n")
+        kept = [line for line in lines[1:] if line.partition(b":")[0].strip().lower() != b"expect"]
+        if len(kept) == len(lines) - 1:
+            return False
+        expect = any(line.partition(b":")[2].strip().lower() == b"100-continue" for line in lines[1:]
+                     if line.partition(b":")[0].strip().lower() == b"expect")
+        new_head = b"\r\n".join([lines[0], *kept])
+        self.data[: self.head_end] = new_head
+        self.head_end = len(new_head)
+        return expect
+
     def complete(self) -> bool:
         """Whether a thread may take the request now: head and (buffered part of the) body are in, or the
         head is malformed or too big, which gunicorn's own parser then refuses at once."""
@@ -183,6 +198,9 @@ class BufferingThreadWorker(ThreadWorker):
         pending.data += data
         if pending.head_end < 0 and pending.head_arrived():
             pending.deadline = time.monotonic() + self.body_timeout
+            if pending.take_expect_continue() and not pending.complete():
+                with contextlib.suppress(OSError):  # a few bytes: the socket buffer takes them at once
+                    conn.sock.send(b"HTTP/1.1 100 Continue\r\n\r\n")
         if pending.complete():
             self._hand_over(conn, pending)
 
