@@ -25,7 +25,7 @@ from . import http
 from .bulk import bulk_api
 from .dashboard_api import dashboard_api
 from .http import EXTENSION_KEY, FHIR_JSON, collector, fhir_response, not_found, read_json_body, require
-from .openapi import openapi_api
+from .openapi_document import openapi_api
 from .reports_api import reports_api
 from .service import Collector, forbidden
 from .settings import CollectorSettings

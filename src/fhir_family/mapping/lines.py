@@ -21,13 +21,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
+from fhir_family import messages as msg
+from fhir_family.errors import InputError
+
 _BOM = b"\xef\xbb\xbf"
 MARKED_PREFIX = 4096
 """Bytes of an over-long line handed on with ``mark_bad`` (enough for the cells that place a CSV row)."""
 
 
-class LineTooLong(ValueError):
-    """A line longer than the reader's ``max_line_bytes``: skipped unread."""
+class LineTooLong(InputError):
+    """A line longer than the reader's ``max_line_bytes``: skipped unread (HTTP 413 where it ends a body)."""
+
+    http_status = 413
+    message_id = msg.LINE_TOO_LONG
 
     def __init__(self, limit: int, prefix: bytes = b"") -> None:
         super().__init__(f"the line is longer than {limit} bytes")
