@@ -137,7 +137,7 @@ def test_slow_clients_do_not_starve_the_server(server: str, health: str,
         time.sleep(0.5)
         timings = [_prompt(url) for _ in range(5)]
         trickler.join()
-        assert max(timings) < 2.0, timings
+        assert max(timings) < 5.0, timings  # starved, they waited out the 10 s client timeout
         assert all(_closed_with_408(sock) for sock in connections)
         _prompt(url)
     finally:
