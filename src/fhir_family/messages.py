@@ -50,6 +50,7 @@ ATTACHMENT = "FF-ATTACHMENT"  # Attachment.size/hash disagree with the decoded d
 NARRATIVE_LINK = "FF-NARRATIVE-LINK"  # a narrative href="#x" that names no element or contained resource
 SD_INVALID = "FF-SD-INVALID"  # a StructureDefinition's differential/slicing/context its base or R4 disallows
 INTERNAL = "FF-INTERNAL"  # the validator failed on this input (a defect, or a broken definition): error
+TOO_MANY_ENTRIES = "FF-TOO-MANY-ENTRIES"  # a Bundle with more entries than fhir_family.limits allows
 
 # -- the project's errors: the default id of each FhirFamilyError subclass (errors.py and beside it) --------
 ERROR = "FF-ERROR"  # FhirFamilyError raised with only a message
@@ -90,6 +91,8 @@ HL7_CHILD_NHS_NUMBER = "FF-HL7-CHILD-NHS-NUMBER"  # a child's NHS number fails t
 HL7_RELATIONSHIP = "FF-HL7-RELATIONSHIP"  # NK1-3 empty or not in HL7 table 0063 (warning)
 HL7_ZFC_UNLINKED = "FF-HL7-ZFC-UNLINKED"  # a ZFC whose set id matches no child NK1 (warning)
 HL7_DEFAULTED = "FF-HL7-DEFAULTED"  # a documented default was applied (information)
+HL7_TOO_MANY_SEGMENTS = "FF-HL7-TOO-MANY-SEGMENTS"  # more segments or repetitions than a return has
+LINE_TOO_LONG = "FF-LINE-TOO-LONG"  # a batch line over fhir_family.limits.LINE_BYTES: that line not read
 
 # -- forwarding to the collector (collector/client.py, facade /submit) ------------------------------------
 FORWARD_NO_COLLECTOR = "FF-FORWARD-NO-COLLECTOR"  # /submit on a facade with no collector configured
@@ -176,6 +179,7 @@ VALIDATOR_NAMES = (
     "NARRATIVE_LINK",
     "SD_INVALID",
     "INTERNAL",
+    "TOO_MANY_ENTRIES",
 )
 
 

@@ -15,15 +15,17 @@ from urllib.parse import quote
 
 from flask import Blueprint, Flask, Response, current_app, request
 
-from .. import security_headers
+from .. import rate_limit, security_headers
 from ..errors import InputError
 from ..guide import CANONICAL
 from ..landing import Link, landing
+from ..limits import SINGLE_BODY_BYTES
 from ..model import NATIONAL_RETURN_BUNDLE
 from . import http, request_audit
 from .bulk import bulk_api
 from .dashboard_api import dashboard_api
 from .http import EXTENSION_KEY, FHIR_JSON, collector, fhir_response, not_found, read_json_body, require
+from .openapi_document import openapi_api
 from .reports_api import reports_api
 from .service import Collector
 from .settings import CollectorSettings
@@ -39,24 +41,28 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     """The collector app. Config keys: DATABASE_URL, PSEUDONYM_KEY (or PSEUDONYM_KEY_FILE, or the
     FHIR_FAMILY_PSEUDONYM_KEY environment variable), VALIDATOR (a ``fhir_family.validation.Validator``,
     default the shared validator), MIGRATE (default True), ALLOW_QUERY_TOKEN (default False), IMPORT_WORKERS,
-    MAX_CONTENT_LENGTH ($import bodies) and BUNDLE_MAX_CONTENT_LENGTH (one bundle), in bytes."""
+    MAX_CONTENT_LENGTH ($import bodies) and BUNDLE_MAX_CONTENT_LENGTH (one bundle), in bytes; WRITE_RATE and
+    WRITE_BURST (``rate_limit.py``)."""
     config = dict(config or {})
     settings = CollectorSettings.from_config(config)
     app = Flask(__name__)
     # One return is small; a month-end $import file is not (1M returns ~4.7 GB): it is spooled to disk in
     # chunks, never held in memory, so the limit is about disk, not RAM.
     app.config["MAX_CONTENT_LENGTH"] = int(config.get("MAX_CONTENT_LENGTH", 8 * 1024 * 1024 * 1024))
-    app.config["BUNDLE_MAX_CONTENT_LENGTH"] = int(config.get("BUNDLE_MAX_CONTENT_LENGTH", 5 * 1024 * 1024))
+    app.config["BUNDLE_MAX_CONTENT_LENGTH"] = int(config.get("BUNDLE_MAX_CONTENT_LENGTH", SINGLE_BODY_BYTES))
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.config["WRITE_RATE"], app.config["WRITE_BURST"] = config.get("WRITE_RATE"), config.get("WRITE_BURST")
     collector = Collector(settings, validator=config.get("VALIDATOR"), engine=config.get("ENGINE"))
     app.extensions[EXTENSION_KEY] = collector
     app.register_blueprint(api)
     app.register_blueprint(bulk_api)
     app.register_blueprint(reports_api)
     app.register_blueprint(dashboard_api)
+    app.register_blueprint(openapi_api)
     http.install(app)
     request_audit.install(app)  # first among the before_request hooks: every request gets its audit row
     security_headers.install(app)
+    rate_limit.install(app, lambda: request.method not in ("GET", "HEAD", "OPTIONS"))
     return app
 
 
