@@ -75,19 +75,28 @@ def collector(db_url, make_collector):
     return app.test_client(), {"Authorization": f"Bearer {token}", **FHIR}, sessions
 
 
-def test_collector_writes_are_limited_and_refusals_cost_no_database_row(collector, examples_dir) -> None:
+def test_collector_writes_are_limited_and_a_refusal_costs_only_its_request_audit_row(
+    collector, examples_dir
+) -> None:
+    """A refused write does no work: no token look-up, no submission, no action row; the one row it writes is
+    the request audit row every request gets (issue 11: the audit covers all requests, refusals included)."""
     client, headers, sessions = collector
     body = json.loads((examples_dir / "bundles" / "young-carer-daughter.json").read_text())
     for _ in range(2):
         assert client.post("/", json=body, headers=headers).status_code in (200, 201)
 
-    def audit_rows() -> int:
+    def audit_rows() -> dict[str, int]:
         with sessions() as session:
-            return session.scalar(select(func.count()).select_from(AuditEvent))
+            rows = session.execute(
+                select(AuditEvent.action, func.count()).group_by(AuditEvent.action)
+            ).all()
+        return {action: count for action, count in rows}
 
     before = audit_rows()
     for _ in range(5):
         _assert_429(client.post("/", json=body, headers=headers))
         _assert_429(client.post("/", json=body, headers={"Authorization": "Bearer made-up", **FHIR}))
-    assert audit_rows() == before
+    after = audit_rows()
+    assert after.pop("request") == before.pop("request") + 10
+    assert after == before
     assert client.get("/health").status_code == 200  # reads are not limited
