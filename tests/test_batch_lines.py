@@ -70,13 +70,56 @@ def test_lines_in_the_same_chunk_before_a_bad_byte_are_not_lost(client):
     assert "4 bundles, 1 items failed" in summary["issue"][0]["diagnostics"]
 
 
-def test_a_csv_batch_stops_at_a_bad_line_and_names_it(client):
-    # A CSV return spans rows, so a bad row cannot simply be left out: reading stops there, and says where.
-    rows = (EHR / "csv" / "returns.csv").read_bytes().splitlines(keepends=True)
-    whole = _post(client, b"".join(rows), "text/csv")
-    broken = _post(client, b"".join(rows) + b"\xff,\xfe\n", "text/csv")
-    *items, stopped, summary = broken
-    assert items and items == whole[: len(items)]  # the returns finished before the bad line, unchanged
-    assert message_id(stopped["issue"][0]) == "FF-MAP-ENCODING"
-    assert f"stopped at line {len(rows) + 1}" in stopped["issue"][0]["diagnostics"]
-    assert message_id(summary["issue"][0]) == "FF-BATCH-SUMMARY"
+def _csv_rows() -> list[bytes]:
+    """The CSV example: header, then the rows of returns RX4-CSV-0001 (two rows) to -0004."""
+    return (EHR / "csv" / "returns.csv").read_bytes().splitlines(keepends=True)
+
+
+def _by_submission(items: list[dict]) -> dict[str, str]:
+    """submission id -> "Bundle" or the first issue's message id, for every item but the summary."""
+    out = {}
+    for item in items:
+        if item["resourceType"] == "Bundle":
+            out[item["identifier"]["value"]] = "Bundle"
+        else:
+            diagnostics = item["issue"][0]["diagnostics"]
+            submission = diagnostics.split(":", 1)[0].removeprefix("submission ")
+            out[submission] = message_id(item["issue"][0])
+    return out
+
+
+def _bad_child_row(rows: list[bytes], damage) -> list[bytes]:
+    """The example with a third child row of RX4-CSV-0002 (after its row), damaged by ``damage``."""
+    second = next(n for n, row in enumerate(rows) if row.startswith(b"RX4-CSV-0002"))
+    return rows[: second + 1] + [damage(rows[second])] + rows[second + 1:]
+
+
+@pytest.mark.parametrize(("name", "damage", "expected"), [
+    ("is not UTF-8", lambda row: row.replace(b"1996-09-30", b"19\xff96-09-30"), "FF-MAP-ENCODING"),
+    ("is longer than", lambda row: row.rstrip(b"\n") + b"x" * (1024 * 1024 + 5) + b"\n", "FF-LINE-TOO-LONG"),
+    ("unterminated quote", lambda row: row.replace(b",Beth Example,", b',"Beth Example,'), "FF-MAP-CSV"),
+    ("cells but the header has", lambda row: b"RX4-CSV-0002,2026-10-01\n", "FF-MAP-CSV"),
+])
+def test_a_bad_csv_row_fails_its_own_return_and_the_batch_goes_on(client, name, damage, expected):
+    # A return spans rows, so a bad row is not left out (its return would lose a child silently): the
+    # return it belongs to fails, naming the line, and every other return is mapped as without it.
+    # (Deliberate change: a row that was not UTF-8 used to stop the whole batch there.)
+    rows = _csv_rows()
+    whole = _by_submission(_post(client, b"".join(rows), "text/csv")[:-1])
+    *items, summary = _post(client, b"".join(_bad_child_row(rows, damage)), "text/csv")
+    results = _by_submission(items)
+    assert results == {**whole, "RX4-CSV-0002": expected}, name
+    refused = next(i for i in items if i["resourceType"] == "OperationOutcome" and "0002" in json.dumps(i))
+    bad_line = next(n for n, row in enumerate(rows, 1) if row.startswith(b"RX4-CSV-0002")) + 1
+    assert f"line {bad_line}" in json.dumps(refused)
+    assert name in json.dumps(refused)  # the problem itself is named
+    bundles = sum(1 for value in results.values() if value == "Bundle")
+    assert f"{bundles} bundles, {len(results) - bundles} items failed" in summary["issue"][0]["diagnostics"]
+
+
+def test_a_quoted_line_break_is_still_one_row(client):
+    rows = _csv_rows()
+    second = next(n for n, row in enumerate(rows) if row.startswith(b"RX4-CSV-0002"))
+    rows[second] = rows[second].replace(b",Beth Example,", b',"Beth\nExample",')
+    results = _by_submission(_post(client, b"".join(rows), "text/csv")[:-1])
+    assert results["RX4-CSV-0002"] == "Bundle"

@@ -38,7 +38,7 @@ def test_two_worker_processes_store_every_return_once(db_url, tmp_path):
     server = subprocess.Popen(
         [cli, "collector", "--port", str(port), "--db", db_url, "--workers", "2", "--threads", "4"],
         env=env,
-        stdout=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,  # gunicorn's access log
         stderr=subprocess.PIPE,
     )
     base = f"http://127.0.0.1:{port}"
@@ -62,10 +62,15 @@ def test_two_worker_processes_store_every_return_once(db_url, tmp_path):
         with ThreadPoolExecutor(8) as pool:
             statuses = list(pool.map(send, work))
         assert statuses == [200] * len(work)
+        # A read by a submission id holding an NHS number: the access log masks it (issue 11).
+        reader = {"Authorization": f"Bearer {tokens['RXA']}"}
+        probe = requests.get(f"{base}/Bundle/sub-9990010019", headers=reader, timeout=10)
+        assert probe.status_code == 404
     finally:
         server.send_signal(signal.SIGTERM)
-        _out, err = server.communicate(timeout=30)
+        out, err = server.communicate(timeout=30)
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(Submission)) == len(records)
         assert session.scalar(select(func.count()).where(Submission.status == "current")) == len(records)
     assert b"Traceback" not in err
+    assert b"9990010019" not in out + err and b"GET /Bundle/sub-[redacted]" in out + err

@@ -266,7 +266,39 @@ def _bundle_samples() -> list[dict]:
     no_patient = json.loads(json.dumps(base))
     no_patient["entry"] = [e for e in no_patient["entry"] if e["resource"]["resourceType"] != "Patient"]
     bundles += [extra, no_patient, {"resourceType": "Bundle", "type": "transaction"}]
+    bundles += _reporting_end_samples(base)
     return bundles
+
+
+def _reporting_end_samples(base: dict) -> list[dict]:
+    """ff-bun-5/6 edge cases: partial and full dates and times on either side, no end, two periods."""
+    samples = []
+    for end, birth, start in [
+        ("2026-03-31T23:59:59Z", "2026-03-31", "2026-03-31T10:00:00Z"),
+        ("2026-03-31", "2026-04", "2026-04-01T00:00:00+01:00"),
+        ("2026-03-31", "2027", "2026"),
+        (None, "2030-01-01", "2030-01-01"),
+    ]:
+        sample = json.loads(json.dumps(base))
+        for part in sample["meta"]["extension"]:
+            if part["url"].endswith("/reporting-period"):
+                if end is None:
+                    part["valuePeriod"].pop("end", None)
+                else:
+                    part["valuePeriod"]["end"] = end
+        for entry in sample["entry"]:
+            resource = entry["resource"]
+            if resource["resourceType"] == "RelatedPerson":
+                resource["birthDate"] = birth
+            elif resource["resourceType"] == "EpisodeOfCare":
+                resource.setdefault("period", {})["start"] = start
+        samples.append(sample)
+    two_periods = json.loads(json.dumps(base))
+    two_periods["meta"]["extension"] += [
+        e for e in base["meta"]["extension"] if e["url"].endswith("/reporting-period")
+    ]
+    samples.append(two_periods)
+    return samples
 
 
 def _samples_for(key: str) -> list[dict]:

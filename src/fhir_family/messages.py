@@ -50,6 +50,7 @@ ATTACHMENT = "FF-ATTACHMENT"  # Attachment.size/hash disagree with the decoded d
 NARRATIVE_LINK = "FF-NARRATIVE-LINK"  # a narrative href="#x" that names no element or contained resource
 SD_INVALID = "FF-SD-INVALID"  # a StructureDefinition's differential/slicing/context its base or R4 disallows
 INTERNAL = "FF-INTERNAL"  # the validator failed on this input (a defect, or a broken definition): error
+TOO_MANY_ENTRIES = "FF-TOO-MANY-ENTRIES"  # a Bundle with more entries than fhir_family.limits allows
 
 # -- the project's errors: the default id of each FhirFamilyError subclass (errors.py and beside it) --------
 ERROR = "FF-ERROR"  # FhirFamilyError raised with only a message
@@ -90,6 +91,8 @@ HL7_CHILD_NHS_NUMBER = "FF-HL7-CHILD-NHS-NUMBER"  # a child's NHS number fails t
 HL7_RELATIONSHIP = "FF-HL7-RELATIONSHIP"  # NK1-3 empty or not in HL7 table 0063 (warning)
 HL7_ZFC_UNLINKED = "FF-HL7-ZFC-UNLINKED"  # a ZFC whose set id matches no child NK1 (warning)
 HL7_DEFAULTED = "FF-HL7-DEFAULTED"  # a documented default was applied (information)
+HL7_TOO_MANY_SEGMENTS = "FF-HL7-TOO-MANY-SEGMENTS"  # more segments or repetitions than a return has
+LINE_TOO_LONG = "FF-LINE-TOO-LONG"  # a batch line over fhir_family.limits.LINE_BYTES: that line not read
 
 # -- forwarding to the collector (collector/client.py, facade /submit) ------------------------------------
 FORWARD_NO_COLLECTOR = "FF-FORWARD-NO-COLLECTOR"  # /submit on a facade with no collector configured
@@ -102,12 +105,12 @@ FORWARD_BAD_ANSWER = "FF-FORWARD-BAD-ANSWER"  # the collector answered with some
 
 # -- the facade's write endpoints (facade/auth.py; README "Security") ----------------------------------------
 FACADE_NO_TOKEN = "FF-FACADE-NO-TOKEN"  # a write without Authorization: Bearer (401)
-FACADE_BAD_TOKEN = "FF-FACADE-BAD-TOKEN"  # unknown or revoked feed token, or no token file (401)
+FACADE_BAD_TOKEN = "FF-FACADE-BAD-TOKEN"  # unknown, expired or revoked feed token, or no token file (401)
 FACADE_ODS_FORBIDDEN = "FF-FACADE-ODS-FORBIDDEN"  # the return's provider is not one of the feed's (403)
 
 # -- the collector -------------------------------------------------------------------------------------------
 COLLECTOR_NO_TOKEN = "FF-COLLECTOR-NO-TOKEN"  # no bearer token (401)
-COLLECTOR_BAD_TOKEN = "FF-COLLECTOR-BAD-TOKEN"  # unknown or revoked token (401)
+COLLECTOR_BAD_TOKEN = "FF-COLLECTOR-BAD-TOKEN"  # unknown, expired or revoked token (401)
 COLLECTOR_FORBIDDEN = "FF-COLLECTOR-FORBIDDEN"  # the token's role does not allow this (403)
 COLLECTOR_NOT_FOUND = "FF-COLLECTOR-NOT-FOUND"  # no such route, return or import job (404)
 COLLECTOR_NOT_JSON = "FF-COLLECTOR-NOT-JSON"  # a request body that is not JSON
@@ -180,6 +183,7 @@ VALIDATOR_NAMES = (
     "NARRATIVE_LINK",
     "SD_INVALID",
     "INTERNAL",
+    "TOO_MANY_ENTRIES",
 )
 
 

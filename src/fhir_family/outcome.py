@@ -55,6 +55,8 @@ class IssueType(StrEnum):
     CONFLICT = "conflict"
     TRANSIENT = "transient"
     THROTTLED = "throttled"
+    TIMEOUT = "timeout"
+    TOO_COSTLY = "too-costly"
 
 
 @dataclass(frozen=True, kw_only=True)

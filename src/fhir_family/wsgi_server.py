@@ -11,6 +11,9 @@ core under the GIL. The facade runs 2 workers x 4 threads: 2 processes keep both
 overlap reading and writing sockets. The collector runs 1 worker x 8 threads by default; for a month-end
 ``$import`` give it ``--workers 2``: each worker runs its own import jobs, so two providers' files validate
 on both cores while the database serialises only the batched commits.
+
+Every server uses ``fhir_family.slow_clients.BufferingThreadWorker``: gthread that reads each request in its
+main loop before a thread sees it, so slow clients cannot hold the threads (slowloris).
 """
 
 from __future__ import annotations
@@ -22,10 +25,13 @@ from typing import Any
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
+from .slow_clients import WORKER_CLASS
+
 BASE_OPTIONS: dict[str, Any] = {
     # gthread, not sync: a sync worker streaming a long /ehr/batch answer misses its heartbeat and is killed
-    # after `timeout`; a gthread worker's main loop keeps beating while requests run in threads.
-    "worker_class": "gthread",
+    # after `timeout`; a gthread worker's main loop keeps beating while requests run in threads. Our subclass
+    # reads each request in that main loop before a thread sees it, so slow clients cannot hold the threads.
+    "worker_class": WORKER_CLASS,
     "timeout": 120,
     "graceful_timeout": 10,
     "errorlog": "-",

@@ -15,18 +15,20 @@ from urllib.parse import quote
 
 from flask import Blueprint, Flask, Response, current_app, request
 
-from .. import security_headers
+from .. import rate_limit, security_headers
 from ..errors import InputError
 from ..guide import CANONICAL
 from ..landing import Link, landing
+from ..limits import SINGLE_BODY_BYTES
 from ..model import NATIONAL_RETURN_BUNDLE
-from . import http
+from . import http, request_audit
 from .bulk import bulk_api
 from .dashboard_api import dashboard_api
 from .fhir_endpoints import fhir_api
 from .http import EXTENSION_KEY, FHIR_JSON, collector, fhir_response, not_found, read_json_body, require
+from .openapi_document import openapi_api
 from .reports_api import reports_api
-from .service import Collector, forbidden
+from .service import Collector
 from .settings import CollectorSettings
 from .tokens import ANALYST, PROVIDER
 
@@ -40,15 +42,17 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     """The collector app. Config keys: DATABASE_URL, PSEUDONYM_KEY (or PSEUDONYM_KEY_FILE, or the
     FHIR_FAMILY_PSEUDONYM_KEY environment variable), VALIDATOR (a ``fhir_family.validation.Validator``,
     default the shared validator), MIGRATE (default True), ALLOW_QUERY_TOKEN (default False), IMPORT_WORKERS,
-    MAX_CONTENT_LENGTH ($import bodies) and BUNDLE_MAX_CONTENT_LENGTH (one bundle), in bytes."""
+    MAX_CONTENT_LENGTH ($import bodies) and BUNDLE_MAX_CONTENT_LENGTH (one bundle), in bytes; WRITE_RATE and
+    WRITE_BURST (``rate_limit.py``)."""
     config = dict(config or {})
     settings = CollectorSettings.from_config(config)
     app = Flask(__name__)
     # One return is small; a month-end $import file is not (1M returns ~4.7 GB): it is spooled to disk in
     # chunks, never held in memory, so the limit is about disk, not RAM.
     app.config["MAX_CONTENT_LENGTH"] = int(config.get("MAX_CONTENT_LENGTH", 8 * 1024 * 1024 * 1024))
-    app.config["BUNDLE_MAX_CONTENT_LENGTH"] = int(config.get("BUNDLE_MAX_CONTENT_LENGTH", 5 * 1024 * 1024))
+    app.config["BUNDLE_MAX_CONTENT_LENGTH"] = int(config.get("BUNDLE_MAX_CONTENT_LENGTH", SINGLE_BODY_BYTES))
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.config["WRITE_RATE"], app.config["WRITE_BURST"] = config.get("WRITE_RATE"), config.get("WRITE_BURST")
     collector = Collector(settings, validator=config.get("VALIDATOR"), engine=config.get("ENGINE"))
     app.extensions[EXTENSION_KEY] = collector
     app.register_blueprint(api)
@@ -56,8 +60,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(reports_api)
     app.register_blueprint(dashboard_api)
     app.register_blueprint(fhir_api)
+    app.register_blueprint(openapi_api)
     http.install(app)
+    request_audit.install(app)  # first among the before_request hooks: every request gets its audit row
     security_headers.install(app)
+    rate_limit.install(app, lambda: request.method not in ("GET", "HEAD", "OPTIONS"))
     return app
 
 
@@ -80,18 +87,27 @@ def ingest() -> Response:
 @api.get("/Bundle/<path:submission_id>")
 def read_bundle(submission_id: str) -> Response:
     principal = require(PROVIDER, action="read-submission")
-    submission = collector().store.submission(submission_id)
+    assert principal.ods_code is not None
+    # Ids are each provider's own: another provider's id answers exactly as a never-used one.
+    submission = None
+    for form in _id_forms(submission_id):
+        submission = submission or collector().store.submission(principal.ods_code, form)
     if submission is None:
         missing = f"No submission with id {submission_id!r}"
         return not_found(principal, "read-submission", submission_id, missing)
-    if submission.ods_code != principal.ods_code:
-        collector().audit(principal, "read-submission", submission_id, 403, "submission of another provider")
-        raise forbidden("A provider may read only its own submissions")
     collector().audit(principal, "read-submission", submission_id, 200)
     headers = {"X-Submission-Status": submission.status}
     if submission.superseded_by:
         headers["X-Superseded-By"] = submission.superseded_by
     return Response(submission.bundle_json, 200, headers=headers, content_type=FHIR_JSON)
+
+
+def _id_forms(submission_id: str) -> list[str]:
+    """The forms a provider may give its submission id in: as it sent it (looked up as stored, a valid NHS
+    number in it pseudonymised: ``prepare_return``), then as given (the stored form itself, from a
+    ``Content-Location``, whose hex may happen to hold ten digits that pass modulus 11)."""
+    stored = collector().pseudonymiser.pseudonymise_text(submission_id)
+    return [stored] if stored == submission_id else [stored, submission_id]
 
 
 @api.get("/Bundle")
@@ -108,14 +124,18 @@ def search_bundles() -> Response:
         raise InputError("_count and _offset must be whole numbers") from exc
     if offset > MAX_OFFSET:  # a database integer is 64-bit: 2^63 would be a 500 from the driver
         raise InputError(f"_offset must be at most {MAX_OFFSET}")
-    rows, total = collector().store.submissions_of(
-        principal.ods_code,
-        submission_id=identifier,
-        month=request.args.get("reporting-month"),
-        status=request.args.get("status"),
-        limit=count,
-        offset=offset,
-    )
+    rows, total = [], 0
+    for form in _id_forms(identifier) if identifier else [None]:
+        rows, total = collector().store.submissions_of(
+            principal.ods_code,
+            submission_id=form,
+            month=request.args.get("reporting-month"),
+            status=request.args.get("status"),
+            limit=count,
+            offset=offset,
+        )
+        if total:
+            break
     collector().audit(
         principal,
         "search-submissions",
@@ -150,12 +170,11 @@ def read_resource(resource_type: str, resource_id: str) -> Response:
     principal = require(PROVIDER, action="read-resource")
     target = f"{resource_type}/{resource_id}"
     found = collector().store.resource(resource_type, resource_id)
-    if found is None:
+    # Another provider's resource answers exactly as a missing one (resource ids derive from submission ids,
+    # so a 403 would confirm a guessed id exists).
+    if found is None or found[1] != principal.ods_code:
         return not_found(principal, "read-resource", target, f"No {target}")
-    row, ods = found
-    if ods != principal.ods_code:
-        collector().audit(principal, "read-resource", target, 403, "resource of another provider")
-        raise forbidden("A provider may read only its own submissions")
+    row, _ods = found
     collector().audit(principal, "read-resource", target, 200)
     return Response(row.body, 200, content_type=FHIR_JSON)
 

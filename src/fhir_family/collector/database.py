@@ -65,13 +65,25 @@ def migrate(engine: Engine) -> None:
     """Bring the schema to the latest Alembic revision (idempotent)."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    with engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            # Several processes may start at once (gunicorn, a deploy): one migrates, the others wait.
-            # (On SQLite the IMMEDIATE transaction already serialises them.)
-            connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7261051)")
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # A batch migration rebuilds a table (copy, DROP, rename); with foreign keys on, the DROP would
+            # cascade-delete the rows that refer to it. The pragma only works outside a transaction.
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with connection.begin():
+                if connection.dialect.name == "postgresql":
+                    # Several processes may start at once (gunicorn, a deploy): one migrates, the others
+                    # wait. (On SQLite the IMMEDIATE transaction already serialises them.)
+                    connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7261051)")
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+                if sqlite and connection.exec_driver_sql("PRAGMA foreign_key_check").first() is not None:
+                    raise ConfigurationError("A migration left rows whose foreign keys point nowhere")
+        finally:
+            if sqlite:
+                connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -25,6 +25,8 @@ def serve(
         accesslog="-",
         # Path without the query string: a ?token= (loopback demo) or a search never lands in a log file.
         access_log_format='%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(D)sus',
+        # ... and an NHS number in the path (a submission id holding one) is masked (access_log.py).
+        logger_class="fhir_family.collector.access_log.RedactingAccessLogger",
         proc_name="fhir-family",
         **options,
     ).run()

@@ -64,8 +64,8 @@ def require(*roles: str, action: str) -> Principal:
     principal = authenticate(collector().sessions, token)
     if principal is None:
         raise _unauthenticated(
-            action, "unknown or revoked token", IssueType.SECURITY, msg.COLLECTOR_BAD_TOKEN,
-            "The bearer token is unknown or has been revoked",
+            action, "unknown, expired or revoked token", IssueType.SECURITY, msg.COLLECTOR_BAD_TOKEN,
+            "The bearer token is unknown, has expired or has been revoked",
         )
     if principal.role not in roles:
         collector().audit(principal, action, target, 403, f"role {principal.role} not allowed")

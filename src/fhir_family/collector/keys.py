@@ -39,7 +39,8 @@ def check_fingerprint(sessions: sessionmaker[Session], key: bytes) -> None:
                     raise ConfigurationError(
                         "The pseudonymisation key differs from the one this database's pseudonyms were "
                         f"made with (key fingerprint {expected[:12]}..., database {row.value[:12]}...): "
-                        "start with the original key (see the README's Security section)"
+                        "start with the original key, or move the database to this one with `fhir-family "
+                        "collector rekey --old-key-file OLD --new-key-file NEW` (README, Security)"
                     )
                 return
             now = datetime.now(UTC)

@@ -4,7 +4,10 @@ An NHS number becomes ``HMAC-SHA256(key, number)`` in hex: stable (the same pati
 providers, so resubmissions supersede correctly) but not reversible without the key, and not brute-forceable
 over the 10^9 possible numbers without it either (a plain hash would be). Every identifier with the NHS number
 system is rewritten to the pseudonym system, and any other string carrying the number (such as the
-conditional ``Patient?identifier=...|<nhs>`` request URL) is rewritten too, so no copy survives.
+conditional ``Patient?identifier=...|<nhs>`` request URL) is rewritten too, so no copy survives. Any other
+valid NHS number, wherever it stands (under another identifier system, inside an episode identifier or a
+submission id, in free text), is replaced by its pseudonym as well: nothing that could be a patient's number
+is stored raw.
 """
 
 from __future__ import annotations
@@ -14,29 +17,66 @@ import hmac
 import re
 from typing import Any
 
+from ..mapping.nhs_number import is_valid_nhs_number
 from ..model import NHS_NUMBER_SYSTEM, PSEUDONYM_SYSTEM
 
-_TEN_DIGITS = re.compile(r"(?<!\d)\d{10}(?!\d)|(?<!\d)\d{3} \d{3} \d{4}(?!\d)")
+_TEN_DIGITS = re.compile(r"(?<!\d)\d{10}(?!\d)|(?<!\d)\d{3}([ -])\d{3}\1\d{4}(?!\d)")
+_NUMBER_IN_TEXT = re.compile(
+    rf"(?P<system>{re.escape(NHS_NUMBER_SYSTEM)}\|)?"
+    r"(?<!\d)(?P<number>\d{10}|\d{3}([ -])\d{3}\3\d{4})(?!\d)"  # \d: any script's digits, read as 0-9
+)
 
 
 class Pseudonymiser:
-    """Replaces NHS numbers with keyed pseudonyms; holds the key so callers never handle it."""
+    """Replaces NHS numbers with keyed pseudonyms; holds the key so callers never handle it.
 
-    def __init__(self, key: bytes) -> None:
+    After a re-keying (``rekey.py``) the database's pseudonyms were made through a chain of keys: ``earlier``
+    holds the keys before the current one, oldest first, and a pseudonym is ``HMAC(key_n, ... HMAC(key_1,
+    number))`` in hex at each step. Without ``earlier`` (never re-keyed) it is ``HMAC(key, number)``."""
+
+    def __init__(self, key: bytes, earlier: tuple[bytes, ...] | list[bytes] = ()) -> None:
         if len(key) < 32:
             raise ValueError("The pseudonymisation key must be at least 32 bytes")
-        self._key = key
+        self._keys = (*earlier, key)
 
     def pseudonym(self, nhs_number: str) -> str:
-        normalised = nhs_number.replace(" ", "")
-        return hmac.new(self._key, normalised.encode("ascii", "replace"), hashlib.sha256).hexdigest()
+        value = nhs_number.replace(" ", "")
+        for key in self._keys:
+            value = chain_step(key, value)
+        return value
 
     def pseudonymise_bundle(self, bundle: dict[str, Any]) -> dict[str, Any]:
-        """A deep copy of ``bundle`` with every NHS number replaced by its pseudonym."""
+        """A deep copy of ``bundle`` with every NHS number replaced by its pseudonym: the values of
+        identifiers with the NHS-number system (their system becomes the pseudonym system), and any valid NHS
+        number (``pseudonymise_text``) in any other string, whatever element holds it (another identifier's
+        value or system, an episode identifier, a submission id, a reference, free text)."""
         numbers: dict[str, str] = {}
         _collect_nhs_numbers(bundle, numbers)
-        replacements = {raw: self.pseudonym(raw) for raw in numbers}
-        return _rewrite(bundle, replacements)
+        return _rewrite(bundle, {raw: self.pseudonym(raw) for raw in numbers}, self)
+
+    def pseudonymise_text(self, text: str, known: dict[str, str] | None = None) -> str:
+        """``text`` with every valid NHS number in it (ten digits, or 3-3-4 with spaces or hyphens, not part
+        of a longer run of digits; modulus 11) replaced by its pseudonym, in one pass (a pseudonym's own
+        digits are never read again). ``known`` maps raw NHS-number identifier values to their pseudonyms:
+        those are replaced even when not valid, and ``<NHS system>|<number>`` (a conditional request URL)
+        becomes ``<pseudonym system>|<pseudonym>``."""
+        known = known or {}
+
+        def replace(match: re.Match[str]) -> str:
+            digits = "".join(str(int(c)) for c in match.group("number") if c not in " -")
+            pseudonym = known.get(digits)
+            if pseudonym is None and is_valid_nhs_number(digits):
+                pseudonym = self.pseudonym(digits)
+            if pseudonym is None:
+                return match.group(0)
+            return (f"{PSEUDONYM_SYSTEM}|" if match.group("system") else "") + pseudonym
+
+        text = _NUMBER_IN_TEXT.sub(replace, text)
+        for raw, pseudonym in known.items():  # an identifier value not shaped like a number
+            if raw and raw in text:
+                text = text.replace(f"{NHS_NUMBER_SYSTEM}|{raw}", f"{PSEUDONYM_SYSTEM}|{pseudonym}")
+                text = text.replace(raw, pseudonym)
+        return text
 
 
 def _collect_nhs_numbers(node: Any, found: dict[str, str]) -> None:
@@ -50,25 +90,26 @@ def _collect_nhs_numbers(node: Any, found: dict[str, str]) -> None:
             _collect_nhs_numbers(item, found)
 
 
-def _rewrite(node: Any, replacements: dict[str, str]) -> Any:
+def _rewrite(node: Any, known: dict[str, str], pseudo: Pseudonymiser) -> Any:
     if isinstance(node, dict):
         if node.get("system") == NHS_NUMBER_SYSTEM and isinstance(node.get("value"), str):
             rewritten = {
-                k: _rewrite(v, replacements) for k, v in node.items() if k not in ("system", "value")
+                k: _rewrite(v, known, pseudo) for k, v in node.items() if k not in ("system", "value")
             }
             rewritten["system"] = PSEUDONYM_SYSTEM
-            rewritten["value"] = replacements[node["value"]]
+            rewritten["value"] = known[node["value"]]
             return rewritten
-        return {key: _rewrite(value, replacements) for key, value in node.items()}
+        return {key: _rewrite(value, known, pseudo) for key, value in node.items()}
     if isinstance(node, list):
-        return [_rewrite(item, replacements) for item in node]
+        return [_rewrite(item, known, pseudo) for item in node]
     if isinstance(node, str):
-        for raw, pseudo in replacements.items():
-            if raw and raw in node:
-                node = node.replace(f"{NHS_NUMBER_SYSTEM}|{raw}", f"{PSEUDONYM_SYSTEM}|{pseudo}")
-                node = node.replace(raw, pseudo)
-        return node
+        return pseudo.pseudonymise_text(node, known)
     return node
+
+
+def chain_step(key: bytes, value: str) -> str:
+    """One step of the chain: ``HMAC-SHA256(key, value)`` in hex (a number, or the previous pseudonym)."""
+    return hmac.new(key, value.encode("ascii", "replace"), hashlib.sha256).hexdigest()
 
 
 def redact_numbers(text: str) -> str:

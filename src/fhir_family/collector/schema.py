@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     false,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -53,6 +55,10 @@ class ApiToken(Base):
     label: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """Refused from then on, as an unknown token is (set at issue, or by a rotation's grace period)."""
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """When it last authenticated, to the minute: written at most once a minute per token (``tokens.py``)."""
 
 
 class Submission(Base):
@@ -72,10 +78,13 @@ class Submission(Base):
             postgresql_where=text("status = 'current'"),
         ),
         Index("ix_submissions_month", "report_month", "ods_code"),
+        # Submission ids are each provider's own namespace: two providers may use the same id.
+        UniqueConstraint("ods_code", "submission_id", name="uq_submissions_provider_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    submission_id: Mapped[str] = mapped_column(String(200), unique=True)
+    submission_id: Mapped[str] = mapped_column(String(200))
+    """Unique per provider (``ods_code``), not globally (migration 0006)."""
     ods_code: Mapped[str] = mapped_column(String(6), index=True)
     patient_pseudonym: Mapped[str] = mapped_column(String(64))
     period_start: Mapped[date] = mapped_column(Date)
@@ -166,9 +175,12 @@ class StoredResource(Base):
 
 
 class AuditEvent(Base):
-    """Who did what, when, and how it ended; refusals included. Never holds an NHS number."""
+    """Who did what, when, and how it ended; refusals included. Never holds an NHS number, a token or a query
+    value. Append-only: triggers refuse UPDATE and DELETE (migration 0006). Every request leaves one row with
+    action ``request``; rows of what it did (``submit``, ``read-submission``...) share its ``request_id``."""
 
     __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_request_id", "request_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
@@ -179,6 +191,17 @@ class AuditEvent(Base):
     outcome: Mapped[int] = mapped_column(Integer)
     """The HTTP status the request ended with."""
     detail: Mapped[str | None] = mapped_column(Text)
+    request_id: Mapped[str | None] = mapped_column(String(36))
+    """Also answered as ``X-Request-ID``."""
+    source: Mapped[str | None] = mapped_column(String(64))
+    """The client's address as the server saw it (the reverse proxy's, behind one)."""
+    token_id: Mapped[int | None] = mapped_column(Integer)
+    """``api_tokens.id`` of the bearer token, never the token."""
+    method: Mapped[str | None] = mapped_column(String(10))
+    path: Mapped[str | None] = mapped_column(String(300))
+    """The path, numbers masked, and the names (not values) of query parameters."""
+    bytes_in: Mapped[int | None] = mapped_column(BigInteger)
+    bytes_out: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class ImportJob(Base):

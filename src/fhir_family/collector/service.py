@@ -17,6 +17,7 @@ from ..outcome import Issue, IssueSeverity, IssueType
 from ..validation import LazyValidator, Validator, ValidatorSource, any_errors
 from . import audit, facts
 from .database import make_engine, migrate, session_factory
+from .keychain import load_earlier_keys
 from .keys import check_fingerprint
 from .pseudonym import Pseudonymiser
 from .settings import CollectorSettings
@@ -66,7 +67,8 @@ class Collector:
             migrate(self.engine)
         self.sessions = session_factory(self.engine)
         check_fingerprint(self.sessions, settings.pseudonym_key)
-        self.pseudonymiser = Pseudonymiser(settings.pseudonym_key)
+        earlier = load_earlier_keys(self.sessions, settings.pseudonym_key)  # after a re-keying (rekey.py)
+        self.pseudonymiser = Pseudonymiser(settings.pseudonym_key, earlier)
         self.store = SubmissionStore(self.engine, self.pseudonymiser)
         self._validator = LazyValidator(validator)
 
@@ -124,14 +126,19 @@ class Collector:
                     f"the bundle's ReportingProvider is {ods}",
                     "Bundle.entry.resource.ofType(Organization).identifier",
                 )
-            if isinstance(target, str) and len(target) > MAX_SUBMISSION_ID:
+            # Measured as stored: a valid NHS number inside the id becomes its 64-character pseudonym.
+            stored_id = self.pseudonymiser.pseudonymise_text(target) if isinstance(target, str) else None
+            if stored_id is not None and len(stored_id) > MAX_SUBMISSION_ID:
                 raise NonConformantError(
                     "Submission id too long",
                     [
                         Issue(
                             severity=IssueSeverity.ERROR,
                             code=IssueType.TOO_LONG,
-                            diagnostics=f"The submission id is longer than {MAX_SUBMISSION_ID} characters",
+                            diagnostics=(
+                                f"The submission id is longer than {MAX_SUBMISSION_ID} characters (an NHS "
+                                "number in it counts as its 64-character pseudonym)"
+                            ),
                             expression="Bundle.identifier.value",
                             message_id=msg.COLLECTOR_ID_LENGTH,
                         )

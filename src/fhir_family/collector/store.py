@@ -15,7 +15,7 @@ import json
 import random
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,7 +28,7 @@ from ..errors import FhirFamilyError
 from ..model import PROVIDER_RECORD_SYSTEM
 from ..outcome import Issue, IssueSeverity, IssueType
 from . import fhir_transaction
-from .audit import audit_row
+from .audit import audit_row, row_values
 from .database import session_factory
 from .facts import ReturnFacts, resources
 from .pseudonym import Pseudonymiser
@@ -77,16 +77,19 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _entry_id(full_url: Any, submission_id: str, index: int) -> str:
-    """A server id for an entry: derived from the submission id (unique) and the entry's fullUrl, so it is
-    stable across resends and cannot collide with another provider's ids."""
+def _entry_id(full_url: Any, namespace: str, index: int) -> str:
+    """A server id for an entry: derived from its submission's namespace (``submission_namespace``, unique)
+    and the entry's fullUrl, so it is stable across resends and cannot collide with another provider's ids."""
     anchor = full_url if isinstance(full_url, str) and full_url else f"#{index}"
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{submission_id}|{anchor}"))
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{namespace}|{anchor}"))
 
 
-def stored_resources(
-    bundle: dict[str, Any], submission_id: str
-) -> list[tuple[int, str, str, dict[str, Any]]]:
+def submission_namespace(ods_code: str, submission_id: str) -> str:
+    """What makes a submission unique: its provider and its id (each provider has its own ids)."""
+    return f"{ods_code}|{submission_id}"
+
+
+def stored_resources(bundle: dict[str, Any], namespace: str) -> list[tuple[int, str, str, dict[str, Any]]]:
     """(position, type, id, resource) for each entry, with ``id`` set and ``urn:uuid`` references made
     ``Type/id`` so each resource stands alone (NDJSON export, reads by id)."""
     entries = bundle.get("entry") or []
@@ -94,7 +97,7 @@ def stored_resources(
     for index, entry in enumerate(entries):
         resource_type = (entry.get("resource") or {}).get("resourceType")
         ids[entry.get("fullUrl") or f"#{index}"] = (
-            f"{resource_type}/{_entry_id(entry.get('fullUrl'), submission_id, index)}"
+            f"{resource_type}/{_entry_id(entry.get('fullUrl'), namespace, index)}"
         )
     out = []
     for index, resource in resources(bundle):
@@ -133,11 +136,13 @@ def prepare_return(
 ) -> PreparedReturn:
     """Pseudonymise ``bundle`` and derive its stored forms (no database work).
 
-    A ``consent-withheld`` return keeps only what counts need (guide.md 0.6: "only the provider's counts
-    flow"): its stored bundle is the return's header without entries (``counts_only``), its content hash
-    ignores the timestamp (so a resend is still recognised without the entries to compare), and no resource
-    of it is stored or exported (``resource_values``)."""
+    A valid NHS number inside the submission id is pseudonymised there too, so the id is stored (and looked
+    up) in that form. A ``consent-withheld`` return keeps only what counts need (guide.md 0.6: "only the
+    provider's counts flow"): its stored bundle is the return's header without entries (``counts_only``), its
+    content hash ignores the timestamp (so a resend is still recognised without the entries to compare), and
+    no resource of it is stored or exported (``resource_values``)."""
     stored = pseudonymiser.pseudonymise_bundle(bundle)
+    facts = replace(facts, submission_id=pseudonymiser.pseudonymise_text(facts.submission_id))
     if facts.consent_withheld:
         text = canonical_json(counts_only(stored))
         digest = canonical_json({**stored, "timestamp": None})
@@ -148,7 +153,7 @@ def prepare_return(
         stored=counts_only(stored) if facts.consent_withheld else stored,
         bundle_json=text,
         content_hash=hashlib.sha256(digest.encode("utf-8")).hexdigest(),
-        resources=stored_resources(stored, facts.submission_id),
+        resources=stored_resources(stored, submission_namespace(facts.ods_code, facts.submission_id)),
     )
 
 
@@ -176,15 +181,20 @@ def other_basis_pseudonym(facts: ReturnFacts, pseudo: Pseudonymiser) -> str:
 
 
 def transaction_response(prepared: PreparedReturn, created: bool) -> dict[str, Any]:
+    locations = [(rtype, rid) for _position, rtype, rid, _body in prepared.resources]
+    return _response(locations, "201 Created" if created else "200 OK")
+
+
+def _resend_response(stored_at: Any) -> dict[str, Any]:
+    """A resend answers with where the first sending was stored (resources stored before migration 0006 have
+    ids derived from the submission id alone)."""
+    return _response([(row.resource_type, row.resource_id) for row in stored_at], "200 OK")
+
+
+def _response(locations: list[tuple[str, str]], status: str) -> dict[str, Any]:
     entries = [
-        {
-            "response": {
-                "status": "201 Created" if created else "200 OK",
-                "location": f"{resource_type}/{resource_id}/_history/1",
-                "etag": 'W/"1"',
-            }
-        }
-        for _position, resource_type, resource_id, _body in prepared.resources
+        {"response": {"status": status, "location": f"{rtype}/{rid}/_history/1", "etag": 'W/"1"'}}
+        for rtype, rid in locations
     ]
     return {"resourceType": "Bundle", "type": "transaction-response", "entry": entries}
 
@@ -235,8 +245,15 @@ _AUDIT = AuditEvent.__table__
 # The hot path's statements, built once: constructing a statement and its cache key per call cost more
 # than SQLite's own work.
 _C = _SUBMISSIONS.c
-_EXISTING = select(_C.content_hash, _C.ods_code, _C.status).where(_C.submission_id == bindparam("sid"))
-_EXISTING_JSON = select(_C.bundle_json).where(_C.submission_id == bindparam("sid"))
+# A submission id is looked up within its provider only: another provider's ids are invisible here.
+_OWN = (_C.ods_code == bindparam("ods"), _C.submission_id == bindparam("sid"))
+_EXISTING = select(_C.id, _C.content_hash, _C.status).where(*_OWN)
+_EXISTING_JSON = select(_C.bundle_json).where(*_OWN)
+_STORED_LOCATIONS = (
+    select(_RESOURCES.c.resource_type, _RESOURCES.c.resource_id)
+    .where(_RESOURCES.c.submission_pk == bindparam("pk"))
+    .order_by(_RESOURCES.c.position)
+)
 _CURRENT_RETURN = select(_C.id, _C.submission_id, _C.bundle_timestamp).where(
     _C.ods_code == bindparam("ods"),
     _C.patient_pseudonym == bindparam("patient"),
@@ -340,22 +357,21 @@ class SubmissionStore:
     ) -> IngestResult:
         facts = prepared.facts
         sid = facts.submission_id
-        existing = connection.execute(_EXISTING, {"sid": sid}).first()
+        own = {"ods": facts.ods_code, "sid": sid}
+        existing = connection.execute(_EXISTING, own).first()
         if existing is not None:
             same = existing.content_hash == prepared.content_hash or (
                 not facts.consent_withheld
-                and _same_return(
-                    connection.execute(_EXISTING_JSON, {"sid": sid}).scalar_one(), prepared.stored
-                )
+                and _same_return(connection.execute(_EXISTING_JSON, own).scalar_one(), prepared.stored)
             )
-            if existing.ods_code == facts.ods_code and same:
+            if same:
                 connection.execute(
                     _INSERT_AUDIT,
                     _audit_values(principal, "submit", sid, 200, "resend of a stored submission: no change"),
                 )
                 fhir = fhir_transaction.describe_transaction(connection, prepared.stored)
-                answer = transaction_response(prepared, False)
-                return IngestResult(sid, False, existing.status, (), answer, fhir)
+                stored_at = connection.execute(_STORED_LOCATIONS, {"pk": existing.id}).all()
+                return IngestResult(sid, False, existing.status, (), _resend_response(stored_at), fhir)
             raise SubmissionConflictError(
                 f"Submission id {sid!r} is already stored with different content",
                 [
@@ -407,9 +423,14 @@ class SubmissionStore:
 
     # -- reads -------------------------------------------------------------------------------------------
 
-    def submission(self, submission_id: str) -> Submission | None:
+    def submission(self, ods_code: str, submission_id: str) -> Submission | None:
+        """A provider's own submission by id; another provider's submission with that id is not found."""
         with self.sessions() as session:
-            return session.scalar(select(Submission).where(Submission.submission_id == submission_id))
+            return session.scalar(
+                select(Submission).where(
+                    Submission.ods_code == ods_code, Submission.submission_id == submission_id
+                )
+            )
 
     def submissions_of(
         self,
@@ -521,15 +542,7 @@ def _insert_resources(connection: Connection, submission_pk: int, prepared: Prep
 def _audit_values(
     principal: Principal, action: str, target: str, outcome: int, detail: str
 ) -> dict[str, Any]:
-    row = audit_row(principal, action, target, outcome, detail)
-    return {
-        "at": row.at,
-        "actor": row.actor,
-        "action": row.action,
-        "target": row.target,
-        "outcome": row.outcome,
-        "detail": row.detail,
-    }
+    return row_values(audit_row(principal, action, target, outcome, detail))
 
 
 def _is_transient(exc: DBAPIError) -> bool:

@@ -9,6 +9,7 @@ collector refuses to start.
 from __future__ import annotations
 
 import ipaddress
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import NoReturn
@@ -111,6 +112,13 @@ def _safe(db_url: str) -> str:
     return make_url(db_url).render_as_string(hide_password=True)
 
 
+EXPIRES_OPTION = click.option(
+    "--expires-in",
+    default=None,
+    help="Refuse the token after this: a duration (90d, 12h, 2w) or a date (2027-03-01). Default: never.",
+)
+
+
 @command.command("add-token")
 @click.option("--role", type=click.Choice(["provider", "analyst"]), default="provider", show_default=True)
 @click.option("--ods", default=None, help="The provider's ODS code (provider tokens only).")
@@ -118,18 +126,26 @@ def _safe(db_url: str) -> str:
 @click.option(
     "--name", "organisation_name", default=None, help="The organisation's name, for a new ODS code."
 )
+@EXPIRES_OPTION
 @DB_OPTION
 def add_token(
-    role: str, ods: str | None, label: str | None, organisation_name: str | None, db_url: str | None
+    role: str,
+    ods: str | None,
+    label: str | None,
+    organisation_name: str | None,
+    expires_in: str | None,
+    db_url: str | None,
 ) -> None:
     """Issue a bearer token and print it: it is shown only this once (only its hash is stored)."""
     from ..collector.database import make_engine, migrate, session_factory
     from ..collector.tokens import issue_token
+    from ..expiry import parse_expiry
 
     engine = make_engine(db_url or default_database_url())
     try:
+        expires_at = parse_expiry(expires_in) if expires_in else None
         migrate(engine)
-        token = issue_token(session_factory(engine), role, ods, label, organisation_name)
+        token = issue_token(session_factory(engine), role, ods, label, organisation_name, expires_at)
     except FhirFamilyError as exc:
         _fail(str(exc))
     finally:
@@ -152,19 +168,58 @@ def migrate_command(db_url: str | None) -> None:
 @command.command("list-tokens")
 @DB_OPTION
 def list_tokens_command(db_url: str | None) -> None:
-    """List tokens (id, role, ODS code, label, created, revoked); the tokens themselves are not stored."""
+    """List tokens (id, role, ODS code, label, created, state, last use); the tokens themselves are not
+    stored. State: active, active until an expiry, expired, or revoked."""
     from ..collector.database import make_engine, migrate, session_factory
     from ..collector.tokens import list_tokens
+    from ..expiry import aware
 
     engine = make_engine(db_url or default_database_url())
     migrate(engine)
+    now = datetime.now(UTC)
     for row in list_tokens(session_factory(engine)):
-        revoked = f"revoked {row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "active"
+        if row.revoked_at:
+            state = f"revoked {row.revoked_at:%Y-%m-%d %H:%M}"
+        elif row.expires_at and aware(row.expires_at) <= now:
+            state = f"expired {row.expires_at:%Y-%m-%d %H:%M}"
+        elif row.expires_at:
+            state = f"active until {row.expires_at:%Y-%m-%d %H:%M}"
+        else:
+            state = "active"
+        used = f"last used {row.last_used_at:%Y-%m-%d %H:%M}" if row.last_used_at else "never used"
         click.echo(
             f"{row.id:>5}  {row.role:8}  {row.ods_code or '-':6}  {row.label:24}  "
-            f"{row.created_at:%Y-%m-%d %H:%M}  {revoked}"
+            f"{row.created_at:%Y-%m-%d %H:%M}  {state:28}  {used}"
         )
     engine.dispose()
+
+
+@command.command("rotate-token")
+@click.argument("token_id", type=int)
+@click.option("--grace", default="1d", show_default=True,
+              help="How long the old token keeps working (30m, 12h, 2d; 0 revokes it at once).")
+@EXPIRES_OPTION
+@DB_OPTION
+def rotate_token_command(token_id: int, grace: str, expires_in: str | None, db_url: str | None) -> None:
+    """Issue a new token for the same role, provider and label as token TOKEN_ID and print it (shown only
+    this once); the old one keeps working for the grace period, so the client can switch without downtime."""
+    from ..collector.database import make_engine, migrate, session_factory
+    from ..collector.tokens import rotate_token
+    from ..expiry import parse_duration, parse_expiry
+
+    engine = make_engine(db_url or default_database_url())
+    try:
+        period = parse_duration(grace)
+        expires_at = parse_expiry(expires_in) if expires_in else None
+        migrate(engine)
+        token, new_id = rotate_token(session_factory(engine), token_id, period, expires_at)
+    except FhirFamilyError as exc:
+        _fail(str(exc))
+    finally:
+        engine.dispose()
+    old = "revoked now" if not period else f"valid for {grace} more"
+    click.echo(f"token {new_id} replaces token {token_id} ({old})", err=True)
+    click.echo(token)
 
 
 @command.command("revoke-token")
@@ -182,6 +237,59 @@ def revoke_token_command(token_id: int, db_url: str | None) -> None:
     if not done:
         _fail(f"no active token with id {token_id}")
     click.echo(f"token {token_id} revoked")
+
+
+def _rekey_key(option: str, path: Path | None, variable: str) -> bytes:
+    """A key for ``rekey``: the environment variable first, else the file; normalised as every key is."""
+    import os
+
+    from ..collector.settings import usable_key
+
+    value = os.environ.get(variable)
+    if value:
+        return usable_key(value)
+    if path is None:
+        _fail(f"rekey needs {option} FILE (or ${variable})")
+    try:
+        return usable_key(path.read_bytes())
+    except OSError as exc:
+        _fail(f"cannot read {option} {path}: {exc.strerror}")
+
+
+@command.command("rekey")
+@click.option("--old-key-file", type=click.Path(path_type=Path), default=None,
+              help="The key the database's pseudonyms were made with (or $FHIR_FAMILY_OLD_PSEUDONYM_KEY).")
+@click.option("--new-key-file", type=click.Path(path_type=Path), default=None,
+              help="The key to move them to (or $FHIR_FAMILY_NEW_PSEUDONYM_KEY).")
+@DB_OPTION
+def rekey_command(old_key_file: Path | None, new_key_file: Path | None, db_url: str | None) -> None:
+    """Move every pseudonym (and the key fingerprint) to a new pseudonymisation key, in one transaction.
+    Stop every collector process first; start them again with the new key."""
+    from ..collector.database import make_engine, migrate
+    from ..collector.rekey import rekey
+
+    old_key = _rekey_key("--old-key-file", old_key_file, "FHIR_FAMILY_OLD_PSEUDONYM_KEY")
+    new_key = _rekey_key("--new-key-file", new_key_file, "FHIR_FAMILY_NEW_PSEUDONYM_KEY")
+    shown: dict[str, int] = {}
+
+    def progress(table: str, done: int, total: int) -> None:
+        # Large tables: a line per 10,000 rows and the last; small ones: the last only.
+        if done == total or done - shown.get(table, 0) >= 10_000:
+            shown[table] = done
+            click.echo(f"rekey: {table} {done}/{total}", err=True)
+
+    engine = make_engine(db_url or default_database_url())
+    try:
+        migrate(engine)
+        counts = rekey(engine, old_key, new_key, progress)
+    except FhirFamilyError as exc:
+        _fail(str(exc))
+    finally:
+        engine.dispose()
+    click.echo(
+        f"re-keyed {counts['submissions']} submission(s), {counts['child_facts']} child fact(s), "
+        f"{counts['resources']} resource(s): start the collector with the new key"
+    )
 
 
 from .mesh import register as _register_mesh  # noqa: E402 - the MESH subcommands live in their own module

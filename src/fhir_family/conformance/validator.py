@@ -18,6 +18,7 @@ from typing import Any
 
 from .. import messages as msg
 from ..guide import CANONICAL, PACKAGE_ID, core_package_dir, guide_sources, require_guide_resources_dir
+from ..limits import MAX_BUNDLE_ENTRIES, MAX_CHILDREN, MAX_RETURN_ENTRIES
 from ..model import NATIONAL_RETURN_BUNDLE, SUBMISSION_SYSTEM
 from ..outcome import Issue, IssueSeverity, IssueType, operation_outcome
 from .bundle_rules import check_bundle
@@ -216,6 +217,9 @@ class Validator:
         structures = self._with_implied(resource, structures)
         if resource_type == "Bundle":
             run.national = self._is_national(resource, structures)
+            too_many = _too_many_entries(resource, run.national)
+            if too_many is not None:
+                return [too_many]
         bundle_done = resource_type != "Bundle"
 
         def bundle_rules() -> None:
@@ -374,6 +378,28 @@ class Validator:
             already = {s.profile_url for s in chosen}
             check_required_profiles(self.walker, resource, expr, ctx, profiles, already)
         ctx.national = outer
+
+
+def _too_many_entries(bundle: dict[str, Any], national: bool) -> Issue | None:
+    """The one issue for a Bundle over its entry limit (``fhir_family.limits``), checked before anything
+    else: the work per entry is bounded, the number of entries must be too, so a huge Bundle is refused in
+    milliseconds instead of validated for minutes."""
+    entries = bundle.get("entry")
+    limit = MAX_RETURN_ENTRIES if national else MAX_BUNDLE_ENTRIES
+    if not isinstance(entries, list) or len(entries) <= limit:
+        return None
+    if national:
+        what = (f"a national return holds at most {limit} entries (a patient, an organisation, an episode of "
+                f"care and at most {MAX_CHILDREN} children)")
+    else:
+        what = f"a Bundle here holds at most {limit} entries"
+    return Issue(
+        severity=ERROR,
+        code=IssueType.TOO_COSTLY,
+        diagnostics=f"Bundle has {len(entries)} entries; {what}: not validated further",
+        expression="Bundle.entry",
+        message_id=msg.TOO_MANY_ENTRIES,
+    )
 
 
 def _dedupe(issues: list[Issue]) -> list[Issue]:

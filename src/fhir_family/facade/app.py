@@ -10,9 +10,10 @@ from __future__ import annotations
 import importlib
 from typing import Any, Final
 
-from flask import Flask
+from flask import Flask, request
 
-from fhir_family import security_headers
+from fhir_family import rate_limit, security_headers
+from fhir_family.limits import SINGLE_BODY_BYTES
 from fhir_family.mapping.pipeline import MappingPipeline
 
 from . import auth, cors, error_handlers
@@ -28,7 +29,7 @@ BLUEPRINTS: Final[list[str]] = [
 """Every blueprint the facade serves, registered in this order."""
 
 DEFAULT_CONFIG: Final[dict[str, Any]] = {
-    "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
+    "MAX_CONTENT_LENGTH": SINGLE_BODY_BYTES,
     "BATCH_MAX_CONTENT_LENGTH": 2 * 1024 * 1024 * 1024,
     "VALIDATE": True,
     "VALIDATOR": None,
@@ -44,7 +45,8 @@ one (default: the process-wide ``fhir_family.conformance.default_validator()``, 
 GUIDE_DIR: folder of the guide's conformance resources to serve (default: ``fhir_family.guide``'s);
 FEED_TOKENS_FILE: the EHR feeds' bearer tokens for write endpoints (default ``$FHIR_FAMILY_FEED_TOKENS``;
 none: every write is refused; ``auth.py``);
-CORS_ORIGINS: exact browser origins answered with CORS headers (default none; ``cors.py``)."""
+CORS_ORIGINS: exact browser origins answered with CORS headers (default none; ``cors.py``);
+WRITE_RATE, WRITE_BURST: rate limit of ``POST /submit`` per address and per token (``rate_limit.py``)."""
 
 
 def _load(spec: str) -> Any:
@@ -63,6 +65,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     auth.install(app)
     cors.install(app)
     security_headers.install(app)
+    rate_limit.install(app, lambda: request.method == "POST" and request.path == "/submit")
     for spec in BLUEPRINTS:
         app.register_blueprint(_load(spec))
     return app

@@ -57,7 +57,7 @@ def require_feed() -> Feed:
     feed = tokens.feed_for(token.strip())
     if feed is None:
         where = "" if tokens.path else " (this facade has no FEED_TOKENS_FILE, so it accepts no writes)"
-        raise _refuse(f"Unknown or revoked feed token{where}", msg.FACADE_BAD_TOKEN)
+        raise _refuse(f"Unknown, expired or revoked feed token{where}", msg.FACADE_BAD_TOKEN)
     return feed
 
 

@@ -17,14 +17,16 @@ from flask import Blueprint, Response, current_app, request, stream_with_context
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from fhir_family import messages as msg
+from fhir_family.limits import LINE_BYTES
 from fhir_family.mapping.csv_batch import CsvParser
 from fhir_family.mapping.factory import format_for_media_type, get_parser
 from fhir_family.mapping.hl7v2 import Hl7v2Parser
-from fhir_family.mapping.lines import DecodedLines
+from fhir_family.mapping.lines import DecodedLines, LineTooLong
 from fhir_family.mapping.ndjson import NdjsonParser
 from fhir_family.mapping.payload import JsonPayloadParser
 from fhir_family.mapping.pipeline import Mapped, MappingPipeline
 from fhir_family.outcome import LINE_EXTENSION, Issue, IssueSeverity, IssueType, operation_outcome
+from fhir_family.request_budget import check_hl7_segments
 
 from .error_handlers import current_request_id, log
 from .http import NDJSON, body_text, dumps, fhir_response, require_media_type, response_media_type
@@ -64,6 +66,7 @@ def post_hl7v2() -> Response:
     require_media_type(HL7_TYPES)
     response_media_type()
     text = body_text(fallback_encoding="iso-8859-1")
+    check_hl7_segments(text)
     return _single_response(pipeline().map_text(get_parser("hl7v2"), text))
 
 
@@ -76,12 +79,18 @@ def post_batch() -> Response:
     assert name is not None  # require_media_type allowed only batch types
     parser, mapper = get_parser(name), pipeline()
     # Line by line, ends kept (the csv module sees quoted line breaks): a bad NDJSON line fails alone.
-    lines = DecodedLines(io.BufferedReader(request.stream), skip_bad=name == "ndjson")
+    # A bad NDJSON line is its own item: left out and reported. A bad CSV row is handed on marked, so the
+    # parser fails the return it belongs to (a return spans rows) and reads on.
+    lines = DecodedLines(
+        io.BufferedReader(request.stream), skip_bad=name == "ndjson", max_line_bytes=LINE_BYTES,
+        mark_bad=name == "csv",
+    )
 
-    def not_utf8(bad: list[tuple[int, UnicodeDecodeError]]) -> Iterator[str]:
+    def not_utf8(bad: list[tuple[int, UnicodeDecodeError | LineTooLong]]) -> Iterator[str]:
         for number, exc in bad:
             counts["failed"] += 1
-            yield dumps(_not_utf8(number, exc)) + "\n"
+            outcome = _not_utf8(number, exc) if isinstance(exc, UnicodeDecodeError) else _too_long(number)
+            yield dumps(outcome) + "\n"
 
     counts = {"bundles": 0, "failed": 0}
 
@@ -98,6 +107,11 @@ def post_batch() -> Response:
             text = (f"Batch is not UTF-8 ({exc.reason}): reading stopped at {where}; the return being read "
                     "there and everything after it were not mapped")
             yield dumps(_stopped(IssueType.STRUCTURE, text, msg.MAP_ENCODING)) + "\n"
+        except LineTooLong:
+            counts["failed"] += 1
+            text = (f"Line {lines.stopped_at} is longer than {LINE_BYTES} bytes: reading stopped there; the "
+                    "return being read there and everything after it were not mapped")
+            yield dumps(_stopped(IssueType.TOO_LONG, text, msg.LINE_TOO_LONG)) + "\n"
         except RequestEntityTooLarge:
             counts["failed"] += 1
             limit = request.max_content_length
@@ -129,6 +143,22 @@ def _not_utf8(number: int, exc: UnicodeDecodeError) -> dict:
         diagnostics=text,
         expression=None,
         message_id=msg.MAP_ENCODING,
+        extra=where,
+    )
+    return operation_outcome([issue])
+
+
+def _too_long(number: int) -> dict:
+    """The outcome of one NDJSON line over the line limit (read past, never held; the lines around it are
+    read as usual)."""
+    text = f"Line {number} is longer than {LINE_BYTES} bytes (one return is a few KB): this line was not read"
+    where = {"location": [f"line {number}"], "extension": [{"url": LINE_EXTENSION, "valueInteger": number}]}
+    issue = Issue(
+        severity=IssueSeverity.ERROR,
+        code=IssueType.TOO_LONG,
+        diagnostics=text,
+        expression=None,
+        message_id=msg.LINE_TOO_LONG,
         extra=where,
     )
     return operation_outcome([issue])

@@ -19,8 +19,9 @@ from fhir_family.mapping.csv_batch import CsvParser
 from fhir_family.mapping.hl7v2 import Hl7v2Parser
 from fhir_family.mapping.ndjson import NdjsonParser
 from fhir_family.mapping.payload import JsonPayloadParser, payload_schema
+from fhir_family.openapi_common import fhir, fhir_schemas, query, ref
 
-from .http import FHIR_JSON, FHIR_JSON_TYPES, fhir_response
+from .http import FHIR_JSON_TYPES, fhir_response
 from .submit import HL7_TYPES as SUBMIT_HL7_TYPES
 
 blueprint = Blueprint("openapi", __name__)
@@ -30,10 +31,6 @@ SITE_MEDIA_TYPES = ("text/html", "text/css", "image/svg+xml", "application/json"
                     "application/xml", "text/xml", "text/javascript", "application/javascript",
                     "application/octet-stream")
 """What the guide's pages under /ig/ are served as (by file name, see site/blueprint.py)."""
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
 
 
 def _rewrite_refs(node: Any) -> Any:
@@ -61,10 +58,6 @@ def _payload_schemas() -> dict[str, Any]:
     return schemas
 
 
-def _fhir(name: str, description: str) -> dict[str, Any]:
-    return {"description": description, "content": {FHIR_JSON: {"schema": _ref(name)}}}
-
-
 def _errors(*statuses: int) -> dict[str, Any]:
     meaning = {
         400: "Unreadable input (not JSON / not HL7 v2 / not UTF-8)",
@@ -77,17 +70,14 @@ def _errors(*statuses: int) -> dict[str, Any]:
         502: "The collector could not be reached, or refused this facade's own token",
         503: "No collector is configured (COLLECTOR_URL), or it is unavailable",
         504: "The collector did not answer in time",
+        429: "Too many writes from this address or token: retry after Retry-After seconds",
     }
-    return {str(status): _fhir("OperationOutcome", meaning[status]) for status in statuses}
+    return {str(status): fhir("OperationOutcome", meaning[status]) for status in statuses}
 
 
 def _text_body(*media_types: str) -> dict[str, Any]:
     text = {"schema": {"type": "string", "minLength": 1}}
     return {"required": True, "content": {media_type: text for media_type in media_types}}
-
-
-def _query(name: str) -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": False, "schema": {"type": "string"}}
 
 
 def _paths() -> dict[str, Any]:
@@ -96,10 +86,10 @@ def _paths() -> dict[str, Any]:
                      "schema": {"type": "string", "enum": list(CONFORMANCE_TYPES)}}
     validate = {
         "requestBody": {"required": True, "content": {
-            t: {"schema": _ref("Resource")} for t in FHIR_JSON_TYPES
+            t: {"schema": ref("Resource")} for t in FHIR_JSON_TYPES
         }},
-        "parameters": [_query("profile")],
-        "responses": {"200": _fhir("OperationOutcome", "The resource conforms (warnings may be listed)"),
+        "parameters": [query("profile")],
+        "responses": {"200": fhir("OperationOutcome", "The resource conforms (warnings may be listed)"),
                       **_errors(400, 406, 413, 415, 422)},
     }
     return {
@@ -107,15 +97,15 @@ def _paths() -> dict[str, Any]:
             "summary": "Map one JSON payload (contract v2) to a validated NationalReturnBundle",
             "operationId": "mapJson",
             "requestBody": {"required": True, "content": {
-                t: {"schema": _ref(PAYLOAD)} for t in JsonPayloadParser.media_types
+                t: {"schema": ref(PAYLOAD)} for t in JsonPayloadParser.media_types
             }},
-            "responses": {"200": _fhir("Bundle", "The NationalReturnBundle"), **single_errors},
+            "responses": {"200": fhir("Bundle", "The NationalReturnBundle"), **single_errors},
         }},
         "/ehr/hl7v2": {"post": {
             "summary": "Map one HL7 v2 ADT A04/A08/A28/A31 message (ER7) to a validated NationalReturnBundle",
             "operationId": "mapHl7v2",
             "requestBody": _text_body(*Hl7v2Parser.media_types),
-            "responses": {"200": _fhir("Bundle", "The NationalReturnBundle"), **single_errors},
+            "responses": {"200": fhir("Bundle", "The NationalReturnBundle"), **single_errors},
         }},
         "/ehr/batch": {"post": {
             "summary": "Map a CSV or NDJSON batch; streamed NDJSON of Bundles and OperationOutcomes",
@@ -132,17 +122,17 @@ def _paths() -> dict[str, Any]:
                        "forward the return to the collector; the answer is the collector's",
             "operationId": "submit",
             "requestBody": {"required": True, "content": {
-                **{t: {"schema": {"anyOf": [_ref(PAYLOAD), _ref("Bundle")]}}
+                **{t: {"schema": {"anyOf": [ref(PAYLOAD), ref("Bundle")]}}
                    for t in JsonPayloadParser.media_types},
                 **_text_body(*SUBMIT_HL7_TYPES)["content"],
             }},
             "security": [{"feedToken": []}],
             "responses": {
-                "200": _fhir("Resource", "The collector's transaction-response"),
-                "401": _fhir("OperationOutcome", "No bearer token, or not a known feed's"),
-                "403": _fhir("OperationOutcome", "The return's provider is not one of the feed's ODS codes"),
-                "409": _fhir("OperationOutcome", "The collector's own refusal, relayed"),
-                **_errors(400, 406, 413, 415, 422, 502, 503, 504),
+                "200": fhir("Resource", "The collector's transaction-response"),
+                "401": fhir("OperationOutcome", "No bearer token, or not a known feed's"),
+                "403": fhir("OperationOutcome", "The return's provider is not one of the feed's ODS codes"),
+                "409": fhir("OperationOutcome", "The collector's own refusal, relayed"),
+                **_errors(400, 406, 413, 415, 422, 429, 502, 503, 504),
             },
         }},
         "/ig": {"get": {"summary": "The guide's pages (redirects to /ig/)", "operationId": "guideRoot",
@@ -161,19 +151,19 @@ def _paths() -> dict[str, Any]:
         "/Bundle/$validate": {"post": {"summary": "Validate a Bundle (as a NationalReturnBundle by default)",
                                        "operationId": "validateBundle", **validate}},
         "/metadata": {"get": {"summary": "CapabilityStatement", "operationId": "capabilities",
-                              "responses": {"200": _fhir("Resource", "The CapabilityStatement")}}},
+                              "responses": {"200": fhir("Resource", "The CapabilityStatement")}}},
         "/{resourceType}/{id}": {"get": {
             "summary": "Read a conformance resource of the guide or of FHIR R4 core",
             "operationId": "readConformance",
             "parameters": [resource_type, {"name": "id", "in": "path", "required": True,
                                            "schema": {"type": "string", "pattern": "^[A-Za-z0-9.-]{1,64}$"}}],
-            "responses": {"200": _fhir("Resource", "The resource"), **_errors(404)},
+            "responses": {"200": fhir("Resource", "The resource"), **_errors(404)},
         }},
         "/{resourceType}": {"get": {
             "summary": "Search conformance resources by canonical url",
             "operationId": "searchConformance",
-            "parameters": [resource_type, _query("url"), _query("version")],
-            "responses": {"200": _fhir("Bundle", "A searchset Bundle")},
+            "parameters": [resource_type, query("url"), query("version")],
+            "responses": {"200": fhir("Bundle", "A searchset Bundle")},
         }},
         "/openapi.json": {"get": {"summary": "This document", "operationId": "openapi",
                                   "responses": {"200": {"description": "OpenAPI 3.1",
@@ -182,23 +172,7 @@ def _paths() -> dict[str, Any]:
 
 
 def _schemas() -> dict[str, Any]:
-    resource = {"type": "object", "required": ["resourceType"],
-                "properties": {"resourceType": {"type": "string"}}}
-    issue = {"type": "object", "required": ["severity", "code"], "properties": {
-        "severity": {"enum": ["fatal", "error", "warning", "information"]},
-        "code": {"type": "string"},
-        "diagnostics": {"type": "string"},
-        "expression": {"type": "array", "items": {"type": "string"}},
-        "location": {"type": "array", "items": {"type": "string"}},
-    }}
-    return {
-        "Resource": resource,
-        "Bundle": {"allOf": [resource, {"properties": {"resourceType": {"const": "Bundle"}}}]},
-        "OperationOutcome": {"type": "object", "required": ["resourceType", "issue"], "properties": {
-            "resourceType": {"const": "OperationOutcome"},
-            "issue": {"type": "array", "minItems": 1, "items": issue}}},
-        **_payload_schemas(),
-    }
+    return {**fhir_schemas(), **_payload_schemas()}
 
 
 def openapi_document(base_url: str = "") -> dict[str, Any]:

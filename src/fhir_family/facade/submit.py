@@ -29,6 +29,7 @@ from fhir_family.mapping.hl7v2 import Hl7v2Parser
 from fhir_family.mapping.payload import JsonPayloadParser
 from fhir_family.mapping.pipeline import MappingPipeline
 from fhir_family.outcome import Issue, IssueSeverity, IssueType
+from fhir_family.request_budget import check_hl7_segments
 
 from .auth import require_feed, require_ods
 from .http import body_text, fhir_response, require_media_type, response_media_type
@@ -98,7 +99,9 @@ def submit() -> Response:
         bundle = json_bundle(text)
         mapped = pipeline.validate_bundle(bundle) if bundle else pipeline.map_text(get_parser("json"), text)
     else:
-        mapped = pipeline.map_text(get_parser("hl7v2"), body_text(fallback_encoding="iso-8859-1"))
+        text = body_text(fallback_encoding="iso-8859-1")
+        check_hl7_segments(text)
+        mapped = pipeline.map_text(get_parser("hl7v2"), text)
     if mapped.bundle is None:
         return fhir_response(mapped.outcome, mapped.status)
     require_ods(feed, mapped.bundle)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import re
+from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
@@ -20,6 +21,7 @@ from fhir_family.errors import FhirFamilyError, InputError, MappingError
 from fhir_family.outcome import LINE_EXTENSION, Issue, IssueType
 
 from .base import Parsed, Parser, error
+from .lines import DecodedLines
 from .payload import PAYLOAD_VERSION, payload_to_record
 
 MSG_CSV = msg.MAP_CSV
@@ -121,6 +123,7 @@ class _Group:
     rows: list[tuple[int, dict[str, str]]] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
     overflow: int = 0
+    unreadable: bool = False  # a row was not UTF-8 or too long: its cells are not to be trusted or quoted
 
     def where(self, line: int, column: str | None) -> str:
         if column is None:
@@ -178,7 +181,12 @@ class CsvParser(Parser):
     batch = True
 
     def iter_parse(self, lines: Iterable[str]) -> Iterator[Parsed]:
-        reader = csv.reader(iter(lines))
+        """Returns as their rows end. One bad row fails only its own return, and reading goes on: a row that
+        is not UTF-8 or too long (``DecodedLines(mark_bad=True)`` hands it on marked), a ragged row, and a
+        row whose unterminated quote swallowed the lines after it (they are given back and read again)."""
+        marked = lines.marked if isinstance(lines, DecodedLines) else {}
+        physical = _Physical(lines)
+        reader = csv.reader(physical)
         try:
             header = next(reader)
         except StopIteration:
@@ -193,27 +201,45 @@ class CsvParser(Parser):
             yield Parsed(record=None, line=1, error=exc)
             return
         group: _Group | None = None
+        physical.row_done()
         while True:
             try:
                 cells = next(reader)
             except StopIteration:
                 break
             except csv.Error as exc:
+                line = physical.give_back()
                 if group is not None:
                     yield _finish(group)
                     group = None
-                yield _unreadable(reader.line_num, str(exc))
+                yield _unreadable(line, str(exc))
                 continue
+            row_lines = physical.row_done()
+            line = row_lines[0] if row_lines else 0
+            if len(row_lines) > 1 and len(cells) != len(header):
+                # an unterminated quote ran on into the next lines: this line's cells only, the rest anew
+                physical.give_back(row_lines)
+                cells = next(csv.reader([physical.text(line)]), [])
+                text = ("Row has an unterminated quote (\"): read as the line it starts on, the lines "
+                        "after it read again")
+                quote_issue: Issue | None = error(IssueType.STRUCTURE, text, f"line {line}", MSG_CSV)
+            else:
+                quote_issue = None
             if not any(cell.strip() for cell in cells):
                 continue
-            line = reader.line_num
             row = {name: cell.strip() for name, cell in zip(header, cells, strict=False)}
             if group is not None and row.get("submissionId", "") != group.rows[0][1].get("submissionId", ""):
                 yield _finish(group)
                 group = None
             if group is None:
                 group = _Group(header=header, first_line=line)
-            if len(cells) != len(header):
+            for number in row_lines[:1] if quote_issue else row_lines:
+                if number in marked:
+                    group.issues.append(_marked_issue(number, marked[number]))
+                    group.unreadable = True
+            if quote_issue is not None:
+                group.issues.append(quote_issue)
+            elif len(cells) != len(header):
                 text = f"Row has {len(cells)} cells but the header has {len(header)}"
                 group.issues.append(error(IssueType.STRUCTURE, text, f"line {line}", MSG_CSV))
             if len(group.rows) >= MAX_ROWS_PER_RETURN:
@@ -225,6 +251,61 @@ class CsvParser(Parser):
 
     def describe(self) -> str:
         return "CSV: one row per child, parent fields repeated, rows of one return adjacent"
+
+
+class _Physical:
+    """The physical lines fed to ``csv.reader``, numbered and kept until their row ends, so the lines a row
+    swallowed by mistake (an unterminated quote) can be given back and read again."""
+
+    def __init__(self, lines: Iterable[str]) -> None:
+        self._source = iter(lines)
+        self._number = 0
+        self._again: deque[tuple[int, str]] = deque()
+        self._taken: list[tuple[int, str]] = []
+        self._kept: dict[int, str] = {}
+
+    def __iter__(self) -> Iterator[str]:
+        return self
+
+    def __next__(self) -> str:
+        if self._again:
+            number, text = self._again.popleft()
+        else:
+            text = next(self._source)
+            self._number += 1
+            number = self._number
+        self._taken.append((number, text))
+        return text
+
+    def row_done(self) -> list[int]:
+        """The numbers of the lines the row just read came from; forgets them."""
+        numbers = [number for number, _text in self._taken]
+        self._kept = dict(self._taken)
+        self._taken = []
+        return numbers
+
+    def text(self, number: int) -> str:
+        """A line of the row just read."""
+        return self._kept[number]
+
+    def give_back(self, numbers: list[int] | None = None) -> int:
+        """Read again every line after the first of the row just read (the one in progress when ``numbers``
+        is None: a row the csv module refused); returns that first line's number."""
+        taken = [(n, self._kept[n]) for n in numbers] if numbers is not None else self._taken
+        self._taken = []
+        if not taken:
+            return self._number
+        self._again.extendleft(reversed(taken[1:]))
+        return taken[0][0]
+
+
+def _marked_issue(line: int, problem: Exception) -> Issue:
+    """The issue of a row ``DecodedLines`` handed on marked: not UTF-8, or longer than the line limit."""
+    if isinstance(problem, UnicodeDecodeError):
+        text = f"Line {line} is not UTF-8 text (byte {problem.start} of the line): this return was not read"
+        return error(IssueType.STRUCTURE, text, f"line {line}", msg.MAP_ENCODING)
+    text = f"Line {line} is longer than {getattr(problem, 'limit', '?')} bytes: this return was not read"
+    return error(IssueType.TOO_LONG, text, f"line {line}", msg.LINE_TOO_LONG)
 
 
 def _header_problems(header: list[str]) -> list[Issue]:
@@ -275,11 +356,12 @@ def _finish(group: _Group) -> Parsed:
                 f"a return holds at most {MAX_ROWS_PER_RETURN} children")
         group.issues.append(error(IssueType.TOO_LONG, text, f"line {group.first_line}", MSG_CSV))
     issues = list(group.issues)
+    record = None
     try:
-        record = payload_to_record(payload, group.locate)
+        if not group.unreadable:
+            record = payload_to_record(payload, group.locate)
     except FhirFamilyError as exc:
         issues.extend(exc.issues)
-        record = None
     if issues:
         count = len(issues)
         submission = group.rows[0][1].get("submissionId") if group.rows else None

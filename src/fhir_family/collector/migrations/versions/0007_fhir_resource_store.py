@@ -14,7 +14,7 @@ from alembic import op
 revision: str = "0007"
 # 0005 (guide-collector) and 0006 (security-data) are reserved on other branches: whoever merges last
 # chains this one after the highest of them.
-down_revision: str | Sequence[str] | None = "0004"
+down_revision: str | Sequence[str] | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
