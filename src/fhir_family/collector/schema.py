@@ -18,8 +18,8 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
-    false,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
