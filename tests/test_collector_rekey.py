@@ -14,7 +14,15 @@ from fhir_family.cli import main
 from fhir_family.collector.keychain import unwrap, wrap
 from fhir_family.collector.keys import FINGERPRINT_SETTING, fingerprint
 from fhir_family.collector.reports import raw_counts
-from fhir_family.collector.schema import ChildFact, CollectorSetting, StoredResource, Submission
+from fhir_family.collector.schema import (
+    ChildFact,
+    CollectorSetting,
+    FhirIdentifier,
+    FhirResource,
+    FhirResourceVersion,
+    StoredResource,
+    Submission,
+)
 from fhir_family.collector.settings import ConfigurationError
 from fhir_family.collector.tokens import issue_token
 from fhir_family.mapping.bundle import build_bundle
@@ -56,6 +64,9 @@ def _stored_text(collector) -> str:
         parts = [row.bundle_json + row.patient_pseudonym for row in session.scalars(select(Submission))]
         parts += [row.body for row in session.scalars(select(StoredResource))]
         parts += [row.child_pseudonym or "" for row in session.scalars(select(ChildFact))]
+        parts += [row.body for row in session.scalars(select(FhirResource))]
+        parts += [row.body for row in session.scalars(select(FhirResourceVersion))]
+        parts += [row.value or "" for row in session.scalars(select(FhirIdentifier))]
     return "\n".join(parts)
 
 
@@ -96,6 +107,11 @@ def test_rekey_then_resends_are_no_ops_and_corrections_supersede(db_url, make_co
     assert _snapshot(collector) == before
 
     client = app.test_client()
+    # the FHIR store moved too: an NHS number still finds its one Patient, through the new key's pseudonym
+    nhs = make_record(2).nhs_number
+    search = f"/fhir/Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|{nhs}"
+    found = client.get(search, headers=auth(token))
+    assert found.status_code == 200 and found.get_json()["total"] == 1, found.get_json()
     resend = post(client, build_bundle(make_record(2)), token)
     assert resend.status_code == 200, resend.get_json()
     assert {e["response"]["status"] for e in resend.get_json()["entry"]} == {"200 OK"}

@@ -5,8 +5,9 @@ becomes ``HMAC(new, p)`` (``pseudonym.chain_step``), and the old key joins the c
 wrapped under the new one (``keychain.py``): a number received later goes through the whole chain and links
 to what is stored, so resends stay no-ops and corrections still supersede. Rewritten: the patient and child
 pseudonym columns, every pseudonym inside the stored bundles and resources (identifiers, conditional request
-URLs, numbers pseudonymised inside other strings) and submission ids, the content hashes, the key fingerprint
-and the wrapped chain. Run it with every collector process stopped: one still running with the old key would
+URLs, numbers pseudonymised inside other strings) and submission ids, the FHIR store's resources, every
+version of them and their identifier tokens (``fhir_store.py``), the content hashes, the key fingerprint and
+the wrapped chain. Run it with every collector process stopped: one still running with the old key would
 store pseudonyms the new chain does not make.
 """
 
@@ -23,13 +24,24 @@ from sqlalchemy.orm import Session
 from .keychain import earlier_keys, hmac_key, store_earlier_keys
 from .keys import FINGERPRINT_SETTING, fingerprint
 from .pseudonym import chain_step
-from .schema import ChildFact, CollectorSetting, StoredResource, Submission
+from .schema import (
+    ChildFact,
+    CollectorSetting,
+    FhirIdentifier,
+    FhirResource,
+    FhirResourceVersion,
+    StoredResource,
+    Submission,
+)
 from .settings import ConfigurationError
 
 BATCH = 1000
 _S = Submission.__table__
 _C = ChildFact.__table__
 _R = StoredResource.__table__
+_F = FhirResource.__table__
+_FV = FhirResourceVersion.__table__
+_FI = FhirIdentifier.__table__
 
 Progress = Callable[[str, int, int], None]
 
@@ -61,6 +73,8 @@ def rekey(engine: Engine, old_key: bytes, new_key: bytes, progress: Progress | N
             "submissions": _rekey_submissions(connection, move, report),
             "child_facts": _rekey_children(connection, move, report),
             "resources": _rekey_resources(connection, move, report),
+            "fhir_resources": _rekey_fhir_store(connection, move, report),
+            "fhir_identifiers": _rekey_fhir_identifiers(connection, move, report),
         }
         stored.value = fingerprint(new_key)
         store_earlier_keys(session, new_key, chain)
@@ -148,4 +162,46 @@ def _rekey_resources(connection: Connection, move: Callable[[str], str], report:
         connection.execute(statement, [{"pk": row.id, "body": rewrite_text(row.body, move)} for row in rows])
         done += len(rows)
         report("resources", done, total)
+    return done
+
+
+def _rekey_fhir_store(connection: Connection, move: Callable[[str], str], report: Progress) -> int:
+    """The FHIR store's current bodies and, batch by batch, every earlier version of the same resources."""
+    total = connection.execute(select(func.count()).select_from(_F)).scalar_one()
+    current = update(_F).where(_F.c.id == bindparam("pk")).values(body=bindparam("body"))
+    versions = (
+        update(_FV)
+        .where(_FV.c.resource_pk == bindparam("pk"), _FV.c.version_id == bindparam("version"))
+        .values(body=bindparam("body"))
+    )
+    done = 0
+    for rows in _batches(connection, _F, [_F.c.body]):
+        connection.execute(current, [{"pk": row.id, "body": rewrite_text(row.body, move)} for row in rows])
+        history = connection.execute(
+            select(_FV.c.resource_pk, _FV.c.version_id, _FV.c.body).where(
+                _FV.c.resource_pk.in_([row.id for row in rows])
+            )
+        ).all()
+        if history:
+            connection.execute(
+                versions,
+                [{"pk": v.resource_pk, "version": v.version_id, "body": rewrite_text(v.body, move)}
+                 for v in history],
+            )
+        done += len(rows)
+        report("fhir_resources", done, total)
+    return done
+
+
+def _rekey_fhir_identifiers(connection: Connection, move: Callable[[str], str], report: Progress) -> int:
+    """The FHIR store's identifier tokens (an NHS number is searched through its pseudonym)."""
+    total = connection.execute(select(func.count()).select_from(_FI)).scalar_one()
+    statement = update(_FI).where(_FI.c.id == bindparam("pk")).values(value=bindparam("value"))
+    done = 0
+    for rows in _batches(connection, _FI, [_FI.c.value]):
+        values = [{"pk": row.id, "value": rewrite_text(row.value, move)} for row in rows if row.value]
+        if values:
+            connection.execute(statement, values)
+        done += len(rows)
+        report("fhir_identifiers", done, total)
     return done
