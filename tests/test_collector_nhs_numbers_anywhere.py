@@ -43,7 +43,8 @@ def planted_bundle(n: int) -> tuple[dict, list[str]]:
     record = replace(
         make_record(n),
         submission_id=f"sub-{number()}",
-        episode_identifier=("https://ehr.example.org/Id/episode", f"EP-{number()}"),
+        service_request_id=f"SR-{number()}",
+        local_patient_id=f"P{number()}",
         organisation_name=f"Trust {number()}",
     )
     bundle = build_bundle(record)

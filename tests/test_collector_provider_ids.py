@@ -105,12 +105,12 @@ def _alembic(connection) -> Config:
 
 
 def test_migration_0006_keeps_existing_rows_and_scopes_ids(db_url, make_collector):
-    """A database at 0004 with returns (children, resources with the old server ids) is migrated: nothing is
-    lost (the SQLite table rebuild must not cascade-delete children), a resend answers the old locations, and
-    the database itself now allows one id per provider."""
+    """A database at 0005 (the revision before 0006) with returns (children, resources with the old server
+    ids) is migrated: nothing is lost (the SQLite table rebuild must not cascade-delete children), a resend
+    answers the old locations, and the database itself now allows one id per provider."""
     engine = make_engine(db_url)
     with engine.begin() as connection:
-        command.upgrade(_alembic(connection), "0004")
+        command.upgrade(_alembic(connection), "0005")
     pseudo = Pseudonymiser(TEST_PSEUDONYM_KEY.encode())
     bundle = build_bundle(make_record(1, ods="RXA", submission_id="before-0006"))
     facts = extract(bundle)

@@ -287,7 +287,8 @@ def _check_up_runs(ctx: dict[str, Any]) -> None:
                 break
         text = "".join(output)
         assert "Press Ctrl-C" in text, text
-        assert "12 example bundles accepted" in text, text
+        bundles = len(list((REPO / "examples" / "bundles").glob("*.json")))  # the guide's count: 16 in 0.2
+        assert bundles >= 12 and f"{bundles} example bundles accepted" in text, text
     finally:
         proc.send_signal(signal.SIGINT)
         try:

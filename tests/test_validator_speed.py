@@ -39,15 +39,21 @@ def test_slice_tables_are_compiled_for_extension_and_identifier_slicing() -> Non
     patient = validator.compiler.structure(validator.resolve_profile("parent-patient"))
     tables = {rule.path: rule.slice_table for rule in _rules(patient) if rule.slice_table is not None}
     # ParentPatient derives from UKCore-Patient (guide 0.2): UK Core's extension slices come first, the
-    # guide's parental-status after them; each url finds its slice by one look-up
+    # guide's parental-status and local-authority after them; each url finds its slice by one look-up
     by, extension_slices = tables["Patient.extension"]
     assert by == "url"
     assert extension_slices["https://fhir-family.uk/fhir/StructureDefinition/parental-status"] == (
+        len(extension_slices) - 2
+    )
+    assert extension_slices["https://fhir-family.uk/fhir/StructureDefinition/local-authority"] == (
         len(extension_slices) - 1
     )
     assert "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-EthnicCategory" in extension_slices
     assert sorted(extension_slices.values()) == list(range(len(extension_slices)))
-    assert tables["Patient.identifier"] == ("system", {"https://fhir.nhs.uk/Id/nhs-number": 0})
+    assert tables["Patient.identifier"] == (
+        "system",
+        {"https://fhir.nhs.uk/Id/nhs-number": 0, "https://fhir-family.uk/fhir/Id/provider-record": 1},
+    )
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(EXAMPLES)))

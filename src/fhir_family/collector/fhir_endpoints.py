@@ -19,6 +19,7 @@ from flask import Blueprint, Response, current_app, request
 from ..errors import InputError
 from ..guide import CANONICAL
 from ..model import NATIONAL_RETURN_BUNDLE
+from ..openapi_common import fhir, query, ref
 from . import fhir_store
 from .database import READ_ONLY
 from .fhir_store import SEARCH_TYPES, StoredResource
@@ -31,6 +32,53 @@ fhir_api = Blueprint("collector_fhir", __name__, url_prefix="/fhir")
 _TYPES = f"any({', '.join(SEARCH_TYPES)})"
 MAX_COUNT = 500
 MAX_OFFSET = 2**31 - 1
+
+
+def _openapi_paths() -> dict[str, Any]:
+    """This blueprint's routes in the collector's OpenAPI document (``openapi_document.py`` merges them)."""
+    outcome = fhir("OperationOutcome", "What was wrong")
+    errors = {str(status): outcome for status in (400, 401, 403, 404)}
+    resource_type = {"name": "resourceType", "in": "path", "required": True,
+                     "schema": {"type": "string", "enum": list(SEARCH_TYPES)}}
+    resource_id = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+    version = {"name": "version", "in": "path", "required": True, "schema": {"type": "string"}}
+    transaction = {
+        "summary": "A NationalReturnBundle as a FHIR transaction (conditional create/update, http.html)",
+        "security": [{"bearer": []}],
+        "requestBody": {"required": True, "content": {
+            t: {"schema": ref("Bundle")} for t in ("application/fhir+json", "application/json")
+        }},
+        "responses": {"200": fhir("Bundle", "The transaction-response"),
+                      **{str(s): outcome for s in (400, 401, 403, 409, 412, 413, 422, 429, 503)}},
+    }
+
+    def read(summary: str, operation: str, *parameters: dict[str, Any]) -> dict[str, Any]:
+        return {"get": {"summary": summary, "operationId": operation, "security": [{"bearer": []}],
+                        "parameters": list(parameters),
+                        "responses": {"200": fhir("Resource", "The resource"), **errors}}}
+
+    return {
+        "/fhir": {"post": {**transaction, "operationId": "fhirTransaction"}},
+        "/fhir/": {"post": {**transaction, "operationId": "fhirTransactionSlash"}},
+        "/fhir/{resourceType}/{id}": read("Read a resource of the FHIR store", "fhirRead", resource_type,
+                                          resource_id),
+        "/fhir/{resourceType}/{id}/_history/{version}": read(
+            "Read one version of a resource", "fhirVread", resource_type, resource_id, version
+        ),
+        "/fhir/{resourceType}": {"get": {
+            "summary": "Search the caller's own resources by identifier (a searchset Bundle)",
+            "operationId": "fhirSearch", "security": [{"bearer": []}],
+            "parameters": [resource_type, query("identifier"), query("_count"), query("_offset")],
+            "responses": {"200": fhir("Bundle", "A searchset Bundle"), **errors},
+        }},
+        "/fhir/metadata": {"get": {
+            "summary": "The FHIR API's CapabilityStatement", "operationId": "fhirMetadata",
+            "responses": {"200": fhir("Resource", "The CapabilityStatement")},
+        }},
+    }
+
+
+fhir_api.openapi_paths = _openapi_paths()  # type: ignore[attr-defined] - read by openapi_document.py
 
 
 @fhir_api.post("")

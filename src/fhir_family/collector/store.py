@@ -136,13 +136,19 @@ def prepare_return(
 ) -> PreparedReturn:
     """Pseudonymise ``bundle`` and derive its stored forms (no database work).
 
-    A valid NHS number inside the submission id is pseudonymised there too, so the id is stored (and looked
-    up) in that form. A ``consent-withheld`` return keeps only what counts need (guide.md 0.6: "only the
-    provider's counts flow"): its stored bundle is the return's header without entries (``counts_only``), its
-    content hash ignores the timestamp (so a resend is still recognised without the entries to compare), and
-    no resource of it is stored or exported (``resource_values``)."""
+    A valid NHS number inside the submission id or the MHSDS service request id is pseudonymised there too,
+    so the id is stored (and looked up) in that form. A ``consent-withheld`` return keeps only what counts
+    need (guide.md 0.6: "only the provider's counts flow"): its stored bundle is the return's header without
+    entries (``counts_only``), its content hash ignores the timestamp (so a resend is still recognised without
+    the entries to compare), and no resource of it is stored or exported (``resource_values``)."""
     stored = pseudonymiser.pseudonymise_bundle(bundle)
-    facts = replace(facts, submission_id=pseudonymiser.pseudonymise_text(facts.submission_id))
+    facts = replace(
+        facts,
+        submission_id=pseudonymiser.pseudonymise_text(facts.submission_id),
+        service_request_id=(
+            pseudonymiser.pseudonymise_text(facts.service_request_id) if facts.service_request_id else None
+        ),
+    )
     if facts.consent_withheld:
         text = canonical_json(counts_only(stored))
         digest = canonical_json({**stored, "timestamp": None})
