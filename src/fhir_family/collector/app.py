@@ -21,7 +21,7 @@ from ..guide import CANONICAL
 from ..landing import Link, landing
 from ..model import NATIONAL_RETURN_BUNDLE
 from . import http
-from .bulk import bulk_api
+from .bulk import bulk_api, recover_interrupted
 from .dashboard_api import dashboard_api
 from .http import EXTENSION_KEY, FHIR_JSON, collector, fhir_response, not_found, read_json_body, require
 from .reports_api import reports_api
@@ -50,6 +50,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     collector = Collector(settings, validator=config.get("VALIDATOR"), engine=config.get("ENGINE"))
     app.extensions[EXTENSION_KEY] = collector
+    recover_interrupted(collector)  # a crash's leftovers: spools deleted, its jobs marked failed
     app.register_blueprint(api)
     app.register_blueprint(bulk_api)
     app.register_blueprint(reports_api)

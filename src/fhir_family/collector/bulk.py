@@ -5,10 +5,16 @@ runs every line through the same two halves as a single POST (``Collector.prepar
 pseudonymise; then the store), so each line is validated, authorised, audited and stored atomically on its
 own, and a bad line never stops the rest. Lines go to the database in batches of ``BATCH_LINES``: one
 transaction per batch with a savepoint per line (``SubmissionStore.store_many``), so a commit serves many
-returns. The body is spooled to a file in chunks and read line by line, and each batch's outcomes are
-written to ``import_outcomes`` as it ends, so a job's memory does not grow with its size. ``GET`` on the
-status URL answers 202 with ``X-Progress`` while running and 200 with one outcome per line when done,
-streamed from the database. Job status is kept in the database, so any worker process can answer it.
+returns. The body is spooled to disk in chunks, encrypted under a key only the job holds (``spool.py``: a
+process killed mid-job leaves no readable NHS number behind), and read back line by line; each batch's
+outcomes are written to ``import_outcomes`` as it ends, so a job's memory does not grow with its size.
+``GET`` on the status URL answers 202 with ``X-Progress`` while running and 200 with one outcome per line
+when done, streamed from the database. Job status is kept in the database, so any worker process can
+answer it.
+
+A job records the process running it (``worker``: host and pid). When a collector starts,
+``recover_interrupted`` deletes the spools of dead processes and marks their jobs ``failed``, with the lines
+done so far: the client resends the file, and the lines already stored are answered as resends (no change).
 """
 
 from __future__ import annotations
@@ -16,9 +22,9 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
+import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,6 +43,7 @@ from .http import collector, fhir_response, not_found, require
 from .pseudonym import redact_numbers
 from .schema import ImportJob, ImportOutcome
 from .service import Collector, forbidden
+from .spool import EncryptedSpool, process_alive, spool_stream, sweep_spools
 from .store import PreparedReturn
 from .tokens import PROVIDER, Principal
 
@@ -59,8 +66,13 @@ def _executor(collector: Collector) -> ThreadPoolExecutor:
     return _executors[key]
 
 
+def _worker() -> str:
+    """This process, as recorded on the jobs it runs: host and pid."""
+    return f"{socket.gethostname()[:60]}:{os.getpid()}"
+
+
 def start_import(
-    collector: Collector, principal: Principal, spool: Path, total: int, request_url: str
+    collector: Collector, principal: Principal, spool: EncryptedSpool, total: int, request_url: str
 ) -> str:
     """Record a job and queue it; the job owns (and deletes) the spooled body. Returns the job id."""
     job_id = str(uuid.uuid4())
@@ -76,6 +88,7 @@ def start_import(
                 processed=0,
                 accepted=0,
                 rejected=0,
+                worker=_worker(),
             )
         )
     collector.audit(principal, "import", job_id, 202, f"{total} line(s) queued")
@@ -109,16 +122,23 @@ def _not_utf8(number: int) -> dict[str, Any]:
     return {"line": number, "submissionId": None, "status": 400, "outcome": operation_outcome([issue])}
 
 
-def _lines(spool: Path) -> Iterator[tuple[int, str | None]]:
+def _raw_lines(source: Path | EncryptedSpool) -> Iterator[bytes]:
+    if isinstance(source, EncryptedSpool):
+        yield from source.lines()
+        return
+    with source.open("rb") as lines:
+        yield from lines
+
+
+def _lines(raw_lines: Iterable[bytes]) -> Iterator[tuple[int, str | None]]:
     """(line number, text) for each non-blank line; text None when the line is not UTF-8."""
-    with spool.open("rb") as lines:
-        for number, raw in enumerate(lines, start=1):
-            if not raw.strip():
-                continue
-            try:
-                yield number, raw.decode("utf-8")
-            except UnicodeDecodeError:
-                yield number, None
+    for number, raw in enumerate(raw_lines, start=1):
+        if not raw.strip():
+            continue
+        try:
+            yield number, raw.decode("utf-8")
+        except UnicodeDecodeError:
+            yield number, None
 
 
 def _batch_outcomes(
@@ -162,13 +182,13 @@ def _batch_outcomes(
 
 
 def line_batches(
-    collector: Collector, principal: Principal, spool: Path, size: int | None = None
+    collector: Collector, principal: Principal, spool: Path | EncryptedSpool, size: int | None = None
 ) -> Iterator[list[dict[str, Any]]]:
     """The outcomes of an NDJSON file's non-blank lines, a batch at a time, in order: the one ingest path of
     ``$import`` and of MESH messages. Each outcome is ``{line, submissionId, status, ...}``."""
     size = size or BATCH_LINES
     batch: list[tuple[int, str | None]] = []
-    for item in _lines(spool):
+    for item in _lines(_raw_lines(spool)):
         batch.append(item)
         if len(batch) >= size:
             yield _batch_outcomes(collector, principal, batch)
@@ -177,13 +197,17 @@ def line_batches(
         yield _batch_outcomes(collector, principal, batch)
 
 
-def line_outcomes(collector: Collector, principal: Principal, spool: Path) -> Iterator[dict[str, Any]]:
+def line_outcomes(
+    collector: Collector, principal: Principal, spool: Path | EncryptedSpool
+) -> Iterator[dict[str, Any]]:
     """Each non-blank line's outcome, in order (``line_batches`` flattened)."""
     for batch in line_batches(collector, principal, spool):
         yield from batch
 
 
-def _run_job(collector: Collector, principal: Principal, job_id: str, spool: Path, request_url: str) -> None:
+def _run_job(
+    collector: Collector, principal: Principal, job_id: str, spool: EncryptedSpool, request_url: str
+) -> None:
     processed = accepted = rejected = 0
     try:
         for outcomes in line_batches(collector, principal, spool):
@@ -208,12 +232,8 @@ def _run_job(collector: Collector, principal: Principal, job_id: str, spool: Pat
         log.exception("import job %s failed", job_id)
         status = FAILED
     finally:
-        spool.unlink(missing_ok=True)  # it holds raw NHS numbers: gone as soon as the job ends
-    head = {
-        "transactionTime": datetime.now(UTC).isoformat(),
-        "request": request_url,
-        "summary": {"lines": processed, "accepted": accepted, "rejected": rejected},
-    }
+        spool.delete()  # unreadable without the job's key, and gone as soon as the job ends
+    head = _head(request_url, status, processed, accepted, rejected)
     _update(
         collector,
         job_id,
@@ -224,6 +244,59 @@ def _run_job(collector: Collector, principal: Principal, job_id: str, spool: Pat
         finished_at=datetime.now(UTC),
         outcomes_json=json.dumps(head, ensure_ascii=False),
     )
+
+
+def _head(
+    request_url: str | None,
+    status: str,
+    processed: int,
+    accepted: int,
+    rejected: int,
+    note: str | None = None,
+) -> dict[str, Any]:
+    """The result document's head: when, what, how it ended and the counts (``note`` says why it failed)."""
+    head: dict[str, Any] = {
+        "transactionTime": datetime.now(UTC).isoformat(),
+        "request": request_url,
+        "status": status,
+        "summary": {"lines": processed, "accepted": accepted, "rejected": rejected},
+    }
+    if note:
+        head["note"] = note
+    return head
+
+
+def recover_interrupted(collector: Collector) -> list[str]:
+    """After a crash: delete the spools of dead processes, and mark the jobs those processes were running on
+    this host ``failed`` with the lines done so far, so a client polling the job learns to resend rather than
+    waiting for ever. Jobs of live processes (another worker's) are left alone. Returns the failed job ids."""
+    sweep_spools()
+    host = socket.gethostname()[:60]
+    table = ImportJob.__table__
+    with collector.engine.connect().execution_options(**READ_ONLY) as connection:
+        running = connection.execute(
+            select(table.c.id, table.c.worker, table.c.total, table.c.processed, table.c.accepted,
+                   table.c.rejected).where(table.c.status == IN_PROGRESS, table.c.worker.like(f"{host}:%"))
+        ).all()
+    failed = []
+    for job in running:
+        pid = job.worker.rsplit(":", 1)[1]
+        if not pid.isdigit() or process_alive(int(pid)):
+            continue
+        note = (
+            f"The collector stopped during this job after {job.processed} of {job.total} line(s); resend "
+            "the whole file: lines already stored are answered 200 as resends and change nothing"
+        )
+        head = _head(None, FAILED, job.processed, job.accepted, job.rejected, note)
+        with collector.engine.begin() as connection:
+            connection.execute(
+                update(table)
+                .where(table.c.id == job.id, table.c.status == IN_PROGRESS)
+                .values(status=FAILED, finished_at=datetime.now(UTC), outcomes_json=json.dumps(head))
+            )
+        log.warning("import job %s was interrupted (%s): marked failed", job.id, job.worker)
+        failed.append(job.id)
+    return failed
 
 
 def _result_document(collector: Collector, job_id: str, head_json: str) -> Iterator[str]:
@@ -247,21 +320,11 @@ def _result_document(collector: Collector, job_id: str, head_json: str) -> Itera
     yield "]}"
 
 
-def _spool_body() -> tuple[Path, int]:
-    """Copy the request body to a private temporary file (mode 600) in chunks, so a month-end file is never
-    held in memory; returns the file and its number of non-blank lines."""
-    fd, name = tempfile.mkstemp(prefix="ff-import-", suffix=".ndjson")
-    path = Path(name)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            while chunk := request.stream.read(1 << 20):
-                out.write(chunk)
-        with path.open("rb") as lines:
-            total = sum(1 for line in lines if line.strip())
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-    return path, total
+def _spool_body() -> tuple[EncryptedSpool, int]:
+    """Copy the request body in chunks to a private (0600), encrypted temporary file, so a month-end file is
+    never held in memory nor left readable on disk; returns the spool and its number of non-blank lines."""
+    spool = spool_stream(iter(lambda: request.stream.read(1 << 20), b""))
+    return spool, spool.non_blank_lines
 
 
 def _update(collector: Collector, job_id: str, **values: Any) -> None:
@@ -277,7 +340,7 @@ def import_ndjson() -> Response:
     principal = require(PROVIDER, action="import")
     spool, total = _spool_body()
     if total == 0:
-        spool.unlink(missing_ok=True)
+        spool.delete()
         raise InputError("The NDJSON body is empty: send one national-return bundle per line")
     job_id = start_import(collector(), principal, spool, total, request.url)
     status_url = f"{request.url_root.rstrip('/')}/$import-status/{job_id}"
