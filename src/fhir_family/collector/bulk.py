@@ -27,19 +27,19 @@ import uuid
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, request
 from sqlalchemy import insert, select, update
 
-from fhir_family import messages as msg
-
 from ..errors import FhirFamilyError, InputError
-from ..jsontext import parse_json
 from ..outcome import Issue, IssueSeverity, IssueType, operation_outcome
 from .database import READ_ONLY
 from .http import collector, fhir_response, not_found, require
+from .import_lines import PreparedLine, error_outcome, prepare_line
+from .import_pool import prepared_lines
 from .pseudonym import redact_numbers
 from .schema import ImportJob, ImportOutcome
 from .service import Collector, forbidden
@@ -53,6 +53,8 @@ bulk_api = Blueprint("collector_bulk", __name__)
 IN_PROGRESS, COMPLETED, FAILED = "in-progress", "completed", "failed"
 BATCH_LINES = 200
 """Lines per database transaction: one commit per batch; each line still its own savepoint."""
+POOL_MIN_LINES = 100
+"""A job of fewer lines is checked in the job's own thread: forking workers would cost more than it saves."""
 
 _executors: dict[int, ThreadPoolExecutor] = {}
 
@@ -92,34 +94,8 @@ def start_import(
             )
         )
     collector.audit(principal, "import", job_id, 202, f"{total} line(s) queued")
-    _executor(collector).submit(_run_job, collector, principal, job_id, spool, request_url)
+    _executor(collector).submit(_run_job, collector, principal, job_id, spool, total, request_url)
     return job_id
-
-
-def _error_outcome(number: int, submission_id: Any, exc: Exception) -> dict[str, Any]:
-    if isinstance(exc, FhirFamilyError):
-        status, outcome = exc.http_status, exc.outcome
-        return {"line": number, "submissionId": submission_id, "status": status, "outcome": outcome}
-    # One broken line must not stop the job; logged for the operator, no internals to the client.
-    log.error("import line %s failed", number, exc_info=exc)
-    issue = Issue(
-        severity=IssueSeverity.FATAL,
-        code=IssueType.EXCEPTION,
-        diagnostics="The collector failed on this line; resend it",
-    )
-    outcome = operation_outcome([issue])
-    return {"line": number, "submissionId": submission_id, "status": 500, "outcome": outcome}
-
-
-def _not_utf8(number: int) -> dict[str, Any]:
-    issue = Issue(
-        severity=IssueSeverity.ERROR,
-        code=IssueType.STRUCTURE,
-        diagnostics=f"Line {number} is not UTF-8",
-        expression=None,
-        message_id=msg.COLLECTOR_NOT_UTF8,
-    )
-    return {"line": number, "submissionId": None, "status": 400, "outcome": operation_outcome([issue])}
 
 
 def _raw_lines(source: Path | EncryptedSpool) -> Iterator[bytes]:
@@ -141,27 +117,20 @@ def _lines(raw_lines: Iterable[bytes]) -> Iterator[tuple[int, str | None]]:
             yield number, None
 
 
-def _batch_outcomes(
-    collector: Collector, principal: Principal, batch: list[tuple[int, str | None]]
+def _store_lines(
+    collector: Collector, principal: Principal, lines: list[PreparedLine]
 ) -> list[dict[str, Any]]:
-    """The outcomes of a batch of lines, in order: each line prepared on its own, the prepared ones stored
-    in one transaction (a savepoint each)."""
+    """The outcomes of a batch of checked lines, in order: refusals audited, the prepared returns stored in
+    one transaction (a savepoint each)."""
     outcomes: list[dict[str, Any]] = []
     pending: list[tuple[int, int, PreparedReturn]] = []
-    for number, text in batch:
-        if text is None:
-            outcomes.append(_not_utf8(number))
+    for line in lines:
+        if line.refusal is not None:
+            collector.audit(principal, "submit", *line.refusal)
+        if line.prepared is None:
+            outcomes.append(line.outcome or {})
             continue
-        submission_id = None
-        try:
-            bundle = parse_json(text, msg.COLLECTOR_NOT_JSON, first_line=number)
-            if isinstance(bundle, dict) and isinstance(bundle.get("identifier"), dict):
-                submission_id = bundle["identifier"].get("value")
-            prepared = collector.prepare(bundle, principal)
-        except Exception as exc:  # noqa: BLE001 - the line's outcome; the others go on
-            outcomes.append(_error_outcome(number, submission_id, exc))
-            continue
-        pending.append((len(outcomes), number, prepared))
+        pending.append((len(outcomes), line.number, line.prepared))
         outcomes.append({})
     if pending:
         results = collector.store.store_many([(prepared, principal) for _slot, _number, prepared in pending])
@@ -170,7 +139,7 @@ def _batch_outcomes(
             if isinstance(result, Exception):
                 if isinstance(result, FhirFamilyError):
                     collector.audit(principal, "submit", sid, result.http_status, str(result))
-                outcomes[slot] = _error_outcome(number, sid, result)
+                outcomes[slot] = error_outcome(number, sid, result)
             else:
                 outcomes[slot] = {
                     "line": number,
@@ -182,19 +151,24 @@ def _batch_outcomes(
 
 
 def line_batches(
-    collector: Collector, principal: Principal, spool: Path | EncryptedSpool, size: int | None = None
+    collector: Collector,
+    principal: Principal,
+    spool: Path | EncryptedSpool,
+    size: int | None = None,
+    processes: int = 0,
 ) -> Iterator[list[dict[str, Any]]]:
     """The outcomes of an NDJSON file's non-blank lines, a batch at a time, in order: the one ingest path of
-    ``$import`` and of MESH messages. Each outcome is ``{line, submissionId, status, ...}``."""
+    ``$import`` and of MESH messages. Each outcome is ``{line, submissionId, status, ...}``. With
+    ``processes`` > 0 the lines are checked in that many worker processes (``import_pool``) while this
+    thread stores; otherwise each line is checked here."""
     size = size or BATCH_LINES
-    batch: list[tuple[int, str | None]] = []
-    for item in _lines(_raw_lines(spool)):
-        batch.append(item)
-        if len(batch) >= size:
-            yield _batch_outcomes(collector, principal, batch)
-            batch = []
-    if batch:
-        yield _batch_outcomes(collector, principal, batch)
+    lines = _lines(_raw_lines(spool))
+    if processes > 0:
+        checked: Iterator[PreparedLine] = prepared_lines(collector, principal, lines, processes)
+    else:
+        checked = (prepare_line(collector, principal, number, text) for number, text in lines)
+    while batch := list(islice(checked, size)):
+        yield _store_lines(collector, principal, batch)
 
 
 def line_outcomes(
@@ -206,11 +180,17 @@ def line_outcomes(
 
 
 def _run_job(
-    collector: Collector, principal: Principal, job_id: str, spool: EncryptedSpool, request_url: str
+    collector: Collector,
+    principal: Principal,
+    job_id: str,
+    spool: EncryptedSpool,
+    total: int,
+    request_url: str,
 ) -> None:
     processed = accepted = rejected = 0
     try:
-        for outcomes in line_batches(collector, principal, spool):
+        processes = collector.settings.import_processes if total >= POOL_MIN_LINES else 0
+        for outcomes in line_batches(collector, principal, spool, processes=processes):
             processed += len(outcomes)
             good = sum(1 for outcome in outcomes if outcome["status"] in (200, 201))
             accepted += good
