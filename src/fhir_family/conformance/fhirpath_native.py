@@ -29,6 +29,9 @@ Fn = Callable[[list[Any], Env], list[Any]]
 STRING, INTEGER, BOOLEAN, ANY = "string", "integer", "boolean", "any"
 
 
+_NO_THIS = object()
+
+
 class Unsupported(Exception):
     """This expression or this input is outside what the native form models: fhirpathpy decides."""
 
@@ -209,7 +212,15 @@ def _function(node: dict[str, Any]) -> tuple[Fn, str]:
         criterion = params[0][0]
 
         def test(item: Any, env: Env) -> bool:
-            return _truth(criterion([item], {**env, "this": item})) is True
+            outer = env.get("this", _NO_THIS)
+            env["this"] = item  # env is this evaluation's own dict: set for the criterion, then restored
+            try:
+                return _truth(criterion([item], env)) is True
+            finally:
+                if outer is _NO_THIS:
+                    del env["this"]
+                else:
+                    env["this"] = outer
 
         if name == "where":
             return (lambda focus, env: [item for item in focus if test(item, env)]), ANY
@@ -321,8 +332,19 @@ def _equality(node: dict[str, Any]) -> tuple[Fn, str]:
     operator = _operator(node)
     if operator not in ("=", "!="):
         raise Unsupported(operator)
-    (left, left_kind), (right, right_kind) = (_compile(child) for child in _children(node))
+    left_node, right_node = _children(node)
+    (left, left_kind), (right, right_kind) = _compile(left_node), _compile(right_node)
     texts = left_kind == STRING and right_kind == STRING
+    member, literal = _member_name(left_node), _literal_text(right_node)
+    positive = operator == "="
+
+    def member_equals_literal(focus: list[Any], env: Env) -> list[Any]:
+        """``name = 'text'`` on one object (``url = '...'`` in a where()): the hot case, read directly."""
+        if len(focus) == 1 and isinstance(focus[0], dict) and member is not None:
+            value = focus[0].get(member)
+            if isinstance(value, str) and not value[:1].isdigit() and "_" + member not in focus[0]:
+                return [(value == literal) == positive]
+        return equal(focus, env)
 
     def equal(focus: list[Any], env: Env) -> list[Any]:
         a, b = left(focus, env), right(focus, env)
@@ -333,9 +355,35 @@ def _equality(node: dict[str, Any]) -> tuple[Fn, str]:
             raise Unsupported("different types")
         if isinstance(x, str) and not texts and (x[:1].isdigit() or y[:1].isdigit()):
             raise Unsupported("may be a date or time")
-        return [(x == y) == (operator == "=")]
+        return [(x == y) == positive]
 
+    if member is not None and literal is not None and not literal[:1].isdigit():
+        return member_equals_literal, BOOLEAN
     return equal, BOOLEAN
+
+
+def _member_name(node: dict[str, Any]) -> str | None:
+    """``name`` when the node is a bare member of the focus (TermExpression > InvocationTerm > Member)."""
+    while node.get("type") in ("TermExpression", "InvocationTerm") and len(_children(node)) == 1:
+        node = _children(node)[0]
+    if node.get("type") != "MemberInvocation":
+        return None
+    try:
+        return _identifier(_only(node))
+    except Unsupported:
+        return None
+
+
+def _literal_text(node: dict[str, Any]) -> str | None:
+    """The text of a string literal node, else None."""
+    while node.get("type") in ("TermExpression", "LiteralTerm") and len(_children(node)) == 1:
+        node = _children(node)[0]
+    if node.get("type") != "StringLiteral":
+        return None
+    try:
+        return _string_literal(node["text"])
+    except Unsupported:
+        return None
 
 
 def _ordering(node: dict[str, Any]) -> tuple[Fn, str]:
