@@ -157,14 +157,16 @@ def test_a_batch_keeps_each_line_atomic_alone_and_stores_outcomes_as_rows(setup,
     # different content under the same id (a timestamp alone would be the same return assembled again)
     patient = next(e["resource"] for e in conflicting["entry"] if e["resource"]["resourceType"] == "Patient")
     patient["gender"] = "male" if patient["gender"] != "male" else "female"
-    original = store_module._insert_resources
+    original = store_module.resource_values
 
-    def explode_on_third(connection, submission_pk, prepared):
+    def explode_on_third(prepared):
+        # the resources' rows, made after the submission and its children are inserted (one by one) or
+        # before anything is (the batch's plainly new returns): a failure there fails this line alone
         if prepared.facts.submission_id == bundles[2]["identifier"]["value"]:
             raise RuntimeError("disk on fire")
-        return original(connection, submission_pk, prepared)
+        return original(prepared)
 
-    monkeypatch.setattr(store_module, "_insert_resources", explode_on_third)
+    monkeypatch.setattr(store_module, "resource_values", explode_on_third)
     lines = [json.dumps(b) for b in bundles] + [json.dumps(conflicting)]
     client = app.test_client()
     started = client.post("/$import", data="\n".join(lines), headers=auth(tokens["RXA"]))

@@ -36,6 +36,7 @@ from sqlalchemy import insert, select, update
 
 from ..errors import FhirFamilyError, InputError
 from ..outcome import Issue, IssueSeverity, IssueType, operation_outcome
+from .batch_store import store_batch
 from .database import READ_ONLY
 from .http import collector, fhir_response, not_found, require
 from .import_lines import PreparedLine, error_outcome, prepare_line
@@ -133,7 +134,8 @@ def _store_lines(
         pending.append((len(outcomes), line.number, line.prepared))
         outcomes.append({})
     if pending:
-        results = collector.store.store_many([(prepared, principal) for _slot, _number, prepared in pending])
+        batch = [(prepared, principal) for _slot, _number, prepared in pending]
+        results = store_batch(collector.store, batch)
         for (slot, number, prepared), result in zip(pending, results, strict=True):
             sid = prepared.facts.submission_id
             if isinstance(result, Exception):
