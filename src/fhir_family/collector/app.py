@@ -39,6 +39,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     """The collector app. Config keys: DATABASE_URL, PSEUDONYM_KEY (or PSEUDONYM_KEY_FILE, or the
     FHIR_FAMILY_PSEUDONYM_KEY environment variable), VALIDATOR (a ``fhir_family.validation.Validator``,
     default the shared validator), MIGRATE (default True), ALLOW_QUERY_TOKEN (default False), IMPORT_WORKERS,
+    IMPORT_PROCESSES (processes checking one large $import job's lines; default one per core, 0: none),
     MAX_CONTENT_LENGTH ($import bodies) and BUNDLE_MAX_CONTENT_LENGTH (one bundle), in bytes."""
     config = dict(config or {})
     settings = CollectorSettings.from_config(config)

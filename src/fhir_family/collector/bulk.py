@@ -3,14 +3,16 @@
 ``POST /$import`` answers 202 at once with ``Content-Location: /$import-status/{job}``; a background thread
 runs every line through the same two halves as a single POST (``Collector.prepare``: authorise, validate,
 pseudonymise; then the store), so each line is validated, authorised, audited and stored atomically on its
-own, and a bad line never stops the rest. Lines go to the database in batches of ``BATCH_LINES``: one
-transaction per batch with a savepoint per line (``SubmissionStore.store_many``), so a commit serves many
-returns. The body is spooled to disk in chunks, encrypted under a key only the job holds (``spool.py``: a
-process killed mid-job leaves no readable NHS number behind), and read back line by line; each batch's
-outcomes are written to ``import_outcomes`` as it ends, so a job's memory does not grow with its size.
-``GET`` on the status URL answers 202 with ``X-Progress`` while running and 200 with one outcome per line
-when done, streamed from the database. Job status is kept in the database, so any worker process can
-answer it.
+own, and a bad line never stops the rest. A job of ``POOL_MIN_LINES`` or more is checked in worker
+processes while its thread stores (``import_pool``: both cores for one job). Lines go to the database in
+batches of ``BATCH_LINES``: the batch's plainly new returns with one multi-row insert per table
+(``batch_store``), the others in one transaction with a savepoint per line (``SubmissionStore.store_many``),
+so a commit serves many returns. The body is spooled to disk in chunks, encrypted under a key only the job
+holds (``spool.py``: a process killed mid-job leaves no readable NHS number behind), and read back line by
+line; each batch's outcomes are written to ``import_outcomes`` as it ends, so a job's memory does not grow
+with its size. ``GET`` on the status URL answers 202 with ``X-Progress`` while running and 200 with one
+outcome per line when done, streamed from the database. Job status is kept in the database, so any worker
+process can answer it.
 
 A job records the process running it (``worker``: host and pid). When a collector starts,
 ``recover_interrupted`` deletes the spools of dead processes and marks their jobs ``failed``, with the lines
