@@ -13,6 +13,7 @@ second.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import threading
@@ -36,6 +37,9 @@ _collector: Collector | None = None
 
 def _start_worker(collector: Collector) -> None:
     global _collector
+    # What the worker inherited (the loaded validator) is never garbage here: frozen, a full collection does
+    # not walk it, which would write to its pages and so copy them from the parent
+    gc.freeze()
     _collector = collector
     collector.engine.dispose(close=False)
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
