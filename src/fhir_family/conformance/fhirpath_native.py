@@ -8,7 +8,7 @@ walk the plain JSON, for a deliberately small subset of FHIRPath: member access,
 ``=``/``!=``, string ordering, ``and``/``or``/``implies``, literals, ``$this`` and ``%context``.
 
 It never guesses. An expression outside the subset does not compile (``compile_native`` returns None), and
-an input it does not model exactly raises ``Unsupported`` inside, so the closure answers None: in both cases
+an input it does not model exactly raises ``_Unsupported`` inside, so the closure answers None: in both cases
 fhirpathpy evaluates the invariant as before. What is not modelled: primitive extensions (``_birthDate``),
 decimals, collections where FHIRPath wants one item, and any ordering or equality on a value that may be a
 date or time (FHIRPath compares those by precision, not as text): ``>`` compares only strings made by
@@ -32,7 +32,7 @@ STRING, INTEGER, BOOLEAN, ANY = "string", "integer", "boolean", "any"
 _NO_THIS = object()
 
 
-class Unsupported(Exception):
+class _Unsupported(Exception):
     """This expression or this input is outside what the native form models: fhirpathpy decides."""
 
 
@@ -42,7 +42,7 @@ def compile_native(expression: str) -> Callable[[Any], bool | None] | None:
     try:
         tree = parse(expression)
         fn, _kind = _compile(tree)
-    except Unsupported:
+    except _Unsupported:
         return None
     except Exception:  # noqa: BLE001 - a parse failure is fhirpathpy's to report, as before
         return None
@@ -50,7 +50,7 @@ def compile_native(expression: str) -> Callable[[Any], bool | None] | None:
     def holds(data: Any) -> bool | None:
         try:
             result = fn([data], {"context": data})
-        except Unsupported:
+        except _Unsupported:
             return None
         return bool(result) and all(value is True for value in result)
 
@@ -67,7 +67,7 @@ def _children(node: dict[str, Any]) -> list[dict[str, Any]]:
 def _only(node: dict[str, Any]) -> dict[str, Any]:
     children = _children(node)
     if len(children) != 1:
-        raise Unsupported(node.get("type"))
+        raise _Unsupported(node.get("type"))
     return children[0]
 
 
@@ -93,7 +93,7 @@ def _compile(node: dict[str, Any]) -> tuple[Fn, str]:
     if kind == "NumberLiteral":
         text = node["text"]
         if not text.isdigit():
-            raise Unsupported("decimal literal")
+            raise _Unsupported("decimal literal")
         number = int(text)
         return (lambda focus, env: [number]), INTEGER
     if kind == "ExternalConstantTerm":
@@ -104,12 +104,12 @@ def _compile(node: dict[str, Any]) -> tuple[Fn, str]:
         return _ordering(node)
     if kind in ("AndExpression", "OrExpression", "ImpliesExpression"):
         return _logic(node)
-    raise Unsupported(kind)
+    raise _Unsupported(kind)
 
 
 def _string_literal(text: str) -> str:
     if len(text) < 2 or text[0] != "'" or text[-1] != "'" or "\\" in text:
-        raise Unsupported("string literal with escapes")
+        raise _Unsupported("string literal with escapes")
     return text[1:-1]
 
 
@@ -117,14 +117,14 @@ def _identifier(node: dict[str, Any]) -> str:
     identifier = node if node.get("type") == "Identifier" else _only(node)
     name = identifier.get("text") or ""
     if not name.isidentifier():
-        raise Unsupported(f"identifier {name!r}")
+        raise _Unsupported(f"identifier {name!r}")
     return name
 
 
 def _external(node: dict[str, Any]) -> tuple[Fn, str]:
     name = _identifier(_only(_only(node)))  # ExternalConstantTerm > ExternalConstant > Identifier
     if name != "context":
-        raise Unsupported(f"%{name}")
+        raise _Unsupported(f"%{name}")
     return (lambda focus, env: [env["context"]]), ANY
 
 
@@ -139,11 +139,11 @@ def _invocation(node: dict[str, Any]) -> tuple[Fn, str]:
         return (lambda focus, env: _member(focus, name)), ANY
     if kind == "FunctionInvocation":
         return _function(_only(node))
-    raise Unsupported(kind)
+    raise _Unsupported(kind)
 
 
 def _no_this() -> list[Any]:
-    raise Unsupported("$this outside where/all")
+    raise _Unsupported("$this outside where/all")
 
 
 # -- navigation ------------------------------------------------------------------------------------------
@@ -153,7 +153,7 @@ def _member(focus: list[Any], name: str) -> list[Any]:
     out: list[Any] = []
     for item in focus:
         if not isinstance(item, dict):
-            raise Unsupported("member of a primitive")
+            raise _Unsupported("member of a primitive")
         key = name
         if name not in item:
             # A choice element (value[x], deceased[x], ...): JSON names it with its type; FHIRPath by its
@@ -162,10 +162,10 @@ def _member(focus: list[Any], name: str) -> list[Any]:
             if not choices:
                 continue
             if name != "value" or len(choices) > 1:
-                raise Unsupported(f"choice element {name}[x]")
+                raise _Unsupported(f"choice element {name}[x]")
             key = choices[0]
         if "_" + key in item:
-            raise Unsupported("primitive extension")
+            raise _Unsupported("primitive extension")
         value = item.get(key)
         if value is None:
             continue
@@ -180,12 +180,12 @@ def _primitive(value: Any) -> Any:
     """A value FHIRPath compares as this module does: str, bool or int (not a decimal, not a complex)."""
     if isinstance(value, (str, bool, int)) and not isinstance(value, float):
         return value
-    raise Unsupported("not a string, boolean or integer")
+    raise _Unsupported("not a string, boolean or integer")
 
 
 def _single(values: list[Any]) -> Any:
     if len(values) != 1:
-        raise Unsupported("not a single item")
+        raise _Unsupported("not a single item")
     return values[0]
 
 
@@ -195,7 +195,7 @@ def _truth(values: list[Any]) -> bool | None:
         return None
     value = _single(values)
     if not isinstance(value, bool):
-        raise Unsupported("not a Boolean")
+        raise _Unsupported("not a Boolean")
     return value
 
 
@@ -208,7 +208,7 @@ def _function(node: dict[str, Any]) -> tuple[Fn, str]:
     params = [_compile(param) for param in (_children(children[1]) if len(children) > 1 else [])]
     if name in ("where", "all"):
         if len(params) != 1:
-            raise Unsupported(name)
+            raise _Unsupported(name)
         criterion = params[0][0]
 
         def test(item: Any, env: Env) -> bool:
@@ -227,12 +227,12 @@ def _function(node: dict[str, Any]) -> tuple[Fn, str]:
         return (lambda focus, env: [all(test(item, env) for item in focus)]), BOOLEAN
     if name == "ofType":
         if len(children) < 2 or len(_children(children[1])) != 1:
-            raise Unsupported("ofType")
+            raise _Unsupported("ofType")
         type_name = _type_name(_children(children[1])[0])
         return (lambda focus, env: _of_type(focus, type_name)), ANY
     if name == "iif":
         if len(params) != 3:
-            raise Unsupported("iif without else")
+            raise _Unsupported("iif without else")
         (condition, _), (then, then_kind), (otherwise, else_kind) = params
         kind = then_kind if then_kind == else_kind else ANY
         return (
@@ -241,7 +241,7 @@ def _function(node: dict[str, Any]) -> tuple[Fn, str]:
             else otherwise(focus, env)
         ), kind
     if params and name != "substring":
-        raise Unsupported(f"{name} with parameters")
+        raise _Unsupported(f"{name} with parameters")
     simple: dict[str, tuple[Callable[[list[Any]], list[Any]], str]] = {
         "exists": (lambda values: [bool(values)], BOOLEAN),
         "empty": (lambda values: [not values], BOOLEAN),
@@ -255,14 +255,14 @@ def _function(node: dict[str, Any]) -> tuple[Fn, str]:
         return (lambda focus, env: apply(focus)), kind
     if name == "substring":
         return _substring(params)
-    raise Unsupported(name)
+    raise _Unsupported(name)
 
 
 def _type_name(node: dict[str, Any]) -> str:
     """``ofType(X)``'s X: a plain resource type name (an upper-case identifier, no namespace)."""
     text = node.get("text") or ""
     if not text.isidentifier() or not text[:1].isupper():
-        raise Unsupported(f"ofType({text})")
+        raise _Unsupported(f"ofType({text})")
     return text
 
 
@@ -270,7 +270,7 @@ def _of_type(focus: list[Any], type_name: str) -> list[Any]:
     out = []
     for item in focus:
         if not isinstance(item, dict) or not isinstance(item.get("resourceType"), str):
-            raise Unsupported("ofType on something that is not a resource")
+            raise _Unsupported("ofType on something that is not a resource")
         if item["resourceType"] == type_name:
             out.append(item)
     return out
@@ -279,7 +279,7 @@ def _of_type(focus: list[Any], type_name: str) -> list[Any]:
 def _is_distinct(values: list[Any]) -> list[Any]:
     items = [_primitive(value) for value in values]
     if len({type(item) for item in items}) > 1:
-        raise Unsupported("mixed types")
+        raise _Unsupported("mixed types")
     return [len(set(items)) == len(items)]
 
 
@@ -299,14 +299,14 @@ def _to_string(values: list[Any]) -> list[Any]:
 
 def _substring(params: list[tuple[Fn, str]]) -> tuple[Fn, str]:
     if not 1 <= len(params) <= 2 or any(kind != INTEGER for _fn, kind in params):
-        raise Unsupported("substring's arguments")
+        raise _Unsupported("substring's arguments")
 
     def substring(focus: list[Any], env: Env) -> list[Any]:
         if not focus:
             return []
         text = _single(focus)
         if not isinstance(text, str):
-            raise Unsupported("substring of a non-string")
+            raise _Unsupported("substring of a non-string")
         start = _single(params[0][0](focus, env))
         if start < 0 or start >= len(text):
             return []
@@ -324,14 +324,14 @@ def _substring(params: list[tuple[Fn, str]]) -> tuple[Fn, str]:
 def _operator(node: dict[str, Any]) -> str:
     terminals = node.get("terminalNodeText") or []
     if len(terminals) != 1:
-        raise Unsupported("operator")
+        raise _Unsupported("operator")
     return terminals[0]
 
 
 def _equality(node: dict[str, Any]) -> tuple[Fn, str]:
     operator = _operator(node)
     if operator not in ("=", "!="):
-        raise Unsupported(operator)
+        raise _Unsupported(operator)
     left_node, right_node = _children(node)
     (left, left_kind), (right, right_kind) = _compile(left_node), _compile(right_node)
     texts = left_kind == STRING and right_kind == STRING
@@ -352,9 +352,9 @@ def _equality(node: dict[str, Any]) -> tuple[Fn, str]:
             return []
         x, y = _primitive(_single(a)), _primitive(_single(b))
         if type(x) is not type(y):
-            raise Unsupported("different types")
+            raise _Unsupported("different types")
         if isinstance(x, str) and not texts and (x[:1].isdigit() or y[:1].isdigit()):
-            raise Unsupported("may be a date or time")
+            raise _Unsupported("may be a date or time")
         return [(x == y) == positive]
 
     if member is not None and literal is not None and not literal[:1].isdigit():
@@ -370,7 +370,7 @@ def _member_name(node: dict[str, Any]) -> str | None:
         return None
     try:
         return _identifier(_only(node))
-    except Unsupported:
+    except _Unsupported:
         return None
 
 
@@ -382,7 +382,7 @@ def _literal_text(node: dict[str, Any]) -> str | None:
         return None
     try:
         return _string_literal(node["text"])
-    except Unsupported:
+    except _Unsupported:
         return None
 
 
@@ -391,7 +391,7 @@ def _ordering(node: dict[str, Any]) -> tuple[Fn, str]:
     (left, left_kind), (right, right_kind) = (_compile(child) for child in _children(node))
     plain = left_kind == right_kind and left_kind in (STRING, INTEGER)
     if not plain or operator not in (">", "<", ">=", "<="):
-        raise Unsupported("ordering of values that are not plain strings or integers")
+        raise _Unsupported("ordering of values that are not plain strings or integers")
     compare = {
         ">": lambda x, y: x > y,
         "<": lambda x, y: x < y,
@@ -417,7 +417,7 @@ def _logic(node: dict[str, Any]) -> tuple[Fn, str]:
         "implies": _implies,
     }
     if operator not in table:
-        raise Unsupported(operator)
+        raise _Unsupported(operator)
     combine = table[operator]
 
     def logic(focus: list[Any], env: Env) -> list[Any]:
