@@ -210,8 +210,13 @@ def _function(node: dict[str, Any]) -> tuple[Fn, str]:
         if len(params) != 1:
             raise _Unsupported(name)
         criterion = params[0][0]
+        direct = _predicate(_children(children[1])[0])
 
         def test(item: Any, env: Env) -> bool:
+            if direct is not None:
+                answer = direct(item)
+                if answer is not _GENERAL:
+                    return answer is True
             outer = env.get("this", _NO_THIS)
             env["this"] = item  # env is this evaluation's own dict: set for the criterion, then restored
             try:
@@ -256,6 +261,60 @@ def _function(node: dict[str, Any]) -> tuple[Fn, str]:
     if name == "substring":
         return _substring(params)
     raise _Unsupported(name)
+
+
+_GENERAL = object()
+"""A direct predicate's answer when the item is not the plain case: the general closure decides."""
+Predicate = Callable[[Any], Any]
+
+
+def _unwrap(node: dict[str, Any]) -> dict[str, Any]:
+    while node.get("type") in ("TermExpression", "ParenthesizedTerm") and len(_children(node)) == 1:
+        node = _children(node)[0]
+    return node
+
+
+def _predicate(node: dict[str, Any]) -> Predicate | None:
+    """A where()/all() criterion made of ``member = 'text'`` tests joined by and/or, read straight from the
+    item (True, False, None for empty), or None when the criterion is anything else. On an item that is not
+    the plain case (not an object, a missing or non-text member, a primitive extension) it answers
+    ``_GENERAL`` and the general closure evaluates the criterion."""
+    node = _unwrap(node)
+    kind = node.get("type")
+    if kind == "EqualityExpression":
+        left, right = _children(node)
+        member, literal = _member_name(left), _literal_text(right)
+        operator = _operator(node)
+        if member is None or literal is None or literal[:1].isdigit() or operator not in ("=", "!="):
+            return None
+        positive = operator == "="
+
+        def equals(item: Any) -> Any:
+            if not isinstance(item, dict):
+                return _GENERAL
+            value = item.get(member)
+            if not isinstance(value, str) or value[:1].isdigit() or "_" + member in item:
+                return _GENERAL
+            return (value == literal) == positive
+
+        return equals
+    if kind in ("AndExpression", "OrExpression"):
+        operator = _operator(node)
+        parts = [_predicate(child) for child in _children(node)]
+        if operator not in ("and", "or") or any(part is None for part in parts):
+            return None
+        first, second = parts
+        combine = _and if operator == "and" else _or
+
+        def joined(item: Any) -> Any:
+            a = first(item)  # type: ignore[misc]
+            if a is _GENERAL:
+                return _GENERAL
+            b = second(item)  # type: ignore[misc]
+            return _GENERAL if b is _GENERAL else combine(a, b)
+
+        return joined
+    return None
 
 
 def _type_name(node: dict[str, Any]) -> str:
