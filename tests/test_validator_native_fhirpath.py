@@ -291,3 +291,32 @@ def test_validation_with_and_without_the_native_forms_agrees_on_the_mutated_retu
     fast, slow = default_validator(), Validator(default_validator().store, native_fast_paths=False)
     for bundle in _bundles()[::7]:
         assert fast.validate(bundle) == slow.validate(bundle)
+
+
+WHERE = "extension.where(url = 'a' and (code = 'b' or code != 'c')).exists()"
+
+
+@pytest.mark.parametrize(
+    "extensions",
+    [
+        [{"url": "a", "code": "b"}],
+        [{"url": "a", "code": "c"}],
+        [{"url": "a"}],
+        [{"code": "b"}],
+        [{"url": "x", "code": "b"}, {"url": "a", "code": "z"}],
+        [{"url": 3, "code": "b"}],
+        [{"url": "a", "code": "b", "_code": {"id": "1"}}],
+        [{"url": "a", "codeString": "b"}],
+        [{"url": "2026", "code": "b"}],
+        [],
+    ],
+)
+def test_a_where_criterion_read_directly_agrees_with_fhirpathpy(extensions: list) -> None:
+    data = {"resourceType": "Basic", "extension": extensions}
+    native = compile_native(WHERE)
+    assert native is not None
+    reference = Invariant.from_constraint(
+        {"key": "t-1", "severity": "error", "human": "t", "expression": WHERE}, fast_paths=False
+    )
+    mine = native(data)
+    assert mine is None or mine == reference.evaluate_fhirpath(data, None, data, data)
