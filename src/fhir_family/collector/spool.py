@@ -6,7 +6,8 @@ process killed mid-job (``kill -9``, OOM killer, power cut) runs no clean-up and
 temporary folder for ever. So the spool is written encrypted (AES-256-GCM, one frame per ~1 MiB of whole
 lines) under a random key generated per job and kept only in the job's memory: once the process is gone the
 key is gone, and what is left on disk is unreadable noise. ``sweep_spools`` (run when a collector starts)
-deletes the leftovers of dead processes; the file name carries the owner's pid for that.
+deletes the leftovers of dead processes; the file name carries the owner's pid for that (so collectors in
+different pid namespaces, e.g. containers, must not share one temporary folder).
 
 No Flask, no SQLAlchemy: bytes in, lines out.
 """
