@@ -11,7 +11,7 @@ throwaway server as in ``bench_collector``).
 Environment: ``BENCH_MONTH_RETURNS`` (default 10000; 1000000 for the full month), ``BENCH_MONTH_SIZES``
 (comma-separated sizes for the plot of throughput against input size; default ``1000,<N>``),
 ``BENCH_PORT_BASE`` (ports base, base+1, ...; default: free ports from the OS), ``BENCH_OUT`` (folder for the
-plot, default ``build/bench``).
+plot, default ``build/bench``), ``BENCH_MONTH_DATABASES`` (default ``sqlite,postgresql``).
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ from fhir_family.mapping.bundle import build_bundle
 TARGET = 1000.0
 """The issue's target: >= 1,000 returns/s (a 1M-return month in <= 20 minutes)."""
 WORKERS = 2
+DATABASES = os.environ.get("BENCH_MONTH_DATABASES", "sqlite,postgresql").lower().split(",")
+"""``BENCH_MONTH_DATABASES=sqlite`` leaves PostgreSQL out (a long run on a shared machine)."""
 NDJSON = "application/fhir+ndjson"
 KEY = "bench-month-key-0123456789abcdef0123"
 ROOT = Path(__file__).resolve().parents[1]
@@ -196,9 +198,10 @@ def run() -> list[Row]:
         folder = Path(tmp)
         for size in sizes:
             results["SQLite"].append(month_run(f"sqlite:///{folder}/m{size}.sqlite", size, folder))
-        with _postgres() as pg:
-            if pg is not None:
-                results["PostgreSQL"] = [month_run(_fresh_schema(pg), size, folder) for size in sizes]
+        if "postgresql" in DATABASES:
+            with _postgres() as pg:
+                if pg is not None:
+                    results["PostgreSQL"] = [month_run(_fresh_schema(pg), size, folder) for size in sizes]
     for database, runs in results.items():
         for figures in runs:
             print(

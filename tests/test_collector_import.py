@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from dataclasses import replace
 
 import pytest
 
@@ -157,14 +158,16 @@ def test_a_batch_keeps_each_line_atomic_alone_and_stores_outcomes_as_rows(setup,
     # different content under the same id (a timestamp alone would be the same return assembled again)
     patient = next(e["resource"] for e in conflicting["entry"] if e["resource"]["resourceType"] == "Patient")
     patient["gender"] = "male" if patient["gender"] != "male" else "female"
-    original = store_module._insert_resources
+    original = store_module.resource_values
 
-    def explode_on_third(connection, submission_pk, prepared):
+    def explode_on_third(prepared):
+        # the resources' rows, made after the submission and its children are inserted (one by one) or
+        # before anything is (the batch's plainly new returns): a failure there fails this line alone
         if prepared.facts.submission_id == bundles[2]["identifier"]["value"]:
             raise RuntimeError("disk on fire")
-        return original(connection, submission_pk, prepared)
+        return original(prepared)
 
-    monkeypatch.setattr(store_module, "_insert_resources", explode_on_third)
+    monkeypatch.setattr(store_module, "resource_values", explode_on_third)
     lines = [json.dumps(b) for b in bundles] + [json.dumps(conflicting)]
     client = app.test_client()
     started = client.post("/$import", data="\n".join(lines), headers=auth(tokens["RXA"]))
@@ -205,3 +208,83 @@ def test_a_whole_month_fits_one_import_by_default(setup):
     app, _collector, _tokens = setup
     month_of_returns = 1_000_000 * 4_700  # ~4.7 KB of NDJSON per return
     assert app.config["MAX_CONTENT_LENGTH"] > month_of_returns
+
+
+def _mixed_lines(records):
+    rxa = [json.dumps(build_bundle(r)) for r in records if r.ods_code == "RXA"]
+    rxb = json.dumps(build_bundle(next(r for r in records if r.ods_code == "RXB")))
+    invalid = build_bundle(records[0])
+    invalid["identifier"]["value"] = "broken-1"
+    invalid["type"] = "batch"
+    return [rxa[0], rxa[1], "{not json", "", json.dumps(invalid), rxb, rxa[2], rxa[0]]
+
+
+def _audit_rows(collector):
+    from sqlalchemy import select
+
+    from fhir_family.collector.schema import AuditEvent
+
+    with collector.sessions() as session:
+        rows = session.execute(
+            select(AuditEvent.action, AuditEvent.target, AuditEvent.outcome)
+            .where(AuditEvent.action == "submit")
+        ).all()
+    return sorted((row.action, row.target or "", row.outcome) for row in rows)
+
+
+@pytest.mark.parametrize("processes", [0, 2])
+def test_lines_checked_in_worker_processes_give_the_same_outcomes_and_audit(setup, monkeypatch, processes):
+    """The pool path (a large job's lines checked in forked workers, stored by the job's thread) answers
+    every line as the in-thread path does and audits the same refusals, the workers' ones included."""
+    from fhir_family.collector import bulk
+
+    monkeypatch.setattr(bulk, "POOL_MIN_LINES", 1)
+    monkeypatch.setattr(bulk, "BATCH_LINES", 3)  # several batches, so storing overlaps checking
+    app, collector, tokens = setup
+    monkeypatch.setattr(collector, "settings", replace(collector.settings, import_processes=processes))
+    records = [r for r in synthetic_month(patients_per_provider=4) if r.ods_code in ("RXA", "RXB")]
+    client = app.test_client()
+    started = client.post("/$import", data="\n".join(_mixed_lines(records)), headers=auth(tokens["RXA"]))
+    path = "/" + started.headers["Content-Location"].split("://", 1)[1].split("/", 1)[1]
+    result = wait_done(client, path, tokens["RXA"])
+    assert result["summary"] == {"lines": 7, "accepted": 4, "rejected": 3}
+    assert [(o["line"], o["status"]) for o in result["outcomes"]] == [
+        (1, 201), (2, 201), (3, 400), (5, 422), (6, 403), (7, 201), (8, 200)
+    ]
+    assert result["outcomes"][3]["outcome"]["resourceType"] == "OperationOutcome"
+    rxb = json.loads(_mixed_lines(records)[5])["identifier"]["value"]
+    audited = _audit_rows(collector)
+    assert ("submit", "broken-1", 422) in audited and ("submit", rxb, 403) in audited
+    assert [outcome for _a, _t, outcome in audited].count(201) == 3
+
+
+def test_a_large_job_is_checked_in_other_processes(setup, monkeypatch, tmp_path):
+    """Both cores: the lines of a job past POOL_MIN_LINES are checked in forked worker processes (seen by
+    the pid each check ran in), and every one is stored once."""
+    import os
+
+    from fhir_family.collector import bulk
+    from fhir_family.collector.service import Collector
+
+    monkeypatch.setattr(bulk, "POOL_MIN_LINES", 5)
+    app, collector, tokens = setup
+    monkeypatch.setattr(collector, "settings", replace(collector.settings, import_processes=2))
+    seen = tmp_path / "pids"
+    original = Collector.check
+
+    def recording_check(self, bundle, principal):
+        with seen.open("a") as out:
+            out.write(f"{os.getpid()}\n")
+        return original(self, bundle, principal)
+
+    monkeypatch.setattr(Collector, "check", recording_check)
+    records = [r for r in synthetic_month(patients_per_provider=30) if r.ods_code == "RXA"]
+    client = app.test_client()
+    body = "\n".join(json.dumps(build_bundle(r)) for r in records)
+    started = client.post("/$import", data=body, headers=auth(tokens["RXA"]))
+    path = "/" + started.headers["Content-Location"].split("://", 1)[1].split("/", 1)[1]
+    result = wait_done(client, path, tokens["RXA"])
+    assert result["summary"]["accepted"] == len(records)
+    pids = seen.read_text().split()
+    assert len(pids) == len(records)
+    assert str(os.getpid()) not in pids and len(set(pids)) >= 1

@@ -110,3 +110,23 @@ def test_serve_forwards_submit_to_the_collector_url_it_was_given(feed_tokens) ->
     finally:
         _stop(process)
         collector.shutdown()
+
+
+def test_the_master_maps_one_example_of_each_format_before_forking(monkeypatch) -> None:
+    """``serve`` warms up in the master (issue 12): both shipped examples exist and map cleanly, so the
+    compiled schema check and the profiles' structures are shared by the workers, not built per worker; then
+    it freezes the heap (``gc.freeze``)."""
+    from fhir_family.commands import serve
+    from fhir_family.guide import examples_dir
+
+    assert all((examples_dir() / relative).is_file() for _name, relative in serve.WARM_UP)
+    import gc
+
+    mapped = []
+    server = serve.build_server("127.0.0.1", 0, 1, access_log=False)
+    assert gc.get_freeze_count() > 0  # what the master loaded is frozen: workers' collections skip it
+    pipeline = server.load().extensions["fhir_family.pipeline"]
+    original = pipeline.map_text
+    monkeypatch.setattr(pipeline, "map_text", lambda parser, text: mapped.append(original(parser, text)))
+    serve.warm_up(server.load())
+    assert [result.status for result in mapped] == [200, 200]

@@ -44,7 +44,7 @@ def loaded(tmp_path, make_collector, open_umask, monkeypatch):
 
     def spying_spool() -> tuple[Path, int]:
         path, total = spool_body()
-        spools.append(mode(path))
+        spools.append(mode(path.path))
         return path, total
 
     monkeypatch.setattr(bulk, "_spool_body", spying_spool)

@@ -22,7 +22,7 @@ from ..landing import Link, landing
 from ..limits import SINGLE_BODY_BYTES
 from ..model import NATIONAL_RETURN_BUNDLE
 from . import http, request_audit
-from .bulk import bulk_api
+from .bulk import bulk_api, recover_interrupted
 from .dashboard_api import dashboard_api
 from .fhir_endpoints import fhir_api
 from .http import EXTENSION_KEY, FHIR_JSON, collector, fhir_response, not_found, read_json_body, require
@@ -42,6 +42,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     """The collector app. Config keys: DATABASE_URL, PSEUDONYM_KEY (or PSEUDONYM_KEY_FILE, or the
     FHIR_FAMILY_PSEUDONYM_KEY environment variable), VALIDATOR (a ``fhir_family.validation.Validator``,
     default the shared validator), MIGRATE (default True), ALLOW_QUERY_TOKEN (default False), IMPORT_WORKERS,
+    IMPORT_PROCESSES (processes checking one large $import job's lines; default one per core, 0: none),
     MAX_CONTENT_LENGTH ($import bodies) and BUNDLE_MAX_CONTENT_LENGTH (one bundle), in bytes; WRITE_RATE and
     WRITE_BURST (``rate_limit.py``)."""
     config = dict(config or {})
@@ -55,6 +56,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config["WRITE_RATE"], app.config["WRITE_BURST"] = config.get("WRITE_RATE"), config.get("WRITE_BURST")
     collector = Collector(settings, validator=config.get("VALIDATOR"), engine=config.get("ENGINE"))
     app.extensions[EXTENSION_KEY] = collector
+    recover_interrupted(collector)  # a crash's leftovers: spools deleted, its jobs marked failed
     app.register_blueprint(api)
     app.register_blueprint(bulk_api)
     app.register_blueprint(reports_api)

@@ -3,12 +3,20 @@
 ``POST /$import`` answers 202 at once with ``Content-Location: /$import-status/{job}``; a background thread
 runs every line through the same two halves as a single POST (``Collector.prepare``: authorise, validate,
 pseudonymise; then the store), so each line is validated, authorised, audited and stored atomically on its
-own, and a bad line never stops the rest. Lines go to the database in batches of ``BATCH_LINES``: one
-transaction per batch with a savepoint per line (``SubmissionStore.store_many``), so a commit serves many
-returns. The body is spooled to a file in chunks and read line by line, and each batch's outcomes are
-written to ``import_outcomes`` as it ends, so a job's memory does not grow with its size. ``GET`` on the
-status URL answers 202 with ``X-Progress`` while running and 200 with one outcome per line when done,
-streamed from the database. Job status is kept in the database, so any worker process can answer it.
+own, and a bad line never stops the rest. A job of ``POOL_MIN_LINES`` or more is checked in worker
+processes while its thread stores (``import_pool``: both cores for one job). Lines go to the database in
+batches of ``BATCH_LINES``: the batch's plainly new returns with one multi-row insert per table
+(``batch_store``), the others in one transaction with a savepoint per line (``SubmissionStore.store_many``),
+so a commit serves many returns. The body is spooled to disk in chunks, encrypted under a key only the job
+holds (``spool.py``: a process killed mid-job leaves no readable NHS number behind), and read back line by
+line; each batch's outcomes are written to ``import_outcomes`` as it ends, so a job's memory does not grow
+with its size. ``GET`` on the status URL answers 202 with ``X-Progress`` while running and 200 with one
+outcome per line when done, streamed from the database. Job status is kept in the database, so any worker
+process can answer it.
+
+A job records the process running it (``worker``: host and pid). When a collector starts,
+``recover_interrupted`` deletes the spools of dead processes and marks their jobs ``failed``, with the lines
+done so far: the client resends the file, and the lines already stored are answered as resends (no change).
 """
 
 from __future__ import annotations
@@ -16,27 +24,29 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
+import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, request
 from sqlalchemy import insert, select, update
 
-from fhir_family import messages as msg
-
 from ..errors import FhirFamilyError, InputError
-from ..jsontext import parse_json
 from ..outcome import Issue, IssueSeverity, IssueType, operation_outcome
+from .batch_store import store_batch
 from .database import READ_ONLY
 from .http import collector, fhir_response, not_found, require
+from .import_lines import PreparedLine, error_outcome, prepare_line
+from .import_pool import prepared_lines
 from .pseudonym import redact_numbers
 from .schema import ImportJob, ImportOutcome
 from .service import Collector, forbidden
+from .spool import EncryptedSpool, process_alive, spool_stream, sweep_spools
 from .store import PreparedReturn
 from .tokens import PROVIDER, Principal
 
@@ -46,6 +56,8 @@ bulk_api = Blueprint("collector_bulk", __name__)
 IN_PROGRESS, COMPLETED, FAILED = "in-progress", "completed", "failed"
 BATCH_LINES = 200
 """Lines per database transaction: one commit per batch; each line still its own savepoint."""
+POOL_MIN_LINES = 100
+"""A job of fewer lines is checked in the job's own thread: forking workers would cost more than it saves."""
 
 _executors: dict[int, ThreadPoolExecutor] = {}
 
@@ -59,8 +71,13 @@ def _executor(collector: Collector) -> ThreadPoolExecutor:
     return _executors[key]
 
 
+def _worker() -> str:
+    """This process, as recorded on the jobs it runs: host and pid."""
+    return f"{socket.gethostname()[:60]}:{os.getpid()}"
+
+
 def start_import(
-    collector: Collector, principal: Principal, spool: Path, total: int, request_url: str
+    collector: Collector, principal: Principal, spool: EncryptedSpool, total: int, request_url: str
 ) -> str:
     """Record a job and queue it; the job owns (and deletes) the spooled body. Returns the job id."""
     job_id = str(uuid.uuid4())
@@ -76,81 +93,57 @@ def start_import(
                 processed=0,
                 accepted=0,
                 rejected=0,
+                worker=_worker(),
             )
         )
     collector.audit(principal, "import", job_id, 202, f"{total} line(s) queued")
-    _executor(collector).submit(_run_job, collector, principal, job_id, spool, request_url)
+    _executor(collector).submit(_run_job, collector, principal, job_id, spool, total, request_url)
     return job_id
 
 
-def _error_outcome(number: int, submission_id: Any, exc: Exception) -> dict[str, Any]:
-    if isinstance(exc, FhirFamilyError):
-        status, outcome = exc.http_status, exc.outcome
-        return {"line": number, "submissionId": submission_id, "status": status, "outcome": outcome}
-    # One broken line must not stop the job; logged for the operator, no internals to the client.
-    log.error("import line %s failed", number, exc_info=exc)
-    issue = Issue(
-        severity=IssueSeverity.FATAL,
-        code=IssueType.EXCEPTION,
-        diagnostics="The collector failed on this line; resend it",
-    )
-    outcome = operation_outcome([issue])
-    return {"line": number, "submissionId": submission_id, "status": 500, "outcome": outcome}
+def _raw_lines(source: Path | EncryptedSpool) -> Iterator[bytes]:
+    if isinstance(source, EncryptedSpool):
+        yield from source.lines()
+        return
+    with source.open("rb") as lines:
+        yield from lines
 
 
-def _not_utf8(number: int) -> dict[str, Any]:
-    issue = Issue(
-        severity=IssueSeverity.ERROR,
-        code=IssueType.STRUCTURE,
-        diagnostics=f"Line {number} is not UTF-8",
-        expression=None,
-        message_id=msg.COLLECTOR_NOT_UTF8,
-    )
-    return {"line": number, "submissionId": None, "status": 400, "outcome": operation_outcome([issue])}
-
-
-def _lines(spool: Path) -> Iterator[tuple[int, str | None]]:
+def _lines(raw_lines: Iterable[bytes]) -> Iterator[tuple[int, str | None]]:
     """(line number, text) for each non-blank line; text None when the line is not UTF-8."""
-    with spool.open("rb") as lines:
-        for number, raw in enumerate(lines, start=1):
-            if not raw.strip():
-                continue
-            try:
-                yield number, raw.decode("utf-8")
-            except UnicodeDecodeError:
-                yield number, None
+    for number, raw in enumerate(raw_lines, start=1):
+        if not raw.strip():
+            continue
+        try:
+            yield number, raw.decode("utf-8")
+        except UnicodeDecodeError:
+            yield number, None
 
 
-def _batch_outcomes(
-    collector: Collector, principal: Principal, batch: list[tuple[int, str | None]]
+def _store_lines(
+    collector: Collector, principal: Principal, lines: list[PreparedLine]
 ) -> list[dict[str, Any]]:
-    """The outcomes of a batch of lines, in order: each line prepared on its own, the prepared ones stored
-    in one transaction (a savepoint each)."""
+    """The outcomes of a batch of checked lines, in order: refusals audited, the prepared returns stored in
+    one transaction (a savepoint each)."""
     outcomes: list[dict[str, Any]] = []
     pending: list[tuple[int, int, PreparedReturn]] = []
-    for number, text in batch:
-        if text is None:
-            outcomes.append(_not_utf8(number))
+    for line in lines:
+        if line.refusal is not None:
+            collector.audit(principal, "submit", *line.refusal)
+        if line.prepared is None:
+            outcomes.append(line.outcome or {})
             continue
-        submission_id = None
-        try:
-            bundle = parse_json(text, msg.COLLECTOR_NOT_JSON, first_line=number)
-            if isinstance(bundle, dict) and isinstance(bundle.get("identifier"), dict):
-                submission_id = bundle["identifier"].get("value")
-            prepared = collector.prepare(bundle, principal)
-        except Exception as exc:  # noqa: BLE001 - the line's outcome; the others go on
-            outcomes.append(_error_outcome(number, submission_id, exc))
-            continue
-        pending.append((len(outcomes), number, prepared))
+        pending.append((len(outcomes), line.number, line.prepared))
         outcomes.append({})
     if pending:
-        results = collector.store.store_many([(prepared, principal) for _slot, _number, prepared in pending])
+        batch = [(prepared, principal) for _slot, _number, prepared in pending]
+        results = store_batch(collector.store, batch)
         for (slot, number, prepared), result in zip(pending, results, strict=True):
             sid = prepared.facts.submission_id
             if isinstance(result, Exception):
                 if isinstance(result, FhirFamilyError):
                     collector.audit(principal, "submit", sid, result.http_status, str(result))
-                outcomes[slot] = _error_outcome(number, sid, result)
+                outcomes[slot] = error_outcome(number, sid, result)
             else:
                 outcomes[slot] = {
                     "line": number,
@@ -162,31 +155,46 @@ def _batch_outcomes(
 
 
 def line_batches(
-    collector: Collector, principal: Principal, spool: Path, size: int | None = None
+    collector: Collector,
+    principal: Principal,
+    spool: Path | EncryptedSpool,
+    size: int | None = None,
+    processes: int = 0,
 ) -> Iterator[list[dict[str, Any]]]:
     """The outcomes of an NDJSON file's non-blank lines, a batch at a time, in order: the one ingest path of
-    ``$import`` and of MESH messages. Each outcome is ``{line, submissionId, status, ...}``."""
+    ``$import`` and of MESH messages. Each outcome is ``{line, submissionId, status, ...}``. With
+    ``processes`` > 0 the lines are checked in that many worker processes (``import_pool``) while this
+    thread stores; otherwise each line is checked here."""
     size = size or BATCH_LINES
-    batch: list[tuple[int, str | None]] = []
-    for item in _lines(spool):
-        batch.append(item)
-        if len(batch) >= size:
-            yield _batch_outcomes(collector, principal, batch)
-            batch = []
-    if batch:
-        yield _batch_outcomes(collector, principal, batch)
+    lines = _lines(_raw_lines(spool))
+    if processes > 0:
+        checked: Iterator[PreparedLine] = prepared_lines(collector, principal, lines, processes)
+    else:
+        checked = (prepare_line(collector, principal, number, text) for number, text in lines)
+    while batch := list(islice(checked, size)):
+        yield _store_lines(collector, principal, batch)
 
 
-def line_outcomes(collector: Collector, principal: Principal, spool: Path) -> Iterator[dict[str, Any]]:
+def line_outcomes(
+    collector: Collector, principal: Principal, spool: Path | EncryptedSpool
+) -> Iterator[dict[str, Any]]:
     """Each non-blank line's outcome, in order (``line_batches`` flattened)."""
     for batch in line_batches(collector, principal, spool):
         yield from batch
 
 
-def _run_job(collector: Collector, principal: Principal, job_id: str, spool: Path, request_url: str) -> None:
+def _run_job(
+    collector: Collector,
+    principal: Principal,
+    job_id: str,
+    spool: EncryptedSpool,
+    total: int,
+    request_url: str,
+) -> None:
     processed = accepted = rejected = 0
     try:
-        for outcomes in line_batches(collector, principal, spool):
+        processes = collector.settings.import_processes if total >= POOL_MIN_LINES else 0
+        for outcomes in line_batches(collector, principal, spool, processes=processes):
             processed += len(outcomes)
             good = sum(1 for outcome in outcomes if outcome["status"] in (200, 201))
             accepted += good
@@ -208,12 +216,8 @@ def _run_job(collector: Collector, principal: Principal, job_id: str, spool: Pat
         log.exception("import job %s failed", job_id)
         status = FAILED
     finally:
-        spool.unlink(missing_ok=True)  # it holds raw NHS numbers: gone as soon as the job ends
-    head = {
-        "transactionTime": datetime.now(UTC).isoformat(),
-        "request": request_url,
-        "summary": {"lines": processed, "accepted": accepted, "rejected": rejected},
-    }
+        spool.delete()  # unreadable without the job's key, and gone as soon as the job ends
+    head = _head(request_url, status, processed, accepted, rejected)
     _update(
         collector,
         job_id,
@@ -224,6 +228,59 @@ def _run_job(collector: Collector, principal: Principal, job_id: str, spool: Pat
         finished_at=datetime.now(UTC),
         outcomes_json=json.dumps(head, ensure_ascii=False),
     )
+
+
+def _head(
+    request_url: str | None,
+    status: str,
+    processed: int,
+    accepted: int,
+    rejected: int,
+    note: str | None = None,
+) -> dict[str, Any]:
+    """The result document's head: when, what, how it ended and the counts (``note`` says why it failed)."""
+    head: dict[str, Any] = {
+        "transactionTime": datetime.now(UTC).isoformat(),
+        "request": request_url,
+        "status": status,
+        "summary": {"lines": processed, "accepted": accepted, "rejected": rejected},
+    }
+    if note:
+        head["note"] = note
+    return head
+
+
+def recover_interrupted(collector: Collector) -> list[str]:
+    """After a crash: delete the spools of dead processes, and mark the jobs those processes were running on
+    this host ``failed`` with the lines done so far, so a client polling the job learns to resend rather than
+    waiting for ever. Jobs of live processes (another worker's) are left alone. Returns the failed job ids."""
+    sweep_spools()
+    host = socket.gethostname()[:60]
+    table = ImportJob.__table__
+    with collector.engine.connect().execution_options(**READ_ONLY) as connection:
+        running = connection.execute(
+            select(table.c.id, table.c.worker, table.c.total, table.c.processed, table.c.accepted,
+                   table.c.rejected).where(table.c.status == IN_PROGRESS, table.c.worker.like(f"{host}:%"))
+        ).all()
+    failed = []
+    for job in running:
+        pid = job.worker.rsplit(":", 1)[1]
+        if not pid.isdigit() or process_alive(int(pid)):
+            continue
+        note = (
+            f"The collector stopped during this job after {job.processed} of {job.total} line(s); resend "
+            "the whole file: lines already stored are answered 200 as resends and change nothing"
+        )
+        head = _head(None, FAILED, job.processed, job.accepted, job.rejected, note)
+        with collector.engine.begin() as connection:
+            connection.execute(
+                update(table)
+                .where(table.c.id == job.id, table.c.status == IN_PROGRESS)
+                .values(status=FAILED, finished_at=datetime.now(UTC), outcomes_json=json.dumps(head))
+            )
+        log.warning("import job %s was interrupted (%s): marked failed", job.id, job.worker)
+        failed.append(job.id)
+    return failed
 
 
 def _result_document(collector: Collector, job_id: str, head_json: str) -> Iterator[str]:
@@ -247,21 +304,11 @@ def _result_document(collector: Collector, job_id: str, head_json: str) -> Itera
     yield "]}"
 
 
-def _spool_body() -> tuple[Path, int]:
-    """Copy the request body to a private temporary file (mode 600) in chunks, so a month-end file is never
-    held in memory; returns the file and its number of non-blank lines."""
-    fd, name = tempfile.mkstemp(prefix="ff-import-", suffix=".ndjson")
-    path = Path(name)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            while chunk := request.stream.read(1 << 20):
-                out.write(chunk)
-        with path.open("rb") as lines:
-            total = sum(1 for line in lines if line.strip())
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-    return path, total
+def _spool_body() -> tuple[EncryptedSpool, int]:
+    """Copy the request body in chunks to a private (0600), encrypted temporary file, so a month-end file is
+    never held in memory nor left readable on disk; returns the spool and its number of non-blank lines."""
+    spool = spool_stream(iter(lambda: request.stream.read(1 << 20), b""))
+    return spool, spool.non_blank_lines
 
 
 def _update(collector: Collector, job_id: str, **values: Any) -> None:
@@ -277,7 +324,7 @@ def import_ndjson() -> Response:
     principal = require(PROVIDER, action="import")
     spool, total = _spool_body()
     if total == 0:
-        spool.unlink(missing_ok=True)
+        spool.delete()
         raise InputError("The NDJSON body is empty: send one national-return bundle per line")
     job_id = start_import(collector(), principal, spool, total, request.url)
     status_url = f"{request.url_root.rstrip('/')}/$import-status/{job_id}"

@@ -221,6 +221,8 @@ class ImportJob(Base):
     processed: Mapped[int] = mapped_column(Integer, default=0)
     accepted: Mapped[int] = mapped_column(Integer, default=0)
     rejected: Mapped[int] = mapped_column(Integer, default=0)
+    worker: Mapped[str | None] = mapped_column(String(80))
+    """``host:pid`` of the process running the job (migration 0008): a restart fails the jobs of dead ones."""
     outcomes_json: Mapped[str | None] = mapped_column(Text)
     """When finished: the result document's head (time, request, summary); the per-line outcomes are rows of
     ``import_outcomes``. (Jobs from before migration 0004 hold the whole document here.)"""

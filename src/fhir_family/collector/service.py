@@ -100,59 +100,70 @@ class Collector:
         """Everything before the database: check the caller, validate, read the facts, pseudonymise. The
         CPU-bound half of a submission, shared by ``submit`` and the batched ``$import``; every refusal is
         audited and raised."""
-        target = None
         try:
-            if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
-                raise InputError(
-                    "Expected a FHIR Bundle (a JSON object with resourceType 'Bundle')",
-                    [
-                        Issue(
-                            severity=IssueSeverity.ERROR,
-                            code=IssueType.STRUCTURE,
-                            diagnostics="Expected a FHIR Bundle resource",
-                            expression="Bundle",
-                            message_id=msg.COLLECTOR_NOT_BUNDLE,
-                        )
-                    ],
-                )
-            identifier = bundle.get("identifier")
-            target = identifier.get("value") if isinstance(identifier, dict) else None
-            if principal.role != PROVIDER:
-                raise forbidden(f"A {principal.role} token cannot submit returns; use a provider token")
-            ods = facts.reporting_ods(bundle)
-            if ods is not None and ods != principal.ods_code:
-                raise forbidden(
-                    f"This token submits for ODS {principal.ods_code}; "
-                    f"the bundle's ReportingProvider is {ods}",
-                    "Bundle.entry.resource.ofType(Organization).identifier",
-                )
-            # Measured as stored: a valid NHS number inside the id becomes its 64-character pseudonym.
-            stored_id = self.pseudonymiser.pseudonymise_text(target) if isinstance(target, str) else None
-            if stored_id is not None and len(stored_id) > MAX_SUBMISSION_ID:
-                raise NonConformantError(
-                    "Submission id too long",
-                    [
-                        Issue(
-                            severity=IssueSeverity.ERROR,
-                            code=IssueType.TOO_LONG,
-                            diagnostics=(
-                                f"The submission id is longer than {MAX_SUBMISSION_ID} characters (an NHS "
-                                "number in it counts as its 64-character pseudonym)"
-                            ),
-                            expression="Bundle.identifier.value",
-                            message_id=msg.COLLECTOR_ID_LENGTH,
-                        )
-                    ],
-                )
-            issues = self.validator.issues(bundle, NATIONAL_RETURN_BUNDLE)
-            if any_errors(issues):
-                raise RejectedBundleError(issues)
-            return_facts = facts.extract(bundle)
-            if return_facts.ods_code != principal.ods_code:  # ODS found only after validation
-                raise forbidden(f"This token submits for ODS {principal.ods_code} only")
-            return prepare_return(bundle, return_facts, self.pseudonymiser)
+            return self.check(bundle, principal)
         except FhirFamilyError as exc:
-            self.audit(
-                principal, "submit", target if isinstance(target, str) else None, exc.http_status, str(exc)
-            )
+            self.audit(principal, "submit", submission_target(bundle), exc.http_status, str(exc))
             raise
+
+    def check(self, bundle: Any, principal: Principal) -> PreparedReturn:
+        """``prepare`` without the audit (pure CPU, no database): what an ``$import`` worker process runs;
+        its caller audits the refusals it raises."""
+        if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
+            raise InputError(
+                "Expected a FHIR Bundle (a JSON object with resourceType 'Bundle')",
+                [
+                    Issue(
+                        severity=IssueSeverity.ERROR,
+                        code=IssueType.STRUCTURE,
+                        diagnostics="Expected a FHIR Bundle resource",
+                        expression="Bundle",
+                        message_id=msg.COLLECTOR_NOT_BUNDLE,
+                    )
+                ],
+            )
+        identifier = bundle.get("identifier")
+        target = identifier.get("value") if isinstance(identifier, dict) else None
+        if principal.role != PROVIDER:
+            raise forbidden(f"A {principal.role} token cannot submit returns; use a provider token")
+        ods = facts.reporting_ods(bundle)
+        if ods is not None and ods != principal.ods_code:
+            raise forbidden(
+                f"This token submits for ODS {principal.ods_code}; "
+                f"the bundle's ReportingProvider is {ods}",
+                "Bundle.entry.resource.ofType(Organization).identifier",
+            )
+        # Measured as stored: a valid NHS number inside the id becomes its 64-character pseudonym.
+        stored_id = self.pseudonymiser.pseudonymise_text(target) if isinstance(target, str) else None
+        if stored_id is not None and len(stored_id) > MAX_SUBMISSION_ID:
+            raise NonConformantError(
+                "Submission id too long",
+                [
+                    Issue(
+                        severity=IssueSeverity.ERROR,
+                        code=IssueType.TOO_LONG,
+                        diagnostics=(
+                            f"The submission id is longer than {MAX_SUBMISSION_ID} characters (an NHS "
+                            "number in it counts as its 64-character pseudonym)"
+                        ),
+                        expression="Bundle.identifier.value",
+                        message_id=msg.COLLECTOR_ID_LENGTH,
+                    )
+                ],
+            )
+        issues = self.validator.issues(bundle, NATIONAL_RETURN_BUNDLE)
+        if any_errors(issues):
+            raise RejectedBundleError(issues)
+        return_facts = facts.extract(bundle)
+        if return_facts.ods_code != principal.ods_code:  # ODS found only after validation
+            raise forbidden(f"This token submits for ODS {principal.ods_code} only")
+        return prepare_return(bundle, return_facts, self.pseudonymiser)
+
+
+def submission_target(bundle: Any) -> str | None:
+    """The submission id a bundle claims (``Bundle.identifier.value``), for the audit row of a refusal."""
+    if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
+        return None
+    identifier = bundle.get("identifier")
+    target = identifier.get("value") if isinstance(identifier, dict) else None
+    return target if isinstance(target, str) else None

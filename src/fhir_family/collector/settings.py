@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +96,10 @@ class CollectorSettings:
     allow_query_token: bool = False
     """Accept ``?token=`` on report pages: a loopback demo convenience, off by default."""
     import_workers: int = 2
+    """Import jobs one process runs at once (threads)."""
+    import_processes: int = field(default_factory=lambda: os.cpu_count() or 1)
+    """Worker processes that check one large import job's lines while its thread stores them (0: none, the
+    job's thread checks them too); one per core by default."""
 
     @classmethod
     def from_config(cls, config: dict[str, Any] | None) -> CollectorSettings:
@@ -112,4 +116,5 @@ class CollectorSettings:
             migrate=bool(config.get("MIGRATE", True)),
             allow_query_token=bool(config.get("ALLOW_QUERY_TOKEN", False)),
             import_workers=int(config.get("IMPORT_WORKERS", 2)),
+            import_processes=int(config.get("IMPORT_PROCESSES", os.cpu_count() or 1)),
         )

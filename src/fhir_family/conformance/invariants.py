@@ -21,6 +21,7 @@ from fhirpathpy.engine.nodes import ResourceNode
 from fhirpathpy.models import models
 
 from .datetimes import less_or_equal
+from .fhirpath_native import compile_native
 from .guide_fast_paths import GUIDE_FAST_PATHS, NHS_EXPRESSION, nhs_check_digit
 from .quantities import compare_quantities
 
@@ -381,6 +382,10 @@ EXPLAINERS: dict[tuple[str, str], Any] = {
 }
 
 
+GUIDE_KEYS = "ff-"
+"""The guide's own invariant keys: those without a twin are compiled natively (``fhirpath_native``)."""
+
+
 @dataclass(eq=False, slots=True)
 class Invariant:
     """One constraint: key, severity, human text, FHIRPath and the compiled function (None when skipped)."""
@@ -413,6 +418,11 @@ class Invariant:
         elif fast_paths:
             invariant._fast = FAST_PATHS.get((key, expression)) or GUIDE_FAST_PATHS.get((key, expression))
             invariant._fast_with_resource = FAST_PATHS_WITH_RESOURCE.get((key, expression))
+            twin = invariant._fast or invariant._fast_with_resource
+            if twin is None and key.startswith(GUIDE_KEYS):
+                # no hand-written twin: the guide's own rule compiled to Python once, here (None: not
+                # in the native subset, fhirpathpy evaluates it as before)
+                invariant._fast = compile_native(expression)
         if key in SKIPPED:
             invariant.skip_reason = SKIPPED[key]
         elif any(
