@@ -11,8 +11,11 @@ statement per table for the whole batch (SQLAlchemy's ``insertmanyvalues``: one 
 
 Everything else keeps the path that settles it: resends, corrections (supersession), conflicts, lines
 sharing a key within the batch, and any line whose rows cannot be built go through ``store_many``, in input
-order. The database's unique constraints still decide races: if a concurrent writer stored one of the
-"plainly new" returns between the look-up and the insert, the whole fast group rolls back (nothing of it is
+order, and so does a ``consent-withheld`` return (its patient key and supersession rules are its own).
+Each plainly new return is also applied to the FHIR store (``fhir_transaction.apply_transaction``) in the
+same transaction, in input order, as ``store_many`` would: that part is still a few statements per return.
+The database's unique constraints still decide races: if a concurrent writer stored one of the "plainly new"
+returns between the look-up and the insert, the whole fast group rolls back (nothing of it is
 stored) and goes through ``store_many`` too, where each return is whole or nothing on its own.
 """
 
@@ -25,6 +28,8 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.exc import DBAPIError
 
+from ..errors import FhirFamilyError
+from . import fhir_transaction
 from . import store as store_rows
 from .audit import audit_row
 from .schema import CURRENT, AuditEvent, ChildFact, StoredResource, Submission
@@ -64,6 +69,7 @@ def store_batch(
     repeated_ids = {sid for sid, count in Counter(ids).items() if count > 1}
     repeated_keys = {key for key, count in Counter(keys).items() if count > 1}
     results: list[IngestResult | Exception | None] = [None] * len(items)
+    fhir: dict[int, dict[str, Any]] = {}
     fast: list[int] = []
     try:
         with store.engine.begin() as connection:
@@ -86,6 +92,8 @@ def store_batch(
                 sid, patient, key = ids[index], patients[index], keys[index]
                 if sid in stored_ids or sid in repeated_ids or key in current or key in repeated_keys:
                     continue
+                if prepared.facts.consent_withheld:
+                    continue
                 try:
                     submission = {
                         **store_rows.submission_values(prepared, patient),
@@ -107,12 +115,21 @@ def store_batch(
                     connection.execute(_INSERT_CHILDREN, children)
                 connection.execute(_INSERT_RESOURCES, resources)
                 connection.execute(_INSERT_AUDIT, [_audit(items[row[0]][1], ids[row[0]]) for row in rows])
+                for index, *_rows in rows:
+                    prepared = items[index][0]
+                    fhir[index] = fhir_transaction.apply_transaction(
+                        connection, prepared.stored, prepared.facts.ods_code
+                    )
             fast = [row[0] for row in rows]
-    except DBAPIError:
-        fast = []  # rolled back whole (a race, or the database refused): every line goes one by one
+    except (DBAPIError, FhirFamilyError):
+        # rolled back whole (a race, the database refused, or a line the FHIR rules refuse): every line goes
+        # one by one, where each fails or succeeds alone
+        fast = []
     for index in fast:
         prepared = items[index][0]
-        results[index] = IngestResult(ids[index], True, CURRENT, (), transaction_response(prepared, True))
+        results[index] = IngestResult(
+            ids[index], True, CURRENT, (), transaction_response(prepared, True), fhir[index]
+        )
     rest = [index for index in range(len(items)) if results[index] is None]
     for index, result in zip(rest, store.store_many([items[index] for index in rest]), strict=True):
         results[index] = result
