@@ -35,14 +35,20 @@ ROLE = "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
 
 @functools.cache
 def _guide_constraints() -> dict[str, tuple[str, str]]:
-    """key -> (expression, the profile's type) for the guide's own invariants."""
+    """key -> (expression, what it constrains) for the guide's own invariants: the profile's type, or
+    ``Bundle.entry|<slice>`` for a rule on an entry slice, or ``Extension|<url>`` for an extension's own rule."""
     found = {}
     for sd in default_validator().store.by_type("StructureDefinition"):
         if not sd.get("url", "").startswith(CANONICAL + "/"):
             continue
         for element in sd.get("differential", {}).get("element", []):
             for constraint in element.get("constraint", []):
-                found[constraint["key"]] = (constraint["expression"], sd["type"])
+                target = sd["type"]
+                if element["path"] == "Bundle.entry":
+                    target = f"Bundle.entry|{element.get('sliceName', '')}"
+                elif sd["type"] == "Extension" and element["path"] == "Extension":
+                    target = f"Extension|{sd['url']}"
+                found[constraint["key"]] = (constraint["expression"], target)
     return found
 
 
@@ -230,9 +236,68 @@ def _bundles() -> list[dict]:
     return bundles
 
 
+ENTRY_SLICES = {
+    "organization": "Organization", "patient": "Patient", "episode": "EpisodeOfCare", "child": "RelatedPerson"
+}
+"""NationalReturnBundle's entry slices and the resource type each holds."""
+
+
+def _extensions(bundle: dict, url: str) -> list[dict]:
+    return [
+        extension
+        for entry in bundle.get("entry", [])
+        if isinstance(entry, dict) and isinstance(entry.get("resource"), dict)
+        for extension in entry["resource"].get("extension", [])
+        if isinstance(extension, dict) and extension.get("url") == url
+    ]
+
+
+def _request_variants(entry: dict) -> list[dict]:
+    """The entry, and copies with its request's method or condition changed (an Organization PUT, an
+    ifNoneExist on another system): the entry rules' both outcomes from real shapes."""
+    variants = [entry]
+    request = entry.get("request")
+    if isinstance(request, dict):
+        for field, value in (("method", "GET"), ("url", "Patient/1"), ("ifNoneExist", "identifier=x|1")):
+            if field in request:
+                variant = copy.deepcopy(entry)
+                variant["request"][field] = value
+                variants.append(variant)
+    return variants
+
+
+def _extension_variants(extension: dict) -> list[dict]:
+    """The extension and, for each code in it, a copy with that code replaced by another (a think-family
+    outcome after 'not-needed', a local authority code out of pattern): both outcomes from real shapes."""
+    variants = [extension]
+    for replacement in ("not-needed", "W06000001"):
+        variant = copy.deepcopy(extension)
+        parts = [variant, *variant.get("extension", [])]
+        for part in parts:
+            coding = part.get("valueCoding")
+            concept = part.get("valueCodeableConcept", {})
+            codings = [coding] if isinstance(coding, dict) else concept.get("coding", [])
+            for item in codings:
+                item["code"] = replacement
+        variants.append(variant)
+    return variants
+
+
 def _samples(profile_type: str, key: str, bundles: list[dict]) -> tuple[list[dict], str | None]:
     if profile_type == "Bundle":
         return bundles, None
+    if profile_type.startswith("Bundle.entry|"):
+        resource_type = ENTRY_SLICES[profile_type.split("|", 1)[1]]
+        entries = [
+            entry for bundle in bundles for entry in bundle.get("entry", [])
+            if isinstance(entry, dict) and isinstance(entry.get("resource"), dict)
+            and entry["resource"].get("resourceType") == resource_type
+        ]
+        return [variant for entry in entries for variant in _request_variants(entry)], None
+    if profile_type.startswith("Extension|"):
+        url = profile_type.split("|", 1)[1]
+        found = [e for bundle in _examples() for e in _extensions(bundle, url)]
+        return [variant for extension in found for variant in _extension_variants(extension)], "Extension"
     if profile_type == "RelatedPerson":
         return [child for bundle in bundles for child in _resources(bundle, "RelatedPerson")], None
     if profile_type == "Extension":

@@ -19,6 +19,7 @@ example and on edge cases for every guide invariant.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -245,6 +246,8 @@ def _function(node: dict[str, Any]) -> tuple[Fn, str]:
             if _truth(condition(focus, env)) is True
             else otherwise(focus, env)
         ), kind
+    if name in ("startsWith", "matches"):
+        return _string_test(name, params)
     if params and name != "substring":
         raise _Unsupported(f"{name} with parameters")
     simple: dict[str, tuple[Callable[[list[Any]], list[Any]], str]] = {
@@ -354,6 +357,30 @@ def _to_string(values: list[Any]) -> list[Any]:
     if isinstance(value, bool):
         return ["true" if value else "false"]
     return [str(value)]
+
+
+def _string_test(name: str, params: list[tuple[Fn, str]]) -> tuple[Fn, str]:
+    """``startsWith(prefix)`` and ``matches(regex)`` on one string, as fhirpathpy answers them (``matches``
+    searches anywhere, dot matching newlines); an empty or non-string input is left to fhirpathpy."""
+    if len(params) != 1 or params[0][1] != STRING:
+        raise _Unsupported(f"{name}'s argument")
+    argument = params[0][0]
+
+    def string_test(focus: list[Any], env: Env) -> list[Any]:
+        value = argument(focus, env)
+        if not value:
+            return []
+        pattern = _single(value)
+        if name == "matches" and (not pattern or not focus):
+            return []
+        text = _primitive(_single(focus))
+        if not isinstance(text, str) or not text or not isinstance(pattern, str):
+            raise _Unsupported(f"{name} of an empty or non-string value")
+        if name == "startsWith":
+            return [text.startswith(pattern)]
+        return [re.search(re.compile(pattern, re.DOTALL), text) is not None]
+
+    return string_test, BOOLEAN
 
 
 def _substring(params: list[tuple[Fn, str]]) -> tuple[Fn, str]:
