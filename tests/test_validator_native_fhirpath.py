@@ -36,7 +36,7 @@ ROLE = "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
 @functools.cache
 def _guide_constraints() -> dict[str, tuple[str, str]]:
     """key -> (expression, what it constrains) for the guide's own invariants: the profile's type, or
-    ``Bundle.entry|<slice>`` for a rule on an entry slice, or ``Extension|<url>`` for an extension's own rule."""
+    ``Bundle.entry|<slice>`` for a rule on an entry slice, or ``Extension|<url>`` for an extension's rule."""
     found = {}
     for sd in default_validator().store.by_type("StructureDefinition"):
         if not sd.get("url", "").startswith(CANONICAL + "/"):
