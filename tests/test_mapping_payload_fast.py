@@ -92,6 +92,13 @@ def test_the_compiled_check_is_in_use_for_the_published_schema() -> None:
     assert _examples(), "no valid example payload?"
 
 
+def test_dependent_required_is_compiled_as_draft_07_dependencies() -> None:
+    """The v2 payload uses dependentRequired (a child's NHS number verification needs the NHS number)."""
+    check = compile_conforms({"type": "object", "dependentRequired": {"a": ["b"]}})
+    assert check is not None
+    assert check({"a": 1, "b": 2}) and check({"b": 2}) and not check({"a": 1})
+
+
 def test_never_accepts_what_jsonschema_refuses() -> None:
     rng = random.Random(20261130)
     pool = ODD_VALUES + _enum_values()
@@ -119,7 +126,7 @@ def test_never_accepts_what_jsonschema_refuses() -> None:
         {"type": "object", "unevaluatedProperties": False},
         {"type": "object", "properties": {"a": {"$ref": "#/$defs/a"}}, "$defs": {"a": {"type": "string"}}},
         {"type": "array", "prefixItems": [{"type": "string"}]},
-        {"type": "object", "dependentRequired": {"a": ["b"]}},
+        {"type": "object", "dependentSchemas": {"a": {"required": ["b"]}}},
     ],
 )
 def test_a_schema_beyond_what_it_implements_is_not_compiled(schema: dict) -> None:

@@ -28,10 +28,11 @@ SUPPORTED = frozenset(
         "$schema", "$id", "$defs", "title", "description", "type", "properties", "required",
         "additionalProperties", "items", "enum", "const", "format", "pattern", "minLength", "maxLength",
         "minimum", "maximum", "minItems", "maxItems", "uniqueItems", "anyOf", "allOf", "oneOf", "not", "if",
-        "then", "else",
+        "then", "else", "contains", "dependentRequired",
     }
 )
-"""Keywords fastjsonschema's draft-07 code implements as Draft 2020-12 defines them."""
+"""Keywords fastjsonschema's draft-07 code implements as Draft 2020-12 defines them (``dependentRequired`` as
+draft-07's array-form ``dependencies``, which means the same)."""
 DRAFT_07 = "http://json-schema.org/draft-07/schema#"
 
 
@@ -45,9 +46,23 @@ def _keywords(node: Any, found: set[str]) -> set[str]:
             if key in ("properties", "$defs"):
                 for child in value.values():
                     _keywords(child, found)
-            elif key not in ("enum", "const"):
+            elif key not in ("enum", "const", "dependentRequired"):
                 _keywords(value, found)
     return found
+
+
+def _as_draft_07(node: Any) -> Any:
+    """``dependentRequired`` (2019-09) spelled as draft-07's ``dependencies`` with property-name arrays."""
+    if isinstance(node, list):
+        return [_as_draft_07(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    return {
+        ("dependencies" if key == "dependentRequired" else key): (
+            value if key in ("enum", "const", "dependentRequired") else _as_draft_07(value)
+        )
+        for key, value in node.items()
+    }
 
 
 def compile_conforms(flat_schema: dict[str, Any]) -> Callable[[Any], bool] | None:
@@ -61,6 +76,7 @@ def compile_conforms(flat_schema: dict[str, Any]) -> Callable[[Any], bool] | Non
     schema = {key: value for key, value in flat_schema.items() if key != "$defs"}  # inlined already
     if not _keywords(schema, set()) <= SUPPORTED - {"$defs"}:
         return None
+    schema = _as_draft_07(schema)
     schema["$schema"] = DRAFT_07
     checker = Draft202012Validator.FORMAT_CHECKER
     formats = {name: (lambda value, name=name: checker.conforms(value, name)) for name in checker.checkers}
