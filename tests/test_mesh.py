@@ -212,8 +212,17 @@ def test_kill_between_retrieve_and_acknowledge_loses_and_duplicates_nothing(
     command = [cli, "collector", "mesh-poll", "--once", "--db", db]
     env = {**os.environ, **mesh_env(sandbox, COLLECTOR)}
 
-    crashed = subprocess.run(command, env={**env, CRASH_ENV: "1"}, capture_output=True, timeout=300)
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    crashed = subprocess.run(
+        command, env={**env, CRASH_ENV: "1", "TMPDIR": str(temp)}, capture_output=True, timeout=300
+    )
     assert crashed.returncode == -9, crashed.stderr  # SIGKILL after storing, before outcome and acknowledge
+    # what the killed poller left in its temp folder holds no raw NHS number (the message spool is encrypted)
+    numbers = {i["value"] for b in bundles for e in b["entry"] for i in e["resource"].get("identifier", [])
+               if i["system"] == "https://fhir.nhs.uk/Id/nhs-number"}
+    left = b"".join(path.read_bytes() for path in temp.rglob("*") if path.is_file())
+    assert numbers and not [n for n in numbers if n.encode() in left]
     assert count_submissions(collector) == 5
     assert len(inbox(sandbox, COLLECTOR)) == 1  # still there
     assert inbox(sandbox, PROVIDER) == []  # no outcome yet

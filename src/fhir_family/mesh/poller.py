@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import signal
 import tempfile
 from collections.abc import Iterator
@@ -30,6 +29,7 @@ from typing import Any
 from ..collector.bulk import line_outcomes
 from ..collector.mailboxes import mailbox_principal
 from ..collector.service import Collector
+from ..collector.spool import EncryptedSpool, spool_stream
 from .config import MeshSettings, MeshTransportError, mesh_errors, transport_error
 from .outcomes import ACCEPTED, line_resource, message_refused
 from .sender import NDJSON
@@ -52,6 +52,15 @@ class MessageResult:
     accepted: int
     refused_whole: bool = False
     acknowledged: bool = True
+
+
+@contextmanager
+def _deleting(spool: EncryptedSpool) -> Iterator[EncryptedSpool]:
+    """The spool, deleted when the block ends however it ends."""
+    try:
+        yield spool
+    finally:
+        spool.delete()
 
 
 @contextmanager
@@ -100,10 +109,11 @@ class MeshPoller:
             self._reply(client, sender, local_id, message_id, [message_refused(text, message_id)])
             client.acknowledge_message(message_id)
             return MessageResult(message_id, sender, local_id, 0, 0, refused_whole=True)
-        with _private_file("ff-mesh-in-") as spool, _private_file("ff-mesh-outcome-") as answer:
-            with spool.open("wb") as out:
-                shutil.copyfileobj(message, out, 1 << 20)
-            message.close()
+        # The message is spooled encrypted, as $import's body is (collector/spool.py): a crash here leaves no
+        # raw NHS number on disk, and the collector's next start sweeps the unreadable file.
+        spool = spool_stream(iter(lambda: message.read(1 << 20), b""))
+        message.close()
+        with _private_file("ff-mesh-outcome-") as answer, _deleting(spool):
             lines = accepted = failed = 0
             with answer.open("w", encoding="utf-8") as outcomes:
                 for result in line_outcomes(self.collector, principal, spool):
