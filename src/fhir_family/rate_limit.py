@@ -1,18 +1,20 @@
-"""Rate limits on the write requests of both servers: a token bucket per source address and per bearer token.
+"""Rate limits on the write requests of both servers, per source address and per bearer token, with the
+maintained ``limits`` library (what Flask-Limiter and slowapi run on).
 
 A write is refused with 429 and ``Retry-After`` before anything else runs for it (no token look-up, no
-database row), so a flood costs the server almost nothing. Limits per bucket, from app config or the
+database work), so a flood costs the server almost nothing. Limits per key, from app config or the
 environment (app config first):
 
-- ``WRITE_RATE`` / ``$FHIR_FAMILY_WRITE_RATE``: writes per second a bucket refills (default 50; 0 turns limits
-  off);
-- ``WRITE_BURST`` / ``$FHIR_FAMILY_WRITE_BURST``: writes a bucket holds, the burst allowed after a quiet spell
-  (default 200).
+- ``WRITE_RATE`` / ``$FHIR_FAMILY_WRITE_RATE``: writes per second allowed on average (default 50; 0 turns
+  limits off);
+- ``WRITE_BURST`` / ``$FHIR_FAMILY_WRITE_BURST``: writes allowed at once after a quiet spell (default 200).
 
-Each source address and each bearer token has its own bucket, so a client cannot escape the limit by changing
-tokens, nor one feed starve another behind the same proxy. Buckets live in each worker process (two workers
-allow twice the rate) and at most ``MAX_BUCKETS`` are kept, least recently used dropped first. Behind a
-reverse proxy every client shares the proxy's address: limit per client there too (README, "Security").
+They become one ``limits`` item, ``WRITE_BURST`` writes per ``ceil(WRITE_BURST / WRITE_RATE)`` seconds,
+enforced with the sliding-window-counter strategy (constant memory per key, no burst at a window's edge).
+Each source address and each bearer token (hashed) is its own key, so a client cannot escape the limit by
+changing tokens, nor one feed starve another behind the same proxy. The counters live in each worker process
+(in-memory storage: two workers allow twice the rate). Behind a reverse proxy every client shares the proxy's
+address: limit per client there too (README, "Security").
 """
 
 from __future__ import annotations
@@ -21,43 +23,38 @@ import hashlib
 import json
 import math
 import os
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 
 from flask import Flask, Response, current_app, request
+from limits import RateLimitItemPerSecond
+from limits.storage import MemoryStorage
+from limits.strategies import SlidingWindowCounterRateLimiter
 
 from . import messages as msg
 from .outcome import Issue, IssueSeverity, IssueType, operation_outcome
 
 DEFAULT_RATE = 50.0
 DEFAULT_BURST = 200
-MAX_BUCKETS = 10_000
 EXTENSION_KEY = "fhir_family.rate_limit"
 
 
 class RateLimiter:
-    """Token buckets by key: ``retry_after(key)`` takes one token, or says how long until one is there."""
+    """``retry_after(key)`` counts one write for ``key``, or says how long until one is allowed."""
 
-    def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, rate: float, burst: int) -> None:
         self.rate = rate
         self.burst = burst
-        self._clock = clock
-        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # key -> (tokens, when)
-        self._lock = threading.Lock()
+        self.window = max(1, math.ceil(burst / rate))
+        self.item = RateLimitItemPerSecond(burst, self.window)
+        self._limiter = SlidingWindowCounterRateLimiter(MemoryStorage())
 
     def retry_after(self, key: str) -> float:
-        """0 when the request may go ahead (a token was taken); else the seconds until a token is back."""
-        now = self._clock()
-        with self._lock:
-            tokens, when = self._buckets.pop(key, (float(self.burst), now))
-            tokens = min(float(self.burst), tokens + (now - when) * self.rate)
-            wait = 0.0 if tokens >= 1 else (1 - tokens) / self.rate
-            self._buckets[key] = (tokens - 1 if wait == 0 else tokens, now)
-            while len(self._buckets) > MAX_BUCKETS:
-                self._buckets.popitem(last=False)
-        return wait
+        """0 when the write may go ahead (it was counted); else the seconds until one would be allowed."""
+        if self._limiter.hit(self.item, key):
+            return 0.0
+        reset, _remaining = self._limiter.get_window_stats(self.item, key)
+        return max(reset - time.time(), 0.001)
 
 
 def _setting(app: Flask, name: str, default: float) -> float:
