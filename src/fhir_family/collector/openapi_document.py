@@ -12,9 +12,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 
-from fhir_family import __version__
-
-from ..openapi_common import FHIR_JSON, fhir, fhir_schemas, query, ref
+from ..openapi_common import FHIR_JSON, document, fhir, fhir_schemas, query, ref
 
 openapi_api = Blueprint("collector_openapi", __name__)
 
@@ -148,23 +146,19 @@ def _paths() -> dict[str, Any]:
 
 def openapi_document(base_url: str = "") -> dict[str, Any]:
     """The OpenAPI 3.1 document, including paths contributed by other blueprints of the running app."""
-    paths = _paths()
-    for registered in current_app.blueprints.values():
-        paths.update(getattr(registered, "openapi_paths", {}) or {})
-    document: dict[str, Any] = {
-        "openapi": "3.1.0",
-        "info": {"title": "fhir-family collector", "version": __version__,
-                 "description": "The national collector: takes NationalReturnBundles (one, or NDJSON in "
-                                "bulk), pseudonymises and stores them, and reports with disclosure control."},
-        "jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base",
-        "paths": paths,
-        "components": {"schemas": fhir_schemas(), "securitySchemes": {"bearer": {
+    return document(
+        title="fhir-family collector",
+        description="The national collector: takes NationalReturnBundles (one, or NDJSON in bulk), "
+                    "pseudonymises and stores them, and reports with disclosure control.",
+        paths=_paths(),
+        blueprints=current_app.blueprints.values(),
+        schemas=fhir_schemas(),
+        security={"bearer": {
             "type": "http", "scheme": "bearer",
-            "description": "A provider's or analyst's token (fhir-family collector add-token)"}}},
-    }
-    if base_url:
-        document["servers"] = [{"url": base_url}]
-    return document
+            "description": "A provider's or analyst's token (fhir-family collector add-token)",
+        }},
+        base_url=base_url,
+    )
 
 
 @openapi_api.get("/openapi.json")

@@ -65,15 +65,21 @@ class Report:
     analytics engines publish the provider table only), so no empty table is shown as if it were counted."""
 
 
-def raw_counts(
-    engine: Engine, ods_code: str | None = None, month: str | None = None
-) -> dict[tuple[str, str], dict[str, int]]:
-    """True counts per (ods, month) from current returns; never published as they are."""
+def current_returns(ods_code: str | None, month: str | None) -> list[Any]:
+    """The filters of the current returns a report counts: one provider's or all, one month or all."""
     filters = [Submission.status == CURRENT]
     if ods_code:
         filters.append(Submission.ods_code == ods_code)
     if month:
         filters.append(Submission.report_month == month)
+    return filters
+
+
+def raw_counts(
+    engine: Engine, ods_code: str | None = None, month: str | None = None
+) -> dict[tuple[str, str], dict[str, int]]:
+    """True counts per (ods, month) from current returns; never published as they are."""
+    filters = current_returns(ods_code, month)
     counts: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: dict.fromkeys(MEASURES, 0))
     with engine.connect().execution_options(**READ_ONLY) as conn:
         status_rows = conn.execute(
@@ -208,11 +214,7 @@ def local_authority_counts(
     engine: Engine, ods_code: str | None = None, month: str | None = None
 ) -> dict[tuple[str, str], dict[str, int]]:
     """True counts per (GSS code, month) from current returns; never published as they are."""
-    filters = [Submission.status == CURRENT]
-    if ods_code:
-        filters.append(Submission.ods_code == ods_code)
-    if month:
-        filters.append(Submission.report_month == month)
+    filters = current_returns(ods_code, month)
     counts: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: dict.fromkeys(LA_MEASURES, 0))
     parent_statuses = [s for s, c in PARENTAL_STATUS_TO_PRNTSTAT.items() if c in PARENT_PRNTSTAT_CODES]
     with engine.connect().execution_options(**READ_ONLY) as conn:

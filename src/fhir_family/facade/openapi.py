@@ -13,13 +13,12 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 
-from fhir_family import __version__
 from fhir_family.conformance.packages import CONFORMANCE_TYPES
 from fhir_family.mapping.csv_batch import CsvParser
 from fhir_family.mapping.hl7v2 import Hl7v2Parser
 from fhir_family.mapping.ndjson import NdjsonParser
 from fhir_family.mapping.payload import JsonPayloadParser, payload_schema
-from fhir_family.openapi_common import fhir, fhir_schemas, query, ref
+from fhir_family.openapi_common import document, fhir, fhir_schemas, query, ref
 
 from .http import FHIR_JSON_TYPES, fhir_response
 from .submit import HL7_TYPES as SUBMIT_HL7_TYPES
@@ -177,23 +176,19 @@ def _schemas() -> dict[str, Any]:
 
 def openapi_document(base_url: str = "") -> dict[str, Any]:
     """The OpenAPI 3.1 document, including paths contributed by other blueprints of the running app."""
-    paths = _paths()
-    for registered in current_app.blueprints.values():
-        paths.update(getattr(registered, "openapi_paths", {}) or {})
-    document: dict[str, Any] = {
-        "openapi": "3.1.0",
-        "info": {"title": "fhir-family facade", "version": __version__,
-                 "description": "EHR input (JSON payload, HL7 v2, CSV/NDJSON) -> validated FHIR R4 "
-                                "NationalReturnBundles; $validate; the guide's conformance resources."},
-        "jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base",
-        "paths": paths,
-        "components": {"schemas": _schemas(), "securitySchemes": {"feedToken": {
+    return document(
+        title="fhir-family facade",
+        description="EHR input (JSON payload, HL7 v2, CSV/NDJSON) -> validated FHIR R4 "
+                    "NationalReturnBundles; $validate; the guide's conformance resources.",
+        paths=_paths(),
+        blueprints=current_app.blueprints.values(),
+        schemas=_schemas(),
+        security={"feedToken": {
             "type": "http", "scheme": "bearer",
-            "description": "An EHR feed's token (fhir-family serve-token issue), bound to its ODS codes"}}},
-    }
-    if base_url:
-        document["servers"] = [{"url": base_url}]
-    return document
+            "description": "An EHR feed's token (fhir-family serve-token issue), bound to its ODS codes",
+        }},
+        base_url=base_url,
+    )
 
 
 @blueprint.get("/openapi.json")
