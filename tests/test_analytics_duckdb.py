@@ -199,3 +199,17 @@ def test_bad_exports_are_refused_with_where(tmp_path):
 
     no_db = runner.invoke(main, ["analytics", "report", str(tmp_path / "nothing")])
     assert no_db.exit_code == 2 and "materialise" in no_db.output
+
+
+def test_a_database_without_the_table_by_local_authority_is_refused_in_one_line(tmp_path):
+    """A database materialised before report_counts_by_la existed: the report asks for materialise again
+    rather than publishing without the table by local authority."""
+    resources = bundle_resources(json.loads(EXAMPLES[0].read_text(encoding="utf-8")))
+    result = materialise(_write_export(tmp_path / "export", resources), tmp_path / "old.duckdb")
+    assert result.tables["report_counts_by_la"] >= 1
+    con = duckdb.connect(str(result.output.database))
+    con.execute("DROP TABLE report_counts_by_la")
+    con.close()
+    old = CliRunner().invoke(main, ["analytics", "report", str(tmp_path / "old.duckdb"), "--format", "json"])
+    assert old.exit_code == 2 and "no report_counts_by_la table" in old.output
+    assert "materialise' again" in old.output and "Traceback" not in old.output
