@@ -3,8 +3,8 @@
 PostgreSQL: the collector's own report (``reports.build_report``) over the loaded month. DuckDB: ``fhir-family
 analytics materialise`` over the export, then the report. Spark: the PySpark job (``spark-submit``, local mode
 on ``FHIR_FAMILY_BENCH_SPARK_CORES`` cores, default 2) over the export, then the report. The load into
-PostgreSQL and the export are shown too, as context. Every engine's published rows are checked equal before a
-figure is printed.
+PostgreSQL and the export are shown too, as context. Every engine's published tables (by provider and by local
+authority) are checked equal before a figure is printed.
 
 Needs a PostgreSQL: ``FHIR_FAMILY_BENCH_DATABASE_URL`` or ``TEST_DATABASE_URL``; each run uses a fresh schema
 and drops it. ``./scripts/run-tests.sh --exec .venv/bin/python bench/run.py engines`` runs it against a
@@ -23,7 +23,7 @@ from pathlib import Path
 from run import Row
 
 from fhir_family.analytics import spark_job
-from fhir_family.analytics.duckdb_store import materialise, raw_counts
+from fhir_family.analytics.duckdb_store import local_authority_counts, materialise, raw_counts
 from fhir_family.collector import reports
 from fhir_family.collector.bulk_load import bulk_load
 from fhir_family.collector.database import make_engine, migrate
@@ -51,6 +51,16 @@ def _timed(action):  # type: ignore[no-untyped-def]
     return result, time.perf_counter() - start
 
 
+def _tables(report: reports.Report) -> tuple[list, list | None]:
+    """The published tables compared across engines: by provider and by local authority."""
+    return report.rows, report.local_authorities
+
+
+def _engine_tables(location: Path) -> tuple[list, list | None]:
+    """DuckDB's or Spark's counts, published as ``fhir-family analytics report`` publishes them."""
+    return _tables(reports.publish(raw_counts(location), None, local_authority_counts(location)))
+
+
 def _one_size(base_url: str, size: int) -> list[Row]:
     schema = _postgres_schema_url(base_url)
     db_url = next(schema)
@@ -60,20 +70,20 @@ def _one_size(base_url: str, size: int) -> list[Row]:
         store = SubmissionStore(engine, Pseudonymiser(b"bench-engines-key-0123456789abcdef"))
         bundles = (build_bundle(record) for record in synthetic_national_month(size))
         loaded, load_s = _timed(lambda: bulk_load(store, bundles, "bench"))
-        postgres, postgres_s = _timed(lambda: reports.build_report(engine).rows)
+        postgres, postgres_s = _timed(lambda: _tables(reports.build_report(engine)))
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
             _, export_s = _timed(lambda: export_ndjson(engine, folder / "export", parquet=True))
             duck, duck_s = _timed(
                 lambda: (
                     materialise(folder / "export", folder / "duckdb"),
-                    reports.publish(raw_counts(folder / "duckdb")).rows,
+                    _engine_tables(folder / "duckdb"),
                 )[1]
             )
             job, spark_s = _timed(lambda: spark_job.submit_local(folder / "export", folder / "spark", CORES))
             if job.returncode != 0:
                 raise RuntimeError(f"the Spark job failed: {job.stderr[-2000:]}")
-            spark, report_s = _timed(lambda: reports.publish(raw_counts(folder / "spark")).rows)
+            spark, report_s = _timed(lambda: _engine_tables(folder / "spark"))
         if not postgres == duck == spark:
             raise AssertionError(f"the engines disagree at {loaded} returns")
     finally:

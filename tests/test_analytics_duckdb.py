@@ -16,8 +16,8 @@ import pytest
 from click.testing import CliRunner
 
 from fhir_family.analytics.bundles import bundle_resources
-from fhir_family.analytics.derived import MEASURE_COLUMNS
-from fhir_family.analytics.duckdb_store import Output, materialise, raw_counts
+from fhir_family.analytics.derived import LA_MEASURE_COLUMNS, MEASURE_COLUMNS, UNKNOWN_LOCAL_AUTHORITY
+from fhir_family.analytics.duckdb_store import Output, local_authority_counts, materialise, raw_counts
 from fhir_family.cli import main
 from fhir_family.collector import reports
 from fhir_family.collector.app import create_app
@@ -45,6 +45,8 @@ def _write_export(folder: Path, resources: list[dict]) -> Path:
 
 def test_measures_are_the_collectors():
     assert tuple(reports.MEASURES) == MEASURE_COLUMNS
+    assert tuple(reports.LA_MEASURES) == LA_MEASURE_COLUMNS
+    assert reports.UNKNOWN_LA == UNKNOWN_LOCAL_AUTHORITY
 
 
 @pytest.fixture
@@ -84,8 +86,16 @@ def test_duckdb_report_equals_the_collectors_report(loaded_collector, tmp_path, 
     ours = runner.invoke(main, ["analytics", "report", str(tmp_path / "a"), "--format", "json"])
     theirs = runner.invoke(main, ["report", "--db", db_url, "--format", "json"])
     assert ours.exit_code == 0 and theirs.exit_code == 0, ours.output + theirs.output
-    ours_rows, theirs_rows = json.loads(ours.output)["rows"], json.loads(theirs.output)["rows"]
+    ours_json, theirs_json = json.loads(ours.output), json.loads(theirs.output)
+    ours_rows, theirs_rows = ours_json["rows"], theirs_json["rows"]
     assert ours_rows == theirs_rows
+    # The table by local authority: true counts, then published with England, as the collector's.
+    assert local_authority_counts(database) == reports.local_authority_counts(collector.engine)
+    assert ours_json["byLocalAuthority"] == theirs_json["byLocalAuthority"]
+    assert ours_json["localAuthorityMeasures"] == reports.LA_MEASURES
+    by_la = ours_json["byLocalAuthority"]
+    assert {row["la"] for row in by_la} > {reports.NATIONAL}
+    assert any(row[m] == "*" for row in by_la for m in reports.LA_MEASURES)
     assert any(row[m] == "*" for row in ours_rows for m in reports.MEASURES)  # suppression really applied
     assert {row["ods"] for row in ours_rows} == {"RXA", "RXB", "RXC", reports.NATIONAL}
 
@@ -94,10 +104,20 @@ def test_duckdb_report_equals_the_collectors_report(loaded_collector, tmp_path, 
         ours = runner.invoke(main, ["analytics", "report", str(database), "--format", "csv", *args])
         theirs = runner.invoke(main, ["report", "--db", db_url, "--format", "csv", *args])
         assert ours.output == theirs.output, args
+        ours = runner.invoke(main, ["analytics", "report", str(database), "--format", "json", *args])
+        theirs = runner.invoke(main, ["report", "--db", db_url, "--format", "json", *args])
+        la_ours, la_theirs = (json.loads(r.output)["byLocalAuthority"] for r in (ours, theirs))
+        assert la_ours == la_theirs, args
+        assert bool(la_ours) == (args != ["--month", "2026-09"]), args  # no returns for September
+    html = runner.invoke(main, ["analytics", "report", str(database), "--format", "html"])
+    assert "By local authority" in html.output and by_la[0]["la"] in html.output
 
     # Every table is also Parquet, with the same rows.
     con = duckdb.connect(str(database), read_only=True)
-    for name in ("national_return", "dependent_child", "child_data_quality", "returns", "report_counts"):
+    for name in (
+        "national_return", "dependent_child", "child_data_quality", "returns", "report_counts",
+        "report_counts_by_la",
+    ):
         parquet = tmp_path / "a" / "parquet" / f"{name}.parquet"
         in_db = con.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
         assert con.execute(f"SELECT count(*) FROM read_parquet('{parquet}')").fetchone()[0] == in_db > 0
@@ -179,3 +199,17 @@ def test_bad_exports_are_refused_with_where(tmp_path):
 
     no_db = runner.invoke(main, ["analytics", "report", str(tmp_path / "nothing")])
     assert no_db.exit_code == 2 and "materialise" in no_db.output
+
+
+def test_a_database_without_the_table_by_local_authority_is_refused_in_one_line(tmp_path):
+    """A database materialised before report_counts_by_la existed: the report asks for materialise again
+    rather than publishing without the table by local authority."""
+    resources = bundle_resources(json.loads(EXAMPLES[0].read_text(encoding="utf-8")))
+    result = materialise(_write_export(tmp_path / "export", resources), tmp_path / "old.duckdb")
+    assert result.tables["report_counts_by_la"] >= 1
+    con = duckdb.connect(str(result.output.database))
+    con.execute("DROP TABLE report_counts_by_la")
+    con.close()
+    old = CliRunner().invoke(main, ["analytics", "report", str(tmp_path / "old.duckdb"), "--format", "json"])
+    assert old.exit_code == 2 and "no report_counts_by_la table" in old.output
+    assert "materialise' again" in old.output and "Traceback" not in old.output

@@ -21,7 +21,7 @@ from click.testing import CliRunner
 
 from conftest import REPO_ROOT, _postgres_schema_url
 from fhir_family.analytics import spark_job
-from fhir_family.analytics.duckdb_store import raw_counts
+from fhir_family.analytics.duckdb_store import local_authority_counts, raw_counts
 from fhir_family.cli import main
 from fhir_family.collector import reports
 from fhir_family.collector.bulk_load import bulk_load
@@ -63,6 +63,7 @@ def three_engines(tmp_path_factory):
         postgres_report = reports.build_report(engine)
         postgres_provider = reports.build_report(engine, "RYB")
         postgres_raw = reports.raw_counts(engine)
+        postgres_la_raw = reports.local_authority_counts(engine)
         timing["PostgreSQL report"] = time.perf_counter() - start
 
         runner = CliRunner()
@@ -94,13 +95,18 @@ def three_engines(tmp_path_factory):
         "loaded": loaded,
         "tmp": tmp,
         "postgres": (postgres_report, postgres_provider, postgres_raw),
+        "postgres_la_raw": postgres_la_raw,
     }
 
 
-def _published(location: Path, *args: str) -> list[dict]:
+def _published_json(location: Path, *args: str) -> dict:
     result = CliRunner().invoke(main, ["analytics", "report", str(location), "--format", "json", *args])
     assert result.exit_code == 0, result.output
-    return json.loads(result.output)["rows"]
+    return json.loads(result.output)
+
+
+def _published(location: Path, *args: str) -> list[dict]:
+    return _published_json(location, *args)["rows"]
 
 
 def test_the_month_is_as_large_as_asked(three_engines):
@@ -126,3 +132,29 @@ def test_published_tables_are_identical_disclosure_control_included(three_engine
     national = next(row for row in postgres_report.rows if row["ods"] == reports.NATIONAL)
     large = [row for row in postgres_report.rows if row["ods"] in {ods for ods, _ in DEMO_PROVIDERS}]
     assert national["returns"] != "*" and all(row["returns"] != "*" for row in large)
+
+
+def test_true_counts_by_local_authority_agree_in_all_three_engines(three_engines):
+    tmp, postgres_la_raw = three_engines["tmp"], three_engines["postgres_la_raw"]
+    assert local_authority_counts(tmp / "duckdb") == postgres_la_raw
+    assert local_authority_counts(tmp / "spark") == postgres_la_raw
+    assert sum(row["returns"] for row in postgres_la_raw.values()) == three_engines["loaded"]
+    assert len(postgres_la_raw) > 1
+
+
+def test_published_tables_by_local_authority_are_identical_disclosure_control_included(three_engines):
+    """The monthly report's byLocalAuthority table (England row, primary and secondary suppression,
+    rounding): all providers, and one provider's own patients, in all three engines."""
+    tmp, (postgres_report, postgres_provider, _raw) = three_engines["tmp"], three_engines["postgres"]
+    by_la = postgres_report.local_authorities
+    for engine in ("duckdb", "spark"):
+        published = _published_json(tmp / engine)
+        assert published["byLocalAuthority"] == by_la, engine
+        assert published["localAuthorityMeasures"] == reports.LA_MEASURES, engine
+        own = _published_json(tmp / engine, "--ods", "RYB")["byLocalAuthority"]
+        assert own == postgres_provider.local_authorities, engine
+    assert by_la and postgres_provider.local_authorities
+    england = [row for row in by_la if row["la"] == reports.NATIONAL]
+    assert england and all(row["returns"] != "*" for row in england)
+    assert any(row[m] == "*" for row in by_la for m in reports.LA_MEASURES)  # suppression really applied
+    assert all(row["la"] != reports.NATIONAL for row in postgres_provider.local_authorities)

@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from fhir_family.analytics import spark_job
-from fhir_family.analytics.duckdb_store import materialise, raw_counts
+from fhir_family.analytics.duckdb_store import local_authority_counts, materialise, raw_counts
 from fhir_family.cli import main
 from fhir_family.collector import reports
 from fhir_family.collector.app import create_app
@@ -39,6 +39,7 @@ TABLES = (
     "children",
     "data_quality",
     "report_counts",
+    "report_counts_by_la",
 )
 
 
@@ -123,7 +124,10 @@ def test_spark_report_equals_the_collectors(engines):
     assert raw_counts(tmp / "spark") == reports.raw_counts(collector.engine)
     published = CliRunner().invoke(main, ["analytics", "report", str(tmp / "spark"), "--format", "json"])
     assert published.exit_code == 0, published.output
-    assert json.loads(published.output)["rows"] == reports.build_report(collector.engine).rows
+    theirs = reports.build_report(collector.engine)
+    assert json.loads(published.output)["rows"] == theirs.rows
+    assert local_authority_counts(tmp / "spark") == reports.local_authority_counts(collector.engine)
+    assert json.loads(published.output)["byLocalAuthority"] == theirs.local_authorities
 
 
 def test_spark_job_refuses_a_bad_export_before_starting_spark(tmp_path, capsys):

@@ -44,6 +44,11 @@ MEASURE_COLUMNS: tuple[str, ...] = (
     "children_looked_after",
 )
 
+#: the table by local authority's measures, in the collector's order (collector/reports.py LA_MEASURES)
+LA_MEASURE_COLUMNS: tuple[str, ...] = ("returns", "not_asked", "parents", "children")
+#: the local authority of a return or child that has none (collector/reports.py UNKNOWN_LA)
+UNKNOWN_LOCAL_AUTHORITY = "unknown"
+
 DERIVED_TABLES: tuple[tuple[str, str], ...] = (
     (
         "returns",
@@ -135,6 +140,31 @@ DERIVED_TABLES: tuple[tuple[str, str], ...] = (
             FROM dependent_child GROUP BY return_key
         ) c ON c.return_key = r.return_key
         GROUP BY r.ods_code, r.reporting_month
+        """,
+    ),
+    (
+        "report_counts_by_la",
+        # Returns count under the patient's local authority, children under their own or else the patient's
+        # (as the collector stores them); per provider too, so one provider's own table can be published.
+        f"""
+        SELECT ods, la, month, sum(returns) AS returns, sum(not_asked) AS not_asked,
+               sum(parents) AS parents, sum(children) AS children
+        FROM (
+            SELECT r.ods_code AS ods,
+                   coalesce(nullif(r.local_authority, ''), '{UNKNOWN_LOCAL_AUTHORITY}') AS la,
+                   r.reporting_month AS month, 1 AS returns,
+                   CASE WHEN r.parental_status = 'not-asked' THEN 1 ELSE 0 END AS not_asked,
+                   CASE WHEN r.prntstat IN ('11', '12', '13') THEN 1 ELSE 0 END AS parents, 0 AS children
+            FROM returns r
+            UNION ALL
+            SELECT r.ods_code AS ods,
+                   coalesce(nullif(c.local_authority, ''), nullif(r.local_authority, ''),
+                            '{UNKNOWN_LOCAL_AUTHORITY}') AS la,
+                   r.reporting_month AS month, 0 AS returns, 0 AS not_asked, 0 AS parents, 1 AS children
+            FROM dependent_child c
+            JOIN returns r ON r.return_key = c.return_key
+        ) counted
+        GROUP BY ods, la, month
         """,
     ),
 )

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..guide import guide_resources_dir
-from .derived import DERIVED_TABLES, MEASURE_COLUMNS, UNRESOLVED_PROVIDERS
+from .derived import DERIVED_TABLES, LA_MEASURE_COLUMNS, MEASURE_COLUMNS, UNRESOLVED_PROVIDERS
 from .exceptions import ExportReadError, ViewDefinitionError
 from .export_reader import export_files, read_ndjson, read_parquet
 from .runner import run_view
@@ -172,32 +172,39 @@ def _sql_string(path: Path) -> str:
     return str(path).replace("'", "''")
 
 
-def _report_counts_source(location: Path) -> tuple[str, str]:
-    """(database to open, table expression) for ``report_counts`` at ``location``: a ``.duckdb`` file, a
-    folder that ``materialise`` wrote, or one the Spark job wrote (``parquet/report_counts/*.parquet``)."""
+LA_COUNTS_TABLE = "report_counts_by_la"
+
+
+def _counts_source(location: Path, name: str) -> tuple[str, str]:
+    """(database to open, table expression) for the counts table ``name`` at ``location``: a ``.duckdb``
+    file, a folder that ``materialise`` wrote, or one the Spark job wrote (``parquet/<name>/*.parquet``)."""
     if location.suffix == ".duckdb" or (location / DATABASE_FILE).is_file():
         database = location if location.suffix == ".duckdb" else location / DATABASE_FILE
         if database.is_file():
-            return str(database), "report_counts"
-    spark_parts = location / "parquet" / "report_counts"
+            return str(database), name
+    spark_parts = location / "parquet" / name
     if spark_parts.is_dir() and any(spark_parts.glob("*.parquet")):
         return ":memory:", f"read_parquet('{_sql_string(spark_parts)}/*.parquet')"
+    if (location / "parquet" / "report_counts").is_dir():
+        raise ExportReadError(
+            f"{location}: no {name} Parquet (written by an older Spark job: run the Spark job again)"
+        )
     raise ExportReadError(
-        f"{location}: no analytics database or report_counts Parquet "
+        f"{location}: no analytics database or {name} Parquet "
         "(run 'fhir-family analytics materialise' or the Spark job first)"
     )
 
 
-def raw_counts(
-    location: Path, ods_code: str | None = None, month: str | None = None
+def _read_counts(
+    location: Path, name: str, key: str, measures: tuple[str, ...], ods_code: str | None, month: str | None
 ) -> dict[tuple[str, str], dict[str, int]]:
-    """True counts per (ods, month) from a materialised database or the Spark job's Parquet, in the shape of
-    ``collector.reports.raw_counts`` (publish them with ``collector.reports.publish``)."""
+    """True counts per (``key``, month) summed over providers (or one provider's), from table ``name``."""
     duckdb, _pa = _modules()
-    database, table = _report_counts_source(location)
+    database, table = _counts_source(location, name)
     con = duckdb.connect(database, read_only=database != ":memory:")
     try:
-        query = f"SELECT ods, month, {', '.join(MEASURE_COLUMNS)} FROM {table} WHERE 1 = 1"
+        sums = ", ".join(f"sum({m})" for m in measures)
+        query = f"SELECT {key}, month, {sums} FROM {table} WHERE 1 = 1"
         params: list[str] = []
         if ods_code:
             query += " AND ods = ?"
@@ -205,10 +212,31 @@ def raw_counts(
         if month:
             query += " AND month = ?"
             params.append(month)
+        query += f" GROUP BY {key}, month"
         try:
             rows = con.execute(query, params).fetchall()
         except duckdb.CatalogException as exc:
-            raise ExportReadError(f"{location}: not a materialised analytics database ({exc})") from exc
+            raise ExportReadError(
+                f"{location}: no {name} table (materialised by an older version, or not a materialised "
+                f"analytics database: run 'fhir-family analytics materialise' again) ({exc})"
+            ) from exc
     finally:
         con.close()
-    return {(ods, m): dict(zip(MEASURE_COLUMNS, map(int, values), strict=True)) for ods, m, *values in rows}
+    return {(k, m): dict(zip(measures, map(int, values), strict=True)) for k, m, *values in rows}
+
+
+def raw_counts(
+    location: Path, ods_code: str | None = None, month: str | None = None
+) -> dict[tuple[str, str], dict[str, int]]:
+    """True counts per (ods, month) from a materialised database or the Spark job's Parquet, in the shape of
+    ``collector.reports.raw_counts`` (publish them with ``collector.reports.publish``)."""
+    return _read_counts(location, "report_counts", "ods", MEASURE_COLUMNS, ods_code, month)
+
+
+def local_authority_counts(
+    location: Path, ods_code: str | None = None, month: str | None = None
+) -> dict[tuple[str, str], dict[str, int]]:
+    """True counts per (GSS code, month), of all providers or of ``ods_code``'s patients only, from a
+    materialised database or the Spark job's Parquet, in the shape of
+    ``collector.reports.local_authority_counts`` (``reports.publish`` takes them as ``la_counts``)."""
+    return _read_counts(location, LA_COUNTS_TABLE, "la", LA_MEASURE_COLUMNS, ods_code, month)

@@ -15,7 +15,7 @@ import html
 import io
 from collections import defaultdict
 from collections.abc import Hashable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -61,8 +61,8 @@ class Report:
     """One dict per (ods, month): ``ods``, ``month`` and every measure (int or ``*``)."""
     scope: str
     local_authorities: list[dict[str, Any]] | None = None
-    """``local_authority_report`` rows: the collector's own report; None where another engine counted (the
-    analytics engines publish the provider table only), so no empty table is shown as if it were counted."""
+    """``publish_local_authorities`` rows; None when ``publish`` was given no counts per local authority, so
+    no empty table is shown as if it were counted."""
 
 
 def current_returns(ods_code: str | None, month: str | None) -> list[Any]:
@@ -169,13 +169,19 @@ def _groups(keys: list[tuple[str, str]], with_national: bool) -> list[Group]:
 def build_report(engine: Engine, ods_code: str | None = None, month: str | None = None) -> Report:
     """The published report: all providers plus national rows (analysts), or one provider's own rows; with
     the figures per local authority."""
-    report = publish(raw_counts(engine, ods_code, month), ods_code)
-    return replace(report, local_authorities=local_authority_report(engine, ods_code, month))
+    return publish(
+        raw_counts(engine, ods_code, month), ods_code, local_authority_counts(engine, ods_code, month)
+    )
 
 
-def publish(counts: dict[tuple[str, str], dict[str, int]], ods_code: str | None = None) -> Report:
-    """National rows, disclosure control and layout over true counts per (ods, month), whichever engine
-    counted them (this database, or DuckDB over the export: fhir_family.analytics)."""
+def publish(
+    counts: dict[tuple[str, str], dict[str, int]],
+    ods_code: str | None = None,
+    la_counts: dict[tuple[str, str], dict[str, int]] | None = None,
+) -> Report:
+    """National rows, disclosure control and layout over true counts per (ods, month), and per (GSS code,
+    month) when ``la_counts`` is given, whichever engine counted them (this database, or DuckDB or Spark over
+    the export: fhir_family.analytics)."""
     counts = {key: dict(row) for key, row in counts.items()}
     with_national = ods_code is None and bool(counts)
     if with_national:
@@ -196,6 +202,7 @@ def publish(counts: dict[tuple[str, str], dict[str, int]], ods_code: str | None 
         generated_at=datetime.now(UTC).replace(microsecond=0).isoformat(),
         rows=rows,
         scope=f"provider {ods_code}" if ods_code else "all providers",
+        local_authorities=None if la_counts is None else publish_local_authorities(la_counts, ods_code),
     )
 
 
@@ -242,10 +249,18 @@ def local_authority_counts(
 def local_authority_report(
     engine: Engine, ods_code: str | None = None, month: str | None = None
 ) -> list[dict[str, Any]]:
-    """Published figures per local authority and month (``la``, ``month``, each LA measure): disclosure
-    controlled like the monthly report, each column's local authorities adding up to the England row
-    (``ALL``, analysts only). For a provider, its own patients only, protected on their own."""
-    counts = local_authority_counts(engine, ods_code, month)
+    """Published figures per local authority and month from this database (``publish_local_authorities``)."""
+    return publish_local_authorities(local_authority_counts(engine, ods_code, month), ods_code)
+
+
+def publish_local_authorities(
+    counts: dict[tuple[str, str], dict[str, int]], ods_code: str | None = None
+) -> list[dict[str, Any]]:
+    """Published figures per local authority and month (``la``, ``month``, each LA measure) over true counts
+    per (GSS code, month), whichever engine counted them: disclosure controlled like the monthly report, each
+    column's local authorities adding up to the England row (``ALL``, analysts only). For a provider
+    (``ods_code``), its own patients only, protected on their own."""
+    counts = {key: dict(row) for key, row in counts.items()}
     with_national = ods_code is None and bool(counts)
     if with_national:
         for (_la, month_value), row in list(counts.items()):

@@ -188,15 +188,17 @@ def materialise(export_dir: Path, out: Path, views_dir: Path | None, source: str
 @click.option("--month", default=None, help="Only this reporting month (YYYY-MM).")
 @click.option("--ods", default=None, help="Only this provider (its own rows, without national totals).")
 def report(database: Path, fmt: str, month: str | None, ods: str | None) -> None:
-    """The national report (PRNTSTAT 11-15 and children by provider and month) from a materialised database
-    or the Spark job's output folder, with the collector's disclosure control."""
-    from ..analytics.duckdb_store import raw_counts
+    """The national report (PRNTSTAT 11-15 and children by provider and month, and by local authority) from a
+    materialised database or the Spark job's output folder, with the collector's disclosure control."""
+    from ..analytics.duckdb_store import local_authority_counts, raw_counts
     from ..collector import reports
     from ..errors import FhirFamilyError
     from .report import echo_report
 
     try:
-        published = reports.publish(raw_counts(database, ods, month), ods)
+        published = reports.publish(
+            raw_counts(database, ods, month), ods, local_authority_counts(database, ods, month)
+        )
     except FhirFamilyError as exc:
         _fail("report", exc)
     echo_report(published, fmt)
