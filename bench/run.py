@@ -45,10 +45,13 @@ class Row:
 
 
 def _load(path: Path):
+    """A bench module by its path, registered in ``sys.modules`` first as an import would be (a dataclass in
+    it looks its module up there while the class is built)."""
     spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)
     assert spec.loader is not None
     sys.path.insert(0, str(BENCH_DIR))
+    sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
 
