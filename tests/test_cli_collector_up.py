@@ -15,7 +15,7 @@ from pathlib import Path
 import requests
 
 from fhir_family.guide import examples_dir
-from fhir_family.mesh.demo import _ehr_examples
+from fhir_family.mesh.demo import ehr_examples
 
 
 def _free_port() -> int:
@@ -67,7 +67,7 @@ def test_up_starts_loads_reports_and_stops_cleanly(tmp_path):
         assert f"http://127.0.0.1:{facade_port}/ig/" in text and "PS11 = PRNTSTAT 11" in text
         assert "RXA: 12 accepted, 0 rejected" in text
         # The MESH leg: the facade forwards the EHR examples by MESH, mesh-poll ingests, outcomes come back.
-        sent = len(_ehr_examples(examples_dir()))  # 6 in 0.1; guide 0.2 adds a not-asked payload
+        sent = len(ehr_examples(examples_dir()))  # 6 in 0.1; guide 0.2 adds a not-asked payload
         assert sent >= 6, sent
         assert f"{sent} EHR examples sent by MESH through the facade's POST /submit" in text, text
         assert f"outcome message(s) back in X26ABC1: {sent} accepted, 0 refused" in text, text

@@ -41,7 +41,7 @@ def _settings(url: str, mailbox: str) -> dict[str, str]:
     }
 
 
-def _ehr_examples(examples: Path) -> list[Path]:
+def ehr_examples(examples: Path) -> list[Path]:
     """The EHR inputs that map to a conformant return (not the invalid-* or edge-* cases)."""
     ehr = examples / "ehr"
     found = sorted((ehr / "json").glob("*.json")) + sorted((ehr / "hl7v2").glob("*.hl7"))
@@ -86,7 +86,7 @@ def _send_poll_fetch(
     facade = create_app(config)
     sent = 0
     with facade.test_client() as client:
-        for path in _ehr_examples(examples):
+        for path in ehr_examples(examples):
             answer = client.post("/submit", data=path.read_bytes(), content_type=_EHR_TYPES[path.suffix],
                                  headers=bearer)
             if answer.status_code == 202:
