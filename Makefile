@@ -72,7 +72,7 @@ test: venv uk-core-package ig-check lint
 ## wrk (Debian) drives the facade rows; without it (no root, no apt) the bench says so and uses a Python client.
 bench: venv uk-core-package
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk >/dev/null; } || true
-	$(BIN)/python bench/run.py
+	./scripts/run-tests.sh --exec $(BIN)/python bench/run.py  # a throwaway PostgreSQL for bench_engines
 
 clean:
 	rm -rf $(VENV) build dist var
