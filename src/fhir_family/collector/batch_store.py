@@ -12,8 +12,10 @@ statement per table for the whole batch (SQLAlchemy's ``insertmanyvalues``: one 
 Everything else keeps the path that settles it: resends, corrections (supersession), conflicts, lines
 sharing a key within the batch, and any line whose rows cannot be built go through ``store_many``, in input
 order, and so does a ``consent-withheld`` return (its patient key and supersession rules are its own).
-Each plainly new return is also applied to the FHIR store (``fhir_transaction.apply_transaction``) in the
-same transaction, in input order, as ``store_many`` would: that part is still a few statements per return.
+The FHIR store is written the same way (``fhir_batch.py``): the batch's returns that are plainly new to it
+too (no conditional update matches a stored resource) are planned after one look-up of every identifier key
+the batch names and written with one multi-row insert each for resources, versions and tokens, in the same
+transaction; a return the FHIR rules would update, refuse or need in another order goes ``store_many``.
 The database's unique constraints still decide races: if a concurrent writer stored one of the "plainly new"
 returns between the look-up and the insert, the whole fast group rolls back (nothing of it is
 stored) and goes through ``store_many`` too, where each return is whole or nothing on its own.
@@ -29,7 +31,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import DBAPIError
 
 from ..errors import FhirFamilyError
-from . import fhir_transaction
+from . import fhir_batch
 from . import store as store_rows
 from .audit import audit_row
 from .schema import CURRENT, AuditEvent, ChildFact, StoredResource, Submission
@@ -106,6 +108,15 @@ def store_batch(
                 except Exception:  # noqa: BLE001 - this line goes the one-by-one way and fails there alone
                     continue
                 rows.append((index, submission, children, resources))
+            candidates = {row[0] for row in rows}
+            plan = fhir_batch.plan_batch(
+                connection,
+                [
+                    (prepared.stored, prepared.facts.ods_code, index in candidates)
+                    for index, (prepared, _principal) in enumerate(items)
+                ],
+            )
+            rows = [row for row in rows if row[0] in plan.responses]
             if rows:
                 pks = connection.execute(_INSERT_SUBMISSIONS, [row[1] for row in rows]).scalars().all()
                 keyed = list(zip(pks, rows, strict=True))
@@ -115,11 +126,8 @@ def store_batch(
                     connection.execute(_INSERT_CHILDREN, children)
                 connection.execute(_INSERT_RESOURCES, resources)
                 connection.execute(_INSERT_AUDIT, [_audit(items[row[0]][1], ids[row[0]]) for row in rows])
-                for index, *_rows in rows:
-                    prepared = items[index][0]
-                    fhir[index] = fhir_transaction.apply_transaction(
-                        connection, prepared.stored, prepared.facts.ods_code
-                    )
+                plan.write(connection)
+                fhir = plan.responses
             fast = [row[0] for row in rows]
     except (DBAPIError, FhirFamilyError):
         # rolled back whole (a race, the database refused, or a line the FHIR rules refuse): every line goes

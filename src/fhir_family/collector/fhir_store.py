@@ -350,7 +350,7 @@ def insert_resource(
     now: datetime,
 ) -> None:
     """A new resource at version 1: its row, its first version and its identifier tokens."""
-    text = _compact(body)
+    text = compact(body)
     pk = connection.execute(
         _INSERT_RESOURCE,
         {
@@ -372,7 +372,7 @@ def update_resource(
 ) -> bool:
     """Make ``body`` the resource's version ``version_id``; False when another writer changed the resource
     since ``current`` was read (the caller retries the whole transaction)."""
-    text = _compact(body)
+    text = compact(body)
     changed = connection.execute(
         _UPDATE_RESOURCE,
         {"pk": current.pk, "was": current.version_id, "now_version": version_id, "at": now, "text": text},
@@ -397,6 +397,7 @@ def _insert_tokens(connection: Connection, pk: int, resource_type: str, body: di
         connection.execute(_INSERT_TOKENS, rows)
 
 
-def _compact(body: dict[str, Any]) -> str:
+def compact(body: dict[str, Any]) -> str:
+    """A resource as stored: compact JSON, keys in the order built."""
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
 

@@ -27,7 +27,7 @@ from fhir_family import messages as msg
 from ..errors import FhirFamilyError
 from ..model import PROVIDER_RECORD_SYSTEM
 from ..outcome import Issue, IssueSeverity, IssueType
-from . import fhir_transaction
+from . import fhir_batch, fhir_transaction
 from .audit import audit_row, row_values
 from .database import session_factory
 from .facts import ReturnFacts, resources
@@ -422,7 +422,10 @@ class SubmissionStore:
         ).inserted_primary_key[0]
         _insert_children(connection, submission_pk, facts, self.pseudonymiser)
         _insert_resources(connection, submission_pk, prepared)
-        fhir = fhir_transaction.apply_return(connection, prepared.stored, facts.ods_code, status == CURRENT)
+        if status == CURRENT:  # a plainly new return in a handful of statements, anything else entry by entry
+            fhir = fhir_batch.apply_one(connection, prepared.stored, facts.ods_code)
+        else:  # history on arrival: never overwrites newer data, only described
+            fhir = fhir_transaction.describe_transaction(connection, prepared.stored)
         detail = f"stored as {status}" + (f"; supersedes {', '.join(superseded)}" if superseded else "")
         connection.execute(_INSERT_AUDIT, _audit_values(principal, "submit", sid, 201, detail))
         return IngestResult(sid, True, status, superseded, transaction_response(prepared, True), fhir)
