@@ -31,6 +31,7 @@ from ..model import NHS_NUMBER_SYSTEM, PSEUDONYM_SYSTEM
 from ..outcome import Issue, IssueSeverity, IssueType
 from .pseudonym import Pseudonymiser
 from .schema import FhirIdentifier, FhirResource, FhirResourceVersion
+from .store_json import compact_json
 
 RESOURCES = FhirResource.__table__
 VERSIONS = FhirResourceVersion.__table__
@@ -99,6 +100,8 @@ class StoredResource:
 
 def split_unescaped(text: str, separator: str) -> list[str]:
     """``text`` split at each ``separator`` not escaped by a backslash (escapes are kept for ``unescape``)."""
+    if "\\" not in text:
+        return text.split(separator)
     parts, current, escaped = [], [], False
     for char in text:
         if escaped:
@@ -118,6 +121,8 @@ def split_unescaped(text: str, separator: str) -> list[str]:
 
 def unescape(text: str) -> str:
     r"""Undo search escaping: ``\|`` -> ``|``, ``\,`` -> ``,``, ``\$`` -> ``$``, ``\\`` -> ``\``."""
+    if "\\" not in text:
+        return text
     out, escaped = [], False
     for char in text:
         if escaped:
@@ -399,5 +404,5 @@ def _insert_tokens(connection: Connection, pk: int, resource_type: str, body: di
 
 def compact(body: dict[str, Any]) -> str:
     """A resource as stored: compact JSON, keys in the order built."""
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    return compact_json(body)
 

@@ -328,17 +328,27 @@ def rewrite_references(node: Any, references: dict[str, str], index: int) -> Any
     """``node`` with every reference to an entry's fullUrl replaced by the id the server gave that entry
     (http.html#trules: "the server SHALL ... update all references to the fullUrl"). A ``urn:`` reference
     that names no entry can never resolve: the transaction fails rather than store it."""
-    if isinstance(node, dict):
-        result = {key: rewrite_references(value, references, index) for key, value in node.items()}
-        reference = result.get("reference")
-        if isinstance(reference, str):
-            if reference in references:
-                result["reference"] = references[reference]
-            elif reference.startswith(("urn:uuid:", "urn:oid:")):
-                raise _refuse(f"Reference {reference!r} names no entry of the Bundle", index, "resource")
-        return result
+    if isinstance(node, dict):  # copy on write: a part holding no such reference is returned itself
+        result = None
+        for key, value in node.items():
+            if key == "reference" and isinstance(value, str):
+                if value in references:
+                    new = references[value]
+                elif value.startswith(("urn:uuid:", "urn:oid:")):
+                    raise _refuse(f"Reference {value!r} names no entry of the Bundle", index, "resource")
+                else:
+                    continue
+            elif isinstance(value, (dict, list)):
+                new = rewrite_references(value, references, index)
+            else:
+                continue
+            if new is not value:
+                result = result if result is not None else dict(node)
+                result[key] = new
+        return node if result is None else result
     if isinstance(node, list):
-        return [rewrite_references(item, references, index) for item in node]
+        items = [rewrite_references(item, references, index) for item in node]
+        return node if all(new is old for new, old in zip(items, node, strict=True)) else items
     return node
 
 

@@ -33,6 +33,7 @@ from .database import session_factory
 from .facts import ReturnFacts, resources
 from .pseudonym import Pseudonymiser
 from .schema import CURRENT, SUPERSEDED, AuditEvent, ChildFact, StoredResource, Submission
+from .store_json import canonical_json, compact_json
 from .tokens import Principal
 
 MAX_ATTEMPTS = 8
@@ -67,10 +68,6 @@ class IngestResult:
     response: dict[str, Any] = field(default_factory=dict)
     fhir_response: dict[str, Any] = field(default_factory=dict)
     """The FHIR API's transaction-response (``fhir_transaction.py``): ids and versions of the FHIR store."""
-
-
-def canonical_json(resource: dict[str, Any]) -> str:
-    return json.dumps(resource, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def _aware(moment: datetime) -> datetime:
@@ -109,13 +106,24 @@ def stored_resources(bundle: dict[str, Any], namespace: str) -> list[tuple[int, 
 
 
 def _resolve_references(node: Any, ids: dict[str, str]) -> Any:
+    """``node`` with each reference to an entry made ``Type/id``; copy on write: a dict or list holding no
+    such reference is returned itself, not copied (the stored bundle's parts are never changed in place)."""
     if isinstance(node, dict):
-        result = {key: _resolve_references(value, ids) for key, value in node.items()}
-        if isinstance(result.get("reference"), str) and result["reference"] in ids:
-            result["reference"] = ids[result["reference"]]
-        return result
+        result = None
+        for key, value in node.items():
+            if key == "reference" and isinstance(value, str) and value in ids:
+                new = ids[value]
+            elif isinstance(value, (dict, list)):
+                new = _resolve_references(value, ids)
+            else:
+                continue
+            if new is not value:
+                result = result if result is not None else dict(node)
+                result[key] = new
+        return node if result is None else result
     if isinstance(node, list):
-        return [_resolve_references(item, ids) for item in node]
+        items = [_resolve_references(item, ids) for item in node]
+        return node if all(new is old for new, old in zip(items, node, strict=True)) else items
     return node
 
 
@@ -525,8 +533,7 @@ def resource_values(prepared: PreparedReturn) -> list[dict[str, Any]]:
             "position": position,
             "resource_type": resource_type,
             "resource_id": resource_id,
-            # Compact, in the order built (resourceType first), one line: ready for NDJSON export.
-            "body": json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+            "body": compact_json(body),
         }
         for position, resource_type, resource_id, body in prepared.resources
     ]
