@@ -68,6 +68,9 @@ def store_batch(
     patients = [store.pseudonymiser.pseudonym(prepared.facts.nhs_number) for prepared, _ in items]
     ids = [prepared.facts.submission_id for prepared, _ in items]
     keys = [_key(prepared, patient) for (prepared, _), patient in zip(items, patients, strict=True)]
+    # the same patient's current return may be a counts-only one, kept under the other kind of key
+    others = [store_rows.other_basis_pseudonym(prepared.facts, store.pseudonymiser) for prepared, _ in items]
+    other_keys = [_key(prepared, other) for (prepared, _), other in zip(items, others, strict=True)]
     repeated_ids = {sid for sid, count in Counter(ids).items() if count > 1}
     repeated_keys = {key for key, count in Counter(keys).items() if count > 1}
     results: list[IngestResult | Exception | None] = [None] * len(items)
@@ -84,7 +87,7 @@ def store_batch(
                     select(_C.ods_code, _C.patient_pseudonym, _C.period_start, _C.period_end).where(
                         _C.status == CURRENT,
                         _C.ods_code.in_(sorted({key[0] for key in keys})),
-                        _C.patient_pseudonym.in_(sorted(set(patients))),
+                        _C.patient_pseudonym.in_(sorted({*patients, *others})),
                     )
                 )
             }
@@ -92,7 +95,9 @@ def store_batch(
             now = datetime.now(UTC)
             for index, (prepared, _principal) in enumerate(items):
                 sid, patient, key = ids[index], patients[index], keys[index]
-                if sid in stored_ids or sid in repeated_ids or key in current or key in repeated_keys:
+                if sid in stored_ids or sid in repeated_ids or key in repeated_keys:
+                    continue
+                if key in current or other_keys[index] in current:
                     continue
                 if prepared.facts.consent_withheld:
                     continue

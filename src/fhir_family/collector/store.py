@@ -268,9 +268,11 @@ _STORED_LOCATIONS = (
     .where(_RESOURCES.c.submission_pk == bindparam("pk"))
     .order_by(_RESOURCES.c.position)
 )
-_CURRENT_RETURN = select(_C.id, _C.submission_id, _C.bundle_timestamp).where(
+# The current return under either kind of patient key (``patient_pseudonym``, ``other_basis_pseudonym``): one
+# round trip where there were two for every new return.
+_CURRENT_RETURN = select(_C.id, _C.submission_id, _C.bundle_timestamp, _C.patient_pseudonym).where(
     _C.ods_code == bindparam("ods"),
-    _C.patient_pseudonym == bindparam("patient"),
+    _C.patient_pseudonym.in_([bindparam("patient"), bindparam("other")]),
     _C.period_start == bindparam("start"),
     _C.period_end == bindparam("end"),
     _C.status == CURRENT,
@@ -403,12 +405,14 @@ class SubmissionStore:
                 ],
             )
         patient = patient_pseudonym(facts, self.pseudonymiser)
-        current = None
-        for key in (patient, other_basis_pseudonym(facts, self.pseudonymiser)):
-            current = current or connection.execute(
-                _CURRENT_RETURN,
-                {"ods": facts.ods_code, "patient": key, "start": facts.period_start, "end": facts.period_end},
-            ).first()
+        other = other_basis_pseudonym(facts, self.pseudonymiser)
+        found = connection.execute(
+            _CURRENT_RETURN,
+            {"ods": facts.ods_code, "patient": patient, "other": other, "start": facts.period_start,
+             "end": facts.period_end},
+        ).all()
+        # the patient's own key first, as the two look-ups it replaces were made
+        current = min(found, key=lambda row: row.patient_pseudonym != patient, default=None)
         status, superseded_by, superseded = CURRENT, None, ()
         if current is not None:
             if _aware(current.bundle_timestamp) > _aware(facts.timestamp):
