@@ -6,8 +6,9 @@ created resource, about fourteen statements per return. Most returns of a month 
 store: every conditional update (``PUT Type?identifier=``) matches nothing, and the one conditional create
 (the provider's Organization, ``ifNoneExist``) matches the one resource the provider already has or nothing.
 For those the outcome is decided by the look-ups alone, so here a whole batch is planned after one look-up of
-every key it names (and, on PostgreSQL, one statement taking all its advisory locks, in the global order),
-and written with one multi-row ``INSERT`` per table.
+every key it names (on PostgreSQL: then one statement taking the advisory locks of every key it may write,
+in the global order, and the look-up again under them), and written with one multi-row ``INSERT`` per
+table.
 
 A return is planned here only when every entry is a conditional create or update on one ``system|value``
 token (or a plain ``POST``) and the plan needs no update: no conditional update matches a stored resource or
@@ -169,8 +170,9 @@ def plan_batch(connection: Connection, returns: list[tuple[Any, str, bool]]) -> 
     """Plan the returns ``(stored bundle, provider ODS code, eligible)`` of a batch, in input order: those
     eligible and plainly new get an answer in the plan; every other one is left to the one-by-one path
     (``apply_transaction`` after ``BatchPlan.write``), and makes the keys it may write taken for later ones.
-    On PostgreSQL the advisory locks of every key named are taken first (as ``apply_transaction`` takes
-    them), so no concurrent transaction can create a matching resource before this one commits."""
+    On PostgreSQL the advisory locks of every key that may be written are taken (as ``apply_transaction``
+    takes them) and the keys read again, so no concurrent transaction can create a matching resource
+    before this one commits."""
     parsed = [_requests(bundle) for bundle, _ods, _eligible in returns]
     keys: set[Key] = set()
     lock_keys: set[str] = set()
@@ -180,8 +182,21 @@ def plan_batch(connection: Connection, returns: list[tuple[Any, str, bool]]) -> 
             if key is not None:
                 keys.add(key)
             lock_keys.add(request.lock_key)
-    fhir_transaction.lock_numbers(connection, {fhir_transaction.lock_number(k) for k in lock_keys if k})
     stored = _stored_matches(connection, keys)
+    if connection.dialect.name == "postgresql":
+        # Lock what may be written, then read it again under the locks. A conditional create whose key
+        # already matches one resource writes nothing and stays so (nothing is ever deleted): it is not
+        # locked, or every return of a provider would queue on its Organization's key until commit.
+        settled = {
+            request.lock_key
+            for requests in parsed
+            for request in requests or []
+            if request.method == "POST" and len(stored.get(_key(request) or ("", "", ""), {})) == 1
+        }
+        wanted = {fhir_transaction.lock_number(k) for k in lock_keys - settled if k}
+        if wanted:
+            fhir_transaction.lock_numbers(connection, wanted)
+            stored = _stored_matches(connection, keys)
     plan = BatchPlan(now=fhir_transaction.current_time())
     made: dict[Key, list[_Target]] = {}
     taken: set[Key] = set()
