@@ -264,3 +264,22 @@ def test_withholding_consent_supersedes_the_earlier_record_level_return(db_url):
     with store.sessions() as session:
         current = session.scalars(select(Submission).where(Submission.status == "current")).all()
         assert [s.submission_id for s in current] == ["sub-facts-3"]
+
+
+def test_giving_consent_again_in_an_import_batch_supersedes_the_counts_only_return(db_url):
+    """The same through ``$import``'s batch store: the counts-only return is current under the other kind of
+    key (the provider-scoped patient id's pseudonym), and the batch must find it there too, not store the
+    record-level correction as a second current return."""
+    from fhir_family.collector.batch_store import store_batch
+    from fhir_family.collector.store import prepare_return
+
+    store = _store(db_url)
+    _ingest(store, build_bundle(record(legal_basis="consent-withheld")))
+    given = build_bundle(record(submission_id="sub-facts-3", timestamp=datetime(2026, 11, 6, tzinfo=UTC)))
+    principal = Principal(0, "provider", "RXA", "test")
+    prepared = prepare_return(given, extract(given), store.pseudonymiser)
+    [result] = store_batch(store, [(prepared, principal)])
+    assert result.superseded == ("sub-facts-1",)
+    with store.sessions() as session:
+        current = session.scalars(select(Submission).where(Submission.status == "current")).all()
+        assert [s.submission_id for s in current] == ["sub-facts-3"]

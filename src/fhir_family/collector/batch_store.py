@@ -12,8 +12,10 @@ statement per table for the whole batch (SQLAlchemy's ``insertmanyvalues``: one 
 Everything else keeps the path that settles it: resends, corrections (supersession), conflicts, lines
 sharing a key within the batch, and any line whose rows cannot be built go through ``store_many``, in input
 order, and so does a ``consent-withheld`` return (its patient key and supersession rules are its own).
-Each plainly new return is also applied to the FHIR store (``fhir_transaction.apply_transaction``) in the
-same transaction, in input order, as ``store_many`` would: that part is still a few statements per return.
+The FHIR store is written the same way (``fhir_batch.py``): the batch's returns that are plainly new to it
+too (no conditional update matches a stored resource) are planned after one look-up of every identifier key
+the batch names and written with one multi-row insert each for resources, versions and tokens, in the same
+transaction; a return the FHIR rules would update, refuse or need in another order goes ``store_many``.
 The database's unique constraints still decide races: if a concurrent writer stored one of the "plainly new"
 returns between the look-up and the insert, the whole fast group rolls back (nothing of it is
 stored) and goes through ``store_many`` too, where each return is whole or nothing on its own.
@@ -29,7 +31,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import DBAPIError
 
 from ..errors import FhirFamilyError
-from . import fhir_transaction
+from . import fhir_batch
 from . import store as store_rows
 from .audit import audit_row
 from .schema import CURRENT, AuditEvent, ChildFact, StoredResource, Submission
@@ -66,6 +68,9 @@ def store_batch(
     patients = [store.pseudonymiser.pseudonym(prepared.facts.nhs_number) for prepared, _ in items]
     ids = [prepared.facts.submission_id for prepared, _ in items]
     keys = [_key(prepared, patient) for (prepared, _), patient in zip(items, patients, strict=True)]
+    # the same patient's current return may be a counts-only one, kept under the other kind of key
+    others = [store_rows.other_basis_pseudonym(prepared.facts, store.pseudonymiser) for prepared, _ in items]
+    other_keys = [_key(prepared, other) for (prepared, _), other in zip(items, others, strict=True)]
     repeated_ids = {sid for sid, count in Counter(ids).items() if count > 1}
     repeated_keys = {key for key, count in Counter(keys).items() if count > 1}
     results: list[IngestResult | Exception | None] = [None] * len(items)
@@ -82,7 +87,7 @@ def store_batch(
                     select(_C.ods_code, _C.patient_pseudonym, _C.period_start, _C.period_end).where(
                         _C.status == CURRENT,
                         _C.ods_code.in_(sorted({key[0] for key in keys})),
-                        _C.patient_pseudonym.in_(sorted(set(patients))),
+                        _C.patient_pseudonym.in_(sorted({*patients, *others})),
                     )
                 )
             }
@@ -90,7 +95,9 @@ def store_batch(
             now = datetime.now(UTC)
             for index, (prepared, _principal) in enumerate(items):
                 sid, patient, key = ids[index], patients[index], keys[index]
-                if sid in stored_ids or sid in repeated_ids or key in current or key in repeated_keys:
+                if sid in stored_ids or sid in repeated_ids or key in repeated_keys:
+                    continue
+                if key in current or other_keys[index] in current:
                     continue
                 if prepared.facts.consent_withheld:
                     continue
@@ -106,6 +113,15 @@ def store_batch(
                 except Exception:  # noqa: BLE001 - this line goes the one-by-one way and fails there alone
                     continue
                 rows.append((index, submission, children, resources))
+            candidates = {row[0] for row in rows}
+            plan = fhir_batch.plan_batch(
+                connection,
+                [
+                    (prepared.stored, prepared.facts.ods_code, index in candidates)
+                    for index, (prepared, _principal) in enumerate(items)
+                ],
+            )
+            rows = [row for row in rows if row[0] in plan.responses]
             if rows:
                 pks = connection.execute(_INSERT_SUBMISSIONS, [row[1] for row in rows]).scalars().all()
                 keyed = list(zip(pks, rows, strict=True))
@@ -115,11 +131,8 @@ def store_batch(
                     connection.execute(_INSERT_CHILDREN, children)
                 connection.execute(_INSERT_RESOURCES, resources)
                 connection.execute(_INSERT_AUDIT, [_audit(items[row[0]][1], ids[row[0]]) for row in rows])
-                for index, *_rows in rows:
-                    prepared = items[index][0]
-                    fhir[index] = fhir_transaction.apply_transaction(
-                        connection, prepared.stored, prepared.facts.ods_code
-                    )
+                plan.write(connection)
+                fhir = plan.responses
             fast = [row[0] for row in rows]
     except (DBAPIError, FhirFamilyError):
         # rolled back whole (a race, the database refused, or a line the FHIR rules refuse): every line goes

@@ -7,6 +7,7 @@ from reading to writing half-way.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from alembic import command
@@ -55,10 +56,70 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA busy_timeout=60000")
         cursor.close()
 
+    writers = _WriterQueue()
+
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
         mode = connection.get_execution_options().get(SQLITE_BEGIN, "IMMEDIATE")
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        if mode == "IMMEDIATE":
+            writers.enter(connection.connection.dbapi_connection)
+        try:
+            connection.exec_driver_sql(f"BEGIN {mode}")
+        except BaseException:
+            writers.leave(connection.connection.dbapi_connection)
+            raise
+
+    dialect = engine.dialect
+    commit, rollback, close = dialect.do_commit, dialect.do_rollback, dialect.do_close
+
+    def do_commit(dbapi_connection) -> None:  # type: ignore[no-untyped-def]
+        try:
+            commit(dbapi_connection)
+        finally:
+            writers.leave(dbapi_connection)
+
+    def do_rollback(dbapi_connection) -> None:  # type: ignore[no-untyped-def]
+        try:
+            rollback(dbapi_connection)
+        finally:
+            writers.leave(dbapi_connection)
+
+    def do_close(dbapi_connection) -> None:  # type: ignore[no-untyped-def]
+        try:
+            close(dbapi_connection)
+        finally:
+            writers.leave(dbapi_connection)
+
+    dialect.do_commit, dialect.do_rollback, dialect.do_close = do_commit, do_rollback, do_close  # type: ignore[method-assign]
+
+
+def _raw_id(connection: object) -> int:
+    """The DBAPI connection's identity, whether given it or the pool's proxy of it."""
+    return id(getattr(connection, "dbapi_connection", connection))
+
+
+class _WriterQueue:
+    """One SQLite write transaction at a time per process, queued on a lock rather than on SQLite's busy
+    handler: a writer that finds the file locked sleeps in growing steps (up to 100 ms) before it tries
+    again, so threads of one process writing at once spent most of their time asleep (4 threads ran at a
+    third of one thread's rate). Here the next writer starts the moment the last one commits. Other
+    processes still meet SQLite's lock and busy timeout. Waiting is bounded (``WAIT``): after it the writer
+    goes on to SQLite's own lock, as before, so a writer that never ended cannot stop the process."""
+
+    WAIT = 30.0
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._holder: int | None = None
+
+    def enter(self, connection: object) -> None:
+        if self._lock.acquire(timeout=self.WAIT):
+            self._holder = _raw_id(connection)
+
+    def leave(self, connection: object) -> None:
+        if self._holder is not None and self._holder == _raw_id(connection):
+            self._holder = None
+            self._lock.release()
 
 
 def migrate(engine: Engine) -> None:

@@ -31,6 +31,7 @@ from ..model import NHS_NUMBER_SYSTEM, PSEUDONYM_SYSTEM
 from ..outcome import Issue, IssueSeverity, IssueType
 from .pseudonym import Pseudonymiser
 from .schema import FhirIdentifier, FhirResource, FhirResourceVersion
+from .store_json import compact_json
 
 RESOURCES = FhirResource.__table__
 VERSIONS = FhirResourceVersion.__table__
@@ -99,6 +100,8 @@ class StoredResource:
 
 def split_unescaped(text: str, separator: str) -> list[str]:
     """``text`` split at each ``separator`` not escaped by a backslash (escapes are kept for ``unescape``)."""
+    if "\\" not in text:
+        return text.split(separator)
     parts, current, escaped = [], [], False
     for char in text:
         if escaped:
@@ -118,6 +121,8 @@ def split_unescaped(text: str, separator: str) -> list[str]:
 
 def unescape(text: str) -> str:
     r"""Undo search escaping: ``\|`` -> ``|``, ``\,`` -> ``,``, ``\$`` -> ``$``, ``\\`` -> ``\``."""
+    if "\\" not in text:
+        return text
     out, escaped = [], False
     for char in text:
         if escaped:
@@ -350,7 +355,7 @@ def insert_resource(
     now: datetime,
 ) -> None:
     """A new resource at version 1: its row, its first version and its identifier tokens."""
-    text = _compact(body)
+    text = compact(body)
     pk = connection.execute(
         _INSERT_RESOURCE,
         {
@@ -372,7 +377,7 @@ def update_resource(
 ) -> bool:
     """Make ``body`` the resource's version ``version_id``; False when another writer changed the resource
     since ``current`` was read (the caller retries the whole transaction)."""
-    text = _compact(body)
+    text = compact(body)
     changed = connection.execute(
         _UPDATE_RESOURCE,
         {"pk": current.pk, "was": current.version_id, "now_version": version_id, "at": now, "text": text},
@@ -397,6 +402,7 @@ def _insert_tokens(connection: Connection, pk: int, resource_type: str, body: di
         connection.execute(_INSERT_TOKENS, rows)
 
 
-def _compact(body: dict[str, Any]) -> str:
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+def compact(body: dict[str, Any]) -> str:
+    """A resource as stored: compact JSON, keys in the order built."""
+    return compact_json(body)
 

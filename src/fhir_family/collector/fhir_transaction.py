@@ -281,7 +281,7 @@ def _resolve(connection: Connection, request: Request) -> Step:
         current = fhir_store.read(connection, request.resource_type, request.resource_id)
         return Step(request, "create" if current is None else "update", request.resource_id, current)
     if request.conditions is None:  # plain POST: the server assigns the id (http.html#create)
-        return Step(request, "create", _new_id())
+        return Step(request, "create", new_id())
     matches = fhir_store.find(connection, request.resource_type, request.conditions, limit=2)
     if len(matches) > 1:
         # http.html#ccreate "Multiple matches: The server returns a 412 Precondition Failed error";
@@ -297,7 +297,7 @@ def _resolve(connection: Connection, request: Request) -> Step:
                    msg.COLLECTOR_FHIR_PRECONDITION),
         )
     if not matches:  # ccreate / cond-update "No matches": create, with a server-assigned id
-        return Step(request, "create", _new_id())
+        return Step(request, "create", new_id())
     match = matches[0]
     if request.method == "POST":  # ccreate "One Match: the server ignores the post and returns 200 OK"
         return Step(request, "none", match.resource_id, match)
@@ -311,28 +311,44 @@ def _resolve(connection: Connection, request: Request) -> Step:
     return Step(request, "update", match.resource_id, match)  # cond-update "One Match": update it
 
 
-def _new_id() -> str:
+def new_id() -> str:
+    """A server-assigned logical id (http.html#create)."""
     return str(uuid.uuid4())
+
+
+def current_time() -> datetime:
+    """The server's time for ``meta.lastUpdated`` (one function, so tests can fix it)."""
+    return datetime.now(UTC)
 
 
 # -- references ----------------------------------------------------------------------------------------------
 
 
-def _rewrite(node: Any, references: dict[str, str], index: int) -> Any:
+def rewrite_references(node: Any, references: dict[str, str], index: int) -> Any:
     """``node`` with every reference to an entry's fullUrl replaced by the id the server gave that entry
     (http.html#trules: "the server SHALL ... update all references to the fullUrl"). A ``urn:`` reference
     that names no entry can never resolve: the transaction fails rather than store it."""
-    if isinstance(node, dict):
-        result = {key: _rewrite(value, references, index) for key, value in node.items()}
-        reference = result.get("reference")
-        if isinstance(reference, str):
-            if reference in references:
-                result["reference"] = references[reference]
-            elif reference.startswith(("urn:uuid:", "urn:oid:")):
-                raise _refuse(f"Reference {reference!r} names no entry of the Bundle", index, "resource")
-        return result
+    if isinstance(node, dict):  # copy on write: a part holding no such reference is returned itself
+        result = None
+        for key, value in node.items():
+            if key == "reference" and isinstance(value, str):
+                if value in references:
+                    new = references[value]
+                elif value.startswith(("urn:uuid:", "urn:oid:")):
+                    raise _refuse(f"Reference {value!r} names no entry of the Bundle", index, "resource")
+                else:
+                    continue
+            elif isinstance(value, (dict, list)):
+                new = rewrite_references(value, references, index)
+            else:
+                continue
+            if new is not value:
+                result = result if result is not None else dict(node)
+                result[key] = new
+        return node if result is None else result
     if isinstance(node, list):
-        return [_rewrite(item, references, index) for item in node]
+        items = [rewrite_references(item, references, index) for item in node]
+        return node if all(new is old for new, old in zip(items, node, strict=True)) else items
     return node
 
 
@@ -350,38 +366,38 @@ def apply_transaction(connection: Connection, bundle: Any, ods_code: str) -> dic
     references = {
         step.request.full_url: step.reference for step in steps if step.request.full_url is not None
     }
-    now = datetime.now(UTC)
+    now = current_time()
     responses: dict[int, dict[str, Any]] = {}
     for step in steps:  # in the processing order
         request = step.request
         if step.action == "none":
             assert step.target is not None
-            responses[request.index] = _response(OK, step.target.reference, step.target.version_id,
+            responses[request.index] = entry_response(OK, step.target.reference, step.target.version_id,
                                                  step.target.last_updated)
             continue
-        body = _rewrite(request.resource, references, request.index)
+        body = rewrite_references(request.resource, references, request.index)
         for system, value in fhir_store.identifier_tokens(body):
             if len(system or "") > MAX_TOKEN or len(value or "") > MAX_TOKEN:
                 raise _refuse(f"An identifier longer than {MAX_TOKEN} characters", request.index, "resource")
         if step.action == "create":
-            stored = _with_meta(body, step.resource_id, 1, now)
+            stored = with_meta(body, step.resource_id, 1, now)
             fhir_store.insert_resource(connection, request.resource_type, step.resource_id, ods_code, stored,
                                        now)
-            responses[request.index] = _response(CREATED, step.reference, 1, now)
+            responses[request.index] = entry_response(CREATED, step.reference, 1, now)
             continue
         current = step.target
         assert current is not None
         if _content(body) == _content(current.resource()):
             # Decision: an unchanged update keeps the current version (see the module docstring).
-            responses[request.index] = _response(OK, step.reference, current.version_id,
+            responses[request.index] = entry_response(OK, step.reference, current.version_id,
                                                  current.last_updated)
             continue
         version = current.version_id + 1
-        stored = _with_meta(body, step.resource_id, version, now)
+        stored = with_meta(body, step.resource_id, version, now)
         if not fhir_store.update_resource(connection, current, stored, version, now):
             raise ConcurrentWriteError(f"{step.reference} changed while this transaction updated it; resend")
-        responses[request.index] = _response(OK, step.reference, version, now)
-    return _transaction_response([responses[request.index] for request in requests])
+        responses[request.index] = entry_response(OK, step.reference, version, now)
+    return transaction_response_bundle([responses[request.index] for request in requests])
 
 
 def describe_transaction(connection: Connection, bundle: Any) -> dict[str, Any]:
@@ -393,8 +409,8 @@ def describe_transaction(connection: Connection, bundle: Any) -> dict[str, Any]:
         if target is None:  # nothing, or no single resource, answers to this entry now
             entries.append({"response": {"status": OK}})
         else:
-            entries.append(_response(OK, target.reference, target.version_id, target.last_updated))
-    return _transaction_response(entries)
+            entries.append(entry_response(OK, target.reference, target.version_id, target.last_updated))
+    return transaction_response_bundle(entries)
 
 
 def _current_target(connection: Connection, request: Request) -> StoredResource | None:
@@ -412,16 +428,26 @@ def _lock(connection: Connection, keys: list[str]) -> None:
     """Serialise concurrent transactions that search the same conditional key or write the same id."""
     if connection.dialect.name != "postgresql":
         return  # SQLite: BEGIN IMMEDIATE already holds the only write lock
-    numbers = sorted({_lock_number(key) for key in keys if key})
-    for number in numbers:
-        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": number})
+    lock_numbers(connection, {lock_number(key) for key in keys if key})
 
 
-def _lock_number(key: str) -> int:
+# The locks in ascending order (the one global order), in one round trip however many there are.
+_LOCK_MANY = text(
+    "SELECT pg_advisory_xact_lock(k) FROM (SELECT unnest(CAST(:keys AS BIGINT[])) AS k ORDER BY k) AS ordered"
+)
+
+
+def lock_numbers(connection: Connection, numbers: set[int]) -> None:
+    """Take the transaction-scoped advisory locks ``numbers`` on PostgreSQL, lowest first."""
+    if numbers and connection.dialect.name == "postgresql":
+        connection.execute(_LOCK_MANY, {"keys": sorted(numbers)}).all()
+
+
+def lock_number(key: str) -> int:
     return int.from_bytes(hashlib.sha256(f"fhir-store|{key}".encode()).digest()[:8], "big", signed=True)
 
 
-def _with_meta(resource: dict[str, Any], resource_id: str, version: int, now: datetime) -> dict[str, Any]:
+def with_meta(resource: dict[str, Any], resource_id: str, version: int, now: datetime) -> dict[str, Any]:
     """The resource as stored: ``id`` set, ``meta.versionId`` and ``meta.lastUpdated`` the server's."""
     meta = dict(resource.get("meta") or {})
     meta.update({"versionId": str(version), "lastUpdated": instant(now)})
@@ -448,7 +474,7 @@ def instant(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _response(status: str, reference: str, version: int, last_modified: datetime) -> dict[str, Any]:
+def entry_response(status: str, reference: str, version: int, last_modified: datetime) -> dict[str, Any]:
     return {
         "response": {
             "status": status,
@@ -459,7 +485,7 @@ def _response(status: str, reference: str, version: int, last_modified: datetime
     }
 
 
-def _transaction_response(entries: list[dict[str, Any]]) -> dict[str, Any]:
+def transaction_response_bundle(entries: list[dict[str, Any]]) -> dict[str, Any]:
     # bundle.html: a transaction-response has one entry per request entry, in the same order.
     return {"resourceType": "Bundle", "type": "transaction-response", "entry": entries}
 

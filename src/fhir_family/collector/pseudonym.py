@@ -26,6 +26,10 @@ _NUMBER_IN_TEXT = re.compile(
     r"(?<!\d)(?P<number>\d{10}|\d{3}([ -])\d{3}\3\d{4})(?!\d)"  # \d: any script's digits, read as 0-9
 )
 
+_MAYBE_NUMBER = re.compile(r"\d{3}[ -]?\d{3}[ -]?\d{4}")
+"""Anything ``_NUMBER_IN_TEXT`` matches matches this too; four times cheaper to search, so it sorts out the
+strings that cannot hold a number."""
+
 
 class Pseudonymiser:
     """Replaces NHS numbers with keyed pseudonyms; holds the key so callers never handle it.
@@ -52,7 +56,8 @@ class Pseudonymiser:
         value or system, an episode identifier, a submission id, a reference, free text)."""
         numbers: dict[str, str] = {}
         _collect_nhs_numbers(bundle, numbers)
-        return _rewrite(bundle, {raw: self.pseudonym(raw) for raw in numbers}, self)
+        known = {raw: self.pseudonym(raw) for raw in numbers}
+        return _Rewriter(self, known).node(bundle)
 
     def pseudonymise_text(self, text: str, known: dict[str, str] | None = None) -> str:
         """``text`` with every valid NHS number in it (ten digits, or 3-3-4 with spaces or hyphens, not part
@@ -90,21 +95,49 @@ def _collect_nhs_numbers(node: Any, found: dict[str, str]) -> None:
             _collect_nhs_numbers(item, found)
 
 
-def _rewrite(node: Any, known: dict[str, str], pseudo: Pseudonymiser) -> Any:
-    if isinstance(node, dict):
-        if node.get("system") == NHS_NUMBER_SYSTEM and isinstance(node.get("value"), str):
-            rewritten = {
-                k: _rewrite(v, known, pseudo) for k, v in node.items() if k not in ("system", "value")
-            }
-            rewritten["system"] = PSEUDONYM_SYSTEM
-            rewritten["value"] = known[node["value"]]
-            return rewritten
-        return {key: _rewrite(value, known, pseudo) for key, value in node.items()}
-    if isinstance(node, list):
-        return [_rewrite(item, known, pseudo) for item in node]
-    if isinstance(node, str):
-        return pseudo.pseudonymise_text(node, known)
-    return node
+class _Rewriter:
+    """One pass over a bundle making its pseudonymised deep copy. A string is handed to
+    ``pseudonymise_text`` only when it could hold a number: one at least as long as the shortest thing to
+    replace (ten digits, or a known identifier value) that holds ten digits or a known value. Most strings of
+    a return (codes, URLs, dates) are returned as they are, without the call."""
+
+    def __init__(self, pseudo: Pseudonymiser, known: dict[str, str]) -> None:
+        self.pseudo = pseudo
+        self.known = known
+        self.raws = [raw for raw in known if raw]
+        self.shortest = min([10, *(len(raw) for raw in self.raws)])
+
+    def text(self, text: str) -> str:
+        if len(text) < self.shortest:
+            return text
+        if _MAYBE_NUMBER.search(text) is None:
+            for raw in self.raws:
+                if raw in text:
+                    break
+            else:
+                return text
+        return self.pseudo.pseudonymise_text(text, self.known)
+
+    def node(self, node: Any) -> Any:
+        kind = type(node)
+        if kind is str:
+            return self.text(node)
+        if kind is dict:
+            if node.get("system") == NHS_NUMBER_SYSTEM and isinstance(node.get("value"), str):
+                rewritten = {k: self.node(v) for k, v in node.items() if k not in ("system", "value")}
+                rewritten["system"] = PSEUDONYM_SYSTEM
+                rewritten["value"] = self.known[node["value"]]
+                return rewritten
+            return {key: self.node(value) for key, value in node.items()}
+        if kind is list:
+            return [self.node(item) for item in node]
+        if isinstance(node, dict):  # a dict or str subclass: the general path, as before
+            return self.node(dict(node))
+        if isinstance(node, str):
+            return self.pseudo.pseudonymise_text(node, self.known)
+        if isinstance(node, list):
+            return [self.node(item) for item in node]
+        return node
 
 
 def chain_step(key: bytes, value: str) -> str:

@@ -27,12 +27,13 @@ from fhir_family import messages as msg
 from ..errors import FhirFamilyError
 from ..model import PROVIDER_RECORD_SYSTEM
 from ..outcome import Issue, IssueSeverity, IssueType
-from . import fhir_transaction
+from . import fhir_batch, fhir_transaction
 from .audit import audit_row, row_values
 from .database import session_factory
 from .facts import ReturnFacts, resources
 from .pseudonym import Pseudonymiser
 from .schema import CURRENT, SUPERSEDED, AuditEvent, ChildFact, StoredResource, Submission
+from .store_json import canonical_json, compact_json
 from .tokens import Principal
 
 MAX_ATTEMPTS = 8
@@ -67,10 +68,6 @@ class IngestResult:
     response: dict[str, Any] = field(default_factory=dict)
     fhir_response: dict[str, Any] = field(default_factory=dict)
     """The FHIR API's transaction-response (``fhir_transaction.py``): ids and versions of the FHIR store."""
-
-
-def canonical_json(resource: dict[str, Any]) -> str:
-    return json.dumps(resource, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def _aware(moment: datetime) -> datetime:
@@ -109,13 +106,24 @@ def stored_resources(bundle: dict[str, Any], namespace: str) -> list[tuple[int, 
 
 
 def _resolve_references(node: Any, ids: dict[str, str]) -> Any:
+    """``node`` with each reference to an entry made ``Type/id``; copy on write: a dict or list holding no
+    such reference is returned itself, not copied (the stored bundle's parts are never changed in place)."""
     if isinstance(node, dict):
-        result = {key: _resolve_references(value, ids) for key, value in node.items()}
-        if isinstance(result.get("reference"), str) and result["reference"] in ids:
-            result["reference"] = ids[result["reference"]]
-        return result
+        result = None
+        for key, value in node.items():
+            if key == "reference" and isinstance(value, str) and value in ids:
+                new = ids[value]
+            elif isinstance(value, (dict, list)):
+                new = _resolve_references(value, ids)
+            else:
+                continue
+            if new is not value:
+                result = result if result is not None else dict(node)
+                result[key] = new
+        return node if result is None else result
     if isinstance(node, list):
-        return [_resolve_references(item, ids) for item in node]
+        items = [_resolve_references(item, ids) for item in node]
+        return node if all(new is old for new, old in zip(items, node, strict=True)) else items
     return node
 
 
@@ -260,9 +268,11 @@ _STORED_LOCATIONS = (
     .where(_RESOURCES.c.submission_pk == bindparam("pk"))
     .order_by(_RESOURCES.c.position)
 )
-_CURRENT_RETURN = select(_C.id, _C.submission_id, _C.bundle_timestamp).where(
+# The current return under either kind of patient key (``patient_pseudonym``, ``other_basis_pseudonym``): one
+# round trip where there were two for every new return.
+_CURRENT_RETURN = select(_C.id, _C.submission_id, _C.bundle_timestamp, _C.patient_pseudonym).where(
     _C.ods_code == bindparam("ods"),
-    _C.patient_pseudonym == bindparam("patient"),
+    _C.patient_pseudonym.in_([bindparam("patient"), bindparam("other")]),
     _C.period_start == bindparam("start"),
     _C.period_end == bindparam("end"),
     _C.status == CURRENT,
@@ -395,12 +405,14 @@ class SubmissionStore:
                 ],
             )
         patient = patient_pseudonym(facts, self.pseudonymiser)
-        current = None
-        for key in (patient, other_basis_pseudonym(facts, self.pseudonymiser)):
-            current = current or connection.execute(
-                _CURRENT_RETURN,
-                {"ods": facts.ods_code, "patient": key, "start": facts.period_start, "end": facts.period_end},
-            ).first()
+        other = other_basis_pseudonym(facts, self.pseudonymiser)
+        found = connection.execute(
+            _CURRENT_RETURN,
+            {"ods": facts.ods_code, "patient": patient, "other": other, "start": facts.period_start,
+             "end": facts.period_end},
+        ).all()
+        # the patient's own key first, as the two look-ups it replaces were made
+        current = min(found, key=lambda row: row.patient_pseudonym != patient, default=None)
         status, superseded_by, superseded = CURRENT, None, ()
         if current is not None:
             if _aware(current.bundle_timestamp) > _aware(facts.timestamp):
@@ -422,7 +434,10 @@ class SubmissionStore:
         ).inserted_primary_key[0]
         _insert_children(connection, submission_pk, facts, self.pseudonymiser)
         _insert_resources(connection, submission_pk, prepared)
-        fhir = fhir_transaction.apply_return(connection, prepared.stored, facts.ods_code, status == CURRENT)
+        if status == CURRENT:  # a plainly new return in a handful of statements, anything else entry by entry
+            fhir = fhir_batch.apply_one(connection, prepared.stored, facts.ods_code)
+        else:  # history on arrival: never overwrites newer data, only described
+            fhir = fhir_transaction.describe_transaction(connection, prepared.stored)
         detail = f"stored as {status}" + (f"; supersedes {', '.join(superseded)}" if superseded else "")
         connection.execute(_INSERT_AUDIT, _audit_values(principal, "submit", sid, 201, detail))
         return IngestResult(sid, True, status, superseded, transaction_response(prepared, True), fhir)
@@ -522,8 +537,7 @@ def resource_values(prepared: PreparedReturn) -> list[dict[str, Any]]:
             "position": position,
             "resource_type": resource_type,
             "resource_id": resource_id,
-            # Compact, in the order built (resourceType first), one line: ready for NDJSON export.
-            "body": json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+            "body": compact_json(body),
         }
         for position, resource_type, resource_id, body in prepared.resources
     ]
