@@ -11,7 +11,8 @@ before). It refuses what hl7apy refused: no MSH-2 encoding characters, or an HL7
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from fhir_family import messages as msg
 from fhir_family.errors import InputError
@@ -28,16 +29,36 @@ class Er7Error(InputError):
     message_id = msg.HL7_PARSE
 
 
-@dataclass(frozen=True)
 class Element:
-    """A message, segment, field repetition, component or sub-component: its name, its non-empty parts."""
+    """A message, segment, field repetition, component or sub-component: its name, its non-empty parts.
 
-    name: str
-    text: str
-    children: tuple[Element, ...] = field(default=())
+    A field's components and a component's sub-components are split on first use, not when the message is
+    read: the mapping reads a few dozen of a message's hundreds of parts (splitting them all was ~60% of
+    reading an A04)."""
+
+    __slots__ = ("_children", "_split", "name", "position", "text")
+
+    def __init__(self, name: str, text: str, children: tuple[Element, ...] = (), position: int = 1,
+                 split: Callable[[str], tuple[Element, ...]] | None = None) -> None:
+        self.name = name
+        self.text = text
+        self.position = position
+        """1-based place among its parent's parts (a field's component number; a repetition: 1)."""
+        self._children = children if split is None else None
+        self._split = split
+
+    @property
+    def children(self) -> tuple[Element, ...]:
+        if self._children is None:
+            assert self._split is not None
+            self._children = self._split(self.text)
+        return self._children
 
     def to_er7(self) -> str:
         return self.text
+
+    def __repr__(self) -> str:
+        return f"Element({self.name!r}, {self.text!r})"
 
 
 @dataclass(frozen=True)
@@ -60,22 +81,22 @@ def _separators(msh: str) -> _Separators:
     return _Separators(field_sep, component, repetition, subcomponent)
 
 
-def _component(text: str, number: int, seps: _Separators) -> Element:
-    subs = tuple(
-        Element(f"S_{position}", sub)
-        for position, sub in enumerate(text.split(seps.subcomponent), 1)
-        if sub
-    )
-    return Element(f"C_{number}", text, subs)
+def _splitter(separator: str, prefix: str, split_parts: Callable[[str], tuple[Element, ...]] | None
+              ) -> Callable[[str], tuple[Element, ...]]:
+    """Splits a text by ``separator`` into its non-empty parts, named ``{prefix}{position}``, each of which
+    splits further with ``split_parts`` when it is first asked for its own parts."""
+
+    def split(text: str) -> tuple[Element, ...]:
+        return tuple(
+            Element(f"{prefix}{position}", part, position=position, split=split_parts)
+            for position, part in enumerate(text.split(separator), 1)
+            if part
+        )
+
+    return split
 
 
-def _field(name: str, text: str, seps: _Separators) -> Element:
-    parts = enumerate(text.split(seps.component), 1)
-    components = tuple(_component(part, position, seps) for position, part in parts if part)
-    return Element(name, text, components)
-
-
-def _segment(text: str, seps: _Separators) -> Element:
+def _segment(text: str, seps: _Separators, components: Callable[[str], tuple[Element, ...]]) -> Element:
     parts = text.split(seps.field)
     name = parts[0]
     fields: list[Element] = []
@@ -87,9 +108,12 @@ def _segment(text: str, seps: _Separators) -> Element:
     else:
         numbered = enumerate(parts[1:], 1)
     for number, value in numbered:
+        if not value:
+            continue
+        field_name = f"{name}_{number}"
         for repetition in value.split(seps.repetition):
             if repetition:
-                fields.append(_field(f"{name}_{number}", repetition, seps))
+                fields.append(Element(field_name, repetition, split=components))
     return Element(name, text, tuple(fields))
 
 
@@ -99,7 +123,8 @@ def parse_er7(text: str) -> Element:
     if not segments or not segments[0].startswith("MSH"):
         raise Er7Error("not an HL7 v2 message: it must start with an MSH segment")
     seps = _separators(segments[0])
-    message = Element("message", text, tuple(_segment(segment, seps) for segment in segments))
+    components = _splitter(seps.component, "C_", _splitter(seps.subcomponent, "S_", None))
+    message = Element("message", text, tuple(_segment(segment, seps, components) for segment in segments))
     version = next((f for f in message.children[0].children if f.name == "MSH_12"), None)
     declared = version.children[0].text.strip() if version is not None and version.children else ""
     if declared and declared not in VERSIONS:

@@ -107,9 +107,8 @@ def strip_framing(text: str) -> str:
 
 
 def _index(element: Any) -> int:
-    """1-based position of a field's component: ``CX_4`` -> 4; a primitive's only child (``DTM``) -> 1."""
-    suffix = (element.name or "").rsplit("_", 1)[-1]
-    return int(suffix) if suffix.isdigit() else 1
+    """1-based position of a field's component (``C_4`` -> 4), as the ER7 reader numbered it."""
+    return element.position
 
 
 def _component(element: Any, position: int) -> str:
@@ -141,10 +140,15 @@ class _Segment:
 
     element: Any
     label: str
+    _fields: dict[str, list[Any]] | None = field(default=None, repr=False, compare=False)
 
     def reps(self, number: int) -> list[Any]:
-        name = f"{self.element.name}_{number}"
-        return [child for child in self.element.children if child.name == name]
+        """The repetitions of field ``number`` (indexed by field name once: the mapping asks ~80 times)."""
+        if self._fields is None:
+            self._fields = {}
+            for child in self.element.children:
+                self._fields.setdefault(child.name, []).append(child)
+        return self._fields.get(f"{self.element.name}_{number}", [])
 
     def first(self, number: int) -> str:
         reps = self.reps(number)
