@@ -27,8 +27,9 @@ from typing import IO, Any
 import click
 
 from ..mapping.factory import PARSERS, get_parser, guess_format
-from ..mapping.pipeline import Mapped, MappingPipeline
+from ..mapping.pipeline import MappingPipeline
 from .exits import ExitCode, fail
+from .map_pool import Written, map_items, usable_cores
 
 
 def _one_line(outcome: dict[str, Any]) -> str:
@@ -80,7 +81,7 @@ def _run_single(mapper: MappingPipeline, fmt: str, source: IO[str], label: str, 
 
 
 def _run_batch(mapper: MappingPipeline, fmt: str, source: IO[str], label: str, out: Path | None,
-               size: int | None) -> int:
+               size: int | None, processes: int = 1) -> int:
     counts = {"bundles": 0, "failed": 0}
     bundles_file = (out / "bundles.ndjson").open("w", encoding="utf-8") if out else sys.stdout
     outcomes_file = (out / "outcomes.ndjson").open("w", encoding="utf-8") if out else sys.stderr
@@ -89,8 +90,8 @@ def _run_batch(mapper: MappingPipeline, fmt: str, source: IO[str], label: str, o
         bar_context = (click.progressbar(length=size or 0, label=f"mapping {label}", file=sys.stderr)
                        if show_bar else nullcontext(_NullBar()))
         with bar_context as bar:
-            for mapped in mapper.map_stream(get_parser(fmt), _counting_lines(source, bar)):
-                _emit(mapped, counts, bundles_file, outcomes_file)
+            for item in map_items(mapper, get_parser(fmt), _counting_lines(source, bar), processes):
+                _emit(item, counts, bundles_file, outcomes_file)
     finally:
         if out is not None:
             bundles_file.close()
@@ -104,15 +105,12 @@ def _run_batch(mapper: MappingPipeline, fmt: str, source: IO[str], label: str, o
     return ExitCode.OK
 
 
-def _emit(mapped: Mapped, counts: dict[str, int], bundles: IO[str], outcomes: IO[str]) -> None:
-    if mapped.ok:
-        counts["bundles"] += 1
-        bundles.write(json.dumps(mapped.bundle, ensure_ascii=False) + "\n")
-        if any(issue.get("severity") == "warning" for issue in mapped.outcome["issue"]):
-            outcomes.write(json.dumps(mapped.outcome, ensure_ascii=False) + "\n")
-    else:
-        counts["failed"] += 1
-        outcomes.write(json.dumps(mapped.outcome, ensure_ascii=False) + "\n")
+def _emit(item: Written, counts: dict[str, int], bundles: IO[str], outcomes: IO[str]) -> None:
+    counts["bundles" if item.ok else "failed"] += 1
+    if item.bundle is not None:
+        bundles.write(item.bundle + "\n")
+    if item.outcome is not None:
+        outcomes.write(item.outcome + "\n")
 
 
 @click.command("map")
@@ -129,7 +127,11 @@ def _emit(mapped: Mapped, counts: dict[str, int], bundles: IO[str], outcomes: IO
     help="json: a document that fails prints its OperationOutcome on standard output (batches always write "
     "outcomes as NDJSON).",
 )
-def command(file: str, fmt: str | None, out: Path | None, no_validate: bool, output_format: str) -> None:
+@click.option("--jobs", type=click.IntRange(0, 64), default=0, show_default=True,
+              help="Batches: processes that build and validate returns (0: one per usable core; 1: none "
+              "besides this one).")
+def command(file: str, fmt: str | None, out: Path | None, no_validate: bool, output_format: str,
+            jobs: int) -> None:
     """Map EHR input (JSON payload, HL7 v2, CSV, NDJSON) to national-return bundles."""
     try:
         fmt = fmt or guess_format(file if file != "-" else "stdin")
@@ -148,7 +150,7 @@ def command(file: str, fmt: str | None, out: Path | None, no_validate: bool, out
         with source:
             if PARSERS[fmt].batch:
                 size = path.stat().st_size if path is not None else None
-                status = _run_batch(mapper, fmt, source, label, out, size)
+                status = _run_batch(mapper, fmt, source, label, out, size, jobs or usable_cores())
             else:
                 status = _run_single(mapper, fmt, source, label, out, output_format == "json")
     except UnicodeDecodeError as exc:
