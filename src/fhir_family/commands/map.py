@@ -10,6 +10,8 @@ The same parse -> build -> validate path as the facade's ``/ehr/*`` endpoints. T
 * A batch (CSV, NDJSON), streamed: bundles go to ``DIR/bundles.ndjson`` (or standard output), the
   OperationOutcome of every failed item, and of every item with warnings, to ``DIR/outcomes.ndjson`` (or
   stderr), each issue carrying its input line; a progress bar is drawn on stderr when writing to ``--out``.
+  Returns are checked, built and validated in ``--jobs`` worker processes (default one per usable core;
+  ``map_pool.py``) and written in input order, one compact JSON value per line.
 
 Exit status: 0 all mapped; 1 some item could not be mapped or failed validation; 2 the input could not be
 used at all (unreadable, unknown format). Each failure is summarised in one line on stderr.
