@@ -11,7 +11,6 @@ before). It refuses what hl7apy refused: no MSH-2 encoding characters, or an HL7
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from fhir_family import messages as msg
@@ -29,30 +28,52 @@ class Er7Error(InputError):
     message_id = msg.HL7_PARSE
 
 
+@dataclass(frozen=True)
+class _Parts:
+    """How an element's text splits into parts: the separator, the parts' name prefix, how they split."""
+
+    separator: str
+    prefix: str
+    then: _Parts | None = None
+
+
 class Element:
     """A message, segment, field repetition, component or sub-component: its name, its non-empty parts.
 
     A field's components and a component's sub-components are split on first use, not when the message is
     read: the mapping reads a few dozen of a message's hundreds of parts (splitting them all was ~60% of
-    reading an A04)."""
+    reading an A04); ``part(n)`` reads one part's text without building elements for the others."""
 
-    __slots__ = ("_children", "_split", "name", "position", "text")
+    __slots__ = ("_children", "_parts", "name", "position", "text")
 
     def __init__(self, name: str, text: str, children: tuple[Element, ...] = (), position: int = 1,
-                 split: Callable[[str], tuple[Element, ...]] | None = None) -> None:
+                 parts: _Parts | None = None) -> None:
         self.name = name
         self.text = text
         self.position = position
         """1-based place among its parent's parts (a field's component number; a repetition: 1)."""
-        self._children = children if split is None else None
-        self._split = split
+        self._children = children if parts is None else None
+        self._parts = parts
 
     @property
     def children(self) -> tuple[Element, ...]:
         if self._children is None:
-            assert self._split is not None
-            self._children = self._split(self.text)
+            assert self._parts is not None
+            parts = self._parts
+            self._children = tuple(
+                Element(f"{parts.prefix}{position}", text, position=position, parts=parts.then)
+                for position, text in enumerate(self.text.split(parts.separator), 1)
+                if text
+            )
         return self._children
+
+    def part(self, position: int) -> str:
+        """The text of part ``position`` (1-based; a field's component), '' when empty or absent: the text
+        of the child at that position, had ``children`` been built."""
+        if self._parts is None:
+            return ""
+        found = self.text.split(self._parts.separator, position)
+        return found[position - 1] if len(found) >= position else ""
 
     def to_er7(self) -> str:
         return self.text
@@ -81,22 +102,7 @@ def _separators(msh: str) -> _Separators:
     return _Separators(field_sep, component, repetition, subcomponent)
 
 
-def _splitter(separator: str, prefix: str, split_parts: Callable[[str], tuple[Element, ...]] | None
-              ) -> Callable[[str], tuple[Element, ...]]:
-    """Splits a text by ``separator`` into its non-empty parts, named ``{prefix}{position}``, each of which
-    splits further with ``split_parts`` when it is first asked for its own parts."""
-
-    def split(text: str) -> tuple[Element, ...]:
-        return tuple(
-            Element(f"{prefix}{position}", part, position=position, split=split_parts)
-            for position, part in enumerate(text.split(separator), 1)
-            if part
-        )
-
-    return split
-
-
-def _segment(text: str, seps: _Separators, components: Callable[[str], tuple[Element, ...]]) -> Element:
+def _segment(text: str, seps: _Separators, components: _Parts) -> Element:
     parts = text.split(seps.field)
     name = parts[0]
     fields: list[Element] = []
@@ -113,7 +119,7 @@ def _segment(text: str, seps: _Separators, components: Callable[[str], tuple[Ele
         field_name = f"{name}_{number}"
         for repetition in value.split(seps.repetition):
             if repetition:
-                fields.append(Element(field_name, repetition, split=components))
+                fields.append(Element(field_name, repetition, parts=components))
     return Element(name, text, tuple(fields))
 
 
@@ -123,7 +129,7 @@ def parse_er7(text: str) -> Element:
     if not segments or not segments[0].startswith("MSH"):
         raise Er7Error("not an HL7 v2 message: it must start with an MSH segment")
     seps = _separators(segments[0])
-    components = _splitter(seps.component, "C_", _splitter(seps.subcomponent, "S_", None))
+    components = _Parts(seps.component, "C_", _Parts(seps.subcomponent, "S_"))
     message = Element("message", text, tuple(_segment(segment, seps, components) for segment in segments))
     version = next((f for f in message.children[0].children if f.name == "MSH_12"), None)
     declared = version.children[0].text.strip() if version is not None and version.children else ""

@@ -113,14 +113,13 @@ def _index(element: Any) -> int:
 
 def _component(element: Any, position: int) -> str:
     """Component ``position`` of a field (or sub-component of a component), '' when empty."""
-    for child in element.children:
-        if _index(child) == position:
-            return child.to_er7().strip()
-    return ""
+    return element.part(position).strip()
 
 
 def _first_component(element: Any) -> str:
-    return _component(element, 1) if element.children else element.to_er7().strip()
+    """Component 1 of a field; a field with no non-empty component (or a sub-component) as it is."""
+    first = element.part(1).strip()
+    return first if first or element.children else element.to_er7().strip()
 
 
 def _hl7_date(value: str) -> date | None:
