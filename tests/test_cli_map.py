@@ -188,3 +188,20 @@ def test_batch_in_worker_processes_writes_what_one_process_writes_in_the_same_or
         results[jobs] = (bundles, outcomes, result.stderr.splitlines()[-1].replace(str(out), "OUT"))
     assert forked == [2]  # --jobs 1 never forks; --jobs 2 did
     assert results["2"] == results["1"]
+
+
+def _die(items: list) -> list:
+    import os
+
+    os._exit(3)  # a worker killed mid-chunk (out of memory, kill -9)
+
+
+def test_a_worker_that_dies_fails_the_map_in_one_line_not_a_hang(tmp_path: Path, monkeypatch) -> None:
+    from fhir_family.commands import map_pool
+
+    source = tmp_path / "many.csv"
+    _repeated_csv(source, 20)
+    monkeypatch.setattr(map_pool, "_map_chunk", _die)
+    result = run(str(source), "--out", str(tmp_path / "out"), "--jobs", "2")
+    assert result.exit_code == 2
+    assert "a worker process died" in result.stderr and "Traceback" not in result.stderr

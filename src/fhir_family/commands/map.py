@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import nullcontext
 from pathlib import Path
 from typing import IO, Any
@@ -157,6 +158,10 @@ def command(file: str, fmt: str | None, out: Path | None, no_validate: bool, out
                 status = _run_single(mapper, fmt, source, label, out, output_format == "json")
     except UnicodeDecodeError as exc:
         click.echo(f"fhir-family map: {label}: not UTF-8 text ({exc.reason} at byte {exc.start})", err=True)
+        status = ExitCode.UNUSABLE
+    except BrokenProcessPool:
+        click.echo(f"fhir-family map: {label}: a worker process died (killed, or out of memory); the files "
+                   "written so far are incomplete: map again, or with --jobs 1", err=True)
         status = ExitCode.UNUSABLE
     except OSError as exc:
         click.echo(f"fhir-family map: {label}: {exc.strerror or exc}", err=True)

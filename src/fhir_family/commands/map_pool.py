@@ -20,6 +20,7 @@ import multiprocessing
 import os
 from collections import deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,20 +86,21 @@ def _in_workers(mapper: MappingPipeline, parser: Parser, chunks: Iterator[list[A
         mapper.validator  # noqa: B018 - loaded once here, shared by the workers forked below
     _work = (parser, mapper)
     gc.freeze()  # what is loaded now stays: a worker's collections neither walk nor copy those pages
-    pool = multiprocessing.get_context("fork").Pool(processes)
+    # concurrent.futures, not multiprocessing.Pool: a worker that dies (killed, out of memory) fails the map
+    # with BrokenProcessPool instead of leaving its chunk's result awaited for ever. With fork it starts every
+    # worker at the first submit, before its own management thread exists.
+    pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork"))
     try:
-        pending: deque[tuple[list[Any], Any]] = deque()
+        pending: deque[tuple[list[Any], Future | None]] = deque()
         for chunk in chunks:
             sent = [item for item in chunk if not _unreadable(item)]
-            pending.append((chunk, pool.apply_async(_map_chunk, (sent,)) if sent else None))
+            pending.append((chunk, pool.submit(_map_chunk, sent) if sent else None))
             if len(pending) >= processes * AHEAD:
                 yield from _collect(mapper, *pending.popleft())
         while pending:
             yield from _collect(mapper, *pending.popleft())
-        pool.close()
     finally:
-        pool.terminate()
-        pool.join()
+        pool.shutdown(wait=True, cancel_futures=True)
         gc.unfreeze()
         _work = None
 
@@ -108,9 +110,9 @@ def _unreadable(item: Any) -> bool:
     return isinstance(item, Parsed) and item.record is None
 
 
-def _collect(mapper: MappingPipeline, chunk: list[Any], result: Any) -> Iterator[Written]:
+def _collect(mapper: MappingPipeline, chunk: list[Any], result: Future | None) -> Iterator[Written]:
     """The chunk's items in order: the workers' answers, and those of unreadable items answered here."""
-    answers = iter(result.get() if result is not None else ())
+    answers = iter(result.result() if result is not None else ())
     for item in chunk:
         yield written(mapper.map_parsed(item)) if _unreadable(item) else next(answers)
 
