@@ -5,6 +5,9 @@ holds N returns; the real command maps and validates it (``--out`` a temporary f
 whose peak RSS is read from ``getrusage``. The example holds some invalid returns on purpose, so the map
 reports those (exit 1) as a real month's file would. ``BENCH_CSV_RETURNS`` (default 10000; the issue's row
 is 50000) and a tenth of it, so the rows show whether time per return and memory stay flat as it grows.
+The map runs as users run it: ``--jobs`` at its default, one worker process per usable core. The peak RSS is
+then the largest single process (``RUSAGE_CHILDREN`` keeps the maximum of any one descendant), not the sum of
+the command and its workers, which share the pages loaded before the fork.
 """
 
 from __future__ import annotations

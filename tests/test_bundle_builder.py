@@ -675,3 +675,17 @@ def test_a_bad_code_is_carried_to_the_validator_and_reported_there(validator, re
     child = replace(record.children[0], **changes)
     bundle = build_bundle(replace(record, children=(child, record.children[1])))
     assert _problems(validator, bundle) == [expected]
+
+
+@pytest.mark.parametrize("submission_id", ["RXX-123", "ü/é|x", "x" * 300, ""])
+def test_entry_full_urls_are_rfc_4122_name_based_uuids(submission_id: str) -> None:
+    """``entry_full_url`` hashes by hand for speed: it must stay exactly ``uuid.uuid5`` (a resend's fullUrls,
+    and every committed example, depend on it)."""
+    import uuid
+
+    from fhir_family.mapping.ids import _NAMESPACE, entry_full_url
+
+    for role in ("organization", "patient", "child"):
+        for position in range(3):
+            expected = uuid.uuid5(_NAMESPACE, f"{submission_id}|{role}|{position}")
+            assert entry_full_url(submission_id, role, position) == f"urn:uuid:{expected}"

@@ -130,3 +130,78 @@ def test_batch_to_stdout_is_ndjson_of_bundles(tmp_path: Path) -> None:
     result = run(str(source))
     assert result.exit_code == 0
     assert [json.loads(line)["resourceType"] for line in result.stdout.splitlines()] == ["Bundle", "Bundle"]
+
+
+def _repeated_csv(path: Path, copies: int) -> int:
+    """The example CSV (valid and invalid returns) ``copies`` times, each copy with fresh submission ids."""
+    import csv
+
+    with (EHR / "csv" / "returns.csv").open(newline="", encoding="utf-8") as source:
+        reader = csv.DictReader(source)
+        rows = list(reader)
+        fields = reader.fieldnames or []
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.DictWriter(out, fieldnames=fields)
+        writer.writeheader()
+        for copy in range(copies):
+            writer.writerows({**row, "submissionId": f"{row['submissionId']}-{copy}"} for row in rows)
+    return copies * len({row["submissionId"] for row in rows})
+
+
+def _without_timestamps(path: Path) -> list[dict]:
+    items = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    for item in items:
+        item.pop("timestamp", None)  # when the Bundle was assembled: the only part that may differ
+    return items
+
+
+@pytest.mark.parametrize("fmt", ["csv", "ndjson"])
+def test_batch_in_worker_processes_writes_what_one_process_writes_in_the_same_order(
+    tmp_path: Path, fmt: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--jobs 2`` forks workers (past the first chunk) that check, build and validate; the files it writes
+    hold the same items in the same order as ``--jobs 1``, failures and their line numbers included."""
+    from fhir_family.commands import map_pool
+    from fhir_family.commands.map_pool import CHUNK
+
+    forked = []
+    in_workers = map_pool._in_workers
+    monkeypatch.setattr(map_pool, "_in_workers", lambda *args: forked.append(args[-1]) or in_workers(*args))
+
+    if fmt == "csv":
+        source = tmp_path / "many.csv"
+        count = _repeated_csv(source, 40)
+    else:
+        lines = (EHR / "ndjson" / "returns.ndjson").read_text(encoding="utf-8").splitlines()
+        source = tmp_path / "many.ndjson"
+        source.write_text("\n".join(lines * 20) + "\n", encoding="utf-8")
+        count = 20 * len([line for line in lines if line.strip()])
+    assert count > 3 * CHUNK  # several chunks go to the workers
+    results = {}
+    for jobs in ("1", "2"):
+        out = tmp_path / f"out-{jobs}"
+        result = run(str(source), "--out", str(out), "--jobs", jobs)
+        assert result.exit_code == 1, result.stderr  # the examples hold invalid returns on purpose
+        bundles = _without_timestamps(out / "bundles.ndjson")
+        outcomes = _without_timestamps(out / "outcomes.ndjson")
+        assert len(bundles) + sum(1 for o in outcomes if has_errors(o)) == count
+        results[jobs] = (bundles, outcomes, result.stderr.splitlines()[-1].replace(str(out), "OUT"))
+    assert forked == [2]  # --jobs 1 never forks; --jobs 2 did
+    assert results["2"] == results["1"]
+
+
+def _die(items: list) -> list:
+    import os
+
+    os._exit(3)  # a worker killed mid-chunk (out of memory, kill -9)
+
+
+def test_a_worker_that_dies_fails_the_map_in_one_line_not_a_hang(tmp_path: Path, monkeypatch) -> None:
+    from fhir_family.commands import map_pool
+
+    source = tmp_path / "many.csv"
+    _repeated_csv(source, 20)
+    monkeypatch.setattr(map_pool, "_map_chunk", _die)
+    result = run(str(source), "--out", str(tmp_path / "out"), "--jobs", "2")
+    assert result.exit_code == 2
+    assert "a worker process died" in result.stderr and "Traceback" not in result.stderr

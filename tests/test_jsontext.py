@@ -42,12 +42,26 @@ def test_every_failure_is_an_input_error_naming_where(
         '{"value": NaN}',
         '{"a": 1, "a": 2}',
         '{"decimal": 0.1000000000000000055511151231257827}',
+        '{"value": 18446744073709551616}',  # 2**64: orjson would read a float
+        b'{"value": 123456789012345678901234567890}',  # the same check on bytes
+        '{"id": "\u00e9", "n": [-9999999999999999999]}',  # 19 digits: past int64
+        '{"digits": "12345678901234567890", "n": 1}',  # a digit run in a string: json reads it, same value
     ],
 )
 def test_fast_reading_accepts_and_returns_exactly_what_json_does(text):
     import json
 
     assert repr(parse_json(text, "FF-TEST")) == repr(json.loads(text))  # repr: NaN != NaN
+
+
+def test_the_depth_limit_holds_whether_or_not_the_walk_is_skipped() -> None:
+    from fhir_family.jsontext import MAX_DEPTH
+
+    assert parse_json("[" * MAX_DEPTH + "]" * MAX_DEPTH, "FF-TEST") is not None
+    with pytest.raises(InputError, match="nested deeper than"):
+        parse_json("[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1), "FF-TEST")
+    with pytest.raises(InputError, match="nested deeper than"):
+        parse_json(b"{" + b'"a":{' * MAX_DEPTH + b"}" * MAX_DEPTH + b"}", "FF-TEST")
 
 
 def test_compact_writing_matches_json_for_a_fhir_resource_and_falls_back_for_what_orjson_refuses():

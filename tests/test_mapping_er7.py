@@ -52,3 +52,16 @@ def test_the_mapping_answers_unreadable_headers_with_an_input_error(text):
     with pytest.raises(InputError) as caught:
         parse_hl7v2(text)
     assert caught.value.issues[0].message_id == "FF-HL7-PARSE"
+
+
+@pytest.mark.parametrize(
+    "pid3", ["A^^^B&C^D", "^^^NHS&2.16.840.1.113883.2.1.4.1&ISO^NH", "^^", "X", "^Y", "A^B^C^D^E^F"]
+)
+def test_part_reads_what_the_children_hold_without_building_them(pid3: str) -> None:
+    """``Element.part(n)`` (the mapping's fast path) is the text of the child at position ``n``, '' when that
+    part is empty or absent, for fields and for components, whatever the other parts hold."""
+    [field] = fields(parse_er7(MSH + f"\rPID|1||{pid3}").children[1], 3)
+    for element in (field, *field.children):
+        held = {child.position: child.to_er7() for child in element.children}
+        for position in range(1, 8):
+            assert element.part(position) == held.get(position, "")

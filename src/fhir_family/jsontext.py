@@ -15,7 +15,6 @@ past 64 bits as a float, so a text with a run of 19 or more digits goes to ``jso
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from fhir_family import messages as msg
@@ -33,8 +32,16 @@ MAX_DEPTH = 64
 and the collector agree: a national return nests about 12 deep; a FHIR extension nested hundreds deep would
 otherwise pass one server and exhaust the recursion of the other (issue 11)."""
 
-_LONG_DIGITS_TEXT = re.compile(r"\d{19}")
-_LONG_DIGITS_BYTES = re.compile(rb"\d{19}")
+_DIGIT_MARKS = bytes(1 if ord("0") <= code <= ord("9") else 0 for code in range(256))
+_LONG_DIGIT_RUN = b"\x01" * 19
+
+
+def _has_long_digit_run(text: str | bytes) -> bool:
+    """Whether ``text`` holds 19 ASCII digits in a row (JSON numbers are ASCII digits only). One C pass
+    (``bytes.translate``, then a substring search) instead of a regular expression, which tried a 19-digit
+    match at every position: ~25x faster on a payload, and it ran on every document read."""
+    data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+    return _LONG_DIGIT_RUN in data.translate(_DIGIT_MARKS)
 
 
 def parse_json(text: str | bytes, message_id: str, first_line: int = 1) -> Any:
@@ -48,7 +55,7 @@ def parse_json(text: str | bytes, message_id: str, first_line: int = 1) -> Any:
         location, problem = f"line {first_line + value.line - 1}", value.problem
         if value.column is not None:
             location += f", column {value.column}"
-    elif _deeper_than(value, MAX_DEPTH):  # whichever library read it: every reader agrees on the limit
+    elif _may_nest_deeper(text) and _deeper_than(value, MAX_DEPTH):  # every reader agrees on the limit
         location = f"line {first_line}"
         problem = f"nested deeper than {MAX_DEPTH} arrays and objects (the most this project reads)"
     else:
@@ -77,8 +84,7 @@ class _Unreadable:
 
 def _read(text: str | bytes) -> Any:
     """The JSON value (orjson when it can, else ``json``), or an ``_Unreadable`` saying why not."""
-    long_digits = _LONG_DIGITS_TEXT if isinstance(text, str) else _LONG_DIGITS_BYTES
-    if orjson is not None and not long_digits.search(text):
+    if orjson is not None and not _has_long_digit_run(text):
         try:
             return orjson.loads(text)
         except orjson.JSONDecodeError:
@@ -93,6 +99,14 @@ def _read(text: str | bytes) -> Any:
         return _Unreadable("nested too deeply to read")
     except ValueError:  # int() refuses more than sys.get_int_max_str_digits() (4300) digits
         return _Unreadable("a number too long to read (more than 4300 digits)")
+
+
+def _may_nest_deeper(text: str | bytes) -> bool:
+    """False when ``text`` has too few ``[`` and ``{`` to nest deeper than ``MAX_DEPTH`` (a count in C, where
+    walking the value took ~10x as long; a national return has a few dozen)."""
+    if isinstance(text, str):
+        return text.count("[") + text.count("{") > MAX_DEPTH
+    return text.count(b"[") + text.count(b"{") > MAX_DEPTH
 
 
 def _deeper_than(value: Any, limit: int) -> bool:

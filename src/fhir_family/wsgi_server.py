@@ -8,9 +8,10 @@ opens its own database connections; ``fhir-family up`` runs both commands as chi
 Layout on a 2-core machine (measured in ``bench/``; docs/performance.md): the work per request is Python CPU
 (mapping, validation), so throughput comes from processes, one per core, not from threads, which share one
 core under the GIL. The facade runs 2 workers x 4 threads: 2 processes keep both cores busy, the threads
-overlap reading and writing sockets. The collector runs 1 worker x 8 threads by default; for a month-end
-``$import`` give it ``--workers 2``: each worker runs its own import jobs, so two providers' files validate
-on both cores while the database serialises only the batched commits.
+overlap reading and writing sockets (2 x 1 was slowest with the worst p99, 2 x 2 like 2 x 4, 3 x 1 no better:
+the figures are in the facade README, "Server layout"). The collector runs 1 worker x 8 threads by default;
+for a month-end ``$import`` give it ``--workers 2``: each worker runs its own import jobs, so two providers'
+files validate on both cores while the database serialises only the batched commits.
 
 Every server uses ``fhir_family.slow_clients.BufferingThreadWorker``: gthread that reads each request in its
 main loop before a thread sees it, so slow clients cannot hold the threads (slowloris).

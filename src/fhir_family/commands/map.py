@@ -10,6 +10,8 @@ The same parse -> build -> validate path as the facade's ``/ehr/*`` endpoints. T
 * A batch (CSV, NDJSON), streamed: bundles go to ``DIR/bundles.ndjson`` (or standard output), the
   OperationOutcome of every failed item, and of every item with warnings, to ``DIR/outcomes.ndjson`` (or
   stderr), each issue carrying its input line; a progress bar is drawn on stderr when writing to ``--out``.
+  Returns are checked, built and validated in ``--jobs`` worker processes (default one per usable core;
+  ``map_pool.py``) and written in input order, one compact JSON value per line.
 
 Exit status: 0 all mapped; 1 some item could not be mapped or failed validation; 2 the input could not be
 used at all (unreadable, unknown format). Each failure is summarised in one line on stderr.
@@ -20,6 +22,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import nullcontext
 from pathlib import Path
 from typing import IO, Any
@@ -27,8 +30,9 @@ from typing import IO, Any
 import click
 
 from ..mapping.factory import PARSERS, get_parser, guess_format
-from ..mapping.pipeline import Mapped, MappingPipeline
+from ..mapping.pipeline import MappingPipeline
 from .exits import ExitCode, fail
+from .map_pool import Written, map_items, usable_cores
 
 
 def _one_line(outcome: dict[str, Any]) -> str:
@@ -80,7 +84,7 @@ def _run_single(mapper: MappingPipeline, fmt: str, source: IO[str], label: str, 
 
 
 def _run_batch(mapper: MappingPipeline, fmt: str, source: IO[str], label: str, out: Path | None,
-               size: int | None) -> int:
+               size: int | None, processes: int = 1) -> int:
     counts = {"bundles": 0, "failed": 0}
     bundles_file = (out / "bundles.ndjson").open("w", encoding="utf-8") if out else sys.stdout
     outcomes_file = (out / "outcomes.ndjson").open("w", encoding="utf-8") if out else sys.stderr
@@ -89,8 +93,8 @@ def _run_batch(mapper: MappingPipeline, fmt: str, source: IO[str], label: str, o
         bar_context = (click.progressbar(length=size or 0, label=f"mapping {label}", file=sys.stderr)
                        if show_bar else nullcontext(_NullBar()))
         with bar_context as bar:
-            for mapped in mapper.map_stream(get_parser(fmt), _counting_lines(source, bar)):
-                _emit(mapped, counts, bundles_file, outcomes_file)
+            for item in map_items(mapper, get_parser(fmt), _counting_lines(source, bar), processes):
+                _emit(item, counts, bundles_file, outcomes_file)
     finally:
         if out is not None:
             bundles_file.close()
@@ -104,15 +108,12 @@ def _run_batch(mapper: MappingPipeline, fmt: str, source: IO[str], label: str, o
     return ExitCode.OK
 
 
-def _emit(mapped: Mapped, counts: dict[str, int], bundles: IO[str], outcomes: IO[str]) -> None:
-    if mapped.ok:
-        counts["bundles"] += 1
-        bundles.write(json.dumps(mapped.bundle, ensure_ascii=False) + "\n")
-        if any(issue.get("severity") == "warning" for issue in mapped.outcome["issue"]):
-            outcomes.write(json.dumps(mapped.outcome, ensure_ascii=False) + "\n")
-    else:
-        counts["failed"] += 1
-        outcomes.write(json.dumps(mapped.outcome, ensure_ascii=False) + "\n")
+def _emit(item: Written, counts: dict[str, int], bundles: IO[str], outcomes: IO[str]) -> None:
+    counts["bundles" if item.ok else "failed"] += 1
+    if item.bundle is not None:
+        bundles.write(item.bundle + "\n")
+    if item.outcome is not None:
+        outcomes.write(item.outcome + "\n")
 
 
 @click.command("map")
@@ -129,7 +130,11 @@ def _emit(mapped: Mapped, counts: dict[str, int], bundles: IO[str], outcomes: IO
     help="json: a document that fails prints its OperationOutcome on standard output (batches always write "
     "outcomes as NDJSON).",
 )
-def command(file: str, fmt: str | None, out: Path | None, no_validate: bool, output_format: str) -> None:
+@click.option("--jobs", type=click.IntRange(0, 64), default=0, show_default=True,
+              help="Batches: processes that build and validate returns (0: one per usable core; 1: none "
+              "besides this one).")
+def command(file: str, fmt: str | None, out: Path | None, no_validate: bool, output_format: str,
+            jobs: int) -> None:
     """Map EHR input (JSON payload, HL7 v2, CSV, NDJSON) to national-return bundles."""
     try:
         fmt = fmt or guess_format(file if file != "-" else "stdin")
@@ -148,11 +153,15 @@ def command(file: str, fmt: str | None, out: Path | None, no_validate: bool, out
         with source:
             if PARSERS[fmt].batch:
                 size = path.stat().st_size if path is not None else None
-                status = _run_batch(mapper, fmt, source, label, out, size)
+                status = _run_batch(mapper, fmt, source, label, out, size, jobs or usable_cores())
             else:
                 status = _run_single(mapper, fmt, source, label, out, output_format == "json")
     except UnicodeDecodeError as exc:
         click.echo(f"fhir-family map: {label}: not UTF-8 text ({exc.reason} at byte {exc.start})", err=True)
+        status = ExitCode.UNUSABLE
+    except BrokenProcessPool:
+        click.echo(f"fhir-family map: {label}: a worker process died (killed, or out of memory); the files "
+                   "written so far are incomplete: map again, or with --jobs 1", err=True)
         status = ExitCode.UNUSABLE
     except OSError as exc:
         click.echo(f"fhir-family map: {label}: {exc.strerror or exc}", err=True)

@@ -44,30 +44,30 @@ def pipeline() -> MappingPipeline:
     return current_app.extensions["fhir_family.pipeline"]
 
 
-def _single_response(mapped: Mapped) -> Response:
+def _single_response(mapped: Mapped, media_type: str) -> Response:
     warnings = sum(1 for issue in mapped.outcome["issue"] if issue.get("severity") == "warning")
     headers = {"X-Mapping-Warnings": str(warnings)}
     if mapped.bundle is not None and PREFER_OUTCOME not in request.headers.get("Prefer", "").lower():
-        return fhir_response(mapped.bundle, 200, headers)
-    return fhir_response(mapped.outcome, mapped.status, headers)
+        return fhir_response(mapped.bundle, 200, headers, media_type=media_type)
+    return fhir_response(mapped.outcome, mapped.status, headers, media_type=media_type)
 
 
 @blueprint.post("/json")
 def post_json() -> Response:
     """One JSON payload (schema ehr-payload-v2; v1 is refused with a 422 naming v2) -> Bundle."""
     require_media_type(JSON_TYPES)
-    response_media_type()  # refuse an unacceptable Accept before doing the work
-    return _single_response(pipeline().map_text(get_parser("json"), body_text()))
+    media_type = response_media_type()  # refuse an unacceptable Accept before doing the work
+    return _single_response(pipeline().map_text(get_parser("json"), body_text()), media_type)
 
 
 @blueprint.post("/hl7v2")
 def post_hl7v2() -> Response:
     """One HL7 v2 ADT message (ER7, MLLP framing optional; UTF-8, else read as ISO-8859-1) -> Bundle."""
     require_media_type(HL7_TYPES)
-    response_media_type()
+    media_type = response_media_type()
     text = body_text(fallback_encoding="iso-8859-1")
     check_hl7_segments(text)
-    return _single_response(pipeline().map_text(get_parser("hl7v2"), text))
+    return _single_response(pipeline().map_text(get_parser("hl7v2"), text), media_type)
 
 
 @blueprint.post("/batch")

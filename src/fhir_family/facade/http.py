@@ -45,8 +45,10 @@ def dumps(resource: dict[str, Any]) -> str:
 
 
 def fhir_response(resource: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None,
-                  negotiate: bool = True) -> Response:
-    media_type = response_media_type() if negotiate else FHIR_JSON
+                  negotiate: bool = True, media_type: str | None = None) -> Response:
+    """``resource`` as the answer; ``media_type`` when the view negotiated it already (once per request)."""
+    if media_type is None:
+        media_type = response_media_type() if negotiate else FHIR_JSON
     response = Response(dumps(resource), status=status, mimetype=media_type, headers=headers)
     response.charset = "utf-8"
     return response

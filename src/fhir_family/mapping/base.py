@@ -11,7 +11,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from fhir_family.errors import FhirFamilyError, InputError
 from fhir_family.outcome import Issue, IssueSeverity, IssueType
@@ -83,6 +83,17 @@ class Parser(ABC):
             yield self.parse("".join(lines))
         except FhirFamilyError as exc:
             yield Parsed(record=None, error=exc)
+
+    def iter_read(self, lines: Iterable[str]) -> Iterator[Any]:
+        """A batch's items as read, before their content is checked: ``check(item)`` makes each a Parsed,
+        in order, as ``iter_parse`` would have. Checking (the payload contract) is most of reading a
+        batch; split off, it can run in another process (``fhir-family map --jobs``). An item may already
+        be a Parsed (an unreadable row, a bad header). The default reads and checks at once."""
+        return self.iter_parse(lines)
+
+    def check(self, item: Any) -> Parsed:
+        """An item of ``iter_read`` as its Parsed (never raises for bad input)."""
+        return item
 
     @abstractmethod
     def describe(self) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
@@ -360,12 +361,20 @@ def identifier_query(system: str, value: str) -> str:
     such as ``EP 7&8`` cannot split the query. ``:`` and ``/`` stay readable: NHS numbers, ODS codes and
     system URLs come out unchanged.
     """
-    return f"identifier={_search_token(system)}|{_search_token(value)}"
+    return f"identifier={_system_token(system)}|{_search_token(value)}"
+
+
+_SEARCH_ESCAPES = str.maketrans({char: f"\\{char}" for char in "\\|,$"})
+
+
+@lru_cache(maxsize=64)
+def _system_token(system: str) -> str:
+    """A code system's search token: a handful of constant URLs, escaped once each."""
+    return _search_token(system)
 
 
 def _search_token(part: str) -> str:
-    escaped = "".join(f"\\{char}" if char in "\\|,$" else char for char in part)
-    return quote(escaped, safe=":/")
+    return quote(part.translate(_SEARCH_ESCAPES), safe=":/")
 
 
 def _codes(codes: str | tuple[str, ...]) -> tuple[str, ...]:

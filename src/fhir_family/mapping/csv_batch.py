@@ -184,6 +184,15 @@ class CsvParser(Parser):
         """Returns as their rows end. One bad row fails only its own return, and reading goes on: a row that
         is not UTF-8 or too long (``DecodedLines(mark_bad=True)`` hands it on marked), a ragged row, and a
         row whose unterminated quote swallowed the lines after it (they are given back and read again)."""
+        return map(self.check, self.iter_read(lines))
+
+    def check(self, item: _Group | Parsed) -> Parsed:
+        """A return's rows checked against the payload contract (a Parsed read as one already is)."""
+        return _finish(item) if isinstance(item, _Group) else item
+
+    def iter_read(self, lines: Iterable[str]) -> Iterator[_Group | Parsed]:
+        """Each return's rows as they end (``check`` turns them into its Parsed), or the Parsed of what
+        could not be read at all (the header, a row the csv module refuses)."""
         marked = lines.marked if isinstance(lines, DecodedLines) else {}
         physical = _Physical(lines)
         reader = csv.reader(physical)
@@ -210,7 +219,7 @@ class CsvParser(Parser):
             except csv.Error as exc:
                 line = physical.give_back()
                 if group is not None:
-                    yield _finish(group)
+                    yield group
                     group = None
                 yield _unreadable(line, str(exc))
                 continue
@@ -229,7 +238,7 @@ class CsvParser(Parser):
                 continue
             row = {name: cell.strip() for name, cell in zip(header, cells, strict=False)}
             if group is not None and row.get("submissionId", "") != group.rows[0][1].get("submissionId", ""):
-                yield _finish(group)
+                yield group
                 group = None
             if group is None:
                 group = _Group(header=header, first_line=line)
@@ -247,7 +256,7 @@ class CsvParser(Parser):
                 continue
             group.rows.append((line, row))
         if group is not None:
-            yield _finish(group)
+            yield group
 
     def describe(self) -> str:
         return "CSV: one row per child, parent fields repeated, rows of one return adjacent"

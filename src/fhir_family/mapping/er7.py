@@ -11,7 +11,7 @@ before). It refuses what hl7apy refused: no MSH-2 encoding characters, or an HL7
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from fhir_family import messages as msg
 from fhir_family.errors import InputError
@@ -29,15 +29,57 @@ class Er7Error(InputError):
 
 
 @dataclass(frozen=True)
-class Element:
-    """A message, segment, field repetition, component or sub-component: its name, its non-empty parts."""
+class _Parts:
+    """How an element's text splits into parts: the separator, the parts' name prefix, how they split."""
 
-    name: str
-    text: str
-    children: tuple[Element, ...] = field(default=())
+    separator: str
+    prefix: str
+    then: _Parts | None = None
+
+
+class Element:
+    """A message, segment, field repetition, component or sub-component: its name, its non-empty parts.
+
+    A field's components and a component's sub-components are split on first use, not when the message is
+    read: the mapping reads a few dozen of a message's hundreds of parts (splitting them all was ~60% of
+    reading an A04); ``part(n)`` reads one part's text without building elements for the others."""
+
+    __slots__ = ("_children", "_parts", "name", "position", "text")
+
+    def __init__(self, name: str, text: str, children: tuple[Element, ...] = (), position: int = 1,
+                 parts: _Parts | None = None) -> None:
+        self.name = name
+        self.text = text
+        self.position = position
+        """1-based place among its parent's parts (a field's component number; a repetition: 1)."""
+        self._children = children if parts is None else None
+        self._parts = parts
+
+    @property
+    def children(self) -> tuple[Element, ...]:
+        if self._children is None:
+            assert self._parts is not None
+            parts = self._parts
+            self._children = tuple(
+                Element(f"{parts.prefix}{position}", text, position=position, parts=parts.then)
+                for position, text in enumerate(self.text.split(parts.separator), 1)
+                if text
+            )
+        return self._children
+
+    def part(self, position: int) -> str:
+        """The text of part ``position`` (1-based; a field's component), '' when empty or absent: the text
+        of the child at that position, had ``children`` been built."""
+        if self._parts is None:
+            return ""
+        found = self.text.split(self._parts.separator, position)
+        return found[position - 1] if len(found) >= position else ""
 
     def to_er7(self) -> str:
         return self.text
+
+    def __repr__(self) -> str:
+        return f"Element({self.name!r}, {self.text!r})"
 
 
 @dataclass(frozen=True)
@@ -60,22 +102,7 @@ def _separators(msh: str) -> _Separators:
     return _Separators(field_sep, component, repetition, subcomponent)
 
 
-def _component(text: str, number: int, seps: _Separators) -> Element:
-    subs = tuple(
-        Element(f"S_{position}", sub)
-        for position, sub in enumerate(text.split(seps.subcomponent), 1)
-        if sub
-    )
-    return Element(f"C_{number}", text, subs)
-
-
-def _field(name: str, text: str, seps: _Separators) -> Element:
-    parts = enumerate(text.split(seps.component), 1)
-    components = tuple(_component(part, position, seps) for position, part in parts if part)
-    return Element(name, text, components)
-
-
-def _segment(text: str, seps: _Separators) -> Element:
+def _segment(text: str, seps: _Separators, components: _Parts) -> Element:
     parts = text.split(seps.field)
     name = parts[0]
     fields: list[Element] = []
@@ -87,9 +114,12 @@ def _segment(text: str, seps: _Separators) -> Element:
     else:
         numbered = enumerate(parts[1:], 1)
     for number, value in numbered:
+        if not value:
+            continue
+        field_name = f"{name}_{number}"
         for repetition in value.split(seps.repetition):
             if repetition:
-                fields.append(_field(f"{name}_{number}", repetition, seps))
+                fields.append(Element(field_name, repetition, parts=components))
     return Element(name, text, tuple(fields))
 
 
@@ -99,7 +129,8 @@ def parse_er7(text: str) -> Element:
     if not segments or not segments[0].startswith("MSH"):
         raise Er7Error("not an HL7 v2 message: it must start with an MSH segment")
     seps = _separators(segments[0])
-    message = Element("message", text, tuple(_segment(segment, seps) for segment in segments))
+    components = _Parts(seps.component, "C_", _Parts(seps.subcomponent, "S_"))
+    message = Element("message", text, tuple(_segment(segment, seps, components) for segment in segments))
     version = next((f for f in message.children[0].children if f.name == "MSH_12"), None)
     declared = version.children[0].text.strip() if version is not None and version.children else ""
     if declared and declared not in VERSIONS:

@@ -107,21 +107,19 @@ def strip_framing(text: str) -> str:
 
 
 def _index(element: Any) -> int:
-    """1-based position of a field's component: ``CX_4`` -> 4; a primitive's only child (``DTM``) -> 1."""
-    suffix = (element.name or "").rsplit("_", 1)[-1]
-    return int(suffix) if suffix.isdigit() else 1
+    """1-based position of a field's component (``C_4`` -> 4), as the ER7 reader numbered it."""
+    return element.position
 
 
 def _component(element: Any, position: int) -> str:
     """Component ``position`` of a field (or sub-component of a component), '' when empty."""
-    for child in element.children:
-        if _index(child) == position:
-            return child.to_er7().strip()
-    return ""
+    return element.part(position).strip()
 
 
 def _first_component(element: Any) -> str:
-    return _component(element, 1) if element.children else element.to_er7().strip()
+    """Component 1 of a field; a field with no non-empty component (or a sub-component) as it is."""
+    first = element.part(1).strip()
+    return first if first or element.children else element.to_er7().strip()
 
 
 def _hl7_date(value: str) -> date | None:
@@ -141,10 +139,15 @@ class _Segment:
 
     element: Any
     label: str
+    _fields: dict[str, list[Any]] | None = field(default=None, repr=False, compare=False)
 
     def reps(self, number: int) -> list[Any]:
-        name = f"{self.element.name}_{number}"
-        return [child for child in self.element.children if child.name == name]
+        """The repetitions of field ``number`` (indexed by field name once: the mapping asks ~80 times)."""
+        if self._fields is None:
+            self._fields = {}
+            for child in self.element.children:
+                self._fields.setdefault(child.name, []).append(child)
+        return self._fields.get(f"{self.element.name}_{number}", [])
 
     def first(self, number: int) -> str:
         reps = self.reps(number)

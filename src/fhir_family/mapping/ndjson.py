@@ -25,14 +25,19 @@ class NdjsonParser(Parser):
     batch = True
 
     def iter_parse(self, lines: Iterable[str]) -> Iterator[Parsed]:
-        for number, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                record = payload_to_record(_load_line(line, number), _locator(number))
-                yield Parsed(record=record, line=number)
-            except FhirFamilyError as exc:
-                yield Parsed(record=None, line=number, error=exc)
+        return map(self.check, self.iter_read(lines))
+
+    def iter_read(self, lines: Iterable[str]) -> Iterator[tuple[int, str]]:
+        """(line number, text) of each non-blank line."""
+        return ((number, line) for number, line in enumerate(lines, 1) if line.strip())
+
+    def check(self, item: tuple[int, str]) -> Parsed:
+        number, line = item
+        try:
+            record = payload_to_record(_load_line(line, number), _locator(number))
+            return Parsed(record=record, line=number)
+        except FhirFamilyError as exc:
+            return Parsed(record=None, line=number, error=exc)
 
     def describe(self) -> str:
         return "NDJSON: one JSON payload per line"

@@ -51,18 +51,27 @@ def _keywords(node: Any, found: set[str]) -> set[str]:
     return found
 
 
-def _as_draft_07(node: Any) -> Any:
-    """``dependentRequired`` (2019-09) spelled as draft-07's ``dependencies`` with property-name arrays."""
+def _as_draft_07(node: Any, names: bool = False) -> Any:
+    """``dependentRequired`` (2019-09) spelled as draft-07's ``dependencies`` with property-name arrays, and
+    ``const: x`` as ``enum: [x]`` (the same rule; fastjsonschema cannot generate ``const`` without detailed
+    exceptions). ``names``: ``node`` maps property names to schemas (``properties``), so its keys stay."""
     if isinstance(node, list):
         return [_as_draft_07(item) for item in node]
     if not isinstance(node, dict):
         return node
-    return {
-        ("dependencies" if key == "dependentRequired" else key): (
-            value if key in ("enum", "const", "dependentRequired") else _as_draft_07(value)
-        )
-        for key, value in node.items()
-    }
+    if names:
+        return {key: _as_draft_07(value) for key, value in node.items()}
+    converted: dict[str, Any] = {}
+    for key, value in node.items():
+        if key == "dependentRequired":
+            converted["dependencies"] = value
+        elif key == "const":
+            converted["enum"] = [value]
+        elif key == "enum":
+            converted[key] = value
+        else:
+            converted[key] = _as_draft_07(value, names=key == "properties")
+    return converted
 
 
 def compile_conforms(flat_schema: dict[str, Any]) -> Callable[[Any], bool] | None:
@@ -80,7 +89,9 @@ def compile_conforms(flat_schema: dict[str, Any]) -> Callable[[Any], bool] | Non
     schema["$schema"] = DRAFT_07
     checker = Draft202012Validator.FORMAT_CHECKER
     formats = {name: (lambda value, name=name: checker.conforms(value, name)) for name in checker.checkers}
-    validate = fastjsonschema.compile(schema, formats=formats, use_default=False)
+    # Without detailed exceptions: a failing ``if`` (tried on every payload) no longer builds a message and a
+    # copy of its schema only to be caught (~30% of the check); the answer is only ever "conforms" or not.
+    validate = fastjsonschema.compile(schema, formats=formats, use_default=False, detailed_exceptions=False)
 
     def conforms(payload: Any) -> bool:
         try:
