@@ -303,6 +303,9 @@ def _predicate(node: dict[str, Any]) -> Predicate | None:
         return equals
     if kind in ("AndExpression", "OrExpression"):
         operator = _operator(node)
+        member_in = _member_in(node) if operator == "or" else None
+        if member_in is not None:
+            return member_in
         parts = [_predicate(child) for child in _children(node)]
         if operator not in ("and", "or") or any(part is None for part in parts):
             return None
@@ -318,6 +321,47 @@ def _predicate(node: dict[str, Any]) -> Predicate | None:
 
         return joined
     return None
+
+
+def _or_leaves(node: dict[str, Any]) -> list[dict[str, Any]]:
+    """The operands of a chain of ``or`` (``a or (b or c) or d``: a, b, c, d)."""
+    node = _unwrap(node)
+    if node.get("type") == "OrExpression" and node.get("terminalNodeText") == ["or"]:
+        return [leaf for child in _children(node) for leaf in _or_leaves(child)]
+    return [node]
+
+
+def _member_in(node: dict[str, Any]) -> Predicate | None:
+    """``code = 'a' or code = 'b' or ...`` (one member, text literals) folded at compile time into one
+    frozenset look-up: the same answer as the chain of ``equals`` joined by ``_or`` (every leaf reads the
+    same member, so they are all the plain case or all ``_GENERAL``), one test, not one per code."""
+    leaves = _or_leaves(node)
+    if len(leaves) < 2:
+        return None
+    members, literals = set(), set()
+    for leaf in leaves:
+        if leaf.get("type") != "EqualityExpression" or leaf.get("terminalNodeText") != ["="]:
+            return None
+        left, right = _children(leaf)
+        member, literal = _member_name(left), _literal_text(right)
+        if member is None or literal is None or literal[:1].isdigit():
+            return None
+        members.add(member)
+        literals.add(literal)
+    if len(members) != 1:
+        return None
+    (member,) = members
+    codes = frozenset(literals)
+
+    def member_in(item: Any) -> Any:
+        if not isinstance(item, dict):
+            return _GENERAL
+        value = item.get(member)
+        if not isinstance(value, str) or value[:1].isdigit() or "_" + member in item:
+            return _GENERAL
+        return value in codes
+
+    return member_in
 
 
 def _type_name(node: dict[str, Any]) -> str:
@@ -365,6 +409,7 @@ def _string_test(name: str, params: list[tuple[Fn, str]]) -> tuple[Fn, str]:
     if len(params) != 1 or params[0][1] != STRING:
         raise _Unsupported(f"{name}'s argument")
     argument = params[0][0]
+    compiled: dict[str, re.Pattern[str]] = {}  # the pattern is nearly always a literal: compiled once
 
     def string_test(focus: list[Any], env: Env) -> list[Any]:
         value = argument(focus, env)
@@ -378,7 +423,12 @@ def _string_test(name: str, params: list[tuple[Fn, str]]) -> tuple[Fn, str]:
             raise _Unsupported(f"{name} of an empty or non-string value")
         if name == "startsWith":
             return [text.startswith(pattern)]
-        return [re.search(re.compile(pattern, re.DOTALL), text) is not None]
+        regex = compiled.get(pattern)
+        if regex is None:
+            regex = re.compile(pattern, re.DOTALL)
+            if len(compiled) < 64:
+                compiled[pattern] = regex
+        return [regex.search(text) is not None]
 
     return string_test, BOOLEAN
 
