@@ -31,6 +31,7 @@ from .packages import STRUCTURE_DEFINITION_BASE, DefinitionStore
 from .rules import Structure
 from .sd_rules import check_structure_definition
 from .terminology import Terminology
+from .walker_plans import SpecialisedWalker
 
 __all__ = ["ROLE_PROFILES", "Validator", "default_validator"]
 
@@ -66,8 +67,11 @@ class Validator:
         role_profiles: bool = True,
         unknown_profiles: str = "error",
         unknown_extensions: str | Iterable[str] = "error",
+        specialised_walker: bool = True,
     ) -> None:
         """``native_fast_paths=False``: every invariant but ele-1/ext-1 through fhirpathpy (slower).
+        ``specialised_walker=False``: the generic walker (``engine.Walker``) instead of the one specialised
+        per structure (``walker_plans.py``); same outcomes, slower (the equivalence tests compare them).
 
         ``role_profiles=False`` is plain-R4 mode: no national-return role profiles or rules, only what a
         resource declares (or a given profile) and R4 core. ``unknown_profiles="warning"`` reports a named but
@@ -84,7 +88,8 @@ class Validator:
         self.terminology = Terminology(store)
         policy = ExtensionPolicy.of(unknown_extensions)
         rules = {"StructureDefinition": self._check_structure_definition}
-        self.walker = Walker(self.compiler, self.terminology, self._dispatch, policy, rules)
+        walker = SpecialisedWalker if specialised_walker else Walker
+        self.walker = walker(self.compiler, self.terminology, self._dispatch, policy, rules)
         self._vital_signs = vital_signs_codes(store)
         self._profiles_by_alias: dict[str, str] = {}
         for sd in store.by_type("StructureDefinition"):

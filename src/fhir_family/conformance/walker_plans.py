@@ -1,0 +1,215 @@
+"""The walker specialised per compiled structure at load time: one closure per object type and element.
+
+The generic walker (``engine.Walker``) interprets a ``Structure`` on every object: it groups the JSON
+properties by element, sorts the positions, builds each element's FHIRPath expression, pairs every value with
+its ``_name`` extension and dispatches on the element's shape, whether or not anything is wrong. Here each
+structure becomes, on first use, a closure that knows its elements (their handlers, which are required), and
+each element a closure that knows its shape (single or array, bounds, primitive checker, fixed value,
+binding). On the usual input the hot path is a dict look-up and a call per property, and no expression string
+is built for a primitive: it is built only when something has to be reported or checked elsewhere.
+
+Outcomes are the generic walker's, by construction: a closure only *proves* that the generic code would
+report nothing and do nothing for the case it handles (a primitive that passes its JSON type, format, fixed
+value and required binding; an object whose properties are all known, in order, with every required element
+present), and anything else (an unknown or ``_name`` property, a missing required element, an array where a
+single value belongs, a slicing, a count out of bounds, a value that fails a check) is handed, before any
+side effect, to the generic method with the very arguments it would have received. Complex values still go
+through ``Walker.validate_item`` (references, bindings, invariants), whose objects come back here.
+``tests/test_validator_walker_plans.py`` compares the full OperationOutcome of both walkers on every example,
+the UK Core package's examples and seeded mutations. ``Validator(..., specialised_walker=False)`` switches
+it off.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from operator import itemgetter
+from typing import Any
+
+from .datatype_rules import string_too_long
+from .engine import Context, Walker, matches_pattern
+from .rules import MISSING, ElementRule, Structure, TypeRule
+
+#: (parent's expression, value, context): validates one JSON property's value as the generic walker would
+ElementPlan = Callable[[Any, str, Context], None]
+#: (object, its expression, context, whether it is a resource's root): False hands it to the generic walker
+ObjectPlan = Callable[[dict[str, Any], str, Context, bool], bool]
+#: value -> True when the generic primitive check would report nothing for it (and do nothing else)
+Clean = Callable[[Any], bool]
+
+_BY_POSITION = itemgetter(0)
+
+
+class SpecialisedWalker(Walker):
+    """``Walker`` with a closure per compiled structure and element, built on first use and kept."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: id(structure) -> (structure, its plan): the structure is held so its id is never reused
+        self._object_plans: dict[int, tuple[Structure, ObjectPlan]] = {}
+
+    def validate_object(
+        self, obj: dict[str, Any], structure: Structure, expr: str, ctx: Context, resource_root: bool = False
+    ) -> None:
+        known = self._object_plans.get(id(structure))
+        if known is None:
+            known = (structure, self._plan_object(structure))
+            self._object_plans[id(structure)] = known  # a race builds it twice; either is right
+        if not known[1](obj, expr, ctx, resource_root):
+            Walker.validate_object(self, obj, structure, expr, ctx, resource_root)
+
+    # -- objects -----------------------------------------------------------------------------------
+
+    def _plan_object(self, structure: Structure) -> ObjectPlan:
+        required = frozenset(structure.required)
+        needed = len(required)
+        #: JSON name -> (position in children, handler, whether the element is required)
+        handlers: dict[str, tuple[int, ElementPlan, bool]] = {
+            name: (position, self._plan_element(rule, type_rule, name), position in required)
+            for name, (rule, type_rule, position) in structure.lookup.items()
+        }
+
+        def plan(obj: dict[str, Any], expr: str, ctx: Context, resource_root: bool) -> bool:
+            found = []
+            last, ordered, present = -1, True, 0
+            for key, value in obj.items():
+                hit = handlers.get(key)
+                if hit is None:
+                    if key == "resourceType" and resource_root:
+                        continue
+                    return False  # unknown, ``_name`` or misnamed choice property: the generic walker says
+                position = hit[0]
+                if position <= last:
+                    if position == last:
+                        return False  # two JSON names of one choice element
+                    ordered = False
+                last = position
+                if hit[2]:
+                    present += 1
+                found.append((position, hit[1], value))
+            if not ordered:
+                found.sort(key=_BY_POSITION)  # the generic walker visits elements in definition order
+                if any(a[0] == b[0] for a, b in zip(found, found[1:], strict=False)):
+                    return False
+            if present != needed:
+                return False  # a required element is missing: reported by the generic walker
+            for _position, handler, value in found:
+                handler(value, expr, ctx)
+            return True
+
+        return plan
+
+    # -- elements ----------------------------------------------------------------------------------
+
+    def _plan_element(self, rule: ElementRule, type_rule: TypeRule, json_name: str) -> ElementPlan:
+        group = self._validate_group
+
+        def generic(value: Any, expr: str, ctx: Context) -> None:
+            group(rule, [(json_name, type_rule, value)], (), expr, ctx)
+
+        if rule.slices or rule.max == 0 or type_rule.unconstrained or (not rule.repeats and rule.min > 1):
+            return generic
+        suffix = f".{rule.name}.ofType({type_rule.code})" if rule.choice else f".{rule.name}"
+        check = self._plan_item(rule, type_rule)
+        if not rule.repeats:
+
+            def single(value: Any, expr: str, ctx: Context) -> None:
+                if value is None or type(value) is list:
+                    generic(value, expr, ctx)
+                else:
+                    check(value, expr + suffix, ctx)
+
+            return single
+        # an array of a count the generic walker accepts as it is (empty, too short or too long: it reports)
+        least, most = max(rule.min, 1), rule.max if rule.max is not None else sys.maxsize
+        clean = self._clean_primitive(rule, type_rule)
+        if clean is not None:
+            validate_primitive = self._validate_primitive
+
+            def primitives(value: Any, expr: str, ctx: Context) -> None:
+                if type(value) is not list or not least <= len(value) <= most:
+                    generic(value, expr, ctx)
+                else:
+                    for index, item in enumerate(value):
+                        if not clean(item):
+                            validate_primitive(item, None, rule, type_rule, f"{expr}{suffix}[{index}]", ctx)
+
+            return primitives
+
+        def many(value: Any, expr: str, ctx: Context) -> None:
+            if type(value) is not list or not least <= len(value) <= most:
+                generic(value, expr, ctx)
+            else:
+                base = expr + suffix
+                for index, item in enumerate(value):
+                    check(item, f"{base}[{index}]", ctx)
+
+        return many
+
+    def _plan_item(self, rule: ElementRule, type_rule: TypeRule) -> Callable[[Any, str, Context], None]:
+        """One value of the element (at its full expression), as the generic ``_validate_group`` would."""
+        if type_rule.primitive is None:
+            validate_item = self.validate_item
+
+            def item(value: Any, expr: str, ctx: Context) -> None:
+                validate_item(value, None, rule, type_rule, expr, ctx)
+
+            return item
+        validate_primitive = self._validate_primitive
+        clean = self._clean_primitive(rule, type_rule)
+        if clean is None:
+
+            def primitive(value: Any, expr: str, ctx: Context) -> None:
+                validate_primitive(value, None, rule, type_rule, expr, ctx)
+
+            return primitive
+
+        def checked(value: Any, expr: str, ctx: Context) -> None:
+            if not clean(value):
+                validate_primitive(value, None, rule, type_rule, expr, ctx)
+
+        return checked
+
+    def _clean_primitive(self, rule: ElementRule, type_rule: TypeRule) -> Clean | None:
+        """A test that a value (without ``_name`` extensions) passes every check ``_validate_primitive``
+        makes, with no side effect; None where that is not worth proving (value ranges, lengths, narrative,
+        invariants on a primitive: rare), so the generic check always runs."""
+        primitive = type_rule.primitive
+        if primitive is None or type_rule.unconstrained or primitive.name == "xhtml" or rule.invariants:
+            return None
+        if rule.max_length is not None or rule.min_value is not MISSING or rule.max_value is not MISSING:
+            return None
+        check, check_format = primitive.check, primitive.check_format
+        if primitive.json_kind == "string":
+            sized = primitive.name in ("string", "markdown")
+
+            def lexical(value: Any) -> bool:
+                return (
+                    isinstance(value, str)
+                    and check_format(value)
+                    and (not sized or string_too_long(value) is None)
+                )
+
+        else:
+
+            def lexical(value: Any) -> bool:
+                return value is not None and check(value) is None
+
+        fixed, pattern = rule.fixed, rule.pattern
+        valueset = rule.binding_value_set or ""
+        bound = rule.binding_strength in ("required", "extensible") and type_rule.code == "code"
+        if fixed is MISSING and pattern is MISSING and not bound:
+            return lexical
+        validate_code = self.terminology.validate_code
+
+        def clean(value: Any) -> bool:
+            if not lexical(value):
+                return False
+            if fixed is not MISSING and value != fixed:
+                return False
+            if pattern is not MISSING and not matches_pattern(value, pattern):
+                return False
+            return not bound or validate_code(valueset, None, value).valid is True
+
+        return clean
