@@ -108,9 +108,11 @@ class SpecialisedWalker(Walker):
         def generic(value: Any, expr: str, ctx: Context) -> None:
             group(rule, [(json_name, type_rule, value)], (), expr, ctx)
 
-        if rule.slices or rule.max == 0 or type_rule.unconstrained or (not rule.repeats and rule.min > 1):
+        if rule.max == 0 or type_rule.unconstrained or (not rule.repeats and rule.min > 1):
             return generic
         suffix = f".{rule.name}.ofType({type_rule.code})" if rule.choice else f".{rule.name}"
+        if rule.slices:
+            return self._plan_sliced(rule, type_rule, suffix, generic)
         check = self._plan_item(rule, type_rule)
         if not rule.repeats:
 
@@ -146,6 +148,69 @@ class SpecialisedWalker(Walker):
                     check(item, f"{base}[{index}]", ctx)
 
         return many
+
+    def _plan_sliced(
+        self, rule: ElementRule, type_rule: TypeRule, suffix: str, generic: ElementPlan
+    ) -> ElementPlan:
+        """A sliced element whose items find their slice in the compiled table (extensions by url,
+        identifiers by system): counted, then each item validated against its slice, as
+        ``_validate_sliced`` does; a slice or element count out of bounds, an item of a closed slicing in no
+        slice or a discriminator value that is not text goes to the generic walker (it reports, or matches
+        slice by slice)."""
+        slices = rule.slices
+        bounds = [(s.min, s.max if s.max is not None else sys.maxsize) for s in slices]
+        slice_types = [s.types[0] if s.types else type_rule for s in slices]
+        closed = rule.slicing_rules == "closed"
+        repeats = rule.repeats
+        least, most = max(rule.min, 1), rule.max if rule.max is not None else sys.maxsize
+        validate_item = self.validate_item
+
+        def sliced(value: Any, expr: str, ctx: Context) -> None:
+            table = rule.slice_table  # read live: a test takes the tables away to compare the generic matcher
+            if table is None:
+                generic(value, expr, ctx)
+                return
+            if repeats:
+                if type(value) is not list or not least <= len(value) <= most:
+                    generic(value, expr, ctx)
+                    return
+                items = value
+            elif value is None or type(value) is list:
+                generic(value, expr, ctx)
+                return
+            else:
+                items = (value,)
+            key, positions = table
+            counts = [0] * len(slices)
+            assigned: list[int | None] = []
+            for item in items:
+                actual = item.get(key, MISSING) if isinstance(item, dict) else MISSING
+                if actual is MISSING:
+                    position = None
+                elif type(actual) is not str:
+                    generic(value, expr, ctx)
+                    return
+                else:
+                    position = positions.get(actual)
+                    if position is not None:
+                        counts[position] += 1
+                if position is None and closed:
+                    generic(value, expr, ctx)
+                    return
+                assigned.append(position)
+            for count, (low, high) in zip(counts, bounds, strict=True):
+                if not low <= count <= high:
+                    generic(value, expr, ctx)
+                    return
+            base = expr + suffix
+            for index, (item, position) in enumerate(zip(items, assigned, strict=True)):
+                item_expr = f"{base}[{index}]" if repeats else base
+                if position is None:
+                    validate_item(item, None, rule, type_rule, item_expr, ctx)
+                else:
+                    validate_item(item, None, slices[position], slice_types[position], item_expr, ctx)
+
+        return sliced
 
     def _plan_item(self, rule: ElementRule, type_rule: TypeRule) -> Callable[[Any, str, Context], None]:
         """One value of the element (at its full expression), as the generic ``_validate_group`` would."""
