@@ -28,13 +28,16 @@ from operator import itemgetter
 from typing import Any
 
 from .datatype_rules import string_too_long
-from .engine import Context, Walker, matches_pattern
+from .engine import RESOURCE_CONTEXTS, Context, Walker, matches_pattern
+from .quantities import QUANTITY_TYPES
 from .rules import MISSING, ElementRule, Structure, TypeRule
 
 #: (parent's expression, value, context): validates one JSON property's value as the generic walker would
 ElementPlan = Callable[[Any, str, Context], None]
 #: (object, its expression, context, whether it is a resource's root): False hands it to the generic walker
 ObjectPlan = Callable[[dict[str, Any], str, Context, bool], bool]
+#: (value, its expression, context): one value of an element
+ItemPlan = Callable[[Any, str, Context], None]
 #: value -> True when the generic primitive check would report nothing for it (and do nothing else)
 Clean = Callable[[Any], bool]
 
@@ -52,12 +55,15 @@ class SpecialisedWalker(Walker):
     def validate_object(
         self, obj: dict[str, Any], structure: Structure, expr: str, ctx: Context, resource_root: bool = False
     ) -> None:
+        if not self._object_plan(structure)(obj, expr, ctx, resource_root):
+            Walker.validate_object(self, obj, structure, expr, ctx, resource_root)
+
+    def _object_plan(self, structure: Structure) -> ObjectPlan:
         known = self._object_plans.get(id(structure))
         if known is None:
             known = (structure, self._plan_object(structure))
             self._object_plans[id(structure)] = known  # a race builds it twice; either is right
-        if not known[1](obj, expr, ctx, resource_root):
-            Walker.validate_object(self, obj, structure, expr, ctx, resource_root)
+        return known[1]
 
     # -- objects -----------------------------------------------------------------------------------
 
@@ -113,8 +119,22 @@ class SpecialisedWalker(Walker):
         suffix = f".{rule.name}.ofType({type_rule.code})" if rule.choice else f".{rule.name}"
         if rule.slices:
             return self._plan_sliced(rule, type_rule, suffix, generic)
-        check = self._plan_item(rule, type_rule)
+        clean = self._clean_primitive(rule, type_rule)
+        complex_item = self._plan_complex(rule, type_rule) if type_rule.primitive is None else None
         if not rule.repeats:
+            if clean is not None:
+                validate_primitive = self._validate_primitive
+
+                def single_primitive(value: Any, expr: str, ctx: Context) -> None:
+                    if clean(value):
+                        return
+                    if value is None or type(value) is list:
+                        generic(value, expr, ctx)
+                    else:
+                        validate_primitive(value, None, rule, type_rule, expr + suffix, ctx)
+
+                return single_primitive
+            check = complex_item or self._plan_item(rule, type_rule)
 
             def single(value: Any, expr: str, ctx: Context) -> None:
                 if value is None or type(value) is list:
@@ -125,7 +145,6 @@ class SpecialisedWalker(Walker):
             return single
         # an array of a count the generic walker accepts as it is (empty, too short or too long: it reports)
         least, most = max(rule.min, 1), rule.max if rule.max is not None else sys.maxsize
-        clean = self._clean_primitive(rule, type_rule)
         if clean is not None:
             validate_primitive = self._validate_primitive
 
@@ -138,6 +157,7 @@ class SpecialisedWalker(Walker):
                             validate_primitive(item, None, rule, type_rule, f"{expr}{suffix}[{index}]", ctx)
 
             return primitives
+        check = complex_item or self._plan_item(rule, type_rule)
 
         def many(value: Any, expr: str, ctx: Context) -> None:
             if type(value) is not list or not least <= len(value) <= most:
@@ -163,7 +183,9 @@ class SpecialisedWalker(Walker):
         closed = rule.slicing_rules == "closed"
         repeats = rule.repeats
         least, most = max(rule.min, 1), rule.max if rule.max is not None else sys.maxsize
-        validate_item = self.validate_item
+        #: each slice's item check, and the check of an item in no slice (the sliced element's own)
+        slice_checks = [self._plan_any(s, t) for s, t in zip(slices, slice_types, strict=True)]
+        unsliced = self._plan_any(rule, type_rule)
 
         def sliced(value: Any, expr: str, ctx: Context) -> None:
             table = rule.slice_table  # read live: a test takes the tables away to compare the generic matcher
@@ -206,11 +228,85 @@ class SpecialisedWalker(Walker):
             for index, (item, position) in enumerate(zip(items, assigned, strict=True)):
                 item_expr = f"{base}[{index}]" if repeats else base
                 if position is None:
-                    validate_item(item, None, rule, type_rule, item_expr, ctx)
+                    unsliced(item, item_expr, ctx)
                 else:
-                    validate_item(item, None, slices[position], slice_types[position], item_expr, ctx)
+                    slice_checks[position](item, item_expr, ctx)
 
         return sliced
+
+    def _plan_any(self, rule: ElementRule, type_rule: TypeRule) -> ItemPlan:
+        """One value of the element, as ``Walker.validate_item`` would (primitive or complex)."""
+        if type_rule.unconstrained:
+            validate_item = self.validate_item
+
+            def item(value: Any, expr: str, ctx: Context) -> None:
+                validate_item(value, None, rule, type_rule, expr, ctx)
+
+            return item
+        clean = self._clean_primitive(rule, type_rule)
+        if clean is not None:
+            validate_primitive = self._validate_primitive
+
+            def checked(value: Any, expr: str, ctx: Context) -> None:
+                if not clean(value):
+                    validate_primitive(value, None, rule, type_rule, expr, ctx)
+
+            return checked
+        return self._plan_complex(rule, type_rule) or self._plan_item(rule, type_rule)
+
+    def _plan_complex(self, rule: ElementRule, type_rule: TypeRule) -> ItemPlan | None:
+        """A complex value of a data type (not a resource, not an extension found by its url), as
+        ``Walker.validate_item`` would: its object plan, then the checks on the value as a whole only where
+        the element or the type has any (``_validate_content``). Not a JSON object, empty (ele-1) or an
+        extension profile that is not loaded: the generic method, which reports."""
+        code = type_rule.code
+        if type_rule.unconstrained or code in RESOURCE_CONTEXTS or self.compiler.is_resource_type(code):
+            return None
+        if code == "Extension" and not type_rule.profiles and not rule.children and rule.slice_name is None:
+            return None  # the extension's definition is found by its url, per value
+        walker, generic_item, generic_object = self, self.validate_item, Walker.validate_object
+        check_ele1 = rule.check_ele1
+        profiled_extension = code == "Extension" and bool(type_rule.profiles)
+        any_profile_known = self.compiler.any_profile_known
+        content_structure = self.compiler.content_structure
+        structures = rule.structures
+        bound = rule.binding_strength in ("required", "extensible") and (
+            code in ("Coding", "CodeableConcept") or code in QUANTITY_TYPES
+        )
+        checked_whole = (
+            rule.fixed is not MISSING
+            or rule.pattern is not MISSING
+            or code in ("Coding", "Attachment", "Reference", "Extension")
+            or code in QUANTITY_TYPES
+            or bound
+            or bool(rule.invariants)
+        )
+        #: (structure, its plan, whether the value as a whole has anything to check): swapped as one tuple
+        last: list[tuple[Any, Any, bool]] = [(None, None, False)]
+
+        def complex_item(value: Any, expr: str, ctx: Context) -> None:
+            if (
+                type(value) is not dict
+                or (check_ele1 and (not value or (len(value) == 1 and "id" in value)))
+                or (profiled_extension and not any_profile_known(type_rule))
+            ):
+                generic_item(value, None, rule, type_rule, expr, ctx)
+                return
+            structure = structures.get(code) or content_structure(rule, type_rule)
+            if structure is None:
+                return
+            known = last[0]
+            if known[0] is not structure:
+                whole = checked_whole or bool(structure.invariants)
+                known = (structure, walker._object_plan(structure), whole)
+                last[0] = known
+            before = ctx.errors
+            if not known[1](value, expr, ctx, False):
+                generic_object(walker, value, structure, expr, ctx)
+            if known[2] and ctx.errors == before:
+                walker._validate_content(value, rule, type_rule, structure, expr, ctx)
+
+        return complex_item
 
     def _plan_item(self, rule: ElementRule, type_rule: TypeRule) -> Callable[[Any, str, Context], None]:
         """One value of the element (at its full expression), as the generic ``_validate_group`` would."""
