@@ -79,10 +79,24 @@ def _compile(node: dict[str, Any]) -> tuple[Fn, str]:
     if kind == "ParenthesizedTerm":
         return _compile(_only(node))
     if kind == "InvocationExpression":
-        source, invocation = _children(node)
-        before, _ = _compile(source)
-        step, result_kind = _invocation(invocation)
-        return (lambda focus, env: step(before(focus, env), env)), result_kind
+        # ``a.b.where(...).c.exists()`` nests to the left: compiled as one loop over its steps, not as one
+        # closure per step calling the one before
+        invocations = []
+        while node.get("type") == "InvocationExpression":
+            source, invocation = _children(node)
+            invocations.append(invocation)
+            node = source
+        head, _ = _compile(node)
+        compiled = [_invocation(invocation) for invocation in reversed(invocations)]
+        steps = (head, *(step for step, _kind in compiled))
+        result_kind = compiled[-1][1]
+
+        def chain(focus: list[Any], env: Env) -> list[Any]:
+            for step in steps:
+                focus = step(focus, env)
+            return focus
+
+        return chain, result_kind
     if kind in ("MemberInvocation", "FunctionInvocation", "ThisInvocation"):
         return _invocation(node)
     if kind == "StringLiteral":
@@ -136,8 +150,7 @@ def _invocation(node: dict[str, Any]) -> tuple[Fn, str]:
     if kind == "ThisInvocation":
         return (lambda focus, env: [env["this"]] if "this" in env else _no_this()), ANY
     if kind == "MemberInvocation":
-        name = _identifier(_only(node))
-        return (lambda focus, env: _member(focus, name)), ANY
+        return _member_step(_identifier(_only(node))), ANY
     if kind == "FunctionInvocation":
         return _function(_only(node))
     raise _Unsupported(kind)
@@ -148,6 +161,24 @@ def _no_this() -> list[Any]:
 
 
 # -- navigation ------------------------------------------------------------------------------------------
+
+
+def _member_step(name: str) -> Fn:
+    """``name`` on the focus: one object holding ``name`` itself (the usual case) read directly, anything
+    else (several items, a choice, a primitive extension) by ``_member``."""
+    extension_name = "_" + name
+
+    def member(focus: list[Any], env: Env) -> list[Any]:
+        if len(focus) == 1:
+            item = focus[0]
+            if type(item) is dict and name in item and extension_name not in item:
+                value = item[name]
+                if type(value) is list:
+                    return [element for element in value if element is not None] if None in value else value
+                return [] if value is None else [value]
+        return _member(focus, name)
+
+    return member
 
 
 def _member(focus: list[Any], name: str) -> list[Any]:
@@ -171,7 +202,10 @@ def _member(focus: list[Any], name: str) -> list[Any]:
         if value is None:
             continue
         if isinstance(value, list):
-            out.extend(element for element in value if element is not None)
+            if None in value:
+                out.extend(element for element in value if element is not None)
+            else:
+                out.extend(value)
         else:
             out.append(value)
     return out
@@ -228,6 +262,19 @@ def _function(node: dict[str, Any]) -> tuple[Fn, str]:
                 else:
                     env["this"] = outer
 
+        if name == "where" and direct is not None:
+            criterion_test = test
+
+            def where_direct(focus: list[Any], env: Env) -> list[Any]:
+                """The criterion read straight from each item; the general closure only for the rest."""
+                out = []
+                for item in focus:
+                    answer = direct(item)
+                    if answer is True or (answer is _GENERAL and criterion_test(item, env)):
+                        out.append(item)
+                return out
+
+            return where_direct, ANY
         if name == "where":
             return (lambda focus, env: [item for item in focus if test(item, env)]), ANY
         return (lambda focus, env: [all(test(item, env) for item in focus)]), BOOLEAN
