@@ -430,3 +430,31 @@ def test_an_or_chain_of_one_member_is_folded() -> None:
     assert predicate("code = 'b' or code = 'c' or (code = 'd' or code = 'e')").__name__ == "member_in"
     assert predicate("code = 'b' or system = 'c'").__name__ == "joined"
     assert predicate("code = 'b' or code != 'c'").__name__ == "joined"
+
+
+WHERE_URL = "extension.where(url = 'a').count() = 1"
+
+
+@pytest.mark.parametrize(
+    "extensions",
+    [
+        [{"url": "a"}],
+        [{"url": "a"}, {"url": "b"}],
+        [{"url": "a"}, {"url": "a"}],
+        [{"url": "a", "_url": {"id": "1"}}],
+        [{"url": 3}],
+        [{"url": "2026"}],
+        [{"code": "a"}],
+        ["a"],
+        [],
+    ],
+)
+def test_a_where_on_one_member_inlined_agrees_with_fhirpathpy(extensions: list) -> None:
+    data = {"resourceType": "Basic", "extension": extensions}
+    native = compile_native(WHERE_URL)
+    assert native is not None
+    reference = Invariant.from_constraint(
+        {"key": "t-3", "severity": "error", "human": "t", "expression": WHERE_URL}, fast_paths=False
+    )
+    mine = native(data)
+    assert mine is None or mine == reference.evaluate_fhirpath(data, None, data, data)

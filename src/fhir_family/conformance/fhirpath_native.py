@@ -262,6 +262,26 @@ def _function(node: dict[str, Any]) -> tuple[Fn, str]:
                 else:
                     env["this"] = outer
 
+        equality = getattr(direct, "member_literal", None)
+        if name == "where" and equality is not None:
+            member, literal, extension_name = equality
+            criterion_test = test
+
+            def where_equal(focus: list[Any], env: Env) -> list[Any]:
+                """``where(url = 'text')``: ``equals`` inlined (the same plain case; the rest as before)."""
+                out = []
+                for item in focus:
+                    if type(item) is dict:
+                        value = item.get(member)
+                        if type(value) is str and extension_name not in item and not value[:1].isdigit():
+                            if value == literal:
+                                out.append(item)
+                            continue
+                    if criterion_test(item, env):
+                        out.append(item)
+                return out
+
+            return where_equal, ANY
         if name == "where" and direct is not None:
             criterion_test = test
 
@@ -347,6 +367,8 @@ def _predicate(node: dict[str, Any]) -> Predicate | None:
                 return _GENERAL
             return (value == literal) == positive
 
+        if positive:
+            equals.member_literal = (member, literal, "_" + member)  # type: ignore[attr-defined]
         return equals
     if kind in ("AndExpression", "OrExpression"):
         operator = _operator(node)
