@@ -27,8 +27,9 @@ from collections.abc import Callable
 from operator import itemgetter
 from typing import Any
 
-from .datatype_rules import string_too_long
+from .datatype_rules import MAX_STRING_BYTES, string_too_long
 from .engine import RESOURCE_CONTEXTS, Context, Walker, matches_pattern
+from .invariants import ext1_holds
 from .quantities import QUANTITY_TYPES
 from .rules import MISSING, ElementRule, Structure, TypeRule
 
@@ -42,6 +43,8 @@ ItemPlan = Callable[[Any, str, Context], None]
 Clean = Callable[[Any], bool]
 
 _BY_POSITION = itemgetter(0)
+#: a string this short cannot exceed R4's 1 MB (string_too_long's own first test)
+_SURELY_SHORT = MAX_STRING_BYTES // 4
 
 
 class SpecialisedWalker(Walker):
@@ -124,6 +127,9 @@ class SpecialisedWalker(Walker):
         if not rule.repeats:
             if clean is not None:
                 validate_primitive = self._validate_primitive
+                plain = self._plain_text(rule, type_rule)
+                if plain is not None:
+                    return self._single_text(plain, rule, type_rule, suffix, generic)
 
                 def single_primitive(value: Any, expr: str, ctx: Context) -> None:
                     if clean(value):
@@ -168,6 +174,61 @@ class SpecialisedWalker(Walker):
                     check(item, f"{base}[{index}]", ctx)
 
         return many
+
+    def _single_text(
+        self,
+        plain: tuple[set[str] | None, Clean, bool],
+        rule: ElementRule,
+        type_rule: TypeRule,
+        suffix: str,
+        generic: ElementPlan,
+    ) -> ElementPlan:
+        """One text primitive with nothing but its lexical rule to meet (most of a return's values), the
+        test written out in one closure: a code, uri or canonical seen valid before is one set look-up."""
+        valid, check_format, sized = plain
+        validate_primitive = self._validate_primitive
+
+        def fallback(value: Any, expr: str, ctx: Context) -> None:
+            if value is None or type(value) is list:
+                generic(value, expr, ctx)
+            else:
+                validate_primitive(value, None, rule, type_rule, expr + suffix, ctx)
+
+        if valid is not None:
+
+            def single_remembered(value: Any, expr: str, ctx: Context) -> None:
+                if type(value) is not str or (value not in valid and not check_format(value)):
+                    fallback(value, expr, ctx)
+
+            return single_remembered
+        if sized:
+
+            def single_string(value: Any, expr: str, ctx: Context) -> None:
+                if (
+                    type(value) is not str
+                    or not check_format(value)
+                    or (len(value) > _SURELY_SHORT and string_too_long(value) is not None)
+                ):
+                    fallback(value, expr, ctx)
+
+            return single_string
+
+        def single_text(value: Any, expr: str, ctx: Context) -> None:
+            if type(value) is not str or not check_format(value):
+                fallback(value, expr, ctx)
+
+        return single_text
+
+    @staticmethod
+    def _plain_text(rule: ElementRule, type_rule: TypeRule) -> tuple[set[str] | None, Clean, bool] | None:
+        """(its set of values known valid, its format check, whether R4's 1 MB limit applies) for a text
+        primitive whose only check is its lexical rule (``_clean_primitive`` settles that it has no other)."""
+        primitive = type_rule.primitive
+        if primitive is None or primitive.json_kind != "string" or rule.fixed is not MISSING:
+            return None
+        if rule.pattern is not MISSING or rule.binding_strength in ("required", "extensible"):
+            return None
+        return primitive.valid, primitive.check_format, primitive.name in ("string", "markdown")
 
     def _plan_sliced(
         self, rule: ElementRule, type_rule: TypeRule, suffix: str, generic: ElementPlan
@@ -273,16 +334,50 @@ class SpecialisedWalker(Walker):
         bound = rule.binding_strength in ("required", "extensible") and (
             code in ("Coding", "CodeableConcept") or code in QUANTITY_TYPES
         )
-        checked_whole = (
+        #: the whole-value checks beyond ext-1 and invariants: those go through ``_validate_content``
+        content_rules = (
             rule.fixed is not MISSING
             or rule.pattern is not MISSING
-            or code in ("Coding", "Attachment", "Reference", "Extension")
+            or code in ("Coding", "Attachment", "Reference")
             or code in QUANTITY_TYPES
             or bound
-            or bool(rule.invariants)
         )
-        #: (structure, its plan, whether the value as a whole has anything to check): swapped as one tuple
-        last: list[tuple[Any, Any, bool]] = [(None, None, False)]
+        extension = code == "Extension"
+        type_path = code if code not in ("BackboneElement", "Element") else rule.path
+        check_invariants, validate_content = self.check_invariants, self._validate_content
+
+        def whole_value(structure: Structure) -> Callable[[Any, str, Context], None] | None:
+            """What ``_validate_content`` would do with a value of this structure, or None for nothing."""
+            if content_rules:
+
+                def content(value: Any, expr: str, ctx: Context) -> None:
+                    validate_content(value, rule, type_rule, structure, expr, ctx)
+
+                return content
+            invariants = rule.invariants
+            if structure.invariants and structure.invariants is not rule.invariants:
+                keys = {inv.key for inv in invariants}
+                invariants = invariants + [inv for inv in structure.invariants if inv.key not in keys]
+            ext1 = extension and (rule.check_ext1 or structure.check_ext1)
+            if ext1:
+
+                def extension_content(value: Any, expr: str, ctx: Context) -> None:
+                    if not ext1_holds(value):
+                        validate_content(value, rule, type_rule, structure, expr, ctx)  # reports ext-1
+                    elif invariants:
+                        check_invariants(value, invariants, type_path, expr, ctx, ctx.errors)
+
+                return extension_content
+            if not invariants:
+                return None
+
+            def invariants_only(value: Any, expr: str, ctx: Context) -> None:
+                check_invariants(value, invariants, type_path, expr, ctx, ctx.errors)
+
+            return invariants_only
+
+        #: (structure, its plan, its whole-value check): swapped as one tuple, so threads never mix them
+        last: list[tuple[Any, Any, Any]] = [(None, None, None)]
 
         def complex_item(value: Any, expr: str, ctx: Context) -> None:
             if (
@@ -297,14 +392,13 @@ class SpecialisedWalker(Walker):
                 return
             known = last[0]
             if known[0] is not structure:
-                whole = checked_whole or bool(structure.invariants)
-                known = (structure, walker._object_plan(structure), whole)
+                known = (structure, walker._object_plan(structure), whole_value(structure))
                 last[0] = known
             before = ctx.errors
             if not known[1](value, expr, ctx, False):
                 generic_object(walker, value, structure, expr, ctx)
-            if known[2] and ctx.errors == before:
-                walker._validate_content(value, rule, type_rule, structure, expr, ctx)
+            if known[2] is not None and ctx.errors == before:
+                known[2](value, expr, ctx)
 
         return complex_item
 
