@@ -43,6 +43,9 @@ ItemPlan = Callable[[Any, str, Context], None]
 Clean = Callable[[Any], bool]
 
 _BY_POSITION = itemgetter(0)
+#: an object's handlers in definition order, with the JSON name each reads
+Shape = tuple[tuple[str, "ElementPlan"], ...]
+_SHAPES_AT_MOST = 512  # per structure; beyond it a new shape is worked out each time (never wrong)
 #: a string this short cannot exceed R4's 1 MB (string_too_long's own first test)
 _SURELY_SHORT = MAX_STRING_BYTES // 4
 
@@ -79,32 +82,42 @@ class SpecialisedWalker(Walker):
             for name, (rule, type_rule, position) in structure.lookup.items()
         }
 
-        def plan(obj: dict[str, Any], expr: str, ctx: Context, resource_root: bool) -> bool:
+        def learn(keys: tuple[str, ...], resource_root: bool) -> Shape | None:
+            """The handlers, in definition order, for an object with these properties, or None when the
+            generic walker must take it (it reports something, or the same element is given twice)."""
             found = []
-            last, ordered, present = -1, True, 0
-            for key, value in obj.items():
+            present = 0
+            for key in keys:
                 hit = handlers.get(key)
                 if hit is None:
                     if key == "resourceType" and resource_root:
                         continue
-                    return False  # unknown, ``_name`` or misnamed choice property: the generic walker says
-                position = hit[0]
-                if position <= last:
-                    if position == last:
-                        return False  # two JSON names of one choice element
-                    ordered = False
-                last = position
-                if hit[2]:
-                    present += 1
-                found.append((position, hit[1], value))
-            if not ordered:
-                found.sort(key=_BY_POSITION)  # the generic walker visits elements in definition order
-                if any(a[0] == b[0] for a, b in zip(found, found[1:], strict=False)):
-                    return False
+                    return None  # unknown, ``_name`` or misnamed choice property: the generic walker says
+                present += hit[2]
+                found.append((hit[0], key, hit[1]))
+            found.sort(key=_BY_POSITION)  # the generic walker visits elements in definition order
+            if any(a[0] == b[0] for a, b in zip(found, found[1:], strict=False)):
+                return None  # two JSON names of one choice element
             if present != needed:
-                return False  # a required element is missing: reported by the generic walker
-            for _position, handler, value in found:
-                handler(value, expr, ctx)
+                return None  # a required element is missing: reported by the generic walker
+            return tuple((key, handler) for _position, key, handler in found)
+
+        #: the properties of an object, in JSON order -> its handlers (objects of one type mostly share a
+        #: handful of shapes); one table for resource roots, whose ``resourceType`` is not an element
+        shapes: tuple[dict[tuple[str, ...], Shape], ...] = ({}, {})
+
+        def plan(obj: dict[str, Any], expr: str, ctx: Context, resource_root: bool) -> bool:
+            keys = tuple(obj)
+            table = shapes[resource_root]
+            shape = table.get(keys)
+            if shape is None:
+                shape = learn(keys, resource_root)
+                if shape is None:
+                    return False
+                if len(table) < _SHAPES_AT_MOST:
+                    table[keys] = shape  # only element names, each once: input text is never kept
+            for key, handler in shape:
+                handler(obj[key], expr, ctx)
             return True
 
         return plan
