@@ -132,7 +132,31 @@ def test_seeded_mutations_give_the_generic_outcome(path: Path) -> None:
     differing = 0
     for _ in range(MUTATIONS_PER_BUNDLE):
         mutated = _mutate(bundle, rng)
+        if rng.random() < 0.4:  # two faults at once: the second may sit inside what the first left intact
+            mutated = _mutate(mutated, rng)
         specialised, generic = _both(mutated)
         assert specialised == generic, json.dumps(generic["issue"])[:600]
         differing += specialised != default_validator().validate(bundle)
     assert differing > MUTATIONS_PER_BUNDLE // 3  # the mutations do reach faults, not only harmless places
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        {"fullUrl": "urn:uuid:0b1c6f52-7a0e-4d1e-9a55-3f3a36f2c001"},  # no resource: no slice by type
+        {"resource": {"resourceType": "Observation", "status": "final", "code": {"text": "x"}}},
+        {"resource": {"resourceType": "Nope"}},
+        {"resource": {"resourceType": 3}},
+        {"resource": [{"resourceType": "Patient"}]},
+        {"resource": None},
+        "entry",
+        {"resource": {"resourceType": "RelatedPerson"}},
+    ],
+)
+def test_entries_sliced_by_resource_type_give_the_generic_outcome(entry: Any) -> None:
+    """``Bundle.entry`` is sliced by the type of its resource: odd entries added to a national return."""
+    bundle = json.loads((BUNDLES[0]).read_text(encoding="utf-8"))
+    bundle["entry"].insert(1, entry)
+    specialised, generic = _both(bundle)
+    assert specialised == generic
+    assert specialised["issue"]  # each of them is a fault somewhere

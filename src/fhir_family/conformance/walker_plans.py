@@ -260,10 +260,11 @@ class SpecialisedWalker(Walker):
         #: each slice's item check, and the check of an item in no slice (the sliced element's own)
         slice_checks = [self._plan_any(s, t) for s, t in zip(slices, slice_types, strict=True)]
         unsliced = self._plan_any(rule, type_rule)
+        by_type = _type_slices(rule)
 
         def sliced(value: Any, expr: str, ctx: Context) -> None:
             table = rule.slice_table  # read live: a test takes the tables away to compare the generic matcher
-            if table is None:
+            if table is None and by_type is None:
                 generic(value, expr, ctx)
                 return
             if repeats:
@@ -276,20 +277,27 @@ class SpecialisedWalker(Walker):
                 return
             else:
                 items = (value,)
-            key, positions = table
             counts = [0] * len(slices)
             assigned: list[int | None] = []
             for item in items:
-                actual = item.get(key, MISSING) if isinstance(item, dict) else MISSING
-                if actual is MISSING:
-                    position = None
-                elif type(actual) is not str:
-                    generic(value, expr, ctx)
-                    return
-                else:
-                    position = positions.get(actual)
+                if table is None:
+                    position = by_type(item)  # type: ignore[misc]
+                    if position is _NOT_PLAIN:
+                        generic(value, expr, ctx)
+                        return
                     if position is not None:
                         counts[position] += 1
+                else:
+                    actual = item.get(table[0], MISSING) if isinstance(item, dict) else MISSING
+                    if actual is MISSING:
+                        position = None
+                    elif type(actual) is not str:
+                        generic(value, expr, ctx)
+                        return
+                    else:
+                        position = table[1].get(actual)
+                        if position is not None:
+                            counts[position] += 1
                 if position is None and closed:
                     generic(value, expr, ctx)
                     return
@@ -481,3 +489,49 @@ class SpecialisedWalker(Walker):
             return not bound or validate_code(valueset, None, value).valid is True
 
         return clean
+
+
+_NOT_PLAIN: Any = object()
+_ANY_TYPE: Any = object()
+
+
+def _type_slices(rule: ElementRule) -> Callable[[Any], Any] | None:
+    """For an element sliced by the type of a resource at a property (``Bundle.entry`` by ``resource``):
+    item -> the position of the first slice it matches, None for none, ``_NOT_PLAIN`` for an item whose
+    shape the generic matcher should judge (not an object, several or odd values at the property). The same
+    answer as ``Walker._in_slice`` tried slice by slice; None when the element is not sliced that way."""
+    if len(rule.discriminators) != 1:
+        return None
+    discriminator = rule.discriminators[0]
+    path = discriminator.path
+    if discriminator.kind != "type" or path == "$this" or "." in path:
+        return None
+    #: per slice: None (constrains nothing: matches no item), _ANY_TYPE (leaves the type open), or the types
+    kinds: list[Any] = []
+    for slice_rule in rule.slices:
+        values = slice_rule.discriminator_values
+        if not values:
+            kinds.append(None)
+        elif values[0] is MISSING:
+            kinds.append(_ANY_TYPE)
+        else:
+            kinds.append(values[0])
+
+    def position(item: Any) -> Any:
+        if type(item) is not dict:
+            return _NOT_PLAIN
+        target = item.get(path)
+        if target is None:
+            resource_type = None  # nothing there: only a slice that leaves the type open matches
+        elif type(target) is not dict or type(target.get("resourceType")) is not str:
+            return _NOT_PLAIN
+        else:
+            resource_type = target["resourceType"]
+        for index, kind in enumerate(kinds):
+            if kind is None:
+                continue
+            if kind is _ANY_TYPE or (resource_type is not None and resource_type in kind):
+                return index
+        return None
+
+    return position
