@@ -53,6 +53,8 @@ def compile_native(expression: str) -> Callable[[Any], bool | None] | None:
             result = fn([data], {"context": data})
         except _Unsupported:
             return None
+        if len(result) == 1:
+            return result[0] is True
         return bool(result) and all(value is True for value in result)
 
     return holds

@@ -397,6 +397,16 @@ class SpecialisedWalker(Walker):
 
             return invariants_only
 
+        #: whether the extension profile named is loaded: fixed once definitions are loaded, so asked on the
+        #: first value (not when the plan is built: an element absent from every input compiles nothing)
+        profile_known: list[bool | None] = [None]
+
+        def profile_loaded() -> bool:
+            """Asked until true (false: the generic walker reports it; a later call may compile it)."""
+            answer = any_profile_known(type_rule)
+            if answer:
+                profile_known[0] = True
+            return answer
         #: (structure, its plan, its whole-value check): swapped as one tuple, so threads never mix them
         last: list[tuple[Any, Any, Any]] = [(None, None, None)]
 
@@ -404,7 +414,7 @@ class SpecialisedWalker(Walker):
             if (
                 type(value) is not dict
                 or (check_ele1 and (not value or (len(value) == 1 and "id" in value)))
-                or (profiled_extension and not any_profile_known(type_rule))
+                or (profiled_extension and not profile_known[0] and not profile_loaded())
             ):
                 generic_item(value, None, rule, type_rule, expr, ctx)
                 return
@@ -535,3 +545,4 @@ def _type_slices(rule: ElementRule) -> Callable[[Any], Any] | None:
         return None
 
     return position
+
