@@ -27,7 +27,7 @@ from collections.abc import Callable
 from operator import itemgetter
 from typing import Any
 
-from .datatype_rules import MAX_STRING_BYTES, string_too_long
+from .datatype_rules import MAX_STRING_BYTES, check_coding, string_too_long
 from .engine import RESOURCE_CONTEXTS, Context, Walker, matches_pattern
 from .invariants import ext1_holds
 from .quantities import QUANTITY_TYPES
@@ -356,13 +356,15 @@ class SpecialisedWalker(Walker):
             code in ("Coding", "CodeableConcept") or code in QUANTITY_TYPES
         )
         #: the whole-value checks beyond ext-1 and invariants: those go through ``_validate_content``
+        #: whole-value rules left to ``_validate_content`` itself (rarer, or with more to replicate)
         content_rules = (
             rule.fixed is not MISSING
             or rule.pattern is not MISSING
-            or code in ("Coding", "Attachment", "Reference")
+            or code in ("Attachment", "Reference")
             or code in QUANTITY_TYPES
-            or bound
         )
+        coding = code == "Coding"
+        check_binding, is_value_set = self._check_binding, self._is_value_set
         extension = code == "Extension"
         type_path = code if code not in ("BackboneElement", "Element") else rule.path
         check_invariants, validate_content = self.check_invariants, self._validate_content
@@ -380,6 +382,19 @@ class SpecialisedWalker(Walker):
                 keys = {inv.key for inv in invariants}
                 invariants = invariants + [inv for inv in structure.invariants if inv.key not in keys]
             ext1 = extension and (rule.check_ext1 or structure.check_ext1)
+            if coding or bound:
+                # _validate_content's order for a Coding or a bound CodeableConcept with no fixed value or
+                # pattern: Coding.system rules, then the binding, then the invariants (ext-1 is not theirs)
+
+                def coded(value: Any, expr: str, ctx: Context) -> None:
+                    if coding and not check_coding(value, expr, ctx.add, is_value_set):
+                        return
+                    if bound and not check_binding(value, rule, code, expr, ctx):
+                        return
+                    if invariants:
+                        check_invariants(value, invariants, type_path, expr, ctx, ctx.errors)
+
+                return coded
             if ext1:
 
                 def extension_content(value: Any, expr: str, ctx: Context) -> None:
@@ -407,6 +422,7 @@ class SpecialisedWalker(Walker):
             if answer:
                 profile_known[0] = True
             return answer
+
         #: (structure, its plan, its whole-value check): swapped as one tuple, so threads never mix them
         last: list[tuple[Any, Any, Any]] = [(None, None, None)]
 
@@ -545,4 +561,3 @@ def _type_slices(rule: ElementRule) -> Callable[[Any], Any] | None:
         return None
 
     return position
-
