@@ -29,7 +29,7 @@ from typing import Any
 
 from .datatype_rules import MAX_STRING_BYTES, check_coding, string_too_long
 from .engine import RESOURCE_CONTEXTS, Context, Walker, matches_pattern
-from .invariants import ext1_holds
+from .invariants import Invariant, ext1_holds
 from .quantities import QUANTITY_TYPES
 from .rules import MISSING, ElementRule, Structure, TypeRule
 
@@ -70,6 +70,30 @@ class SpecialisedWalker(Walker):
             known = (structure, self._plan_object(structure))
             self._object_plans[id(structure)] = known  # a race builds it twice; either is right
         return known[1]
+
+    def check_invariants(
+        self,
+        value: Any,
+        invariants: list[Invariant],
+        type_path: str | None,
+        expr: str,
+        ctx: Context,
+        errors_before: int,
+        suppress_roots: bool = False,
+    ) -> None:
+        """The usual case, every invariant answered True by its native form, in one loop; anything else
+        (errors already inside, an invariant failing, unanswered or skipped) by the generic method, from
+        the start (an invariant is a pure function of the value: the ones already passed pass again)."""
+        if not invariants:
+            return
+        if ctx.errors == errors_before:
+            for invariant in invariants:
+                fast = invariant._fast
+                if fast is None or invariant.skip_reason is not None or fast(value) is not True:
+                    break
+            else:
+                return
+        Walker.check_invariants(self, value, invariants, type_path, expr, ctx, errors_before, suppress_roots)
 
     # -- objects -----------------------------------------------------------------------------------
 
