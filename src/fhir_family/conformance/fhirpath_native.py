@@ -169,15 +169,32 @@ def _member_step(name: str) -> Fn:
     """``name`` on the focus: one object holding ``name`` itself (the usual case) read directly, anything
     else (several items, a choice, a primitive extension) by ``_member``."""
     extension_name = "_" + name
+    stem = len(name)
 
     def member(focus: list[Any], env: Env) -> list[Any]:
-        if len(focus) == 1:
+        if len(focus) == 1 and type(focus[0]) is dict:
             item = focus[0]
-            if type(item) is dict and name in item and extension_name not in item:
-                value = item[name]
-                if type(value) is list:
-                    return [element for element in value if element is not None] if None in value else value
-                return [] if value is None else [value]
+            key = name
+            if name not in item:
+                if name != "value":
+                    return _member(focus, name)
+                # Extension.value[x], the one choice read here: its JSON name, when there is exactly one
+                key = ""
+                for candidate in item:
+                    if candidate.startswith(name) and candidate[stem : stem + 1].isupper():
+                        if key:
+                            return _member(focus, name)  # two of them: not modelled
+                        key = candidate
+                if not key:
+                    return []
+                if "_" + key in item:
+                    return _member(focus, name)
+            elif extension_name in item:
+                return _member(focus, name)
+            value = item[key]
+            if type(value) is list:
+                return [element for element in value if element is not None] if None in value else value
+            return [] if value is None else [value]
         return _member(focus, name)
 
     return member
