@@ -64,6 +64,10 @@ class SpecialisedWalker(Walker):
         if not self._object_plan(structure)(obj, expr, ctx, resource_root):
             Walker.validate_object(self, obj, structure, expr, ctx, resource_root)
 
+    def prepare(self, structure: Structure) -> None:
+        """Build the structure's plan now (``Validator.warm_up``), not on the first object it checks."""
+        self._object_plan(structure)
+
     def _object_plan(self, structure: Structure) -> ObjectPlan:
         known = self._object_plans.get(id(structure))
         if known is None:
