@@ -54,6 +54,10 @@ ROLE_PROFILES = {
 }
 
 
+#: the resource types of a national return's entries and the Bundle itself
+ROLE_TYPES = ("Bundle", "Patient", "RelatedPerson", "Organization", "EpisodeOfCare")
+
+
 class _Run(Context):
     """A validate() call's state plus whether the Bundle being walked is a national return."""
 
@@ -150,15 +154,19 @@ class Validator:
         )
 
     def warm_up(self, samples: Iterable[Any] = ()) -> None:
-        """Compile every guide profile and build the walker's plan for each now, then validate each sample,
-        so the first request does not pay for it (4-10 ms of plans, value-set expansions and data-type
-        structures that only an input reaches; a sample's outcome is not kept)."""
-        structures = [self.compiler.structure(url) for url in sorted(set(self._profiles_by_alias.values()))]
-        for resource_type in ("Bundle", "Patient", "RelatedPerson", "Organization", "EpisodeOfCare"):
-            structures.append(self.compiler.structure(resource_type))
+        """Compile every guide profile now and build the walker's plans for this guide's own profiles and the
+        role types, then validate each sample (what only an input reaches: data-type structures, object
+        shapes, value-set expansions), so the first request does not pay 4-10 ms for them. A sample's outcome
+        is not kept. Plans for the other loaded profiles (UK Core's 139) are built on first use: ~700 objects
+        each that every full garbage collection would walk."""
+        urls = sorted(set(self._profiles_by_alias.values()))
+        for url in urls:
+            self.compiler.structure(url)
         prepare = getattr(self.walker, "prepare", None)  # the generic walker has nothing to build
         if prepare is not None:
-            for structure in structures:
+            own = [url for url in urls if url.startswith(CANONICAL + "/")]
+            for name in [*own, *ROLE_TYPES]:
+                structure = self.compiler.structure(name)
                 if structure is not None:
                     prepare(structure)
         for sample in samples:
