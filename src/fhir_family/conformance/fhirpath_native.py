@@ -643,12 +643,74 @@ def _logic(node: dict[str, Any]) -> tuple[Fn, str]:
     if operator not in table:
         raise _Unsupported(operator)
     combine = table[operator]
+    if operator == "implies" and _never_fails(_children(node)[1]):
+
+        def implies(focus: list[Any], env: Env) -> list[Any]:
+            antecedent = _truth(left(focus, env))
+            if antecedent is False:
+                return [True]  # whatever the consequent gives: it cannot make fhirpathpy fail either
+            result = _implies(antecedent, _truth(right(focus, env)))
+            return [] if result is None else [result]
+
+        return implies, BOOLEAN
 
     def logic(focus: list[Any], env: Env) -> list[Any]:
         result = combine(_truth(left(focus, env)), _truth(right(focus, env)))
         return [] if result is None else [result]
 
     return logic, BOOLEAN
+
+
+#: parse-tree nodes that make no choice of their own (a member, a literal, grouping)
+_PLAIN_NODES = frozenset(
+    {"TermExpression", "InvocationTerm", "MemberInvocation", "Identifier", "LiteralTerm", "StringLiteral",
+     "NumberLiteral", "ParenthesizedTerm", "InvocationExpression"}
+)
+#: functions that take any collection and give one value (or filter it) without an evaluation error
+_TOTAL_FUNCTIONS = frozenset({"exists", "empty", "count", "where", "ofType"})
+
+
+def _never_fails(node: dict[str, Any]) -> bool:
+    """Whether fhirpathpy evaluates this sub-expression on any JSON without an error: member paths,
+    ``where`` over ``=`` tests joined by ``and``/``or``, ``ofType``, ``exists()``, ``empty()``,
+    ``count() = n``. Then ``false implies X`` is true whatever X is, and the native form need not evaluate
+    X (which could only turn a True into "not modelled here, ask fhirpathpy", and fhirpathpy says true)."""
+    kind = node.get("type")
+    children = _children(node)
+    if kind == "EqualityExpression":
+        return node.get("terminalNodeText") == ["="] and all(_operand(child) for child in children)
+    if kind in ("AndExpression", "OrExpression"):
+        return all(_condition(child) for child in children)
+    if kind == "FunctionInvocation":
+        functn = children[0] if children else {}
+        parts = _children(functn)
+        name = parts[0].get("text") if parts else None
+        if name not in _TOTAL_FUNCTIONS:
+            return False
+        params = _children(parts[1]) if len(parts) > 1 else []
+        if name == "ofType":
+            return len(params) == 1
+        if name == "where":
+            return len(params) == 1 and _condition(params[0])
+        return not params
+    if kind is None or kind in _PLAIN_NODES:
+        return all(_never_fails(child) for child in children)
+    return False
+
+
+def _condition(node: dict[str, Any]) -> bool:
+    """An operand of ``and``/``or`` or a ``where`` criterion: an ``=`` test or such tests joined (a bare
+    member would be read as a Boolean, which can fail)."""
+    while node.get("type") in ("TermExpression", "ParenthesizedTerm") and len(_children(node)) == 1:
+        node = _children(node)[0]
+    if node.get("type") in ("EqualityExpression", "AndExpression", "OrExpression"):
+        return _never_fails(node)
+    return False
+
+
+def _operand(node: dict[str, Any]) -> bool:
+    """An operand of ``=``: a member path, a literal or ``count()``: never an error."""
+    return _never_fails(node)
 
 
 def _and(a: bool | None, b: bool | None) -> bool | None:
