@@ -11,6 +11,8 @@ use). Rows, each with the issue 12 target for its ratio:
 - validator: ``validate(bundle)`` on the parsed bundle (what the facade and collector call); <= 0.10;
 - validator from text: ``json.loads`` + ``validate`` (the like-for-like comparison with a JSON-text parser);
   <= 0.10;
+- the same validation with the generic walker (``Validator(..., specialised_walker=False)``: what the walker
+  specialised per structure saves, in the same run; no target);
 - mapping + validation: ``build_bundle(record)`` + ``validate`` (the pipeline after parsing; no target);
 - map + validate, JSON payload: ``MappingPipeline.map_text`` on an EHR JSON payload (what the facade's
   ``POST /ehr/json`` does: JSON, schema, record, bundle, validation) against the baseline on the bundle it
@@ -41,7 +43,13 @@ from fhir_family.outcome import has_errors
 EXAMPLE_NAME = "mother-with-pr-three-children-living-with-her"
 PAYLOAD_EXAMPLE = "json/mother-two-children.json"  # under examples/ehr
 #: issue 12's targets for each row's ratio to its baseline (None: the issue names none)
-TARGETS = {"validate": 0.10, "validate_text": 0.10, "map_validate": None, "map_payload": 0.25}
+TARGETS = {
+    "validate": 0.10,
+    "validate_text": 0.10,
+    "validate_generic": None,
+    "map_validate": None,
+    "map_payload": 0.25,
+}
 WARM_UP = 30
 MIN_ROUNDS = 50
 MAX_ROUNDS = 1500
@@ -99,14 +107,18 @@ def _interleaved_medians(functions: dict[str, Callable[[], Any]]) -> tuple[dict[
 def run() -> list[Row]:
     from fhir.resources.R4B.bundle import Bundle
 
-    from fhir_family.conformance import default_validator
+    from fhir_family.conformance import Validator, default_validator
 
     validator = default_validator()
+    generic = Validator(validator.store, specialised_walker=False)
+    generic.warm_up()
     text, source = typical_bundle_text()
     bundle = json.loads(text)
     record = typical_record()
 
     outcome = validator.validate(bundle)
+    if generic.validate(bundle) != outcome:
+        print("bench_validator: WARNING the generic walker's outcome differs", file=sys.stderr)
     if has_errors(outcome):  # timing a failing bundle would measure an early exit, not full validation
         problems = [i.get("diagnostics") for i in outcome["issue"] if i.get("severity") in ("error", "fatal")]
         print(f"bench_validator: WARNING the typical bundle has errors: {problems[:3]}", file=sys.stderr)
@@ -123,6 +135,7 @@ def run() -> list[Row]:
             "baseline": lambda: Bundle.model_validate_json(text).model_dump_json(),
             "validate": lambda: validator.validate(bundle),
             "validate_text": lambda: validator.validate(json.loads(text)),
+            "validate_generic": lambda: generic.validate(bundle),
             "map_validate": lambda: validator.validate(build_bundle(record)),
             "baseline_payload": lambda: Bundle.model_validate_json(payload_bundle_text).model_dump_json(),
             "map_payload": lambda: pipeline.map_text(parser, payload),
@@ -136,6 +149,7 @@ def run() -> list[Row]:
     rows = [
         ("validator: full profile validation", "validate", "baseline"),
         ("validator: json.loads + validation", "validate_text", "baseline"),
+        ("validator: full validation, generic walker", "validate_generic", "baseline"),
         ("mapping + validation (build_bundle+validate)", "map_validate", "baseline"),
         ("map + validate, JSON payload (map_text)", "map_payload", "baseline_payload"),
     ]

@@ -634,6 +634,21 @@ class Walker:
         self.validate_object(value, structure, expr, ctx)
         if ctx.errors != before:
             return
+        self._validate_content(value, rule, type_rule, structure, expr, ctx)
+
+    def _validate_content(
+        self,
+        value: dict[str, Any],
+        rule: ElementRule,
+        type_rule: TypeRule,
+        structure: Structure,
+        expr: str,
+        ctx: Context,
+    ) -> None:
+        """What is checked on a complex value once its content walked without errors: fixed/pattern, the
+        data-type rules, quantity limits, binding, the reference (kept for the Bundle rules), ext-1 and the
+        invariants of the element and of its type."""
+        code = type_rule.code
         if (rule.fixed is not MISSING or rule.pattern is not MISSING) and not self._fixed_pattern(
             value, rule, expr, ctx
         ):

@@ -53,6 +53,8 @@ def compile_native(expression: str) -> Callable[[Any], bool | None] | None:
             result = fn([data], {"context": data})
         except _Unsupported:
             return None
+        if len(result) == 1:
+            return result[0] is True
         return bool(result) and all(value is True for value in result)
 
     return holds
@@ -79,10 +81,24 @@ def _compile(node: dict[str, Any]) -> tuple[Fn, str]:
     if kind == "ParenthesizedTerm":
         return _compile(_only(node))
     if kind == "InvocationExpression":
-        source, invocation = _children(node)
-        before, _ = _compile(source)
-        step, result_kind = _invocation(invocation)
-        return (lambda focus, env: step(before(focus, env), env)), result_kind
+        # ``a.b.where(...).c.exists()`` nests to the left: compiled as one loop over its steps, not as one
+        # closure per step calling the one before
+        invocations = []
+        while node.get("type") == "InvocationExpression":
+            source, invocation = _children(node)
+            invocations.append(invocation)
+            node = source
+        head, _ = _compile(node)
+        compiled = [_invocation(invocation) for invocation in reversed(invocations)]
+        steps = (head, *(step for step, _kind in compiled))
+        result_kind = compiled[-1][1]
+
+        def chain(focus: list[Any], env: Env) -> list[Any]:
+            for step in steps:
+                focus = step(focus, env)
+            return focus
+
+        return chain, result_kind
     if kind in ("MemberInvocation", "FunctionInvocation", "ThisInvocation"):
         return _invocation(node)
     if kind == "StringLiteral":
@@ -136,8 +152,7 @@ def _invocation(node: dict[str, Any]) -> tuple[Fn, str]:
     if kind == "ThisInvocation":
         return (lambda focus, env: [env["this"]] if "this" in env else _no_this()), ANY
     if kind == "MemberInvocation":
-        name = _identifier(_only(node))
-        return (lambda focus, env: _member(focus, name)), ANY
+        return _member_step(_identifier(_only(node))), ANY
     if kind == "FunctionInvocation":
         return _function(_only(node))
     raise _Unsupported(kind)
@@ -148,6 +163,41 @@ def _no_this() -> list[Any]:
 
 
 # -- navigation ------------------------------------------------------------------------------------------
+
+
+def _member_step(name: str) -> Fn:
+    """``name`` on the focus: one object holding ``name`` itself (the usual case) read directly, anything
+    else (several items, a choice, a primitive extension) by ``_member``."""
+    extension_name = "_" + name
+    stem = len(name)
+
+    def member(focus: list[Any], env: Env) -> list[Any]:
+        if len(focus) == 1 and type(focus[0]) is dict:
+            item = focus[0]
+            key = name
+            if name not in item:
+                if name != "value":
+                    return _member(focus, name)
+                # Extension.value[x], the one choice read here: its JSON name, when there is exactly one
+                key = ""
+                for candidate in item:
+                    if candidate.startswith(name) and candidate[stem : stem + 1].isupper():
+                        if key:
+                            return _member(focus, name)  # two of them: not modelled
+                        key = candidate
+                if not key:
+                    return []
+                if "_" + key in item:
+                    return _member(focus, name)
+            elif extension_name in item:
+                return _member(focus, name)
+            value = item[key]
+            if type(value) is list:
+                return [element for element in value if element is not None] if None in value else value
+            return [] if value is None else [value]
+        return _member(focus, name)
+
+    return member
 
 
 def _member(focus: list[Any], name: str) -> list[Any]:
@@ -171,7 +221,10 @@ def _member(focus: list[Any], name: str) -> list[Any]:
         if value is None:
             continue
         if isinstance(value, list):
-            out.extend(element for element in value if element is not None)
+            if None in value:
+                out.extend(element for element in value if element is not None)
+            else:
+                out.extend(value)
         else:
             out.append(value)
     return out
@@ -228,6 +281,39 @@ def _function(node: dict[str, Any]) -> tuple[Fn, str]:
                 else:
                     env["this"] = outer
 
+        equality = getattr(direct, "member_literal", None)
+        if name == "where" and equality is not None:
+            member, literal, extension_name = equality
+            criterion_test = test
+
+            def where_equal(focus: list[Any], env: Env) -> list[Any]:
+                """``where(url = 'text')``: ``equals`` inlined (the same plain case; the rest as before)."""
+                out = []
+                for item in focus:
+                    if type(item) is dict:
+                        value = item.get(member)
+                        if type(value) is str and extension_name not in item and not value[:1].isdigit():
+                            if value == literal:
+                                out.append(item)
+                            continue
+                    if criterion_test(item, env):
+                        out.append(item)
+                return out
+
+            return where_equal, ANY
+        if name == "where" and direct is not None:
+            criterion_test = test
+
+            def where_direct(focus: list[Any], env: Env) -> list[Any]:
+                """The criterion read straight from each item; the general closure only for the rest."""
+                out = []
+                for item in focus:
+                    answer = direct(item)
+                    if answer is True or (answer is _GENERAL and criterion_test(item, env)):
+                        out.append(item)
+                return out
+
+            return where_direct, ANY
         if name == "where":
             return (lambda focus, env: [item for item in focus if test(item, env)]), ANY
         return (lambda focus, env: [all(test(item, env) for item in focus)]), BOOLEAN
@@ -300,9 +386,14 @@ def _predicate(node: dict[str, Any]) -> Predicate | None:
                 return _GENERAL
             return (value == literal) == positive
 
+        if positive:
+            equals.member_literal = (member, literal, "_" + member)  # type: ignore[attr-defined]
         return equals
     if kind in ("AndExpression", "OrExpression"):
         operator = _operator(node)
+        member_in = _member_in(node) if operator == "or" else None
+        if member_in is not None:
+            return member_in
         parts = [_predicate(child) for child in _children(node)]
         if operator not in ("and", "or") or any(part is None for part in parts):
             return None
@@ -318,6 +409,47 @@ def _predicate(node: dict[str, Any]) -> Predicate | None:
 
         return joined
     return None
+
+
+def _or_leaves(node: dict[str, Any]) -> list[dict[str, Any]]:
+    """The operands of a chain of ``or`` (``a or (b or c) or d``: a, b, c, d)."""
+    node = _unwrap(node)
+    if node.get("type") == "OrExpression" and node.get("terminalNodeText") == ["or"]:
+        return [leaf for child in _children(node) for leaf in _or_leaves(child)]
+    return [node]
+
+
+def _member_in(node: dict[str, Any]) -> Predicate | None:
+    """``code = 'a' or code = 'b' or ...`` (one member, text literals) folded at compile time into one
+    frozenset look-up: the same answer as the chain of ``equals`` joined by ``_or`` (every leaf reads the
+    same member, so they are all the plain case or all ``_GENERAL``), one test, not one per code."""
+    leaves = _or_leaves(node)
+    if len(leaves) < 2:
+        return None
+    members, literals = set(), set()
+    for leaf in leaves:
+        if leaf.get("type") != "EqualityExpression" or leaf.get("terminalNodeText") != ["="]:
+            return None
+        left, right = _children(leaf)
+        member, literal = _member_name(left), _literal_text(right)
+        if member is None or literal is None or literal[:1].isdigit():
+            return None
+        members.add(member)
+        literals.add(literal)
+    if len(members) != 1:
+        return None
+    (member,) = members
+    codes = frozenset(literals)
+
+    def member_in(item: Any) -> Any:
+        if not isinstance(item, dict):
+            return _GENERAL
+        value = item.get(member)
+        if not isinstance(value, str) or value[:1].isdigit() or "_" + member in item:
+            return _GENERAL
+        return value in codes
+
+    return member_in
 
 
 def _type_name(node: dict[str, Any]) -> str:
@@ -365,6 +497,7 @@ def _string_test(name: str, params: list[tuple[Fn, str]]) -> tuple[Fn, str]:
     if len(params) != 1 or params[0][1] != STRING:
         raise _Unsupported(f"{name}'s argument")
     argument = params[0][0]
+    compiled: dict[str, re.Pattern[str]] = {}  # the pattern is nearly always a literal: compiled once
 
     def string_test(focus: list[Any], env: Env) -> list[Any]:
         value = argument(focus, env)
@@ -378,7 +511,12 @@ def _string_test(name: str, params: list[tuple[Fn, str]]) -> tuple[Fn, str]:
             raise _Unsupported(f"{name} of an empty or non-string value")
         if name == "startsWith":
             return [text.startswith(pattern)]
-        return [re.search(re.compile(pattern, re.DOTALL), text) is not None]
+        regex = compiled.get(pattern)
+        if regex is None:
+            regex = re.compile(pattern, re.DOTALL)
+            if len(compiled) < 64:
+                compiled[pattern] = regex
+        return [regex.search(text) is not None]
 
     return string_test, BOOLEAN
 
@@ -505,12 +643,74 @@ def _logic(node: dict[str, Any]) -> tuple[Fn, str]:
     if operator not in table:
         raise _Unsupported(operator)
     combine = table[operator]
+    if operator == "implies" and _never_fails(_children(node)[1]):
+
+        def implies(focus: list[Any], env: Env) -> list[Any]:
+            antecedent = _truth(left(focus, env))
+            if antecedent is False:
+                return [True]  # whatever the consequent gives: it cannot make fhirpathpy fail either
+            result = _implies(antecedent, _truth(right(focus, env)))
+            return [] if result is None else [result]
+
+        return implies, BOOLEAN
 
     def logic(focus: list[Any], env: Env) -> list[Any]:
         result = combine(_truth(left(focus, env)), _truth(right(focus, env)))
         return [] if result is None else [result]
 
     return logic, BOOLEAN
+
+
+#: parse-tree nodes that make no choice of their own (a member, a literal, grouping)
+_PLAIN_NODES = frozenset(
+    {"TermExpression", "InvocationTerm", "MemberInvocation", "Identifier", "LiteralTerm", "StringLiteral",
+     "NumberLiteral", "ParenthesizedTerm", "InvocationExpression"}
+)
+#: functions that take any collection and give one value (or filter it) without an evaluation error
+_TOTAL_FUNCTIONS = frozenset({"exists", "empty", "count", "where", "ofType"})
+
+
+def _never_fails(node: dict[str, Any]) -> bool:
+    """Whether fhirpathpy evaluates this sub-expression on any JSON without an error: member paths,
+    ``where`` over ``=`` tests joined by ``and``/``or``, ``ofType``, ``exists()``, ``empty()``,
+    ``count() = n``. Then ``false implies X`` is true whatever X is, and the native form need not evaluate
+    X (which could only turn a True into "not modelled here, ask fhirpathpy", and fhirpathpy says true)."""
+    kind = node.get("type")
+    children = _children(node)
+    if kind == "EqualityExpression":
+        return node.get("terminalNodeText") == ["="] and all(_operand(child) for child in children)
+    if kind in ("AndExpression", "OrExpression"):
+        return all(_condition(child) for child in children)
+    if kind == "FunctionInvocation":
+        functn = children[0] if children else {}
+        parts = _children(functn)
+        name = parts[0].get("text") if parts else None
+        if name not in _TOTAL_FUNCTIONS:
+            return False
+        params = _children(parts[1]) if len(parts) > 1 else []
+        if name == "ofType":
+            return len(params) == 1
+        if name == "where":
+            return len(params) == 1 and _condition(params[0])
+        return not params
+    if kind is None or kind in _PLAIN_NODES:
+        return all(_never_fails(child) for child in children)
+    return False
+
+
+def _condition(node: dict[str, Any]) -> bool:
+    """An operand of ``and``/``or`` or a ``where`` criterion: an ``=`` test or such tests joined (a bare
+    member would be read as a Boolean, which can fail)."""
+    while node.get("type") in ("TermExpression", "ParenthesizedTerm") and len(_children(node)) == 1:
+        node = _children(node)[0]
+    if node.get("type") in ("EqualityExpression", "AndExpression", "OrExpression"):
+        return _never_fails(node)
+    return False
+
+
+def _operand(node: dict[str, Any]) -> bool:
+    """An operand of ``=``: a member path, a literal or ``count()``: never an error."""
+    return _never_fails(node)
 
 
 def _and(a: bool | None, b: bool | None) -> bool | None:

@@ -498,7 +498,11 @@ def ele1_holds(value: Any, extension_value: Any = None) -> bool:
 def ext1_holds(extension: dict[str, Any]) -> bool:
     """``ext-1``: ``extension.exists() != value.exists()``: sub-extensions or a value, not both/neither."""
     has_extensions = bool(extension.get("extension"))
-    has_value = any(
-        key.lstrip("_").startswith("value") and key.lstrip("_")[5:6].isupper() for key in extension
-    )
+    has_value = False
+    for key in extension:
+        if "value" in key:  # cheap first test: ``url`` and ``extension`` are most of the keys
+            bare = key.lstrip("_")
+            if bare.startswith("value") and bare[5:6].isupper():
+                has_value = True
+                break
     return has_extensions != has_value
