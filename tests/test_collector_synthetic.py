@@ -44,3 +44,27 @@ def test_the_synthetic_month_carries_the_02_fields_with_realistic_shares() -> No
     assert len({r.team_type for r in records}) >= 5
     assert {r.legal_basis for r in records} <= {"national-direction", "consent", "safeguarding"}
     assert len({(r.ods_code, r.local_patient_id) for r in records}) == len(records)
+
+
+def test_a_national_month_of_a_million_returns_has_distinct_parents_per_provider() -> None:
+    """bench_month's 1,000,000 returns are 333,334 per demo provider, numbered across providers: every
+    provider's parents get distinct valid NHS numbers though there are only 500,000 synthetic numbers."""
+    from fhir_family.collector.synthetic import SYNTHETIC_NUMBERS, parent_nhs_number
+    from fhir_family.mapping.nhs_number import is_valid_nhs_number, synthetic_nhs_number
+
+    per_provider = 333_334
+    for first in (1, 1 + per_provider, 1 + 2 * per_provider):  # the three providers' parents
+        numbers = {parent_nhs_number(person) for person in range(first, first + per_provider)}
+        assert len(numbers) == per_provider
+    last = SYNTHETIC_NUMBERS - 1
+    assert parent_nhs_number(last) == synthetic_nhs_number(last)  # below the wrap: as before
+    assert is_valid_nhs_number(parent_nhs_number(3 * per_provider))
+
+
+def test_more_patients_per_provider_than_synthetic_numbers_is_refused_clearly() -> None:
+    import pytest
+
+    from fhir_family.collector.synthetic import SYNTHETIC_NUMBERS
+
+    with pytest.raises(ValueError, match="at most 500000 synthetic patients per provider"):
+        next(synthetic_month("2026-10", patients_per_provider=SYNTHETIC_NUMBERS + 1))

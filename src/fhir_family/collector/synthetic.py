@@ -60,7 +60,10 @@ _LEGAL_BASES = ("national-direction",) * 8 + ("consent", "safeguarding")
 SYNTHETIC_NUMBERS = 500_000
 """How many synthetic NHS numbers there are (``synthetic_nhs_number`` seeds). Beyond 30,000 patients in one
 call, children's numbers repeat (and may equal a parent's): harmless for synthetic data, where only parents
-must be distinct per provider, which holds up to 500,000 patients per call."""
+must be distinct per provider. Parents are numbered across providers and their numbers wrap at this count
+(``parent_nhs_number``), so a national month of 1,000,000 returns works: each provider's parents stay
+distinct up to 500,000 per provider, and a number may recur at another provider (one person seen by two
+providers, which the collector keeps apart)."""
 
 
 def _month_bounds(month: str) -> tuple[date, date]:
@@ -129,6 +132,13 @@ def _child(
     )
 
 
+def parent_nhs_number(person: int) -> str:
+    """The synthetic NHS number of the ``person``-th parent of a month (numbered from 1 across providers):
+    unchanged below ``SYNTHETIC_NUMBERS``, wrapping beyond it, so any ``SYNTHETIC_NUMBERS`` consecutive
+    parents (one provider's) have distinct numbers."""
+    return synthetic_nhs_number(person % SYNTHETIC_NUMBERS)
+
+
 def synthetic_month(
     month: str = "2026-10",
     patients_per_provider: int = 120,
@@ -137,6 +147,9 @@ def synthetic_month(
     submission_prefix: str = "synthetic",
 ) -> Iterator[ReturnRecord]:
     """``patients_per_provider`` returns for each provider for ``month`` (``YYYY-MM``)."""
+    if patients_per_provider > SYNTHETIC_NUMBERS:
+        raise ValueError(f"at most {SYNTHETIC_NUMBERS} synthetic patients per provider (distinct NHS numbers "
+                         f"in the unissued 999 range), not {patients_per_provider}: use more providers")
     rng = random.Random(f"{seed}-{month}")
     extra = random.Random(f"{seed}-{month}-0.2")
     start, end = _month_bounds(month)
@@ -189,7 +202,7 @@ def synthetic_month(
                 submission_id=f"{submission_prefix}-{ods}-{month}-{n:05d}",
                 ods_code=ods,
                 local_patient_id=f"{ods}-P{person:07d}",
-                nhs_number=synthetic_nhs_number(person),
+                nhs_number=parent_nhs_number(person),
                 nhs_number_verification="01",
                 birth_date=birth_date,
                 gender=gender,
