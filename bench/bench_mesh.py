@@ -39,20 +39,36 @@ def _cli() -> str:
     return str(Path(sys.executable).with_name("fhir-family"))
 
 
+_LAUNCHER = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[1], sys.argv[1:])
+_pid, status, usage = os.wait4(pid, 0)
+sys.stderr.write(f"\\npeak-rss-kib={usage.ru_maxrss}\\n")
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+"""Runs a command and reports its own peak RSS. Linux carries a parent's RSS at fork into the child's
+``ru_maxrss`` (it survives ``exec``), so a command forked from this bench, grown by the modules before it
+(DuckDB, Spark's driver), would report the bench's size; forked from this small launcher, it reports its
+own."""
+
+
 def _measured(command: list[str], env: dict[str, str]) -> tuple[float, float, str]:
     """(seconds, peak RSS in MB, stdout) of one child process; fails loudly when it fails."""
     started = time.perf_counter()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=err)
-        _pid, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
+        launched = [sys.executable, "-c", _LAUNCHER, *command]
+        process = subprocess.Popen(launched, env=env, stdout=out, stderr=err)
+        process.wait()
         seconds = time.perf_counter() - started
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read().decode(), err.read().decode()
     if process.returncode not in (0, 1):
         raise RuntimeError(f"{command[1:4]} exited {process.returncode}: {stderr[-2000:]}")
-    return seconds, usage.ru_maxrss / 1024, stdout
+    peak_kib = int(stderr.rstrip().rsplit("peak-rss-kib=", 1)[1])
+    return seconds, peak_kib / 1024, stdout
 
 
 def write_batch(path: Path, returns: int) -> int:
