@@ -205,3 +205,18 @@ def test_a_worker_that_dies_fails_the_map_in_one_line_not_a_hang(tmp_path: Path,
     result = run(str(source), "--out", str(tmp_path / "out"), "--jobs", "2")
     assert result.exit_code == 2
     assert "a worker process died" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_map_without_the_core_package_is_one_line_and_exit_2(tmp_path, examples_dir):
+    """An empty HOME (no R4 core package installed): one line naming the fix, exit 2, no traceback."""
+    import subprocess
+    import sys
+
+    env = {"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    payload = examples_dir / "ehr" / "json" / "mother-two-children.json"
+    cli = str(Path(sys.executable).with_name("fhir-family"))
+    result = subprocess.run([cli, "map", str(payload)],
+                            capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "fhir-family map: FHIR R4 core package not found" in result.stderr

@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from .commands.exits import ExitCode
+from .errors import FhirFamilyError
 
 #: command name -> (module under fhir_family.commands, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -86,6 +87,9 @@ class LazyGroup(click.Group):
                 f"pip install 'fhir-family[{extra}]'",
                 err=True,
             )
+            sys.exit(ExitCode.UNUSABLE)
+        except FhirFamilyError as exc:  # e.g. the R4 core package not installed: one line, not a traceback
+            click.echo(f"fhir-family {ctx.meta.get(COMMAND_KEY, '')}: {exc}", err=True)
             sys.exit(ExitCode.UNUSABLE)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
